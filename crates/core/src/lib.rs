@@ -1,0 +1,21 @@
+//! Switchboard's domain: contacts, agents, queues, the routing engine, metric
+//! math, Erlang C/A staffing and the contact-center simulator.
+//!
+//! **This crate does no I/O.** It reads no clock (time is passed in, see
+//! [`time::Clock`]), opens no file or socket and spawns no thread, so the
+//! same engine serves the server, the tests and the simulator.
+
+pub mod agent;
+pub mod calendar;
+pub mod channel;
+pub mod contact;
+pub mod engine;
+pub mod events;
+pub mod expr;
+pub mod ids;
+pub mod policy;
+pub mod queue;
+pub mod rng;
+pub mod serde_secs;
+pub mod skills;
+pub mod time;

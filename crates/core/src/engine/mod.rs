@@ -85,10 +85,14 @@ pub enum EngineError {
     NotQueued(ContactId),
     #[error("agent {agent} has no wrap-up for contact {contact}")]
     NotInWrapUp { agent: AgentId, contact: ContactId },
+    #[error("contact {contact} is already with agent {agent}")]
+    AlreadyWithAgent { contact: ContactId, agent: AgentId },
     #[error("agent {0} still has contacts")]
     AgentBusy(AgentId),
     #[error("queue {0} cannot overflow into itself")]
     OverflowLoop(QueueId),
+    #[error("overflow queue {target} does not serve the {channel} channel")]
+    OverflowChannel { target: QueueId, channel: Channel },
 }
 
 /// What happened to a contact handed to [`Engine::enqueue`].
@@ -186,7 +190,10 @@ impl<M: Matcher> Engine<M> {
                 if target == config.id {
                     return Err(EngineError::OverflowLoop(target));
                 }
-                self.queue_idx(target)?;
+                let served = self.w.queue(self.queue_idx(target)?).config.channels;
+                if let Some(channel) = config.channels.iter().find(|c| !served.contains(*c)) {
+                    return Err(EngineError::OverflowChannel { target, channel });
+                }
             }
         }
         match self.w.queue_ids.get(&config.id).copied() {
@@ -398,7 +405,7 @@ impl<M: Matcher> Engine<M> {
         let ag = &mut self.w.agents[a.0];
         ag.missed_in_a_row = 0;
         ag.last_activity = now;
-        if let Some(slot) = ag.slots.iter_mut().find(|s| s.contact == contact) {
+        if let Some(slot) = ag.slots.iter_mut().find(|s| s.contact == contact && s.is_offered()) {
             slot.phase = SlotPhase::Connected { since: now };
         }
         self.emit(now, EventKind::OfferAccepted { contact, queue, agent, waited });
@@ -436,21 +443,25 @@ impl<M: Matcher> Engine<M> {
         if !self.w.agent(a).slots.iter().any(|s| s.contact == contact && matches!(s.phase, SlotPhase::WrapUp { .. })) {
             return Err(EngineError::NotInWrapUp { agent, contact });
         }
-        self.finish_slot(a, contact, now);
+        self.finish_slot(a, contact, true, now);
         Ok(())
     }
 
     fn start_wrap_up(&mut self, a: AIdx, contact: ContactId, now: Timestamp) {
         let ag = &mut self.w.agents[a.0];
-        let slot = ag.slots.iter_mut().find(|s| s.contact == contact).expect("connected slot");
+        let slot = ag
+            .slots
+            .iter_mut()
+            .find(|s| s.contact == contact && matches!(s.phase, SlotPhase::Connected { .. }))
+            .expect("connected slot");
         let connected_at = match slot.phase {
             SlotPhase::Connected { since } => since,
             _ => now,
         };
         let wrap = ag.config.wrap_up.unwrap_or(self.w.queues[slot.queue.0 as usize].config.wrap_up);
         match wrap {
-            WrapUp::None => self.finish_slot(a, contact, now),
-            WrapUp::Fixed(d) if d.is_zero() => self.finish_slot(a, contact, now),
+            WrapUp::None => self.finish_slot(a, contact, false, now),
+            WrapUp::Fixed(d) if d.is_zero() => self.finish_slot(a, contact, false, now),
             WrapUp::Fixed(d) => {
                 slot.phase = SlotPhase::WrapUp { connected_at, ends: Some(now + d) };
                 self.timers.set(now + d, Timer::WrapUpEnd { agent: a, contact });
@@ -464,9 +475,17 @@ impl<M: Matcher> Engine<M> {
     }
 
     /// The agent is done with `contact` altogether: the slot frees up.
-    fn finish_slot(&mut self, a: AIdx, contact: ContactId, now: Timestamp) {
+    /// `wrapping` says which slot: the one in wrap-up or the connected one (a
+    /// contact transferred away and back may have both with one agent).
+    fn finish_slot(&mut self, a: AIdx, contact: ContactId, wrapping: bool, now: Timestamp) {
         let ag = &mut self.w.agents[a.0];
-        let i = ag.slots.iter().position(|s| s.contact == contact).expect("slot");
+        let i = ag
+            .slots
+            .iter()
+            .position(|s| {
+                s.contact == contact && matches!(s.phase, SlotPhase::WrapUp { .. }) == wrapping && !s.is_offered()
+            })
+            .expect("slot");
         let slot = ag.slots.swap_remove(i);
         ag.load.remove(slot.channel);
         ag.last_activity = now;
@@ -566,7 +585,8 @@ impl<M: Matcher> Engine<M> {
             seq: self.next_seq,
             step: 0,
             sticky: false,
-            step_started_at: now,
+            step_generation: 0,
+            placement: 0,
             pred,
             status: ContactStatus::Queued,
             declined: Vec::new(),
@@ -583,18 +603,20 @@ impl<M: Matcher> Engine<M> {
         let ct = &mut self.w.contacts[c.0];
         ct.queue = q;
         ct.queue_entered_at = now;
+        ct.placement += 1;
         ct.sticky = sticky;
         ct.status = ContactStatus::Queued;
         ct.step = u32::MAX;
         self.enter_step(c, 0, now);
         let ct = self.w.contact(c);
-        let (key, seq, callback, id, channel) = (ct.key(), ct.seq, ct.callback, ct.id, ct.channel);
+        let (key, seq, callback, id, channel, placement) =
+            (ct.key(), ct.seq, ct.callback, ct.id, ct.channel, ct.placement);
         let queue = &mut self.w.queues[q.0 as usize];
         queue.line.insert((key, c));
         self.m.contact_queued(&self.w, c);
         let queue = self.w.queue(q);
         if let (Some(max), false) = (queue.config.max_wait, callback) {
-            self.timers.set(now + max, Timer::MaxWait { contact: c, seq, entered: now });
+            self.timers.set(now + max, Timer::MaxWait { contact: c, seq, placement });
         }
         for delay in queue.delays.keys() {
             self.timers.set(now + *delay, Timer::Recheck { contact: c, seq });
@@ -652,14 +674,14 @@ impl<M: Matcher> Engine<M> {
         let old = std::mem::replace(&mut ct.pred, new);
         let changed = ct.step != u32::MAX;
         ct.step = step;
-        ct.step_started_at = now;
-        let (seq, id, q) = (ct.seq, ct.id, ct.queue);
+        ct.step_generation += 1;
+        let (seq, id, q, generation) = (ct.seq, ct.id, ct.queue, ct.step_generation);
         self.w.preds.release(old);
         if queued {
             self.m.contact_queued(&self.w, c);
         }
         if let Some(wait) = wait {
-            self.timers.set(now + wait, Timer::StepExpiry { contact: c, seq, step, started: now });
+            self.timers.set(now + wait, Timer::StepExpiry { contact: c, seq, generation });
         }
         if changed {
             self.emit(now, EventKind::StepChanged { contact: id, queue: self.w.queue(q).config.id, step });
@@ -724,6 +746,13 @@ impl<M: Matcher> Engine<M> {
             return Err(EngineError::ChannelNotServed { queue: q_to_config.id, channel });
         }
         let from = self.w.queue(self.w.contact(c).queue).config.id;
+        if let (Some(to), ContactStatus::Offered { agent, .. } | ContactStatus::Connected { agent }) =
+            (pinned, self.w.contact(c).status)
+        {
+            if to == agent {
+                return Err(EngineError::AlreadyWithAgent { contact, agent: self.w.agent(agent).config.id });
+            }
+        }
         let freed = match self.w.contact(c).status {
             ContactStatus::Queued => {
                 self.unqueue(c);
@@ -798,22 +827,21 @@ impl<M: Matcher> Engine<M> {
                     })
                 });
                 if due {
-                    self.finish_slot(agent, contact, at);
+                    self.finish_slot(agent, contact, true, at);
                 }
             }
-            Timer::StepExpiry { contact, seq, step, started } => {
-                if self
-                    .live(contact, seq)
-                    .is_some_and(|ct| ct.step == step && ct.step_started_at == started && ct.pinned.is_none())
-                {
-                    self.enter_step(contact, step + 1, at);
+            Timer::StepExpiry { contact, seq, generation } => {
+                if self.live(contact, seq).is_some_and(|ct| ct.step_generation == generation && ct.pinned.is_none()) {
+                    let next = self.w.contact(contact).step + 1;
+                    self.enter_step(contact, next, at);
                     self.route_contact(contact, at);
                 }
             }
-            Timer::MaxWait { contact, seq, entered } => {
-                if self.live(contact, seq).is_some_and(|ct| {
-                    ct.queue_entered_at == entered && ct.status == ContactStatus::Queued && !ct.callback
-                }) {
+            Timer::MaxWait { contact, seq, placement } => {
+                if self
+                    .live(contact, seq)
+                    .is_some_and(|ct| ct.placement == placement && ct.status == ContactStatus::Queued && !ct.callback)
+                {
                     self.overflow(contact, OverflowReason::MaxWait, at);
                 }
             }
@@ -840,6 +868,7 @@ impl<M: Matcher> Engine<M> {
             OverflowAction::Callback => {
                 self.w.contacts[c.0].callback = true;
                 self.emit(now, EventKind::CallbackScheduled { contact, queue });
+                self.route_contact(c, now);
             }
             OverflowAction::Voicemail | OverflowAction::Disconnect => {
                 self.drop_contact(c);
@@ -929,7 +958,7 @@ impl<M: Matcher> Engine<M> {
     fn withdraw_offer(&mut self, c: CIdx, a: AIdx) {
         let contact = self.w.contact(c).id;
         let ag = &mut self.w.agents[a.0];
-        if let Some(i) = ag.slots.iter().position(|s| s.contact == contact) {
+        if let Some(i) = ag.slots.iter().position(|s| s.contact == contact && s.is_offered()) {
             let slot = ag.slots.swap_remove(i);
             ag.load.remove(slot.channel);
         }
@@ -1132,13 +1161,18 @@ impl<M: Matcher> Engine<M> {
         (self.w.agents.len(), self.w.contacts.len(), self.w.preds.len(), self.timers.len())
     }
 
-    /// Brute force: some available agent is eligible for some queued contact.
-    /// After every operation this must be false; tests assert it.
-    pub fn has_routable_pair(&self) -> bool {
-        self.w
-            .agents
-            .iter()
-            .any(|(a, _)| self.w.contacts.iter().any(|(c, _)| self.w.eligible(AIdx(a), CIdx(c), self.now)))
+    /// Brute force: the (agent, contact) pairs that could be offered right
+    /// now. After every operation this must be empty; tests assert it.
+    pub fn routable_pairs(&self) -> Vec<(AgentId, ContactId)> {
+        let mut pairs = Vec::new();
+        for (a, ag) in self.w.agents.iter() {
+            for (c, ct) in self.w.contacts.iter() {
+                if self.w.eligible(AIdx(a), CIdx(c), self.now) {
+                    pairs.push((ag.config.id, ct.id));
+                }
+            }
+        }
+        pairs
     }
 }
 

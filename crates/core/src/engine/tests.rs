@@ -111,7 +111,7 @@ fn one_global_order_across_queues() {
     assert_eq!(cc.offers(), vec![(10, 100)], "then longest waiting, across queues");
     cc.handle(10, 100, 12);
     assert_eq!(cc.offers(), vec![(11, 100)]);
-    assert!(!cc.e.has_routable_pair());
+    assert!(cc.e.routable_pairs().is_empty());
 }
 
 #[test]

@@ -17,8 +17,8 @@ use std::collections::BinaryHeap;
 pub enum Timer {
     OfferTimeout { contact: CIdx, seq: u64, agent: AIdx, since: Timestamp },
     WrapUpEnd { agent: AIdx, contact: ContactId },
-    StepExpiry { contact: CIdx, seq: u64, step: u32, started: Timestamp },
-    MaxWait { contact: CIdx, seq: u64, entered: Timestamp },
+    StepExpiry { contact: CIdx, seq: u64, generation: u32 },
+    MaxWait { contact: CIdx, seq: u64, placement: u32 },
     Recheck { contact: CIdx, seq: u64 },
 }
 

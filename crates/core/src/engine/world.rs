@@ -83,6 +83,12 @@ pub struct Slot {
     pub phase: SlotPhase,
 }
 
+impl Slot {
+    pub fn is_offered(&self) -> bool {
+        matches!(self.phase, SlotPhase::Offered { .. })
+    }
+}
+
 #[derive(Debug)]
 pub struct AgentRt {
     pub config: AgentConfig,
@@ -157,7 +163,10 @@ pub struct ContactRt {
     /// Index into the effective steps: a sticky step (if any) comes first.
     pub step: u32,
     pub sticky: bool,
-    pub step_started_at: Timestamp,
+    /// Bumped on every step entry and every placement in a queue, so timers
+    /// set for an earlier step or stay recognise themselves as stale.
+    pub step_generation: u32,
+    pub placement: u32,
     pub pred: PredId,
     pub status: ContactStatus,
     /// Agents who rejected or missed this contact, excluded until the time given.
@@ -256,7 +265,8 @@ impl World {
         match ct.pinned {
             Some(p) => p == a,
             None => {
-                ag.membership(ct.queue).is_some_and(|m| now >= ct.queue_entered_at + m.delay)
+                self.queue(ct.queue).config.channels.contains(ct.channel)
+                    && ag.membership(ct.queue).is_some_and(|m| now >= ct.queue_entered_at + m.delay)
                     && self.preds.get(ct.pred).matches(ag.facts())
             }
         }

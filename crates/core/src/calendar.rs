@@ -57,6 +57,11 @@ impl<'de> Deserialize<'de> for Hours {
 }
 
 impl Hours {
+    /// Start and end as minutes after midnight.
+    pub fn minutes(self) -> (u32, u32) {
+        (self.start, self.end)
+    }
+
     fn overnight(self) -> bool {
         self.end <= self.start
     }

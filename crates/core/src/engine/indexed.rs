@@ -1,9 +1,10 @@
 //! The indexed matcher: answers in time proportional to what the affected
 //! queues hold, never by scanning all agents or all contacts.
 //!
-//! Per queue it keeps the *ready* agents (available with room on one of the
-//! queue's channels) sorted by the queue's ordering, and the queued contacts
-//! in *buckets* by (channel, bound predicate), each sorted by place in line.
+//! Per queue and channel it keeps the *ready* agents (available with room
+//! for one more contact on that channel) sorted by the queue's ordering, and
+//! the queued contacts in *buckets* by (channel, bound predicate), each
+//! sorted by place in line.
 //!
 //! - A contact arrives: walk the queue's ready agents in order and take the
 //!   first eligible one. Agents skipped are ready but fail the predicate,
@@ -16,26 +17,46 @@ use super::matcher::Matcher;
 use super::ordering::OrderKey;
 use super::world::{AIdx, CIdx, CandidateKey, ContactKey, PredId, QIdx, World};
 use crate::channel::Channel;
+use crate::fasthash::FastMap;
 use crate::ids::AgentId;
 use crate::rng::Rng;
 use crate::time::Timestamp;
-use std::collections::{BTreeSet, HashMap};
+use std::collections::BTreeSet;
 
 type Line = BTreeSet<(ContactKey, CIdx)>;
 
+/// Contacts of one queue waiting on one channel under one predicate.
+#[derive(Debug, Default)]
+struct Bucket {
+    line: Line,
+    /// How many of them no agent has declined.
+    undeclined: u32,
+}
+
+type Ready = BTreeSet<(OrderKey, AgentId, AIdx)>;
+
 #[derive(Debug, Default)]
 struct QueueIndex {
-    ready: BTreeSet<(OrderKey, AgentId, AIdx)>,
-    buckets: HashMap<(Channel, PredId), Line>,
+    /// Per channel, the agents with room for one more contact on it.
+    ready: [Ready; Channel::COUNT],
+    /// The same, per predicate the queue's contacts share (a policy step
+    /// that does not read the contact): only agents satisfying it.
+    ready_by_pred: FastMap<(Channel, PredId), Ready>,
+    buckets: FastMap<(Channel, PredId), Bucket>,
 }
+
+/// Where an agent stands in a ready set: queue, channel, shared predicate
+/// (none for the per-channel set), key.
+type ReadyEntry = (QIdx, Channel, Option<PredId>, OrderKey, AgentId);
 
 #[derive(Debug, Default)]
 pub struct IndexedMatcher {
     queues: Vec<QueueIndex>,
-    /// Each agent's current entries in the ready sets, to remove them.
-    ready_entries: HashMap<AIdx, Vec<(QIdx, OrderKey, AgentId)>>,
+    /// Each agent's current entries in the ready sets (by slot), to remove
+    /// them; the vectors are reused, as agents change on every decision.
+    ready_entries: Vec<Vec<ReadyEntry>>,
     /// Contacts sent to one agent personally.
-    pinned: HashMap<AIdx, Line>,
+    pinned: FastMap<AIdx, Line>,
 }
 
 impl IndexedMatcher {
@@ -48,8 +69,22 @@ impl IndexedMatcher {
     }
 
     fn unready(&mut self, a: AIdx) {
-        for (q, key, id) in self.ready_entries.remove(&a).unwrap_or_default() {
-            self.queue(q).ready.remove(&(key, id, a));
+        let Some(entries) = self.ready_entries.get_mut(a.0 as usize) else { return };
+        for (q, channel, pred, key, id) in entries.drain(..) {
+            let index = &mut self.queues[q.0 as usize];
+            match pred {
+                None => {
+                    index.ready[channel.index()].remove(&(key, id, a));
+                }
+                Some(p) => {
+                    if let Some(set) = index.ready_by_pred.get_mut(&(channel, p)) {
+                        set.remove(&(key, id, a));
+                        if set.is_empty() {
+                            index.ready_by_pred.remove(&(channel, p));
+                        }
+                    }
+                }
+            }
         }
     }
 }
@@ -60,7 +95,11 @@ impl Matcher for IndexedMatcher {
         let entry = (ct.key(), c);
         match ct.pinned {
             Some(a) => self.pinned.entry(a).or_default().insert(entry),
-            None => self.queue(ct.queue).buckets.entry((ct.channel, ct.pred)).or_default().insert(entry),
+            None => {
+                let bucket = self.queue(ct.queue).buckets.entry((ct.channel, ct.pred)).or_default();
+                bucket.undeclined += ct.declined.is_empty() as u32;
+                bucket.line.insert(entry)
+            }
         };
     }
 
@@ -79,9 +118,10 @@ impl Matcher for IndexedMatcher {
             None => {
                 let buckets = &mut self.queue(ct.queue).buckets;
                 let key = (ct.channel, ct.pred);
-                if let Some(line) = buckets.get_mut(&key) {
-                    line.remove(&entry);
-                    if line.is_empty() {
+                if let Some(bucket) = buckets.get_mut(&key) {
+                    bucket.line.remove(&entry);
+                    bucket.undeclined -= ct.declined.is_empty() as u32;
+                    if bucket.line.is_empty() {
                         buckets.remove(&key);
                     }
                 }
@@ -91,18 +131,33 @@ impl Matcher for IndexedMatcher {
 
     fn agent_changed(&mut self, w: &World, a: AIdx) {
         self.unready(a);
-        let ag = w.agent(a);
-        let entries: Vec<_> = ag
-            .memberships
-            .iter()
-            .filter(|m| w.ready_for(a, m.queue))
-            .map(|m| (m.queue, w.order_key(a, m.queue), ag.config.id))
-            .collect();
-        for (q, key, id) in &entries {
-            self.queue(*q).ready.insert((*key, *id, a));
+        let i = a.0 as usize;
+        if self.ready_entries.len() <= i {
+            self.ready_entries.resize_with(i + 1, Vec::new);
         }
-        if !entries.is_empty() {
-            self.ready_entries.insert(a, entries);
+        let ag = w.agent(a);
+        if !ag.available() {
+            return;
+        }
+        for m in &ag.memberships {
+            let queue = w.queue(m.queue);
+            let key = w.order_key(a, m.queue);
+            let shared: Vec<PredId> =
+                queue.step_preds.iter().flatten().copied().filter(|p| w.preds.get(*p).matches(ag.facts())).collect();
+            for channel in queue.config.channels.iter() {
+                if !ag.config.capacity.can_take(&ag.load, channel) {
+                    continue;
+                }
+                let entry = (key, ag.config.id, a);
+                let index = self.queue(m.queue);
+                index.ready[channel.index()].insert(entry);
+                for p in &shared {
+                    index.ready_by_pred.entry((channel, *p)).or_default().insert(entry);
+                }
+                let entries = &mut self.ready_entries[i];
+                entries.push((m.queue, channel, None, key, ag.config.id));
+                entries.extend(shared.iter().map(|p| (m.queue, channel, Some(*p), key, ag.config.id)));
+            }
         }
     }
 
@@ -111,13 +166,30 @@ impl Matcher for IndexedMatcher {
         self.pinned.remove(&a);
     }
 
-    fn best_agent(&mut self, w: &World, c: CIdx, now: Timestamp, rng: &mut Rng) -> Option<AIdx> {
+    fn best_agent(&mut self, w: &World, c: CIdx, now: Timestamp, rng: &mut Rng, arrival: bool) -> Option<AIdx> {
         let ct = w.contact(c);
         if let Some(a) = ct.pinned {
             return w.eligible(a, c, now).then_some(a);
         }
         let q = ct.queue;
-        let ready = &self.queue(q).ready;
+        // A newcomer behind a contact of its bucket that nobody declined has
+        // no chance: an agent eligible for it would be eligible for that
+        // contact too (same queue, channel and predicate, a longer wait), and
+        // the matching was maximal. This keeps arrivals into a long line O(1).
+        if arrival && self.queue(q).buckets.get(&(ct.channel, ct.pred)).is_some_and(|b| b.undeclined >= 2) {
+            return None;
+        }
+        // Contacts of a shared step look only at agents known to satisfy it.
+        let shared = w.queue(q).step_preds.contains(&Some(ct.pred));
+        let index = self.queue(q);
+        let ready = if shared {
+            match index.ready_by_pred.get(&(ct.channel, ct.pred)) {
+                Some(set) => set,
+                None => return None,
+            }
+        } else {
+            &index.ready[ct.channel.index()]
+        };
         if w.queue(q).ordering.random() {
             let eligible: Vec<AIdx> = ready.iter().map(|e| e.2).filter(|a| w.eligible(*a, c, now)).collect();
             return (!eligible.is_empty()).then(|| eligible[rng.below(eligible.len())]);
@@ -136,11 +208,11 @@ impl Matcher for IndexedMatcher {
         }
         for m in &ag.memberships {
             let Some(index) = self.queues.get(m.queue.0 as usize) else { continue };
-            for ((channel, pred), line) in &index.buckets {
+            for ((channel, pred), bucket) in &index.buckets {
                 if !ag.config.capacity.can_take(&ag.load, *channel) || !w.preds.get(*pred).matches(ag.facts()) {
                     continue;
                 }
-                for (key, c) in line {
+                for (key, c) in &bucket.line {
                     let candidate = (m.priority, *key);
                     if best.is_some_and(|(b, _)| b <= candidate) {
                         break;

@@ -15,7 +15,10 @@ pub trait Matcher: Default {
     /// `a` is about to be removed.
     fn agent_removed(&mut self, w: &World, a: AIdx);
     /// The agent `c` should be offered to now, by its queue's ordering.
-    fn best_agent(&mut self, w: &World, c: CIdx, now: Timestamp, rng: &mut Rng) -> Option<AIdx>;
+    /// `arrival` says `c` has just entered its queue while the matching was
+    /// maximal (no agent eligible for any waiting contact), which a matcher
+    /// may use to answer sooner.
+    fn best_agent(&mut self, w: &World, c: CIdx, now: Timestamp, rng: &mut Rng, arrival: bool) -> Option<AIdx>;
     /// The contact `a` should be offered now, by `a`'s order.
     fn best_contact(&mut self, w: &World, a: AIdx, now: Timestamp) -> Option<CIdx>;
 }

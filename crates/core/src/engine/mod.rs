@@ -35,7 +35,7 @@ use crate::agent::{AgentConfig, AgentState, Load, Presence, ReasonCode};
 use crate::channel::Channel;
 use crate::contact::ContactSpec;
 use crate::events::{CancelReason, Event, EventKind, OfferEnd, OverflowReason, TransferTarget};
-use crate::expr::{ContactFacts, Expr, Predicate};
+use crate::expr::{ContactFacts, Expr};
 use crate::ids::{AgentId, ContactId, PolicyId, QueueId};
 use crate::policy::Policy;
 use crate::queue::{OverflowAction, QueueConfig, WrapUp};
@@ -138,6 +138,16 @@ pub struct ContactSnapshot {
     pub callback: bool,
 }
 
+/// A step of a contact's effective steps with the contact's facts bound in.
+struct BoundStep {
+    index: u32,
+    /// Interned, with one reference for the caller.
+    pred: world::PredId,
+    wait: Option<Duration>,
+    skippable: bool,
+    last: bool,
+}
+
 /// Keeps queues of deeply chained overflows from looping for ever.
 const MAX_OVERFLOW_HOPS: u32 = 8;
 
@@ -150,14 +160,25 @@ pub struct Engine<M: Matcher = IndexedMatcher> {
     next_seq: u64,
     now: Timestamp,
     events: Vec<Event>,
+    /// The predicate every agent satisfies, held for good: new contacts start with it.
+    always: world::PredId,
 }
 
 impl<M: Matcher> Engine<M> {
     pub fn new(settings: Settings) -> Self {
         let rng = Rng::seeded(settings.seed);
+        let mut w = World::default();
+        let no_attributes = BTreeMap::new();
+        let always = w.preds.intern(Expr::always().bind(&ContactFacts {
+            attributes: &no_attributes,
+            preferred_agents: &[],
+            priority: 0,
+            channel: Channel::Api,
+        }));
         Engine {
+            always,
             settings,
-            w: World::default(),
+            w,
             m: M::default(),
             timers: Timers::default(),
             rng,
@@ -215,7 +236,10 @@ impl<M: Matcher> Engine<M> {
                     line: BTreeSet::new(),
                     offers_made: 0,
                     handle_ms,
+                    step_preds: Vec::new(),
+                    available_members: 0,
                 });
+                self.bind_shared_steps(q);
             }
         }
         Ok(())
@@ -224,6 +248,7 @@ impl<M: Matcher> Engine<M> {
     /// Policy, ordering or stickiness of `q` changed: rescore members, restart
     /// the steps of waiting contacts, and route.
     fn queue_rules_changed(&mut self, q: QIdx, now: Timestamp) {
+        self.bind_shared_steps(q);
         let members: Vec<AIdx> = self.w.queue(q).members.iter().copied().collect();
         for a in &members {
             self.rescore(*a);
@@ -240,6 +265,22 @@ impl<M: Matcher> Engine<M> {
         for c in waiting {
             self.route_contact(c, now);
         }
+    }
+
+    /// Binds once the steps of `q`'s policy that do not read the contact:
+    /// every contact shares their predicate, and the matcher indexes agents
+    /// by it.
+    fn bind_shared_steps(&mut self, q: QIdx) {
+        let queue = &mut self.w.queues[q.0 as usize];
+        for old in queue.step_preds.drain(..).flatten() {
+            self.w.preds.release(old);
+        }
+        let no_attributes = BTreeMap::new();
+        let facts =
+            ContactFacts { attributes: &no_attributes, preferred_agents: &[], priority: 0, channel: Channel::Api };
+        let steps = &self.w.policies[&queue.config.policy].steps;
+        queue.step_preds =
+            steps.iter().map(|s| (!s.expr.reads_contact()).then(|| self.w.preds.intern(s.expr.bind(&facts)))).collect();
     }
 
     pub fn upsert_agent(&mut self, config: AgentConfig, now: Timestamp) -> Result<(), EngineError> {
@@ -291,8 +332,10 @@ impl<M: Matcher> Engine<M> {
     }
 
     fn link_member(&mut self, a: AIdx, m: &MemberRt, now: Timestamp) {
+        let available = self.w.agent(a).available();
         let q = &mut self.w.queues[m.queue.0 as usize];
         q.members.insert(a);
+        q.available_members += available as u32;
         if m.delay > Duration::ZERO {
             let count = q.delays.entry(m.delay).or_insert(0);
             *count += 1;
@@ -313,8 +356,10 @@ impl<M: Matcher> Engine<M> {
     }
 
     fn unlink_member(&mut self, a: AIdx, m: &MemberRt) {
+        let available = self.w.agent(a).available();
         let q = &mut self.w.queues[m.queue.0 as usize];
         q.members.remove(&a);
+        q.available_members -= available as u32;
         if let Some(count) = q.delays.get_mut(&m.delay) {
             *count -= 1;
             if *count == 0 {
@@ -376,6 +421,13 @@ impl<M: Matcher> Engine<M> {
             return;
         }
         let available = presence == Presence::Available;
+        if available != ag.available() {
+            for m in &ag.memberships {
+                let count = &mut self.w.queues[m.queue.0 as usize].available_members;
+                *count = if available { *count + 1 } else { *count - 1 };
+            }
+        }
+        let ag = &mut self.w.agents[a.0];
         ag.presence = presence;
         if available {
             ag.last_activity = now;
@@ -553,7 +605,7 @@ impl<M: Matcher> Engine<M> {
         }
         let c = self.insert_contact(spec, q, now);
         self.place(c, q, now);
-        self.route_contact(c, now);
+        self.route_contact_as(c, now, true);
         let ct = self.w.contact(c);
         Ok(match ct.status {
             ContactStatus::Offered { agent, .. } => Enqueued::Offered { agent: self.w.agent(agent).config.id },
@@ -566,12 +618,8 @@ impl<M: Matcher> Engine<M> {
 
     fn insert_contact(&mut self, spec: ContactSpec, q: QIdx, now: Timestamp) -> CIdx {
         self.next_seq += 1;
-        let pred = self.w.preds.intern(Expr::always().bind(&ContactFacts {
-            attributes: &spec.attributes,
-            preferred_agents: &spec.preferred_agents,
-            priority: spec.priority,
-            channel: spec.channel,
-        }));
+        let pred = self.always;
+        self.w.preds.retain(pred);
         let id = spec.id;
         let c = CIdx(self.w.contacts.insert(ContactRt {
             id,
@@ -630,46 +678,54 @@ impl<M: Matcher> Engine<M> {
         ct.pinned.is_none() && !self.w.queue(q).config.sticky.is_zero() && !ct.preferred_agents.is_empty()
     }
 
-    /// The step at index `i` of `c`'s effective steps: the sticky step, if
-    /// any, comes before the policy's. Returns (expression, wait, skippable).
-    fn step_rule(&self, c: CIdx, i: u32) -> Option<(Expr, Option<Duration>, bool)> {
-        let ct = self.w.contact(c);
-        let q = self.w.queue(ct.queue);
-        let steps = &self.w.policies[&q.config.policy].steps;
-        let i = i as usize;
-        if ct.sticky {
-            if i == 0 {
-                return Some((Expr::agent_in(&ct.preferred_agents), Some(q.config.sticky), true));
-            }
-            return steps.get(i - 1).map(|s| (s.expr.clone(), s.wait, s.skip_if_unstaffed));
+    /// Binds step `i` of `c`'s effective steps (a sticky step, if any,
+    /// comes before the policy's) and interns the predicate. An index past
+    /// the end means the last step: a policy update may have shortened it.
+    fn bind_step(&mut self, c: CIdx, i: u32) -> BoundStep {
+        // Field by field, so that the predicate table can be borrowed mutably.
+        let ct = &self.w.contacts[c.0];
+        let q = &self.w.queues[ct.queue.0 as usize];
+        let policy_id = q.config.policy;
+        let steps = &self.w.policies[&policy_id].steps;
+        let facts = ContactFacts {
+            attributes: &ct.attributes,
+            preferred_agents: &ct.preferred_agents,
+            priority: ct.priority,
+            channel: ct.channel,
+        };
+        if ct.sticky && i == 0 {
+            let wait = Some(q.config.sticky);
+            let pred = self.w.preds.intern(Expr::agent_in(&ct.preferred_agents).bind(&facts));
+            return BoundStep { index: 0, pred, wait, skippable: true, last: false };
         }
-        steps.get(i).map(|s| (s.expr.clone(), s.wait, s.skip_if_unstaffed))
+        let offset = ct.sticky as usize;
+        let policy_index = (i as usize - offset).min(steps.len() - 1);
+        let step = &steps[policy_index];
+        let last = policy_index + 1 == steps.len();
+        let (wait, skippable) = (if last { None } else { step.wait }, step.skip_if_unstaffed);
+        let pred = match q.step_preds[policy_index] {
+            Some(shared) => {
+                self.w.preds.retain(shared);
+                shared
+            }
+            None => self.w.preds.intern(step.expr.bind(&facts)),
+        };
+        BoundStep { index: (policy_index + offset) as u32, pred, wait, skippable, last }
     }
 
     /// Moves `c` to step `from` or, skipping unstaffed steps, a later one;
     /// rebinds its predicate and re-buckets it if it is queued.
     fn enter_step(&mut self, c: CIdx, from: u32, now: Timestamp) {
-        let mut step = from;
-        let (pred, wait) = loop {
-            let (expr, wait, skippable) = self.step_rule(c, step).expect("step exists");
-            let ct = self.w.contact(c);
-            let pred = expr.bind(&ContactFacts {
-                attributes: &ct.attributes,
-                preferred_agents: &ct.preferred_agents,
-                priority: ct.priority,
-                channel: ct.channel,
-            });
-            let last = self.step_rule(c, step + 1).is_none();
-            if last || !skippable || self.staffed(ct.queue, &pred) {
-                break (pred, if last { None } else { wait });
-            }
-            step += 1;
-        };
+        let mut bound = self.bind_step(c, from);
+        while !bound.last && bound.skippable && !self.staffed(self.w.contact(c).queue, bound.pred) {
+            self.w.preds.release(bound.pred);
+            bound = self.bind_step(c, bound.index + 1);
+        }
+        let BoundStep { index: step, pred: new, wait, .. } = bound;
         let queued = self.w.contact(c).status == ContactStatus::Queued && self.w.contact(c).step != u32::MAX;
         if queued {
             self.m.contact_unqueued(&self.w, c);
         }
-        let new = self.w.preds.intern(pred);
         let ct = &mut self.w.contacts[c.0];
         let old = std::mem::replace(&mut ct.pred, new);
         let changed = ct.step != u32::MAX;
@@ -689,7 +745,8 @@ impl<M: Matcher> Engine<M> {
     }
 
     /// Whether a logged-in member of `q` satisfies `pred`.
-    fn staffed(&self, q: QIdx, pred: &Predicate) -> bool {
+    fn staffed(&self, q: QIdx, pred: world::PredId) -> bool {
+        let pred = self.w.preds.get(pred);
         self.w.queue(q).members.iter().any(|a| {
             let ag = self.w.agent(*a);
             ag.presence != Presence::Offline && pred.matches(ag.facts())
@@ -879,10 +936,14 @@ impl<M: Matcher> Engine<M> {
     // ----- routing -------------------------------------------------------
 
     fn route_contact(&mut self, c: CIdx, now: Timestamp) {
+        self.route_contact_as(c, now, false);
+    }
+
+    fn route_contact_as(&mut self, c: CIdx, now: Timestamp, arrival: bool) {
         if self.w.contact(c).status != ContactStatus::Queued {
             return;
         }
-        if let Some(a) = self.m.best_agent(&self.w, c, now, &mut self.rng) {
+        if let Some(a) = self.m.best_agent(&self.w, c, now, &mut self.rng, arrival) {
             self.offer(c, a, now);
         }
     }
@@ -1082,7 +1143,7 @@ impl<M: Matcher> Engine<M> {
     /// Position × recent handle time / agents available for the queue.
     fn wait_estimate(&self, q: QIdx, position: u32) -> Duration {
         let queue = self.w.queue(q);
-        let staffed = queue.members.iter().filter(|a| self.w.agent(**a).presence == Presence::Available).count().max(1);
+        let staffed = queue.available_members.max(1);
         Duration::from_millis((position as f64 * queue.handle_ms / staffed as f64) as u64)
     }
 

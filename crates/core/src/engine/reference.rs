@@ -17,7 +17,7 @@ impl Matcher for ReferenceMatcher {
     fn agent_changed(&mut self, _: &World, _: AIdx) {}
     fn agent_removed(&mut self, _: &World, _: AIdx) {}
 
-    fn best_agent(&mut self, w: &World, c: CIdx, now: Timestamp, rng: &mut Rng) -> Option<AIdx> {
+    fn best_agent(&mut self, w: &World, c: CIdx, now: Timestamp, rng: &mut Rng, _: bool) -> Option<AIdx> {
         let ct = w.contact(c);
         let mut eligible: Vec<AIdx> =
             w.agents.iter().map(|(i, _)| AIdx(i)).filter(|a| w.eligible(*a, c, now)).collect();

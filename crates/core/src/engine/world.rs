@@ -10,11 +10,12 @@ use super::slab::Slab;
 use crate::agent::{AgentConfig, AgentState, Load, Presence};
 use crate::channel::Channel;
 use crate::expr::{AgentFacts, Predicate, Value};
+use crate::fasthash::FastMap;
 use crate::ids::{AgentId, ContactId, PolicyId, QueueId};
 use crate::policy::Policy;
 use crate::queue::QueueConfig;
 use crate::time::Timestamp;
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
 
 /// Slot numbers: dense, reused, never seen outside the engine.
@@ -55,6 +56,11 @@ pub struct QueueRt {
     pub offers_made: u64,
     /// Exponentially weighted handle time in ms, for wait estimates.
     pub handle_ms: f64,
+    /// Per policy step, its predicate if it does not read the contact (so
+    /// all contacts share it); held by the queue.
+    pub step_preds: Vec<Option<PredId>>,
+    /// Members whose presence is available, for wait estimates.
+    pub available_members: u32,
 }
 
 #[derive(Clone, Debug)]
@@ -190,7 +196,7 @@ impl ContactRt {
 /// binds to the same predicate share a bucket.
 #[derive(Debug, Default)]
 pub struct Predicates {
-    ids: HashMap<Predicate, PredId>,
+    ids: FastMap<Predicate, PredId>,
     entries: Slab<(Predicate, u32)>,
 }
 
@@ -231,12 +237,12 @@ impl Predicates {
 #[derive(Debug, Default)]
 pub struct World {
     pub queues: Vec<QueueRt>,
-    pub queue_ids: HashMap<QueueId, QIdx>,
-    pub policies: HashMap<PolicyId, Policy>,
+    pub queue_ids: FastMap<QueueId, QIdx>,
+    pub policies: FastMap<PolicyId, Policy>,
     pub agents: Slab<AgentRt>,
-    pub agent_ids: HashMap<AgentId, AIdx>,
+    pub agent_ids: FastMap<AgentId, AIdx>,
     pub contacts: Slab<ContactRt>,
-    pub contact_ids: HashMap<ContactId, CIdx>,
+    pub contact_ids: FastMap<ContactId, CIdx>,
     pub preds: Predicates,
 }
 
@@ -270,13 +276,6 @@ impl World {
                     && self.preds.get(ct.pred).matches(ag.facts())
             }
         }
-    }
-
-    /// Whether `a` could take some contact of `q`: available with room on
-    /// one of the queue's channels.
-    pub fn ready_for(&self, a: AIdx, q: QIdx) -> bool {
-        let ag = self.agent(a);
-        ag.available() && self.queue(q).config.channels.iter().any(|ch| ag.config.capacity.can_take(&ag.load, ch))
     }
 
     /// How `q` ranks `a` among its ready agents (ties: lower agent id).

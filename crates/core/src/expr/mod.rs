@@ -129,6 +129,21 @@ impl Expr {
         Predicate(fold(&self.root, contact))
     }
 
+    /// Whether the expression reads the contact: if not, every contact binds
+    /// it to the same predicate, which the engine then binds only once.
+    pub fn reads_contact(&self) -> bool {
+        fn reads(n: &Node) -> bool {
+            match n {
+                Node::ContactAttr(_) => true,
+                Node::Lit(_) | Node::AgentId | Node::Skill(_) => false,
+                Node::List(items) => items.iter().any(reads),
+                Node::Not(a) => reads(a),
+                Node::And(a, b) | Node::Or(a, b) | Node::Cmp(_, a, b) | Node::In(a, b) => reads(a) || reads(b),
+            }
+        }
+        reads(&self.root)
+    }
+
     /// Skills the expression reads, for skill-based agent orderings.
     pub fn skills(&self) -> Vec<SkillId> {
         let mut out = Vec::new();

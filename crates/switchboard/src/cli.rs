@@ -1,0 +1,71 @@
+//! Command-line interface.
+
+use clap::{Args, Parser, Subcommand};
+use std::path::PathBuf;
+
+#[derive(Debug, Parser)]
+#[command(name = "switchboard", version, about = "Open-source omnichannel contact center")]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Staffing with Erlang C (or Erlang A with --patience): agents needed for a service-level target.
+    Erlang(ErlangArgs),
+    /// Simulate a day (or a year) of a contact center, driving the real routing engine.
+    Simulate(SimulateArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ErlangArgs {
+    /// Contacts arriving per interval.
+    #[arg(long)]
+    pub calls: f64,
+    /// Interval length in minutes.
+    #[arg(long, default_value_t = 30.0)]
+    pub interval_minutes: f64,
+    /// Average handle time in seconds (talk + hold + wrap-up).
+    #[arg(long)]
+    pub aht: f64,
+    /// Service-level target as a fraction, e.g. 0.8 for 80 %.
+    #[arg(long, default_value_t = 0.8)]
+    pub sl_target: f64,
+    /// Service-level threshold T in seconds ("answered within T").
+    #[arg(long, default_value_t = 20.0)]
+    pub sl_seconds: f64,
+    /// Share of paid time agents are not available (breaks, training), as a fraction.
+    #[arg(long, default_value_t = 0.0)]
+    pub shrinkage: f64,
+    /// Highest acceptable occupancy, as a fraction.
+    #[arg(long)]
+    pub max_occupancy: Option<f64>,
+    /// Mean customer patience in seconds: use Erlang A, which models abandonment.
+    #[arg(long)]
+    pub patience: Option<f64>,
+    /// Evaluate exactly this many agents instead of searching for the minimum.
+    #[arg(long)]
+    pub agents: Option<u32>,
+    /// Print one JSON object instead of a table.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct SimulateArgs {
+    /// Scenario file (TOML); see examples/.
+    pub scenario: PathBuf,
+    /// Override the scenario's seed.
+    #[arg(long)]
+    pub seed: Option<u64>,
+    /// Print the report as JSON.
+    #[arg(long)]
+    pub json: bool,
+    /// Write an SVG chart of service level and queue length over the day.
+    #[arg(long)]
+    pub chart: Option<PathBuf>,
+    /// Print only the totals, not every interval.
+    #[arg(long)]
+    pub summary: bool,
+}

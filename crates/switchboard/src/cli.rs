@@ -19,6 +19,7 @@ pub enum Command {
 }
 
 #[derive(Debug, Args)]
+#[command(allow_negative_numbers = true)]
 pub struct ErlangArgs {
     /// Contacts arriving per interval.
     #[arg(long)]

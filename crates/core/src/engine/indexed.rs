@@ -57,6 +57,8 @@ pub struct IndexedMatcher {
     ready_entries: Vec<Vec<ReadyEntry>>,
     /// Contacts sent to one agent personally.
     pinned: FastMap<AIdx, Line>,
+    /// Reused buffer for the shared predicates an agent satisfies.
+    scratch: Vec<PredId>,
 }
 
 impl IndexedMatcher {
@@ -139,11 +141,12 @@ impl Matcher for IndexedMatcher {
         if !ag.available() {
             return;
         }
+        let mut shared = std::mem::take(&mut self.scratch);
         for m in &ag.memberships {
             let queue = w.queue(m.queue);
             let key = w.order_key(a, m.queue);
-            let shared: Vec<PredId> =
-                queue.step_preds.iter().flatten().copied().filter(|p| w.preds.get(*p).matches(ag.facts())).collect();
+            shared.clear();
+            shared.extend(queue.step_preds.iter().flatten().copied().filter(|p| w.preds.get(*p).matches(ag.facts())));
             for channel in queue.config.channels.iter() {
                 if !ag.config.capacity.can_take(&ag.load, channel) {
                     continue;
@@ -159,6 +162,7 @@ impl Matcher for IndexedMatcher {
                 entries.extend(shared.iter().map(|p| (m.queue, channel, Some(*p), key, ag.config.id)));
             }
         }
+        self.scratch = shared;
     }
 
     fn agent_removed(&mut self, _: &World, a: AIdx) {
@@ -182,14 +186,8 @@ impl Matcher for IndexedMatcher {
         // Contacts of a shared step look only at agents known to satisfy it.
         let shared = w.queue(q).step_preds.contains(&Some(ct.pred));
         let index = self.queue(q);
-        let ready = if shared {
-            match index.ready_by_pred.get(&(ct.channel, ct.pred)) {
-                Some(set) => set,
-                None => return None,
-            }
-        } else {
-            &index.ready[ct.channel.index()]
-        };
+        let ready =
+            if shared { index.ready_by_pred.get(&(ct.channel, ct.pred))? } else { &index.ready[ct.channel.index()] };
         if w.queue(q).ordering.random() {
             let eligible: Vec<AIdx> = ready.iter().map(|e| e.2).filter(|a| w.eligible(*a, c, now)).collect();
             return (!eligible.is_empty()).then(|| eligible[rng.below(eligible.len())]);

@@ -59,7 +59,7 @@ pub struct Settings {
 
 impl Default for Settings {
     fn default() -> Self {
-        Settings { max_missed_offers: 3, decline_cooldown: Duration::from_secs(30), seed: 0x5b0a_4d }
+        Settings { max_missed_offers: 3, decline_cooldown: Duration::from_secs(30), seed: 0x005b_0a4d }
     }
 }
 
@@ -805,10 +805,9 @@ impl<M: Matcher> Engine<M> {
         let from = self.w.queue(self.w.contact(c).queue).config.id;
         if let (Some(to), ContactStatus::Offered { agent, .. } | ContactStatus::Connected { agent }) =
             (pinned, self.w.contact(c).status)
+            && to == agent
         {
-            if to == agent {
-                return Err(EngineError::AlreadyWithAgent { contact, agent: self.w.agent(agent).config.id });
-            }
+            return Err(EngineError::AlreadyWithAgent { contact, agent: self.w.agent(agent).config.id });
         }
         let freed = match self.w.contact(c).status {
             ContactStatus::Queued => {
@@ -1111,6 +1110,13 @@ impl<M: Matcher> Engine<M> {
     /// Takes the events decided since the last call.
     pub fn drain_events(&mut self) -> std::vec::Drain<'_, Event> {
         self.events.drain(..)
+    }
+
+    /// Swaps the pending events into `buf` (pass an empty one) without
+    /// copying them: for callers that process millions, like the simulator.
+    pub fn swap_events(&mut self, buf: &mut Vec<Event>) {
+        debug_assert!(buf.is_empty(), "events would be lost");
+        std::mem::swap(&mut self.events, buf);
     }
 
     pub fn now(&self) -> Timestamp {

@@ -206,7 +206,7 @@ impl<'a> Sim<'a> {
             let per_sec = self.c.streams[s].counts[i] / self.c.interval.as_secs_f64();
             if per_sec > 0.0 {
                 let dt = dist::exponential(&mut self.rng, 1.0 / per_sec);
-                let at = t + Duration::from_secs_f64(dt);
+                let at = Timestamp(t.0 + (dt * 1000.0) as i64);
                 if at < boundary {
                     return Some(at);
                 }
@@ -240,7 +240,7 @@ impl<'a> Sim<'a> {
             }
             self.absorb_events(t)?;
             steps += 1;
-            if steps % 16_384 == 0 {
+            if steps.is_multiple_of(16_384) {
                 progress(((t.0 - self.c.start.0) as f64 / span).min(1.0));
             }
         }
@@ -291,8 +291,9 @@ impl<'a> Sim<'a> {
     fn arrive(&mut self, s: usize, now: Timestamp) -> Result<(), ScenarioError> {
         let stream = &self.c.streams[s];
         let id = self.contacts.len() as u64 + 1;
-        let handle = Duration::from_secs_f64(stream.handle_time.sample(&mut self.rng));
-        let patience = stream.patience.map(|p| Duration::from_secs_f64(p.sample(&mut self.rng)));
+        let millis = |secs: f64| Duration::from_millis((secs * 1000.0) as u64);
+        let handle = millis(stream.handle_time.sample(&mut self.rng));
+        let patience = stream.patience.map(|p| millis(p.sample(&mut self.rng)));
         self.contacts.push(SimContact {
             interval: self.interval_of(now),
             counted: now >= self.c.warmup_end,
@@ -318,7 +319,7 @@ impl<'a> Sim<'a> {
     fn absorb_events(&mut self, now: Timestamp) -> Result<(), ScenarioError> {
         let mut events = std::mem::take(&mut self.scratch);
         loop {
-            events.extend(self.engine.drain_events());
+            self.engine.swap_events(&mut events);
             if events.is_empty() {
                 break;
             }
@@ -353,7 +354,12 @@ impl<'a> Sim<'a> {
                 let q = c.queue;
                 self.line_changed(q, -1, t);
                 let answer = self.agents[agent.0 as usize - 1].answer;
-                self.schedule(now.max(t) + answer, Step::Accept { contact: contact.0, agent: agent.0 });
+                if answer.is_zero() {
+                    // Answered on the spot; the engine's events from it are absorbed next round.
+                    self.engine.accept(contact, agent, t).map_err(engine_error)?;
+                } else {
+                    self.schedule(now.max(t) + answer, Step::Accept { contact: contact.0, agent: agent.0 });
+                }
             }
             EventKind::OfferEnded { contact, .. } => {
                 let c = self.contact(contact);

@@ -1,0 +1,120 @@
+//! The real binary, as a user runs it.
+
+use std::process::{Command, Output};
+
+fn switchboard(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_switchboard")).args(args).output().expect("binary runs")
+}
+
+fn example(name: &str) -> String {
+    format!("{}/../../examples/{name}", env!("CARGO_MANIFEST_DIR"))
+}
+
+const WORKED: &[&str] = &[
+    "erlang",
+    "--calls",
+    "100",
+    "--interval-minutes",
+    "30",
+    "--aht",
+    "180",
+    "--sl-target",
+    "0.8",
+    "--sl-seconds",
+    "20",
+];
+
+#[test]
+fn erlang_reproduces_the_worked_example() {
+    let mut args = WORKED.to_vec();
+    args.extend(["--shrinkage", "0.3", "--json"]);
+    let out = switchboard(&args);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["agents"], 14);
+    assert_eq!(v["scheduled_agents"], 20);
+    let close = |key: &str, want: f64, tol: f64| {
+        let got = v[key].as_f64().unwrap();
+        assert!((got - want).abs() < tol, "{key}: {got} vs {want}");
+    };
+    close("service_level", 0.8883, 0.0001);
+    close("probability_wait", 0.1741, 0.0001);
+    close("asa_seconds", 7.84, 0.005);
+    close("occupancy", 0.714, 0.0005);
+    close("traffic_erlangs", 10.0, 1e-9);
+    let row13 = v["table"].as_array().unwrap().iter().find(|r| r["agents"] == 13).unwrap();
+    assert!((row13["service_level"].as_f64().unwrap() - 0.7956).abs() < 0.0001);
+
+    let table = switchboard(WORKED);
+    let text = String::from_utf8(table.stdout).unwrap();
+    assert!(text.contains("Required agents: 14"), "{text}");
+    assert!(text.contains("79.56 %"), "{text}");
+}
+
+#[test]
+fn erlang_explains_impossible_inputs() {
+    for (extra, needle) in [
+        (vec!["--agents", "9"], "agents"),
+        (vec!["--sl-seconds", "-5"], "sl-seconds"),
+        (vec!["--shrinkage", "1"], "shrinkage"),
+    ] {
+        let mut args = WORKED.to_vec();
+        args.extend(extra.iter().copied());
+        let out = switchboard(&args);
+        assert!(!out.status.success());
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains("error:") && err.contains(needle), "{err}");
+    }
+    let out = switchboard(&["erlang", "--calls", "-3", "--aht", "180"]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("calls must be") && err.contains("-3"), "{err}");
+    let out = switchboard(&["erlang", "--calls", "100", "--aht", "180", "--sl-target", "1.5"]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success() && err.contains("sl_target"), "{err}");
+}
+
+#[test]
+fn erlang_a_with_patience() {
+    let out = switchboard(&["erlang", "--calls", "100", "--aht", "180", "--patience", "60", "--json"]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["model"], "erlang_a");
+    assert!(v["agents"].as_u64().unwrap() < 14, "abandonment lowers the staff needed: {v}");
+    assert!(v["abandon_rate"].as_f64().unwrap() > 0.0);
+}
+
+#[test]
+fn simulate_prints_tables_json_and_a_chart() {
+    let dir = std::env::temp_dir().join(format!("switchboard-cli-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let chart = dir.join("day.svg");
+    let out = switchboard(&["simulate", &example("day.toml"), "--chart", chart.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let text = String::from_utf8(out.stdout).unwrap();
+    for needle in ["Queue billing", "Queue spanish", "Queue chat", "08:00", "17:30", "All queues"] {
+        assert!(text.contains(needle), "{needle} missing in\n{text}");
+    }
+    let svg = std::fs::read_to_string(&chart).unwrap();
+    assert!(svg.starts_with("<svg") || svg.starts_with("<?xml"));
+    assert!(svg.contains("billing: service level"));
+
+    let out = switchboard(&["simulate", &example("day.toml"), "--json", "--seed", "9"]);
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["seed"], 9);
+    assert_eq!(v["queues"].as_array().unwrap().len(), 3);
+    assert_eq!(v["intervals"].as_array().unwrap().len(), 20);
+}
+
+#[test]
+fn simulate_rejects_bad_scenarios_clearly() {
+    let dir = std::env::temp_dir().join(format!("switchboard-bad-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("bad.toml");
+    std::fs::write(&path, "duration_hours = 1\n[[queues]]\nname = \"a\"\nsteps = [{ expr = \"tech >=\" }]\n").unwrap();
+    let out = switchboard(&["simulate", path.to_str().unwrap()]);
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("missing field") || err.contains("arrivals"), "{err}");
+    let out = switchboard(&["simulate", "/nonexistent/scenario.toml"]);
+    assert!(String::from_utf8_lossy(&out.stderr).contains("reading /nonexistent/scenario.toml"));
+}

@@ -516,7 +516,7 @@ impl<M: Matcher> Engine<M> {
             WrapUp::Fixed(d) if d.is_zero() => self.finish_slot(a, contact, false, now),
             WrapUp::Fixed(d) => {
                 slot.phase = SlotPhase::WrapUp { connected_at, ends: Some(now + d) };
-                self.timers.set(now + d, Timer::WrapUpEnd { agent: a, contact });
+                self.timers.set_after(now, d, Timer::WrapUpEnd { agent: a, contact });
                 self.agent_touched(a, now);
             }
             WrapUp::UntilEnded => {
@@ -664,10 +664,10 @@ impl<M: Matcher> Engine<M> {
         self.m.contact_queued(&self.w, c);
         let queue = self.w.queue(q);
         if let (Some(max), false) = (queue.config.max_wait, callback) {
-            self.timers.set(now + max, Timer::MaxWait { contact: c, seq, placement });
+            self.timers.set_after(now, max, Timer::MaxWait { contact: c, seq, placement });
         }
         for delay in queue.delays.keys() {
-            self.timers.set(now + *delay, Timer::Recheck { contact: c, seq });
+            self.timers.set_after(now, *delay, Timer::Recheck { contact: c, seq });
         }
         let position = self.position_of(c).unwrap_or(0);
         self.emit(now, EventKind::ContactQueued { contact: id, queue: self.w.queue(q).config.id, channel, position });
@@ -737,7 +737,7 @@ impl<M: Matcher> Engine<M> {
             self.m.contact_queued(&self.w, c);
         }
         if let Some(wait) = wait {
-            self.timers.set(now + wait, Timer::StepExpiry { contact: c, seq, generation });
+            self.timers.set_after(now, wait, Timer::StepExpiry { contact: c, seq, generation });
         }
         if changed {
             self.emit(now, EventKind::StepChanged { contact: id, queue: self.w.queue(q).config.id, step });
@@ -829,7 +829,7 @@ impl<M: Matcher> Engine<M> {
         if let (Some(a), true) = (freed, pinned.is_none()) {
             // Whoever hands a contact on should not get it straight back.
             ct.declined.push((a, now + self.settings.decline_cooldown));
-            self.timers.set(now + self.settings.decline_cooldown, Timer::Recheck { contact: c, seq: ct.seq });
+            self.timers.set_after(now, self.settings.decline_cooldown, Timer::Recheck { contact: c, seq: ct.seq });
         }
         self.place(c, q_to, now);
         if let Some(a) = freed {
@@ -969,7 +969,7 @@ impl<M: Matcher> Engine<M> {
             m.last_offered = offers_made;
         }
         let agent = ag.config.id;
-        self.timers.set(expires, Timer::OfferTimeout { contact: c, seq, agent: a, since: now });
+        self.timers.set_after(now, timeout, Timer::OfferTimeout { contact: c, seq, agent: a, since: now });
         self.emit(now, EventKind::OfferCreated { contact, queue: queue_id, agent, expires_at: expires });
         self.agent_touched(a, now);
     }
@@ -984,7 +984,7 @@ impl<M: Matcher> Engine<M> {
         if why != OfferEnd::Revoked {
             ct.declined.retain(|(_, until)| *until > now);
             ct.declined.push((a, now + cooldown));
-            self.timers.set(now + cooldown, Timer::Recheck { contact: c, seq });
+            self.timers.set_after(now, cooldown, Timer::Recheck { contact: c, seq });
         }
         let unpin = ct.pinned.is_some() && why != OfferEnd::Revoked;
         self.requeue(c);

@@ -57,8 +57,8 @@ pub struct IndexedMatcher {
     ready_entries: Vec<Vec<ReadyEntry>>,
     /// Contacts sent to one agent personally.
     pinned: FastMap<AIdx, Line>,
-    /// Reused buffer for the shared predicates an agent satisfies.
-    scratch: Vec<PredId>,
+    /// Reused buffer for an agent's new ready entries.
+    fresh: Vec<ReadyEntry>,
 }
 
 impl IndexedMatcher {
@@ -132,37 +132,48 @@ impl Matcher for IndexedMatcher {
     }
 
     fn agent_changed(&mut self, w: &World, a: AIdx) {
-        self.unready(a);
         let i = a.0 as usize;
         if self.ready_entries.len() <= i {
             self.ready_entries.resize_with(i + 1, Vec::new);
         }
+        let mut fresh = std::mem::take(&mut self.fresh);
+        fresh.clear();
         let ag = w.agent(a);
-        if !ag.available() {
-            return;
-        }
-        let mut shared = std::mem::take(&mut self.scratch);
-        for m in &ag.memberships {
-            let queue = w.queue(m.queue);
-            let key = w.order_key(a, m.queue);
-            shared.clear();
-            shared.extend(queue.step_preds.iter().flatten().copied().filter(|p| w.preds.get(*p).matches(ag.facts())));
-            for channel in queue.config.channels.iter() {
-                if !ag.config.capacity.can_take(&ag.load, channel) {
+        if ag.available() {
+            for m in &ag.memberships {
+                let queue = w.queue(m.queue);
+                let mut channels =
+                    queue.config.channels.iter().filter(|ch| ag.config.capacity.can_take(&ag.load, *ch)).peekable();
+                if channels.peek().is_none() {
                     continue;
                 }
-                let entry = (key, ag.config.id, a);
-                let index = self.queue(m.queue);
-                index.ready[channel.index()].insert(entry);
-                for p in &shared {
-                    index.ready_by_pred.entry((channel, *p)).or_default().insert(entry);
+                let key = w.order_key(a, m.queue);
+                let id = ag.config.id;
+                // The per-channel set serves contacts whose predicate is their own.
+                let general = !queue.all_steps_shared();
+                for channel in channels {
+                    if general {
+                        fresh.push((m.queue, channel, None, key, id));
+                    }
+                    fresh.extend(m.shared_matches.iter().map(|p| (m.queue, channel, Some(*p), key, id)));
                 }
-                let entries = &mut self.ready_entries[i];
-                entries.push((m.queue, channel, None, key, ag.config.id));
-                entries.extend(shared.iter().map(|p| (m.queue, channel, Some(*p), key, ag.config.id)));
             }
         }
-        self.scratch = shared;
+        // Most changes (an accepted offer, a call that ends wrap-up into the
+        // same rank) leave the agent where it was: then nothing moves.
+        if fresh != self.ready_entries[i] {
+            self.unready(a);
+            for (q, channel, pred, key, id) in &fresh {
+                let entry = (*key, *id, a);
+                let index = self.queue(*q);
+                match pred {
+                    None => index.ready[channel.index()].insert(entry),
+                    Some(p) => index.ready_by_pred.entry((*channel, *p)).or_default().insert(entry),
+                };
+            }
+            std::mem::swap(&mut self.ready_entries[i], &mut fresh);
+        }
+        self.fresh = fresh;
     }
 
     fn agent_removed(&mut self, _: &World, a: AIdx) {

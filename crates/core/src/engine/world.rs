@@ -63,6 +63,14 @@ pub struct QueueRt {
     pub available_members: u32,
 }
 
+impl QueueRt {
+    /// Whether every contact of the queue shares a step predicate: no
+    /// step reads the contact and no sticky step comes first.
+    pub fn all_steps_shared(&self) -> bool {
+        self.config.sticky.is_zero() && self.step_preds.iter().all(Option::is_some)
+    }
+}
+
 #[derive(Clone, Debug)]
 pub struct MemberRt {
     pub queue: QIdx,
@@ -70,6 +78,9 @@ pub struct MemberRt {
     pub delay: Duration,
     pub skill_score: i64,
     pub last_offered: u64,
+    /// The queue's shared step predicates this agent satisfies (skills change
+    /// rarely, routing constantly: evaluated once, on configuration).
+    pub shared_matches: Vec<PredId>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -176,6 +176,22 @@ fn erlang_c_from_b(traffic: f64, agents: u32, b: f64) -> f64 {
 }
 
 impl StaffingInput {
+    /// `calls` per `interval` with handle time `aht`, and the industry's
+    /// default target of 80 % answered within 20 s, no shrinkage, no cap on
+    /// occupancy, infinite patience (Erlang C).
+    pub fn new(calls: f64, interval: Duration, aht: Duration) -> Self {
+        StaffingInput {
+            calls,
+            interval,
+            aht,
+            sl_target: 0.8,
+            sl_threshold: Duration::from_secs(20),
+            shrinkage: 0.0,
+            max_occupancy: None,
+            patience: None,
+        }
+    }
+
     /// Checks every field, naming the first bad one and its value.
     pub fn validate(&self) -> Result<(), ErlangError> {
         if !(self.calls.is_finite() && self.calls > 0.0) {
@@ -581,14 +597,8 @@ mod tests {
     /// 80 % in 20 s, shrinkage 30 %.
     fn worked_example() -> StaffingInput {
         StaffingInput {
-            calls: 100.0,
-            interval: Duration::from_secs(1800),
-            aht: Duration::from_secs(180),
-            sl_target: 0.8,
-            sl_threshold: Duration::from_secs(20),
             shrinkage: 0.3,
-            max_occupancy: None,
-            patience: None,
+            ..StaffingInput::new(100.0, Duration::from_secs(1800), Duration::from_secs(180))
         }
     }
 

@@ -41,14 +41,8 @@ fn long_run(name: &str, hours: f64) -> switchboard_core::metrics::Summary {
 
 fn staffing(patience: Option<u64>) -> StaffingInput {
     StaffingInput {
-        calls: 100.0,
-        interval: Duration::from_secs(1800),
-        aht: Duration::from_secs(180),
-        sl_target: 0.8,
-        sl_threshold: Duration::from_secs(20),
-        shrinkage: 0.0,
-        max_occupancy: None,
         patience: patience.map(Duration::from_secs),
+        ..StaffingInput::new(100.0, Duration::from_secs(1800), Duration::from_secs(180))
     }
 }
 

@@ -37,7 +37,8 @@ pub enum OverflowAction {
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum OrderingKind {
-    /// The agent idle longest since their last activity (default).
+    /// The agent idle longest: since their last contact ended (wrap-up
+    /// included) or they became available (default).
     #[default]
     LongestIdle,
     /// Highest summed proficiency in the skills the queue's policy reads.

@@ -51,7 +51,6 @@ impl<M: Matcher> Engine<M> {
         let queue = self.w.queue(q).config.id;
         let ag = &mut self.w.agents[a.0];
         ag.missed_in_a_row = 0;
-        ag.last_activity = now;
         if let Some(slot) = ag.slots.iter_mut().find(|s| s.contact == contact && s.is_offered()) {
             slot.phase = SlotPhase::Connected { since: now };
         }

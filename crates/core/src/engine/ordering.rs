@@ -10,7 +10,8 @@ use crate::time::Timestamp;
 /// What orderings may look at.
 #[derive(Clone, Copy, Debug)]
 pub struct AgentRank {
-    /// Last time the agent became available, accepted or finished a contact.
+    /// Last time the agent became available or finished a contact (wrap-up
+    /// included): "idle since", as Asterisk and Amazon Connect count it.
     pub last_activity: Timestamp,
     /// Contacts held per thousand of capacity.
     pub occupancy_permille: i64,

@@ -113,6 +113,7 @@ pub struct AgentRt {
     pub presence: Presence,
     pub load: Load,
     pub slots: Vec<Slot>,
+    /// Became available or finished a contact: the longest-idle key.
     pub last_activity: Timestamp,
     pub missed_in_a_row: u32,
     pub state: AgentState,

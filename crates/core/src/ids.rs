@@ -27,7 +27,11 @@ id_type!(
     WorkspaceId, "ws"
 );
 id_type!(
-    /// A user who handles contacts.
+    /// A person who logs in: administrator, supervisor or agent.
+    UserId, "u"
+);
+id_type!(
+    /// A user who handles contacts; an agent's id is its user's number.
     AgentId, "ag"
 );
 id_type!(

@@ -11,6 +11,32 @@ impl<M: Matcher> Engine<M> {
         self.admit(spec, now, 0)
     }
 
+    /// Puts back a contact that was connected to `agent` when the server
+    /// stopped: the agent holds it again and nothing is routed. Only the
+    /// agent's state change is announced; the log already has the connection.
+    pub fn restore_connected(
+        &mut self,
+        spec: ContactSpec,
+        agent: AgentId,
+        since: Timestamp,
+        now: Timestamp,
+    ) -> Result<(), EngineError> {
+        let now = self.advance(now);
+        if self.w.contact_ids.contains_key(&spec.id) {
+            return Err(EngineError::DuplicateContact(spec.id));
+        }
+        let a = self.agent_idx(agent)?;
+        let q = self.queue_idx(spec.queue)?;
+        let (contact, channel) = (spec.id, spec.channel);
+        let c = self.insert_contact(spec, q, now);
+        self.w.contacts[c.0].status = ContactStatus::Connected { agent: a };
+        let ag = &mut self.w.agents[a.0];
+        ag.load.add(channel);
+        ag.slots.push(Slot { contact, channel, queue: q, phase: SlotPhase::Connected { since } });
+        self.agent_touched(a, now);
+        Ok(())
+    }
+
     pub(super) fn admit(&mut self, spec: ContactSpec, now: Timestamp, hops: u32) -> Result<Enqueued, EngineError> {
         let q = self.queue_idx(spec.queue)?;
         let config = &self.w.queue(q).config;

@@ -556,3 +556,18 @@ fn agent_states_are_announced() {
         ]
     );
 }
+
+#[test]
+fn restored_connections_hold_the_agent() {
+    let mut cc = Cc::new();
+    cc.queue(1, |_| {});
+    cc.agent(100, &[1], &[], 0);
+    cc.offers();
+    let spec = ContactSpec::new(ContactId(10), Channel::Voice, QueueId(1));
+    cc.e.restore_connected(spec, AgentId(100), t(0), t(5)).unwrap();
+    assert_eq!(cc.state(100), AgentState::OnContact);
+    cc.contact(11, 1, 6);
+    assert!(cc.offers().is_empty(), "the agent is busy with the restored call");
+    cc.e.end_contact(ContactId(10), t(7)).unwrap();
+    assert_eq!(cc.offers(), vec![(11, 100)]);
+}

@@ -12,6 +12,14 @@ pub struct Cli {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    /// Run the contact center server.
+    Serve(ServeArgs),
+    /// Run the server with a ready-made demo workspace (created on first run).
+    Demo(ServeArgs),
+    /// Create a workspace and its first administrator.
+    CreateWorkspace(CreateWorkspaceArgs),
+    /// Copy the SQLite database while the server runs.
+    Backup(BackupArgs),
     /// Staffing with Erlang C (or Erlang A with --patience): agents needed for a service-level target.
     Erlang(ErlangArgs),
     /// Simulate a day (or a year) of a contact center, driving the real routing engine.
@@ -69,4 +77,43 @@ pub struct SimulateArgs {
     /// Print only the totals, not every interval.
     #[arg(long)]
     pub summary: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// Configuration file (TOML); SWITCHBOARD_* environment variables override it.
+    #[arg(long)]
+    pub config: Option<PathBuf>,
+    /// Directory for the SQLite database.
+    #[arg(long)]
+    pub data_dir: Option<PathBuf>,
+    /// Address to listen on, e.g. 127.0.0.1:8080 (port 0 picks a free one).
+    #[arg(long)]
+    pub http: Option<std::net::SocketAddr>,
+}
+
+#[derive(Debug, Args)]
+pub struct CreateWorkspaceArgs {
+    #[command(flatten)]
+    pub server: ServeArgs,
+    /// The workspace's name.
+    #[arg(long)]
+    pub name: String,
+    /// The administrator's email (the login).
+    #[arg(long)]
+    pub admin_email: String,
+    /// The administrator's name.
+    #[arg(long, default_value = "Administrator")]
+    pub admin_name: String,
+    /// The administrator's password; read from SWITCHBOARD_ADMIN_PASSWORD if not given.
+    #[arg(long, env = "SWITCHBOARD_ADMIN_PASSWORD", hide_env_values = true)]
+    pub admin_password: String,
+}
+
+#[derive(Debug, Args)]
+pub struct BackupArgs {
+    #[command(flatten)]
+    pub server: ServeArgs,
+    /// Where to write the copy (must not exist).
+    pub to: PathBuf,
 }

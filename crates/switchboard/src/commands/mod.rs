@@ -1,6 +1,7 @@
 //! One module per subcommand; `run` dispatches.
 
 mod erlang;
+mod serve;
 mod simulate;
 
 use crate::cli::{Cli, Command};
@@ -9,5 +10,9 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         Command::Erlang(args) => erlang::run(args),
         Command::Simulate(args) => simulate::run(args),
+        Command::Serve(args) => serve::serve(args, false),
+        Command::Demo(args) => serve::serve(args, true),
+        Command::CreateWorkspace(args) => serve::create_workspace(args),
+        Command::Backup(args) => serve::backup(args),
     }
 }

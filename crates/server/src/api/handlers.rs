@@ -1,0 +1,314 @@
+//! One small handler per route: parse, call the service, answer JSON.
+
+use super::{ApiError, AppState, Auth, Body, SESSION_COOKIE};
+use crate::service::settings::QueueSettings;
+use crate::service::{AgentSpec, NewContact, NewUser, ServiceError};
+use axum::Json;
+use axum::extract::{Path, Query, State};
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde::Deserialize;
+use serde_json::{Value, json};
+use switchboard_core::agent::{Presence, ReasonCode};
+use switchboard_core::channel::Channel;
+use switchboard_core::events::TransferTarget;
+use switchboard_core::ids::{AgentId, ContactId, CustomerId, PolicyId, QueueId, UserId};
+use switchboard_core::policy::StepSpec;
+use switchboard_store::{ContactFilter, ContactState, Store};
+
+type Result<T> = std::result::Result<T, ApiError>;
+
+pub async fn health() -> Json<Value> {
+    Json(json!({ "status": "ok" }))
+}
+
+/// Ready when the store answers.
+pub async fn ready<S: Store>(State(s): State<AppState<S>>) -> Response {
+    match s.store().max_ids().await {
+        Ok(_) => Json(json!({ "status": "ready" })).into_response(),
+        Err(e) => {
+            tracing::warn!(error = %e, "not ready");
+            (StatusCode::SERVICE_UNAVAILABLE, Json(json!({ "status": "unavailable" }))).into_response()
+        }
+    }
+}
+
+pub async fn not_found() -> ApiError {
+    ApiError::new(StatusCode::NOT_FOUND, "not_found", "no such API route")
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Login {
+    email: String,
+    password: String,
+}
+
+pub async fn login<S: Store>(State(s): State<AppState<S>>, Body(b): Body<Login>) -> Result<Response> {
+    let (token, user) = s.login(&b.email, &b.password).await?;
+    let cookie = format!("{SESSION_COOKIE}={token}; HttpOnly; SameSite=Strict; Path=/");
+    Ok(([(header::SET_COOKIE, cookie)], Json(json!({ "token": token, "user": user }))).into_response())
+}
+
+pub async fn logout<S: Store>(State(s): State<AppState<S>>, parts: axum::http::request::Parts) -> Result<StatusCode> {
+    if let Some(token) = super::bearer(&parts) {
+        s.logout(&token).await?;
+    }
+    Ok(StatusCode::NO_CONTENT)
+}
+
+pub async fn me<S: Store>(State(s): State<AppState<S>>, Auth(p): Auth) -> Result<Json<Value>> {
+    let user = s.store().users(p.workspace).await.map_err(ServiceError::from)?.into_iter().find(|u| u.id == p.user);
+    Ok(Json(json!({ "principal": p, "user": user })))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NewToken {
+    name: String,
+}
+
+pub async fn create_token<S: Store>(
+    State(s): State<AppState<S>>,
+    Auth(p): Auth,
+    Body(b): Body<NewToken>,
+) -> Result<(StatusCode, Json<Value>)> {
+    let token = s.create_api_token(&p, &b.name).await?;
+    Ok((StatusCode::CREATED, Json(json!({ "token": token, "note": "shown once; store it now" }))))
+}
+
+pub async fn users<S: Store>(State(s): State<AppState<S>>, Auth(p): Auth) -> Result<Json<Value>> {
+    Ok(Json(json!({ "users": s.users(&p).await? })))
+}
+
+pub async fn create_user<S: Store>(
+    State(s): State<AppState<S>>,
+    Auth(p): Auth,
+    Body(b): Body<NewUser>,
+) -> Result<(StatusCode, Json<Value>)> {
+    Ok((StatusCode::CREATED, Json(json!(s.create_user(&p, b).await?))))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NewSkill {
+    name: String,
+}
+
+pub async fn create_skill<S: Store>(
+    State(s): State<AppState<S>>,
+    Auth(p): Auth,
+    Body(b): Body<NewSkill>,
+) -> Result<(StatusCode, Json<Value>)> {
+    Ok((StatusCode::CREATED, Json(json!(s.create_skill(&p, &b.name).await?))))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PolicyBody {
+    name: String,
+    steps: Vec<StepSpec>,
+}
+
+pub async fn policies<S: Store>(State(s): State<AppState<S>>, Auth(p): Auth) -> Result<Json<Value>> {
+    Ok(Json(json!({ "policies": s.policies(&p).await? })))
+}
+
+pub async fn create_policy<S: Store>(
+    State(s): State<AppState<S>>,
+    Auth(p): Auth,
+    Body(b): Body<PolicyBody>,
+) -> Result<(StatusCode, Json<Value>)> {
+    Ok((StatusCode::CREATED, Json(json!(s.put_policy(&p, None, &b.name, b.steps).await?))))
+}
+
+pub async fn update_policy<S: Store>(
+    State(s): State<AppState<S>>,
+    Auth(p): Auth,
+    Path(id): Path<u64>,
+    Body(b): Body<PolicyBody>,
+) -> Result<Json<Value>> {
+    let exists = s.policies(&p).await?.iter().any(|x| x.id == PolicyId(id));
+    if !exists {
+        return Err(ServiceError::NotFound(format!("policy {id}")).into());
+    }
+    Ok(Json(json!(s.put_policy(&p, Some(PolicyId(id)), &b.name, b.steps).await?)))
+}
+
+#[derive(Deserialize)]
+pub struct QueueBody {
+    name: String,
+    #[serde(flatten)]
+    settings: QueueSettings,
+}
+
+pub async fn queues<S: Store>(State(s): State<AppState<S>>, Auth(p): Auth) -> Result<Json<Value>> {
+    Ok(Json(json!({ "queues": s.queues(&p).await? })))
+}
+
+pub async fn create_queue<S: Store>(
+    State(s): State<AppState<S>>,
+    Auth(p): Auth,
+    Body(b): Body<QueueBody>,
+) -> Result<(StatusCode, Json<Value>)> {
+    Ok((StatusCode::CREATED, Json(json!(s.put_queue(&p, None, &b.name, b.settings).await?))))
+}
+
+pub async fn update_queue<S: Store>(
+    State(s): State<AppState<S>>,
+    Auth(p): Auth,
+    Path(id): Path<u64>,
+    Body(b): Body<QueueBody>,
+) -> Result<Json<Value>> {
+    if !s.queues(&p).await?.iter().any(|q| q.id == QueueId(id)) {
+        return Err(ServiceError::NotFound(format!("queue {id}")).into());
+    }
+    Ok(Json(json!(s.put_queue(&p, Some(QueueId(id)), &b.name, b.settings).await?)))
+}
+
+pub async fn put_agent<S: Store>(
+    State(s): State<AppState<S>>,
+    Auth(p): Auth,
+    Path(id): Path<u64>,
+    Body(b): Body<AgentSpec>,
+) -> Result<Json<Value>> {
+    Ok(Json(json!(s.put_agent(&p, UserId(id), b).await?)))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StateBody {
+    /// "available", "away" or "offline".
+    state: String,
+    #[serde(default)]
+    reason: Option<String>,
+}
+
+pub async fn agent_state<S: Store>(
+    State(s): State<AppState<S>>,
+    Auth(p): Auth,
+    Path(id): Path<u64>,
+    Body(b): Body<StateBody>,
+) -> Result<StatusCode> {
+    let presence = match b.state.as_str() {
+        "available" => Presence::Available,
+        "offline" => Presence::Offline,
+        "away" => Presence::Away(ReasonCode::new(b.reason.unwrap_or_else(|| "away".into()))),
+        other => {
+            return Err(ServiceError::invalid("state", format!("'{other}': use available, away or offline")).into());
+        }
+    };
+    s.set_agent_state(&p, UserId(id), presence).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+pub async fn create_contact<S: Store>(
+    State(s): State<AppState<S>>,
+    Auth(p): Auth,
+    Body(b): Body<NewContact>,
+) -> Result<(StatusCode, Json<Value>)> {
+    Ok((StatusCode::CREATED, Json(json!(s.create_contact(&p, b).await?))))
+}
+
+pub async fn contact<S: Store>(
+    State(s): State<AppState<S>>,
+    Auth(p): Auth,
+    Path(id): Path<u64>,
+) -> Result<Json<Value>> {
+    Ok(Json(json!(s.contact(&p, ContactId(id)).await?)))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ContactQuery {
+    state: Option<ContactState>,
+    channel: Option<Channel>,
+    queue: Option<u64>,
+    agent: Option<u64>,
+    customer: Option<u64>,
+    after: Option<u64>,
+    limit: Option<u32>,
+}
+
+pub async fn contacts<S: Store>(
+    State(s): State<AppState<S>>,
+    Auth(p): Auth,
+    query: std::result::Result<Query<ContactQuery>, axum::extract::rejection::QueryRejection>,
+) -> Result<Json<Value>> {
+    let Query(q) = query.map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, "invalid_query", e.body_text()))?;
+    let filter = ContactFilter {
+        state: q.state,
+        channel: q.channel,
+        queue: q.queue.map(QueueId),
+        agent: q.agent.map(UserId),
+        customer: q.customer.map(CustomerId),
+    };
+    let limit = q.limit.unwrap_or(50);
+    let page = s.contacts(&p, filter, q.after.map(ContactId), limit).await?;
+    let next = (page.len() as u32 >= limit.clamp(1, 500)).then(|| page.last().map(|c| c.id.0)).flatten();
+    Ok(Json(json!({ "contacts": page, "next_after": next })))
+}
+
+pub async fn accept<S: Store>(State(s): State<AppState<S>>, Auth(p): Auth, Path(id): Path<u64>) -> Result<StatusCode> {
+    s.accept(&p, ContactId(id)).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+pub async fn reject<S: Store>(State(s): State<AppState<S>>, Auth(p): Auth, Path(id): Path<u64>) -> Result<StatusCode> {
+    s.reject(&p, ContactId(id)).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct CompleteBody {
+    #[serde(default)]
+    disposition: Option<String>,
+    #[serde(default)]
+    notes: Option<String>,
+}
+
+pub async fn complete<S: Store>(
+    State(s): State<AppState<S>>,
+    Auth(p): Auth,
+    Path(id): Path<u64>,
+    Body(b): Body<CompleteBody>,
+) -> Result<StatusCode> {
+    s.complete(&p, ContactId(id), b.disposition, b.notes).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TransferBody {
+    queue: Option<u64>,
+    agent: Option<u64>,
+}
+
+pub async fn transfer<S: Store>(
+    State(s): State<AppState<S>>,
+    Auth(p): Auth,
+    Path(id): Path<u64>,
+    Body(b): Body<TransferBody>,
+) -> Result<StatusCode> {
+    let target = match (b.queue, b.agent) {
+        (Some(q), None) => TransferTarget::Queue(QueueId(q)),
+        (None, Some(a)) => TransferTarget::Agent(AgentId(a)),
+        _ => return Err(ServiceError::invalid("queue", "give exactly one of queue and agent").into()),
+    };
+    s.transfer(&p, ContactId(id), target).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+pub async fn cancel<S: Store>(State(s): State<AppState<S>>, Auth(p): Auth, Path(id): Path<u64>) -> Result<StatusCode> {
+    s.cancel(&p, ContactId(id)).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+pub async fn queue_stats<S: Store>(State(s): State<AppState<S>>, Auth(p): Auth) -> Result<Json<Value>> {
+    Ok(Json(json!({ "queues": s.queue_stats(&p).await? })))
+}
+
+pub async fn agent_stats<S: Store>(State(s): State<AppState<S>>, Auth(p): Auth) -> Result<Json<Value>> {
+    Ok(Json(json!({ "agents": s.agent_stats(&p).await? })))
+}

@@ -1,0 +1,98 @@
+//! The HTTP API under `/api/v1`: JSON in and out, errors as JSON naming the
+//! field, every call authenticated and scoped to the caller's workspace.
+
+mod errors;
+mod events;
+mod handlers;
+
+pub use errors::ApiError;
+
+use crate::auth::Principal;
+use crate::service::Service;
+use axum::Router;
+use axum::extract::{DefaultBodyLimit, FromRequest, FromRequestParts, Request};
+use axum::http::request::Parts;
+use axum::routing::{get, post, put};
+use serde::de::DeserializeOwned;
+use std::sync::Arc;
+use switchboard_store::Store;
+
+pub type AppState<S> = Arc<Service<S>>;
+
+/// Bodies larger than this are refused with 413.
+const BODY_LIMIT: usize = 1024 * 1024;
+
+pub fn router<S: Store>(service: AppState<S>) -> Router {
+    let api = Router::new()
+        .route("/auth/login", post(handlers::login::<S>))
+        .route("/auth/logout", post(handlers::logout::<S>))
+        .route("/me", get(handlers::me::<S>))
+        .route("/tokens", post(handlers::create_token::<S>))
+        .route("/users", get(handlers::users::<S>).post(handlers::create_user::<S>))
+        .route("/skills", post(handlers::create_skill::<S>))
+        .route("/policies", get(handlers::policies::<S>).post(handlers::create_policy::<S>))
+        .route("/policies/{id}", put(handlers::update_policy::<S>))
+        .route("/queues", get(handlers::queues::<S>).post(handlers::create_queue::<S>))
+        .route("/queues/{id}", put(handlers::update_queue::<S>))
+        .route("/agents/{id}", put(handlers::put_agent::<S>))
+        .route("/agents/{id}/state", post(handlers::agent_state::<S>))
+        .route("/contacts", get(handlers::contacts::<S>).post(handlers::create_contact::<S>))
+        .route("/contacts/{id}", get(handlers::contact::<S>))
+        .route("/contacts/{id}/accept", post(handlers::accept::<S>))
+        .route("/contacts/{id}/reject", post(handlers::reject::<S>))
+        .route("/contacts/{id}/complete", post(handlers::complete::<S>))
+        .route("/contacts/{id}/transfer", post(handlers::transfer::<S>))
+        .route("/contacts/{id}/cancel", post(handlers::cancel::<S>))
+        .route("/stats/queues", get(handlers::queue_stats::<S>))
+        .route("/stats/agents", get(handlers::agent_stats::<S>))
+        .route("/events", get(events::events::<S>))
+        .fallback(handlers::not_found);
+    Router::new()
+        .nest("/api/v1", api)
+        .route("/health", get(handlers::health))
+        .route("/ready", get(handlers::ready::<S>))
+        .layer(DefaultBodyLimit::max(BODY_LIMIT))
+        .with_state(service)
+}
+
+/// The authenticated caller, from `Authorization: Bearer …` or the
+/// `sb_session` cookie.
+pub struct Auth(pub Principal);
+
+pub const SESSION_COOKIE: &str = "sb_session";
+
+pub fn bearer(parts: &Parts) -> Option<String> {
+    let header = parts.headers.get(axum::http::header::AUTHORIZATION).and_then(|v| v.to_str().ok());
+    if let Some(token) = header.and_then(|h| h.strip_prefix("Bearer ")) {
+        return Some(token.trim().to_string());
+    }
+    let cookies = parts.headers.get(axum::http::header::COOKIE).and_then(|v| v.to_str().ok())?;
+    cookies
+        .split(';')
+        .filter_map(|c| c.trim().split_once('='))
+        .find(|(k, _)| *k == SESSION_COOKIE)
+        .map(|(_, v)| v.to_string())
+}
+
+impl<S: Store> FromRequestParts<AppState<S>> for Auth {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState<S>) -> Result<Self, Self::Rejection> {
+        let token = bearer(parts).ok_or(ApiError::from(crate::service::ServiceError::Unauthenticated))?;
+        Ok(Auth(state.authenticate(&token).await?))
+    }
+}
+
+/// A JSON body whose errors come back as our JSON errors.
+pub struct Body<T>(pub T);
+
+impl<T: DeserializeOwned, St: Send + Sync> FromRequest<St> for Body<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &St) -> Result<Self, Self::Rejection> {
+        match axum::Json::<T>::from_request(req, state).await {
+            Ok(axum::Json(v)) => Ok(Body(v)),
+            Err(rejection) => Err(ApiError::from_json_rejection(rejection)),
+        }
+    }
+}

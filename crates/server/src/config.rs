@@ -1,0 +1,114 @@
+//! Configuration: a TOML file, then `SWITCHBOARD_*` environment overrides,
+//! then command-line flags. Everything has a default, so no file is needed.
+
+use serde::Deserialize;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+#[derive(Clone, Debug, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct Config {
+    /// Where the server listens.
+    pub http: SocketAddr,
+    /// Where the SQLite database and other files live.
+    pub data_dir: PathBuf,
+    /// `postgres://…` to use PostgreSQL; empty means SQLite in `data_dir`.
+    pub database_url: String,
+    /// Log as JSON lines instead of text.
+    pub log_json: bool,
+    /// How long a login session lasts, in hours.
+    pub session_hours: u64,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            http: "127.0.0.1:8080".parse().expect("valid address"),
+            data_dir: PathBuf::from("switchboard-data"),
+            database_url: String::new(),
+            log_json: false,
+            session_hours: 12,
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("reading {path}: {source}")]
+    Read { path: PathBuf, source: std::io::Error },
+    #[error("in {path}: {message}")]
+    Parse { path: PathBuf, message: String },
+    #[error("environment variable {name}: {message}")]
+    Env { name: String, message: String },
+}
+
+impl Config {
+    /// The file (if given) with the environment applied on top.
+    pub fn load(file: Option<&std::path::Path>) -> Result<Config, ConfigError> {
+        let mut config = match file {
+            Some(path) => {
+                let text =
+                    std::fs::read_to_string(path).map_err(|source| ConfigError::Read { path: path.into(), source })?;
+                toml::from_str(&text).map_err(|e| ConfigError::Parse { path: path.into(), message: e.to_string() })?
+            }
+            None => Config::default(),
+        };
+        config.apply_env(|name| std::env::var(name).ok())?;
+        Ok(config)
+    }
+
+    /// Applies `SWITCHBOARD_HTTP`, `SWITCHBOARD_DATA_DIR`, `SWITCHBOARD_DATABASE_URL`,
+    /// `SWITCHBOARD_LOG_JSON` and `SWITCHBOARD_SESSION_HOURS`.
+    pub fn apply_env(&mut self, get: impl Fn(&str) -> Option<String>) -> Result<(), ConfigError> {
+        let bad = |name: &str, message: String| ConfigError::Env { name: name.into(), message };
+        if let Some(v) = get("SWITCHBOARD_HTTP") {
+            self.http = v.parse().map_err(|e| bad("SWITCHBOARD_HTTP", format!("'{v}' is not an address: {e}")))?;
+        }
+        if let Some(v) = get("SWITCHBOARD_DATA_DIR") {
+            self.data_dir = v.into();
+        }
+        if let Some(v) = get("SWITCHBOARD_DATABASE_URL") {
+            self.database_url = v;
+        }
+        if let Some(v) = get("SWITCHBOARD_LOG_JSON") {
+            self.log_json = matches!(v.as_str(), "1" | "true" | "yes");
+        }
+        if let Some(v) = get("SWITCHBOARD_SESSION_HOURS") {
+            self.session_hours = v.parse().map_err(|e| bad("SWITCHBOARD_SESSION_HOURS", format!("'{v}': {e}")))?;
+        }
+        Ok(())
+    }
+
+    /// The database to open: the configured URL, or SQLite in the data directory.
+    pub fn database(&self) -> String {
+        if self.database_url.is_empty() {
+            format!("sqlite://{}", self.data_dir.join("switchboard.db").display())
+        } else {
+            self.database_url.clone()
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_file_and_environment() {
+        let mut c = Config::default();
+        assert_eq!(c.database(), "sqlite://switchboard-data/switchboard.db");
+        c.apply_env(|n| match n {
+            "SWITCHBOARD_HTTP" => Some("0.0.0.0:9000".into()),
+            "SWITCHBOARD_DATABASE_URL" => Some("postgres://x@y/z".into()),
+            _ => None,
+        })
+        .unwrap();
+        assert_eq!(c.http.port(), 9000);
+        assert_eq!(c.database(), "postgres://x@y/z");
+        let err = c.apply_env(|n| (n == "SWITCHBOARD_HTTP").then(|| "nonsense".into())).unwrap_err();
+        assert!(err.to_string().contains("SWITCHBOARD_HTTP"));
+        let parsed: Config = toml::from_str("http = \"127.0.0.1:1\"\nsession_hours = 2\n").unwrap();
+        assert_eq!(parsed.session_hours, 2);
+        assert!(toml::from_str::<Config>("htp = 1").unwrap_err().to_string().contains("htp"));
+    }
+}

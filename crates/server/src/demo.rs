@@ -1,0 +1,108 @@
+//! `switchboard demo`: a workspace to play with — skills, routing policies,
+//! queues, agents with passwords — created once per data directory.
+
+use crate::auth::Principal;
+use crate::service::settings::QueueSettings;
+use crate::service::{AgentSpec, NewUser, Service, ServiceError};
+use serde_json::json;
+use std::collections::BTreeMap;
+use switchboard_core::agent::{Capacity, Membership};
+use switchboard_core::channel::Channel;
+use switchboard_core::policy::StepSpec;
+use switchboard_core::skills::Proficiency;
+use switchboard_store::{Role, Store};
+
+/// Every demo user's password. It is a demo: say so on the console.
+pub const PASSWORD: &str = "switchboard-demo";
+pub const ADMIN_EMAIL: &str = "admin@demo.example";
+
+pub struct Demo {
+    pub admin: Principal,
+    /// A fresh admin API token, printed for the user.
+    pub token: String,
+    pub agents: Vec<(String, String)>,
+}
+
+/// Seeds the demo workspace unless the store already has one, then returns
+/// its admin and a new API token.
+pub async fn ensure<S: Store>(service: &Service<S>) -> Result<Demo, ServiceError> {
+    let admin = match service.store().user_by_email(ADMIN_EMAIL).await? {
+        Some(u) => Principal { workspace: u.workspace, user: u.id, role: u.role },
+        None => seed(service).await?,
+    };
+    let token = service.create_api_token(&admin, "demo console").await?;
+    let agents = service
+        .store()
+        .users(admin.workspace)
+        .await?
+        .into_iter()
+        .filter(|u| u.role != Role::Admin)
+        .map(|u| (u.email, u.role.as_str().to_string()))
+        .collect();
+    Ok(Demo { admin, token, agents })
+}
+
+fn user(email: &str, name: &str, role: Role) -> NewUser {
+    NewUser { email: email.into(), name: name.into(), role, password: PASSWORD.into() }
+}
+
+fn settings(value: serde_json::Value) -> QueueSettings {
+    serde_json::from_value(value).expect("demo queue settings are valid")
+}
+
+async fn seed<S: Store>(service: &Service<S>) -> Result<Principal, ServiceError> {
+    let (_, admin) = service.create_workspace("Demo Center", user(ADMIN_EMAIL, "Ada Admin", Role::Admin)).await?;
+    let p = Principal { workspace: admin.workspace, user: admin.id, role: Role::Admin };
+    for skill in ["billing", "tech", "spanish"] {
+        service.create_skill(&p, skill).await?;
+    }
+    let step = |expr: &str, wait: Option<u64>| StepSpec {
+        expr: expr.into(),
+        wait: wait.map(std::time::Duration::from_secs),
+        skip_if_unstaffed: true,
+    };
+    let experts = service
+        .put_policy(&p, None, "Billing experts first", vec![step("billing >= 7", Some(20)), step("billing >= 1", None)])
+        .await?;
+    let anyone = service.put_policy(&p, None, "Anyone", vec![step("true", None)]).await?;
+    let spanish =
+        service.put_policy(&p, None, "Spanish speakers", vec![step("spanish", Some(60)), step("true", None)]).await?;
+    let billing = service
+        .put_queue(
+            &p,
+            None,
+            "Billing",
+            settings(json!({ "channels": ["voice", "chat", "api"], "policy": experts.id, "wrap_up": { "fixed": 30 } })),
+        )
+        .await?;
+    let support = service
+        .put_queue(
+            &p,
+            None,
+            "Support",
+            settings(json!({ "channels": ["chat", "email", "api"], "policy": anyone.id, "sl_seconds": 60 })),
+        )
+        .await?;
+    let espanol = service
+        .put_queue(&p, None, "Español", settings(json!({ "channels": ["voice", "chat", "api"], "policy": spanish.id })))
+        .await?;
+    let agents = [
+        ("alice@demo.example", "Alice", &[("billing", 8), ("tech", 3)][..], vec![billing.id, support.id]),
+        ("bob@demo.example", "Bob", &[("billing", 4), ("spanish", 1)][..], vec![billing.id, espanol.id]),
+        ("carol@demo.example", "Carol", &[("tech", 9)][..], vec![support.id]),
+    ];
+    for (email, name, skills, queues) in agents {
+        let u = service.create_user(&p, user(email, name, Role::Agent)).await?;
+        let skills: BTreeMap<String, Proficiency> =
+            skills.iter().map(|(s, l)| (s.to_string(), Proficiency::Level(*l))).collect();
+        let spec = AgentSpec {
+            skills,
+            capacity: Capacity::of(&[(Channel::Voice, 1), (Channel::Chat, 3), (Channel::Email, 2), (Channel::Api, 2)]),
+            queues: queues.into_iter().map(Membership::new).collect(),
+            wrap_up: None,
+        };
+        service.put_agent(&p, u.id, spec).await?;
+    }
+    service.create_user(&p, user("dave@demo.example", "Dave", Role::Supervisor)).await?;
+    Ok(p)
+}

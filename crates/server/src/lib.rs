@@ -1,0 +1,80 @@
+//! Switchboard's server: the service layer every channel and the HTTP API
+//! call, the API itself, and the start-up that wires them to a store.
+//!
+//! One [`service::Service`] owns, per workspace, a routing engine rebuilt
+//! from the store at start. Each operation changes the engine under the
+//! workspace's lock, hands the resulting records and events to the store's
+//! group commit before releasing the lock, and answers only once they are
+//! durable; WebSocket subscribers see events after they are committed.
+
+pub mod api;
+pub mod auth;
+pub mod config;
+pub mod demo;
+pub mod service;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use switchboard_store::Store;
+use tokio::net::TcpListener;
+
+/// A running server: its address and a handle to stop it.
+pub struct Running {
+    pub addr: SocketAddr,
+    shutdown: tokio::sync::watch::Sender<bool>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl Running {
+    /// Stops accepting, lets requests in flight finish, then returns.
+    pub async fn stop(self) {
+        let _ = self.shutdown.send(true);
+        let _ = self.task.await;
+    }
+
+    /// Waits until the server stops (on Ctrl-C or SIGTERM when started by `serve`).
+    pub async fn wait(self) {
+        let _ = self.task.await;
+    }
+}
+
+/// Binds `addr` (port 0 picks a free one) and serves `service` until stopped.
+pub async fn start<S: Store>(service: service::Service<S>, addr: SocketAddr) -> std::io::Result<Running> {
+    let listener = TcpListener::bind(addr).await?;
+    let addr = listener.local_addr()?;
+    let (shutdown, mut stop) = tokio::sync::watch::channel(false);
+    let ticker = service.clone().spawn_ticker(stop.clone());
+    let app = api::router(Arc::new(service));
+    let task = tokio::spawn(async move {
+        let graceful = async move {
+            let _ = stop.changed().await;
+        };
+        if let Err(e) = axum::serve(listener, app).with_graceful_shutdown(graceful).await {
+            tracing::error!(error = %e, "server stopped");
+        }
+        ticker.abort();
+    });
+    Ok(Running { addr, shutdown, task })
+}
+
+/// Stops `running` on Ctrl-C or SIGTERM.
+pub async fn stop_on_signal(running: Running) {
+    let ctrl_c = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {}
+        _ = term => {}
+    }
+    tracing::info!("shutting down");
+    running.stop().await;
+}

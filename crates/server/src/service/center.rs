@@ -1,0 +1,278 @@
+//! One workspace's live state: its routing engine and the records the
+//! engine's events change, rebuilt from the store at start.
+
+use super::ServiceError;
+use super::settings::QueueSettings;
+use std::collections::{BTreeSet, HashMap};
+use switchboard_core::agent::AgentConfig;
+use switchboard_core::contact::ContactSpec;
+use switchboard_core::engine::Engine;
+use switchboard_core::events::{CancelReason, Event, EventKind};
+use switchboard_core::ids::{AgentId, ContactId, PolicyId, QueueId, UserId, WorkspaceId};
+use switchboard_core::metrics::Counters;
+use switchboard_core::policy;
+use switchboard_core::queue::OverflowAction;
+use switchboard_core::skills::SkillRegistry;
+use switchboard_core::time::Timestamp;
+use switchboard_store::{
+    AgentRecord, Change, ContactRecord, ContactState, NewEvent, PolicyRecord, QueueRecord, Store, StoreError,
+};
+
+pub struct Center {
+    pub workspace: WorkspaceId,
+    pub engine: Engine,
+    pub skills: SkillRegistry,
+    pub policies: HashMap<PolicyId, PolicyRecord>,
+    pub queues: HashMap<QueueId, QueueRecord>,
+    pub agents: HashMap<UserId, AgentRecord>,
+    /// Contacts the engine still routes or an agent still holds.
+    pub contacts: HashMap<ContactId, ContactRecord>,
+    /// Per queue, counts since the center was loaded, for live statistics.
+    pub counters: HashMap<QueueId, Counters>,
+}
+
+impl Center {
+    pub async fn load<S: Store>(store: &S, ws: WorkspaceId, now: Timestamp) -> Result<Center, ServiceError> {
+        let mut c = Center {
+            workspace: ws,
+            engine: Engine::new(Default::default()),
+            skills: SkillRegistry::new(),
+            policies: HashMap::new(),
+            queues: HashMap::new(),
+            agents: HashMap::new(),
+            contacts: HashMap::new(),
+            counters: HashMap::new(),
+        };
+        for s in store.skills(ws).await? {
+            c.skills.intern(&s.name);
+        }
+        for p in store.policies(ws).await? {
+            c.install_policy(p, now).map_err(corrupt)?;
+        }
+        // Overflow targets may be created after the queue that names them:
+        // install every queue plainly first, then with its real settings.
+        let queues = store.queues(ws).await?;
+        for q in &queues {
+            let mut plain = q.clone();
+            if let Ok(mut s) = serde_json::from_value::<QueueSettings>(q.settings.clone()) {
+                s.overflow = OverflowAction::Disconnect;
+                s.after_hours = OverflowAction::Disconnect;
+                plain.settings = serde_json::to_value(s).map_err(|e| corrupt(e.to_string()))?;
+            }
+            c.install_queue(plain, now).map_err(corrupt)?;
+        }
+        for q in queues {
+            c.install_queue(q, now).map_err(corrupt)?;
+        }
+        for a in store.agents(ws).await? {
+            c.install_agent(a, now).map_err(corrupt)?;
+        }
+        for contact in store.open_contacts(ws).await? {
+            c.restore_contact(contact, now).map_err(corrupt)?;
+        }
+        // What the engine announced while loading is a replay, not news.
+        c.engine.drain_events().for_each(drop);
+        Ok(c)
+    }
+
+    pub fn install_policy(&mut self, p: PolicyRecord, now: Timestamp) -> Result<(), String> {
+        let compiled = policy::compile(p.id, &p.steps, &self.skills).map_err(|e| e.to_string())?;
+        self.engine.upsert_policy(compiled, now);
+        self.policies.insert(p.id, p);
+        Ok(())
+    }
+
+    pub fn install_queue(&mut self, q: QueueRecord, now: Timestamp) -> Result<(), String> {
+        let settings: QueueSettings = serde_json::from_value(q.settings.clone()).map_err(|e| e.to_string())?;
+        let config = settings.to_config(q.id, &q.name).map_err(|e| e.to_string())?;
+        self.engine.upsert_queue(config, now).map_err(|e| e.to_string())?;
+        self.queues.insert(q.id, q);
+        Ok(())
+    }
+
+    pub fn agent_config(&mut self, a: &AgentRecord) -> AgentConfig {
+        let mut config = AgentConfig::new(AgentId(a.user.0));
+        for (name, p) in &a.skills {
+            config.skills.set(self.skills.intern(name), p.level());
+        }
+        config.capacity = a.capacity.clone();
+        config.memberships = a.memberships.clone();
+        config.wrap_up = a.wrap_up;
+        config
+    }
+
+    pub fn install_agent(&mut self, a: AgentRecord, now: Timestamp) -> Result<(), String> {
+        let config = self.agent_config(&a);
+        let id = config.id;
+        self.engine.upsert_agent(config, now).map_err(|e| e.to_string())?;
+        self.engine.set_presence(id, a.presence.clone(), now).map_err(|e| e.to_string())?;
+        self.agents.insert(a.user, a);
+        Ok(())
+    }
+
+    /// An open contact from the store goes back where it was: connected to
+    /// its agent, or in line with its original enqueue time (offers that
+    /// were in flight are made again).
+    fn restore_contact(&mut self, mut c: ContactRecord, now: Timestamp) -> Result<(), String> {
+        let Some(queue) = c.queue else { return Ok(()) };
+        let mut spec = ContactSpec::new(c.id, c.channel, queue);
+        spec.priority = c.priority;
+        spec.attributes = c.attributes.clone();
+        spec.enqueued_at = c.enqueued_at;
+        match (c.state, c.agent) {
+            (ContactState::Connected, Some(agent)) => {
+                let since = c.updated_at;
+                self.engine.restore_connected(spec, AgentId(agent.0), since, now).map_err(|e| e.to_string())?;
+            }
+            _ => {
+                self.engine.enqueue(spec, now).map_err(|e| e.to_string())?;
+                c.state = ContactState::Queued;
+                c.agent = None;
+            }
+        }
+        self.contacts.insert(c.id, c);
+        Ok(())
+    }
+
+    /// Turns what the engine decided into record updates and log entries.
+    pub fn absorb(&mut self, changes: &mut Vec<Change>) {
+        let events: Vec<Event> = self.engine.drain_events().collect();
+        let mut touched = BTreeSet::new();
+        for ev in events {
+            let (contact, agent, queue) = event_subjects(&ev.kind);
+            if let Some(id) = contact
+                && let Some(record) = self.contacts.get_mut(&id)
+            {
+                apply_to_contact(record, &ev);
+                if let Some(q) = record.queue {
+                    count(self.counters.entry(q).or_default(), &ev, record, &self.queues);
+                }
+                touched.insert(id);
+            }
+            let customer = contact.and_then(|c| self.contacts.get(&c)).and_then(|r| r.customer);
+            changes.push(Change::Append(NewEvent {
+                workspace: self.workspace,
+                at: ev.at,
+                kind: kind_name(&ev.kind).to_string(),
+                contact,
+                agent: agent.map(|a| UserId(a.0)),
+                queue,
+                customer,
+                payload: serde_json::to_value(&ev).unwrap_or_default(),
+            }));
+        }
+        for id in touched {
+            if let Some(record) = self.contacts.get(&id) {
+                changes.push(Change::PutContact(record.clone()));
+                // Wrap-up is over only when the agent says so: keep it until then.
+                if !record.state.is_open() && record.state != ContactState::WrapUp {
+                    self.contacts.remove(&id);
+                }
+            }
+        }
+    }
+}
+
+fn corrupt(message: String) -> ServiceError {
+    ServiceError::Store(StoreError::Corrupt(message))
+}
+
+pub fn kind_name(kind: &EventKind) -> &'static str {
+    match kind {
+        EventKind::ContactQueued { .. } => "contact_queued",
+        EventKind::StepChanged { .. } => "step_changed",
+        EventKind::OfferCreated { .. } => "offer_created",
+        EventKind::OfferAccepted { .. } => "offer_accepted",
+        EventKind::OfferEnded { .. } => "offer_ended",
+        EventKind::ContactEnded { .. } => "contact_ended",
+        EventKind::WrapUpEnded { .. } => "wrap_up_ended",
+        EventKind::ContactTransferred { .. } => "contact_transferred",
+        EventKind::ContactOverflowed { .. } => "contact_overflowed",
+        EventKind::CallbackScheduled { .. } => "callback_scheduled",
+        EventKind::ContactLeft { .. } => "contact_left",
+        EventKind::AgentStateChanged { .. } => "agent_state_changed",
+    }
+}
+
+fn event_subjects(kind: &EventKind) -> (Option<ContactId>, Option<AgentId>, Option<QueueId>) {
+    match *kind {
+        EventKind::ContactQueued { contact, queue, .. }
+        | EventKind::StepChanged { contact, queue, .. }
+        | EventKind::ContactOverflowed { contact, queue, .. }
+        | EventKind::CallbackScheduled { contact, queue }
+        | EventKind::ContactLeft { contact, queue, .. } => (Some(contact), None, Some(queue)),
+        EventKind::OfferCreated { contact, queue, agent, .. }
+        | EventKind::OfferAccepted { contact, queue, agent, .. }
+        | EventKind::OfferEnded { contact, queue, agent, .. }
+        | EventKind::ContactEnded { contact, queue, agent } => (Some(contact), Some(agent), Some(queue)),
+        EventKind::WrapUpEnded { contact, agent } => (Some(contact), Some(agent), None),
+        EventKind::ContactTransferred { contact, from, .. } => (Some(contact), None, Some(from)),
+        EventKind::AgentStateChanged { agent, .. } => (None, Some(agent), None),
+    }
+}
+
+fn apply_to_contact(r: &mut ContactRecord, ev: &Event) {
+    r.updated_at = ev.at;
+    match &ev.kind {
+        EventKind::ContactQueued { queue, .. } => {
+            r.state = ContactState::Queued;
+            r.queue = Some(*queue);
+            r.agent = None;
+            r.enqueued_at.get_or_insert(ev.at);
+        }
+        EventKind::OfferCreated { agent, .. } => {
+            r.state = ContactState::Offered;
+            r.agent = Some(UserId(agent.0));
+        }
+        EventKind::OfferAccepted { agent, .. } => {
+            r.state = ContactState::Connected;
+            r.agent = Some(UserId(agent.0));
+        }
+        EventKind::OfferEnded { .. } => {
+            r.state = ContactState::Queued;
+            r.agent = None;
+        }
+        EventKind::ContactEnded { .. } => r.state = ContactState::WrapUp,
+        EventKind::WrapUpEnded { .. } => {
+            r.state = ContactState::Completed;
+            r.ended_at.get_or_insert(ev.at);
+        }
+        EventKind::ContactLeft { reason, .. } => {
+            r.state = match reason {
+                CancelReason::Abandoned => ContactState::Abandoned,
+                CancelReason::Cancelled => ContactState::Failed,
+            };
+            r.ended_at = Some(ev.at);
+        }
+        EventKind::ContactOverflowed {
+            action: action @ (OverflowAction::Voicemail | OverflowAction::Disconnect),
+            ..
+        } => {
+            r.state = ContactState::Failed;
+            r.disposition =
+                Some(if *action == OverflowAction::Voicemail { "voicemail" } else { "disconnected" }.into());
+            r.ended_at = Some(ev.at);
+        }
+        EventKind::CallbackScheduled { .. } => r.state = ContactState::CallbackScheduled,
+        _ => {}
+    }
+}
+
+/// Live counts per queue, by the metric definitions of `switchboard_core::metrics`.
+fn count(c: &mut Counters, ev: &Event, r: &ContactRecord, queues: &HashMap<QueueId, QueueRecord>) {
+    let sl = r
+        .queue
+        .and_then(|q| queues.get(&q))
+        .and_then(|q| q.settings.get("sl_seconds").and_then(|v| v.as_f64()))
+        .unwrap_or(20.0);
+    let sl = std::time::Duration::from_secs_f64(sl.max(0.0));
+    match &ev.kind {
+        EventKind::ContactQueued { .. } => c.offered += 1,
+        EventKind::OfferAccepted { waited, .. } => c.record_handled(*waited, sl),
+        EventKind::ContactLeft { reason: CancelReason::Abandoned, waited, .. } => {
+            c.record_abandoned(*waited, sl, switchboard_core::metrics::DEFAULT_SHORT_ABANDON)
+        }
+        EventKind::ContactOverflowed { .. } => c.overflowed += 1,
+        _ => {}
+    }
+}

@@ -1,0 +1,315 @@
+//! The service layer: the operations every channel and the HTTP API call.
+//!
+//! Each workspace has a [`center::Center`] behind an async mutex. An
+//! operation locks it, changes the engine, turns the engine's events into
+//! record updates and log entries, hands them to the store's group commit
+//! *before* unlocking (so commits happen in the engine's order), unlocks,
+//! and answers once the commit is durable. Committed events are then
+//! broadcast to WebSocket subscribers. If a commit fails, the workspace's
+//! center is dropped and rebuilt from the store on next use, so memory never
+//! runs ahead of what is on disk.
+
+mod center;
+mod ops;
+pub mod settings;
+
+pub use center::Center;
+pub use ops::*;
+
+use crate::auth::{self, Principal};
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+use switchboard_core::engine::EngineError;
+use switchboard_core::ids::WorkspaceId;
+use switchboard_core::time::Timestamp;
+use switchboard_store::{Change, LoggedEvent, MaxIds, Role, Store, StoreError, Token, TokenKind};
+use tokio::sync::{Mutex, broadcast};
+
+#[derive(Debug, thiserror::Error)]
+pub enum ServiceError {
+    #[error("{0} not found")]
+    NotFound(String),
+    #[error("{field}: {message}")]
+    Invalid { field: String, message: String },
+    #[error("authentication required")]
+    Unauthenticated,
+    #[error("this needs the {0} role")]
+    Forbidden(&'static str),
+    #[error("{0}")]
+    Conflict(String),
+    #[error("too many attempts; try again later")]
+    RateLimited,
+    #[error(transparent)]
+    Engine(#[from] EngineError),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+impl ServiceError {
+    pub fn invalid(field: impl Into<String>, message: impl Into<String>) -> Self {
+        ServiceError::Invalid { field: field.into(), message: message.into() }
+    }
+}
+
+/// Hands out ids without a database round trip; seeded from the store's
+/// largest ids at start. (One server per database.)
+#[derive(Debug, Default)]
+pub struct Ids {
+    pub workspace: AtomicU64,
+    pub user: AtomicU64,
+    pub policy: AtomicU64,
+    pub queue: AtomicU64,
+    pub customer: AtomicU64,
+    pub contact: AtomicU64,
+}
+
+impl Ids {
+    fn seeded(m: MaxIds) -> Self {
+        Ids {
+            workspace: AtomicU64::new(m.workspace),
+            user: AtomicU64::new(m.user),
+            policy: AtomicU64::new(m.policy),
+            queue: AtomicU64::new(m.queue),
+            customer: AtomicU64::new(m.customer),
+            contact: AtomicU64::new(m.contact),
+        }
+    }
+
+    pub fn next(counter: &AtomicU64) -> u64 {
+        counter.fetch_add(1, Ordering::Relaxed) + 1
+    }
+}
+
+/// Where "now" comes from: the wall clock in production.
+pub type ClockFn = Arc<dyn Fn() -> Timestamp + Send + Sync>;
+
+pub fn system_clock() -> ClockFn {
+    Arc::new(|| {
+        let ms = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_millis()).unwrap_or(0);
+        Timestamp(ms as i64)
+    })
+}
+
+struct Inner<S> {
+    store: S,
+    clock: ClockFn,
+    ids: Ids,
+    centers: std::sync::Mutex<HashMap<WorkspaceId, Arc<Mutex<Center>>>>,
+    events: broadcast::Sender<Arc<LoggedEvent>>,
+    session_hours: u64,
+    logins: std::sync::Mutex<HashMap<String, (Timestamp, u32)>>,
+}
+
+pub struct Service<S> {
+    inner: Arc<Inner<S>>,
+}
+
+impl<S> Clone for Service<S> {
+    fn clone(&self) -> Self {
+        Service { inner: self.inner.clone() }
+    }
+}
+
+impl<S: Store> Service<S> {
+    pub async fn new(store: S, clock: ClockFn, session_hours: u64) -> Result<Self, ServiceError> {
+        let ids = Ids::seeded(store.max_ids().await?);
+        let (events, _) = broadcast::channel(4096);
+        Ok(Service {
+            inner: Arc::new(Inner {
+                store,
+                clock,
+                ids,
+                centers: Default::default(),
+                events,
+                session_hours,
+                logins: Default::default(),
+            }),
+        })
+    }
+
+    pub fn store(&self) -> &S {
+        &self.inner.store
+    }
+
+    pub fn ids(&self) -> &Ids {
+        &self.inner.ids
+    }
+
+    pub fn now(&self) -> Timestamp {
+        (self.inner.clock)()
+    }
+
+    /// Committed events, as they happen.
+    pub fn subscribe(&self) -> broadcast::Receiver<Arc<LoggedEvent>> {
+        self.inner.events.subscribe()
+    }
+
+    async fn center(&self, ws: WorkspaceId) -> Result<Arc<Mutex<Center>>, ServiceError> {
+        if let Some(c) = self.inner.centers.lock().expect("centers lock").get(&ws) {
+            return Ok(c.clone());
+        }
+        let loaded = Arc::new(Mutex::new(Center::load(&self.inner.store, ws, self.now()).await?));
+        let mut centers = self.inner.centers.lock().expect("centers lock");
+        Ok(centers.entry(ws).or_insert(loaded).clone())
+    }
+
+    /// Runs `f` on the workspace's center and makes its effects durable.
+    /// `f` may push changes of its own; the engine's events are added after.
+    pub async fn apply<T>(
+        &self,
+        ws: WorkspaceId,
+        f: impl FnOnce(&mut Center, Timestamp, &mut Vec<Change>) -> Result<T, ServiceError>,
+    ) -> Result<T, ServiceError> {
+        let center = self.center(ws).await?;
+        let (out, commit, appended) = {
+            let mut c = center.lock().await;
+            let now = self.now();
+            let mut changes = Vec::new();
+            let out = f(&mut c, now, &mut changes);
+            c.absorb(&mut changes);
+            if changes.is_empty() {
+                return out;
+            }
+            let appended: Vec<_> = changes
+                .iter()
+                .filter_map(|ch| match ch {
+                    Change::Append(e) => Some(e.clone()),
+                    _ => None,
+                })
+                .collect();
+            (out, self.inner.store.commit(changes), appended)
+        };
+        match commit.await {
+            Ok(ids) => {
+                for (id, e) in ids.into_iter().zip(appended) {
+                    let logged = LoggedEvent {
+                        id,
+                        workspace: e.workspace,
+                        at: e.at,
+                        kind: e.kind,
+                        contact: e.contact,
+                        agent: e.agent,
+                        queue: e.queue,
+                        customer: e.customer,
+                        payload: e.payload,
+                    };
+                    let _ = self.inner.events.send(Arc::new(logged));
+                }
+                out
+            }
+            Err(e) => {
+                // Memory is ahead of the disk now: forget it and reload on next use.
+                tracing::error!(error = %e, workspace = %ws, "commit failed; reloading the workspace");
+                self.inner.centers.lock().expect("centers lock").remove(&ws);
+                Err(e.into())
+            }
+        }
+    }
+
+    /// Fires the engines' timers (offer timeouts, wrap-up ends, step changes)
+    /// every 100 ms, for every loaded workspace.
+    pub fn spawn_ticker(self, mut stop: tokio::sync::watch::Receiver<bool>) -> tokio::task::JoinHandle<()> {
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(Duration::from_millis(100));
+            loop {
+                tokio::select! {
+                    _ = tick.tick() => {}
+                    _ = stop.changed() => return,
+                }
+                let loaded: Vec<WorkspaceId> =
+                    self.inner.centers.lock().expect("centers lock").keys().copied().collect();
+                for ws in loaded {
+                    let result = self
+                        .apply(ws, |c, now, _| {
+                            c.engine.advance(now);
+                            Ok(())
+                        })
+                        .await;
+                    if let Err(e) = result {
+                        tracing::warn!(error = %e, workspace = %ws, "timer tick failed");
+                    }
+                }
+            }
+        })
+    }
+
+    // ----- authentication ------------------------------------------------
+
+    /// The principal behind a bearer token or session cookie value.
+    pub async fn authenticate(&self, token: &str) -> Result<Principal, ServiceError> {
+        let t = self.inner.store.token(&auth::token_hash(token)).await?.ok_or(ServiceError::Unauthenticated)?;
+        if t.expires_at.is_some_and(|e| e <= self.now()) {
+            return Err(ServiceError::Unauthenticated);
+        }
+        let user = self
+            .inner
+            .store
+            .users(t.workspace)
+            .await?
+            .into_iter()
+            .find(|u| u.id == t.user)
+            .ok_or(ServiceError::Unauthenticated)?;
+        Ok(Principal { workspace: user.workspace, user: user.id, role: user.role })
+    }
+
+    /// Checks a password and opens a session. Ten failures for one login
+    /// within five minutes lock it for the rest of the five minutes.
+    pub async fn login(&self, email: &str, password: &str) -> Result<(String, switchboard_store::User), ServiceError> {
+        let email = email.trim().to_lowercase();
+        let now = self.now();
+        const WINDOW_MS: i64 = 5 * 60 * 1000;
+        {
+            let mut logins = self.inner.logins.lock().expect("login lock");
+            if let Some((since, failures)) = logins.get(&email).copied() {
+                if now.0 - since.0 > WINDOW_MS {
+                    logins.remove(&email);
+                } else if failures >= 10 {
+                    return Err(ServiceError::RateLimited);
+                }
+            }
+        }
+        let user = self.inner.store.user_by_email(&email).await?;
+        let hash = user.as_ref().map(|u| u.password_hash.clone());
+        let password = password.to_string();
+        // Verify even for unknown logins, so timing does not tell which exist.
+        let ok = tokio::task::spawn_blocking(move || {
+            auth::verify_password(&password, hash.as_deref().unwrap_or(auth::dummy_hash())) && hash.is_some()
+        })
+        .await
+        .unwrap_or(false);
+        let Some(user) = user.filter(|_| ok) else {
+            let mut logins = self.inner.logins.lock().expect("login lock");
+            let entry = logins.entry(email).or_insert((now, 0));
+            entry.1 += 1;
+            return Err(ServiceError::Unauthenticated);
+        };
+        self.inner.logins.lock().expect("login lock").remove(&email);
+        let token = auth::new_token();
+        let expires = Timestamp(now.0 + self.inner.session_hours as i64 * 3_600_000);
+        self.inner
+            .store
+            .commit(vec![Change::PutToken(Token {
+                hash: auth::token_hash(&token),
+                kind: TokenKind::Session,
+                workspace: user.workspace,
+                user: user.id,
+                name: "session".into(),
+                created_at: now,
+                expires_at: Some(expires),
+            })])
+            .await?;
+        Ok((token, user))
+    }
+
+    pub async fn logout(&self, token: &str) -> Result<(), ServiceError> {
+        self.inner.store.commit(vec![Change::DeleteToken { hash: auth::token_hash(token) }]).await?;
+        Ok(())
+    }
+}
+
+/// Fails unless `p` has at least `role`.
+pub fn require(p: &Principal, role: Role) -> Result<(), ServiceError> {
+    if p.at_least(role) { Ok(()) } else { Err(ServiceError::Forbidden(role.as_str())) }
+}

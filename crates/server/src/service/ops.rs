@@ -1,0 +1,511 @@
+//! The operations, grouped by what they act on. Each takes the caller's
+//! principal, checks its role, and works inside its workspace only.
+
+use super::settings::QueueSettings;
+use super::{Ids, Service, ServiceError, require};
+use crate::auth::{self, Principal};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use switchboard_core::agent::{AgentState, Capacity, Membership, Presence};
+use switchboard_core::channel::Channel;
+use switchboard_core::contact::ContactSpec;
+use switchboard_core::events::{CancelReason, TransferTarget};
+use switchboard_core::expr::Value;
+use switchboard_core::ids::{AgentId, ContactId, CustomerId, PolicyId, QueueId, UserId, WorkspaceId};
+use switchboard_core::policy::StepSpec;
+use switchboard_core::queue::WrapUp;
+use switchboard_core::skills::Proficiency;
+use switchboard_core::time::Timestamp;
+use switchboard_store::{
+    AgentRecord, Change, ContactFilter, ContactRecord, ContactState, Direction, PolicyRecord, QueueRecord, Role, Skill,
+    Store, Token, TokenKind, User, Workspace,
+};
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NewUser {
+    pub email: String,
+    pub name: String,
+    pub role: Role,
+    pub password: String,
+}
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AgentSpec {
+    #[serde(default)]
+    pub skills: BTreeMap<String, Proficiency>,
+    #[serde(default)]
+    pub capacity: Capacity,
+    #[serde(default)]
+    pub queues: Vec<Membership>,
+    #[serde(default)]
+    pub wrap_up: Option<WrapUp>,
+}
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NewContact {
+    pub queue: QueueId,
+    #[serde(default = "api_channel")]
+    pub channel: Channel,
+    #[serde(default)]
+    pub priority: i32,
+    #[serde(default)]
+    pub attributes: BTreeMap<String, Value>,
+    #[serde(default)]
+    pub customer: Option<CustomerId>,
+}
+
+fn api_channel() -> Channel {
+    Channel::Api
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct QueueStats {
+    pub queue: QueueId,
+    pub name: String,
+    pub waiting: u32,
+    pub callbacks: u32,
+    pub oldest_wait_seconds: Option<f64>,
+    pub agents: BTreeMap<AgentState, u32>,
+    /// Since the server loaded the workspace.
+    pub offered: u64,
+    pub handled: u64,
+    pub abandoned: u64,
+    pub service_level: Option<f64>,
+    pub asa_seconds: Option<f64>,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct AgentStats {
+    pub agent: UserId,
+    pub presence: Presence,
+    pub state: AgentState,
+    pub seconds_in_state: f64,
+    pub contacts: Vec<ContactId>,
+}
+
+fn nonempty(field: &str, v: &str) -> Result<String, ServiceError> {
+    let v = v.trim();
+    if v.is_empty() { Err(ServiceError::invalid(field, "must not be empty")) } else { Ok(v.to_string()) }
+}
+
+impl<S: Store> Service<S> {
+    // ----- workspaces and users ------------------------------------------
+
+    /// A new workspace with its first administrator (installation set-up,
+    /// not an API call: there is no principal yet).
+    pub async fn create_workspace(&self, name: &str, admin: NewUser) -> Result<(Workspace, User), ServiceError> {
+        let now = self.now();
+        let ws = Workspace {
+            id: WorkspaceId(Ids::next(&self.ids().workspace)),
+            name: nonempty("name", name)?,
+            created_at: now,
+        };
+        let user = self.user_record(ws.id, admin, now).await?;
+        self.store().commit(vec![Change::PutWorkspace(ws.clone()), Change::PutUser(user.clone())]).await?;
+        Ok((ws, user))
+    }
+
+    async fn user_record(&self, ws: WorkspaceId, u: NewUser, now: Timestamp) -> Result<User, ServiceError> {
+        let email = nonempty("email", &u.email)?.to_lowercase();
+        if !email.contains('@') {
+            return Err(ServiceError::invalid("email", format!("'{email}' is not an email address")));
+        }
+        if u.password.chars().count() < 8 {
+            return Err(ServiceError::invalid("password", "must have at least 8 characters"));
+        }
+        if self.store().user_by_email(&email).await?.is_some() {
+            return Err(ServiceError::Conflict(format!("a user with email {email} exists")));
+        }
+        let password = u.password;
+        let password_hash = tokio::task::spawn_blocking(move || auth::hash_password(&password))
+            .await
+            .map_err(|e| ServiceError::invalid("password", e.to_string()))?;
+        Ok(User {
+            id: UserId(Ids::next(&self.ids().user)),
+            workspace: ws,
+            email,
+            name: nonempty("name", &u.name)?,
+            role: u.role,
+            password_hash,
+            created_at: now,
+        })
+    }
+
+    pub async fn create_user(&self, p: &Principal, u: NewUser) -> Result<User, ServiceError> {
+        require(p, Role::Admin)?;
+        let user = self.user_record(p.workspace, u, self.now()).await?;
+        self.store().commit(vec![Change::PutUser(user.clone())]).await?;
+        Ok(user)
+    }
+
+    pub async fn users(&self, p: &Principal) -> Result<Vec<User>, ServiceError> {
+        require(p, Role::Supervisor)?;
+        Ok(self.store().users(p.workspace).await?)
+    }
+
+    /// A token for an integration, returned this once and stored hashed.
+    pub async fn create_api_token(&self, p: &Principal, name: &str) -> Result<String, ServiceError> {
+        require(p, Role::Admin)?;
+        let token = auth::new_token();
+        self.store()
+            .commit(vec![Change::PutToken(Token {
+                hash: auth::token_hash(&token),
+                kind: TokenKind::Api,
+                workspace: p.workspace,
+                user: p.user,
+                name: nonempty("name", name)?,
+                created_at: self.now(),
+                expires_at: None,
+            })])
+            .await?;
+        Ok(token)
+    }
+
+    // ----- routing configuration -----------------------------------------
+
+    pub async fn create_skill(&self, p: &Principal, name: &str) -> Result<Skill, ServiceError> {
+        require(p, Role::Admin)?;
+        let name = nonempty("name", name)?;
+        if !name.chars().all(|c| c.is_alphanumeric() || c == '_' || c == '-') {
+            return Err(ServiceError::invalid("name", "use letters, digits, '_' and '-' only"));
+        }
+        let skill = Skill { workspace: p.workspace, name };
+        let record = skill.clone();
+        self.apply(p.workspace, move |c, _, changes| {
+            c.skills.intern(&record.name);
+            changes.push(Change::PutSkill(record));
+            Ok(())
+        })
+        .await?;
+        Ok(skill)
+    }
+
+    pub async fn put_policy(
+        &self,
+        p: &Principal,
+        id: Option<PolicyId>,
+        name: &str,
+        steps: Vec<StepSpec>,
+    ) -> Result<PolicyRecord, ServiceError> {
+        require(p, Role::Admin)?;
+        let id = id.unwrap_or_else(|| PolicyId(Ids::next(&self.ids().policy)));
+        let record = PolicyRecord { id, workspace: p.workspace, name: nonempty("name", name)?, steps };
+        let out = record.clone();
+        self.apply(p.workspace, move |c, now, changes| {
+            if let Some(existing) = c.policies.get(&id).map(|x| x.workspace) {
+                debug_assert_eq!(existing, c.workspace);
+            }
+            switchboard_core::policy::compile(id, &record.steps, &c.skills).map_err(|e| {
+                let field = e.step().map_or("steps".to_string(), |s| format!("steps[{}].expr", s - 1));
+                ServiceError::invalid(field, e.to_string())
+            })?;
+            c.install_policy(record.clone(), now).map_err(|m| ServiceError::invalid("steps", m))?;
+            changes.push(Change::PutPolicy(record));
+            Ok(())
+        })
+        .await?;
+        Ok(out)
+    }
+
+    pub async fn put_queue(
+        &self,
+        p: &Principal,
+        id: Option<QueueId>,
+        name: &str,
+        settings: QueueSettings,
+    ) -> Result<QueueRecord, ServiceError> {
+        require(p, Role::Admin)?;
+        let id = id.unwrap_or_else(|| QueueId(Ids::next(&self.ids().queue)));
+        let name = nonempty("name", name)?;
+        settings.to_config(id, &name).map_err(|e| ServiceError::invalid(e.field, e.message))?;
+        let record = QueueRecord {
+            id,
+            workspace: p.workspace,
+            name,
+            settings: serde_json::to_value(&settings).map_err(|e| ServiceError::invalid("settings", e.to_string()))?,
+        };
+        let out = record.clone();
+        self.apply(p.workspace, move |c, now, changes| {
+            if !c.policies.contains_key(&settings.policy) {
+                return Err(ServiceError::invalid("policy", format!("no routing policy {}", settings.policy.0)));
+            }
+            c.install_queue(record.clone(), now).map_err(|m| ServiceError::invalid("settings", m))?;
+            changes.push(Change::PutQueue(record));
+            Ok(())
+        })
+        .await?;
+        Ok(out)
+    }
+
+    pub async fn queues(&self, p: &Principal) -> Result<Vec<QueueRecord>, ServiceError> {
+        Ok(self.store().queues(p.workspace).await?)
+    }
+
+    pub async fn policies(&self, p: &Principal) -> Result<Vec<PolicyRecord>, ServiceError> {
+        Ok(self.store().policies(p.workspace).await?)
+    }
+
+    /// Makes a user an agent, or changes an agent's skills, capacity and queues.
+    pub async fn put_agent(&self, p: &Principal, user: UserId, spec: AgentSpec) -> Result<AgentRecord, ServiceError> {
+        require(p, Role::Admin)?;
+        if !self.store().users(p.workspace).await?.iter().any(|u| u.id == user) {
+            return Err(ServiceError::NotFound(format!("user {}", user.0)));
+        }
+        self.apply(p.workspace, move |c, now, changes| {
+            for m in &spec.queues {
+                if !c.queues.contains_key(&m.queue) {
+                    return Err(ServiceError::invalid("queues", format!("no queue {}", m.queue.0)));
+                }
+            }
+            for name in spec.skills.keys() {
+                if c.skills.get(name).is_none() {
+                    return Err(ServiceError::invalid("skills", format!("unknown skill '{name}'")));
+                }
+            }
+            let presence = c.agents.get(&user).map_or(Presence::Offline, |a| a.presence.clone());
+            let record = AgentRecord {
+                user,
+                workspace: c.workspace,
+                skills: spec.skills,
+                capacity: spec.capacity,
+                memberships: spec.queues,
+                wrap_up: spec.wrap_up,
+                presence,
+            };
+            c.install_agent(record.clone(), now).map_err(|m| ServiceError::invalid("agent", m))?;
+            changes.push(Change::PutAgent(record.clone()));
+            Ok(record)
+        })
+        .await
+    }
+
+    /// Agents change their own state; supervisors may force anyone's.
+    pub async fn set_agent_state(&self, p: &Principal, user: UserId, presence: Presence) -> Result<(), ServiceError> {
+        if user != p.user {
+            require(p, Role::Supervisor)?;
+        }
+        self.apply(p.workspace, move |c, now, changes| {
+            let record = c.agents.get_mut(&user).ok_or_else(|| ServiceError::NotFound(format!("agent {}", user.0)))?;
+            c.engine.set_presence(AgentId(user.0), presence.clone(), now)?;
+            record.presence = presence;
+            changes.push(Change::PutAgent(record.clone()));
+            Ok(())
+        })
+        .await
+    }
+
+    // ----- contacts ------------------------------------------------------
+
+    /// A contact on the generic `api` channel (or any channel a queue
+    /// serves), routed at once.
+    pub async fn create_contact(&self, p: &Principal, new: NewContact) -> Result<ContactRecord, ServiceError> {
+        require(p, Role::Supervisor)?;
+        if let Some(customer) = new.customer {
+            self.store()
+                .customer(p.workspace, customer)
+                .await?
+                .ok_or_else(|| ServiceError::invalid("customer", format!("no customer {}", customer.0)))?;
+        }
+        let id = ContactId(Ids::next(&self.ids().contact));
+        self.apply(p.workspace, move |c, now, changes| {
+            if !c.queues.contains_key(&new.queue) {
+                return Err(ServiceError::invalid("queue", format!("no queue {}", new.queue.0)));
+            }
+            let record = ContactRecord {
+                id,
+                workspace: c.workspace,
+                customer: new.customer,
+                channel: new.channel,
+                direction: Direction::Inbound,
+                queue: Some(new.queue),
+                state: ContactState::New,
+                priority: new.priority,
+                attributes: new.attributes.clone(),
+                agent: None,
+                enqueued_at: Some(now),
+                disposition: None,
+                notes: None,
+                created_at: now,
+                updated_at: now,
+                ended_at: None,
+            };
+            let mut spec = ContactSpec::new(id, new.channel, new.queue);
+            spec.priority = new.priority;
+            spec.attributes = new.attributes;
+            c.engine.enqueue(spec, now).map_err(|e| match e {
+                switchboard_core::engine::EngineError::ChannelNotServed { .. } => {
+                    ServiceError::invalid("channel", e.to_string())
+                }
+                other => other.into(),
+            })?;
+            changes.push(Change::PutContact(record.clone()));
+            c.contacts.insert(id, record);
+            Ok(())
+        })
+        .await?;
+        self.contact(p, id).await
+    }
+
+    pub async fn contact(&self, p: &Principal, id: ContactId) -> Result<ContactRecord, ServiceError> {
+        let record = self
+            .store()
+            .contact(p.workspace, id)
+            .await?
+            .ok_or_else(|| ServiceError::NotFound(format!("contact {}", id.0)))?;
+        if p.role == Role::Agent && record.agent != Some(p.user) {
+            return Err(ServiceError::NotFound(format!("contact {}", id.0)));
+        }
+        Ok(record)
+    }
+
+    pub async fn contacts(
+        &self,
+        p: &Principal,
+        mut filter: ContactFilter,
+        after: Option<ContactId>,
+        limit: u32,
+    ) -> Result<Vec<ContactRecord>, ServiceError> {
+        if p.role == Role::Agent {
+            filter.agent = Some(p.user);
+        }
+        Ok(self.store().contacts(p.workspace, &filter, after, limit.clamp(1, 500)).await?)
+    }
+
+    /// The contact must be the caller's (agents) or in the workspace (supervisors).
+    fn check_own(p: &Principal, record: &ContactRecord) -> Result<(), ServiceError> {
+        if p.role == Role::Agent && record.agent != Some(p.user) {
+            return Err(ServiceError::NotFound(format!("contact {}", record.id.0)));
+        }
+        Ok(())
+    }
+
+    pub async fn accept(&self, p: &Principal, id: ContactId) -> Result<(), ServiceError> {
+        let user = p.user;
+        let principal = *p;
+        self.apply(p.workspace, move |c, now, _| {
+            let record = c.contacts.get(&id).ok_or_else(|| ServiceError::NotFound(format!("contact {}", id.0)))?;
+            Self::check_own(&principal, record)?;
+            let agent = record.agent.unwrap_or(user);
+            c.engine.accept(id, AgentId(agent.0), now)?;
+            Ok(())
+        })
+        .await
+    }
+
+    pub async fn reject(&self, p: &Principal, id: ContactId) -> Result<(), ServiceError> {
+        let principal = *p;
+        self.apply(p.workspace, move |c, now, _| {
+            let record = c.contacts.get(&id).ok_or_else(|| ServiceError::NotFound(format!("contact {}", id.0)))?;
+            Self::check_own(&principal, record)?;
+            let agent = record.agent.ok_or(ServiceError::Conflict(format!("contact {} is not offered", id.0)))?;
+            c.engine.reject(id, AgentId(agent.0), now)?;
+            Ok(())
+        })
+        .await
+    }
+
+    /// Ends handling (if still connected) and wrap-up, with a disposition.
+    pub async fn complete(
+        &self,
+        p: &Principal,
+        id: ContactId,
+        disposition: Option<String>,
+        notes: Option<String>,
+    ) -> Result<(), ServiceError> {
+        let principal = *p;
+        self.apply(p.workspace, move |c, now, _| {
+            let record = c.contacts.get_mut(&id).ok_or_else(|| ServiceError::NotFound(format!("contact {}", id.0)))?;
+            Self::check_own(&principal, record)?;
+            let agent =
+                AgentId(record.agent.ok_or(ServiceError::Conflict(format!("contact {} has no agent", id.0)))?.0);
+            if disposition.is_some() {
+                record.disposition = disposition;
+            }
+            if notes.is_some() {
+                record.notes = notes;
+            }
+            if record.state == ContactState::Connected {
+                c.engine.end_contact(id, now)?;
+            }
+            // A queue with wrap-up leaves the agent wrapping up: completing ends that too.
+            if c.engine.agent_snapshot(agent)?.contacts.iter().any(|(x, _, phase)| *x == id && *phase == "wrap_up") {
+                c.engine.end_wrap_up(agent, id, now)?;
+            }
+            Ok(())
+        })
+        .await
+    }
+
+    pub async fn transfer(&self, p: &Principal, id: ContactId, target: TransferTarget) -> Result<(), ServiceError> {
+        let principal = *p;
+        self.apply(p.workspace, move |c, now, _| {
+            let record = c.contacts.get(&id).ok_or_else(|| ServiceError::NotFound(format!("contact {}", id.0)))?;
+            Self::check_own(&principal, record)?;
+            c.engine.transfer(id, target, now)?;
+            Ok(())
+        })
+        .await
+    }
+
+    pub async fn cancel(&self, p: &Principal, id: ContactId) -> Result<(), ServiceError> {
+        require(p, Role::Supervisor)?;
+        self.apply(p.workspace, move |c, now, _| {
+            c.engine.cancel(id, CancelReason::Cancelled, now)?;
+            Ok(())
+        })
+        .await
+    }
+
+    // ----- statistics ----------------------------------------------------
+
+    pub async fn queue_stats(&self, p: &Principal) -> Result<Vec<QueueStats>, ServiceError> {
+        self.apply(p.workspace, |c, now, _| {
+            let mut out = Vec::new();
+            let mut ids: Vec<_> = c.queues.keys().copied().collect();
+            ids.sort();
+            for q in ids {
+                let snap = c.engine.queue_snapshot(q)?;
+                let counters = c.counters.get(&q).copied().unwrap_or_default();
+                out.push(QueueStats {
+                    queue: q,
+                    name: c.queues[&q].name.clone(),
+                    waiting: snap.waiting,
+                    callbacks: snap.callbacks,
+                    oldest_wait_seconds: snap.oldest_enqueued_at.map(|t| now.since(t).as_secs_f64()),
+                    agents: snap.agents,
+                    offered: counters.offered,
+                    handled: counters.handled,
+                    abandoned: counters.abandoned,
+                    service_level: counters.service_level(),
+                    asa_seconds: counters.asa_seconds(),
+                });
+            }
+            Ok(out)
+        })
+        .await
+    }
+
+    pub async fn agent_stats(&self, p: &Principal) -> Result<Vec<AgentStats>, ServiceError> {
+        let own = (p.role == Role::Agent).then_some(p.user);
+        self.apply(p.workspace, move |c, now, _| {
+            let mut ids: Vec<_> = c.agents.keys().copied().filter(|u| own.is_none_or(|o| o == *u)).collect();
+            ids.sort();
+            ids.into_iter()
+                .map(|u| {
+                    let s = c.engine.agent_snapshot(AgentId(u.0))?;
+                    Ok(AgentStats {
+                        agent: u,
+                        presence: s.presence,
+                        state: s.state,
+                        seconds_in_state: now.since(s.state_since).as_secs_f64(),
+                        contacts: s.contacts.iter().map(|x| x.0).collect(),
+                    })
+                })
+                .collect()
+        })
+        .await
+    }
+}

@@ -1,0 +1,95 @@
+//! A queue's settings as the API takes them and the store keeps them.
+
+use serde::{Deserialize, Serialize};
+use std::time::Duration;
+use switchboard_core::calendar::Calendar;
+use switchboard_core::channel::{Channel, ChannelSet};
+use switchboard_core::ids::{PolicyId, QueueId};
+use switchboard_core::queue::{OrderingKind, OverflowAction, QueueConfig, WrapUp};
+
+fn default_channels() -> Vec<Channel> {
+    vec![Channel::Api]
+}
+fn default_sl() -> f64 {
+    20.0
+}
+fn default_offer_timeout() -> f64 {
+    30.0
+}
+fn default_handle() -> f64 {
+    300.0
+}
+fn disconnect() -> OverflowAction {
+    OverflowAction::Disconnect
+}
+fn voicemail() -> OverflowAction {
+    OverflowAction::Voicemail
+}
+fn no_wrap_up() -> WrapUp {
+    WrapUp::None
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct QueueSettings {
+    #[serde(default = "default_channels")]
+    pub channels: Vec<Channel>,
+    pub policy: PolicyId,
+    #[serde(default)]
+    pub ordering: OrderingKind,
+    #[serde(default = "default_sl")]
+    pub sl_seconds: f64,
+    /// `"none"`, `{ "fixed": 30 }` (seconds) or `"until_ended"`.
+    #[serde(default = "no_wrap_up")]
+    pub wrap_up: WrapUp,
+    #[serde(default = "default_offer_timeout")]
+    pub offer_timeout_seconds: f64,
+    #[serde(default)]
+    pub max_wait_seconds: Option<f64>,
+    #[serde(default)]
+    pub max_length: Option<u32>,
+    /// `"disconnect"`, `"voicemail"`, `"callback"` or `{ "queue": 2 }`.
+    #[serde(default = "disconnect")]
+    pub overflow: OverflowAction,
+    #[serde(default)]
+    pub calendar: Option<Calendar>,
+    #[serde(default = "voicemail")]
+    pub after_hours: OverflowAction,
+    #[serde(default)]
+    pub sticky_seconds: f64,
+    #[serde(default = "default_handle")]
+    pub expected_handle_seconds: f64,
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error("{field}: {message}")]
+pub struct SettingsError {
+    pub field: &'static str,
+    pub message: String,
+}
+
+fn secs(field: &'static str, v: f64) -> Result<Duration, SettingsError> {
+    Duration::try_from_secs_f64(v)
+        .map_err(|_| SettingsError { field, message: format!("must be a non-negative number of seconds, got {v}") })
+}
+
+impl QueueSettings {
+    pub fn to_config(&self, id: QueueId, name: &str) -> Result<QueueConfig, SettingsError> {
+        if self.channels.is_empty() {
+            return Err(SettingsError { field: "channels", message: "a queue needs at least one channel".into() });
+        }
+        let mut c = QueueConfig::new(id, name, ChannelSet::of(self.channels.iter().copied()), self.policy);
+        c.ordering = self.ordering;
+        c.sl_threshold = secs("sl_seconds", self.sl_seconds)?;
+        c.wrap_up = self.wrap_up;
+        c.offer_timeout = secs("offer_timeout_seconds", self.offer_timeout_seconds)?;
+        c.max_wait = self.max_wait_seconds.map(|s| secs("max_wait_seconds", s)).transpose()?;
+        c.max_length = self.max_length;
+        c.overflow = self.overflow;
+        c.calendar = self.calendar.clone();
+        c.after_hours = self.after_hours;
+        c.sticky = secs("sticky_seconds", self.sticky_seconds)?;
+        c.expected_handle_time = secs("expected_handle_seconds", self.expected_handle_seconds)?;
+        Ok(c)
+    }
+}

@@ -1,0 +1,291 @@
+//! End to end over HTTP and WebSocket, on SQLite and on PostgreSQL: a
+//! server on port 0 with a fresh database per test.
+
+use futures_util::StreamExt;
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+use std::time::Duration;
+use switchboard_server::service::{NewUser, Service, ServiceError, system_clock};
+use switchboard_server::{Running, start};
+use switchboard_store::{PostgresStore, Role, SqliteStore, Store};
+use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+
+struct App {
+    running: Running,
+    base: String,
+    http: reqwest::Client,
+}
+
+impl App {
+    async fn start<S: Store>(store: S) -> (App, Service<S>) {
+        let service = Service::new(store, system_clock(), 12).await.unwrap();
+        let running = start(service.clone(), "127.0.0.1:0".parse().unwrap()).await.unwrap();
+        let base = format!("http://{}", running.addr);
+        (App { running, base, http: reqwest::Client::new() }, service)
+    }
+
+    async fn call(&self, method: &str, path: &str, token: Option<&str>, body: Option<Value>) -> (StatusCode, Value) {
+        let url = format!("{}{path}", self.base);
+        let mut req = self.http.request(method.parse().unwrap(), url);
+        if let Some(t) = token {
+            req = req.bearer_auth(t);
+        }
+        if let Some(b) = body {
+            req = req.json(&b);
+        }
+        let resp = req.send().await.unwrap();
+        let status = resp.status();
+        let text = resp.text().await.unwrap();
+        (status, serde_json::from_str(&text).unwrap_or(Value::Null))
+    }
+
+    async fn ok(&self, method: &str, path: &str, token: &str, body: Value) -> Value {
+        let (status, v) = self.call(method, path, Some(token), Some(body)).await;
+        assert!(status.is_success(), "{method} {path}: {status} {v}");
+        v
+    }
+
+    async fn login(&self, email: &str, password: &str) -> String {
+        let (status, v) =
+            self.call("POST", "/api/v1/auth/login", None, Some(json!({ "email": email, "password": password }))).await;
+        assert_eq!(status, StatusCode::OK, "{v}");
+        v["token"].as_str().unwrap().to_string()
+    }
+}
+
+fn admin(email: &str) -> NewUser {
+    NewUser { email: email.into(), name: "Admin".into(), role: Role::Admin, password: "admin-password".into() }
+}
+
+fn sqlite_url() -> String {
+    let dir = std::env::temp_dir().join(format!("switchboard-api-{}-{}", std::process::id(), rand_suffix()));
+    std::fs::create_dir_all(&dir).unwrap();
+    format!("sqlite://{}", dir.join("test.db").display())
+}
+
+fn rand_suffix() -> u64 {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static N: AtomicU64 = AtomicU64::new(0);
+    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().subsec_nanos() as u64;
+    nanos * 1000 + N.fetch_add(1, Ordering::Relaxed)
+}
+
+/// A fresh database on the local PostgreSQL; fails loudly when there is none.
+async fn postgres_url() -> String {
+    let admin_url = std::env::var("SWITCHBOARD_TEST_POSTGRES")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into());
+    let pool = sqlx::PgPool::connect(&admin_url)
+        .await
+        .unwrap_or_else(|e| panic!("PostgreSQL is required for these tests and is not reachable at {admin_url}: {e}"));
+    let name = format!("switchboard_api_{}", rand_suffix());
+    sqlx::query(&format!("CREATE DATABASE {name}")).execute(&pool).await.unwrap();
+    let base = admin_url.rsplit_once('/').map_or(admin_url.as_str(), |(b, _)| b).to_string();
+    format!("{base}/{name}")
+}
+
+/// The whole life of a contact, over the API.
+async fn contact_lifecycle<S: Store>(store: S) {
+    let (app, service) = App::start(store).await;
+    service.create_workspace("Acme", admin("admin@acme.example")).await.unwrap();
+    let admin_token = app.login("admin@acme.example", "admin-password").await;
+
+    app.ok("POST", "/api/v1/skills", &admin_token, json!({ "name": "billing" })).await;
+    let policy = app
+        .ok(
+            "POST",
+            "/api/v1/policies",
+            &admin_token,
+            json!({ "name": "Billing", "steps": [{ "expr": "billing >= 3" }] }),
+        )
+        .await;
+    let queue = app
+        .ok(
+            "POST",
+            "/api/v1/queues",
+            &admin_token,
+            json!({ "name": "Billing", "channels": ["api"], "policy": policy["id"] }),
+        )
+        .await;
+    let agent = app
+        .ok(
+            "POST",
+            "/api/v1/users",
+            &admin_token,
+            json!({ "email": "alice@acme.example", "name": "Alice", "role": "agent", "password": "alice-password" }),
+        )
+        .await;
+    let agent_id = agent["id"].as_u64().unwrap();
+    app.ok(
+        "PUT",
+        &format!("/api/v1/agents/{agent_id}"),
+        &admin_token,
+        json!({ "skills": { "billing": 5 }, "capacity": { "api": 2 }, "queues": [{ "queue": queue["id"] }] }),
+    )
+    .await;
+
+    let alice = app.login("alice@acme.example", "alice-password").await;
+    let mut request = format!("ws://{}/api/v1/events", app.running.addr).into_client_request().unwrap();
+    request.headers_mut().insert("authorization", format!("Bearer {alice}").parse().unwrap());
+    let (mut ws, _) = tokio_tungstenite::connect_async(request).await.unwrap();
+    app.ok("POST", &format!("/api/v1/agents/{agent_id}/state"), &alice, json!({ "state": "available" })).await;
+
+    let contact = app
+        .ok(
+            "POST",
+            "/api/v1/contacts",
+            &admin_token,
+            json!({ "queue": queue["id"], "attributes": { "topic": "invoice" } }),
+        )
+        .await;
+    let contact_id = contact["id"].as_u64().unwrap();
+    assert_eq!(contact["state"], "offered", "{contact}");
+
+    // The offer arrives on Alice's WebSocket.
+    let offer = tokio::time::timeout(Duration::from_secs(5), async {
+        while let Some(msg) = ws.next().await {
+            let v: Value = serde_json::from_str(msg.unwrap().to_text().unwrap()).unwrap();
+            if v["kind"] == "offer_created" {
+                return v;
+            }
+        }
+        panic!("socket closed before the offer");
+    })
+    .await
+    .expect("offer within 5 s");
+    assert_eq!(offer["contact"], contact_id);
+
+    app.ok("POST", &format!("/api/v1/contacts/{contact_id}/accept"), &alice, json!({})).await;
+    app.ok(
+        "POST",
+        &format!("/api/v1/contacts/{contact_id}/complete"),
+        &alice,
+        json!({ "disposition": "resolved", "notes": "refund issued" }),
+    )
+    .await;
+    let (_, done) = app.call("GET", &format!("/api/v1/contacts/{contact_id}"), Some(&admin_token), None).await;
+    assert_eq!(done["state"], "completed", "{done}");
+    assert_eq!(done["disposition"], "resolved");
+
+    let (_, stats) = app.call("GET", "/api/v1/stats/queues", Some(&admin_token), None).await;
+    assert_eq!(stats["queues"][0]["handled"], 1, "{stats}");
+    assert_eq!(stats["queues"][0]["service_level"], 1.0);
+    let (_, agents) = app.call("GET", "/api/v1/stats/agents", Some(&alice), None).await;
+    assert_eq!(agents["agents"].as_array().unwrap().len(), 1, "an agent sees itself only");
+
+    // Another workspace sees nothing of this one.
+    service.create_workspace("Other", admin("admin@other.example")).await.unwrap();
+    let other = app.login("admin@other.example", "admin-password").await;
+    let (status, _) = app.call("GET", &format!("/api/v1/contacts/{contact_id}"), Some(&other), None).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    let (status, _) = app.call("POST", &format!("/api/v1/contacts/{contact_id}/cancel"), Some(&other), None).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    let (_, list) = app.call("GET", "/api/v1/contacts", Some(&other), None).await;
+    assert_eq!(list["contacts"].as_array().unwrap().len(), 0);
+
+    app.running.stop().await;
+}
+
+/// Clients' mistakes are 4xx with a JSON error; nothing is a 500.
+async fn bad_input<S: Store>(store: S) {
+    let (app, service) = App::start(store).await;
+    service.create_workspace("Acme", admin("admin@acme.example")).await.unwrap();
+    let token = app.login("admin@acme.example", "admin-password").await;
+    let (status, v) = app.call("GET", "/api/v1/queues", None, None).await;
+    assert_eq!((status, v["error"]["code"].as_str()), (StatusCode::UNAUTHORIZED, Some("unauthenticated")));
+    let (status, _) = app.call("GET", "/api/v1/queues", Some("not-a-token"), None).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+
+    let resp = app
+        .http
+        .post(format!("{}/api/v1/skills", app.base))
+        .bearer_auth(&token)
+        .header("content-type", "application/json")
+        .body("{\"name\": ")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::BAD_REQUEST);
+    let v: Value = resp.json().await.unwrap();
+    assert_eq!(v["error"]["code"], "invalid_json");
+
+    let (status, v) = app.call("POST", "/api/v1/skills", Some(&token), Some(json!({ "nmae": "x" }))).await;
+    assert!(status.is_client_error(), "{status}");
+    assert!(v["error"]["message"].as_str().unwrap().contains("nmae"), "{v}");
+
+    let (status, v) = app
+        .call(
+            "POST",
+            "/api/v1/policies",
+            Some(&token),
+            Some(json!({ "name": "p", "steps": [{ "expr": "billing >= " }] })),
+        )
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert_eq!(v["error"]["field"], "steps[0].expr", "{v}");
+    assert!(v["error"]["message"].as_str().unwrap().contains("column"), "{v}");
+
+    let (status, v) = app.call("POST", "/api/v1/contacts", Some(&token), Some(json!({ "queue": 999 }))).await;
+    assert_eq!((status, v["error"]["field"].as_str()), (StatusCode::BAD_REQUEST, Some("queue")), "{v}");
+    let (status, _) = app.call("POST", "/api/v1/contacts/12345/accept", Some(&token), Some(json!({}))).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    let (status, _) = app.call("GET", "/api/v1/nothing-here", Some(&token), None).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+
+    let big = "x".repeat(2 * 1024 * 1024);
+    let (status, _) = app.call("POST", "/api/v1/skills", Some(&token), Some(json!({ "name": big }))).await;
+    assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE);
+
+    // An agent cannot administer.
+    app.ok(
+        "POST",
+        "/api/v1/users",
+        &token,
+        json!({ "email": "a@acme.example", "name": "A", "role": "agent", "password": "agent-password" }),
+    )
+    .await;
+    let agent = app.login("a@acme.example", "agent-password").await;
+    let (status, v) = app.call("POST", "/api/v1/skills", Some(&agent), Some(json!({ "name": "x" }))).await;
+    assert_eq!((status, v["error"]["code"].as_str()), (StatusCode::FORBIDDEN, Some("forbidden")));
+
+    // Login failures are limited.
+    for _ in 0..10 {
+        let (status, _) = app
+            .call("POST", "/api/v1/auth/login", None, Some(json!({ "email": "a@acme.example", "password": "wrong" })))
+            .await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED);
+    }
+    let (status, _) = app
+        .call(
+            "POST",
+            "/api/v1/auth/login",
+            None,
+            Some(json!({ "email": "a@acme.example", "password": "agent-password" })),
+        )
+        .await;
+    assert_eq!(status, StatusCode::TOO_MANY_REQUESTS);
+    assert!(matches!(
+        service.create_workspace("Dup", admin("admin@acme.example")).await,
+        Err(ServiceError::Conflict(_))
+    ));
+    app.running.stop().await;
+}
+
+#[tokio::test]
+async fn contact_lifecycle_on_sqlite() {
+    contact_lifecycle(SqliteStore::open(&sqlite_url()).await.unwrap()).await;
+}
+
+#[tokio::test]
+async fn contact_lifecycle_on_postgres() {
+    contact_lifecycle(PostgresStore::open(&postgres_url().await).await.unwrap()).await;
+}
+
+#[tokio::test]
+async fn bad_input_on_sqlite() {
+    bad_input(SqliteStore::open(&sqlite_url()).await.unwrap()).await;
+}
+
+#[tokio::test]
+async fn bad_input_on_postgres() {
+    bad_input(PostgresStore::open(&postgres_url().await).await.unwrap()).await;
+}

@@ -1,0 +1,285 @@
+//! Batches of [`Change`]s as SQL, the same statements on both backends.
+//!
+//! Every `Put` is `INSERT … ON CONFLICT (key) DO UPDATE`, which SQLite and
+//! PostgreSQL spell alike (see `tables`). Records keyed by an id carry a
+//! guard: the update only happens when the stored row belongs to the same
+//! workspace, so an upsert can never move a row from one tenant to
+//! another; a guarded row that was neither inserted nor updated is reported
+//! as a conflict.
+//!
+//! A statement costs a round trip to the database (on SQLite, to the
+//! driver's worker thread), and that, not SQLite, is what limits a writer
+//! issuing one statement per change. So the changes of a whole group are
+//! sorted by table, keeping their order within each table, and written as
+//! multi-row statements. Moving changes of different tables past each other
+//! changes nothing: no put reads another table, foreign keys are checked at
+//! commit, and the events keep their order, hence ids in commit order.
+
+use crate::StoreError;
+use crate::records::*;
+use crate::rows::{db_id, db_opt_id, json};
+use crate::tables::Record;
+use sqlx::error::ErrorKind;
+use sqlx::{AnyConnection, Row};
+use std::collections::HashSet;
+use std::hash::Hash;
+
+/// Rows per statement when committing a group: a power of two (see
+/// [`runs`]). Past a few dozen rows the round trips saved no longer show;
+/// 64 rows of the widest table are 1,024 parameters, far below either
+/// backend's limit.
+pub(crate) const GROUPED: usize = 64;
+
+/// One row per statement: slower, but an error names its change exactly.
+pub(crate) const SINGLY: usize = 1;
+
+/// How a backend's statements mark their parameters: the one thing in the
+/// write statements that differs between the two.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Placeholders {
+    /// `$1, $2, …`, which PostgreSQL requires.
+    Numbered,
+    /// `?, ?, …`, for SQLite: the driver looks up the name of every numbered
+    /// parameter in a list that grows with the statement, which turns
+    /// quadratic for multi-row statements; anonymous ones bind by position.
+    Anonymous,
+}
+
+impl Placeholders {
+    /// `rows` parenthesised lists of `width` parameters, numbered on from 1.
+    pub(crate) fn rows(self, rows: usize, width: usize) -> String {
+        let row = |r: usize| {
+            let params: Vec<String> = (1..=width)
+                .map(|c| match self {
+                    Placeholders::Numbered => format!("${}", r * width + c),
+                    Placeholders::Anonymous => "?".to_string(),
+                })
+                .collect();
+            format!("({})", params.join(", "))
+        };
+        (0..rows).map(row).collect::<Vec<_>>().join(", ")
+    }
+}
+
+/// Applies `batches` in one go on `conn` (inside the caller's transaction),
+/// at most `max_rows` rows per statement, and returns the ids given to each
+/// batch's appended events.
+pub(crate) async fn apply(
+    conn: &mut AnyConnection,
+    batches: &[&[Change]],
+    max_rows: usize,
+    p: Placeholders,
+) -> Result<Vec<Vec<u64>>, StoreError> {
+    let mut plan = Plan::default();
+    for (batch, changes) in batches.iter().enumerate() {
+        for change in changes.iter() {
+            plan.add(batch, change);
+        }
+    }
+    plan.workspaces.upsert(conn, max_rows, p).await?;
+    plan.users.upsert(conn, max_rows, p).await?;
+    write_tokens(conn, &plan.tokens, max_rows, p).await?;
+    plan.skills.upsert(conn, max_rows, p).await?;
+    plan.policies.upsert(conn, max_rows, p).await?;
+    plan.queues.upsert(conn, max_rows, p).await?;
+    plan.agents.upsert(conn, max_rows, p).await?;
+    plan.customers.upsert(conn, max_rows, p).await?;
+    plan.identities.upsert(conn, max_rows, p).await?;
+    plan.contacts.upsert(conn, max_rows, p).await?;
+
+    let mut ids = vec![Vec::new(); batches.len()];
+    for run in runs(&plan.events, |_| None::<()>, max_rows) {
+        let events: Vec<&NewEvent> = run.iter().map(|(_, e)| *e).collect();
+        for ((batch, _), id) in run.iter().zip(append(conn, &events, p).await?) {
+            ids[*batch].push(id);
+        }
+    }
+    Ok(ids)
+}
+
+/// The changes of a group, by table, each table's in their original order.
+#[derive(Default)]
+struct Plan<'a> {
+    workspaces: Vec<&'a Workspace>,
+    users: Vec<&'a User>,
+    tokens: Vec<TokenChange<'a>>,
+    skills: Vec<&'a Skill>,
+    policies: Vec<&'a PolicyRecord>,
+    queues: Vec<&'a QueueRecord>,
+    agents: Vec<&'a AgentRecord>,
+    customers: Vec<&'a CustomerRecord>,
+    identities: Vec<&'a Identity>,
+    contacts: Vec<&'a ContactRecord>,
+    /// With the index of the batch each belongs to.
+    events: Vec<(usize, &'a NewEvent)>,
+}
+
+enum TokenChange<'a> {
+    Put(&'a Token),
+    Delete(&'a [u8]),
+}
+
+impl<'a> Plan<'a> {
+    fn add(&mut self, batch: usize, change: &'a Change) {
+        match change {
+            Change::PutWorkspace(w) => self.workspaces.push(w),
+            Change::PutUser(u) => self.users.push(u),
+            Change::PutToken(t) => self.tokens.push(TokenChange::Put(t)),
+            Change::DeleteToken { hash } => self.tokens.push(TokenChange::Delete(hash)),
+            Change::PutSkill(s) => self.skills.push(s),
+            Change::PutPolicy(p) => self.policies.push(p),
+            Change::PutQueue(q) => self.queues.push(q),
+            Change::PutAgent(a) => self.agents.push(a),
+            Change::PutCustomer(c) => self.customers.push(c),
+            Change::PutIdentity(i) => self.identities.push(i),
+            Change::PutContact(c) => self.contacts.push(c),
+            Change::Append(e) => self.events.push((batch, e)),
+        }
+    }
+}
+
+/// Splits `items` into runs of one statement each: at most `max_rows`
+/// long, a power of two long (so only a handful of statement texts occur,
+/// each prepared once and then cached), and no key twice in a run —
+/// PostgreSQL refuses to update one row twice in a statement, and the
+/// second update must see the first anyway.
+fn runs<T, K: Eq + Hash>(items: &[T], key: impl Fn(&T) -> Option<K>, max_rows: usize) -> Vec<&[T]> {
+    fn powers_of_two<'s, T>(mut items: &'s [T], max_rows: usize, out: &mut Vec<&'s [T]>) {
+        while !items.is_empty() {
+            let n = items.len().min(max_rows.max(1));
+            let n = 1 << n.ilog2();
+            out.push(&items[..n]);
+            items = &items[n..];
+        }
+    }
+    let mut out = Vec::new();
+    let mut start = 0;
+    let mut seen = HashSet::new();
+    for (i, item) in items.iter().enumerate() {
+        if let Some(k) = key(item)
+            && !seen.insert(k)
+        {
+            powers_of_two(&items[start..i], max_rows, &mut out);
+            start = i;
+            seen.clear();
+            seen.extend(key(item));
+        }
+    }
+    powers_of_two(&items[start..], max_rows, &mut out);
+    out
+}
+
+/// Writes one table's records of a group, in order, as multi-row upserts.
+trait Upsert {
+    async fn upsert(&self, conn: &mut AnyConnection, max_rows: usize, p: Placeholders) -> Result<(), StoreError>;
+}
+
+impl<R: Record> Upsert for Vec<&R> {
+    async fn upsert(&self, conn: &mut AnyConnection, max_rows: usize, p: Placeholders) -> Result<(), StoreError> {
+        for run in runs(self, |r| Some(r.key()), max_rows) {
+            let sql = R::TABLE.upsert_sql(run.len(), p);
+            let mut q = sqlx::query(&sql);
+            for record in run {
+                q = record.bind(q)?;
+            }
+            // With several rows, the record named may not be the culprit;
+            // the writer then retries one row at a time to find it.
+            let done = match q.execute(&mut *conn).await {
+                Err(sqlx::Error::Database(e)) if e.kind() == ErrorKind::UniqueViolation => {
+                    return Err(run[0].taken().map_or(sqlx::Error::Database(e).into(), StoreError::Conflict));
+                }
+                done => done?,
+            };
+            if R::TABLE.guarded && done.rows_affected() < run.len() as u64 {
+                return Err(StoreError::Conflict(run[0].elsewhere()));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Token puts and deletes, in their order: runs of the same kind of change
+/// become one statement each.
+async fn write_tokens(
+    conn: &mut AnyConnection,
+    changes: &[TokenChange<'_>],
+    max_rows: usize,
+    p: Placeholders,
+) -> Result<(), StoreError> {
+    let mut rest = changes;
+    while let Some(first) = rest.first() {
+        let is_put = matches!(first, TokenChange::Put(_));
+        let len = rest.iter().position(|c| matches!(c, TokenChange::Put(_)) != is_put).unwrap_or(rest.len());
+        let (run, after) = rest.split_at(len);
+        rest = after;
+        if is_put {
+            let puts: Vec<&Token> =
+                run.iter().filter_map(|c| if let TokenChange::Put(t) = c { Some(*t) } else { None }).collect();
+            puts.upsert(conn, max_rows, p).await?;
+        } else {
+            let hashes: Vec<&[u8]> =
+                run.iter().filter_map(|c| if let TokenChange::Delete(h) = c { Some(*h) } else { None }).collect();
+            for run in runs(&hashes, |_| None::<()>, max_rows) {
+                // One row of `run.len()` parameters is the list.
+                let sql = format!("DELETE FROM tokens WHERE hash IN {}", p.rows(1, run.len()));
+                let mut q = sqlx::query(&sql);
+                for hash in run {
+                    q = q.bind(*hash);
+                }
+                q.execute(&mut *conn).await?;
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Appends `events` with one statement and returns their ids, in order.
+async fn append(conn: &mut AnyConnection, events: &[&NewEvent], p: Placeholders) -> Result<Vec<u64>, StoreError> {
+    let sql = format!(
+        "INSERT INTO events (workspace_id, at, kind, contact_id, agent_id, queue_id, customer_id, payload) \
+         VALUES {} RETURNING id",
+        p.rows(events.len(), 8)
+    );
+    let mut q = sqlx::query(&sql);
+    for e in events {
+        q = q
+            .bind(db_id(e.workspace.0)?)
+            .bind(e.at.0)
+            .bind(e.kind.as_str())
+            .bind(db_opt_id(e.contact.map(|x| x.0))?)
+            .bind(db_opt_id(e.agent.map(|x| x.0))?)
+            .bind(db_opt_id(e.queue.map(|x| x.0))?)
+            .bind(db_opt_id(e.customer.map(|x| x.0))?)
+            .bind(json(&e.payload)?);
+    }
+    let rows = q.fetch_all(&mut *conn).await?;
+    let mut ids = rows
+        .iter()
+        .map(|row| {
+            let id: i64 = row.try_get("id")?;
+            u64::try_from(id).map_err(|_| StoreError::Corrupt(format!("event id {id} is negative")))
+        })
+        .collect::<Result<Vec<u64>, StoreError>>()?;
+    if ids.len() != events.len() {
+        return Err(StoreError::Corrupt(format!("{} events appended, {} ids returned", events.len(), ids.len())));
+    }
+    // The rows of one INSERT take their ids in the order of VALUES (from the
+    // sequence, one writer), but RETURNING need not list them in that order.
+    ids.sort_unstable();
+    Ok(ids)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn runs_are_powers_of_two_without_a_repeated_key() {
+        let items = [1, 2, 3, 4, 5, 6, 2, 7, 8];
+        let lens = |max| runs(&items, |i| Some(*i), max).iter().map(|r| r.to_vec()).collect::<Vec<_>>();
+        assert_eq!(lens(256), vec![vec![1, 2, 3, 4], vec![5, 6], vec![2, 7], vec![8]]);
+        assert_eq!(lens(2), vec![vec![1, 2], vec![3, 4], vec![5, 6], vec![2, 7], vec![8]]);
+        assert_eq!(lens(1).len(), items.len());
+        assert!(runs(&[] as &[u8], |_| None::<()>, 256).is_empty());
+    }
+}

@@ -1,0 +1,170 @@
+//! Switchboard's durable store.
+//!
+//! Two implementations of one [`Store`] trait: [`SqliteStore`] (the embedded
+//! default, WAL) and [`PostgresStore`] (chosen by a `postgres://` URL). They
+//! pass one shared test suite.
+//!
+//! Writes go through [`Store::commit`]: a batch of whole-record upserts and
+//! event appends, applied in one transaction, so that a state change and its
+//! event are durable together or not at all. Concurrent batches are group
+//! committed: one writer merges whatever is waiting into a single
+//! transaction, and each caller is answered when that transaction has
+//! committed — only then may the server acknowledge the request.
+//!
+//! Both stores run the same SQL through sqlx's `Any` driver: `queries`
+//! (reads), `apply` (a group of batches as multi-row upserts and appends),
+//! `tables` (the upserted tables' columns and keys), `rows` (how values are
+//! stored and read back) and `writer` (group commit). The `sqlite` and `postgres` modules hold only what differs:
+//! migrations, connection setup, how a write transaction begins, the
+//! placeholder style of the generated statements, and backup.
+
+pub mod records;
+
+mod apply;
+mod open;
+mod postgres;
+mod queries;
+mod rows;
+mod shared;
+mod sqlite;
+mod tables;
+mod writer;
+
+pub use open::{AnyStore, open};
+pub use postgres::PostgresStore;
+pub use records::*;
+pub use sqlite::SqliteStore;
+
+use std::future::Future;
+use std::path::Path;
+use switchboard_core::ids::{ContactId, CustomerId, WorkspaceId};
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("database error: {0}")]
+    Database(#[from] sqlx::Error),
+    #[error("migration failed: {0}")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+    #[error("{0} already exists")]
+    Conflict(String),
+    #[error("stored data is not readable: {0}")]
+    Corrupt(String),
+    #[error("the store is shutting down")]
+    Closed,
+    #[error("{0}")]
+    Unsupported(&'static str),
+    #[error("bad database URL '{url}': {reason}")]
+    BadUrl { url: String, reason: String },
+}
+
+/// Stored JSON (and, in practice never, a record that will not encode).
+impl From<serde_json::Error> for StoreError {
+    fn from(e: serde_json::Error) -> Self {
+        StoreError::Corrupt(e.to_string())
+    }
+}
+
+/// Which database a URL names: `sqlite:PATH` / `sqlite://PATH` / a plain
+/// file path, or `postgres://…` / `postgresql://…`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+impl Backend {
+    pub fn of_url(url: &str) -> Backend {
+        if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            Backend::Postgres
+        } else {
+            Backend::Sqlite
+        }
+    }
+}
+
+/// Everything the server needs from storage. All reads are scoped to a
+/// workspace where the data belongs to one; there is no call that reads
+/// across workspaces except listing the workspaces and resolving a login.
+pub trait Store: Send + Sync + 'static {
+    /// Applies `changes` in one transaction (group committed with concurrent
+    /// callers) and returns the ids given to the appended events, in order.
+    ///
+    /// The batch is handed to the writer *when `commit` is called*, not when
+    /// the returned future is first polled: a caller that calls `commit`
+    /// under a lock and awaits after releasing it gets its batches committed
+    /// in the order it made them.
+    fn commit(&self, changes: Vec<Change>) -> impl Future<Output = Result<Vec<u64>, StoreError>> + Send;
+
+    fn workspaces(&self) -> impl Future<Output = Result<Vec<Workspace>, StoreError>> + Send;
+    fn user_by_email(&self, email: &str) -> impl Future<Output = Result<Option<User>, StoreError>> + Send;
+    fn users(&self, ws: WorkspaceId) -> impl Future<Output = Result<Vec<User>, StoreError>> + Send;
+    /// The token with this SHA-256 hash, if any (expired ones included: the
+    /// caller decides).
+    fn token(&self, hash: &[u8]) -> impl Future<Output = Result<Option<Token>, StoreError>> + Send;
+
+    fn skills(&self, ws: WorkspaceId) -> impl Future<Output = Result<Vec<Skill>, StoreError>> + Send;
+    fn policies(&self, ws: WorkspaceId) -> impl Future<Output = Result<Vec<PolicyRecord>, StoreError>> + Send;
+    fn queues(&self, ws: WorkspaceId) -> impl Future<Output = Result<Vec<QueueRecord>, StoreError>> + Send;
+    fn agents(&self, ws: WorkspaceId) -> impl Future<Output = Result<Vec<AgentRecord>, StoreError>> + Send;
+
+    fn customer(
+        &self,
+        ws: WorkspaceId,
+        id: CustomerId,
+    ) -> impl Future<Output = Result<Option<CustomerRecord>, StoreError>> + Send;
+    fn identities(
+        &self,
+        ws: WorkspaceId,
+        customer: CustomerId,
+    ) -> impl Future<Output = Result<Vec<Identity>, StoreError>> + Send;
+    fn customer_by_identity(
+        &self,
+        ws: WorkspaceId,
+        kind: IdentityKind,
+        value: &str,
+    ) -> impl Future<Output = Result<Option<CustomerRecord>, StoreError>> + Send;
+    /// Customers whose name, email or phone contains `query` (case-insensitive).
+    fn search_customers(
+        &self,
+        ws: WorkspaceId,
+        query: &str,
+        limit: u32,
+    ) -> impl Future<Output = Result<Vec<CustomerRecord>, StoreError>> + Send;
+
+    fn contact(
+        &self,
+        ws: WorkspaceId,
+        id: ContactId,
+    ) -> impl Future<Output = Result<Option<ContactRecord>, StoreError>> + Send;
+    /// Contacts matching `filter` with ids greater than `after`, ascending.
+    fn contacts(
+        &self,
+        ws: WorkspaceId,
+        filter: &ContactFilter,
+        after: Option<ContactId>,
+        limit: u32,
+    ) -> impl Future<Output = Result<Vec<ContactRecord>, StoreError>> + Send;
+    /// Contacts still routed or handled, by (enqueued_at, id): the engine's
+    /// state after a restart.
+    fn open_contacts(&self, ws: WorkspaceId) -> impl Future<Output = Result<Vec<ContactRecord>, StoreError>> + Send;
+
+    /// Events with ids greater than `after`, ascending.
+    fn events(
+        &self,
+        ws: WorkspaceId,
+        after: u64,
+        limit: u32,
+    ) -> impl Future<Output = Result<Vec<LoggedEvent>, StoreError>> + Send;
+    /// Events of one customer's contacts (and the customer itself), oldest first: the timeline.
+    fn customer_events(
+        &self,
+        ws: WorkspaceId,
+        customer: CustomerId,
+    ) -> impl Future<Output = Result<Vec<LoggedEvent>, StoreError>> + Send;
+
+    fn max_ids(&self) -> impl Future<Output = Result<MaxIds, StoreError>> + Send;
+
+    /// An online, consistent copy of the database to `to` (SQLite); the
+    /// PostgreSQL store answers `Unsupported` (use pg_dump).
+    fn backup(&self, to: &Path) -> impl Future<Output = Result<(), StoreError>> + Send;
+}

@@ -1,0 +1,149 @@
+//! Choosing the store by its URL.
+//!
+//! [`Store`] returns plain futures (no boxing), so it cannot be a trait
+//! object; [`AnyStore`] is the closed alternative: either store behind one
+//! type, for code that learns the backend only at run time.
+
+use crate::records::*;
+use crate::{Backend, PostgresStore, SqliteStore, Store, StoreError};
+use std::path::Path;
+use switchboard_core::ids::{ContactId, CustomerId, WorkspaceId};
+
+/// Opens the store a URL names: see [`Backend::of_url`].
+pub async fn open(url: &str) -> Result<AnyStore, StoreError> {
+    Ok(match Backend::of_url(url) {
+        Backend::Sqlite => AnyStore::Sqlite(SqliteStore::open(url).await?),
+        Backend::Postgres => AnyStore::Postgres(PostgresStore::open(url).await?),
+    })
+}
+
+#[derive(Debug)]
+pub enum AnyStore {
+    Sqlite(SqliteStore),
+    Postgres(PostgresStore),
+}
+
+impl AnyStore {
+    pub fn backend(&self) -> Backend {
+        match self {
+            AnyStore::Sqlite(_) => Backend::Sqlite,
+            AnyStore::Postgres(_) => Backend::Postgres,
+        }
+    }
+
+    /// Commits what is queued, stops the writer and closes the connections.
+    pub async fn close(self) {
+        match self {
+            AnyStore::Sqlite(s) => s.close().await,
+            AnyStore::Postgres(s) => s.close().await,
+        }
+    }
+}
+
+/// Calls the same method on whichever store this is.
+macro_rules! dispatch {
+    ($self:ident.$method:ident($($arg:expr),*)) => {
+        match $self {
+            AnyStore::Sqlite(s) => s.$method($($arg),*).await,
+            AnyStore::Postgres(s) => s.$method($($arg),*).await,
+        }
+    };
+}
+
+impl Store for AnyStore {
+    async fn commit(&self, changes: Vec<Change>) -> Result<Vec<u64>, StoreError> {
+        dispatch!(self.commit(changes))
+    }
+
+    async fn workspaces(&self) -> Result<Vec<Workspace>, StoreError> {
+        dispatch!(self.workspaces())
+    }
+
+    async fn user_by_email(&self, email: &str) -> Result<Option<User>, StoreError> {
+        dispatch!(self.user_by_email(email))
+    }
+
+    async fn users(&self, ws: WorkspaceId) -> Result<Vec<User>, StoreError> {
+        dispatch!(self.users(ws))
+    }
+
+    async fn token(&self, hash: &[u8]) -> Result<Option<Token>, StoreError> {
+        dispatch!(self.token(hash))
+    }
+
+    async fn skills(&self, ws: WorkspaceId) -> Result<Vec<Skill>, StoreError> {
+        dispatch!(self.skills(ws))
+    }
+
+    async fn policies(&self, ws: WorkspaceId) -> Result<Vec<PolicyRecord>, StoreError> {
+        dispatch!(self.policies(ws))
+    }
+
+    async fn queues(&self, ws: WorkspaceId) -> Result<Vec<QueueRecord>, StoreError> {
+        dispatch!(self.queues(ws))
+    }
+
+    async fn agents(&self, ws: WorkspaceId) -> Result<Vec<AgentRecord>, StoreError> {
+        dispatch!(self.agents(ws))
+    }
+
+    async fn customer(&self, ws: WorkspaceId, id: CustomerId) -> Result<Option<CustomerRecord>, StoreError> {
+        dispatch!(self.customer(ws, id))
+    }
+
+    async fn identities(&self, ws: WorkspaceId, customer: CustomerId) -> Result<Vec<Identity>, StoreError> {
+        dispatch!(self.identities(ws, customer))
+    }
+
+    async fn customer_by_identity(
+        &self,
+        ws: WorkspaceId,
+        kind: IdentityKind,
+        value: &str,
+    ) -> Result<Option<CustomerRecord>, StoreError> {
+        dispatch!(self.customer_by_identity(ws, kind, value))
+    }
+
+    async fn search_customers(
+        &self,
+        ws: WorkspaceId,
+        query: &str,
+        limit: u32,
+    ) -> Result<Vec<CustomerRecord>, StoreError> {
+        dispatch!(self.search_customers(ws, query, limit))
+    }
+
+    async fn contact(&self, ws: WorkspaceId, id: ContactId) -> Result<Option<ContactRecord>, StoreError> {
+        dispatch!(self.contact(ws, id))
+    }
+
+    async fn contacts(
+        &self,
+        ws: WorkspaceId,
+        filter: &ContactFilter,
+        after: Option<ContactId>,
+        limit: u32,
+    ) -> Result<Vec<ContactRecord>, StoreError> {
+        dispatch!(self.contacts(ws, filter, after, limit))
+    }
+
+    async fn open_contacts(&self, ws: WorkspaceId) -> Result<Vec<ContactRecord>, StoreError> {
+        dispatch!(self.open_contacts(ws))
+    }
+
+    async fn events(&self, ws: WorkspaceId, after: u64, limit: u32) -> Result<Vec<LoggedEvent>, StoreError> {
+        dispatch!(self.events(ws, after, limit))
+    }
+
+    async fn customer_events(&self, ws: WorkspaceId, customer: CustomerId) -> Result<Vec<LoggedEvent>, StoreError> {
+        dispatch!(self.customer_events(ws, customer))
+    }
+
+    async fn max_ids(&self) -> Result<MaxIds, StoreError> {
+        dispatch!(self.max_ids())
+    }
+
+    async fn backup(&self, to: &Path) -> Result<(), StoreError> {
+        dispatch!(self.backup(to))
+    }
+}

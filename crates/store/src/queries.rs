@@ -1,0 +1,340 @@
+//! The reads, written once for both backends.
+//!
+//! Placeholders are `$1`-style, which SQLite and PostgreSQL both accept (a
+//! number used twice is one parameter on both). Every query over tenant data
+//! starts with `workspace_id = $1`, so no read can return another
+//! workspace's rows. Text comparisons are byte-exact except the customer
+//! search, which lower-cases both sides.
+
+use crate::StoreError;
+use crate::records::*;
+use crate::rows::{self, Named, db_cursor, db_id, db_opt_id};
+use sqlx::AnyPool;
+use std::sync::LazyLock;
+use switchboard_core::ids::{ContactId, CustomerId, WorkspaceId};
+
+// Column lists, as macros so that `concat!` can build whole statements at
+// compile time. The decoders in `rows.rs` read these columns by name.
+macro_rules! user_columns {
+    () => {
+        "id, workspace_id, email, name, role, password_hash, created_at"
+    };
+}
+macro_rules! customer_columns {
+    () => {
+        "id, workspace_id, name, attributes, tags, merged_into, created_at"
+    };
+}
+macro_rules! contact_columns {
+    () => {
+        "id, workspace_id, customer_id, channel, direction, queue_id, state, priority, attributes, agent_id, \
+         enqueued_at, disposition, notes, created_at, updated_at, ended_at"
+    };
+}
+macro_rules! event_columns {
+    () => {
+        "id, workspace_id, at, kind, contact_id, agent_id, queue_id, customer_id, payload"
+    };
+}
+
+/// An SQL string literal. Only used for names that come from this crate.
+fn quoted(s: &str) -> String {
+    format!("'{}'", s.replace('\'', "''"))
+}
+
+/// Open contacts in restart order. The states are listed in the statement
+/// from [`ContactState::is_open`], so that method stays the one definition.
+static OPEN_CONTACTS: LazyLock<String> = LazyLock::new(|| {
+    let open: Vec<String> = ContactState::ALL.iter().filter(|s| s.is_open()).map(|s| quoted(s.name())).collect();
+    format!(
+        concat!(
+            "SELECT ",
+            contact_columns!(),
+            " FROM contacts WHERE workspace_id = $1 AND state IN ({}) ORDER BY enqueued_at NULLS LAST, id"
+        ),
+        open.join(", ")
+    )
+});
+
+/// A LIKE pattern matching `query` anywhere, case-insensitively; `%`, `_`
+/// and the escape character itself match only themselves.
+fn contains_pattern(query: &str) -> String {
+    let mut p = String::with_capacity(query.len() + 2);
+    p.push('%');
+    for c in query.to_lowercase().chars() {
+        if matches!(c, '%' | '_' | '\\') {
+            p.push('\\');
+        }
+        p.push(c);
+    }
+    p.push('%');
+    p
+}
+
+fn limit(n: u32) -> i64 {
+    i64::from(n)
+}
+
+pub(crate) async fn workspaces(pool: &AnyPool) -> Result<Vec<Workspace>, StoreError> {
+    let rows = sqlx::query("SELECT id, name, created_at FROM workspaces ORDER BY id").fetch_all(pool).await?;
+    rows::all(&rows, rows::workspace)
+}
+
+pub(crate) async fn user_by_email(pool: &AnyPool, email: &str) -> Result<Option<User>, StoreError> {
+    let row = sqlx::query(concat!("SELECT ", user_columns!(), " FROM users WHERE email = $1"))
+        .bind(email)
+        .fetch_optional(pool)
+        .await?;
+    row.as_ref().map(rows::user).transpose()
+}
+
+pub(crate) async fn users(pool: &AnyPool, ws: WorkspaceId) -> Result<Vec<User>, StoreError> {
+    let rows = sqlx::query(concat!("SELECT ", user_columns!(), " FROM users WHERE workspace_id = $1 ORDER BY id"))
+        .bind(db_id(ws.0)?)
+        .fetch_all(pool)
+        .await?;
+    rows::all(&rows, rows::user)
+}
+
+pub(crate) async fn token(pool: &AnyPool, hash: &[u8]) -> Result<Option<Token>, StoreError> {
+    let row = sqlx::query(
+        "SELECT hash, kind, workspace_id, user_id, name, created_at, expires_at FROM tokens WHERE hash = $1",
+    )
+    .bind(hash)
+    .fetch_optional(pool)
+    .await?;
+    row.as_ref().map(rows::token).transpose()
+}
+
+pub(crate) async fn skills(pool: &AnyPool, ws: WorkspaceId) -> Result<Vec<Skill>, StoreError> {
+    let rows = sqlx::query("SELECT workspace_id, name FROM skills WHERE workspace_id = $1 ORDER BY name")
+        .bind(db_id(ws.0)?)
+        .fetch_all(pool)
+        .await?;
+    rows::all(&rows, rows::skill)
+}
+
+pub(crate) async fn policies(pool: &AnyPool, ws: WorkspaceId) -> Result<Vec<PolicyRecord>, StoreError> {
+    let rows = sqlx::query("SELECT id, workspace_id, name, steps FROM policies WHERE workspace_id = $1 ORDER BY id")
+        .bind(db_id(ws.0)?)
+        .fetch_all(pool)
+        .await?;
+    rows::all(&rows, rows::policy)
+}
+
+pub(crate) async fn queues(pool: &AnyPool, ws: WorkspaceId) -> Result<Vec<QueueRecord>, StoreError> {
+    let rows = sqlx::query("SELECT id, workspace_id, name, settings FROM queues WHERE workspace_id = $1 ORDER BY id")
+        .bind(db_id(ws.0)?)
+        .fetch_all(pool)
+        .await?;
+    rows::all(&rows, rows::queue)
+}
+
+pub(crate) async fn agents(pool: &AnyPool, ws: WorkspaceId) -> Result<Vec<AgentRecord>, StoreError> {
+    let rows = sqlx::query(
+        "SELECT user_id, workspace_id, skills, capacity, memberships, wrap_up, presence
+         FROM agents WHERE workspace_id = $1 ORDER BY user_id",
+    )
+    .bind(db_id(ws.0)?)
+    .fetch_all(pool)
+    .await?;
+    rows::all(&rows, rows::agent)
+}
+
+pub(crate) async fn customer(
+    pool: &AnyPool,
+    ws: WorkspaceId,
+    id: CustomerId,
+) -> Result<Option<CustomerRecord>, StoreError> {
+    let row =
+        sqlx::query(concat!("SELECT ", customer_columns!(), " FROM customers WHERE workspace_id = $1 AND id = $2"))
+            .bind(db_id(ws.0)?)
+            .bind(db_id(id.0)?)
+            .fetch_optional(pool)
+            .await?;
+    row.as_ref().map(rows::customer).transpose()
+}
+
+pub(crate) async fn identities(
+    pool: &AnyPool,
+    ws: WorkspaceId,
+    customer: CustomerId,
+) -> Result<Vec<Identity>, StoreError> {
+    let rows = sqlx::query(
+        "SELECT workspace_id, kind, value, customer_id FROM identities
+         WHERE workspace_id = $1 AND customer_id = $2 ORDER BY kind, value",
+    )
+    .bind(db_id(ws.0)?)
+    .bind(db_id(customer.0)?)
+    .fetch_all(pool)
+    .await?;
+    rows::all(&rows, rows::identity)
+}
+
+pub(crate) async fn customer_by_identity(
+    pool: &AnyPool,
+    ws: WorkspaceId,
+    kind: IdentityKind,
+    value: &str,
+) -> Result<Option<CustomerRecord>, StoreError> {
+    let row = sqlx::query(concat!(
+        "SELECT ",
+        customer_columns!(),
+        " FROM customers WHERE workspace_id = $1 AND id = \
+         (SELECT customer_id FROM identities WHERE workspace_id = $1 AND kind = $2 AND value = $3)"
+    ))
+    .bind(db_id(ws.0)?)
+    .bind(kind.name())
+    .bind(value)
+    .fetch_optional(pool)
+    .await?;
+    row.as_ref().map(rows::customer).transpose()
+}
+
+pub(crate) async fn search_customers(
+    pool: &AnyPool,
+    ws: WorkspaceId,
+    query: &str,
+    n: u32,
+) -> Result<Vec<CustomerRecord>, StoreError> {
+    // Lower-cased on both sides: SQLite's LIKE ignores ASCII case by itself,
+    // PostgreSQL's does not, and so they agree. SQLite's LOWER folds ASCII
+    // only, so there a non-ASCII letter matches only in the case given.
+    let rows = sqlx::query(concat!(
+        "SELECT ",
+        customer_columns!(),
+        " FROM customers WHERE workspace_id = $1 AND (LOWER(name) LIKE $2 ESCAPE '\\' OR id IN \
+         (SELECT customer_id FROM identities WHERE workspace_id = $1 AND kind IN ('email', 'phone') \
+         AND LOWER(value) LIKE $2 ESCAPE '\\')) ORDER BY id LIMIT $3"
+    ))
+    .bind(db_id(ws.0)?)
+    .bind(contains_pattern(query))
+    .bind(limit(n))
+    .fetch_all(pool)
+    .await?;
+    rows::all(&rows, rows::customer)
+}
+
+pub(crate) async fn contact(
+    pool: &AnyPool,
+    ws: WorkspaceId,
+    id: ContactId,
+) -> Result<Option<ContactRecord>, StoreError> {
+    let row = sqlx::query(concat!("SELECT ", contact_columns!(), " FROM contacts WHERE workspace_id = $1 AND id = $2"))
+        .bind(db_id(ws.0)?)
+        .bind(db_id(id.0)?)
+        .fetch_optional(pool)
+        .await?;
+    row.as_ref().map(rows::contact).transpose()
+}
+
+pub(crate) async fn contacts(
+    pool: &AnyPool,
+    ws: WorkspaceId,
+    filter: &ContactFilter,
+    after: Option<ContactId>,
+    n: u32,
+) -> Result<Vec<ContactRecord>, StoreError> {
+    // One statement for every combination of filters: an absent filter is
+    // bound as NULL and switches its condition off. The (workspace_id, id)
+    // index serves the cursor either way.
+    let rows = sqlx::query(concat!(
+        "SELECT ",
+        contact_columns!(),
+        " FROM contacts WHERE workspace_id = $1 AND id > $2 \
+         AND ($3 IS NULL OR state = $3) AND ($4 IS NULL OR channel = $4) AND ($5 IS NULL OR queue_id = $5) \
+         AND ($6 IS NULL OR agent_id = $6) AND ($7 IS NULL OR customer_id = $7) \
+         ORDER BY id LIMIT $8"
+    ))
+    .bind(db_id(ws.0)?)
+    // Ids are unsigned, so -1 is below all of them.
+    .bind(after.map_or(-1, |a| db_cursor(a.0)))
+    .bind(filter.state.map(Named::name))
+    .bind(filter.channel.map(Named::name))
+    .bind(db_opt_id(filter.queue.map(|q| q.0))?)
+    .bind(db_opt_id(filter.agent.map(|a| a.0))?)
+    .bind(db_opt_id(filter.customer.map(|c| c.0))?)
+    .bind(limit(n))
+    .fetch_all(pool)
+    .await?;
+    rows::all(&rows, rows::contact)
+}
+
+pub(crate) async fn open_contacts(pool: &AnyPool, ws: WorkspaceId) -> Result<Vec<ContactRecord>, StoreError> {
+    let rows = sqlx::query(OPEN_CONTACTS.as_str()).bind(db_id(ws.0)?).fetch_all(pool).await?;
+    rows::all(&rows, rows::contact)
+}
+
+pub(crate) async fn events(
+    pool: &AnyPool,
+    ws: WorkspaceId,
+    after: u64,
+    n: u32,
+) -> Result<Vec<LoggedEvent>, StoreError> {
+    let rows = sqlx::query(concat!(
+        "SELECT ",
+        event_columns!(),
+        " FROM events WHERE workspace_id = $1 AND id > $2 ORDER BY id LIMIT $3"
+    ))
+    .bind(db_id(ws.0)?)
+    .bind(db_cursor(after))
+    .bind(limit(n))
+    .fetch_all(pool)
+    .await?;
+    rows::all(&rows, rows::event)
+}
+
+pub(crate) async fn customer_events(
+    pool: &AnyPool,
+    ws: WorkspaceId,
+    customer: CustomerId,
+) -> Result<Vec<LoggedEvent>, StoreError> {
+    // Events name the customer directly once it is known; earlier ones (the
+    // contact arrived before it was matched to anybody) only name the
+    // contact, which is linked through the contacts table.
+    let rows = sqlx::query(concat!(
+        "SELECT ",
+        event_columns!(),
+        " FROM events WHERE workspace_id = $1 AND (customer_id = $2 OR contact_id IN \
+         (SELECT id FROM contacts WHERE workspace_id = $1 AND customer_id = $2)) ORDER BY id"
+    ))
+    .bind(db_id(ws.0)?)
+    .bind(db_id(customer.0)?)
+    .fetch_all(pool)
+    .await?;
+    rows::all(&rows, rows::event)
+}
+
+pub(crate) async fn max_ids(pool: &AnyPool) -> Result<MaxIds, StoreError> {
+    let row = sqlx::query(
+        "SELECT
+             (SELECT COALESCE(MAX(id), 0) FROM workspaces) AS workspaces,
+             (SELECT COALESCE(MAX(id), 0) FROM users) AS users,
+             (SELECT COALESCE(MAX(id), 0) FROM policies) AS policies,
+             (SELECT COALESCE(MAX(id), 0) FROM queues) AS queues,
+             (SELECT COALESCE(MAX(id), 0) FROM customers) AS customers,
+             (SELECT COALESCE(MAX(id), 0) FROM contacts) AS contacts",
+    )
+    .fetch_one(pool)
+    .await?;
+    rows::max_ids(&row)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn wildcards_in_a_search_match_only_themselves() {
+        assert_eq!(contains_pattern("Ab"), "%ab%");
+        assert_eq!(contains_pattern("50%_off\\"), "%50\\%\\_off\\\\%");
+    }
+
+    #[test]
+    fn open_contacts_lists_exactly_the_open_states() {
+        let sql = OPEN_CONTACTS.as_str();
+        for s in ContactState::ALL {
+            assert_eq!(sql.contains(&quoted(s.name())), s.is_open(), "{s:?}");
+        }
+    }
+}

@@ -1,0 +1,303 @@
+//! What the store keeps: plain records, serialisable, with the domain's ids.
+
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use std::fmt;
+use switchboard_core::agent::{Capacity, Membership, Presence};
+use switchboard_core::channel::Channel;
+use switchboard_core::expr::Value;
+use switchboard_core::ids::{ContactId, CustomerId, PolicyId, QueueId, UserId, WorkspaceId};
+use switchboard_core::policy::StepSpec;
+use switchboard_core::queue::WrapUp;
+use switchboard_core::skills::Proficiency;
+use switchboard_core::time::Timestamp;
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Workspace {
+    pub id: WorkspaceId,
+    pub name: String,
+    pub created_at: Timestamp,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Role {
+    Agent,
+    Supervisor,
+    Admin,
+}
+
+impl Role {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Agent => "agent",
+            Role::Supervisor => "supervisor",
+            Role::Admin => "admin",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Role> {
+        [Role::Agent, Role::Supervisor, Role::Admin].into_iter().find(|r| r.as_str() == s)
+    }
+}
+
+#[derive(Clone, PartialEq, Serialize, Deserialize)]
+pub struct User {
+    pub id: UserId,
+    pub workspace: WorkspaceId,
+    /// Unique across the installation: it is the login.
+    pub email: String,
+    pub name: String,
+    pub role: Role,
+    /// PHC string (argon2id); never leaves the server.
+    #[serde(skip_serializing)]
+    pub password_hash: String,
+    pub created_at: Timestamp,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TokenKind {
+    /// A login session (cookie for the web UI, bearer for the API).
+    Session,
+    /// A long-lived integration token, shown once.
+    Api,
+}
+
+/// A bearer credential. Only its SHA-256 hash is stored.
+#[derive(Clone, PartialEq, Serialize, Deserialize)]
+pub struct Token {
+    pub hash: Vec<u8>,
+    pub kind: TokenKind,
+    pub workspace: WorkspaceId,
+    pub user: UserId,
+    pub name: String,
+    pub created_at: Timestamp,
+    pub expires_at: Option<Timestamp>,
+}
+
+// Debug by hand for the two records holding credentials, so that logging
+// one (or a `Change` carrying it) never writes the secret out.
+impl fmt::Debug for User {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("User")
+            .field("id", &self.id)
+            .field("workspace", &self.workspace)
+            .field("email", &self.email)
+            .field("name", &self.name)
+            .field("role", &self.role)
+            .field("password_hash", &"<hidden>")
+            .field("created_at", &self.created_at)
+            .finish()
+    }
+}
+
+impl fmt::Debug for Token {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Token")
+            .field("hash", &"<hidden>")
+            .field("kind", &self.kind)
+            .field("workspace", &self.workspace)
+            .field("user", &self.user)
+            .field("name", &self.name)
+            .field("created_at", &self.created_at)
+            .field("expires_at", &self.expires_at)
+            .finish()
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Skill {
+    pub workspace: WorkspaceId,
+    pub name: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct PolicyRecord {
+    pub id: PolicyId,
+    pub workspace: WorkspaceId,
+    pub name: String,
+    pub steps: Vec<StepSpec>,
+}
+
+/// A queue's settings as the API and the store see them; the server turns
+/// them into the engine's `QueueConfig`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct QueueRecord {
+    pub id: QueueId,
+    pub workspace: WorkspaceId,
+    pub name: String,
+    /// The queue's settings (channels, policy, thresholds, hours, overflow)
+    /// as JSON, so that adding a setting needs no schema change.
+    pub settings: serde_json::Value,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct AgentRecord {
+    pub user: UserId,
+    pub workspace: WorkspaceId,
+    pub skills: BTreeMap<String, Proficiency>,
+    pub capacity: Capacity,
+    pub memberships: Vec<Membership>,
+    pub wrap_up: Option<WrapUp>,
+    /// The presence the agent last chose; restored after a restart.
+    pub presence: Presence,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct CustomerRecord {
+    pub id: CustomerId,
+    pub workspace: WorkspaceId,
+    pub name: String,
+    pub attributes: BTreeMap<String, Value>,
+    pub tags: Vec<String>,
+    /// Set when merged into another customer: this one is then an alias.
+    pub merged_into: Option<CustomerId>,
+    pub created_at: Timestamp,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum IdentityKind {
+    /// E.164, e.g. +4930123456.
+    Phone,
+    Email,
+    /// The chat widget's visitor id.
+    Visitor,
+    /// A messaging handle: whatsapp:+49…, telegram:123…
+    Handle,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Identity {
+    pub workspace: WorkspaceId,
+    pub customer: CustomerId,
+    pub kind: IdentityKind,
+    /// Normalised: lower-case email, E.164 phone.
+    pub value: String,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ContactState {
+    New,
+    Queued,
+    Offered,
+    Connected,
+    WrapUp,
+    Completed,
+    Abandoned,
+    Contained,
+    CallbackScheduled,
+    Failed,
+}
+
+impl ContactState {
+    /// Still being routed or handled: the engine must know it after a restart.
+    pub fn is_open(self) -> bool {
+        matches!(
+            self,
+            ContactState::New
+                | ContactState::Queued
+                | ContactState::Offered
+                | ContactState::Connected
+                | ContactState::CallbackScheduled
+        )
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Direction {
+    Inbound,
+    Outbound,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ContactRecord {
+    pub id: ContactId,
+    pub workspace: WorkspaceId,
+    pub customer: Option<CustomerId>,
+    pub channel: Channel,
+    pub direction: Direction,
+    pub queue: Option<QueueId>,
+    pub state: ContactState,
+    pub priority: i32,
+    pub attributes: BTreeMap<String, Value>,
+    pub agent: Option<UserId>,
+    /// When the customer started waiting (kept by callbacks and restarts).
+    pub enqueued_at: Option<Timestamp>,
+    pub disposition: Option<String>,
+    pub notes: Option<String>,
+    pub created_at: Timestamp,
+    pub updated_at: Timestamp,
+    pub ended_at: Option<Timestamp>,
+}
+
+/// One entry of the event log: every state change, in commit order.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct LoggedEvent {
+    /// Assigned by the store; strictly increasing in commit order.
+    pub id: u64,
+    pub workspace: WorkspaceId,
+    pub at: Timestamp,
+    /// The event's type, e.g. "offer_created"; the `type` field of `payload`.
+    pub kind: String,
+    pub contact: Option<ContactId>,
+    pub agent: Option<UserId>,
+    pub queue: Option<QueueId>,
+    pub customer: Option<CustomerId>,
+    pub payload: serde_json::Value,
+}
+
+/// An event to append; the store assigns its id.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct NewEvent {
+    pub workspace: WorkspaceId,
+    pub at: Timestamp,
+    pub kind: String,
+    pub contact: Option<ContactId>,
+    pub agent: Option<UserId>,
+    pub queue: Option<QueueId>,
+    pub customer: Option<CustomerId>,
+    pub payload: serde_json::Value,
+}
+
+/// One change of a batch. `Put` is an upsert of the whole record.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Change {
+    PutWorkspace(Workspace),
+    PutUser(User),
+    PutToken(Token),
+    DeleteToken { hash: Vec<u8> },
+    PutSkill(Skill),
+    PutPolicy(PolicyRecord),
+    PutQueue(QueueRecord),
+    PutAgent(AgentRecord),
+    PutCustomer(CustomerRecord),
+    PutIdentity(Identity),
+    PutContact(ContactRecord),
+    Append(NewEvent),
+}
+
+/// Filters for listing contacts; all optional, combined with AND.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct ContactFilter {
+    pub state: Option<ContactState>,
+    pub channel: Option<Channel>,
+    pub queue: Option<QueueId>,
+    pub agent: Option<UserId>,
+    pub customer: Option<CustomerId>,
+}
+
+/// The largest id in use per kind, so a server can hand out new ids without
+/// asking the database each time.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct MaxIds {
+    pub workspace: u64,
+    pub user: u64,
+    pub policy: u64,
+    pub queue: u64,
+    pub customer: u64,
+    pub contact: u64,
+}

@@ -1,0 +1,147 @@
+//! What both stores are made of: a pool for reads and the group-commit
+//! writer, both over the `Any` driver so that one set of queries serves both
+//! backends.
+
+use crate::writer::Writer;
+use sqlx::AnyPool;
+
+pub(crate) struct Shared {
+    pub(crate) reads: AnyPool,
+    pub(crate) writer: Writer,
+}
+
+impl Shared {
+    pub(crate) async fn close(self) {
+        self.writer.close().await;
+        self.reads.close().await;
+    }
+}
+
+/// Implements [`Store`](crate::Store) for a store type with a field
+/// `shared: Shared` and an inherent `async fn backup_to(&self, &Path)`: every
+/// method but the backup is the same on both backends.
+macro_rules! store_over_shared {
+    ($store:ty) => {
+        // An anonymous const gives the `use`s below a scope of their own.
+        const _: () = {
+            use std::path::Path;
+            use switchboard_core::ids::{ContactId, CustomerId, WorkspaceId};
+            use $crate::queries;
+            use $crate::records::*;
+            use $crate::{Store, StoreError};
+
+            impl Store for $store {
+                async fn commit(&self, changes: Vec<Change>) -> Result<Vec<u64>, StoreError> {
+                    self.shared.writer.commit(changes).await
+                }
+
+                async fn workspaces(&self) -> Result<Vec<Workspace>, StoreError> {
+                    queries::workspaces(&self.shared.reads).await
+                }
+
+                async fn user_by_email(&self, email: &str) -> Result<Option<User>, StoreError> {
+                    queries::user_by_email(&self.shared.reads, email).await
+                }
+
+                async fn users(&self, ws: WorkspaceId) -> Result<Vec<User>, StoreError> {
+                    queries::users(&self.shared.reads, ws).await
+                }
+
+                async fn token(&self, hash: &[u8]) -> Result<Option<Token>, StoreError> {
+                    queries::token(&self.shared.reads, hash).await
+                }
+
+                async fn skills(&self, ws: WorkspaceId) -> Result<Vec<Skill>, StoreError> {
+                    queries::skills(&self.shared.reads, ws).await
+                }
+
+                async fn policies(&self, ws: WorkspaceId) -> Result<Vec<PolicyRecord>, StoreError> {
+                    queries::policies(&self.shared.reads, ws).await
+                }
+
+                async fn queues(&self, ws: WorkspaceId) -> Result<Vec<QueueRecord>, StoreError> {
+                    queries::queues(&self.shared.reads, ws).await
+                }
+
+                async fn agents(&self, ws: WorkspaceId) -> Result<Vec<AgentRecord>, StoreError> {
+                    queries::agents(&self.shared.reads, ws).await
+                }
+
+                async fn customer(
+                    &self,
+                    ws: WorkspaceId,
+                    id: CustomerId,
+                ) -> Result<Option<CustomerRecord>, StoreError> {
+                    queries::customer(&self.shared.reads, ws, id).await
+                }
+
+                async fn identities(&self, ws: WorkspaceId, customer: CustomerId) -> Result<Vec<Identity>, StoreError> {
+                    queries::identities(&self.shared.reads, ws, customer).await
+                }
+
+                async fn customer_by_identity(
+                    &self,
+                    ws: WorkspaceId,
+                    kind: IdentityKind,
+                    value: &str,
+                ) -> Result<Option<CustomerRecord>, StoreError> {
+                    queries::customer_by_identity(&self.shared.reads, ws, kind, value).await
+                }
+
+                async fn search_customers(
+                    &self,
+                    ws: WorkspaceId,
+                    query: &str,
+                    limit: u32,
+                ) -> Result<Vec<CustomerRecord>, StoreError> {
+                    queries::search_customers(&self.shared.reads, ws, query, limit).await
+                }
+
+                async fn contact(&self, ws: WorkspaceId, id: ContactId) -> Result<Option<ContactRecord>, StoreError> {
+                    queries::contact(&self.shared.reads, ws, id).await
+                }
+
+                async fn contacts(
+                    &self,
+                    ws: WorkspaceId,
+                    filter: &ContactFilter,
+                    after: Option<ContactId>,
+                    limit: u32,
+                ) -> Result<Vec<ContactRecord>, StoreError> {
+                    queries::contacts(&self.shared.reads, ws, filter, after, limit).await
+                }
+
+                async fn open_contacts(&self, ws: WorkspaceId) -> Result<Vec<ContactRecord>, StoreError> {
+                    queries::open_contacts(&self.shared.reads, ws).await
+                }
+
+                async fn events(
+                    &self,
+                    ws: WorkspaceId,
+                    after: u64,
+                    limit: u32,
+                ) -> Result<Vec<LoggedEvent>, StoreError> {
+                    queries::events(&self.shared.reads, ws, after, limit).await
+                }
+
+                async fn customer_events(
+                    &self,
+                    ws: WorkspaceId,
+                    customer: CustomerId,
+                ) -> Result<Vec<LoggedEvent>, StoreError> {
+                    queries::customer_events(&self.shared.reads, ws, customer).await
+                }
+
+                async fn max_ids(&self) -> Result<MaxIds, StoreError> {
+                    queries::max_ids(&self.shared.reads).await
+                }
+
+                async fn backup(&self, to: &Path) -> Result<(), StoreError> {
+                    self.backup_to(to).await
+                }
+            }
+        };
+    };
+}
+
+pub(crate) use store_over_shared;

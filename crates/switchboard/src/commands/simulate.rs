@@ -40,7 +40,7 @@ pub fn run(args: SimulateArgs) -> anyhow::Result<()> {
     }
 
     if let Some(path) = &args.chart {
-        std::fs::write(path, chart(&report, &compiled_targets(&report)).to_svg())
+        std::fs::write(path, chart(&report).to_svg())
             .with_context(|| format!("writing {}", path.display()))?;
     }
     if args.json {
@@ -99,18 +99,12 @@ fn rows(labels: &[String], rows: &[Row]) -> String {
     t.render()
 }
 
-/// The service-level thresholds, for the chart's legend.
-fn compiled_targets(report: &SimReport) -> Vec<String> {
-    report.queues.iter().map(|q| format!("{}: service level ({} s)", q.name, q.sl_seconds)).collect()
-}
-
-fn chart(report: &SimReport, names: &[String]) -> LineChart {
+fn chart(report: &SimReport) -> LineChart {
     let mut series: Vec<Series> = report
         .queues
         .iter()
-        .zip(names)
-        .map(|(q, name)| Series {
-            name: name.clone(),
+        .map(|q| Series {
+            name: format!("{}: service level ({} s)", q.name, q.sl_seconds),
             values: q.intervals.iter().map(|r| r.summary.service_level.map(|x| x * 100.0)).collect(),
             axis: Axis::Left,
         })

@@ -10,7 +10,9 @@
 pub mod api;
 pub mod auth;
 pub mod config;
+pub mod delivery;
 pub mod demo;
+pub mod metrics;
 pub mod service;
 
 use std::net::SocketAddr;
@@ -38,12 +40,28 @@ impl Running {
     }
 }
 
+/// What may be tuned when starting a server; the defaults suit production.
+#[derive(Clone, Debug, Default)]
+pub struct Options {
+    pub webhooks: delivery::DeliveryOptions,
+}
+
 /// Binds `addr` (port 0 picks a free one) and serves `service` until stopped.
 pub async fn start<S: Store>(service: service::Service<S>, addr: SocketAddr) -> std::io::Result<Running> {
+    start_with(service, addr, Options::default()).await
+}
+
+/// [`start`] with [`Options`].
+pub async fn start_with<S: Store>(
+    service: service::Service<S>,
+    addr: SocketAddr,
+    options: Options,
+) -> std::io::Result<Running> {
     let listener = TcpListener::bind(addr).await?;
     let addr = listener.local_addr()?;
     let (shutdown, mut stop) = tokio::sync::watch::channel(false);
     let ticker = service.clone().spawn_ticker(stop.clone());
+    let deliveries = delivery::spawn(service.clone(), options.webhooks, stop.clone());
     let app = api::router(Arc::new(service));
     let task = tokio::spawn(async move {
         let graceful = async move {
@@ -53,6 +71,7 @@ pub async fn start<S: Store>(service: service::Service<S>, addr: SocketAddr) -> 
             tracing::error!(error = %e, "server stopped");
         }
         ticker.abort();
+        deliveries.abort();
     });
     Ok(Running { addr, shutdown, task })
 }

@@ -5,83 +5,13 @@ use futures_util::StreamExt;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 use std::time::Duration;
-use switchboard_server::service::{NewUser, Service, ServiceError, system_clock};
-use switchboard_server::{Running, start};
-use switchboard_store::{PostgresStore, Role, SqliteStore, Store};
+use switchboard_server::service::ServiceError;
+use switchboard_store::{PostgresStore, SqliteStore, Store};
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 
-struct App {
-    running: Running,
-    base: String,
-    http: reqwest::Client,
-}
+mod common;
 
-impl App {
-    async fn start<S: Store>(store: S) -> (App, Service<S>) {
-        let service = Service::new(store, system_clock(), 12).await.unwrap();
-        let running = start(service.clone(), "127.0.0.1:0".parse().unwrap()).await.unwrap();
-        let base = format!("http://{}", running.addr);
-        (App { running, base, http: reqwest::Client::new() }, service)
-    }
-
-    async fn call(&self, method: &str, path: &str, token: Option<&str>, body: Option<Value>) -> (StatusCode, Value) {
-        let url = format!("{}{path}", self.base);
-        let mut req = self.http.request(method.parse().unwrap(), url);
-        if let Some(t) = token {
-            req = req.bearer_auth(t);
-        }
-        if let Some(b) = body {
-            req = req.json(&b);
-        }
-        let resp = req.send().await.unwrap();
-        let status = resp.status();
-        let text = resp.text().await.unwrap();
-        (status, serde_json::from_str(&text).unwrap_or(Value::Null))
-    }
-
-    async fn ok(&self, method: &str, path: &str, token: &str, body: Value) -> Value {
-        let (status, v) = self.call(method, path, Some(token), Some(body)).await;
-        assert!(status.is_success(), "{method} {path}: {status} {v}");
-        v
-    }
-
-    async fn login(&self, email: &str, password: &str) -> String {
-        let (status, v) =
-            self.call("POST", "/api/v1/auth/login", None, Some(json!({ "email": email, "password": password }))).await;
-        assert_eq!(status, StatusCode::OK, "{v}");
-        v["token"].as_str().unwrap().to_string()
-    }
-}
-
-fn admin(email: &str) -> NewUser {
-    NewUser { email: email.into(), name: "Admin".into(), role: Role::Admin, password: "admin-password".into() }
-}
-
-fn sqlite_url() -> String {
-    let dir = std::env::temp_dir().join(format!("switchboard-api-{}-{}", std::process::id(), rand_suffix()));
-    std::fs::create_dir_all(&dir).unwrap();
-    format!("sqlite://{}", dir.join("test.db").display())
-}
-
-fn rand_suffix() -> u64 {
-    use std::sync::atomic::{AtomicU64, Ordering};
-    static N: AtomicU64 = AtomicU64::new(0);
-    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().subsec_nanos() as u64;
-    nanos * 1000 + N.fetch_add(1, Ordering::Relaxed)
-}
-
-/// A fresh database on the local PostgreSQL; fails loudly when there is none.
-async fn postgres_url() -> String {
-    let admin_url = std::env::var("SWITCHBOARD_TEST_POSTGRES")
-        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into());
-    let pool = sqlx::PgPool::connect(&admin_url)
-        .await
-        .unwrap_or_else(|e| panic!("PostgreSQL is required for these tests and is not reachable at {admin_url}: {e}"));
-    let name = format!("switchboard_api_{}", rand_suffix());
-    sqlx::query(&format!("CREATE DATABASE {name}")).execute(&pool).await.unwrap();
-    let base = admin_url.rsplit_once('/').map_or(admin_url.as_str(), |(b, _)| b).to_string();
-    format!("{base}/{name}")
-}
+use common::*;
 
 /// The whole life of a contact, over the API.
 async fn contact_lifecycle<S: Store>(store: S) {

@@ -86,6 +86,8 @@ pub(crate) async fn apply(
     plan.customers.upsert(conn, max_rows, p).await?;
     plan.identities.upsert(conn, max_rows, p).await?;
     plan.contacts.upsert(conn, max_rows, p).await?;
+    crate::webhooks::write(conn, &plan.webhooks, max_rows, p).await?;
+    plan.deliveries.upsert(conn, max_rows, p).await?;
 
     let mut ids = vec![Vec::new(); batches.len()];
     for run in runs(&plan.events, |_| None::<()>, max_rows) {
@@ -110,6 +112,8 @@ struct Plan<'a> {
     customers: Vec<&'a CustomerRecord>,
     identities: Vec<&'a Identity>,
     contacts: Vec<&'a ContactRecord>,
+    webhooks: Vec<crate::webhooks::WebhookChange<'a>>,
+    deliveries: Vec<&'a Delivery>,
     /// With the index of the batch each belongs to.
     events: Vec<(usize, &'a NewEvent)>,
 }
@@ -134,6 +138,11 @@ impl<'a> Plan<'a> {
             Change::PutIdentity(i) => self.identities.push(i),
             Change::PutContact(c) => self.contacts.push(c),
             Change::Append(e) => self.events.push((batch, e)),
+            Change::PutWebhook(w) => self.webhooks.push(crate::webhooks::WebhookChange::Put(w)),
+            Change::DeleteWebhook { workspace, id } => {
+                self.webhooks.push(crate::webhooks::WebhookChange::Delete(*workspace, *id))
+            }
+            Change::PutDelivery(d) => self.deliveries.push(d),
         }
     }
 }
@@ -170,7 +179,7 @@ fn runs<T, K: Eq + Hash>(items: &[T], key: impl Fn(&T) -> Option<K>, max_rows: u
 }
 
 /// Writes one table's records of a group, in order, as multi-row upserts.
-trait Upsert {
+pub(crate) trait Upsert {
     async fn upsert(&self, conn: &mut AnyConnection, max_rows: usize, p: Placeholders) -> Result<(), StoreError>;
 }
 

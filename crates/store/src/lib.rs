@@ -28,6 +28,7 @@ mod rows;
 mod shared;
 mod sqlite;
 mod tables;
+mod webhooks;
 mod writer;
 
 pub use open::{AnyStore, open};
@@ -161,6 +162,25 @@ pub trait Store: Send + Sync + 'static {
         ws: WorkspaceId,
         customer: CustomerId,
     ) -> impl Future<Output = Result<Vec<LoggedEvent>, StoreError>> + Send;
+
+    /// Events of one kind (e.g. `audit`) with ids greater than `after`, ascending.
+    fn events_of_kind(
+        &self,
+        ws: WorkspaceId,
+        kind: &str,
+        after: u64,
+        limit: u32,
+    ) -> impl Future<Output = Result<Vec<LoggedEvent>, StoreError>> + Send;
+
+    /// The workspace's outbound webhooks, by id.
+    fn webhooks(&self, ws: WorkspaceId) -> impl Future<Output = Result<Vec<Webhook>, StoreError>> + Send;
+    /// A webhook's delivery attempts, newest first.
+    fn deliveries(
+        &self,
+        ws: WorkspaceId,
+        webhook: u64,
+        limit: u32,
+    ) -> impl Future<Output = Result<Vec<Delivery>, StoreError>> + Send;
 
     fn max_ids(&self) -> impl Future<Output = Result<MaxIds, StoreError>> + Send;
 

@@ -51,8 +51,14 @@ macro_rules! dispatch {
 }
 
 impl Store for AnyStore {
-    async fn commit(&self, changes: Vec<Change>) -> Result<Vec<u64>, StoreError> {
-        dispatch!(self.commit(changes))
+    fn commit(&self, changes: Vec<Change>) -> impl std::future::Future<Output = Result<Vec<u64>, StoreError>> + Send {
+        // Each store hands the batch over inside its own `commit` call, so the
+        // ordering promise of the trait holds through this enum too.
+        let pending: std::pin::Pin<Box<dyn std::future::Future<Output = _> + Send>> = match self {
+            AnyStore::Sqlite(s) => Box::pin(s.commit(changes)),
+            AnyStore::Postgres(s) => Box::pin(s.commit(changes)),
+        };
+        pending
     }
 
     async fn workspaces(&self) -> Result<Vec<Workspace>, StoreError> {
@@ -137,6 +143,24 @@ impl Store for AnyStore {
 
     async fn customer_events(&self, ws: WorkspaceId, customer: CustomerId) -> Result<Vec<LoggedEvent>, StoreError> {
         dispatch!(self.customer_events(ws, customer))
+    }
+
+    async fn events_of_kind(
+        &self,
+        ws: WorkspaceId,
+        kind: &str,
+        after: u64,
+        limit: u32,
+    ) -> Result<Vec<LoggedEvent>, StoreError> {
+        dispatch!(self.events_of_kind(ws, kind, after, limit))
+    }
+
+    async fn webhooks(&self, ws: WorkspaceId) -> Result<Vec<Webhook>, StoreError> {
+        dispatch!(self.webhooks(ws))
+    }
+
+    async fn deliveries(&self, ws: WorkspaceId, webhook: u64, limit: u32) -> Result<Vec<Delivery>, StoreError> {
+        dispatch!(self.deliveries(ws, webhook, limit))
     }
 
     async fn max_ids(&self) -> Result<MaxIds, StoreError> {

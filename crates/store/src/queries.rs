@@ -284,6 +284,28 @@ pub(crate) async fn events(
     rows::all(&rows, rows::event)
 }
 
+/// Events of one kind, ids greater than `after`, ascending.
+pub(crate) async fn events_of_kind(
+    pool: &AnyPool,
+    ws: WorkspaceId,
+    kind: &str,
+    after: u64,
+    n: u32,
+) -> Result<Vec<LoggedEvent>, StoreError> {
+    let rows = sqlx::query(concat!(
+        "SELECT ",
+        event_columns!(),
+        " FROM events WHERE workspace_id = $1 AND kind = $2 AND id > $3 ORDER BY id LIMIT $4"
+    ))
+    .bind(db_id(ws.0)?)
+    .bind(kind)
+    .bind(db_cursor(after))
+    .bind(limit(n))
+    .fetch_all(pool)
+    .await?;
+    rows::all(&rows, rows::event)
+}
+
 pub(crate) async fn customer_events(
     pool: &AnyPool,
     ws: WorkspaceId,
@@ -313,7 +335,9 @@ pub(crate) async fn max_ids(pool: &AnyPool) -> Result<MaxIds, StoreError> {
              (SELECT COALESCE(MAX(id), 0) FROM policies) AS policies,
              (SELECT COALESCE(MAX(id), 0) FROM queues) AS queues,
              (SELECT COALESCE(MAX(id), 0) FROM customers) AS customers,
-             (SELECT COALESCE(MAX(id), 0) FROM contacts) AS contacts",
+             (SELECT COALESCE(MAX(id), 0) FROM contacts) AS contacts,
+             (SELECT COALESCE(MAX(m), 0) FROM (SELECT MAX(id) AS m FROM webhooks
+              UNION ALL SELECT MAX(webhook_id) FROM webhook_deliveries) AS w) AS webhooks",
     )
     .fetch_one(pool)
     .await?;

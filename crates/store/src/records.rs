@@ -263,6 +263,63 @@ pub struct NewEvent {
     pub payload: serde_json::Value,
 }
 
+/// An outbound webhook: committed events of the chosen kinds are POSTed to
+/// `url`, signed with `secret`. `Change::DeleteWebhook` deletes one with its
+/// delivery log, in its own workspace only.
+#[derive(Clone, PartialEq, Serialize, Deserialize)]
+pub struct Webhook {
+    pub id: u64,
+    pub workspace: WorkspaceId,
+    pub url: String,
+    /// Event kinds delivered (`offer_created`, …), or `["*"]` for all.
+    pub events: Vec<String>,
+    /// The HMAC-SHA256 key. Shown once when created; never serialised
+    /// again, never logged.
+    #[serde(skip_serializing)]
+    pub secret: String,
+    pub created_by: UserId,
+    pub created_at: Timestamp,
+}
+
+impl Webhook {
+    /// Whether events of `kind` go to this webhook.
+    pub fn wants(&self, kind: &str) -> bool {
+        self.events.iter().any(|e| e == "*" || e == kind)
+    }
+}
+
+impl fmt::Debug for Webhook {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Webhook")
+            .field("id", &self.id)
+            .field("workspace", &self.workspace)
+            .field("url", &self.url)
+            .field("events", &self.events)
+            .field("secret", &"<hidden>")
+            .field("created_by", &self.created_by)
+            .field("created_at", &self.created_at)
+            .finish()
+    }
+}
+
+/// One attempt at delivering one event to one webhook.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Delivery {
+    /// The same for every attempt at one event (`X-Switchboard-Delivery`).
+    pub delivery: String,
+    /// 1 for the first try.
+    pub attempt: u32,
+    pub workspace: WorkspaceId,
+    pub webhook: u64,
+    pub event: u64,
+    pub kind: String,
+    /// The HTTP status the receiver answered, if it answered.
+    pub status: Option<u16>,
+    /// Why there was no answer (connection refused, timeout…).
+    pub error: Option<String>,
+    pub at: Timestamp,
+}
+
 /// One change of a batch. `Put` is an upsert of the whole record.
 #[derive(Clone, Debug, PartialEq)]
 pub enum Change {
@@ -278,6 +335,9 @@ pub enum Change {
     PutIdentity(Identity),
     PutContact(ContactRecord),
     Append(NewEvent),
+    PutWebhook(Webhook),
+    DeleteWebhook { workspace: WorkspaceId, id: u64 },
+    PutDelivery(Delivery),
 }
 
 /// Filters for listing contacts; all optional, combined with AND.
@@ -300,4 +360,6 @@ pub struct MaxIds {
     pub queue: u64,
     pub customer: u64,
     pub contact: u64,
+    /// Also counts webhooks only their delivery log still names.
+    pub webhook: u64,
 }

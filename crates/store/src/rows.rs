@@ -90,14 +90,14 @@ pub(crate) fn json<T: Serialize + ?Sized>(value: &T) -> Result<String, StoreErro
 // ---- reading ----
 
 /// One column of a row, any decoding failure reported as corruption.
-fn get<'r, T>(row: &'r AnyRow, column: &str) -> Result<T, StoreError>
+pub(crate) fn get<'r, T>(row: &'r AnyRow, column: &str) -> Result<T, StoreError>
 where
     T: Decode<'r, Any> + Type<Any>,
 {
     row.try_get(column).map_err(|e| StoreError::Corrupt(format!("column {column}: {e}")))
 }
 
-fn id(row: &AnyRow, column: &str) -> Result<u64, StoreError> {
+pub(crate) fn id(row: &AnyRow, column: &str) -> Result<u64, StoreError> {
     let v: i64 = get(row, column)?;
     u64::try_from(v).map_err(|_| StoreError::Corrupt(format!("column {column}: negative id {v}")))
 }
@@ -108,7 +108,7 @@ fn opt_id(row: &AnyRow, column: &str) -> Result<Option<u64>, StoreError> {
         .transpose()
 }
 
-fn time(row: &AnyRow, column: &str) -> Result<Timestamp, StoreError> {
+pub(crate) fn time(row: &AnyRow, column: &str) -> Result<Timestamp, StoreError> {
     Ok(Timestamp(get(row, column)?))
 }
 
@@ -121,7 +121,7 @@ fn named<T: Named>(row: &AnyRow, column: &str) -> Result<T, StoreError> {
     T::parse(&s).ok_or_else(|| StoreError::Corrupt(format!("column {column}: unknown value '{s}'")))
 }
 
-fn doc<T: DeserializeOwned>(row: &AnyRow, column: &str) -> Result<T, StoreError> {
+pub(crate) fn doc<T: DeserializeOwned>(row: &AnyRow, column: &str) -> Result<T, StoreError> {
     let s: String = get(row, column)?;
     serde_json::from_str(&s).map_err(|e| StoreError::Corrupt(format!("column {column}: {e}")))
 }
@@ -261,6 +261,7 @@ pub(crate) fn max_ids(row: &AnyRow) -> Result<MaxIds, StoreError> {
         queue: id(row, "queues")?,
         customer: id(row, "customers")?,
         contact: id(row, "contacts")?,
+        webhook: id(row, "webhooks")?,
     })
 }
 

@@ -31,8 +31,11 @@ macro_rules! store_over_shared {
             use $crate::{Store, StoreError};
 
             impl Store for $store {
-                async fn commit(&self, changes: Vec<Change>) -> Result<Vec<u64>, StoreError> {
-                    self.shared.writer.commit(changes).await
+                fn commit(
+                    &self,
+                    changes: Vec<Change>,
+                ) -> impl std::future::Future<Output = Result<Vec<u64>, StoreError>> + Send {
+                    self.shared.writer.commit(changes)
                 }
 
                 async fn workspaces(&self) -> Result<Vec<Workspace>, StoreError> {
@@ -130,6 +133,29 @@ macro_rules! store_over_shared {
                     customer: CustomerId,
                 ) -> Result<Vec<LoggedEvent>, StoreError> {
                     queries::customer_events(&self.shared.reads, ws, customer).await
+                }
+
+                async fn events_of_kind(
+                    &self,
+                    ws: WorkspaceId,
+                    kind: &str,
+                    after: u64,
+                    limit: u32,
+                ) -> Result<Vec<LoggedEvent>, StoreError> {
+                    queries::events_of_kind(&self.shared.reads, ws, kind, after, limit).await
+                }
+
+                async fn webhooks(&self, ws: WorkspaceId) -> Result<Vec<Webhook>, StoreError> {
+                    $crate::webhooks::webhooks(&self.shared.reads, ws).await
+                }
+
+                async fn deliveries(
+                    &self,
+                    ws: WorkspaceId,
+                    webhook: u64,
+                    limit: u32,
+                ) -> Result<Vec<Delivery>, StoreError> {
+                    $crate::webhooks::deliveries(&self.shared.reads, ws, webhook, limit).await
                 }
 
                 async fn max_ids(&self) -> Result<MaxIds, StoreError> {

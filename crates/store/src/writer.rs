@@ -25,9 +25,6 @@ use tokio::task::JoinHandle;
 /// size and the latency of the first caller in a long queue.
 const MAX_GROUP: usize = 1000;
 
-/// Batches that may wait for the writer before callers are held back.
-const QUEUE: usize = 10 * MAX_GROUP;
-
 type Reply = oneshot::Sender<Result<Vec<u64>, StoreError>>;
 
 struct Job {
@@ -44,7 +41,7 @@ pub(crate) struct Dialect {
 }
 
 pub(crate) struct Writer {
-    jobs: mpsc::Sender<Job>,
+    jobs: mpsc::UnboundedSender<Job>,
     task: JoinHandle<()>,
 }
 
@@ -52,17 +49,27 @@ impl Writer {
     /// Starts the writer task on `pool`, which should hold one connection:
     /// the writer is its only user.
     pub(crate) fn start(pool: AnyPool, dialect: Dialect) -> Writer {
-        let (jobs, rx) = mpsc::channel(QUEUE);
+        let (jobs, rx) = mpsc::unbounded_channel();
         let task = tokio::spawn(run(pool, dialect, rx));
         Writer { jobs, task }
     }
 
-    /// Hands `changes` to the writer and waits until they are committed. A
-    /// batch the writer has taken is applied even if the caller stops waiting.
-    pub(crate) async fn commit(&self, changes: Vec<Change>) -> Result<Vec<u64>, StoreError> {
+    /// Hands `changes` to the writer now, and returns the wait for their
+    /// commit. Handing over at the call (not at the first poll) is what lets
+    /// a caller commit in the order it decided, then wait outside its lock.
+    /// The queue is unbounded because every batch in it has a caller waiting
+    /// for it: it never holds more batches than there are requests in flight.
+    /// A batch the writer has taken is applied even if the caller stops waiting.
+    pub(crate) fn commit(
+        &self,
+        changes: Vec<Change>,
+    ) -> impl Future<Output = Result<Vec<u64>, StoreError>> + Send + 'static {
         let (reply, answer) = oneshot::channel();
-        self.jobs.send(Job { changes, reply }).await.map_err(|_| StoreError::Closed)?;
-        answer.await.map_err(|_| StoreError::Closed)?
+        let handed = self.jobs.send(Job { changes, reply });
+        async move {
+            handed.map_err(|_| StoreError::Closed)?;
+            answer.await.map_err(|_| StoreError::Closed)?
+        }
     }
 
     /// Lets the writer finish what is queued, then stops it.
@@ -73,7 +80,7 @@ impl Writer {
     }
 }
 
-async fn run(pool: AnyPool, dialect: Dialect, mut rx: mpsc::Receiver<Job>) {
+async fn run(pool: AnyPool, dialect: Dialect, mut rx: mpsc::UnboundedReceiver<Job>) {
     let mut group = Vec::with_capacity(MAX_GROUP);
     while rx.recv_many(&mut group, MAX_GROUP).await > 0 {
         commit_group(&pool, dialect, &mut group).await;

@@ -707,7 +707,7 @@ async fn max_ids_follow_the_tables<S: Store>(s: &Arc<S>) {
     .await;
     assert_eq!(
         s.max_ids().await.unwrap(),
-        MaxIds { workspace: 3, user: 40, policy: 5, queue: 6, customer: 80, contact: 900 }
+        MaxIds { workspace: 3, user: 40, policy: 5, queue: 6, customer: 80, contact: 900, webhook: 0 }
     );
 }
 

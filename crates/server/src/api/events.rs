@@ -29,6 +29,10 @@ pub async fn events<S: Store>(
 }
 
 fn visible(p: &Principal, e: &LoggedEvent) -> bool {
+    // The audit log is the administrators'.
+    if e.kind == crate::service::audit::AUDIT && p.role < Role::Admin {
+        return false;
+    }
     e.workspace == p.workspace && (p.role >= Role::Supervisor || e.agent == Some(p.user))
 }
 

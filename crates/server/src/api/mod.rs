@@ -1,6 +1,9 @@
 //! The HTTP API under `/api/v1`: JSON in and out, errors as JSON naming the
 //! field, every call authenticated and scoped to the caller's workspace.
 
+mod admin;
+mod customers;
+mod docs;
 mod errors;
 mod events;
 mod handlers;
@@ -12,7 +15,7 @@ use crate::service::Service;
 use axum::Router;
 use axum::extract::{DefaultBodyLimit, FromRequest, FromRequestParts, Request};
 use axum::http::request::Parts;
-use axum::routing::{get, post, put};
+use axum::routing::{delete, get, post, put};
 use serde::de::DeserializeOwned;
 use std::sync::Arc;
 use switchboard_store::Store;
@@ -43,15 +46,29 @@ pub fn router<S: Store>(service: AppState<S>) -> Router {
         .route("/contacts/{id}/complete", post(handlers::complete::<S>))
         .route("/contacts/{id}/transfer", post(handlers::transfer::<S>))
         .route("/contacts/{id}/cancel", post(handlers::cancel::<S>))
+        .route("/customers", get(customers::customers::<S>).post(customers::create_customer::<S>))
+        .route("/customers/{id}", get(customers::customer::<S>).put(customers::update_customer::<S>))
+        .route("/customers/{id}/identities", post(customers::add_identity::<S>))
+        .route("/customers/{id}/merge", post(customers::merge::<S>))
+        .route("/customers/{id}/notes", post(customers::add_note::<S>))
+        .route("/customers/{id}/timeline", get(customers::timeline::<S>))
         .route("/stats/queues", get(handlers::queue_stats::<S>))
         .route("/stats/agents", get(handlers::agent_stats::<S>))
         .route("/events", get(events::events::<S>))
+        .route("/webhooks", get(admin::webhooks::<S>).post(admin::create_webhook::<S>))
+        .route("/webhooks/{id}", delete(admin::delete_webhook::<S>))
+        .route("/webhooks/{id}/deliveries", get(admin::deliveries::<S>))
+        .route("/audit", get(admin::audit::<S>))
         .fallback(handlers::not_found);
     Router::new()
         .nest("/api/v1", api)
         .route("/health", get(handlers::health))
         .route("/ready", get(handlers::ready::<S>))
+        .route("/metrics", get(crate::metrics::metrics::<S>))
+        .route("/api/openapi.json", get(docs::openapi))
+        .route("/api/docs", get(docs::page))
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
+        .layer(axum::middleware::from_fn_with_state(service.clone(), crate::metrics::track::<S>))
         .with_state(service)
 }
 

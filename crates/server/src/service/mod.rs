@@ -9,12 +9,18 @@
 //! center is dropped and rebuilt from the store on next use, so memory never
 //! runs ahead of what is on disk.
 
+pub mod audit;
 mod center;
+mod customers;
+pub mod observe;
 mod ops;
 pub mod settings;
+mod webhooks;
 
 pub use center::Center;
+pub use customers::*;
 pub use ops::*;
+pub use webhooks::*;
 
 use crate::auth::{self, Principal};
 use std::collections::HashMap;
@@ -63,6 +69,7 @@ pub struct Ids {
     pub queue: AtomicU64,
     pub customer: AtomicU64,
     pub contact: AtomicU64,
+    pub webhook: AtomicU64,
 }
 
 impl Ids {
@@ -74,6 +81,7 @@ impl Ids {
             queue: AtomicU64::new(m.queue),
             customer: AtomicU64::new(m.customer),
             contact: AtomicU64::new(m.contact),
+            webhook: AtomicU64::new(m.webhook),
         }
     }
 
@@ -100,6 +108,10 @@ struct Inner<S> {
     events: broadcast::Sender<Arc<LoggedEvent>>,
     session_hours: u64,
     logins: std::sync::Mutex<HashMap<String, (Timestamp, u32)>>,
+    /// Counters and latencies for `/metrics`.
+    observed: crate::metrics::Observed,
+    /// Per workspace, serialises writes to customers and identities.
+    customer_locks: std::sync::Mutex<HashMap<WorkspaceId, Arc<Mutex<()>>>>,
 }
 
 pub struct Service<S> {
@@ -125,6 +137,8 @@ impl<S: Store> Service<S> {
                 events,
                 session_hours,
                 logins: Default::default(),
+                observed: Default::default(),
+                customer_locks: Default::default(),
             }),
         })
     }
@@ -181,7 +195,10 @@ impl<S: Store> Service<S> {
                 .collect();
             (out, self.inner.store.commit(changes), appended)
         };
-        match commit.await {
+        let started = std::time::Instant::now();
+        let commit = commit.await;
+        self.inner.observed.commit_took(started.elapsed());
+        match commit {
             Ok(ids) => {
                 for (id, e) in ids.into_iter().zip(appended) {
                     let logged = LoggedEvent {
@@ -195,6 +212,7 @@ impl<S: Store> Service<S> {
                         customer: e.customer,
                         payload: e.payload,
                     };
+                    self.inner.observed.event(&logged);
                     let _ = self.inner.events.send(Arc::new(logged));
                 }
                 out

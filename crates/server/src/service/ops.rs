@@ -2,7 +2,7 @@
 //! principal, checks its role, and works inside its workspace only.
 
 use super::settings::QueueSettings;
-use super::{Ids, Service, ServiceError, require};
+use super::{Ids, Service, ServiceError, audit, require};
 use crate::auth::{self, Principal};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -55,6 +55,9 @@ pub struct NewContact {
     pub attributes: BTreeMap<String, Value>,
     #[serde(default)]
     pub customer: Option<CustomerId>,
+    /// Instead of `customer`: the customer with this identity, created if new.
+    #[serde(default)]
+    pub customer_identity: Option<super::IdentityValue>,
 }
 
 fn api_channel() -> Channel {
@@ -137,7 +140,13 @@ impl<S: Store> Service<S> {
     pub async fn create_user(&self, p: &Principal, u: NewUser) -> Result<User, ServiceError> {
         require(p, Role::Admin)?;
         let user = self.user_record(p.workspace, u, self.now()).await?;
-        self.store().commit(vec![Change::PutUser(user.clone())]).await?;
+        let (record, principal) = (user.clone(), *p);
+        self.apply(p.workspace, move |_, now, changes| {
+            changes.push(audit::entry(&principal, now, "create_user", format!("user/{}", record.id.0)));
+            changes.push(Change::PutUser(record));
+            Ok(())
+        })
+        .await?;
         Ok(user)
     }
 
@@ -150,17 +159,23 @@ impl<S: Store> Service<S> {
     pub async fn create_api_token(&self, p: &Principal, name: &str) -> Result<String, ServiceError> {
         require(p, Role::Admin)?;
         let token = auth::new_token();
-        self.store()
-            .commit(vec![Change::PutToken(Token {
-                hash: auth::token_hash(&token),
-                kind: TokenKind::Api,
-                workspace: p.workspace,
-                user: p.user,
-                name: nonempty("name", name)?,
-                created_at: self.now(),
-                expires_at: None,
-            })])
-            .await?;
+        let record = Token {
+            hash: auth::token_hash(&token),
+            kind: TokenKind::Api,
+            workspace: p.workspace,
+            user: p.user,
+            name: nonempty("name", name)?,
+            created_at: self.now(),
+            expires_at: None,
+        };
+        let principal = *p;
+        self.apply(p.workspace, move |_, now, changes| {
+            // The token's name only: the token and its hash stay out of the log.
+            changes.push(audit::entry(&principal, now, "create_token", format!("token/{}", record.name)));
+            changes.push(Change::PutToken(record));
+            Ok(())
+        })
+        .await?;
         Ok(token)
     }
 
@@ -173,9 +188,10 @@ impl<S: Store> Service<S> {
             return Err(ServiceError::invalid("name", "use letters, digits, '_' and '-' only"));
         }
         let skill = Skill { workspace: p.workspace, name };
-        let record = skill.clone();
-        self.apply(p.workspace, move |c, _, changes| {
+        let (record, principal) = (skill.clone(), *p);
+        self.apply(p.workspace, move |c, now, changes| {
             c.skills.intern(&record.name);
+            changes.push(audit::entry(&principal, now, "create_skill", format!("skill/{}", record.name)));
             changes.push(Change::PutSkill(record));
             Ok(())
         })
@@ -191,6 +207,8 @@ impl<S: Store> Service<S> {
         steps: Vec<StepSpec>,
     ) -> Result<PolicyRecord, ServiceError> {
         require(p, Role::Admin)?;
+        let action = if id.is_some() { "update_policy" } else { "create_policy" };
+        let principal = *p;
         let id = id.unwrap_or_else(|| PolicyId(Ids::next(&self.ids().policy)));
         let record = PolicyRecord { id, workspace: p.workspace, name: nonempty("name", name)?, steps };
         let out = record.clone();
@@ -203,6 +221,7 @@ impl<S: Store> Service<S> {
                 ServiceError::invalid(field, e.to_string())
             })?;
             c.install_policy(record.clone(), now).map_err(|m| ServiceError::invalid("steps", m))?;
+            changes.push(audit::entry(&principal, now, action, format!("policy/{}", id.0)));
             changes.push(Change::PutPolicy(record));
             Ok(())
         })
@@ -218,6 +237,8 @@ impl<S: Store> Service<S> {
         settings: QueueSettings,
     ) -> Result<QueueRecord, ServiceError> {
         require(p, Role::Admin)?;
+        let action = if id.is_some() { "update_queue" } else { "create_queue" };
+        let principal = *p;
         let id = id.unwrap_or_else(|| QueueId(Ids::next(&self.ids().queue)));
         let name = nonempty("name", name)?;
         settings.to_config(id, &name).map_err(|e| ServiceError::invalid(e.field, e.message))?;
@@ -233,6 +254,7 @@ impl<S: Store> Service<S> {
                 return Err(ServiceError::invalid("policy", format!("no routing policy {}", settings.policy.0)));
             }
             c.install_queue(record.clone(), now).map_err(|m| ServiceError::invalid("settings", m))?;
+            changes.push(audit::entry(&principal, now, action, format!("queue/{}", id.0)));
             changes.push(Change::PutQueue(record));
             Ok(())
         })
@@ -254,6 +276,7 @@ impl<S: Store> Service<S> {
         if !self.store().users(p.workspace).await?.iter().any(|u| u.id == user) {
             return Err(ServiceError::NotFound(format!("user {}", user.0)));
         }
+        let principal = *p;
         self.apply(p.workspace, move |c, now, changes| {
             for m in &spec.queues {
                 if !c.queues.contains_key(&m.queue) {
@@ -276,6 +299,7 @@ impl<S: Store> Service<S> {
                 presence,
             };
             c.install_agent(record.clone(), now).map_err(|m| ServiceError::invalid("agent", m))?;
+            changes.push(audit::entry(&principal, now, "put_agent", format!("agent/{}", user.0)));
             changes.push(Change::PutAgent(record.clone()));
             Ok(record)
         })
@@ -303,12 +327,7 @@ impl<S: Store> Service<S> {
     /// serves), routed at once.
     pub async fn create_contact(&self, p: &Principal, new: NewContact) -> Result<ContactRecord, ServiceError> {
         require(p, Role::Supervisor)?;
-        if let Some(customer) = new.customer {
-            self.store()
-                .customer(p.workspace, customer)
-                .await?
-                .ok_or_else(|| ServiceError::invalid("customer", format!("no customer {}", customer.0)))?;
-        }
+        let customer = self.customer_for_contact(p, new.customer, new.customer_identity.clone()).await?;
         let id = ContactId(Ids::next(&self.ids().contact));
         self.apply(p.workspace, move |c, now, changes| {
             if !c.queues.contains_key(&new.queue) {
@@ -317,7 +336,7 @@ impl<S: Store> Service<S> {
             let record = ContactRecord {
                 id,
                 workspace: c.workspace,
-                customer: new.customer,
+                customer,
                 channel: new.channel,
                 direction: Direction::Inbound,
                 queue: Some(new.queue),

@@ -40,8 +40,7 @@ pub fn run(args: SimulateArgs) -> anyhow::Result<()> {
     }
 
     if let Some(path) = &args.chart {
-        std::fs::write(path, chart(&report).to_svg())
-            .with_context(|| format!("writing {}", path.display()))?;
+        std::fs::write(path, chart(&report).to_svg()).with_context(|| format!("writing {}", path.display()))?;
     }
     if args.json {
         println!("{}", serde_json::to_string_pretty(&report)?);

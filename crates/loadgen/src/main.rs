@@ -1,0 +1,218 @@
+//! `loadgen`: contacts created, persisted and routed per second over HTTP,
+//! by the real `switchboard serve` and by a bare axum + sqlx peer measured
+//! in the same run, on SQLite and on PostgreSQL. With `--websockets N`, the
+//! memory N idle event sockets cost the server instead.
+//!
+//! See docs/BENCHMARKS.md ("Contacts over HTTP") for the figures.
+
+mod cpu;
+mod drive;
+mod peer;
+mod postgres;
+mod process;
+mod report;
+mod stats;
+mod switchboard;
+mod websockets;
+
+use anyhow::Context;
+use clap::{Parser, Subcommand, ValueEnum};
+use drive::Plan;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+#[derive(Debug, Parser)]
+#[command(name = "loadgen", about = "Load generator for Switchboard's HTTP API")]
+struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
+    /// The `switchboard` binary to measure [default: release build under CARGO_TARGET_DIR or ./target].
+    #[arg(long)]
+    binary: Option<PathBuf>,
+    /// Measured seconds per server.
+    #[arg(long, default_value_t = 10)]
+    seconds: u64,
+    /// Seconds of load before measuring starts.
+    #[arg(long, default_value_t = 2)]
+    warmup: u64,
+    /// Concurrent clients, each on its own connection, one request at a time.
+    #[arg(long, default_value_t = 64)]
+    clients: usize,
+    #[arg(long, value_enum, default_value_t = Backend::Both)]
+    backend: Backend,
+    /// A database on the PostgreSQL server to connect to for creating fresh ones.
+    #[arg(long, default_value = "postgres://postgres@127.0.0.1:5432/postgres")]
+    postgres: String,
+    /// Connections of the peer's pool on SQLite: the fastest of 1, 2, 4 and 8 on the
+    /// machine of docs/BENCHMARKS.md (each connection has a thread of its own).
+    #[arg(long, default_value_t = 8)]
+    peer_sqlite_connections: u32,
+    /// Connections of the peer's pool on PostgreSQL (8, 16 and 64 were tried; 8 and 16 tie).
+    #[arg(long, default_value_t = 16)]
+    peer_postgres_connections: u32,
+    /// PostgreSQL: ANALYZE both databases halfway through the warm-up, as autovacuum
+    /// eventually does; without it, the planner only has the statistics of empty tables.
+    #[arg(long)]
+    analyze: bool,
+    /// Instead of the load: open this many idle event WebSockets and report the server's memory.
+    #[arg(long)]
+    websockets: Option<usize>,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// The bare axum + sqlx peer (started by loadgen itself).
+    #[command(hide = true)]
+    Peer {
+        #[arg(long)]
+        database: String,
+        #[arg(long)]
+        connections: u32,
+        #[arg(long)]
+        http: SocketAddr,
+    },
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+enum Backend {
+    Sqlite,
+    Postgres,
+    Both,
+}
+
+fn default_binary() -> PathBuf {
+    let target = std::env::var_os("CARGO_TARGET_DIR").map_or_else(|| PathBuf::from("target"), PathBuf::from);
+    target.join("release").join("switchboard")
+}
+
+#[tokio::main]
+async fn main() -> std::process::ExitCode {
+    match run(Cli::parse()).await {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(cli: Cli) -> anyhow::Result<()> {
+    if let Some(Command::Peer { database, connections, http }) = &cli.command {
+        return peer::serve(database, *connections, *http).await;
+    }
+    let binary = cli.binary.clone().unwrap_or_else(default_binary);
+    if let Some(n) = cli.websockets {
+        let r = websockets::run(&binary, n).await?;
+        report::websockets(&r);
+        return Ok(());
+    }
+    let plan = Plan {
+        clients: cli.clients,
+        warmup: Duration::from_secs(cli.warmup),
+        measure: Duration::from_secs(cli.seconds),
+    };
+    eprintln!(
+        "{} clients, {} s warm-up + {} s measured per server; client and server share this machine's {} cores",
+        plan.clients,
+        cli.warmup,
+        cli.seconds,
+        std::thread::available_parallelism().map_or(1, |n| n.get())
+    );
+    let mut rows = Vec::new();
+    if matches!(cli.backend, Backend::Sqlite | Backend::Both) {
+        rows.push(sqlite(&binary, plan, cli.peer_sqlite_connections).await.context("SQLite")?);
+    }
+    if matches!(cli.backend, Backend::Postgres | Backend::Both) {
+        let row = postgres(&binary, plan, &cli.postgres, cli.peer_postgres_connections, cli.analyze).await;
+        rows.push(row.context("PostgreSQL")?);
+    }
+    report::table(&rows);
+    for row in &rows {
+        println!("{}", report::json_line(row, plan));
+    }
+    Ok(())
+}
+
+async fn sqlite(binary: &std::path::Path, plan: Plan, peer_connections: u32) -> anyhow::Result<report::Row> {
+    let dir = process::fresh_dir("sqlite")?;
+    let switchboard = measure_switchboard(binary, plan, &dir, None, false).await?;
+    let url = format!("sqlite:{}", dir.join("peer.db").display());
+    let peer = measure_peer(&url, peer_connections, plan, &dir, false).await?;
+    let _ = std::fs::remove_dir_all(&dir);
+    Ok(report::Row { backend: "sqlite", switchboard, peer, peer_connections, analyzed: false })
+}
+
+async fn postgres(
+    binary: &std::path::Path,
+    plan: Plan,
+    admin_url: &str,
+    peer_connections: u32,
+    analyze: bool,
+) -> anyhow::Result<report::Row> {
+    let dir = process::fresh_dir("postgres")?;
+    let db = postgres::Database::create(admin_url, "switchboard").await?;
+    let switchboard = measure_switchboard(binary, plan, &dir, Some(&db.url), analyze).await;
+    db.drop().await?;
+    let switchboard = switchboard?;
+    let db = postgres::Database::create(admin_url, "peer").await?;
+    let peer = measure_peer(&db.url, peer_connections, plan, &dir, analyze).await;
+    db.drop().await?;
+    let _ = std::fs::remove_dir_all(&dir);
+    Ok(report::Row { backend: "postgres", switchboard, peer: peer?, peer_connections, analyzed: analyze })
+}
+
+async fn measure_switchboard(
+    binary: &std::path::Path,
+    plan: Plan,
+    dir: &std::path::Path,
+    database_url: Option<&str>,
+    analyze: bool,
+) -> anyhow::Result<report::Measured> {
+    let sb = switchboard::Switchboard::start(binary, dir, database_url).await?;
+    let rss_before = sb.server.rss_kib()?;
+    let analyze = database_url.filter(|_| analyze);
+    let outcome = drive_analyzing(&sb.request(), plan, sb.server.pid(), analyze).await?;
+    let rss_after = sb.server.rss_kib()?;
+    // Every 201 must be a contact in line: the server kept what it acknowledged.
+    let kept = sb.waiting().await?;
+    Ok(report::Measured::new(outcome, kept, rss_before, rss_after))
+}
+
+async fn measure_peer(
+    url: &str,
+    connections: u32,
+    plan: Plan,
+    dir: &std::path::Path,
+    analyze: bool,
+) -> anyhow::Result<report::Measured> {
+    let peer = peer::Peer::start(url, connections, dir).await?;
+    let rss_before = peer.server.rss_kib()?;
+    let analyze = Some(url).filter(|_| analyze);
+    let outcome = drive_analyzing(&peer.request(), plan, peer.server.pid(), analyze).await?;
+    let rss_after = peer.server.rss_kib()?;
+    let kept = peer.stored().await?;
+    Ok(report::Measured::new(outcome, kept, rss_before, rss_after))
+}
+
+/// [`drive::run`], refreshing the statistics of the PostgreSQL database
+/// `analyze` names halfway through the warm-up, while the load runs.
+async fn drive_analyzing(
+    request: &drive::Request,
+    plan: Plan,
+    server_pid: u32,
+    analyze: Option<&str>,
+) -> anyhow::Result<drive::Outcome> {
+    let refresh = analyze.map(|url| {
+        let url = url.to_string();
+        tokio::spawn(async move {
+            tokio::time::sleep(plan.warmup / 2).await;
+            postgres::analyze(&url).await
+        })
+    });
+    let outcome = drive::run(request, plan, server_pid).await;
+    if let Some(refresh) = refresh {
+        refresh.await.context("the ANALYZE task")?.context("ANALYZE")?;
+    }
+    Ok(outcome)
+}

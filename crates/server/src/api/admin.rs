@@ -1,0 +1,74 @@
+//! Webhooks and the audit log: administrators only.
+
+use super::{ApiError, AppState, Auth, Body};
+use crate::service::NewWebhook;
+use axum::Json;
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use serde::Deserialize;
+use serde_json::{Value, json};
+use switchboard_store::Store;
+
+type Result<T> = std::result::Result<T, ApiError>;
+
+/// `?after=&limit=` with a 400 naming the problem when malformed.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Page {
+    after: Option<u64>,
+    limit: Option<u32>,
+}
+
+fn page(query: std::result::Result<Query<Page>, axum::extract::rejection::QueryRejection>) -> Result<Page> {
+    query.map(|Query(p)| p).map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, "invalid_query", e.body_text()))
+}
+
+pub async fn create_webhook<S: Store>(
+    State(s): State<AppState<S>>,
+    Auth(p): Auth,
+    Body(b): Body<NewWebhook>,
+) -> Result<(StatusCode, Json<Value>)> {
+    let (hook, secret) = s.create_webhook(&p, b).await?;
+    let mut body = json!(hook);
+    body["secret"] = json!(secret);
+    body["note"] = json!("the secret is shown once; store it now");
+    Ok((StatusCode::CREATED, Json(body)))
+}
+
+pub async fn webhooks<S: Store>(State(s): State<AppState<S>>, Auth(p): Auth) -> Result<Json<Value>> {
+    Ok(Json(json!({ "webhooks": s.webhooks(&p).await? })))
+}
+
+pub async fn delete_webhook<S: Store>(
+    State(s): State<AppState<S>>,
+    Auth(p): Auth,
+    Path(id): Path<u64>,
+) -> Result<StatusCode> {
+    s.delete_webhook(&p, id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+pub async fn deliveries<S: Store>(
+    State(s): State<AppState<S>>,
+    Auth(p): Auth,
+    Path(id): Path<u64>,
+    query: std::result::Result<Query<Page>, axum::extract::rejection::QueryRejection>,
+) -> Result<Json<Value>> {
+    let q = page(query)?;
+    if q.after.is_some() {
+        return Err(ApiError::new(StatusCode::BAD_REQUEST, "invalid_query", "deliveries take `limit` only"));
+    }
+    Ok(Json(json!({ "deliveries": s.deliveries(&p, id, q.limit.unwrap_or(100)).await? })))
+}
+
+pub async fn audit<S: Store>(
+    State(s): State<AppState<S>>,
+    Auth(p): Auth,
+    query: std::result::Result<Query<Page>, axum::extract::rejection::QueryRejection>,
+) -> Result<Json<Value>> {
+    let q = page(query)?;
+    let limit = q.limit.unwrap_or(100);
+    let entries = s.audit_log(&p, q.after.unwrap_or(0), limit).await?;
+    let next = (entries.len() as u32 >= limit.clamp(1, 500)).then(|| entries.last().map(|e| e.id)).flatten();
+    Ok(Json(json!({ "entries": entries, "next_after": next })))
+}

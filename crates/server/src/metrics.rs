@@ -1,0 +1,311 @@
+//! Prometheus metrics at `GET /metrics`, in the text exposition format
+//! (version 0.0.4), written by hand.
+//!
+//! Gauges are read from the loaded workspaces when scraped; counters and
+//! histograms are kept by the service ([`Observed`]) and by the middleware
+//! timing every request ([`track`]), labelled by the route's template
+//! (`/api/v1/contacts/{id}`), never by the raw path, so the number of
+//! series stays bounded.
+
+use crate::api::AppState;
+use crate::service::observe::WorkspaceGauges;
+use axum::extract::{MatchedPath, Request, State};
+use axum::http::header;
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use std::collections::BTreeMap;
+use std::fmt::Write;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+use switchboard_core::ids::WorkspaceId;
+use switchboard_store::{LoggedEvent, Store};
+
+/// Upper bounds of the latency buckets, in seconds (`+Inf` is implied).
+pub const BUCKETS: [f64; 13] = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0];
+
+/// A fixed-bucket histogram of durations.
+#[derive(Clone, Debug, Default)]
+pub struct Histogram {
+    /// Per bucket (not cumulative); what exceeds the last bound is only in `count`.
+    buckets: [u64; BUCKETS.len()],
+    count: u64,
+    sum: f64,
+}
+
+impl Histogram {
+    pub fn observe(&mut self, d: Duration) {
+        let secs = d.as_secs_f64();
+        if let Some(i) = BUCKETS.iter().position(|b| secs <= *b) {
+            self.buckets[i] += 1;
+        }
+        self.count += 1;
+        self.sum += secs;
+    }
+
+    pub fn count(&self) -> u64 {
+        self.count
+    }
+
+    /// `_bucket`, `_sum` and `_count` lines for `name` with `labels`.
+    fn render(&self, out: &mut String, name: &str, labels: &[(&str, &str)]) {
+        let mut cumulative = 0;
+        for (bound, n) in BUCKETS.iter().zip(self.buckets) {
+            cumulative += n;
+            let le = bound.to_string();
+            sample(out, &format!("{name}_bucket"), &with(labels, ("le", &le)), cumulative as f64);
+        }
+        sample(out, &format!("{name}_bucket"), &with(labels, ("le", "+Inf")), self.count as f64);
+        sample(out, &format!("{name}_sum"), labels, self.sum);
+        sample(out, &format!("{name}_count"), labels, self.count as f64);
+    }
+}
+
+fn with<'a>(labels: &[(&'a str, &'a str)], extra: (&'a str, &'a str)) -> Vec<(&'a str, &'a str)> {
+    let mut all = labels.to_vec();
+    all.push(extra);
+    all
+}
+
+/// How requests to one route (and method) went.
+#[derive(Clone, Debug, Default)]
+struct RouteStats {
+    latency: Histogram,
+    by_status: BTreeMap<u16, u64>,
+}
+
+/// The counters and histograms a service keeps while it runs.
+#[derive(Debug, Default)]
+pub struct Observed {
+    /// By (route template, method).
+    http: Mutex<BTreeMap<(String, String), RouteStats>>,
+    commits: Mutex<Histogram>,
+    /// By (workspace, outcome): created, accepted, rejected, timed_out, revoked.
+    offers: Mutex<BTreeMap<(WorkspaceId, String), u64>>,
+    /// By outcome: delivered, failed (an attempt), abandoned (after the last attempt).
+    deliveries: Mutex<BTreeMap<&'static str, u64>>,
+}
+
+impl Observed {
+    pub fn request(&self, route: &str, method: &str, status: u16, took: Duration) {
+        let mut http = self.http.lock().expect("metrics lock");
+        let stats = http.entry((route.to_string(), method.to_string())).or_default();
+        stats.latency.observe(took);
+        *stats.by_status.entry(status).or_default() += 1;
+    }
+
+    /// One store commit of a service operation, from hand-off to acknowledgement.
+    pub fn commit_took(&self, took: Duration) {
+        self.commits.lock().expect("metrics lock").observe(took);
+    }
+
+    /// A committed event: counts offers by outcome.
+    pub fn event(&self, e: &LoggedEvent) {
+        let outcome = match e.kind.as_str() {
+            "offer_created" => "created",
+            "offer_accepted" => "accepted",
+            "offer_ended" => e.payload.get("reason").and_then(|r| r.as_str()).unwrap_or("ended"),
+            _ => return,
+        };
+        *self.offers.lock().expect("metrics lock").entry((e.workspace, outcome.to_string())).or_default() += 1;
+    }
+
+    /// One webhook delivery attempt's outcome: `delivered`, `failed` or `abandoned`.
+    pub fn delivery(&self, outcome: &'static str) {
+        *self.deliveries.lock().expect("metrics lock").entry(outcome).or_default() += 1;
+    }
+
+    /// How many requests to `route` with `method` have been timed.
+    pub fn requests(&self, route: &str, method: &str) -> u64 {
+        let http = self.http.lock().expect("metrics lock");
+        http.get(&(route.to_string(), method.to_string())).map_or(0, |s| s.latency.count())
+    }
+}
+
+/// Times every request, by the template of the route it matched
+/// (`unmatched` for requests no route took).
+pub async fn track<S: Store>(State(s): State<AppState<S>>, req: Request, next: Next) -> Response {
+    let route = req.extensions().get::<MatchedPath>().map_or("unmatched", |m| m.as_str()).to_string();
+    // Clients choose methods freely; only the standard ones get series of their own.
+    let method = match req.method().as_str() {
+        m @ ("GET" | "POST" | "PUT" | "DELETE" | "PATCH" | "HEAD" | "OPTIONS") => m,
+        _ => "OTHER",
+    }
+    .to_string();
+    let started = Instant::now();
+    let response = next.run(req).await;
+    s.observed().request(&route, &method, response.status().as_u16(), started.elapsed());
+    response
+}
+
+/// `GET /metrics`: no authentication (bind it to a private address or
+/// filter it at the proxy if the figures are sensitive).
+pub async fn metrics<S: Store>(State(s): State<AppState<S>>) -> Response {
+    let gauges = s.gauges().await;
+    let text = render(&gauges, s.observed());
+    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")], text).into_response()
+}
+
+/// The whole exposition.
+pub fn render(gauges: &[WorkspaceGauges], o: &Observed) -> String {
+    let mut out = String::new();
+    family(&mut out, "switchboard_workspaces_loaded", "gauge", "Workspaces whose routing engine is in memory.");
+    sample(&mut out, "switchboard_workspaces_loaded", &[], gauges.len() as f64);
+
+    family(&mut out, "switchboard_contacts", "gauge", "Contacts being routed, handled or wrapped up, by state.");
+    for g in gauges {
+        let ws = g.workspace.0.to_string();
+        for (state, n) in &g.contacts {
+            let state = serde_json::to_value(state).ok().and_then(|v| v.as_str().map(str::to_string));
+            let state = state.unwrap_or_default();
+            sample(&mut out, "switchboard_contacts", &[("workspace", &ws), ("state", &state)], *n as f64);
+        }
+    }
+
+    family(&mut out, "switchboard_queue_waiting", "gauge", "Contacts waiting in a queue (its depth).");
+    for g in gauges {
+        let ws = g.workspace.0.to_string();
+        for q in &g.queues {
+            let queue = q.queue.0.to_string();
+            sample(&mut out, "switchboard_queue_waiting", &[("workspace", &ws), ("queue", &queue)], q.waiting.into());
+        }
+    }
+    family(&mut out, "switchboard_queue_callbacks", "gauge", "Callbacks scheduled in a queue.");
+    for g in gauges {
+        let ws = g.workspace.0.to_string();
+        for q in &g.queues {
+            let queue = q.queue.0.to_string();
+            let labels = [("workspace", ws.as_str()), ("queue", queue.as_str())];
+            sample(&mut out, "switchboard_queue_callbacks", &labels, q.callbacks.into());
+        }
+    }
+    family(
+        &mut out,
+        "switchboard_queue_oldest_wait_seconds",
+        "gauge",
+        "How long the oldest waiting contact has waited.",
+    );
+    for g in gauges {
+        let ws = g.workspace.0.to_string();
+        for q in &g.queues {
+            let queue = q.queue.0.to_string();
+            let labels = [("workspace", ws.as_str()), ("queue", queue.as_str())];
+            sample(&mut out, "switchboard_queue_oldest_wait_seconds", &labels, q.oldest_wait_seconds);
+        }
+    }
+
+    family(&mut out, "switchboard_agents", "gauge", "Agents by state.");
+    for g in gauges {
+        let ws = g.workspace.0.to_string();
+        for (state, n) in &g.agents {
+            sample(&mut out, "switchboard_agents", &[("workspace", &ws), ("state", state.as_str())], *n as f64);
+        }
+    }
+
+    family(&mut out, "switchboard_offers_total", "counter", "Offers to agents by outcome, since the server started.");
+    for ((ws, outcome), n) in o.offers.lock().expect("metrics lock").iter() {
+        let ws = ws.0.to_string();
+        sample(&mut out, "switchboard_offers_total", &[("workspace", &ws), ("outcome", outcome)], *n as f64);
+    }
+
+    family(
+        &mut out,
+        "switchboard_webhook_deliveries_total",
+        "counter",
+        "Webhook delivery attempts by outcome: delivered, failed (will retry) or abandoned (the last attempt failed).",
+    );
+    for (outcome, n) in o.deliveries.lock().expect("metrics lock").iter() {
+        sample(&mut out, "switchboard_webhook_deliveries_total", &[("outcome", outcome)], *n as f64);
+    }
+
+    let http = o.http.lock().expect("metrics lock").clone();
+    family(
+        &mut out,
+        "switchboard_http_requests_total",
+        "counter",
+        "HTTP requests by route template, method and status.",
+    );
+    for ((route, method), stats) in &http {
+        for (status, n) in &stats.by_status {
+            let status = status.to_string();
+            let labels = [("route", route.as_str()), ("method", method.as_str()), ("status", status.as_str())];
+            sample(&mut out, "switchboard_http_requests_total", &labels, *n as f64);
+        }
+    }
+    family(
+        &mut out,
+        "switchboard_http_request_duration_seconds",
+        "histogram",
+        "Time to answer an HTTP request, by route template and method.",
+    );
+    for ((route, method), stats) in &http {
+        let labels = [("route", route.as_str()), ("method", method.as_str())];
+        stats.latency.render(&mut out, "switchboard_http_request_duration_seconds", &labels);
+    }
+
+    family(
+        &mut out,
+        "switchboard_store_commit_duration_seconds",
+        "histogram",
+        "Time from handing a service operation's changes to the store until they are durable.",
+    );
+    let commits = o.commits.lock().expect("metrics lock").clone();
+    commits.render(&mut out, "switchboard_store_commit_duration_seconds", &[]);
+    out
+}
+
+fn family(out: &mut String, name: &str, kind: &str, help: &str) {
+    let _ = writeln!(out, "# HELP {name} {}", help.replace('\\', "\\\\").replace('\n', "\\n"));
+    let _ = writeln!(out, "# TYPE {name} {kind}");
+}
+
+fn sample(out: &mut String, name: &str, labels: &[(&str, &str)], value: f64) {
+    out.push_str(name);
+    if !labels.is_empty() {
+        out.push('{');
+        for (i, (k, v)) in labels.iter().enumerate() {
+            if i > 0 {
+                out.push(',');
+            }
+            let _ = write!(out, "{k}=\"{}\"", escape(v));
+        }
+        out.push('}');
+    }
+    let _ = writeln!(out, " {}", number(value));
+}
+
+/// A label value: backslash, double quote and newline escaped.
+fn escape(v: &str) -> String {
+    v.replace('\\', "\\\\").replace('"', "\\\"").replace('\n', "\\n")
+}
+
+fn number(v: f64) -> String {
+    if v.is_nan() {
+        "NaN".into()
+    } else if v.is_infinite() {
+        if v > 0.0 { "+Inf".into() } else { "-Inf".into() }
+    } else {
+        v.to_string()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn histograms_are_cumulative_and_labels_escaped() {
+        let mut h = Histogram::default();
+        h.observe(Duration::from_micros(500));
+        h.observe(Duration::from_millis(30));
+        h.observe(Duration::from_secs(60));
+        let mut out = String::new();
+        h.render(&mut out, "x", &[("route", "/a\"b")]);
+        assert!(out.contains("x_bucket{route=\"/a\\\"b\",le=\"0.001\"} 1\n"), "{out}");
+        assert!(out.contains("x_bucket{route=\"/a\\\"b\",le=\"0.05\"} 2\n"), "{out}");
+        assert!(out.contains("x_bucket{route=\"/a\\\"b\",le=\"10\"} 2\n"), "{out}");
+        assert!(out.contains("x_bucket{route=\"/a\\\"b\",le=\"+Inf\"} 3\n"), "{out}");
+        assert!(out.contains("x_count{route=\"/a\\\"b\"} 3\n"), "{out}");
+        assert_eq!(number(f64::INFINITY), "+Inf");
+        assert_eq!(number(2.0), "2");
+    }
+}

@@ -1,0 +1,37 @@
+//! The audit log: every successful administrative change appends an event
+//! of kind `audit` in the same commit as the change itself, so the log
+//! holds exactly what happened. No table of its own: it is read from the
+//! event log by kind.
+
+use super::{Service, ServiceError, require};
+use crate::auth::Principal;
+use serde_json::json;
+use switchboard_core::time::Timestamp;
+use switchboard_store::{Change, LoggedEvent, NewEvent, Role, Store};
+
+/// The event kind of audit entries.
+pub const AUDIT: &str = "audit";
+
+/// An audit entry to commit with the change it records: `action` (e.g.
+/// `create_queue`) on `target` (e.g. `queue/3`) by the principal's user.
+/// Never put a credential in `target`.
+pub fn entry(p: &Principal, at: Timestamp, action: &str, target: String) -> Change {
+    Change::Append(NewEvent {
+        workspace: p.workspace,
+        at,
+        kind: AUDIT.to_string(),
+        contact: None,
+        agent: None,
+        queue: None,
+        customer: None,
+        payload: json!({ "type": AUDIT, "action": action, "target": target, "by": p.user }),
+    })
+}
+
+impl<S: Store> Service<S> {
+    /// Audit entries with ids greater than `after`, oldest first.
+    pub async fn audit_log(&self, p: &Principal, after: u64, limit: u32) -> Result<Vec<LoggedEvent>, ServiceError> {
+        require(p, Role::Admin)?;
+        Ok(self.store().events_of_kind(p.workspace, AUDIT, after, limit.clamp(1, 500)).await?)
+    }
+}

@@ -31,13 +31,13 @@ struct Cli {
     #[arg(long)]
     binary: Option<PathBuf>,
     /// Measured seconds per server.
-    #[arg(long, default_value_t = 10)]
+    #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..))]
     seconds: u64,
     /// Seconds of load before measuring starts.
     #[arg(long, default_value_t = 2)]
     warmup: u64,
     /// Concurrent clients, each on its own connection, one request at a time.
-    #[arg(long, default_value_t = 64)]
+    #[arg(long, default_value_t = 64, value_parser = at_least_one)]
     clients: usize,
     #[arg(long, value_enum, default_value_t = Backend::Both)]
     backend: Backend,
@@ -81,6 +81,14 @@ enum Backend {
     Both,
 }
 
+fn at_least_one(s: &str) -> Result<usize, String> {
+    match s.parse() {
+        Ok(0) => Err("must be at least 1".into()),
+        Ok(n) => Ok(n),
+        Err(e) => Err(format!("{e}")),
+    }
+}
+
 fn default_binary() -> PathBuf {
     let target = std::env::var_os("CARGO_TARGET_DIR").map_or_else(|| PathBuf::from("target"), PathBuf::from);
     target.join("release").join("switchboard")
@@ -102,6 +110,11 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         return peer::serve(database, *connections, *http).await;
     }
     let binary = cli.binary.clone().unwrap_or_else(default_binary);
+    anyhow::ensure!(
+        binary.exists(),
+        "{} does not exist: build it with `cargo build --release -p switchboard`, or name it with --binary",
+        binary.display()
+    );
     if let Some(n) = cli.websockets {
         let r = websockets::run(&binary, n).await?;
         report::websockets(&r);

@@ -320,6 +320,23 @@ pub struct Delivery {
     pub at: Timestamp,
 }
 
+impl NewEvent {
+    /// The event as the log holds it once the store has given it `id`.
+    pub fn logged(self, id: u64) -> LoggedEvent {
+        LoggedEvent {
+            id,
+            workspace: self.workspace,
+            at: self.at,
+            kind: self.kind,
+            contact: self.contact,
+            agent: self.agent,
+            queue: self.queue,
+            customer: self.customer,
+            payload: self.payload,
+        }
+    }
+}
+
 /// One change of a batch. `Put` is an upsert of the whole record.
 #[derive(Clone, Debug, PartialEq)]
 pub enum Change {

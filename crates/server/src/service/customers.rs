@@ -190,21 +190,7 @@ impl<S: Store> Service<S> {
     }
 
     fn publish(&self, ids: Vec<u64>, appended: Vec<NewEvent>) -> Vec<LoggedEvent> {
-        let logged: Vec<LoggedEvent> = ids
-            .into_iter()
-            .zip(appended)
-            .map(|(id, e)| LoggedEvent {
-                id,
-                workspace: e.workspace,
-                at: e.at,
-                kind: e.kind,
-                contact: e.contact,
-                agent: e.agent,
-                queue: e.queue,
-                customer: e.customer,
-                payload: e.payload,
-            })
-            .collect();
+        let logged: Vec<LoggedEvent> = ids.into_iter().zip(appended).map(|(id, e)| e.logged(id)).collect();
         for e in &logged {
             let _ = self.inner.events.send(Arc::new(e.clone()));
         }

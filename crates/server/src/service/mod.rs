@@ -201,17 +201,7 @@ impl<S: Store> Service<S> {
         match commit {
             Ok(ids) => {
                 for (id, e) in ids.into_iter().zip(appended) {
-                    let logged = LoggedEvent {
-                        id,
-                        workspace: e.workspace,
-                        at: e.at,
-                        kind: e.kind,
-                        contact: e.contact,
-                        agent: e.agent,
-                        queue: e.queue,
-                        customer: e.customer,
-                        payload: e.payload,
-                    };
+                    let logged = e.logged(id);
                     self.inner.observed.event(&logged);
                     let _ = self.inner.events.send(Arc::new(logged));
                 }

@@ -13,69 +13,29 @@ use std::collections::{BTreeSet, HashSet};
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
+use switchboard_server::Options;
 use switchboard_server::delivery::DeliveryOptions;
-use switchboard_server::service::{NewUser, Service, system_clock};
-use switchboard_server::{Options, Running, start_with};
+use switchboard_server::service::{NewUser, Service};
+
+mod common;
+use common::*;
 use switchboard_store::{PostgresStore, Role, SqliteStore, Store};
 
-// ---- harness ----
+// ---- harness: the shared one, plus what these tests set up ----
 
-struct App {
-    running: Running,
-    base: String,
-    http: reqwest::Client,
+/// Webhook retries in milliseconds rather than seconds, so tests see them.
+fn fast_retries() -> Options {
+    Options {
+        webhooks: DeliveryOptions {
+            attempts: 3,
+            first_retry: Duration::from_millis(100),
+            timeout: Duration::from_secs(5),
+            per_webhook: 4,
+        },
+    }
 }
 
 impl App {
-    async fn start<S: Store>(store: S) -> (App, Service<S>) {
-        let service = Service::new(store, system_clock(), 12).await.unwrap();
-        let options = Options {
-            webhooks: DeliveryOptions {
-                attempts: 3,
-                first_retry: Duration::from_millis(100),
-                timeout: Duration::from_secs(5),
-                per_webhook: 4,
-            },
-        };
-        let running = start_with(service.clone(), "127.0.0.1:0".parse().unwrap(), options).await.unwrap();
-        let base = format!("http://{}", running.addr);
-        (App { running, base, http: reqwest::Client::new() }, service)
-    }
-
-    async fn call(&self, method: &str, path: &str, token: Option<&str>, body: Option<Value>) -> (StatusCode, Value) {
-        let mut req = self.http.request(method.parse().unwrap(), format!("{}{path}", self.base));
-        if let Some(t) = token {
-            req = req.bearer_auth(t);
-        }
-        if let Some(b) = body {
-            req = req.json(&b);
-        }
-        let resp = req.send().await.unwrap();
-        let status = resp.status();
-        let text = resp.text().await.unwrap();
-        (status, serde_json::from_str(&text).unwrap_or(Value::Null))
-    }
-
-    async fn ok(&self, method: &str, path: &str, token: &str, body: Value) -> Value {
-        let (status, v) = self.call(method, path, Some(token), Some(body)).await;
-        assert!(status.is_success(), "{method} {path}: {status} {v}");
-        v
-    }
-
-    async fn get(&self, path: &str, token: &str) -> Value {
-        let (status, v) = self.call("GET", path, Some(token), None).await;
-        assert!(status.is_success(), "GET {path}: {status} {v}");
-        v
-    }
-
-    async fn login(&self, email: &str, password: &str) -> String {
-        let body = json!({ "email": email, "password": password });
-        let (status, v) = self.call("POST", "/api/v1/auth/login", None, Some(body)).await;
-        assert_eq!(status, StatusCode::OK, "{v}");
-        v["token"].as_str().unwrap().to_string()
-    }
-
-    /// A workspace with its administrator logged in: (workspace id, admin user id, token).
     async fn workspace<S: Store>(&self, service: &Service<S>, name: &str) -> (u64, u64, String) {
         let email = format!("admin@{}.example", name.to_lowercase());
         let admin = NewUser {
@@ -121,32 +81,6 @@ impl App {
         self.ok("POST", &format!("/api/v1/agents/{agent_id}/state"), &token, json!({ "state": "available" })).await;
         (queue["id"].as_u64().unwrap(), agent_id)
     }
-}
-
-fn sqlite_url() -> String {
-    let dir = std::env::temp_dir().join(format!("switchboard-platform-{}-{}", std::process::id(), unique()));
-    std::fs::create_dir_all(&dir).unwrap();
-    format!("sqlite://{}", dir.join("test.db").display())
-}
-
-fn unique() -> u64 {
-    use std::sync::atomic::{AtomicU64, Ordering};
-    static N: AtomicU64 = AtomicU64::new(0);
-    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().subsec_nanos() as u64;
-    nanos * 1000 + N.fetch_add(1, Ordering::Relaxed)
-}
-
-/// A fresh database on the local PostgreSQL; fails loudly when there is none.
-async fn postgres_url() -> String {
-    let admin_url = std::env::var("SWITCHBOARD_TEST_POSTGRES")
-        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into());
-    let pool = sqlx::PgPool::connect(&admin_url)
-        .await
-        .unwrap_or_else(|e| panic!("PostgreSQL is required for these tests and is not reachable at {admin_url}: {e}"));
-    let name = format!("switchboard_platform_{}", unique());
-    sqlx::query(&format!("CREATE DATABASE {name}")).execute(&pool).await.unwrap();
-    let base = admin_url.rsplit_once('/').map_or(admin_url.as_str(), |(b, _)| b).to_string();
-    format!("{base}/{name}")
 }
 
 /// Polls `check` every 50 ms until it holds, for at most 10 s.
@@ -225,7 +159,7 @@ fn signature_holds(secret: &str, r: &Received) -> bool {
 // ---- webhooks ----
 
 async fn webhooks<S: Store>(store: S) {
-    let (app, service) = App::start(store).await;
+    let (app, service) = App::start_with(store, fast_retries()).await;
     let (hooks_addr, receiver) = Receiver::start().await;
     let (acme, _, admin) = app.workspace(&service, "Acme").await;
     let (_, _, other) = app.workspace(&service, "Other").await;
@@ -393,7 +327,7 @@ async fn webhooks_on_postgres() {
 // ---- the audit log ----
 
 async fn audit<S: Store>(store: S) {
-    let (app, service) = App::start(store).await;
+    let (app, service) = App::start_with(store, fast_retries()).await;
     let (_, admin_id, admin) = app.workspace(&service, "Acme").await;
     let (_, _, other) = app.workspace(&service, "Other").await;
 
@@ -575,7 +509,7 @@ fn parse_exposition(text: &str) -> Vec<(String, String)> {
 }
 
 async fn metrics<S: Store>(store: S) {
-    let (app, service) = App::start(store).await;
+    let (app, service) = App::start_with(store, fast_retries()).await;
     let (ws, _, admin) = app.workspace(&service, "Acme").await;
     let (queue, _) = app.staffed_queue(&admin, "acme.example").await;
     let contact = app.ok("POST", "/api/v1/contacts", &admin, json!({ "queue": queue })).await;
@@ -692,7 +626,7 @@ fn router_routes() -> BTreeSet<(String, String)> {
 }
 
 async fn api_description<S: Store>(store: S) {
-    let (app, _service) = App::start(store).await;
+    let (app, _service) = App::start_with(store, fast_retries()).await;
     let (status, doc) = app.call("GET", "/api/openapi.json", None, None).await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(doc["openapi"], "3.1.0");

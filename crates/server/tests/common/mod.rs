@@ -18,8 +18,13 @@ pub struct App {
 
 impl App {
     pub async fn start<S: Store>(store: S) -> (App, Service<S>) {
+        App::start_with(store, switchboard_server::Options::default()).await
+    }
+
+    pub async fn start_with<S: Store>(store: S, options: switchboard_server::Options) -> (App, Service<S>) {
         let service = Service::new(store, system_clock(), 12).await.unwrap();
-        let running = switchboard_server::start(service.clone(), "127.0.0.1:0".parse().unwrap()).await.unwrap();
+        let addr = "127.0.0.1:0".parse().unwrap();
+        let running = switchboard_server::start_with(service.clone(), addr, options).await.unwrap();
         let base = format!("http://{}", running.addr);
         (App { running, base, http: reqwest::Client::new() }, service)
     }

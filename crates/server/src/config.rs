@@ -18,6 +18,8 @@ pub struct Config {
     pub log_json: bool,
     /// How long a login session lasts, in hours.
     pub session_hours: u64,
+    /// Serve the web UI from this directory instead of the embedded copy.
+    pub assets_dir: Option<PathBuf>,
 }
 
 impl Default for Config {
@@ -28,6 +30,7 @@ impl Default for Config {
             database_url: String::new(),
             log_json: false,
             session_hours: 12,
+            assets_dir: None,
         }
     }
 }
@@ -58,7 +61,7 @@ impl Config {
     }
 
     /// Applies `SWITCHBOARD_HTTP`, `SWITCHBOARD_DATA_DIR`, `SWITCHBOARD_DATABASE_URL`,
-    /// `SWITCHBOARD_LOG_JSON` and `SWITCHBOARD_SESSION_HOURS`.
+    /// `SWITCHBOARD_LOG_JSON`, `SWITCHBOARD_SESSION_HOURS` and `SWITCHBOARD_ASSETS_DIR`.
     pub fn apply_env(&mut self, get: impl Fn(&str) -> Option<String>) -> Result<(), ConfigError> {
         let bad = |name: &str, message: String| ConfigError::Env { name: name.into(), message };
         if let Some(v) = get("SWITCHBOARD_HTTP") {
@@ -75,6 +78,9 @@ impl Config {
         }
         if let Some(v) = get("SWITCHBOARD_SESSION_HOURS") {
             self.session_hours = v.parse().map_err(|e| bad("SWITCHBOARD_SESSION_HOURS", format!("'{v}': {e}")))?;
+        }
+        if let Some(v) = get("SWITCHBOARD_ASSETS_DIR") {
+            self.assets_dir = Some(v.into());
         }
         Ok(())
     }

@@ -14,6 +14,7 @@ pub mod delivery;
 pub mod demo;
 pub mod metrics;
 pub mod service;
+pub mod web;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -44,6 +45,9 @@ impl Running {
 #[derive(Clone, Debug, Default)]
 pub struct Options {
     pub webhooks: delivery::DeliveryOptions,
+    /// Serve the web UI from this directory instead of the copy embedded
+    /// in the binary (for editing the pages without rebuilding).
+    pub assets_dir: Option<std::path::PathBuf>,
 }
 
 /// Binds `addr` (port 0 picks a free one) and serves `service` until stopped.
@@ -62,7 +66,8 @@ pub async fn start_with<S: Store>(
     let (shutdown, mut stop) = tokio::sync::watch::channel(false);
     let ticker = service.clone().spawn_ticker(stop.clone());
     let deliveries = delivery::spawn(service.clone(), options.webhooks, stop.clone());
-    let app = api::router(Arc::new(service));
+    let assets = Arc::new(web::Assets::new(options.assets_dir));
+    let app = api::router(Arc::new(service)).merge(web::router(assets));
     let task = tokio::spawn(async move {
         let graceful = async move {
             let _ = stop.changed().await;

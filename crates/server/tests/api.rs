@@ -125,6 +125,13 @@ async fn bad_input<S: Store>(store: S) {
     let (status, _) = app.call("GET", "/api/v1/queues", Some("not-a-token"), None).await;
     assert_eq!(status, StatusCode::UNAUTHORIZED);
 
+    // A session that logged out is refused at once, though its principal was cached.
+    let session = app.login("admin@acme.example", "admin-password").await;
+    app.get("/api/v1/me", &session).await;
+    app.ok("POST", "/api/v1/auth/logout", &session, json!({})).await;
+    let (status, _) = app.call("GET", "/api/v1/me", Some(&session), None).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+
     let resp = app
         .http
         .post(format!("{}/api/v1/skills", app.base))

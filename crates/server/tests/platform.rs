@@ -32,6 +32,7 @@ fn fast_retries() -> Options {
             timeout: Duration::from_secs(5),
             per_webhook: 4,
         },
+        ..Options::default()
     }
 }
 

@@ -112,7 +112,26 @@ struct Inner<S> {
     observed: crate::metrics::Observed,
     /// Per workspace, serialises writes to customers and identities.
     customer_locks: std::sync::Mutex<HashMap<WorkspaceId, Arc<Mutex<()>>>>,
+    /// Principals of recently seen tokens, by token hash (see `authenticate`).
+    principals: std::sync::Mutex<HashMap<Vec<u8>, CachedPrincipal>>,
 }
+
+/// A token's principal as the store last answered, and until when to trust it.
+#[derive(Clone, Copy)]
+struct CachedPrincipal {
+    principal: Principal,
+    /// The earlier of the token's expiry and the end of the cache period.
+    valid_until: Timestamp,
+}
+
+/// How long a token's principal is trusted without asking the store: a
+/// logout on this server takes effect at once, a token deleted by another
+/// server sharing the database within this time.
+const PRINCIPAL_TTL_MS: i64 = 30_000;
+
+/// At most this many cached principals; the cache is emptied when full
+/// (simple, and a refill costs one read per active token).
+const PRINCIPAL_CACHE_MAX: usize = 100_000;
 
 pub struct Service<S> {
     inner: Arc<Inner<S>>,
@@ -139,6 +158,7 @@ impl<S: Store> Service<S> {
                 logins: Default::default(),
                 observed: Default::default(),
                 customer_locks: Default::default(),
+                principals: Default::default(),
             }),
         })
     }
@@ -176,6 +196,19 @@ impl<S: Store> Service<S> {
         ws: WorkspaceId,
         f: impl FnOnce(&mut Center, Timestamp, &mut Vec<Change>) -> Result<T, ServiceError>,
     ) -> Result<T, ServiceError> {
+        self.apply_then(ws, f, |out, _| out).await
+    }
+
+    /// [`Service::apply`], with `then` looking at what is about to be
+    /// committed (engine effects included) to shape the answer — so a
+    /// caller can answer with the record as committed instead of reading it
+    /// back from the store.
+    pub async fn apply_then<T, R>(
+        &self,
+        ws: WorkspaceId,
+        f: impl FnOnce(&mut Center, Timestamp, &mut Vec<Change>) -> Result<T, ServiceError>,
+        then: impl FnOnce(T, &[Change]) -> R,
+    ) -> Result<R, ServiceError> {
         let center = self.center(ws).await?;
         let (out, commit, appended) = {
             let mut c = center.lock().await;
@@ -183,6 +216,7 @@ impl<S: Store> Service<S> {
             let mut changes = Vec::new();
             let out = f(&mut c, now, &mut changes);
             c.absorb(&mut changes);
+            let out = out.map(|t| then(t, &changes));
             if changes.is_empty() {
                 return out;
             }
@@ -246,9 +280,20 @@ impl<S: Store> Service<S> {
     // ----- authentication ------------------------------------------------
 
     /// The principal behind a bearer token or session cookie value.
+    ///
+    /// Every API request asks this, so recent answers are kept in memory for
+    /// [`PRINCIPAL_TTL_MS`]: without that, two store reads per request were
+    /// most of the cost of a small request.
     pub async fn authenticate(&self, token: &str) -> Result<Principal, ServiceError> {
-        let t = self.inner.store.token(&auth::token_hash(token)).await?.ok_or(ServiceError::Unauthenticated)?;
-        if t.expires_at.is_some_and(|e| e <= self.now()) {
+        let hash = auth::token_hash(token);
+        let now = self.now();
+        if let Some(cached) = self.inner.principals.lock().expect("principals lock").get(&hash)
+            && cached.valid_until > now
+        {
+            return Ok(cached.principal);
+        }
+        let t = self.inner.store.token(&hash).await?.ok_or(ServiceError::Unauthenticated)?;
+        if t.expires_at.is_some_and(|e| e <= now) {
             return Err(ServiceError::Unauthenticated);
         }
         let user = self
@@ -259,7 +304,15 @@ impl<S: Store> Service<S> {
             .into_iter()
             .find(|u| u.id == t.user)
             .ok_or(ServiceError::Unauthenticated)?;
-        Ok(Principal { workspace: user.workspace, user: user.id, role: user.role })
+        let principal = Principal { workspace: user.workspace, user: user.id, role: user.role };
+        let ttl_end = Timestamp(now.0 + PRINCIPAL_TTL_MS);
+        let valid_until = t.expires_at.map_or(ttl_end, |e| e.min(ttl_end));
+        let mut cache = self.inner.principals.lock().expect("principals lock");
+        if cache.len() >= PRINCIPAL_CACHE_MAX {
+            cache.clear();
+        }
+        cache.insert(hash, CachedPrincipal { principal, valid_until });
+        Ok(principal)
     }
 
     /// Checks a password and opens a session. Ten failures for one login
@@ -312,7 +365,10 @@ impl<S: Store> Service<S> {
     }
 
     pub async fn logout(&self, token: &str) -> Result<(), ServiceError> {
-        self.inner.store.commit(vec![Change::DeleteToken { hash: auth::token_hash(token) }]).await?;
+        let hash = auth::token_hash(token);
+        self.inner.store.commit(vec![Change::DeleteToken { hash: hash.clone() }]).await?;
+        // After the delete: a request racing the logout cannot re-cache it.
+        self.inner.principals.lock().expect("principals lock").remove(&hash);
         Ok(())
     }
 }

@@ -2,7 +2,7 @@
 //! principal, checks its role, and works inside its workspace only.
 
 use super::settings::QueueSettings;
-use super::{Ids, Service, ServiceError, audit, require};
+use super::{Center, Ids, Service, ServiceError, audit, require};
 use crate::auth::{self, Principal};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -329,7 +329,7 @@ impl<S: Store> Service<S> {
         require(p, Role::Supervisor)?;
         let customer = self.customer_for_contact(p, new.customer, new.customer_identity.clone()).await?;
         let id = ContactId(Ids::next(&self.ids().contact));
-        self.apply(p.workspace, move |c, now, changes| {
+        let create = move |c: &mut Center, now: Timestamp, changes: &mut Vec<Change>| {
             if !c.queues.contains_key(&new.queue) {
                 return Err(ServiceError::invalid("queue", format!("no queue {}", new.queue.0)));
             }
@@ -361,11 +361,22 @@ impl<S: Store> Service<S> {
                 other => other.into(),
             })?;
             changes.push(Change::PutContact(record.clone()));
-            c.contacts.insert(id, record);
-            Ok(())
-        })
-        .await?;
-        self.contact(p, id).await
+            c.contacts.insert(id, record.clone());
+            Ok(record)
+        };
+        // The answer is the contact as committed (routing may already have
+        // offered it), taken from the batch rather than read back.
+        let last_put = |record: ContactRecord, changes: &[Change]| {
+            changes
+                .iter()
+                .rev()
+                .find_map(|ch| match ch {
+                    Change::PutContact(r) if r.id == id => Some(r.clone()),
+                    _ => None,
+                })
+                .unwrap_or(record)
+        };
+        self.apply_then(p.workspace, create, last_put).await
     }
 
     pub async fn contact(&self, p: &Principal, id: ContactId) -> Result<ContactRecord, ServiceError> {

@@ -5,7 +5,7 @@ use anyhow::Context;
 use std::path::PathBuf;
 use switchboard_server::config::Config;
 use switchboard_server::service::{NewUser, Service, system_clock};
-use switchboard_server::{demo, start, stop_on_signal};
+use switchboard_server::{Options, demo, start_with, stop_on_signal};
 use switchboard_store::{Backend, PostgresStore, Role, SqliteStore, Store};
 
 fn config(args: &ServeArgs, default_dir: &str) -> anyhow::Result<Config> {
@@ -63,7 +63,9 @@ impl AsyncStoreFn<()> for Run {
     async fn call<S: Store>(self, store: S, config: &Config) -> anyhow::Result<()> {
         let service = Service::new(store, system_clock(), config.session_hours).await?;
         let demo = if self.demo { Some(demo::ensure(&service).await?) } else { None };
-        let running = start(service, config.http).await.with_context(|| format!("listening on {}", config.http))?;
+        let options = Options { assets_dir: config.assets_dir.clone(), ..Options::default() };
+        let running =
+            start_with(service, config.http, options).await.with_context(|| format!("listening on {}", config.http))?;
         let base = format!("http://{}", running.addr);
         println!("Switchboard is listening on {base}");
         println!("  API:     {base}/api/v1   (health: {base}/health)");

@@ -102,3 +102,6 @@ impl Serialize for Flow {
         self.definition.serialize(s)
     }
 }
+
+#[cfg(test)]
+mod tests;

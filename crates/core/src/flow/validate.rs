@@ -98,6 +98,8 @@ struct Checker<'a> {
     /// Variables the host provides or some block sets: reading any other is
     /// worth a warning.
     set: BTreeSet<String>,
+    /// Whether some target names no block.
+    broken_links: bool,
     report: Report,
 }
 
@@ -142,7 +144,7 @@ impl<'a> Checker<'a> {
                 _ => {}
             }
         }
-        Checker { def, set, report: Report::default() }
+        Checker { def, set, broken_links: false, report: Report::default() }
     }
 
     fn error(&mut self, field: impl Into<String>, message: impl Into<String>) {
@@ -167,7 +169,9 @@ impl<'a> Checker<'a> {
                 None => self.error("handoff", format!("unknown block '{handoff}'")),
                 Some(Block::Handoff(_)) => {}
                 Some(other) => {
-                    self.error("handoff", format!("'{handoff}' is a {} block, not a handoff block", other.kind()))
+                    let kind = other.kind();
+                    let a = if kind.starts_with(['a', 'e', 'i', 'o', 'u']) { "an" } else { "a" };
+                    self.error("handoff", format!("'{handoff}' is {a} {kind} block, not a handoff block"))
                 }
             }
         }
@@ -247,6 +251,7 @@ impl<'a> Checker<'a> {
 
     fn target(&mut self, field: &str, target: &BlockId) {
         if !self.def.blocks.contains_key(target.as_str()) {
+            self.broken_links = true;
             self.error(field, format!("unknown block '{target}'"));
         }
     }
@@ -316,6 +321,17 @@ impl<'a> Checker<'a> {
         let def = self.def;
         let g = Graph::new(def);
         let Some(start) = g.get(def.start.as_str()) else { return };
+        for cycle in g.busy_cycles(Some(start)) {
+            let names: Vec<&str> = cycle.iter().map(|&n| g.ids[n].as_str()).collect();
+            let message = format!("a cycle of blocks that never wait for the customer ({})", names.join(" → "));
+            self.error(block_path(g.ids[cycle[0]]), message);
+        }
+        // A broken link makes everything after it look unreachable and the
+        // conversation look endless: one typo would bury itself under a page
+        // of consequences. Those checks wait until the links are fixed.
+        if self.broken_links {
+            return;
+        }
         // The hand-off block is entered from anywhere, by a phrase or when
         // the interpreter gives up, so it counts as reachable on its own.
         let mut roots = vec![start];
@@ -325,11 +341,6 @@ impl<'a> Checker<'a> {
             if !reachable[n] {
                 self.error(block_path(id), "unreachable from start");
             }
-        }
-        for cycle in g.busy_cycles(Some(start)) {
-            let names: Vec<&str> = cycle.iter().map(|&n| g.ids[n].as_str()).collect();
-            let message = format!("a cycle of blocks that never wait for the customer ({})", names.join(" → "));
-            self.error(block_path(g.ids[cycle[0]]), message);
         }
         let can_finish = g.can_finish();
         let from_start = g.reachable(&[start]);

@@ -379,3 +379,19 @@ fn a_definition_round_trips_through_json() {
     // Defaults are written out, so a stored flow says what it means.
     assert!(f.to_json().contains("\"version\": 1"));
 }
+
+/// The JSON blocks of the user documentation under `heading`.
+fn documented_json(heading: &str) -> serde_json::Value {
+    let docs = include_str!("../../../../../docs/FLOWS.md");
+    let section = &docs[docs.find(heading).unwrap_or_else(|| panic!("no {heading}"))..];
+    let start = section.find("```json\n").unwrap() + "```json\n".len();
+    let end = start + section[start..].find("```").unwrap();
+    serde_json::from_str(&section[start..end]).unwrap()
+}
+
+#[test]
+fn the_documentation_shows_the_demo_flow_and_a_valid_first_flow() {
+    let demo: serde_json::Value = serde_json::from_str(example()).unwrap();
+    assert_eq!(documented_json("## The demo flow"), demo);
+    assert!(warnings(&documented_json("## A first flow").to_string()).is_empty());
+}

@@ -1,5 +1,6 @@
 //! Switchboard's domain: contacts, agents, queues, the routing engine, metric
-//! math, Erlang C/A staffing and the contact-center simulator.
+//! math, Erlang C/A staffing, the contact-center simulator and the bot/IVR
+//! flow language.
 //!
 //! **This crate does no I/O.** It reads no clock (time is passed in, see
 //! [`time::Clock`]), opens no file or socket and spawns no thread, so the
@@ -14,6 +15,7 @@ pub mod erlang;
 pub mod events;
 pub mod expr;
 pub mod fasthash;
+pub mod flow;
 pub mod ids;
 pub mod metrics;
 pub mod policy;

@@ -1,0 +1,290 @@
+//! The stored form of a flow: what an author writes and the server keeps, one
+//! JSON document per version.
+//!
+//! These types only describe shape; whether the blocks fit together (targets
+//! exist, no endless loops, …) is [`super::validate`]'s job, so that every
+//! problem is reported at once instead of the first one serde meets.
+
+use super::run::HandoffReason;
+use serde::de::{MapAccess, Visitor};
+use serde::{Deserialize, Deserializer, Serialize};
+use std::borrow::Borrow;
+use std::collections::BTreeMap;
+use std::fmt;
+
+/// The format version this crate reads and writes. A definition without
+/// `version` is version 1, so that hand-written flows need not say it.
+pub const VERSION: u32 = 1;
+
+/// The name of a block, unique within its flow.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct BlockId(pub String);
+
+impl BlockId {
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for BlockId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl From<&str> for BlockId {
+    fn from(s: &str) -> Self {
+        BlockId(s.to_string())
+    }
+}
+
+/// Lets a `BTreeMap<BlockId, _>` be searched with a `&str`.
+impl Borrow<str> for BlockId {
+    fn borrow(&self) -> &str {
+        &self.0
+    }
+}
+
+/// A whole flow as written.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Definition {
+    #[serde(default = "default_version")]
+    pub version: u32,
+    /// The block a conversation begins with.
+    pub start: BlockId,
+    /// Customer text containing one of these (as whole words, any case) hands
+    /// the conversation to a person at once.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub handoff_phrases: Vec<String>,
+    /// The handoff block used when a phrase matches or the interpreter has to
+    /// give up; without it such hand-offs go to the host's default queue.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub handoff: Option<BlockId>,
+    #[serde(deserialize_with = "unique_blocks")]
+    pub blocks: BTreeMap<BlockId, Block>,
+}
+
+fn default_version() -> u32 {
+    VERSION
+}
+
+/// One step of a conversation. Text fields are templates (`{{variable}}`).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum Block {
+    Message(Message),
+    Buttons(Buttons),
+    Input(InputBlock),
+    Knowledge(Knowledge),
+    Branch(Branch),
+    Set(Set),
+    End(End),
+    Handoff(Handoff),
+}
+
+impl Block {
+    /// The `type` as written, for messages.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Block::Message(_) => "message",
+            Block::Buttons(_) => "buttons",
+            Block::Input(_) => "input",
+            Block::Knowledge(_) => "knowledge",
+            Block::Branch(_) => "branch",
+            Block::Set(_) => "set",
+            Block::End(_) => "end",
+            Block::Handoff(_) => "handoff",
+        }
+    }
+
+    /// Whether the interpreter stops here until the customer answers. Only
+    /// such blocks may close a cycle: anything else would loop without end.
+    pub fn waits_for_customer(&self) -> bool {
+        matches!(self, Block::Buttons(_) | Block::Input(_))
+    }
+
+    /// Whether a conversation finishes here.
+    pub fn is_final(&self) -> bool {
+        matches!(self, Block::End(_) | Block::Handoff(_))
+    }
+
+    /// Every block this one can lead to, with the field path (relative to the
+    /// block) that names it, in the order the fields are written.
+    pub fn targets(&self) -> Vec<(String, &BlockId)> {
+        match self {
+            Block::Message(m) => vec![("next".into(), &m.next)],
+            Block::Buttons(b) => {
+                let mut out: Vec<(String, &BlockId)> =
+                    b.options.iter().enumerate().map(|(i, o)| (format!("options[{i}].next"), &o.next)).collect();
+                if let Some(no_match) = &b.no_match {
+                    out.push(("no_match".into(), no_match));
+                }
+                out
+            }
+            Block::Input(i) => vec![("next".into(), &i.next)],
+            Block::Knowledge(k) => vec![("found".into(), &k.found), ("not_found".into(), &k.not_found)],
+            Block::Branch(b) => {
+                let mut out: Vec<(String, &BlockId)> =
+                    b.cases.iter().map(|(value, target)| (format!("cases{}", key_path(value)), target)).collect();
+                out.push(("else".into(), &b.otherwise));
+                out
+            }
+            Block::Set(s) => vec![("next".into(), &s.next)],
+            Block::End(_) | Block::Handoff(_) => Vec::new(),
+        }
+    }
+}
+
+/// Says `text`, then goes on to `next`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Message {
+    pub text: String,
+    pub next: BlockId,
+}
+
+/// Asks `text` with a choice of options (chat buttons, or phone keys).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Buttons {
+    pub text: String,
+    pub options: Vec<ButtonOption>,
+    /// Stores the chosen option's value in this variable.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub save_as: Option<String>,
+    /// Where free text that matches no option goes; without it the question
+    /// is asked again.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub no_match: Option<BlockId>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ButtonOption {
+    pub label: String,
+    /// What is stored and sent back when chosen; the label when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub value: Option<String>,
+    /// The phone key (`0`–`9`, `*`, `#`) that chooses this option; typing it
+    /// in chat chooses it too.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub key: Option<String>,
+    pub next: BlockId,
+}
+
+impl ButtonOption {
+    /// The value stored and sent back when this option is chosen.
+    pub fn value(&self) -> &str {
+        self.value.as_deref().unwrap_or(&self.label)
+    }
+}
+
+/// Asks `text` and stores the customer's free-text answer in `save_as`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct InputBlock {
+    pub text: String,
+    pub save_as: String,
+    pub next: BlockId,
+}
+
+/// Searches the knowledge base for `query` (through the host) and says the
+/// best article when it scores at least `min_score`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Knowledge {
+    pub query: String,
+    #[serde(default = "default_min_score")]
+    pub min_score: f64,
+    pub found: BlockId,
+    pub not_found: BlockId,
+}
+
+/// The threshold when a knowledge block names none: the host's scores are
+/// normalised to 0..=1, and an even chance is the least worth saying.
+pub const DEFAULT_MIN_SCORE: f64 = 0.5;
+
+fn default_min_score() -> f64 {
+    DEFAULT_MIN_SCORE
+}
+
+/// Goes to `cases[value of variable]` (exact match), else to `else`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Branch {
+    pub variable: String,
+    #[serde(default)]
+    pub cases: BTreeMap<String, BlockId>,
+    #[serde(rename = "else")]
+    pub otherwise: BlockId,
+}
+
+/// Sets variables (values are templates), then goes on to `next`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Set {
+    pub values: BTreeMap<String, String>,
+    pub next: BlockId,
+}
+
+/// Says `text` if any and finishes: the bot handled the conversation.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct End {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub text: Option<String>,
+}
+
+/// Says `text` if any and hands the conversation to a person.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Handoff {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub text: Option<String>,
+    /// The queue's name; the host's default chat queue when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub queue: Option<String>,
+    #[serde(default)]
+    pub priority: i32,
+    /// The reason reported when the flow simply arrives here (say `asked` for
+    /// a "Talk to a person" option); `flow` when absent. A phrase or a failed
+    /// knowledge search leading here reports its own reason instead.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<HandoffReason>,
+}
+
+/// A map key as a path segment: `.billing`, or `["two words"]` when the key
+/// would not read as one segment.
+pub(crate) fn key_path(key: &str) -> String {
+    if !key.is_empty() && key.chars().all(|c| c.is_alphanumeric() || c == '_' || c == '-') {
+        format!(".{key}")
+    } else {
+        format!("[{}]", serde_json::Value::String(key.to_string()))
+    }
+}
+
+/// serde's maps keep the last of two equal keys silently; a flow with two
+/// blocks of the same name is a mistake the author must hear about.
+fn unique_blocks<'de, D: Deserializer<'de>>(d: D) -> Result<BTreeMap<BlockId, Block>, D::Error> {
+    struct Blocks;
+    impl<'de> Visitor<'de> for Blocks {
+        type Value = BTreeMap<BlockId, Block>;
+        fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.write_str("an object of blocks by name")
+        }
+        fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+            let mut out = BTreeMap::new();
+            while let Some(id) = map.next_key::<BlockId>()? {
+                if out.contains_key(&id) {
+                    return Err(serde::de::Error::custom(format_args!("two blocks are named '{id}'")));
+                }
+                let block = map.next_value()?;
+                out.insert(id, block);
+            }
+            Ok(out)
+        }
+    }
+    d.deserialize_map(Blocks)
+}

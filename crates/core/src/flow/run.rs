@@ -1,0 +1,384 @@
+//! The interpreter: one conversation's position in a flow, as a pure state
+//! machine.
+//!
+//! The host feeds it what the customer (or the knowledge base) said and
+//! delivers what it answers; it keeps nothing else. A [`Run`] is plain data,
+//! so the server stores it with the conversation and carries on after a
+//! restart from exactly where it stopped.
+//!
+//! One call runs blocks until the flow waits (for the customer, or for a
+//! search the host must do) or finishes. Validation rejects loops that never
+//! wait, but a [`Run`] may meet a flow that was never validated or changed
+//! under it, so the interpreter defends itself too: at most [`MAX_STEPS`]
+//! blocks per call, and a position that no longer makes sense hands the
+//! customer to a person rather than stranding them.
+
+use super::Flow;
+use super::definition::{Block, BlockId, ButtonOption, Buttons, Handoff};
+use super::matching;
+use super::template::render;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+/// The most blocks one call runs before giving up with a hand-off.
+pub const MAX_STEPS: usize = 100;
+
+/// Why a conversation went to a person (reported in `bot_handoff` events).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum HandoffReason {
+    /// The customer asked for one: a hand-off phrase, or an option whose
+    /// handoff block says `"reason": "asked"`.
+    Asked,
+    /// The knowledge base had no answer good enough.
+    LowConfidence,
+    /// The flow led there, or the interpreter could not go on.
+    Flow,
+}
+
+impl HandoffReason {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            HandoffReason::Asked => "asked",
+            HandoffReason::LowConfidence => "low_confidence",
+            HandoffReason::Flow => "flow",
+        }
+    }
+}
+
+/// Where a conversation stands.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Status {
+    /// An `input` block asked a question: free text expected.
+    WaitingForText,
+    /// A `buttons` block asked: a button press expected (typed text that
+    /// names an option works too).
+    WaitingForButton,
+    /// The host must search and answer with [`Input::Search`].
+    WaitingForSearch,
+    /// Finished without a person.
+    Contained,
+    /// Finished by handing over to a person.
+    HandedOff,
+}
+
+impl Status {
+    pub fn is_finished(self) -> bool {
+        matches!(self, Status::Contained | Status::HandedOff)
+    }
+}
+
+/// What the host tells the interpreter.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Input {
+    /// Text the customer typed (or speech recognised, or keys pressed).
+    Text(String),
+    /// A button pressed: the `value` of an [`Output::Ask`] button.
+    Button { value: String },
+    /// The answer to [`Output::Search`]: hits best first.
+    Search(Vec<Hit>),
+}
+
+/// A knowledge-base article found by the host, with a score in 0..=1. The
+/// interpreter says `title` and `body`; a host with a shorter answer for
+/// the customer (a snippet, a generated answer) passes that as `body`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Hit {
+    pub title: String,
+    pub body: String,
+    pub score: f64,
+}
+
+/// A choice offered with a question: a chat button, or a phone menu key.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Button {
+    pub label: String,
+    pub value: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub key: Option<String>,
+}
+
+/// What the interpreter asks the host to do, in order.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum Output {
+    /// Say this to the customer (chat message, or text-to-speech).
+    Say { text: String },
+    /// Ask this and wait; `buttons` is empty for a free-text answer.
+    Ask { text: String, buttons: Vec<Button> },
+    /// Search the knowledge base; answer with [`Input::Search`].
+    Search { query: String },
+    /// Hand over to a person; the run is finished. `queue` is a queue's name,
+    /// `None` for the host's default.
+    Handoff { queue: Option<String>, priority: i32, reason: HandoffReason, variables: BTreeMap<String, String> },
+    /// The bot handled the conversation; the run is finished.
+    Contained,
+}
+
+/// One conversation's position in a flow.
+///
+/// Once finished (after [`Output::Handoff`] or [`Output::Contained`]) a run
+/// ignores further input: [`Run::input`] answers nothing, so a late message
+/// or search answer racing the hand-off is harmless.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Run {
+    /// The block waited on, or the one the run finished at.
+    block: BlockId,
+    status: Status,
+    #[serde(default)]
+    variables: BTreeMap<String, String>,
+}
+
+impl Run {
+    /// Starts a conversation with the host's variables (name, email,
+    /// pre-chat fields) and runs up to the first question.
+    pub fn start(flow: &Flow, variables: BTreeMap<String, String>) -> (Run, Vec<Output>) {
+        let start = flow.definition().start.clone();
+        let mut run = Run { block: start.clone(), status: Status::WaitingForText, variables };
+        let mut out = Vec::new();
+        run.go(flow, start, None, &mut out);
+        (run, out)
+    }
+
+    /// Takes the customer's answer (or the host's search result) and runs on
+    /// to the next question or the end.
+    ///
+    /// Input the current state does not expect is ignored, answering
+    /// nothing: a search result while a question is open (a stale search), a
+    /// button press while a search is under way. Text while a search is under
+    /// way is ignored too, unless it asks for a person.
+    pub fn input(&mut self, flow: &Flow, input: Input) -> Vec<Output> {
+        let mut out = Vec::new();
+        if self.status.is_finished() {
+            return out;
+        }
+        let Some(block) = flow.block(self.block.as_str()) else {
+            self.give_up(flow, &mut out);
+            return out;
+        };
+        if waits_as(block) != Some(self.status) {
+            // The flow changed under a stored run: this block no longer asks
+            // what the run was waiting for.
+            self.give_up(flow, &mut out);
+            return out;
+        }
+        match (block, input) {
+            (Block::Buttons(b), Input::Button { value }) => {
+                let chosen = b.options.iter().find(|o| o.value() == value);
+                match chosen.or_else(|| matching::choose(&b.options, &value)) {
+                    Some(option) => self.choose(flow, b, option, &mut out),
+                    None => self.no_match(flow, b, &mut out),
+                }
+            }
+            (Block::Buttons(b), Input::Text(text)) => {
+                // An option typed out is what the flow offered, so it wins
+                // over a phrase that happens to be in it ("Agent login").
+                if let Some(option) = matching::choose(&b.options, &text) {
+                    self.choose(flow, b, option, &mut out);
+                } else if asks_for_person(flow, &text) {
+                    self.hand_off(flow, HandoffReason::Asked, &mut out);
+                } else {
+                    self.no_match(flow, b, &mut out);
+                }
+            }
+            // Only typed text can ask for a person: a button's value is the
+            // flow's own word (a stale button from an earlier question).
+            (Block::Input(_), Input::Text(text)) if asks_for_person(flow, &text) => {
+                self.hand_off(flow, HandoffReason::Asked, &mut out);
+            }
+            (Block::Input(i), Input::Text(text) | Input::Button { value: text }) => {
+                if text.trim().is_empty() {
+                    self.go(flow, self.block.clone(), None, &mut out);
+                } else {
+                    self.variables.insert(i.save_as.clone(), text.trim().to_string());
+                    self.go(flow, i.next.clone(), None, &mut out);
+                }
+            }
+            (Block::Knowledge(k), Input::Search(hits)) => {
+                let best = hits
+                    .iter()
+                    .filter(|h| h.score.is_finite())
+                    .reduce(|best, h| if h.score > best.score { h } else { best });
+                match best.filter(|h| h.score >= k.min_score) {
+                    Some(hit) => {
+                        say(article(hit), &mut out);
+                        self.go(flow, k.found.clone(), None, &mut out);
+                    }
+                    None => self.go(flow, k.not_found.clone(), Some(HandoffReason::LowConfidence), &mut out),
+                }
+            }
+            (Block::Knowledge(_), Input::Text(text)) if asks_for_person(flow, &text) => {
+                self.hand_off(flow, HandoffReason::Asked, &mut out);
+            }
+            _ => {}
+        }
+        out
+    }
+
+    pub fn status(&self) -> Status {
+        self.status
+    }
+
+    pub fn variables(&self) -> &BTreeMap<String, String> {
+        &self.variables
+    }
+
+    /// The block waited on, or the one the run finished at.
+    pub fn block(&self) -> &BlockId {
+        &self.block
+    }
+
+    pub fn is_finished(&self) -> bool {
+        self.status.is_finished()
+    }
+
+    fn choose(&mut self, flow: &Flow, b: &Buttons, option: &ButtonOption, out: &mut Vec<Output>) {
+        if let Some(save_as) = &b.save_as {
+            self.variables.insert(save_as.clone(), option.value().to_string());
+        }
+        self.go(flow, option.next.clone(), None, out);
+    }
+
+    fn no_match(&mut self, flow: &Flow, b: &Buttons, out: &mut Vec<Output>) {
+        let next = b.no_match.clone().unwrap_or_else(|| self.block.clone());
+        self.go(flow, next, None, out);
+    }
+
+    /// Runs blocks from `id` until one waits or the run finishes. `reason`
+    /// is why the run is going to `id`, reported if `id` is a handoff block.
+    fn go(&mut self, flow: &Flow, mut id: BlockId, mut reason: Option<HandoffReason>, out: &mut Vec<Output>) {
+        for _ in 0..MAX_STEPS {
+            let Some(block) = flow.block(id.as_str()) else {
+                return self.give_up(flow, out);
+            };
+            self.block = id;
+            let next = match block {
+                Block::Message(m) => {
+                    say(render(&m.text, &self.variables), out);
+                    m.next.clone()
+                }
+                Block::Buttons(b) => {
+                    let buttons = b.options.iter().map(button).collect();
+                    out.push(Output::Ask { text: render(&b.text, &self.variables), buttons });
+                    self.status = Status::WaitingForButton;
+                    return;
+                }
+                Block::Input(i) => {
+                    out.push(Output::Ask { text: render(&i.text, &self.variables), buttons: Vec::new() });
+                    self.status = Status::WaitingForText;
+                    return;
+                }
+                Block::Knowledge(k) => {
+                    let query = render(&k.query, &self.variables);
+                    if query.trim().is_empty() {
+                        // Nothing to search for is nothing found; the host
+                        // need not be asked.
+                        id = k.not_found.clone();
+                        reason = Some(HandoffReason::LowConfidence);
+                        continue;
+                    }
+                    out.push(Output::Search { query });
+                    self.status = Status::WaitingForSearch;
+                    return;
+                }
+                Block::Branch(b) => {
+                    let value = self.variables.get(&b.variable).map(String::as_str).unwrap_or("");
+                    b.cases.get(value).unwrap_or(&b.otherwise).clone()
+                }
+                Block::Set(s) => {
+                    // Every value reads the variables as they were before the
+                    // block, whatever order the map lists them in.
+                    let values: Vec<(String, String)> =
+                        s.values.iter().map(|(k, v)| (k.clone(), render(v, &self.variables))).collect();
+                    self.variables.extend(values);
+                    s.next.clone()
+                }
+                Block::End(e) => {
+                    if let Some(text) = &e.text {
+                        say(render(text, &self.variables), out);
+                    }
+                    out.push(Output::Contained);
+                    self.status = Status::Contained;
+                    return;
+                }
+                Block::Handoff(h) => {
+                    let reason = reason.or(h.reason).unwrap_or(HandoffReason::Flow);
+                    return self.finish_handoff(h, reason, out);
+                }
+            };
+            id = next;
+            reason = None;
+        }
+        self.give_up(flow, out)
+    }
+
+    /// Hands off now through the flow's `handoff` block (its text, queue
+    /// and priority), or to the host's default queue without one.
+    fn hand_off(&mut self, flow: &Flow, reason: HandoffReason, out: &mut Vec<Output>) {
+        let def = flow.definition();
+        match def.handoff.as_ref().and_then(|id| Some((id, flow.block(id.as_str())?))) {
+            Some((id, Block::Handoff(h))) => {
+                self.block = id.clone();
+                self.finish_handoff(h, reason, out);
+            }
+            _ => {
+                self.status = Status::HandedOff;
+                out.push(Output::Handoff { queue: None, priority: 0, reason, variables: self.variables.clone() });
+            }
+        }
+    }
+
+    /// The flow cannot go on (runaway loop, missing block): a person can.
+    fn give_up(&mut self, flow: &Flow, out: &mut Vec<Output>) {
+        self.hand_off(flow, HandoffReason::Flow, out);
+    }
+
+    fn finish_handoff(&mut self, h: &Handoff, reason: HandoffReason, out: &mut Vec<Output>) {
+        if let Some(text) = &h.text {
+            say(render(text, &self.variables), out);
+        }
+        out.push(Output::Handoff {
+            queue: h.queue.clone(),
+            priority: h.priority,
+            reason,
+            variables: self.variables.clone(),
+        });
+        self.status = Status::HandedOff;
+    }
+}
+
+/// What a block waits for, if it waits.
+fn waits_as(block: &Block) -> Option<Status> {
+    match block {
+        Block::Buttons(_) => Some(Status::WaitingForButton),
+        Block::Input(_) => Some(Status::WaitingForText),
+        Block::Knowledge(_) => Some(Status::WaitingForSearch),
+        _ => None,
+    }
+}
+
+fn asks_for_person(flow: &Flow, text: &str) -> bool {
+    flow.definition().handoff_phrases.iter().any(|p| matching::contains_phrase(text, p))
+}
+
+fn button(o: &ButtonOption) -> Button {
+    Button { label: o.label.clone(), value: o.value().to_string(), key: o.key.clone() }
+}
+
+/// A text with nothing to say (a template of unset variables) is not said:
+/// an empty chat bubble or a silent pause helps nobody.
+fn say(text: String, out: &mut Vec<Output>) {
+    if !text.trim().is_empty() {
+        out.push(Output::Say { text });
+    }
+}
+
+fn article(hit: &Hit) -> String {
+    match (hit.title.trim().is_empty(), hit.body.trim().is_empty()) {
+        (true, _) => hit.body.clone(),
+        (false, true) => hit.title.clone(),
+        (false, false) => format!("{}\n\n{}", hit.title, hit.body),
+    }
+}

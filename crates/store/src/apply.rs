@@ -16,6 +16,7 @@
 //! commit, and the events keep their order, hence ids in commit order.
 
 use crate::StoreError;
+use crate::edits::{self, Edit};
 use crate::records::*;
 use crate::rows::{db_id, db_opt_id, json};
 use crate::tables::Record;
@@ -84,10 +85,13 @@ pub(crate) async fn apply(
     plan.queues.upsert(conn, max_rows, p).await?;
     plan.agents.upsert(conn, max_rows, p).await?;
     plan.customers.upsert(conn, max_rows, p).await?;
-    plan.identities.upsert(conn, max_rows, p).await?;
+    edits::write(conn, &plan.identities, max_rows, p).await?;
     plan.contacts.upsert(conn, max_rows, p).await?;
-    crate::webhooks::write(conn, &plan.webhooks, max_rows, p).await?;
+    edits::write(conn, &plan.webhooks, max_rows, p).await?;
     plan.deliveries.upsert(conn, max_rows, p).await?;
+    edits::write(conn, &plan.documents, max_rows, p).await?;
+    edits::write(conn, &plan.articles, max_rows, p).await?;
+    plan.attachments.upsert(conn, max_rows, p).await?;
 
     let mut ids = vec![Vec::new(); batches.len()];
     for run in runs(&plan.events, |_| None::<()>, max_rows) {
@@ -110,10 +114,13 @@ struct Plan<'a> {
     queues: Vec<&'a QueueRecord>,
     agents: Vec<&'a AgentRecord>,
     customers: Vec<&'a CustomerRecord>,
-    identities: Vec<&'a Identity>,
+    identities: Vec<Edit<'a, Identity>>,
     contacts: Vec<&'a ContactRecord>,
-    webhooks: Vec<crate::webhooks::WebhookChange<'a>>,
+    webhooks: Vec<Edit<'a, Webhook>>,
     deliveries: Vec<&'a Delivery>,
+    documents: Vec<Edit<'a, Document>>,
+    articles: Vec<Edit<'a, Article>>,
+    attachments: Vec<&'a Attachment>,
     /// With the index of the batch each belongs to.
     events: Vec<(usize, &'a NewEvent)>,
 }
@@ -135,14 +142,22 @@ impl<'a> Plan<'a> {
             Change::PutQueue(q) => self.queues.push(q),
             Change::PutAgent(a) => self.agents.push(a),
             Change::PutCustomer(c) => self.customers.push(c),
-            Change::PutIdentity(i) => self.identities.push(i),
+            Change::PutIdentity(i) => self.identities.push(Edit::Put(i)),
+            Change::DeleteIdentity { workspace, kind, value } => {
+                self.identities.push(Edit::Delete((*workspace, *kind, value.as_str())))
+            }
             Change::PutContact(c) => self.contacts.push(c),
             Change::Append(e) => self.events.push((batch, e)),
-            Change::PutWebhook(w) => self.webhooks.push(crate::webhooks::WebhookChange::Put(w)),
-            Change::DeleteWebhook { workspace, id } => {
-                self.webhooks.push(crate::webhooks::WebhookChange::Delete(*workspace, *id))
-            }
+            Change::PutWebhook(w) => self.webhooks.push(Edit::Put(w)),
+            Change::DeleteWebhook { workspace, id } => self.webhooks.push(Edit::Delete((*workspace, *id))),
             Change::PutDelivery(d) => self.deliveries.push(d),
+            Change::PutDocument(d) => self.documents.push(Edit::Put(d)),
+            Change::DeleteDocument { workspace, kind, id } => {
+                self.documents.push(Edit::Delete((*workspace, kind.as_str(), *id)))
+            }
+            Change::PutArticle(a) => self.articles.push(Edit::Put(a)),
+            Change::DeleteArticle { workspace, id } => self.articles.push(Edit::Delete((*workspace, *id))),
+            Change::PutAttachment(a) => self.attachments.push(a),
         }
     }
 }

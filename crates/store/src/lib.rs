@@ -13,14 +13,22 @@
 //!
 //! Both stores run the same SQL through sqlx's `Any` driver: `queries`
 //! (reads), `apply` (a group of batches as multi-row upserts and appends),
-//! `tables` (the upserted tables' columns and keys), `rows` (how values are
-//! stored and read back) and `writer` (group commit). The `sqlite` and `postgres` modules hold only what differs:
-//! migrations, connection setup, how a write transaction begins, the
-//! placeholder style of the generated statements, and backup.
+//! `tables` (the upserted tables' columns and keys), `edits` (tables that
+//! also take deletes), `rows` (how values are stored and read back) and
+//! `writer` (group commit); a few subjects have a module of their own for
+//! all of that: `webhooks`, `documents`, `kb` (articles and their search)
+//! and `attachments`. The `sqlite` and `postgres` modules hold only what
+//! differs: migrations, connection setup, how a write transaction begins,
+//! the placeholder style of the generated statements, the full-text search
+//! statement, and backup.
 
 pub mod records;
 
 mod apply;
+mod attachments;
+mod documents;
+mod edits;
+mod kb;
 mod open;
 mod postgres;
 mod queries;
@@ -181,6 +189,51 @@ pub trait Store: Send + Sync + 'static {
         webhook: u64,
         limit: u32,
     ) -> impl Future<Output = Result<Vec<Delivery>, StoreError>> + Send;
+
+    /// One contact's events, oldest first; only those of `kind` if given
+    /// (a chat's messages are its events of kind `message`).
+    fn contact_events(
+        &self,
+        ws: WorkspaceId,
+        contact: ContactId,
+        kind: Option<&str>,
+    ) -> impl Future<Output = Result<Vec<LoggedEvent>, StoreError>> + Send;
+
+    /// The workspace's documents of one kind, by id.
+    fn documents(&self, ws: WorkspaceId, kind: &str) -> impl Future<Output = Result<Vec<Document>, StoreError>> + Send;
+    fn document(
+        &self,
+        ws: WorkspaceId,
+        kind: &str,
+        id: u64,
+    ) -> impl Future<Output = Result<Option<Document>, StoreError>> + Send;
+
+    /// The workspace's articles, published or not, by id.
+    fn articles(&self, ws: WorkspaceId) -> impl Future<Output = Result<Vec<Article>, StoreError>> + Send;
+    fn article(&self, ws: WorkspaceId, id: u64) -> impl Future<Output = Result<Option<Article>, StoreError>> + Send;
+    /// The workspace's articles matching any word of `query` in their title
+    /// or body (stemmed: `refunds` finds `refund`), best first, at most
+    /// `limit`; only published ones if `published_only`.
+    ///
+    /// `query` is what a customer typed, taken as plain words: quotes,
+    /// operators and other punctuation separate words and mean nothing
+    /// else, so no input is a syntax error. English stop words (`how`,
+    /// `do`, `I`, `my`…) are left out, and only the first 32 distinct words
+    /// count; a query with no word left finds nothing. See [`ArticleHit`]
+    /// for what `score` and `coverage` mean.
+    fn search_articles(
+        &self,
+        ws: WorkspaceId,
+        query: &str,
+        published_only: bool,
+        limit: u32,
+    ) -> impl Future<Output = Result<Vec<ArticleHit>, StoreError>> + Send;
+
+    fn attachment(
+        &self,
+        ws: WorkspaceId,
+        id: u64,
+    ) -> impl Future<Output = Result<Option<Attachment>, StoreError>> + Send;
 
     fn max_ids(&self) -> impl Future<Output = Result<MaxIds, StoreError>> + Send;
 

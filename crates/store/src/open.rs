@@ -163,6 +163,45 @@ impl Store for AnyStore {
         dispatch!(self.deliveries(ws, webhook, limit))
     }
 
+    async fn contact_events(
+        &self,
+        ws: WorkspaceId,
+        contact: ContactId,
+        kind: Option<&str>,
+    ) -> Result<Vec<LoggedEvent>, StoreError> {
+        dispatch!(self.contact_events(ws, contact, kind))
+    }
+
+    async fn documents(&self, ws: WorkspaceId, kind: &str) -> Result<Vec<Document>, StoreError> {
+        dispatch!(self.documents(ws, kind))
+    }
+
+    async fn document(&self, ws: WorkspaceId, kind: &str, id: u64) -> Result<Option<Document>, StoreError> {
+        dispatch!(self.document(ws, kind, id))
+    }
+
+    async fn articles(&self, ws: WorkspaceId) -> Result<Vec<Article>, StoreError> {
+        dispatch!(self.articles(ws))
+    }
+
+    async fn article(&self, ws: WorkspaceId, id: u64) -> Result<Option<Article>, StoreError> {
+        dispatch!(self.article(ws, id))
+    }
+
+    async fn search_articles(
+        &self,
+        ws: WorkspaceId,
+        query: &str,
+        published_only: bool,
+        limit: u32,
+    ) -> Result<Vec<ArticleHit>, StoreError> {
+        dispatch!(self.search_articles(ws, query, published_only, limit))
+    }
+
+    async fn attachment(&self, ws: WorkspaceId, id: u64) -> Result<Option<Attachment>, StoreError> {
+        dispatch!(self.attachment(ws, id))
+    }
+
     async fn max_ids(&self) -> Result<MaxIds, StoreError> {
         dispatch!(self.max_ids())
     }

@@ -6,6 +6,7 @@
 //! a pool for reads.
 
 use crate::apply::Placeholders;
+use crate::kb::{FullText, article_columns, per_counted_word};
 use crate::shared::{Shared, store_over_shared};
 use crate::writer::{Dialect, Writer};
 use crate::{Backend, StoreError};
@@ -58,4 +59,39 @@ impl PostgresStore {
     }
 }
 
-store_over_shared!(PostgresStore);
+store_over_shared!(PostgresStore, FULL_TEXT);
+
+/// Article search over the generated `tsvector` column `search` and its GIN
+/// index (migration 0003).
+///
+/// A term is the word itself: the query goes through
+/// `websearch_to_tsquery`, which never fails on its input (and words, being
+/// letters and digits, hold none of its operators but the `or` that joins
+/// them), and each counted word through `plainto_tsquery`; both stem as
+/// the index does and drop the same stop words. `relevance` is `ts_rank()`
+/// with its default weights, so a match in the title (A) weighs 1.0 and one
+/// in the body (B) 0.4.
+///
+/// `ts_headline` reads the whole body again, so it and coverage are left to
+/// the outer query: they are only worked out for the hits returned.
+const FULL_TEXT: FullText = FullText { term: str::to_string, or: " or ", sql: search_sql };
+
+fn search_sql(counted: usize) -> String {
+    let covered =
+        per_counted_word(counted, |p| format!("(search @@ plainto_tsquery('english', {p}))::int"), " + ", "0");
+    format!(
+        concat!(
+            "SELECT ",
+            article_columns!(),
+            ", relevance, ",
+            "ts_headline('english', body, query, 'StartSel=**, StopSel=**, MaxWords=24, MinWords=12') AS snippet, ",
+            "({})::bigint AS covered FROM (",
+            "SELECT a.*, q.query, ts_rank(a.search, q.query)::float8 AS relevance ",
+            "FROM articles AS a, websearch_to_tsquery('english', $2) AS q (query) ",
+            "WHERE a.workspace_id = $1 AND a.search @@ q.query AND (a.published OR NOT $3) ",
+            "ORDER BY relevance DESC, a.id LIMIT $4",
+            ") AS h ORDER BY relevance DESC, id"
+        ),
+        covered
+    )
+}

@@ -327,6 +327,28 @@ pub(crate) async fn customer_events(
     rows::all(&rows, rows::event)
 }
 
+/// One contact's events, optionally of one kind only, oldest first.
+pub(crate) async fn contact_events(
+    pool: &AnyPool,
+    ws: WorkspaceId,
+    contact: ContactId,
+    kind: Option<&str>,
+) -> Result<Vec<LoggedEvent>, StoreError> {
+    // As in `contacts`, an absent kind is bound as NULL and switches its
+    // condition off; (workspace_id, contact_id, id) serves both.
+    let rows = sqlx::query(concat!(
+        "SELECT ",
+        event_columns!(),
+        " FROM events WHERE workspace_id = $1 AND contact_id = $2 AND ($3 IS NULL OR kind = $3) ORDER BY id"
+    ))
+    .bind(db_id(ws.0)?)
+    .bind(db_id(contact.0)?)
+    .bind(kind)
+    .fetch_all(pool)
+    .await?;
+    rows::all(&rows, rows::event)
+}
+
 pub(crate) async fn max_ids(pool: &AnyPool) -> Result<MaxIds, StoreError> {
     let row = sqlx::query(
         "SELECT
@@ -337,7 +359,12 @@ pub(crate) async fn max_ids(pool: &AnyPool) -> Result<MaxIds, StoreError> {
              (SELECT COALESCE(MAX(id), 0) FROM customers) AS customers,
              (SELECT COALESCE(MAX(id), 0) FROM contacts) AS contacts,
              (SELECT COALESCE(MAX(m), 0) FROM (SELECT MAX(id) AS m FROM webhooks
-              UNION ALL SELECT MAX(webhook_id) FROM webhook_deliveries) AS w) AS webhooks",
+              UNION ALL SELECT MAX(webhook_id) FROM webhook_deliveries) AS w) AS webhooks,
+             (SELECT COALESCE(MAX(m), 0) FROM (SELECT MAX(id) AS m FROM documents
+              UNION ALL SELECT id FROM retired_ids WHERE kind = 'document') AS d) AS documents,
+             (SELECT COALESCE(MAX(m), 0) FROM (SELECT MAX(id) AS m FROM articles
+              UNION ALL SELECT id FROM retired_ids WHERE kind = 'article') AS a) AS articles,
+             (SELECT COALESCE(MAX(id), 0) FROM attachments) AS attachments",
     )
     .fetch_one(pool)
     .await?;

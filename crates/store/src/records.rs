@@ -320,6 +320,109 @@ pub struct Delivery {
     pub at: Timestamp,
 }
 
+/// A small workspace-scoped configuration object: a disposition code, a
+/// canned response, business hours, a bot flow, chat settings, a knowledge
+/// base category… One generic table rather than one per kind, because each
+/// is a handful of rows read whole and its shape belongs to the server:
+/// adding a kind needs no schema change.
+///
+/// The key is (workspace, kind, id). Ids are handed out by the server from
+/// one counter per store ([`MaxIds::document`]), so they are unique across
+/// kinds and workspaces as well; the workspace being part of the key is what
+/// makes a put from another workspace a row of its own there, never a move.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Document {
+    pub workspace: WorkspaceId,
+    /// What the document is, e.g. `disposition_code`, `canned_response`.
+    pub kind: String,
+    pub id: u64,
+    pub body: serde_json::Value,
+    pub updated_at: Timestamp,
+}
+
+/// A knowledge-base article: what customers and the bot search.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Article {
+    pub workspace: WorkspaceId,
+    pub id: u64,
+    /// The id of its category (a [`Document`] of the server's choosing).
+    pub category: Option<u64>,
+    pub title: String,
+    /// Plain text (or Markdown): it is indexed word by word as given.
+    pub body: String,
+    /// Unpublished articles are drafts: agents see them, customers do not.
+    pub published: bool,
+    pub created_at: Timestamp,
+    pub updated_at: Timestamp,
+}
+
+/// One result of [`Store::search_articles`](crate::Store::search_articles).
+///
+/// Both numbers are in [0, 1], higher meaning a better match, and meant for
+/// a caller deciding whether it is confident (a bot answering by itself):
+///
+/// - `score` is the backend's relevance `r` mapped to `r / (1 + r)`, so it
+///   is above 0 for every hit and 0.5 where `r` is 1. On SQLite `r` is the
+///   negated FTS5 `bm25()` with the title weighted 3:1 over the body; on
+///   PostgreSQL it is `ts_rank()` with the title weighted A (1.0) and the
+///   body B (0.4). The order of the hits is the order of `score`, but the
+///   two backends' numbers are not on one scale: a threshold on `score`
+///   must be tuned per backend. On SQLite it also moves with the whole
+///   installation's articles (bm25 weighs a word by how rare it is across
+///   all of them, and a word in more than half of them counts for almost
+///   nothing).
+/// - `coverage` is the fraction of the query's distinct words that occur in
+///   the article's title or body, counting only words of three or more
+///   letters that are not stop words (the English list PostgreSQL's
+///   `english` configuration ignores, used on both backends). A word occurs
+///   when the article matches it as the search would, with stemming:
+///   `refunds` occurs in an article saying `refund`. It is 0 when the query
+///   has no word that counts. It means the same on both backends, which
+///   makes it the number to put a threshold on first.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ArticleHit {
+    pub article: Article,
+    pub score: f64,
+    pub coverage: f64,
+    /// Plain text (not HTML) from the body around the matched words, which
+    /// are marked `**like this**`; the start of the body when only the
+    /// title matched.
+    pub snippet: String,
+}
+
+/// A file sent in a chat, kept whole in the database: attachments are
+/// small (the server caps them), and one place for everything keeps backups
+/// and deletes simple.
+#[derive(Clone, PartialEq, Serialize, Deserialize)]
+pub struct Attachment {
+    pub workspace: WorkspaceId,
+    pub id: u64,
+    /// The contact (chat) it was sent in.
+    pub contact: ContactId,
+    /// The file name as the sender gave it.
+    pub name: String,
+    /// The MIME type as the sender gave it; checked by the server, not here.
+    pub content_type: String,
+    pub bytes: Vec<u8>,
+    pub created_at: Timestamp,
+}
+
+// By hand, so that logging an attachment (or a `Change` carrying one) shows
+// its size rather than every byte.
+impl fmt::Debug for Attachment {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Attachment")
+            .field("workspace", &self.workspace)
+            .field("id", &self.id)
+            .field("contact", &self.contact)
+            .field("name", &self.name)
+            .field("content_type", &self.content_type)
+            .field("bytes", &format_args!("<{} bytes>", self.bytes.len()))
+            .field("created_at", &self.created_at)
+            .finish()
+    }
+}
+
 impl NewEvent {
     /// The event as the log holds it once the store has given it `id`.
     pub fn logged(self, id: u64) -> LoggedEvent {
@@ -343,18 +446,47 @@ pub enum Change {
     PutWorkspace(Workspace),
     PutUser(User),
     PutToken(Token),
-    DeleteToken { hash: Vec<u8> },
+    DeleteToken {
+        hash: Vec<u8>,
+    },
     PutSkill(Skill),
     PutPolicy(PolicyRecord),
     PutQueue(QueueRecord),
     PutAgent(AgentRecord),
     PutCustomer(CustomerRecord),
     PutIdentity(Identity),
+    /// Removes one identity from whichever customer holds it, in this
+    /// workspace only; an identity that is not there is no error.
+    DeleteIdentity {
+        workspace: WorkspaceId,
+        kind: IdentityKind,
+        value: String,
+    },
     PutContact(ContactRecord),
     Append(NewEvent),
     PutWebhook(Webhook),
-    DeleteWebhook { workspace: WorkspaceId, id: u64 },
+    DeleteWebhook {
+        workspace: WorkspaceId,
+        id: u64,
+    },
     PutDelivery(Delivery),
+    PutDocument(Document),
+    /// Deletes one document, in this workspace only; one that is not there
+    /// is no error.
+    DeleteDocument {
+        workspace: WorkspaceId,
+        kind: String,
+        id: u64,
+    },
+    /// Also (re)indexes the article for [`Store::search_articles`](crate::Store::search_articles).
+    PutArticle(Article),
+    /// Deletes one article (and its place in the search index), in this
+    /// workspace only; one that is not there is no error.
+    DeleteArticle {
+        workspace: WorkspaceId,
+        id: u64,
+    },
+    PutAttachment(Attachment),
 }
 
 /// Filters for listing contacts; all optional, combined with AND.
@@ -379,4 +511,12 @@ pub struct MaxIds {
     pub contact: u64,
     /// Also counts webhooks only their delivery log still names.
     pub webhook: u64,
+    /// Over all documents, whatever their kind (document ids are unique
+    /// across kinds), and over deleted ones too: an article's category or
+    /// an old event may still name a deleted document, so its id must not
+    /// come back for another.
+    pub document: u64,
+    /// Also counts deleted articles, for the same reason.
+    pub article: u64,
+    pub attachment: u64,
 }

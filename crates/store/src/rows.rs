@@ -9,8 +9,8 @@ use crate::StoreError;
 use crate::records::*;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
-use sqlx::any::AnyRow;
-use sqlx::{Any, Decode, Row, Type};
+use sqlx::any::{AnyRow, AnyTypeInfoKind};
+use sqlx::{Any, Decode, Row, Type, ValueRef};
 use switchboard_core::channel::Channel;
 use switchboard_core::ids::{ContactId, CustomerId, PolicyId, QueueId, UserId, WorkspaceId};
 use switchboard_core::time::Timestamp;
@@ -102,10 +102,25 @@ pub(crate) fn id(row: &AnyRow, column: &str) -> Result<u64, StoreError> {
     u64::try_from(v).map_err(|_| StoreError::Corrupt(format!("column {column}: negative id {v}")))
 }
 
-fn opt_id(row: &AnyRow, column: &str) -> Result<Option<u64>, StoreError> {
+pub(crate) fn opt_id(row: &AnyRow, column: &str) -> Result<Option<u64>, StoreError> {
     let v: Option<i64> = get(row, column)?;
     v.map(|v| u64::try_from(v).map_err(|_| StoreError::Corrupt(format!("column {column}: negative id {v}"))))
         .transpose()
+}
+
+/// A boolean: BOOLEAN on PostgreSQL, INTEGER 0 or 1 on SQLite (where the
+/// `Any` driver refuses a column declared BOOLEAN), so either is read.
+pub(crate) fn flag(row: &AnyRow, column: &str) -> Result<bool, StoreError> {
+    let raw = row.try_get_raw(column).map_err(|e| StoreError::Corrupt(format!("column {column}: {e}")))?;
+    if raw.type_info().kind() == AnyTypeInfoKind::Bool {
+        get(row, column)
+    } else {
+        match get::<i64>(row, column)? {
+            0 => Ok(false),
+            1 => Ok(true),
+            v => Err(StoreError::Corrupt(format!("column {column}: {v} is not a boolean"))),
+        }
+    }
 }
 
 pub(crate) fn time(row: &AnyRow, column: &str) -> Result<Timestamp, StoreError> {
@@ -262,6 +277,9 @@ pub(crate) fn max_ids(row: &AnyRow) -> Result<MaxIds, StoreError> {
         customer: id(row, "customers")?,
         contact: id(row, "contacts")?,
         webhook: id(row, "webhooks")?,
+        document: id(row, "documents")?,
+        article: id(row, "articles")?,
+        attachment: id(row, "attachments")?,
     })
 }
 

@@ -18,10 +18,12 @@ impl Shared {
 }
 
 /// Implements [`Store`](crate::Store) for a store type with a field
-/// `shared: Shared` and an inherent `async fn backup_to(&self, &Path)`: every
-/// method but the backup is the same on both backends.
+/// `shared: Shared` and an inherent `async fn backup_to(&self, &Path)`, whose
+/// full-text search is `$full_text` (a [`FullText`](crate::kb::FullText)):
+/// every method but the backup is the same on both backends, and the search
+/// differs only in its statement.
 macro_rules! store_over_shared {
-    ($store:ty) => {
+    ($store:ty, $full_text:expr) => {
         // An anonymous const gives the `use`s below a scope of their own.
         const _: () = {
             use std::path::Path;
@@ -156,6 +158,45 @@ macro_rules! store_over_shared {
                     limit: u32,
                 ) -> Result<Vec<Delivery>, StoreError> {
                     $crate::webhooks::deliveries(&self.shared.reads, ws, webhook, limit).await
+                }
+
+                async fn contact_events(
+                    &self,
+                    ws: WorkspaceId,
+                    contact: ContactId,
+                    kind: Option<&str>,
+                ) -> Result<Vec<LoggedEvent>, StoreError> {
+                    queries::contact_events(&self.shared.reads, ws, contact, kind).await
+                }
+
+                async fn documents(&self, ws: WorkspaceId, kind: &str) -> Result<Vec<Document>, StoreError> {
+                    $crate::documents::documents(&self.shared.reads, ws, kind).await
+                }
+
+                async fn document(&self, ws: WorkspaceId, kind: &str, id: u64) -> Result<Option<Document>, StoreError> {
+                    $crate::documents::document(&self.shared.reads, ws, kind, id).await
+                }
+
+                async fn articles(&self, ws: WorkspaceId) -> Result<Vec<Article>, StoreError> {
+                    $crate::kb::articles(&self.shared.reads, ws).await
+                }
+
+                async fn article(&self, ws: WorkspaceId, id: u64) -> Result<Option<Article>, StoreError> {
+                    $crate::kb::article(&self.shared.reads, ws, id).await
+                }
+
+                async fn search_articles(
+                    &self,
+                    ws: WorkspaceId,
+                    query: &str,
+                    published_only: bool,
+                    limit: u32,
+                ) -> Result<Vec<ArticleHit>, StoreError> {
+                    $crate::kb::search(&self.shared.reads, &$full_text, ws, query, published_only, limit).await
+                }
+
+                async fn attachment(&self, ws: WorkspaceId, id: u64) -> Result<Option<Attachment>, StoreError> {
+                    $crate::attachments::attachment(&self.shared.reads, ws, id).await
                 }
 
                 async fn max_ids(&self) -> Result<MaxIds, StoreError> {

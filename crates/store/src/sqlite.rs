@@ -6,6 +6,7 @@
 
 use crate::StoreError;
 use crate::apply::Placeholders;
+use crate::kb::{FullText, article_columns, per_counted_word};
 use crate::shared::{Shared, store_over_shared};
 use crate::writer::{Dialect, Writer};
 use sqlx::any::{AnyPoolOptions, install_default_drivers};
@@ -107,7 +108,49 @@ impl SqliteStore {
     }
 }
 
-store_over_shared!(SqliteStore);
+store_over_shared!(SqliteStore, FULL_TEXT);
+
+/// Article search over the FTS5 index `articles_fts` (migration 0003).
+///
+/// A term is the word as an FTS5 string (in double quotes), which the index
+/// stems like the text and no word can break out of. `relevance` is the
+/// negated `bm25()`, with a match in the title weighing three times one in
+/// the body: bm25 is below 0 for every match (FTS5 floors a word's weight
+/// at a tiny positive number), the more so the better. The index holds
+/// every workspace's articles; the join to `articles` keeps to one.
+///
+/// The snippet must come from the query that matched (FTS5's auxiliary
+/// functions work on its cursor); coverage, a match per counted word
+/// limited to the hit's row, is left to the outer query, so that it is only
+/// worked out for the hits returned.
+const FULL_TEXT: FullText = FullText { term: fts5_string, or: " OR ", sql: search_sql };
+
+fn fts5_string(word: &str) -> String {
+    format!("\"{}\"", word.replace('"', "\"\""))
+}
+
+fn search_sql(counted: usize) -> String {
+    let covered = per_counted_word(
+        counted,
+        |p| format!("EXISTS (SELECT 1 FROM articles_fts AS t WHERE t.articles_fts MATCH {p} AND t.rowid = h.id)"),
+        " + ",
+        "0",
+    );
+    format!(
+        concat!(
+            "SELECT ",
+            article_columns!(),
+            ", relevance, snippet, {} AS covered FROM (",
+            "SELECT a.*, -bm25(articles_fts, 3.0, 1.0) AS relevance, ",
+            "snippet(articles_fts, 1, '**', '**', '…', 24) AS snippet ",
+            "FROM articles_fts JOIN articles AS a ON a.id = articles_fts.rowid ",
+            "WHERE articles_fts MATCH $2 AND a.workspace_id = $1 AND (a.published <> 0 OR $3 = 0) ",
+            "ORDER BY relevance DESC, a.id LIMIT $4",
+            ") AS h ORDER BY relevance DESC, id"
+        ),
+        covered
+    )
+}
 
 /// The file a URL names.
 fn path_of(url: &str) -> Result<PathBuf, StoreError> {

@@ -4,11 +4,13 @@
 
 use crate::StoreError;
 use crate::apply::Placeholders;
+use crate::edits::Deletable;
 use crate::records::*;
 use crate::rows::{Named, db_id, db_opt_id, json};
 use sqlx::Any;
 use sqlx::any::AnyArguments;
 use std::hash::Hash;
+use switchboard_core::ids::WorkspaceId;
 
 pub(crate) type Query<'q> = sqlx::query::Query<'q, Any, AnyArguments<'q>>;
 
@@ -295,6 +297,20 @@ impl Record for Identity {
 
     fn elsewhere(&self) -> String {
         format!("identity {}", self.value)
+    }
+}
+
+impl Deletable for Identity {
+    type Gone<'a> = (WorkspaceId, IdentityKind, &'a str);
+
+    const DELETE: &'static [&'static str] =
+        &["DELETE FROM identities WHERE workspace_id = $1 AND kind = $2 AND value = $3"];
+
+    fn bind_gone<'q>(
+        (ws, kind, value): (WorkspaceId, IdentityKind, &'q str),
+        q: Query<'q>,
+    ) -> Result<Query<'q>, StoreError> {
+        Ok(q.bind(db_id(ws.0)?).bind(kind.name()).bind(value))
     }
 }
 

@@ -1,56 +1,15 @@
 //! Outbound webhooks and their delivery log: how they are written (as the
-//! other tables, by upsert; a webhook's delete also takes its log) and read
-//! (always within one workspace).
+//! other tables, by upsert; a webhook's delete, see `edits`, also takes its
+//! log) and read (always within one workspace).
 
 use crate::StoreError;
-use crate::apply::{Placeholders, Upsert};
+use crate::edits::Deletable;
 use crate::records::*;
 use crate::rows::{self, db_id, doc, get, id, json, time};
 use crate::tables::{Query, Record, Table};
+use sqlx::AnyPool;
 use sqlx::any::AnyRow;
-use sqlx::{AnyConnection, AnyPool};
 use switchboard_core::ids::{UserId, WorkspaceId};
-
-/// A put or a delete of a webhook, kept in the order the batch gave them.
-pub(crate) enum WebhookChange<'a> {
-    Put(&'a Webhook),
-    Delete(WorkspaceId, u64),
-}
-
-/// Writes a group's webhook changes in order: runs of puts as multi-row
-/// upserts, each delete (with the webhook's log) as it comes.
-pub(crate) async fn write(
-    conn: &mut AnyConnection,
-    changes: &[WebhookChange<'_>],
-    max_rows: usize,
-    p: Placeholders,
-) -> Result<(), StoreError> {
-    let mut rest = changes;
-    while let Some(first) = rest.first() {
-        match first {
-            WebhookChange::Delete(ws, id) => {
-                // `$n` parameters work on both backends; these statements
-                // are one row each, so SQLite's cost for them does not arise.
-                for sql in [
-                    "DELETE FROM webhooks WHERE workspace_id = $1 AND id = $2",
-                    "DELETE FROM webhook_deliveries WHERE workspace_id = $1 AND webhook_id = $2",
-                ] {
-                    sqlx::query(sql).bind(db_id(ws.0)?).bind(db_id(*id)?).execute(&mut *conn).await?;
-                }
-                rest = &rest[1..];
-            }
-            WebhookChange::Put(_) => {
-                let len = rest.iter().position(|c| matches!(c, WebhookChange::Delete(..))).unwrap_or(rest.len());
-                let (run, after) = rest.split_at(len);
-                rest = after;
-                let puts: Vec<&Webhook> =
-                    run.iter().filter_map(|c| if let WebhookChange::Put(w) = c { Some(*w) } else { None }).collect();
-                puts.upsert(conn, max_rows, p).await?;
-            }
-        }
-    }
-    Ok(())
-}
 
 impl Record for Webhook {
     const TABLE: Table = Table {
@@ -77,6 +36,20 @@ impl Record for Webhook {
 
     fn elsewhere(&self) -> String {
         format!("webhook {} in another workspace", self.id)
+    }
+}
+
+impl Deletable for Webhook {
+    type Gone<'a> = (WorkspaceId, u64);
+
+    /// A webhook goes with its delivery log.
+    const DELETE: &'static [&'static str] = &[
+        "DELETE FROM webhooks WHERE workspace_id = $1 AND id = $2",
+        "DELETE FROM webhook_deliveries WHERE workspace_id = $1 AND webhook_id = $2",
+    ];
+
+    fn bind_gone<'q>((ws, id): (WorkspaceId, u64), q: Query<'q>) -> Result<Query<'q>, StoreError> {
+        Ok(q.bind(db_id(ws.0)?).bind(db_id(id)?))
     }
 }
 

@@ -62,6 +62,8 @@ both!(
     event_ids_increase_across_batches_and_page,
     customer_events_include_those_of_its_contacts,
     max_ids_follow_the_tables,
+    identities_are_deleted_in_their_workspace_only,
+    contact_events_come_oldest_first_optionally_of_one_kind,
     concurrent_commits_are_all_acknowledged_and_stored,
     a_failing_batch_fails_alone,
     an_empty_batch_commits_nothing,
@@ -688,6 +690,96 @@ async fn customer_events_include_those_of_its_contacts<S: Store>(s: &Arc<S>) {
     assert_eq!(s.customer_events(WS, CustomerId(3)).await.unwrap(), vec![]);
 }
 
+async fn identities_are_deleted_in_their_workspace_only<S: Store>(s: &Arc<S>) {
+    populate(s, 1, 100).await;
+    populate(s, 2, 200).await;
+    let phone = identity(1, 101, IdentityKind::Phone, "+491");
+    commit(&**s, vec![Change::PutIdentity(phone.clone())]).await;
+    let email = |ws: u64| Change::DeleteIdentity {
+        workspace: WorkspaceId(ws),
+        kind: IdentityKind::Email,
+        value: "same@example.com".to_string(),
+    };
+
+    commit(&**s, vec![email(1)]).await;
+    assert_eq!(s.customer_by_identity(WS, IdentityKind::Email, "same@example.com").await.unwrap(), None);
+    assert_eq!(s.identities(WS, CustomerId(101)).await.unwrap(), vec![phone.clone()]);
+    // Workspace 2's identity of the same value stays.
+    let theirs = s.customer_by_identity(WorkspaceId(2), IdentityKind::Email, "same@example.com").await.unwrap();
+    assert_eq!(theirs.map(|c| c.id), Some(CustomerId(201)));
+    // Deleting what is not there is no error; the kind is part of the key.
+    commit(&**s, vec![email(1)]).await;
+    commit(&**s, vec![Change::DeleteIdentity { workspace: WS, kind: IdentityKind::Email, value: "+491".to_string() }])
+        .await;
+    assert_eq!(s.identities(WS, CustomerId(101)).await.unwrap(), vec![phone.clone()]);
+
+    // In a batch the order holds: deleted then put is there, put then
+    // deleted is not.
+    let delete_phone =
+        || Change::DeleteIdentity { workspace: WS, kind: IdentityKind::Phone, value: "+491".to_string() };
+    commit(&**s, vec![delete_phone(), Change::PutIdentity(phone.clone())]).await;
+    assert_eq!(s.identities(WS, CustomerId(101)).await.unwrap(), vec![phone.clone()]);
+    commit(&**s, vec![Change::PutIdentity(phone), delete_phone()]).await;
+    assert_eq!(s.identities(WS, CustomerId(101)).await.unwrap(), vec![]);
+    assert_eq!(s.identities(WorkspaceId(2), CustomerId(201)).await.unwrap().len(), 1);
+}
+
+async fn contact_events_come_oldest_first_optionally_of_one_kind<S: Store>(s: &Arc<S>) {
+    let e = |ws: u64, kind: &str, contact: Option<u64>, text: &str| {
+        let mut e = event(ws, kind);
+        e.contact = contact.map(ContactId);
+        e.payload = serde_json::json!({ "type": kind, "text": text });
+        Change::Append(e)
+    };
+    commit(
+        &**s,
+        vec![
+            Change::PutWorkspace(workspace(1)),
+            Change::PutWorkspace(workspace(2)),
+            e(1, "contact_created", Some(1), ""),
+            e(1, "message", Some(1), "hello"),
+            e(1, "message", Some(2), "other chat"),
+            e(1, "offer_created", Some(1), ""),
+            e(1, "customer_updated", None, ""),
+            // Another workspace's events of a contact with the same id.
+            e(2, "message", Some(1), "theirs"),
+        ],
+    )
+    .await;
+    commit(&**s, vec![e(1, "message", Some(1), "how can I help?"), e(1, "contact_ended", Some(1), "")]).await;
+
+    let shown = |events: Vec<LoggedEvent>| {
+        assert!(events.windows(2).all(|w| w[0].id < w[1].id), "oldest first");
+        events.into_iter().map(|e| (e.kind, e.payload["text"].as_str().unwrap_or("").to_string())).collect::<Vec<_>>()
+    };
+    let pair = |k: &str, t: &str| (k.to_string(), t.to_string());
+    assert_eq!(
+        shown(s.contact_events(WS, ContactId(1), None).await.unwrap()),
+        vec![
+            pair("contact_created", ""),
+            pair("message", "hello"),
+            pair("offer_created", ""),
+            pair("message", "how can I help?"),
+            pair("contact_ended", ""),
+        ]
+    );
+    assert_eq!(
+        shown(s.contact_events(WS, ContactId(1), Some("message")).await.unwrap()),
+        vec![pair("message", "hello"), pair("message", "how can I help?")]
+    );
+    assert_eq!(
+        shown(s.contact_events(WS, ContactId(2), Some("message")).await.unwrap()),
+        vec![pair("message", "other chat")]
+    );
+    assert_eq!(s.contact_events(WS, ContactId(1), Some("no_such_kind")).await.unwrap(), vec![]);
+    assert_eq!(s.contact_events(WS, ContactId(3), None).await.unwrap(), vec![]);
+    assert_eq!(
+        shown(s.contact_events(WorkspaceId(2), ContactId(1), None).await.unwrap()),
+        vec![pair("message", "theirs")]
+    );
+    assert_eq!(s.contact_events(WorkspaceId(3), ContactId(1), None).await.unwrap(), vec![]);
+}
+
 async fn max_ids_follow_the_tables<S: Store>(s: &Arc<S>) {
     assert_eq!(s.max_ids().await.unwrap(), MaxIds::default());
     commit(
@@ -705,10 +797,73 @@ async fn max_ids_follow_the_tables<S: Store>(s: &Arc<S>) {
         ],
     )
     .await;
-    assert_eq!(
-        s.max_ids().await.unwrap(),
-        MaxIds { workspace: 3, user: 40, policy: 5, queue: 6, customer: 80, contact: 900, webhook: 0 }
-    );
+    let expected = MaxIds {
+        workspace: 3,
+        user: 40,
+        policy: 5,
+        queue: 6,
+        customer: 80,
+        contact: 900,
+        webhook: 0,
+        document: 0,
+        article: 0,
+        attachment: 0,
+    };
+    assert_eq!(s.max_ids().await.unwrap(), expected);
+
+    // Document ids count across kinds and workspaces.
+    commit(
+        &**s,
+        vec![
+            Change::PutDocument(document(1, "disposition_code", 30)),
+            Change::PutDocument(document(3, "canned_response", 31)),
+            Change::PutDocument(document(1, "kb_category", 4)),
+            Change::PutArticle(article(8, 3, "Title", "Body")),
+            Change::PutArticle(article(3, 1, "Title", "Body")),
+            Change::PutAttachment(attachment(70, 1, 12, b"x")),
+            Change::PutAttachment(attachment(9, 3, 900, b"")),
+        ],
+    )
+    .await;
+    let expected = MaxIds { document: 31, article: 8, attachment: 70, ..expected };
+    assert_eq!(s.max_ids().await.unwrap(), expected);
+
+    // A deleted document's or article's id is never handed out again, even
+    // when it was the largest: something may still name it.
+    commit(
+        &**s,
+        vec![
+            Change::DeleteDocument { workspace: WorkspaceId(3), kind: "canned_response".into(), id: 31 },
+            Change::DeleteArticle { workspace: WorkspaceId(3), id: 8 },
+        ],
+    )
+    .await;
+    assert_eq!(s.max_ids().await.unwrap(), expected);
+    // Deletes of what is not there (another workspace's, or none at all)
+    // move nothing.
+    commit(
+        &**s,
+        vec![
+            Change::DeleteDocument { workspace: WorkspaceId(3), kind: "disposition_code".into(), id: 30 },
+            Change::DeleteDocument { workspace: WS, kind: "kb_category".into(), id: 1_000 },
+            Change::DeleteArticle { workspace: WS, id: u64::MAX >> 1 },
+        ],
+    )
+    .await;
+    assert_eq!(s.max_ids().await.unwrap(), expected);
+    assert!(s.document(WS, "disposition_code", 30).await.unwrap().is_some());
+    // Only a larger deleted id raises the mark.
+    commit(
+        &**s,
+        vec![
+            Change::PutDocument(document(1, "kb_category", 40)),
+            Change::DeleteDocument { workspace: WS, kind: "kb_category".into(), id: 4 },
+            Change::DeleteDocument { workspace: WS, kind: "kb_category".into(), id: 40 },
+            Change::DeleteArticle { workspace: WS, id: 3 },
+        ],
+    )
+    .await;
+    assert_eq!(s.max_ids().await.unwrap(), MaxIds { document: 40, ..expected });
 }
 
 async fn concurrent_commits_are_all_acknowledged_and_stored<S: Store>(s: &Arc<S>) {

@@ -287,3 +287,39 @@ pub async fn all_events<S: Store>(s: &S, ws: u64, page: u32) -> Vec<LoggedEvent>
         }
     }
 }
+
+pub fn document(ws: u64, kind: &str, id: u64) -> Document {
+    Document {
+        workspace: WorkspaceId(ws),
+        kind: kind.to_string(),
+        id,
+        body: serde_json::json!({ "name": format!("{kind} {id}"), "nested": { "list": [1, 2.5, null, "x"] } }),
+        updated_at: ts(7_000 + id as i64),
+    }
+}
+
+/// A published article without a category.
+pub fn article(id: u64, ws: u64, title: &str, body: &str) -> Article {
+    Article {
+        workspace: WorkspaceId(ws),
+        id,
+        category: None,
+        title: title.to_string(),
+        body: body.to_string(),
+        published: true,
+        created_at: ts(8_000 + id as i64),
+        updated_at: ts(8_500 + id as i64),
+    }
+}
+
+pub fn attachment(id: u64, ws: u64, contact: u64, bytes: &[u8]) -> Attachment {
+    Attachment {
+        workspace: WorkspaceId(ws),
+        id,
+        contact: ContactId(contact),
+        name: format!("file-{id}.bin"),
+        content_type: "application/octet-stream".to_string(),
+        bytes: bytes.to_vec(),
+        created_at: ts(9_000 + id as i64),
+    }
+}

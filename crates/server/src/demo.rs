@@ -1,13 +1,19 @@
 //! `switchboard demo`: a workspace to play with — skills, routing policies,
-//! queues, agents with passwords — created once per data directory.
+//! queues, agents with passwords, dispositions, canned responses, a
+//! knowledge base, a bot flow and a chat widget — created once per data directory.
 
 use crate::auth::Principal;
+use crate::service::chat::ChatSettingsUpdate;
+use crate::service::documents::{CannedResponse, Disposition, KbCategory};
+use crate::service::flows::FlowUpdate;
+use crate::service::kb::ArticleBody;
 use crate::service::settings::QueueSettings;
 use crate::service::{AgentSpec, NewUser, Service, ServiceError};
 use serde_json::json;
 use std::collections::BTreeMap;
 use switchboard_core::agent::{Capacity, Membership};
 use switchboard_core::channel::Channel;
+use switchboard_core::ids::QueueId;
 use switchboard_core::policy::StepSpec;
 use switchboard_core::skills::Proficiency;
 use switchboard_store::{Role, Store};
@@ -80,7 +86,12 @@ async fn seed<S: Store>(service: &Service<S>) -> Result<Principal, ServiceError>
             &p,
             None,
             "Support",
-            settings(json!({ "channels": ["chat", "email", "api"], "policy": anyone.id, "sl_seconds": 60 })),
+            settings(json!({
+                "channels": ["chat", "email", "api"],
+                "policy": anyone.id,
+                "sl_seconds": 60,
+                "wrap_up": "until_ended",
+            })),
         )
         .await?;
     let espanol = service
@@ -104,5 +115,99 @@ async fn seed<S: Store>(service: &Service<S>) -> Result<Principal, ServiceError>
         service.put_agent(&p, u.id, spec).await?;
     }
     service.create_user(&p, user("dave@demo.example", "Dave", Role::Supervisor)).await?;
+    seed_self_service(service, &p, support.id).await?;
     Ok(p)
 }
+
+/// Dispositions, canned responses, the knowledge base, the bot and the
+/// chat widget in front of the Support queue.
+async fn seed_self_service<S: Store>(
+    service: &Service<S>,
+    p: &Principal,
+    support: QueueId,
+) -> Result<(), ServiceError> {
+    for (code, label) in [
+        ("resolved", "Resolved"),
+        ("follow_up", "Needs follow-up"),
+        ("refund_issued", "Refund issued"),
+        ("escalated", "Escalated"),
+    ] {
+        service.put_document(p, None, Disposition { code: code.into(), label: label.into() }).await?;
+    }
+    for (shortcut, title, text) in [
+        ("hello", "Greeting", "Hi! Thanks for contacting Acme Outdoor. How can I help you today?"),
+        (
+            "refund",
+            "Refund timing",
+            "Refunds go back to your original payment method within 5 business days of us receiving the return.",
+        ),
+        ("bye", "Closing", "Is there anything else I can help you with? Have a great day!"),
+    ] {
+        let c = CannedResponse { shortcut: shortcut.into(), title: title.into(), text: text.into() };
+        service.put_document(p, None, c).await?;
+    }
+    let mut categories = BTreeMap::new();
+    for name in ["Orders & shipping", "Billing & refunds", "Account"] {
+        let c = service.put_document(p, None, KbCategory { name: name.into() }).await?;
+        categories.insert(name, c.id);
+    }
+    for &(category, title, body) in ARTICLES {
+        let b = ArticleBody {
+            title: title.into(),
+            body: body.into(),
+            category: categories.get(category).copied(),
+            published: true,
+        };
+        service.put_article(p, None, b).await?;
+    }
+    let definition: serde_json::Value =
+        serde_json::from_str(switchboard_core::flow::example()).expect("the example flow is JSON");
+    let flow = service.put_flow(p, None, FlowUpdate { name: Some("Web chat bot".into()), definition }).await?;
+    service
+        .update_chat_settings(
+            p,
+            ChatSettingsUpdate {
+                title: Some("Acme Outdoor support".into()),
+                greeting: Some(String::new()),
+                queue: Some(support),
+                flow: Some(flow.id),
+                pre_chat: None,
+            },
+        )
+        .await?;
+    Ok(())
+}
+
+/// The demo shop's help center.
+const ARTICLES: &[(&str, &str, &str)] = &[
+    (
+        "Billing & refunds",
+        "How do refunds work?",
+        "Once we receive your return we refund the full price to your original payment method. Refunds appear within 5 business days; card issuers may take a few days more to show them.",
+    ),
+    (
+        "Orders & shipping",
+        "Returning an item",
+        "You can return any unused item within 30 days of delivery. Print the prepaid return label from your order page, pack the item in its original packaging and drop it at any post office.",
+    ),
+    (
+        "Orders & shipping",
+        "Where is my order?",
+        "Orders ship within one business day. The tracking link is in your shipping confirmation email and on your order page. Standard delivery takes 3 to 5 business days.",
+    ),
+    (
+        "Billing & refunds",
+        "Changing your payment method",
+        "Open your account, choose Payment methods, add the new card and make it the default. Orders already placed are charged to the card used at checkout.",
+    ),
+    (
+        "Account",
+        "Resetting your password",
+        "Choose Forgot password on the sign-in page and enter your email address. The reset link we send is valid for one hour.",
+    ),
+    (
+        "Billing & refunds",
+        "Invoices and receipts",
+        "Every order's invoice is on your order page as a PDF. Business customers can add a VAT number under Account settings before ordering.",
+    ),
+];

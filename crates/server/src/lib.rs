@@ -67,7 +67,7 @@ pub async fn start_with<S: Store>(
     let ticker = service.clone().spawn_ticker(stop.clone());
     let deliveries = delivery::spawn(service.clone(), options.webhooks, stop.clone());
     let assets = Arc::new(web::Assets::new(options.assets_dir));
-    let app = api::router(Arc::new(service)).merge(web::router(assets));
+    let app = api::router(Arc::new(service), assets.clone()).merge(web::router(assets));
     let task = tokio::spawn(async move {
         let graceful = async move {
             let _ = stop.changed().await;

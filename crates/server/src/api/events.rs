@@ -47,6 +47,7 @@ async fn send(socket: &mut WebSocket, e: &LoggedEvent) -> bool {
 async fn stream<S: Store>(s: AppState<S>, p: Principal, mut last: u64, mut socket: WebSocket) {
     // Subscribe first, so nothing committed while the backlog is read is missed.
     let mut live = s.subscribe();
+    let mut signals = s.chat().subscribe();
     loop {
         let backlog = match s.store().events(p.workspace, last, 1000).await {
             Ok(b) => b,
@@ -84,6 +85,20 @@ async fn stream<S: Store>(s: AppState<S>, p: Principal, mut last: u64, mut socke
                 }
                 // Too slow a reader: close, the client resumes from its last id.
                 Err(RecvError::Lagged(_)) | Err(RecvError::Closed) => return,
+            },
+            // Typing and read marks: shown live, never logged, so no id.
+            signal = signals.recv() => match signal {
+                Ok(sig) => {
+                    let mine = sig.workspace == p.workspace && (p.role >= Role::Supervisor || sig.agent == Some(p.user));
+                    if mine && sig.payload["from"] == "customer" {
+                        let text = serde_json::to_string(&*sig).unwrap_or_default();
+                        if socket.send(Message::Text(text.into())).await.is_err() {
+                            return;
+                        }
+                    }
+                }
+                Err(RecvError::Lagged(_)) => {}
+                Err(RecvError::Closed) => return,
             }
         }
     }

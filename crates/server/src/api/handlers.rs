@@ -312,3 +312,31 @@ pub async fn queue_stats<S: Store>(State(s): State<AppState<S>>, Auth(p): Auth) 
 pub async fn agent_stats<S: Store>(State(s): State<AppState<S>>, Auth(p): Auth) -> Result<Json<Value>> {
     Ok(Json(json!({ "agents": s.agent_stats(&p).await? })))
 }
+
+#[derive(Deserialize)]
+pub struct IntervalQuery {
+    #[serde(default = "half_hour")]
+    minutes: i64,
+}
+
+fn half_hour() -> i64 {
+    30
+}
+
+pub async fn interval_stats<S: Store>(
+    State(s): State<AppState<S>>,
+    Auth(p): Auth,
+    Query(q): Query<IntervalQuery>,
+) -> Result<Json<Value>> {
+    Ok(Json(json!({ "intervals": s.intervals(&p, q.minutes).await? })))
+}
+
+pub async fn csat_stats<S: Store>(State(s): State<AppState<S>>, Auth(p): Auth) -> Result<Json<Value>> {
+    Ok(Json(json!(s.csat_report(&p).await?)))
+}
+
+/// The caller's workspace.
+pub async fn workspace<S: Store>(State(s): State<AppState<S>>, Auth(p): Auth) -> Result<Json<Value>> {
+    let ws = s.store().workspaces().await.map_err(ServiceError::from)?.into_iter().find(|w| w.id == p.workspace);
+    Ok(Json(json!(ws.ok_or_else(|| ServiceError::NotFound("workspace".into()))?)))
+}

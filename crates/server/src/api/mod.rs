@@ -2,16 +2,21 @@
 //! field, every call authenticated and scoped to the caller's workspace.
 
 mod admin;
+mod chat;
+mod conversations;
 mod customers;
 mod docs;
+mod documents;
 mod errors;
 mod events;
 mod handlers;
+mod selfservice;
 
 pub use errors::ApiError;
 
 use crate::auth::Principal;
 use crate::service::Service;
+use crate::service::documents::{BusinessHours, CannedResponse, Disposition, DocumentBody, KbCategory};
 use axum::Router;
 use axum::extract::{DefaultBodyLimit, FromRequest, FromRequestParts, Request};
 use axum::http::request::Parts;
@@ -24,8 +29,10 @@ pub type AppState<S> = Arc<Service<S>>;
 
 /// Bodies larger than this are refused with 413.
 const BODY_LIMIT: usize = 1024 * 1024;
+/// Uploads may be as large as an attachment, and a little for the envelope.
+const UPLOAD_LIMIT: usize = crate::service::chat::MAX_ATTACHMENT_BYTES + 1024;
 
-pub fn router<S: Store>(service: AppState<S>) -> Router {
+pub fn router<S: Store>(service: AppState<S>, assets: Arc<crate::web::Assets>) -> Router {
     let api = Router::new()
         .route("/auth/login", post(handlers::login::<S>))
         .route("/auth/logout", post(handlers::logout::<S>))
@@ -54,14 +61,54 @@ pub fn router<S: Store>(service: AppState<S>) -> Router {
         .route("/customers/{id}/timeline", get(customers::timeline::<S>))
         .route("/stats/queues", get(handlers::queue_stats::<S>))
         .route("/stats/agents", get(handlers::agent_stats::<S>))
+        .route("/stats/intervals", get(handlers::interval_stats::<S>))
+        .route("/stats/csat", get(handlers::csat_stats::<S>))
+        .route("/workspace", get(handlers::workspace::<S>))
+        .route("/contacts/{id}/messages", get(conversations::messages::<S>).post(conversations::send::<S>))
+        .route("/contacts/{id}/typing", post(conversations::typing::<S>))
+        .route("/contacts/{id}/read", post(conversations::read::<S>))
+        .route("/contacts/{id}/end", post(conversations::end::<S>))
+        .route(
+            "/contacts/{id}/attachments",
+            post(conversations::upload::<S>).layer(DefaultBodyLimit::max(UPLOAD_LIMIT)),
+        )
+        .route("/attachments/{id}", get(conversations::attachment::<S>))
+        .route("/chat/settings", get(selfservice::chat_settings::<S>).put(selfservice::update_chat_settings::<S>))
+        .route("/flows", get(selfservice::flows::<S>).post(selfservice::create_flow::<S>))
+        .route("/flows/{id}", get(selfservice::flow::<S>).put(selfservice::update_flow::<S>))
+        .route("/kb/articles", get(selfservice::articles::<S>).post(selfservice::create_article::<S>))
+        .route(
+            "/kb/articles/{id}",
+            get(selfservice::article::<S>)
+                .put(selfservice::update_article::<S>)
+                .delete(selfservice::delete_article::<S>),
+        )
+        .route("/kb/search", get(selfservice::search::<S>))
         .route("/events", get(events::events::<S>))
         .route("/webhooks", get(admin::webhooks::<S>).post(admin::create_webhook::<S>))
         .route("/webhooks/{id}", delete(admin::delete_webhook::<S>))
         .route("/webhooks/{id}/deliveries", get(admin::deliveries::<S>))
-        .route("/audit", get(admin::audit::<S>))
-        .fallback(handlers::not_found);
+        .route("/audit", get(admin::audit::<S>));
+    let api = document_routes::<S, Disposition>(api, "/dispositions");
+    let api = document_routes::<S, CannedResponse>(api, "/canned-responses");
+    let api = document_routes::<S, BusinessHours>(api, "/business-hours");
+    let api = document_routes::<S, KbCategory>(api, "/kb/categories").fallback(handlers::not_found);
+    let public = Router::new()
+        .route("/chat/{key}/config", get(chat::config::<S>))
+        .route("/chat/{key}/sessions", post(chat::start::<S>))
+        .route("/chat/{key}/messages", post(chat::leave_message::<S>))
+        .route("/chat/{key}/attachments", post(chat::upload::<S>).layer(DefaultBodyLimit::max(UPLOAD_LIMIT)))
+        .route("/chat/{key}/attachments/{id}", get(chat::attachment::<S>))
+        .route("/chat/{key}/ws", get(chat::socket::<S>))
+        .route("/demo", get(chat::demo::<S>))
+        .route("/help/{key}", get(chat::help_page::<S>))
+        .route("/help/{key}/search", get(chat::help_search::<S>))
+        .route("/help/{key}/categories", get(chat::help_categories::<S>))
+        .route("/help/{key}/articles/{id}", get(chat::help_article::<S>))
+        .layer(axum::Extension(assets));
     Router::new()
         .nest("/api/v1", api)
+        .merge(public)
         .route("/health", get(handlers::health))
         .route("/ready", get(handlers::ready::<S>))
         .route("/metrics", get(crate::metrics::metrics::<S>))
@@ -70,6 +117,14 @@ pub fn router<S: Store>(service: AppState<S>) -> Router {
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
         .layer(axum::middleware::from_fn_with_state(service.clone(), crate::metrics::track::<S>))
         .with_state(service)
+}
+
+/// List, create, read, replace and delete for one document kind at `path`.
+fn document_routes<S: Store, T: DocumentBody>(api: Router<AppState<S>>, path: &str) -> Router<AppState<S>> {
+    api.route(path, get(documents::list::<S, T>).post(documents::create::<S, T>)).route(
+        &format!("{path}/{{id}}"),
+        get(documents::get_one::<S, T>).put(documents::update::<S, T>).delete(documents::delete::<S, T>),
+    )
 }
 
 /// The authenticated caller, from `Authorization: Bearer …` or the

@@ -2,14 +2,15 @@
 //! engine's events change, rebuilt from the store at start.
 
 use super::ServiceError;
+use super::documents::{BusinessHours, DocumentBody};
 use super::settings::QueueSettings;
 use std::collections::{BTreeSet, HashMap};
 use switchboard_core::agent::AgentConfig;
+use switchboard_core::calendar::Calendar;
 use switchboard_core::contact::ContactSpec;
 use switchboard_core::engine::Engine;
 use switchboard_core::events::{CancelReason, Event, EventKind};
 use switchboard_core::ids::{AgentId, ContactId, PolicyId, QueueId, UserId, WorkspaceId};
-use switchboard_core::metrics::Counters;
 use switchboard_core::policy;
 use switchboard_core::queue::OverflowAction;
 use switchboard_core::skills::SkillRegistry;
@@ -27,8 +28,8 @@ pub struct Center {
     pub agents: HashMap<UserId, AgentRecord>,
     /// Contacts the engine still routes or an agent still holds.
     pub contacts: HashMap<ContactId, ContactRecord>,
-    /// Per queue, counts since the center was loaded, for live statistics.
-    pub counters: HashMap<QueueId, Counters>,
+    /// Named calendars queues may use, by document id.
+    pub business_hours: HashMap<u64, Calendar>,
 }
 
 impl Center {
@@ -41,8 +42,12 @@ impl Center {
             queues: HashMap::new(),
             agents: HashMap::new(),
             contacts: HashMap::new(),
-            counters: HashMap::new(),
+            business_hours: HashMap::new(),
         };
+        for d in store.documents(ws, BusinessHours::KIND).await? {
+            let hours: BusinessHours = serde_json::from_value(d.body).map_err(|e| corrupt(e.to_string()))?;
+            c.business_hours.insert(d.id, hours.calendar);
+        }
         for s in store.skills(ws).await? {
             c.skills.intern(&s.name);
         }
@@ -84,9 +89,39 @@ impl Center {
 
     pub fn install_queue(&mut self, q: QueueRecord, now: Timestamp) -> Result<(), String> {
         let settings: QueueSettings = serde_json::from_value(q.settings.clone()).map_err(|e| e.to_string())?;
-        let config = settings.to_config(q.id, &q.name).map_err(|e| e.to_string())?;
+        let config =
+            settings.to_config(q.id, &q.name, |b| self.business_hours.get(&b).cloned()).map_err(|e| e.to_string())?;
         self.engine.upsert_queue(config, now).map_err(|e| e.to_string())?;
         self.queues.insert(q.id, q);
+        Ok(())
+    }
+
+    /// Each queue's service-level threshold, for counting today's figures.
+    pub fn sl_thresholds(&self) -> super::today::Thresholds {
+        self.queues
+            .values()
+            .map(|q| {
+                let sl = q.settings.get("sl_seconds").and_then(|v| v.as_f64()).unwrap_or(20.0);
+                (q.id, std::time::Duration::from_secs_f64(sl.max(0.0)))
+            })
+            .collect()
+    }
+
+    /// Installs (or replaces) a named calendar and re-installs the queues using it.
+    pub fn set_business_hours(&mut self, id: u64, calendar: Option<Calendar>, now: Timestamp) -> Result<(), String> {
+        match calendar {
+            Some(c) => self.business_hours.insert(id, c),
+            None => self.business_hours.remove(&id),
+        };
+        let using: Vec<QueueRecord> = self
+            .queues
+            .values()
+            .filter(|q| q.settings.get("business_hours").and_then(|v| v.as_u64()) == Some(id))
+            .cloned()
+            .collect();
+        for q in using {
+            self.install_queue(q, now)?;
+        }
         Ok(())
     }
 
@@ -144,9 +179,6 @@ impl Center {
                 && let Some(record) = self.contacts.get_mut(&id)
             {
                 apply_to_contact(record, &ev);
-                if let Some(q) = record.queue {
-                    count(self.counters.entry(q).or_default(), &ev, record, &self.queues);
-                }
                 touched.insert(id);
             }
             let customer = contact.and_then(|c| self.contacts.get(&c)).and_then(|r| r.customer);
@@ -254,25 +286,6 @@ fn apply_to_contact(r: &mut ContactRecord, ev: &Event) {
             r.ended_at = Some(ev.at);
         }
         EventKind::CallbackScheduled { .. } => r.state = ContactState::CallbackScheduled,
-        _ => {}
-    }
-}
-
-/// Live counts per queue, by the metric definitions of `switchboard_core::metrics`.
-fn count(c: &mut Counters, ev: &Event, r: &ContactRecord, queues: &HashMap<QueueId, QueueRecord>) {
-    let sl = r
-        .queue
-        .and_then(|q| queues.get(&q))
-        .and_then(|q| q.settings.get("sl_seconds").and_then(|v| v.as_f64()))
-        .unwrap_or(20.0);
-    let sl = std::time::Duration::from_secs_f64(sl.max(0.0));
-    match &ev.kind {
-        EventKind::ContactQueued { .. } => c.offered += 1,
-        EventKind::OfferAccepted { waited, .. } => c.record_handled(*waited, sl),
-        EventKind::ContactLeft { reason: CancelReason::Abandoned, waited, .. } => {
-            c.record_abandoned(*waited, sl, switchboard_core::metrics::DEFAULT_SHORT_ABANDON)
-        }
-        EventKind::ContactOverflowed { .. } => c.overflowed += 1,
         _ => {}
     }
 }

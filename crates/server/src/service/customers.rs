@@ -171,13 +171,13 @@ fn merged_into(events: &[LoggedEvent], survivor: CustomerId) -> impl Iterator<It
 
 impl<S: Store> Service<S> {
     /// The lock serialising customer writes in `ws`.
-    async fn customers_lock(&self, ws: WorkspaceId) -> OwnedMutexGuard<()> {
+    pub(super) async fn customers_lock(&self, ws: WorkspaceId) -> OwnedMutexGuard<()> {
         let lock = self.inner.customer_locks.lock().expect("customer locks").entry(ws).or_default().clone();
         lock.lock_owned().await
     }
 
     /// Commits `changes` and tells subscribers of the events among them.
-    async fn commit_and_publish(&self, changes: Vec<Change>) -> Result<Vec<LoggedEvent>, ServiceError> {
+    pub(super) async fn commit_and_publish(&self, changes: Vec<Change>) -> Result<Vec<LoggedEvent>, ServiceError> {
         let appended: Vec<NewEvent> = changes
             .iter()
             .filter_map(|c| match c {
@@ -619,6 +619,38 @@ impl<S: Store> Service<S> {
         Ok(())
     }
 
+    /// The owner of `identity` (its survivor if merged), or a new customer
+    /// with it, named `name` or after the identity.
+    pub(super) async fn identified_customer(
+        &self,
+        ws: WorkspaceId,
+        identity: IdentityValue,
+        name: Option<&str>,
+    ) -> Result<CustomerId, ServiceError> {
+        let value = normalize_identity(identity.kind, &identity.value, "customer_identity.value")?;
+        let _guard = self.customers_lock(ws).await;
+        if let Some(owner) = self.store().customer_by_identity(ws, identity.kind, &value).await? {
+            let survivor = self.surviving_customer(ws, owner.id).await?;
+            return Ok(survivor.map_or(owner.id, |s| s.id));
+        }
+        let customer = CustomerRecord {
+            id: CustomerId(Ids::next(&self.ids().customer)),
+            workspace: ws,
+            name: name.map(str::trim).filter(|n| !n.is_empty()).unwrap_or(&value).to_string(),
+            attributes: BTreeMap::new(),
+            tags: Vec::new(),
+            merged_into: None,
+            created_at: self.now(),
+        };
+        let id = customer.id;
+        self.commit_and_publish(vec![
+            Change::PutCustomer(customer),
+            Change::PutIdentity(Identity { workspace: ws, customer: id, kind: identity.kind, value }),
+        ])
+        .await?;
+        Ok(id)
+    }
+
     /// The customer a new contact belongs to: the one named (its survivor if
     /// merged), or the owner of the identity given, created if there is none.
     pub(super) async fn customer_for_contact(
@@ -639,30 +671,7 @@ impl<S: Store> Service<S> {
                     .ok_or_else(|| ServiceError::invalid("customer", format!("no customer {}", id.0)))?;
                 Ok(Some(customer.id))
             }
-            (None, Some(identity)) => {
-                let value = normalize_identity(identity.kind, &identity.value, "customer_identity.value")?;
-                let _guard = self.customers_lock(p.workspace).await;
-                if let Some(owner) = self.store().customer_by_identity(p.workspace, identity.kind, &value).await? {
-                    let survivor = self.surviving_customer(p.workspace, owner.id).await?;
-                    return Ok(Some(survivor.map_or(owner.id, |s| s.id)));
-                }
-                let customer = CustomerRecord {
-                    id: CustomerId(Ids::next(&self.ids().customer)),
-                    workspace: p.workspace,
-                    name: value.clone(),
-                    attributes: BTreeMap::new(),
-                    tags: Vec::new(),
-                    merged_into: None,
-                    created_at: self.now(),
-                };
-                let id = customer.id;
-                self.commit_and_publish(vec![
-                    Change::PutCustomer(customer),
-                    Change::PutIdentity(Identity { workspace: p.workspace, customer: id, kind: identity.kind, value }),
-                ])
-                .await?;
-                Ok(Some(id))
-            }
+            (None, Some(identity)) => self.identified_customer(p.workspace, identity, None).await.map(Some),
         }
     }
 }

@@ -11,10 +11,15 @@
 
 pub mod audit;
 mod center;
+pub mod chat;
 mod customers;
+pub mod documents;
+pub mod flows;
+pub mod kb;
 pub mod observe;
 mod ops;
 pub mod settings;
+pub mod today;
 mod webhooks;
 
 pub use center::Center;
@@ -47,6 +52,10 @@ pub enum ServiceError {
     Conflict(String),
     #[error("too many attempts; try again later")]
     RateLimited,
+    #[error("{0}")]
+    TooLarge(String),
+    #[error("{0}")]
+    Unsupported(String),
     #[error(transparent)]
     Engine(#[from] EngineError),
     #[error(transparent)]
@@ -70,6 +79,9 @@ pub struct Ids {
     pub customer: AtomicU64,
     pub contact: AtomicU64,
     pub webhook: AtomicU64,
+    pub document: AtomicU64,
+    pub article: AtomicU64,
+    pub attachment: AtomicU64,
 }
 
 impl Ids {
@@ -82,6 +94,9 @@ impl Ids {
             customer: AtomicU64::new(m.customer),
             contact: AtomicU64::new(m.contact),
             webhook: AtomicU64::new(m.webhook),
+            document: AtomicU64::new(m.document),
+            article: AtomicU64::new(m.article),
+            attachment: AtomicU64::new(m.attachment),
         }
     }
 
@@ -114,6 +129,8 @@ struct Inner<S> {
     customer_locks: std::sync::Mutex<HashMap<WorkspaceId, Arc<Mutex<()>>>>,
     /// Principals of recently seen tokens, by token hash (see `authenticate`).
     principals: std::sync::Mutex<HashMap<Vec<u8>, CachedPrincipal>>,
+    chat: chat::ChatHub,
+    tallies: today::Tallies,
 }
 
 /// A token's principal as the store last answered, and until when to trust it.
@@ -159,6 +176,8 @@ impl<S: Store> Service<S> {
                 observed: Default::default(),
                 customer_locks: Default::default(),
                 principals: Default::default(),
+                chat: chat::ChatHub::new(),
+                tallies: Default::default(),
             }),
         })
     }
@@ -173,6 +192,22 @@ impl<S: Store> Service<S> {
 
     pub fn now(&self) -> Timestamp {
         (self.inner.clock)()
+    }
+
+    /// The chat channel's live state.
+    pub fn chat(&self) -> &chat::ChatHub {
+        &self.inner.chat
+    }
+
+    fn tallies(&self) -> &today::Tallies {
+        &self.inner.tallies
+    }
+
+    /// Reads the workspace's live state without changing it.
+    pub async fn inspect<T>(&self, ws: WorkspaceId, f: impl FnOnce(&Center) -> T) -> Result<T, ServiceError> {
+        let center = self.center(ws).await?;
+        let c = center.lock().await;
+        Ok(f(&c))
     }
 
     /// Committed events, as they happen.

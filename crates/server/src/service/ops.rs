@@ -1,6 +1,7 @@
 //! The operations, grouped by what they act on. Each takes the caller's
 //! principal, checks its role, and works inside its workspace only.
 
+use super::documents::{BusinessHours, Disposition};
 use super::settings::QueueSettings;
 use super::{Center, Ids, Service, ServiceError, audit, require};
 use crate::auth::{self, Principal};
@@ -72,12 +73,11 @@ pub struct QueueStats {
     pub callbacks: u32,
     pub oldest_wait_seconds: Option<f64>,
     pub agents: BTreeMap<AgentState, u32>,
-    /// Since the server loaded the workspace.
-    pub offered: u64,
-    pub handled: u64,
-    pub abandoned: u64,
-    pub service_level: Option<f64>,
-    pub asa_seconds: Option<f64>,
+    /// The queue's service-level threshold.
+    pub sl_seconds: f64,
+    /// Since midnight UTC, from the event log.
+    #[serde(flatten)]
+    pub today: super::today::QueueToday,
 }
 
 #[derive(Clone, Debug, Serialize)]
@@ -87,6 +87,8 @@ pub struct AgentStats {
     pub state: AgentState,
     pub seconds_in_state: f64,
     pub contacts: Vec<ContactId>,
+    /// Contacts accepted since midnight UTC.
+    pub handled_today: u64,
 }
 
 fn nonempty(field: &str, v: &str) -> Result<String, ServiceError> {
@@ -241,7 +243,10 @@ impl<S: Store> Service<S> {
         let principal = *p;
         let id = id.unwrap_or_else(|| QueueId(Ids::next(&self.ids().queue)));
         let name = nonempty("name", name)?;
-        settings.to_config(id, &name).map_err(|e| ServiceError::invalid(e.field, e.message))?;
+        let hours = self.documents::<BusinessHours>(p.workspace).await?;
+        settings
+            .to_config(id, &name, |b| hours.iter().find(|h| h.id == b).map(|h| h.body.calendar.clone()))
+            .map_err(|e| ServiceError::invalid(e.field, e.message))?;
         let record = QueueRecord {
             id,
             workspace: p.workspace,
@@ -445,6 +450,12 @@ impl<S: Store> Service<S> {
         disposition: Option<String>,
         notes: Option<String>,
     ) -> Result<(), ServiceError> {
+        if let Some(code) = &disposition {
+            let known = self.documents::<Disposition>(p.workspace).await?;
+            if !known.is_empty() && !known.iter().any(|d| d.body.code == *code) {
+                return Err(ServiceError::invalid("disposition", format!("no disposition code '{code}'")));
+            }
+        }
         let principal = *p;
         self.apply(p.workspace, move |c, now, _| {
             let record = c.contacts.get_mut(&id).ok_or_else(|| ServiceError::NotFound(format!("contact {}", id.0)))?;
@@ -492,13 +503,16 @@ impl<S: Store> Service<S> {
     // ----- statistics ----------------------------------------------------
 
     pub async fn queue_stats(&self, p: &Principal) -> Result<Vec<QueueStats>, ServiceError> {
-        self.apply(p.workspace, |c, now, _| {
+        let (today, _) = self.today_by_queue(p.workspace).await?;
+        self.inspect(p.workspace, |c| {
+            let now = self.now();
             let mut out = Vec::new();
             let mut ids: Vec<_> = c.queues.keys().copied().collect();
             ids.sort();
             for q in ids {
                 let snap = c.engine.queue_snapshot(q)?;
-                let counters = c.counters.get(&q).copied().unwrap_or_default();
+                let day = today.get(&Some(q)).cloned().unwrap_or_default();
+                let sl_seconds = c.queues[&q].settings.get("sl_seconds").and_then(|v| v.as_f64()).unwrap_or(20.0);
                 out.push(QueueStats {
                     queue: q,
                     name: c.queues[&q].name.clone(),
@@ -506,21 +520,20 @@ impl<S: Store> Service<S> {
                     callbacks: snap.callbacks,
                     oldest_wait_seconds: snap.oldest_enqueued_at.map(|t| now.since(t).as_secs_f64()),
                     agents: snap.agents,
-                    offered: counters.offered,
-                    handled: counters.handled,
-                    abandoned: counters.abandoned,
-                    service_level: counters.service_level(),
-                    asa_seconds: counters.asa_seconds(),
+                    sl_seconds,
+                    today: day,
                 });
             }
             Ok(out)
         })
-        .await
+        .await?
     }
 
     pub async fn agent_stats(&self, p: &Principal) -> Result<Vec<AgentStats>, ServiceError> {
         let own = (p.role == Role::Agent).then_some(p.user);
-        self.apply(p.workspace, move |c, now, _| {
+        let (_, handled) = self.today_by_queue(p.workspace).await?;
+        let now = self.now();
+        self.inspect(p.workspace, move |c| {
             let mut ids: Vec<_> = c.agents.keys().copied().filter(|u| own.is_none_or(|o| o == *u)).collect();
             ids.sort();
             ids.into_iter()
@@ -532,10 +545,11 @@ impl<S: Store> Service<S> {
                         state: s.state,
                         seconds_in_state: now.since(s.state_since).as_secs_f64(),
                         contacts: s.contacts.iter().map(|x| x.0).collect(),
+                        handled_today: handled.get(&u).copied().unwrap_or(0),
                     })
                 })
                 .collect()
         })
-        .await
+        .await?
     }
 }

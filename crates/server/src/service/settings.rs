@@ -53,6 +53,9 @@ pub struct QueueSettings {
     pub overflow: OverflowAction,
     #[serde(default)]
     pub calendar: Option<Calendar>,
+    /// A named calendar (`/business-hours/{id}`) used instead of `calendar`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub business_hours: Option<u64>,
     #[serde(default = "voicemail")]
     pub after_hours: OverflowAction,
     #[serde(default)]
@@ -74,7 +77,13 @@ fn secs(field: &'static str, v: f64) -> Result<Duration, SettingsError> {
 }
 
 impl QueueSettings {
-    pub fn to_config(&self, id: QueueId, name: &str) -> Result<QueueConfig, SettingsError> {
+    /// The engine's configuration; `hours` resolves a business-hours id.
+    pub fn to_config(
+        &self,
+        id: QueueId,
+        name: &str,
+        hours: impl Fn(u64) -> Option<Calendar>,
+    ) -> Result<QueueConfig, SettingsError> {
         if self.channels.is_empty() {
             return Err(SettingsError { field: "channels", message: "a queue needs at least one channel".into() });
         }
@@ -86,7 +95,14 @@ impl QueueSettings {
         c.max_wait = self.max_wait_seconds.map(|s| secs("max_wait_seconds", s)).transpose()?;
         c.max_length = self.max_length;
         c.overflow = self.overflow;
-        c.calendar = self.calendar.clone();
+        c.calendar =
+            match self.business_hours {
+                Some(b) => Some(hours(b).ok_or_else(|| SettingsError {
+                    field: "business_hours",
+                    message: format!("no business hours {b}"),
+                })?),
+                None => self.calendar.clone(),
+            };
         c.after_hours = self.after_hours;
         c.sticky = secs("sticky_seconds", self.sticky_seconds)?;
         c.expected_handle_time = secs("expected_handle_seconds", self.expected_handle_seconds)?;

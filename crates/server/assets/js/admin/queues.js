@@ -1,0 +1,180 @@
+// Queues and the routing policies they use. A queue's settings are kept as
+// the server gave them and only the fields on the form are replaced, so a
+// setting this page does not show (e.g. an inline calendar) survives a save.
+
+import { get, listOf, post, put } from '../api.js';
+import { h, options } from '../dom.js';
+import { checkbox, field } from '../forms.js';
+import { ListEditor, editorForm, numberInput, rowList } from './common.js';
+
+export const CHANNELS = ['voice', 'email', 'chat', 'sms', 'whatsapp', 'messenger', 'telegram', 'api'];
+const ORDERINGS = [
+  ['longest_idle', 'Longest idle'],
+  ['most_skilled', 'Most skilled'],
+  ['least_skilled', 'Least skilled'],
+  ['least_occupied', 'Least occupied'],
+  ['round_robin', 'Round robin'],
+  ['random', 'Random'],
+];
+
+/** `"none"`, `{fixed: N}` or `"until_ended"` as a select plus seconds. */
+export function wrapUpInput(value, { inherit = false } = {}) {
+  const kind = h('select', { 'aria-label': 'Wrap-up' }, options([...(inherit ? [['inherit', 'As the queue says']] : []), ['none', 'None'], ['fixed', 'Fixed time'], ['until_ended', 'Until the agent ends it']],
+    value === undefined || value === null ? (inherit ? 'inherit' : 'none') : typeof value === 'object' ? 'fixed' : value));
+  const secs = numberInput(value && typeof value === 'object' ? value.fixed : 30, { min: 0, 'aria-label': 'Wrap-up seconds' });
+  const unit = h('span', { class: 'muted' }, 'seconds');
+  const sync = () => (secs.hidden = unit.hidden = kind.value !== 'fixed');
+  kind.addEventListener('change', sync);
+  const el = h('div', { class: 'row' }, kind, secs, unit);
+  sync();
+  el.read = () => (kind.value === 'fixed' ? { fixed: secs.read() ?? 0 } : kind.value === 'inherit' ? null : kind.value);
+  return el;
+}
+
+/** `"disconnect"`, `"voicemail"`, `"callback"` or `{queue: ID}`. */
+function overflowInput(value, queues, selfId) {
+  const targets = queues.filter((q) => q.id !== selfId);
+  const kind = h('select', null, options([['disconnect', 'Disconnect'], ['voicemail', 'Voicemail'], ['callback', 'Callback'], ...(targets.length ? [['queue', 'Another queue']] : [])],
+    value && typeof value === 'object' ? 'queue' : value || 'disconnect'));
+  const queue = h('select', { 'aria-label': 'Overflow queue' }, options(targets.map((q) => [q.id, q.name]), value && value.queue));
+  const sync = () => (queue.hidden = kind.value !== 'queue');
+  kind.addEventListener('change', sync);
+  sync();
+  const el = h('div', { class: 'row' }, kind, queue);
+  el.read = () => (kind.value === 'queue' ? { queue: Number(queue.value) } : kind.value);
+  return el;
+}
+
+export function queuesTab() {
+  let policies = [];
+  let hours = [];
+  const editor = new ListEditor({
+    title: 'Queues',
+    noun: 'queue',
+    testid: 'queues',
+    async load() {
+      const [q, p, b] = await Promise.all([get('queues'), get('policies'), get('business-hours').catch(() => null)]);
+      policies = listOf(p, 'policies');
+      hours = b ? listOf(b, 'business_hours') : [];
+      return listOf(q, 'queues');
+    },
+    label: (q) => q.name,
+    sub: (q) => (q.settings?.channels || []).join(', '),
+    form(item, ctx) {
+      const st = item ? { ...item.settings } : { channels: ['chat'], sl_seconds: 20, offer_timeout_seconds: 30, wrap_up: 'none', overflow: 'disconnect', after_hours: 'voicemail', sticky_seconds: 0, expected_handle_seconds: 300 };
+      const queues = editor.items;
+      const name = h('input', { type: 'text', value: item ? item.name : '', required: true });
+      const channels = CHANNELS.map((c) => checkbox({ label: c, name: `channel-${c}`, checked: (st.channels || []).includes(c) }));
+      const policy = h('select', null, options(policies.map((p) => [p.id, p.name]), st.policy));
+      const ordering = h('select', null, options(ORDERINGS, st.ordering || 'longest_idle'));
+      const sl = numberInput(st.sl_seconds, { min: 0 });
+      const offer = numberInput(st.offer_timeout_seconds, { min: 1 });
+      const maxWait = numberInput(st.max_wait_seconds, { min: 0, placeholder: 'no limit' });
+      const maxLength = numberInput(st.max_length, { min: 0, step: 1, placeholder: 'no limit' });
+      const sticky = numberInput(st.sticky_seconds, { min: 0 });
+      const handle = numberInput(st.expected_handle_seconds, { min: 1 });
+      const wrap = wrapUpInput(st.wrap_up);
+      const overflow = overflowInput(st.overflow, queues, item?.id);
+      const afterHours = overflowInput(st.after_hours, queues, item?.id);
+      const calendar = h('select', null, options([['', st.calendar ? 'Its own calendar (set over the API)' : 'Always open'], ...hours.map((b) => [b.id, b.name])], st.business_hours ?? ''));
+      return editorForm({
+        title: item ? `Edit queue ${item.name}` : 'New queue',
+        testid: 'queue',
+        ctx,
+        fields: [
+          field({ label: 'Name', name: 'name', input: name, testid: 'queue-name' }),
+          h('fieldset', { dataset: { field: 'channels' } }, h('legend', null, 'Channels'), h('div', { class: 'row' }, channels), h('div', { class: 'field-error', role: 'alert' })),
+          h('div', { class: 'row' },
+            field({ label: 'Routing policy', name: 'policy', input: policy, hint: policies.length ? null : 'Create a routing policy first (Policies tab).' }),
+            field({ label: 'Agent ordering', name: 'ordering', input: ordering })),
+          h('div', { class: 'row' },
+            field({ label: 'Service-level threshold (s)', name: 'sl_seconds', input: sl, hint: 'answered within this many seconds' }),
+            field({ label: 'Offer timeout (s)', name: 'offer_timeout_seconds', input: offer })),
+          field({ label: 'Wrap-up', name: 'wrap_up', input: wrap }),
+          h('div', { class: 'row' },
+            field({ label: 'Max wait (s)', name: 'max_wait_seconds', input: maxWait }),
+            field({ label: 'Max length', name: 'max_length', input: maxLength })),
+          field({ label: 'When the wait or length limit is hit', name: 'overflow', input: overflow }),
+          field({ label: 'Business hours', name: 'business_hours', input: calendar, hint: hours.length ? null : 'Named calendars are made on the Business hours tab.' }),
+          field({ label: 'Outside business hours', name: 'after_hours', input: afterHours }),
+          h('div', { class: 'row' },
+            field({ label: 'Sticky routing (s)', name: 'sticky_seconds', input: sticky, hint: 'offer to the last agent first for this long; 0 = off' }),
+            field({ label: 'Expected handle time (s)', name: 'expected_handle_seconds', input: handle, hint: 'for wait estimates until measured' })),
+        ],
+        save() {
+          const body = {
+            ...st,
+            name: name.value.trim(),
+            channels: CHANNELS.filter((_, i) => channels[i].querySelector('input').checked),
+            policy: Number(policy.value),
+            ordering: ordering.value,
+            sl_seconds: sl.read() ?? 20,
+            offer_timeout_seconds: offer.read() ?? 30,
+            max_wait_seconds: maxWait.read(),
+            max_length: maxLength.read(),
+            wrap_up: wrap.read(),
+            overflow: overflow.read(),
+            after_hours: afterHours.read(),
+            sticky_seconds: sticky.read() ?? 0,
+            expected_handle_seconds: handle.read() ?? 300,
+          };
+          // A named calendar is sent only when chosen, so servers without them still accept the form.
+          if (calendar.value) body.business_hours = Number(calendar.value);
+          else delete body.business_hours;
+          return item ? put(`queues/${item.id}`, body) : post('queues', body);
+        },
+      });
+    },
+  });
+  editor.reload();
+  return editor.el;
+}
+
+export function policiesTab() {
+  const editor = new ListEditor({
+    title: 'Routing policies',
+    noun: 'policy',
+    testid: 'policies',
+    intro: h('p', { class: 'muted' }, 'Steps are tried in order: each names the agents who may take the contact (a skill expression such as billing >= 7 && spanish) and how long to wait before the next, usually wider, step.'),
+    load: async () => listOf(await get('policies'), 'policies'),
+    label: (p) => p.name,
+    sub: (p) => `${p.steps.length} step${p.steps.length === 1 ? '' : 's'}`,
+    form(item, ctx) {
+      const name = h('input', { type: 'text', value: item ? item.name : '' });
+      const steps = rowList({
+        legend: 'Steps',
+        name: 'steps',
+        testid: 'policy-steps',
+        addLabel: 'Add step',
+        values: item ? item.steps : [{ expr: 'true', wait_seconds: null, skip_if_unstaffed: true }],
+        blank: () => ({ expr: '', wait_seconds: null, skip_if_unstaffed: true }),
+        row(v) {
+          const expr = h('input', { type: 'text', value: v.expr, placeholder: 'billing >= 7', 'aria-label': 'Expression', style: { flex: '2' } });
+          const wait = numberInput(v.wait_seconds ?? v.wait ?? null, { min: 0, placeholder: 'last', 'aria-label': 'Wait seconds' });
+          const skip = h('input', { type: 'checkbox', checked: v.skip_if_unstaffed !== false, 'aria-label': 'Skip if nobody can take it' });
+          return {
+            el: h('div', { class: 'row grow' }, expr, h('label', null, 'wait ', wait, ' s'), h('label', null, skip, ' skip if unstaffed')),
+            read() {
+              const step = { expr: expr.value.trim(), skip_if_unstaffed: skip.checked };
+              // No wait: the last step, which holds the contact until someone takes it.
+              if (wait.read() !== null) step.wait_seconds = wait.read();
+              return step;
+            },
+          };
+        },
+      });
+      return editorForm({
+        title: item ? `Edit policy ${item.name}` : 'New policy',
+        testid: 'policy',
+        ctx,
+        fields: [field({ label: 'Name', name: 'name', input: name }), steps.el],
+        save() {
+          const body = { name: name.value.trim(), steps: steps.read() };
+          return item ? put(`policies/${item.id}`, body) : post('policies', body);
+        },
+      });
+    },
+  });
+  editor.reload();
+  return editor.el;
+}

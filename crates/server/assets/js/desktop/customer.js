@@ -1,0 +1,179 @@
+// The screen pop: who the customer is (profile, identities, tags, notes)
+// and everything that happened with them before, on every channel, from
+// `GET /customers/{id}/timeline`, grouped by contact, newest contact first.
+
+import { get, post } from '../api.js';
+import { clock, dateTime, h, label, notice, plural, replace } from '../dom.js';
+import { busy, field, showError } from '../forms.js';
+
+const KIND_LABEL = { phone: 'Phone', email: 'Email', visitor: 'Visitor', handle: 'Handle' };
+
+/** One line about an event, in words an agent reads at a glance. `names` resolves ids. */
+export function describe(ev, names) {
+  const p = ev.payload || {};
+  const agent = (id) => names.agent(id ?? ev.agent);
+  switch (ev.kind) {
+    case 'contact_queued': return `Queued in ${names.queue(p.queue ?? ev.queue)}`;
+    case 'step_changed': return `Routing widened to step ${Number(p.step) + 1}`;
+    case 'offer_created': return `Offered to ${agent(p.agent)}`;
+    case 'offer_accepted': return `Answered by ${agent(p.agent)}${p.waited !== undefined ? ` after ${Math.round(p.waited)} s` : ''}`;
+    case 'offer_ended': return `Offer to ${agent(p.agent)} ${label(p.reason || 'ended').toLowerCase()}`;
+    case 'contact_ended': return `Handling ended (${agent(p.agent)})`;
+    case 'wrap_up_ended': return 'Wrapped up';
+    case 'contact_transferred': {
+      const t = p.target || {};
+      return `Transferred to ${t.to === 'agent' ? agent(t.id) : names.queue(t.id)}`;
+    }
+    case 'contact_overflowed': return `Overflowed (${label(p.reason || '').toLowerCase()})`;
+    case 'callback_scheduled': return 'Callback requested';
+    case 'contact_left': return p.reason === 'cancelled' ? 'Withdrawn' : `Customer left after ${Math.round(p.waited || 0)} s waiting`;
+    case 'customer_note': return `Note by ${typeof p.author === 'string' ? p.author : agent(p.author)}: ${p.text}`;
+    case 'customer_merged': return `Merged with customer #${p.from}`;
+    case 'message': {
+      const who = p.name || label(p.from || 'message');
+      const file = p.attachment ? ` [file: ${p.attachment.name || 'attachment'}]` : '';
+      return `${who}: ${p.text || ''}${file}`;
+    }
+    case 'bot_contained': return 'Solved by the bot';
+    case 'bot_handoff': return `Bot handed over (${label(p.reason || 'asked').toLowerCase()})`;
+    case 'csat': return `Rated ${p.score}/5${p.comment ? `: “${p.comment}”` : ''}`;
+    case 'chat_ended': return `Chat ended by ${p.by || 'someone'}`;
+    default: return label(ev.kind);
+  }
+}
+
+/** Groups timeline events by contact; events without a contact (notes, merges) stand alone. Newest first. */
+export function groupTimeline(events) {
+  const groups = [];
+  const byContact = new Map();
+  for (const ev of events) {
+    if (ev.contact === null || ev.contact === undefined) {
+      groups.push({ contact: null, channel: null, at: ev.at, events: [ev] });
+      continue;
+    }
+    let g = byContact.get(ev.contact);
+    if (!g) {
+      g = { contact: ev.contact, channel: ev.channel || null, at: ev.at, events: [] };
+      byContact.set(ev.contact, g);
+      groups.push(g);
+    }
+    g.events.push(ev);
+    if (!g.channel && ev.channel) g.channel = ev.channel;
+  }
+  return groups.sort((a, b) => b.at - a.at);
+}
+
+export class CustomerPanel {
+  /** `names`: {agent(id), queue(id)}. */
+  constructor(names) {
+    this.names = names;
+    this.el = h('div', { class: 'customer-panel', dataset: { testid: 'customer-panel' } }, h('p', { class: 'empty' }, 'The customer of the selected contact shows here.'));
+    this.current = null;
+    this.seq = 0;
+  }
+
+  clear() {
+    this.current = null;
+    replace(this.el, h('p', { class: 'empty' }, 'The customer of the selected contact shows here.'));
+  }
+
+  /** Shows the customer of contact `rec` (a contact record). */
+  async show(rec) {
+    const key = `${rec.id}:${rec.customer}`;
+    if (this.current === key) return;
+    this.current = key;
+    const seq = ++this.seq;
+    if (!rec.customer) {
+      replace(this.el, h('h2', null, 'Unknown customer'), this.contactAttrs(rec));
+      return;
+    }
+    replace(this.el, h('p', { class: 'muted' }, 'Loading the customer…'));
+    try {
+      const [customer, timeline, past] = await Promise.all([
+        get(`customers/${rec.customer}`),
+        get(`customers/${rec.customer}/timeline`),
+        // Agents see their own past contacts only; it adds dispositions where it can.
+        get(`contacts?customer=${rec.customer}&limit=100`).catch(() => ({ contacts: [] })),
+      ]);
+      if (seq !== this.seq) return;
+      this.render(rec, customer, timeline.events || [], past.contacts || []);
+    } catch (err) {
+      if (seq !== this.seq) return;
+      replace(this.el, h('p', { class: 'notice error' }, `Could not load the customer: ${err.message}`));
+    }
+  }
+
+  /** Reloads after a note or a new contact event. */
+  refresh(rec) {
+    this.current = null;
+    return this.show(rec);
+  }
+
+  contactAttrs(rec) {
+    const attrs = Object.entries(rec.attributes || {});
+    if (!attrs.length) return null;
+    return [
+      h('h3', null, 'This contact'),
+      h('dl', { class: 'attrs', dataset: { testid: 'contact-attributes' } }, attrs.map(([k, v]) => [h('dt', null, k), h('dd', null, typeof v === 'string' ? v : JSON.stringify(v))])),
+    ];
+  }
+
+  render(rec, customer, events, past) {
+    const records = new Map(past.map((c) => [c.id, c]));
+    const identities = customer.identities || [];
+    const attrs = Object.entries(customer.attributes || {});
+    replace(
+      this.el,
+      h('h2', { dataset: { testid: 'customer-name' } }, customer.name || `Customer #${customer.id}`),
+      h('ul', { class: 'attrs', style: { listStyle: 'none', padding: 0, display: 'block' }, dataset: { testid: 'customer-identities' } },
+        identities.map((i) => h('li', null, h('span', { class: 'muted' }, `${KIND_LABEL[i.kind] || i.kind}: `), i.value))),
+      customer.tags && customer.tags.length ? h('div', { class: 'tags', 'aria-label': 'Tags' }, customer.tags.map((t) => h('span', { class: 'tag' }, t))) : null,
+      attrs.length ? h('dl', { class: 'attrs' }, attrs.map(([k, v]) => [h('dt', null, k), h('dd', null, typeof v === 'string' ? v : JSON.stringify(v))])) : null,
+      this.contactAttrs(rec),
+      this.noteForm(rec),
+      h('h3', null, `History (${plural(new Set(events.map((e) => e.contact).filter((c) => c != null)).size, 'contact')})`),
+      this.timeline(rec, events, records),
+    );
+  }
+
+  noteForm(rec) {
+    const text = h('textarea', { rows: 2, placeholder: 'A note on this customer, for everyone' });
+    const message = notice('note-error');
+    const form = h('form', { 'aria-label': 'Add a note' }, field({ label: 'Note', name: 'text', input: text, testid: 'note-input' }), message, h('div', { class: 'actions' }, h('button', { type: 'submit', dataset: { testid: 'note-submit' } }, 'Add note')));
+    form.addEventListener('submit', (e) => {
+      e.preventDefault();
+      if (!text.value.trim()) return;
+      busy(form, async () => {
+        try {
+          await post(`customers/${rec.customer}/notes`, { text: text.value.trim() });
+          await this.refresh(rec);
+        } catch (err) {
+          showError(form, err, message);
+        }
+      });
+    });
+    return form;
+  }
+
+  timeline(rec, events, records) {
+    const groups = groupTimeline(events);
+    if (!groups.length) return h('p', { class: 'muted', dataset: { testid: 'timeline' } }, 'No earlier contacts.');
+    return h(
+      'ol',
+      { class: 'timeline', dataset: { testid: 'timeline' } },
+      groups.map((g) => {
+        const r = g.contact != null ? records.get(g.contact) : null;
+        const head = g.contact != null
+          ? h('div', { class: 'contact-head' }, h('span', { class: 'badge channel' }, g.channel || r?.channel || 'contact'), `#${g.contact}`, h('span', { class: 'muted' }, dateTime(g.at)), g.contact === rec.id ? h('span', { class: 'badge connected' }, 'now') : null, r?.disposition ? h('span', { class: 'tag' }, r.disposition) : null)
+          : null;
+        return h(
+          'li',
+          { class: g.contact === rec.id ? 'current' : null, dataset: { testid: 'timeline-entry', contact: String(g.contact ?? '') } },
+          head,
+          r?.notes ? h('div', { class: 'muted' }, `Notes: ${r.notes}`) : null,
+          h('ul', null, g.events.map((ev) => h('li', null, h('time', null, clock(ev.at)), h('span', null, describe(ev, this.names))))),
+        );
+      }),
+    );
+  }
+}

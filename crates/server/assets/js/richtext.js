@@ -1,0 +1,77 @@
+// Article bodies as a small, safe subset of Markdown: headings (#, ##),
+// lists (-, *, 1.), paragraphs, **bold**, `code` and [links](https://…).
+// Built from DOM nodes, never HTML strings, so an article cannot inject markup.
+
+import { h } from './dom.js';
+
+const INLINE = /(\*\*([^*]+)\*\*|`([^`]+)`|\[([^\]]+)\]\(([^)\s]+)\))/g;
+
+function safeHref(url) {
+  try {
+    const u = new URL(url, location.href);
+    return u.protocol === 'http:' || u.protocol === 'https:' || u.protocol === 'mailto:' ? u.href : null;
+  } catch {
+    return null;
+  }
+}
+
+/** Inline formatting of one line of text, as nodes. */
+export function inline(text) {
+  const out = [];
+  let last = 0;
+  for (const m of text.matchAll(INLINE)) {
+    if (m.index > last) out.push(text.slice(last, m.index));
+    if (m[2] !== undefined) out.push(h('strong', null, m[2]));
+    else if (m[3] !== undefined) out.push(h('code', null, m[3]));
+    else {
+      const href = safeHref(m[5]);
+      out.push(href ? h('a', { href, rel: 'noopener', target: href.startsWith(location.origin) ? null : '_blank' }, m[4]) : m[0]);
+    }
+    last = m.index + m[0].length;
+  }
+  if (last < text.length) out.push(text.slice(last));
+  return out;
+}
+
+/** The body as block elements. */
+export function render(body) {
+  const blocks = [];
+  let list = null;
+  let para = [];
+  const flushPara = () => {
+    if (para.length) blocks.push(h('p', null, para.flatMap((l, i) => (i ? [h('br'), ...inline(l)] : inline(l)))));
+    para = [];
+  };
+  const flushList = () => {
+    if (list) blocks.push(list);
+    list = null;
+  };
+  for (const raw of String(body || '').split(/\r?\n/)) {
+    const line = raw.trimEnd();
+    const heading = /^(#{1,3})\s+(.*)$/.exec(line);
+    const bullet = /^\s*[-*]\s+(.*)$/.exec(line);
+    const numbered = /^\s*\d+[.)]\s+(.*)$/.exec(line);
+    if (!line.trim()) {
+      flushPara();
+      flushList();
+    } else if (heading) {
+      flushPara();
+      flushList();
+      blocks.push(h(`h${heading[1].length + 1}`, null, inline(heading[2])));
+    } else if (bullet || numbered) {
+      flushPara();
+      const tag = bullet ? 'ul' : 'ol';
+      if (!list || list.tagName.toLowerCase() !== tag) {
+        flushList();
+        list = h(tag);
+      }
+      list.append(h('li', null, inline((bullet || numbered)[1])));
+    } else {
+      flushList();
+      para.push(line);
+    }
+  }
+  flushPara();
+  flushList();
+  return blocks;
+}

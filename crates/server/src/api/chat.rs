@@ -1,0 +1,303 @@
+//! The customer's side of the chat channel (no login: a widget key names
+//! the workspace, a signed session token the conversation), the demo shop
+//! and the public help center.
+
+use super::{ApiError, AppState, Body};
+use crate::service::ServiceError;
+use crate::service::chat::{ChatSession, CustomerFrame, LeftMessage, StartChat};
+use crate::web::Assets;
+use axum::body::Bytes;
+use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::{Extension, Json};
+use serde::Deserialize;
+use serde_json::{Value, json};
+use std::sync::Arc;
+use std::time::Duration;
+use switchboard_store::{LoggedEvent, Store};
+use tokio::sync::broadcast::error::RecvError;
+
+type Result<T> = std::result::Result<T, ApiError>;
+
+#[derive(Deserialize)]
+pub struct SessionQuery {
+    session: String,
+    #[serde(default)]
+    after: u64,
+}
+
+pub async fn config<S: Store>(State(s): State<AppState<S>>, Path(key): Path<String>) -> Result<Json<Value>> {
+    Ok(Json(json!(s.chat_config(&key).await?)))
+}
+
+pub async fn start<S: Store>(
+    State(s): State<AppState<S>>,
+    Path(key): Path<String>,
+    Body(b): Body<StartChat>,
+) -> Result<(StatusCode, Json<Value>)> {
+    Ok((StatusCode::CREATED, Json(json!(s.start_chat(&key, b).await?))))
+}
+
+pub async fn leave_message<S: Store>(
+    State(s): State<AppState<S>>,
+    Path(key): Path<String>,
+    Body(b): Body<LeftMessage>,
+) -> Result<(StatusCode, Json<Value>)> {
+    let contact = s.leave_message(&key, b).await?;
+    Ok((StatusCode::ACCEPTED, Json(json!({ "contact": contact }))))
+}
+
+/// The name and type of an upload, from its headers.
+pub fn upload_meta(headers: &HeaderMap) -> (String, String) {
+    let get = |h: &str| headers.get(h).and_then(|v| v.to_str().ok()).unwrap_or("").to_string();
+    (get("x-filename"), get(header::CONTENT_TYPE.as_str()))
+}
+
+pub async fn upload<S: Store>(
+    State(s): State<AppState<S>>,
+    Path(key): Path<String>,
+    Query(q): Query<SessionQuery>,
+    headers: HeaderMap,
+    bytes: Bytes,
+) -> Result<(StatusCode, Json<Value>)> {
+    let session = s.chat_session(&key, &q.session).await?;
+    let (name, content_type) = upload_meta(&headers);
+    let a = s.customer_upload(&session, &name, &content_type, bytes.to_vec()).await?;
+    let url = format!("/chat/{key}/attachments/{}?session={}", a.id, q.session);
+    let mut v = json!(a);
+    v["url"] = json!(url);
+    Ok((StatusCode::CREATED, Json(v)))
+}
+
+/// A stored file as a download: never rendered inline as HTML (the
+/// accepted types exclude it, and `nosniff` stops a browser guessing).
+pub fn file_response(a: switchboard_store::Attachment) -> Response {
+    let disposition = if a.content_type.starts_with("image/") { "inline" } else { "attachment" };
+    let name: String = a.name.chars().filter(|c| c.is_ascii_graphic() || *c == ' ').filter(|c| *c != '"').collect();
+    let mut r = a.bytes.into_response();
+    let h = r.headers_mut();
+    if let Ok(v) = HeaderValue::from_str(&a.content_type) {
+        h.insert(header::CONTENT_TYPE, v);
+    }
+    if let Ok(v) = HeaderValue::from_str(&format!("{disposition}; filename=\"{name}\"")) {
+        h.insert(header::CONTENT_DISPOSITION, v);
+    }
+    h.insert("x-content-type-options", HeaderValue::from_static("nosniff"));
+    r
+}
+
+pub async fn attachment<S: Store>(
+    State(s): State<AppState<S>>,
+    Path((key, id)): Path<(String, u64)>,
+    Query(q): Query<SessionQuery>,
+) -> Result<Response> {
+    let session = s.chat_session(&key, &q.session).await?;
+    Ok(file_response(s.customer_attachment(&session, id).await?))
+}
+
+pub async fn socket<S: Store>(
+    State(s): State<AppState<S>>,
+    Path(key): Path<String>,
+    Query(q): Query<SessionQuery>,
+    ws: WebSocketUpgrade,
+) -> Result<Response> {
+    let session = s.chat_session(&key, &q.session).await?;
+    Ok(ws
+        .read_buffer_size(4096)
+        .write_buffer_size(4096)
+        .on_upgrade(move |socket| converse(s, session, q.after, socket)))
+}
+
+async fn send(socket: &mut WebSocket, v: &Value) -> bool {
+    socket.send(Message::Text(v.to_string().into())).await.is_ok()
+}
+
+/// How often a waiting customer hears their position again.
+const POSITION_EVERY: Duration = Duration::from_secs(5);
+
+/// The customer's socket: the backlog after `last`, the status, then live
+/// messages, signals and status changes; frames from the customer go to
+/// the service one at a time.
+async fn converse<S: Store>(s: AppState<S>, session: ChatSession, mut last: u64, mut socket: WebSocket) {
+    // Subscribe before reading the backlog, so nothing falls between.
+    let mut events = s.subscribe();
+    let mut signals = s.chat().subscribe();
+    let backlog = match s.customer_backlog(&session, last).await {
+        Ok(b) => b,
+        Err(e) => {
+            tracing::warn!(error = %e, "chat backlog");
+            return;
+        }
+    };
+    for m in backlog {
+        last = last.max(m["id"].as_u64().unwrap_or(0));
+        if !send(&mut socket, &m).await {
+            return;
+        }
+    }
+    if !status(&s, &session, &mut socket).await {
+        return;
+    }
+    let mut tick = tokio::time::interval(POSITION_EVERY);
+    tick.tick().await;
+    loop {
+        tokio::select! {
+            msg = socket.recv() => match msg {
+                Some(Ok(Message::Text(text))) => {
+                    let answer = match serde_json::from_str::<CustomerFrame>(&text) {
+                        Ok(frame) => s.customer_frame(&session, frame).await.err().map(|e| error_frame(&e)),
+                        Err(e) => Some(json!({ "type": "error", "message": format!("not a frame: {e}") })),
+                    };
+                    if let Some(err) = answer && !send(&mut socket, &err).await {
+                        return;
+                    }
+                }
+                Some(Ok(Message::Close(_))) | None | Some(Err(_)) => return,
+                Some(Ok(_)) => {}
+            },
+            event = events.recv() => match event {
+                Ok(e) => {
+                    let e: Arc<LoggedEvent> = e;
+                    if e.workspace != session.workspace || e.contact != Some(session.contact) || e.id <= last {
+                        continue;
+                    }
+                    last = e.id;
+                    if !relay(&s, &session, &e, &mut socket).await {
+                        return;
+                    }
+                }
+                // Too slow a reader: close; the widget resumes from its last id.
+                Err(RecvError::Lagged(_)) | Err(RecvError::Closed) => return,
+            },
+            signal = signals.recv() => match signal {
+                Ok(sig) => {
+                    if sig.workspace != session.workspace || sig.contact != session.contact
+                        || sig.payload["from"] == "customer" {
+                        continue;
+                    }
+                    let mut frame = sig.payload.clone();
+                    frame["type"] = json!(sig.kind);
+                    if !send(&mut socket, &frame).await {
+                        return;
+                    }
+                }
+                Err(RecvError::Lagged(_)) => {}
+                Err(RecvError::Closed) => return,
+            },
+            _ = tick.tick() => {
+                let waiting = matches!(s.chat_status(&session).await, Ok(v) if v["state"] == "waiting");
+                if waiting && !status(&s, &session, &mut socket).await {
+                    return;
+                }
+            }
+        }
+    }
+}
+
+fn error_frame(e: &ServiceError) -> Value {
+    json!({ "type": "error", "message": e.to_string() })
+}
+
+async fn status<S: Store>(s: &AppState<S>, session: &ChatSession, socket: &mut WebSocket) -> bool {
+    let Ok(v) = s.chat_status(session).await else { return true };
+    let ended = v["state"] == "ended";
+    if !send(socket, &v).await {
+        return false;
+    }
+    if ended && matches!(s.wants_rating(session).await, Ok(true)) {
+        return send(socket, &json!({ "type": "csat" })).await;
+    }
+    true
+}
+
+/// One committed event of the conversation, as the customer sees it.
+async fn relay<S: Store>(s: &AppState<S>, session: &ChatSession, e: &LoggedEvent, socket: &mut WebSocket) -> bool {
+    match e.kind.as_str() {
+        "message" => {
+            let url = |a: u64| format!("/chat/{}/attachments/{a}?session={}", session.key, session.token);
+            send(socket, &crate::service::chat::frame(e, url)).await
+        }
+        "contact_queued"
+        | "offer_created"
+        | "offer_ended"
+        | "offer_accepted"
+        | "contact_ended"
+        | "chat_ended"
+        | "bot_contained"
+        | "contact_left"
+        | "contact_transferred"
+        | "csat" => status(s, session, socket).await,
+        _ => true,
+    }
+}
+
+// ----- the demo shop and the help center ------------------------------------
+
+/// `/demo`: the demo shop with the first workspace's widget.
+pub async fn demo<S: Store>(
+    State(s): State<AppState<S>>,
+    Extension(assets): Extension<Arc<Assets>>,
+) -> Result<Response> {
+    let ws = s.store().workspaces().await.map_err(ServiceError::from)?.into_iter().next();
+    let Some(ws) = ws else { return Err(ServiceError::NotFound("workspace".into()).into()) };
+    let key = s.chat_settings(ws.id).await?.widget_key;
+    Ok(page_with_key(&assets, "demo.html", &key))
+}
+
+/// A page with `{{WIDGET_KEY}}` filled in.
+fn page_with_key(assets: &Assets, file: &str, key: &str) -> Response {
+    let Some(bytes) = assets.get(file) else { return StatusCode::NOT_FOUND.into_response() };
+    let html = String::from_utf8_lossy(&bytes).replace("{{WIDGET_KEY}}", key);
+    let mut r = html.into_response();
+    r.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("text/html; charset=utf-8"));
+    r
+}
+
+pub async fn help_page<S: Store>(
+    State(s): State<AppState<S>>,
+    Extension(assets): Extension<Arc<Assets>>,
+    Path(key): Path<String>,
+) -> Result<Response> {
+    s.chat_workspace(&key).await?;
+    Ok(page_with_key(&assets, "help.html", &key))
+}
+
+#[derive(Deserialize)]
+pub struct Search {
+    #[serde(default)]
+    q: String,
+    limit: Option<u32>,
+}
+
+pub async fn help_search<S: Store>(
+    State(s): State<AppState<S>>,
+    Path(key): Path<String>,
+    Query(q): Query<Search>,
+) -> Result<Json<Value>> {
+    let (ws, _) = s.chat_workspace(&key).await?;
+    if q.q.trim().is_empty() {
+        let articles = s.articles(ws, true).await?;
+        return Ok(Json(json!({ "articles": articles.iter().map(public_article).collect::<Vec<_>>() })));
+    }
+    Ok(Json(json!({ "hits": s.search_articles(ws, &q.q, true, q.limit.unwrap_or(10)).await? })))
+}
+
+fn public_article(a: &switchboard_store::Article) -> Value {
+    json!({ "id": a.id, "title": a.title, "body": a.body, "category": a.category, "updated_at": a.updated_at })
+}
+
+pub async fn help_article<S: Store>(
+    State(s): State<AppState<S>>,
+    Path((key, id)): Path<(String, u64)>,
+) -> Result<Json<Value>> {
+    let (ws, _) = s.chat_workspace(&key).await?;
+    Ok(Json(public_article(&s.article(ws, id, true).await?)))
+}
+
+pub async fn help_categories<S: Store>(State(s): State<AppState<S>>, Path(key): Path<String>) -> Result<Json<Value>> {
+    let (ws, _) = s.chat_workspace(&key).await?;
+    let categories = s.documents::<crate::service::documents::KbCategory>(ws).await?;
+    Ok(Json(json!({ "categories": categories })))
+}

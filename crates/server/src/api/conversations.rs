@@ -1,0 +1,100 @@
+//! The agent's side of a conversation: messages, typing, read marks,
+//! attachments, ending a chat.
+
+use super::chat::{file_response, upload_meta};
+use super::{ApiError, AppState, Auth, Body};
+use axum::Json;
+use axum::body::Bytes;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::Response;
+use serde::Deserialize;
+use serde_json::{Value, json};
+use switchboard_core::ids::ContactId;
+use switchboard_store::Store;
+
+type Result<T> = std::result::Result<T, ApiError>;
+
+pub async fn messages<S: Store>(
+    State(s): State<AppState<S>>,
+    Auth(p): Auth,
+    Path(id): Path<u64>,
+) -> Result<Json<Value>> {
+    Ok(Json(json!(s.messages(&p, ContactId(id)).await?)))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Outgoing {
+    #[serde(default)]
+    text: String,
+    attachment: Option<u64>,
+}
+
+pub async fn send<S: Store>(
+    State(s): State<AppState<S>>,
+    Auth(p): Auth,
+    Path(id): Path<u64>,
+    Body(b): Body<Outgoing>,
+) -> Result<(StatusCode, Json<Value>)> {
+    Ok((StatusCode::CREATED, Json(s.send_message(&p, ContactId(id), &b.text, b.attachment).await?)))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Typing {
+    on: bool,
+}
+
+pub async fn typing<S: Store>(
+    State(s): State<AppState<S>>,
+    Auth(p): Auth,
+    Path(id): Path<u64>,
+    Body(b): Body<Typing>,
+) -> Result<StatusCode> {
+    s.agent_typing(&p, ContactId(id), b.on).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Read {
+    upto: u64,
+}
+
+pub async fn read<S: Store>(
+    State(s): State<AppState<S>>,
+    Auth(p): Auth,
+    Path(id): Path<u64>,
+    Body(b): Body<Read>,
+) -> Result<StatusCode> {
+    s.agent_read(&p, ContactId(id), b.upto).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+pub async fn upload<S: Store>(
+    State(s): State<AppState<S>>,
+    Auth(p): Auth,
+    Path(id): Path<u64>,
+    headers: HeaderMap,
+    bytes: Bytes,
+) -> Result<(StatusCode, Json<Value>)> {
+    let (name, content_type) = upload_meta(&headers);
+    let a = s.upload_attachment(&p, ContactId(id), &name, &content_type, bytes.to_vec()).await?;
+    let mut v = json!(a);
+    v["url"] = json!(format!("/api/v1/attachments/{}", a.id));
+    Ok((StatusCode::CREATED, Json(v)))
+}
+
+pub async fn attachment<S: Store>(
+    State(s): State<AppState<S>>,
+    Auth(p): Auth,
+    Path(id): Path<u64>,
+) -> Result<Response> {
+    Ok(file_response(s.attachment_for(&p, id).await?))
+}
+
+pub async fn end<S: Store>(State(s): State<AppState<S>>, Auth(p): Auth, Path(id): Path<u64>) -> Result<StatusCode> {
+    s.agent_ends_chat(&p, ContactId(id)).await?;
+    Ok(StatusCode::NO_CONTENT)
+}

@@ -1,0 +1,109 @@
+//! Configuration of self-service: the chat widget, bot flows and the
+//! knowledge base.
+
+use super::{ApiError, AppState, Auth, Body};
+use crate::service::ServiceError;
+use crate::service::chat::{ChatSettingsUpdate, ChatSettingsView};
+use crate::service::flows::FlowUpdate;
+use crate::service::kb::ArticleBody;
+use axum::Json;
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use serde::Deserialize;
+use serde_json::{Value, json};
+use switchboard_store::{Role, Store};
+
+type Result<T> = std::result::Result<T, ApiError>;
+
+pub async fn chat_settings<S: Store>(State(s): State<AppState<S>>, Auth(p): Auth) -> Result<Json<Value>> {
+    crate::service::require(&p, Role::Admin)?;
+    Ok(Json(json!(ChatSettingsView::from(s.chat_settings(p.workspace).await?))))
+}
+
+pub async fn update_chat_settings<S: Store>(
+    State(s): State<AppState<S>>,
+    Auth(p): Auth,
+    Body(b): Body<ChatSettingsUpdate>,
+) -> Result<Json<Value>> {
+    Ok(Json(json!(s.update_chat_settings(&p, b).await?)))
+}
+
+pub async fn flows<S: Store>(State(s): State<AppState<S>>, Auth(p): Auth) -> Result<Json<Value>> {
+    Ok(Json(json!({ "flows": s.flows(p.workspace).await? })))
+}
+
+pub async fn flow<S: Store>(State(s): State<AppState<S>>, Auth(p): Auth, Path(id): Path<u64>) -> Result<Json<Value>> {
+    Ok(Json(json!(s.flow(p.workspace, id).await?)))
+}
+
+pub async fn create_flow<S: Store>(
+    State(s): State<AppState<S>>,
+    Auth(p): Auth,
+    Body(b): Body<FlowUpdate>,
+) -> Result<(StatusCode, Json<Value>)> {
+    Ok((StatusCode::CREATED, Json(json!(s.put_flow(&p, None, b).await?))))
+}
+
+pub async fn update_flow<S: Store>(
+    State(s): State<AppState<S>>,
+    Auth(p): Auth,
+    Path(id): Path<u64>,
+    Body(b): Body<FlowUpdate>,
+) -> Result<Json<Value>> {
+    Ok(Json(json!(s.put_flow(&p, Some(id), b).await?)))
+}
+
+pub async fn articles<S: Store>(State(s): State<AppState<S>>, Auth(p): Auth) -> Result<Json<Value>> {
+    Ok(Json(json!({ "articles": s.articles(p.workspace, false).await? })))
+}
+
+pub async fn article<S: Store>(
+    State(s): State<AppState<S>>,
+    Auth(p): Auth,
+    Path(id): Path<u64>,
+) -> Result<Json<Value>> {
+    Ok(Json(json!(s.article(p.workspace, id, false).await?)))
+}
+
+pub async fn create_article<S: Store>(
+    State(s): State<AppState<S>>,
+    Auth(p): Auth,
+    Body(b): Body<ArticleBody>,
+) -> Result<(StatusCode, Json<Value>)> {
+    Ok((StatusCode::CREATED, Json(json!(s.put_article(&p, None, b).await?))))
+}
+
+pub async fn update_article<S: Store>(
+    State(s): State<AppState<S>>,
+    Auth(p): Auth,
+    Path(id): Path<u64>,
+    Body(b): Body<ArticleBody>,
+) -> Result<Json<Value>> {
+    Ok(Json(json!(s.put_article(&p, Some(id), b).await?)))
+}
+
+pub async fn delete_article<S: Store>(
+    State(s): State<AppState<S>>,
+    Auth(p): Auth,
+    Path(id): Path<u64>,
+) -> Result<StatusCode> {
+    s.delete_article(&p, id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[derive(Deserialize)]
+pub struct Search {
+    q: String,
+    limit: Option<u32>,
+}
+
+pub async fn search<S: Store>(
+    State(s): State<AppState<S>>,
+    Auth(p): Auth,
+    Query(q): Query<Search>,
+) -> Result<Json<Value>> {
+    if q.q.trim().is_empty() {
+        return Err(ServiceError::invalid("q", "must not be empty").into());
+    }
+    Ok(Json(json!({ "hits": s.search_articles(p.workspace, &q.q, false, q.limit.unwrap_or(10)).await? })))
+}

@@ -1,0 +1,310 @@
+//! Chat messages: events of kind `message` on their contact.
+
+use super::Signal;
+use crate::auth::Principal;
+use crate::service::{Service, ServiceError};
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+use switchboard_core::ids::{ContactId, WorkspaceId};
+use switchboard_core::time::Timestamp;
+use switchboard_store::{Attachment, Change, ContactRecord, LoggedEvent, NewEvent, Role, Store};
+
+pub const MESSAGE: &str = "message";
+
+/// Largest attachment accepted.
+pub const MAX_ATTACHMENT_BYTES: usize = 5 * 1024 * 1024;
+/// Types accepted: pictures, PDFs and plain text — nothing a browser runs.
+pub const ATTACHMENT_TYPES: &[&str] = &["image/png", "image/jpeg", "image/gif", "application/pdf", "text/plain"];
+/// Longest message text, in characters.
+const MAX_TEXT: usize = 10_000;
+
+/// Who wrote a message.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Author {
+    Customer,
+    Agent,
+    Bot,
+    System,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ButtonView {
+    pub label: String,
+    pub value: String,
+}
+
+/// An attachment as messages name it (the bytes are fetched separately).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct AttachmentRef {
+    pub id: u64,
+    pub name: String,
+    pub content_type: String,
+    pub size: usize,
+}
+
+/// The payload of a `message` event.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct MessageBody {
+    pub from: Author,
+    pub name: String,
+    pub text: String,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub buttons: Vec<ButtonView>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub attachment: Option<AttachmentRef>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub client_id: Option<String>,
+}
+
+impl MessageBody {
+    pub fn new(from: Author, name: &str, text: impl Into<String>) -> Self {
+        MessageBody {
+            from,
+            name: name.to_string(),
+            text: text.into(),
+            buttons: Vec::new(),
+            attachment: None,
+            client_id: None,
+        }
+    }
+
+    /// The log entry of this message on `contact`.
+    pub fn event(&self, record: &ContactRecord, at: Timestamp) -> Change {
+        let mut payload = serde_json::to_value(self).unwrap_or_default();
+        payload["type"] = json!(MESSAGE);
+        Change::Append(NewEvent {
+            workspace: record.workspace,
+            at,
+            kind: MESSAGE.into(),
+            contact: Some(record.id),
+            agent: record.agent,
+            queue: record.queue,
+            customer: record.customer,
+            payload,
+        })
+    }
+}
+
+/// Checks a message's text: trimmed, not empty unless there is an attachment.
+pub fn message_text(text: &str, has_attachment: bool) -> Result<String, ServiceError> {
+    let text = text.trim();
+    if text.is_empty() && !has_attachment {
+        return Err(ServiceError::invalid("text", "must not be empty"));
+    }
+    if text.chars().count() > MAX_TEXT {
+        return Err(ServiceError::invalid("text", format!("at most {MAX_TEXT} characters")));
+    }
+    Ok(text.to_string())
+}
+
+/// A message as both sides' clients show it: the frame of docs/CHAT.md.
+/// `attachment_url` makes the link for the viewer (customer or agent).
+pub fn frame(e: &LoggedEvent, attachment_url: impl Fn(u64) -> String) -> Value {
+    let mut v = e.payload.clone();
+    if let Some(obj) = v.as_object_mut() {
+        obj.remove("type");
+        obj.insert("type".into(), json!("message"));
+        obj.insert("id".into(), json!(e.id));
+        obj.insert("at".into(), json!(e.at.0));
+        if let Some(a) = obj.get_mut("attachment").and_then(Value::as_object_mut)
+            && let Some(id) = a.get("id").and_then(Value::as_u64)
+        {
+            a.insert("url".into(), json!(attachment_url(id)));
+        }
+    }
+    v
+}
+
+/// A new attachment's checks: size and type.
+pub fn check_attachment(name: &str, content_type: &str, size: usize) -> Result<String, ServiceError> {
+    if size > MAX_ATTACHMENT_BYTES {
+        return Err(ServiceError::TooLarge(format!("attachments are at most {MAX_ATTACHMENT_BYTES} bytes")));
+    }
+    let base = content_type.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
+    if !ATTACHMENT_TYPES.contains(&base.as_str()) {
+        return Err(ServiceError::Unsupported(format!(
+            "attachments of type '{base}' are not accepted; use one of {}",
+            ATTACHMENT_TYPES.join(", ")
+        )));
+    }
+    // The name is shown and offered for download: keep it printable and short.
+    let name: String = name.chars().filter(|c| !c.is_control() && *c != '/' && *c != '\\').take(200).collect();
+    Ok(if name.trim().is_empty() { "attachment".into() } else { name })
+}
+
+/// The contact's messages and the customer's read mark, for the agent.
+#[derive(Debug, Serialize)]
+pub struct Messages {
+    pub messages: Vec<Value>,
+    pub read_upto: u64,
+}
+
+impl<S: Store> Service<S> {
+    /// A contact the caller may message: its agent's, or any for supervisors.
+    pub(crate) async fn own_contact(&self, p: &Principal, id: ContactId) -> Result<ContactRecord, ServiceError> {
+        let record = self.open_record(p.workspace, id).await?;
+        if p.role == Role::Agent && record.agent != Some(p.user) {
+            return Err(ServiceError::NotFound(format!("contact {}", id.0)));
+        }
+        Ok(record)
+    }
+
+    /// The contact as routing holds it now, or as stored once it is closed.
+    pub(crate) async fn open_record(&self, ws: WorkspaceId, id: ContactId) -> Result<ContactRecord, ServiceError> {
+        if let Some(r) = self.inspect(ws, |c| c.contacts.get(&id).cloned()).await? {
+            return Ok(r);
+        }
+        self.store().contact(ws, id).await?.ok_or_else(|| ServiceError::NotFound(format!("contact {}", id.0)))
+    }
+
+    pub async fn messages(&self, p: &Principal, id: ContactId) -> Result<Messages, ServiceError> {
+        let record = self.own_contact(p, id).await?;
+        let events = self.store().contact_events(p.workspace, record.id, Some(MESSAGE)).await?;
+        let messages = events.iter().map(|e| frame(e, |a| format!("/api/v1/attachments/{a}"))).collect();
+        let read_upto = self.chat().conversation(id).lock().await.customer_read;
+        Ok(Messages { messages, read_upto })
+    }
+
+    /// An agent's (or supervisor's) message to the customer.
+    pub async fn send_message(
+        &self,
+        p: &Principal,
+        id: ContactId,
+        text: &str,
+        attachment: Option<u64>,
+    ) -> Result<Value, ServiceError> {
+        let record = self.own_contact(p, id).await?;
+        let text = message_text(text, attachment.is_some())?;
+        let attachment = match attachment {
+            Some(a) => Some(self.attachment_ref(p.workspace, id, a).await?),
+            None => None,
+        };
+        let name = self.user_name(p.workspace, p.user).await?;
+        let mut body = MessageBody::new(Author::Agent, &name, text);
+        body.attachment = attachment;
+        let e = self.post_message(&record, body).await?;
+        Ok(frame(&e, |a| format!("/api/v1/attachments/{a}")))
+    }
+
+    /// Logs one message and tells every listener.
+    pub(crate) async fn post_message(
+        &self,
+        record: &ContactRecord,
+        body: MessageBody,
+    ) -> Result<LoggedEvent, ServiceError> {
+        let change = body.event(record, self.now());
+        let mut logged = self.commit_and_publish(vec![change]).await?;
+        logged.pop().ok_or_else(|| ServiceError::Conflict("the message was not logged".into()))
+    }
+
+    pub async fn user_name(
+        &self,
+        ws: WorkspaceId,
+        user: switchboard_core::ids::UserId,
+    ) -> Result<String, ServiceError> {
+        Ok(self.store().users(ws).await?.into_iter().find(|u| u.id == user).map(|u| u.name).unwrap_or_default())
+    }
+
+    /// Stores an uploaded file for `contact` after checking it.
+    pub(crate) async fn store_attachment(
+        &self,
+        ws: WorkspaceId,
+        contact: ContactId,
+        name: &str,
+        content_type: &str,
+        bytes: Vec<u8>,
+    ) -> Result<AttachmentRef, ServiceError> {
+        let name = check_attachment(name, content_type, bytes.len())?;
+        let content_type = content_type.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
+        let id = crate::service::Ids::next(&self.ids().attachment);
+        let size = bytes.len();
+        let a = Attachment {
+            workspace: ws,
+            id,
+            contact,
+            name: name.clone(),
+            content_type: content_type.clone(),
+            bytes,
+            created_at: self.now(),
+        };
+        self.store().commit(vec![Change::PutAttachment(a)]).await?;
+        Ok(AttachmentRef { id, name, content_type, size })
+    }
+
+    pub async fn upload_attachment(
+        &self,
+        p: &Principal,
+        contact: ContactId,
+        name: &str,
+        content_type: &str,
+        bytes: Vec<u8>,
+    ) -> Result<AttachmentRef, ServiceError> {
+        self.own_contact(p, contact).await?;
+        self.store_attachment(p.workspace, contact, name, content_type, bytes).await
+    }
+
+    /// An attachment of `contact`, as messages name it.
+    pub(crate) async fn attachment_ref(
+        &self,
+        ws: WorkspaceId,
+        contact: ContactId,
+        id: u64,
+    ) -> Result<AttachmentRef, ServiceError> {
+        let a = self
+            .store()
+            .attachment(ws, id)
+            .await?
+            .filter(|a| a.contact == contact)
+            .ok_or_else(|| ServiceError::invalid("attachment", format!("no attachment {id} on this contact")))?;
+        Ok(AttachmentRef { id, size: a.bytes.len(), name: a.name, content_type: a.content_type })
+    }
+
+    /// An attachment for an agent (its contact's) or a supervisor.
+    pub async fn attachment_for(&self, p: &Principal, id: u64) -> Result<Attachment, ServiceError> {
+        let a = self
+            .store()
+            .attachment(p.workspace, id)
+            .await?
+            .ok_or_else(|| ServiceError::NotFound(format!("attachment {id}")))?;
+        if p.role == Role::Agent {
+            let c = self.store().contact(p.workspace, a.contact).await?;
+            if c.and_then(|c| c.agent) != Some(p.user) {
+                return Err(ServiceError::NotFound(format!("attachment {id}")));
+            }
+        }
+        Ok(a)
+    }
+
+    /// The agent's typing indicator, shown to the customer.
+    pub async fn agent_typing(&self, p: &Principal, id: ContactId, on: bool) -> Result<(), ServiceError> {
+        let record = self.own_contact(p, id).await?;
+        let name = self.user_name(p.workspace, p.user).await?;
+        self.chat().signal(Signal {
+            workspace: p.workspace,
+            agent: record.agent,
+            kind: "typing",
+            contact: id,
+            payload: json!({ "from": "agent", "on": on, "name": name }),
+        });
+        Ok(())
+    }
+
+    /// The agent has read the customer's messages up to `upto`.
+    pub async fn agent_read(&self, p: &Principal, id: ContactId, upto: u64) -> Result<(), ServiceError> {
+        let record = self.own_contact(p, id).await?;
+        {
+            let conv = self.chat().conversation(id);
+            let mut conv = conv.lock().await;
+            conv.agent_read = conv.agent_read.max(upto);
+        }
+        self.chat().signal(Signal {
+            workspace: p.workspace,
+            agent: record.agent,
+            kind: "read",
+            contact: id,
+            payload: json!({ "from": "agent", "upto": upto }),
+        });
+        Ok(())
+    }
+}

@@ -368,25 +368,29 @@ pub struct Article {
 ///   body B (0.4). The order of the hits is the order of `score`, but the
 ///   two backends' numbers are not on one scale: a threshold on `score`
 ///   must be tuned per backend. On SQLite it also moves with the whole
-///   installation's articles (bm25 weighs a word by how rare it is across
-///   all of them, and a word in more than half of them counts for almost
-///   nothing).
+///   installation's articles, other workspaces' included: bm25 weighs a
+///   word by how rare it is across all of them, and a word in half of them
+///   or more counts for almost nothing (a score near 0 however well the
+///   article matches).
 /// - `coverage` is the fraction of the query's distinct words that occur in
 ///   the article's title or body, counting only words of three or more
 ///   letters that are not stop words (the English list PostgreSQL's
 ///   `english` configuration ignores, used on both backends). A word occurs
 ///   when the article matches it as the search would, with stemming:
 ///   `refunds` occurs in an article saying `refund`. It is 0 when the query
-///   has no word that counts. It means the same on both backends, which
-///   makes it the number to put a threshold on first.
+///   has no word that counts. It depends on nothing but the query and the
+///   article, and means the same on both backends (up to the small
+///   differences between their English stemmers), which makes it the
+///   number to put a threshold on first.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct ArticleHit {
     pub article: Article,
     pub score: f64,
     pub coverage: f64,
-    /// Plain text (not HTML) from the body around the matched words, which
-    /// are marked `**like this**`; the start of the body when only the
-    /// title matched.
+    /// Plain text (not HTML: the body's own markup comes through as it is)
+    /// from the body around the matched words, which are marked
+    /// `**like this**`; the start of the body when only the title matched.
+    /// About 24 words; on SQLite `…` marks where text was cut.
     pub snippet: String,
 }
 

@@ -2,7 +2,8 @@
 //!
 //! Ids and times are 64-bit integers, JSON documents are text, enums are
 //! text holding the same names serde gives them (so that the database reads
-//! like the API). Everything read back is checked: a value that does not
+//! like the API), bytes are BLOB / BYTEA, booleans BOOLEAN on PostgreSQL
+//! and 0 or 1 on SQLite (see [`flag`]). Everything read back is checked: a value that does not
 //! decode is reported as [`StoreError::Corrupt`], never unwrapped.
 
 use crate::StoreError;

@@ -222,6 +222,15 @@ mod tests {
     }
 
     #[test]
+    fn a_search_term_is_one_fts5_string() {
+        assert_eq!(fts5_string("refund"), "\"refund\"");
+        // Words never hold a quote, but one would stay inside the string.
+        assert_eq!(fts5_string("a\"b"), "\"a\"\"b\"");
+        assert!(search_sql(0).contains("0 AS covered"));
+        assert_eq!(search_sql(3).matches("MATCH $").count(), 1 + 3);
+    }
+
+    #[test]
     fn awkward_file_names_survive_the_url() {
         assert_eq!(any_url(Path::new("/tmp/a?b#c%d.db")), "sqlite:/tmp/a%3Fb%23c%25d.db?mode=rwc");
     }

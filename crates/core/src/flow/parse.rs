@@ -45,11 +45,11 @@ fn locate(doc: &Value) -> Vec<FlowError> {
     let mut errors = Vec::new();
     for key in top.keys().filter(|k| !FIELDS.contains(&k.as_str())) {
         let field = key_path(key).trim_start_matches('.').to_string();
-        errors.push(FlowError::field(field, format!("unknown field, expected one of {}", FIELDS.join(", "))));
+        errors.push(FlowError::at(field, format!("unknown field, expected one of {}", FIELDS.join(", "))));
     }
     for required in ["start", "blocks"] {
         if !top.contains_key(required) {
-            errors.push(FlowError::field(required, "missing"));
+            errors.push(FlowError::at(required, "missing"));
         }
     }
     check::<u32>(&mut errors, "version", top.get("version"));
@@ -63,14 +63,14 @@ fn locate(doc: &Value) -> Vec<FlowError> {
                 errors.extend(locate_block(&format!("blocks{}", key_path(id)), block));
             }
         }
-        Some(_) => errors.push(FlowError::field("blocks", "must be an object of blocks by name")),
+        Some(_) => errors.push(FlowError::at("blocks", "must be an object of blocks by name")),
     }
     errors
 }
 
 fn check<'de, T: Deserialize<'de>>(errors: &mut Vec<FlowError>, field: &str, value: Option<&'de Value>) {
     if let Some(Err(e)) = value.map(T::deserialize) {
-        errors.push(FlowError::field(field, tidy(&e.to_string())));
+        errors.push(FlowError::at(field, tidy(&e.to_string())));
     }
 }
 
@@ -88,5 +88,5 @@ fn locate_block(path: &str, block: &Value) -> Vec<FlowError> {
             return errors;
         }
     }
-    vec![FlowError::field(path, tidy(&e.to_string()))]
+    vec![FlowError::at(path, tidy(&e.to_string()))]
 }

@@ -24,12 +24,13 @@ pub enum FlowError {
 }
 
 impl FlowError {
-    pub(crate) fn field(field: impl Into<String>, message: impl Into<String>) -> Self {
+    pub(crate) fn at(field: impl Into<String>, message: impl Into<String>) -> Self {
         FlowError::Field { field: field.into(), message: message.into() }
     }
 
-    /// The path of the offending part, when there is one.
-    pub fn path(&self) -> Option<&str> {
+    /// The path of the offending part (the HTTP API's `field`), when there
+    /// is one: JSON syntax errors have a line and column instead.
+    pub fn field(&self) -> Option<&str> {
         match self {
             FlowError::Json { .. } => None,
             FlowError::Field { field, .. } => Some(field),
@@ -44,7 +45,7 @@ impl FlowError {
 }
 
 /// Something worth telling the author that does not stop the flow running.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
 pub struct Warning {
     pub field: String,
     pub message: String,
@@ -148,7 +149,7 @@ impl<'a> Checker<'a> {
     }
 
     fn error(&mut self, field: impl Into<String>, message: impl Into<String>) {
-        self.report.errors.push(FlowError::field(field, message));
+        self.report.errors.push(FlowError::at(field, message));
     }
 
     fn warn(&mut self, field: impl Into<String>, message: impl Into<String>) {

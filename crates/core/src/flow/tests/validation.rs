@@ -303,7 +303,7 @@ fn json_syntax_errors_give_line_and_column() {
     let e = Flow::parse("{\n  \"start\": \"a\",\n  \"blocks\": {,}\n}").unwrap_err();
     assert_eq!(e.errors, [FlowError::Json { line: 3, column: 14, message: "key must be a string".into() }]);
     assert_eq!(e.to_string(), "line 3, column 14: key must be a string");
-    assert_eq!(e.errors[0].path(), None);
+    assert_eq!(e.errors[0].field(), None);
     let e = Flow::parse("{\"start\": ").unwrap_err();
     assert!(matches!(&e.errors[0], FlowError::Json { line: 1, column: 10, .. }), "{e}");
 }
@@ -363,7 +363,7 @@ fn every_error_at_once() {
 #[test]
 fn errors_expose_field_and_message() {
     let e = Flow::parse(&with_top("start", r#""x""#)).unwrap_err();
-    assert_eq!(e.errors[0].path(), Some("start"));
+    assert_eq!(e.errors[0].field(), Some("start"));
     assert_eq!(e.errors[0].message(), "unknown block 'x'");
     let report = validate(&flow(FULL).definition().clone(), &[]);
     assert!(report.is_ok());

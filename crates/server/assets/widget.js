@@ -620,7 +620,8 @@
       ended = true;
       endButton.hidden = true;
       stopTyping();
-      if (!tail.querySelector('[data-testid=sb-csat]')) endedMode();
+      // The status repeats after every event: keep a rating form or the thanks on screen.
+      if (!rated && !tail.querySelector('[data-testid=sb-csat]')) endedMode();
     } else {
       ended = false;
       endButton.hidden = false;

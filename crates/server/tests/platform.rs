@@ -586,8 +586,15 @@ fn router_routes() -> BTreeSet<(String, String)> {
     let api_end = body.find(".fallback(").expect("the API's fallback");
     let mut out = BTreeSet::new();
     let mut at = 0;
-    while let Some(i) = body[at..].find(".route(\"") {
-        let start = at + i + ".route(\"".len();
+    while let Some(i) = body[at..].find(".route(") {
+        // The path literal, perhaps on the next line.
+        let open = at + i + ".route(".len();
+        let Some(quote) = body[open..].find(|c: char| !c.is_whitespace()).filter(|q| body[open + q..].starts_with('"'))
+        else {
+            at = open;
+            continue;
+        };
+        let start = open + quote + 1;
         let path_end = start + body[start..].find('"').unwrap();
         let path = &body[start..path_end];
         // The route's arguments, to the parenthesis closing `.route(`.
@@ -622,6 +629,20 @@ fn router_routes() -> BTreeSet<(String, String)> {
         }
         assert!(methods > 0, "no method found for {full}");
         at = end;
+    }
+    // Document kinds get their five routes from one helper call each.
+    let mut at = 0;
+    while let Some(i) = body[at..].find("(api, \"") {
+        let start = at + i + "(api, \"".len();
+        let path = &body[start..start + body[start..].find('"').unwrap()];
+        let base = format!("/api/v1{path}");
+        for (m, p) in [("get", &base), ("post", &base)] {
+            out.insert((m.to_string(), p.clone()));
+        }
+        for m in ["get", "put", "delete"] {
+            out.insert((m.to_string(), format!("{base}/{{id}}")));
+        }
+        at = start;
     }
     out
 }

@@ -45,10 +45,12 @@ function svg(summary, testid, children) {
  */
 export function stackedBars({ labels, series, summary, testid }) {
   const totals = labels.map((_, i) => series.reduce((t, sr) => t + (sr.values[i] || 0), 0));
-  const step = niceStep(Math.max(1, ...totals));
+  // Counts are whole numbers: no step below 1.
+  const step = Math.max(1, niceStep(Math.max(1, ...totals)));
   const yMax = Math.max(step, Math.ceil(Math.max(1, ...totals) / step) * step);
   const { parts, y, slot } = frame(labels, yMax, step, (v) => String(Math.round(v)));
-  const barW = Math.max(2, slot * 0.7);
+  // A few intervals early in the day must not make slabs of the bars.
+  const barW = Math.min(48, Math.max(2, slot * 0.7));
   labels.forEach((l, i) => {
     let base = 0;
     for (const sr of series) {

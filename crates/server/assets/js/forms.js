@@ -57,6 +57,12 @@ export function impliedField(message) {
   return m ? m[1] : null;
 }
 
+/** A body-reading error's message without the library's framing ("Failed to deserialize…", "at line 1 column 50"). */
+export function plainMessage(message, field) {
+  const m = new RegExp(`target type: ${field.replace(/[.[\]]/g, '\\$&')}: (.*?)(?: at line \\d+ column \\d+)?$`).exec(message || '');
+  return m ? m[1] : message;
+}
+
 /**
  * Shows an error from the API next to its field, or in `notice` when no
  * field matches (or the error names none). Focuses the field.
@@ -64,7 +70,8 @@ export function impliedField(message) {
 export function showError(root, err, notice) {
   clearErrors(root);
   const name = err ? err.field || impliedField(err.message) : null;
-  if (name && err && !err.field) err = { ...err, field: name };
+  // (An Error's message is not an own enumerable property: copy it by name.)
+  if (name && err && !err.field) err = { status: err.status, code: err.code, message: plainMessage(err.message, name), field: name };
   const target = name ? fieldFor(root, name) : null;
   if (target) {
     const slot = target.querySelector(':scope > .field-error') || target.querySelector('.field-error');

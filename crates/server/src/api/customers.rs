@@ -92,6 +92,16 @@ pub async fn add_identity<S: Store>(
     Ok((StatusCode::CREATED, Json(json!(s.add_identity(&p, CustomerId(id), b).await?))))
 }
 
+/// `DELETE /customers/{id}/identities?kind=email&value=…`
+pub async fn remove_identity<S: Store>(
+    State(s): State<AppState<S>>,
+    Auth(p): Auth,
+    Path(id): Path<u64>,
+    Query(q): Query<IdentityValue>,
+) -> Result<Json<Value>> {
+    Ok(Json(json!(s.remove_identity(&p, CustomerId(id), q).await?)))
+}
+
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct MergeBody {

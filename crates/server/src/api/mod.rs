@@ -55,7 +55,7 @@ pub fn router<S: Store>(service: AppState<S>, assets: Arc<crate::web::Assets>) -
         .route("/contacts/{id}/cancel", post(handlers::cancel::<S>))
         .route("/customers", get(customers::customers::<S>).post(customers::create_customer::<S>))
         .route("/customers/{id}", get(customers::customer::<S>).put(customers::update_customer::<S>))
-        .route("/customers/{id}/identities", post(customers::add_identity::<S>))
+        .route("/customers/{id}/identities", post(customers::add_identity::<S>).delete(customers::remove_identity::<S>))
         .route("/customers/{id}/merge", post(customers::merge::<S>))
         .route("/customers/{id}/notes", post(customers::add_note::<S>))
         .route("/customers/{id}/timeline", get(customers::timeline::<S>))

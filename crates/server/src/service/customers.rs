@@ -345,6 +345,26 @@ impl<S: Store> Service<S> {
         self.view(customer).await
     }
 
+    /// Removes one of the customer's identities (404 if it has no such one).
+    pub async fn remove_identity(
+        &self,
+        p: &Principal,
+        id: CustomerId,
+        identity: IdentityValue,
+    ) -> Result<CustomerView, ServiceError> {
+        require(p, Role::Supervisor)?;
+        let value = normalize_identity(identity.kind, &identity.value, "value")?;
+        let _guard = self.customers_lock(p.workspace).await;
+        let customer = self.survivor_or_404(p.workspace, id).await?;
+        let owns = self.store().identities(p.workspace, customer.id).await?;
+        if !owns.iter().any(|i| i.kind == identity.kind && i.value == value) {
+            return Err(ServiceError::NotFound(format!("identity {value} of customer {}", customer.id.0)));
+        }
+        self.commit_and_publish(vec![Change::DeleteIdentity { workspace: p.workspace, kind: identity.kind, value }])
+            .await?;
+        self.view(customer).await
+    }
+
     /// Customers whose name, email or phone contains `query` (any case),
     /// merged ones left out; an empty query lists customers by id.
     pub async fn search_customers(

@@ -51,7 +51,7 @@ fn compile(definition: &Value) -> Result<(Flow, Vec<String>), ServiceError> {
         Err(errors) => {
             let all = errors.to_string();
             let first = errors.errors.first();
-            let field = match first.and_then(FlowError::path) {
+            let field = match first.and_then(FlowError::field) {
                 Some(path) => format!("definition.{path}"),
                 None => "definition".to_string(),
             };

@@ -122,12 +122,15 @@ export class Conversation {
 
     const connected = state === 'connected';
     const chat = this.messaging;
+    // A message left while the chat was closed: nobody is on the other end to answer live.
+    const left = Boolean(rec && rec.attributes && rec.attributes.left_message === true);
     this.thread.hidden = rec ? !chat : false;
     this.typing.hidden = !chat;
     this.details.hidden = !rec || chat;
-    this.composer.el.hidden = !chat || !connected || Boolean(this.item.chatEnded);
-    this.endButton.hidden = !(chat && connected);
-    this.wrapButton.hidden = !connected || (chat && !this.item.chatEnded) || this.wrapping;
+    this.composer.el.hidden = !chat || !connected || Boolean(this.item.chatEnded) || left;
+    this.endButton.hidden = !(chat && connected) || left;
+    this.wrapButton.hidden = !connected || (chat && !this.item.chatEnded && !left) || this.wrapping;
+    if (left && connected) this.notice.show(`Left while the chat was closed. Answer by email${rec.attributes.email ? ` to ${rec.attributes.email}` : ''}, then wrap up.`, 'info');
     this.transferButton.hidden = !connected;
     if (this.item.chatEnded && connected && chat) {
       this.notice.show(this.item.chatEnded === 'agent' ? 'You ended the chat.' : 'The customer left the chat. Wrap up when ready.', 'info');

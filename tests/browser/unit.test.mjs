@@ -1,0 +1,173 @@
+// The pages' logic that needs no browser, with Node's test runner:
+//   node --test tests/browser/
+// (the modules are plain ES modules shared with the browser).
+
+import test from 'node:test';
+import assert from 'node:assert/strict';
+
+const assets = new URL('../../crates/server/assets/js/', import.meta.url);
+const load = (path) => import(new URL(path, assets));
+
+const { Work } = await load('desktop/work.js');
+const metrics = await load('wallboard/metrics.js');
+const { splitPath, locate, lineCol } = await load('admin/jsonpath.js');
+const { shortcutAt, matching, attachmentProblem } = await load('desktop/composer.js');
+const { parseRanges } = await load('admin/hours.js');
+const { describe, groupTimeline } = await load('desktop/customer.js');
+const { niceStep } = await load('charts.js');
+const { listOf } = await load('api.js');
+
+const ev = (id, kind, contact, agent, payload = {}) => ({ id, kind, contact, agent, at: 1000 + id, payload });
+
+test('work: an offer, accepted, ended and wrapped up comes and goes', () => {
+  const w = new Work(2);
+  w.apply(ev(1, 'offer_created', 10, 2, { expires_at: 5000 }));
+  assert.deepEqual(w.offers(4000).map((i) => i.id), [10]);
+  assert.deepEqual(w.offers(6000), [], 'an expired offer is not shown');
+  w.apply(ev(2, 'offer_accepted', 10, 2));
+  assert.equal(w.conversations()[0].state, 'connected');
+  w.apply(ev(3, 'contact_ended', 10, 2));
+  assert.equal(w.conversations()[0].state, 'wrap_up');
+  w.apply(ev(4, 'wrap_up_ended', 10, 2));
+  assert.equal(w.items.size, 0);
+  assert.deepEqual(w.takeTouched(), [], 'nothing to fetch for a contact that is gone');
+});
+
+test('work: other agents’ offers are ignored; a rejected offer goes', () => {
+  const w = new Work(2);
+  assert.equal(w.apply(ev(1, 'offer_created', 10, 3, { expires_at: 5000 })), false);
+  w.apply(ev(2, 'offer_created', 11, 2, { expires_at: 5000 }));
+  w.apply(ev(3, 'offer_ended', 11, 2, { reason: 'rejected' }));
+  assert.equal(w.items.size, 0);
+});
+
+test('work: a wrap-up the agent is working on outlives the queue timer', () => {
+  const w = new Work(2);
+  w.apply(ev(1, 'offer_accepted', 10, 2));
+  w.apply(ev(2, 'contact_ended', 10, 2));
+  w.items.get(10).kept = true;
+  w.apply(ev(3, 'wrap_up_ended', 10, 2));
+  assert.equal(w.items.get(10).state, 'done');
+});
+
+test('work: a contact record wins over the events', () => {
+  const w = new Work(2);
+  w.apply(ev(1, 'offer_accepted', 10, 2));
+  w.setRecord({ id: 10, agent: 2, state: 'completed' });
+  assert.equal(w.items.size, 0);
+  w.setRecord({ id: 12, agent: 2, state: 'offered', channel: 'chat' });
+  assert.equal(w.items.get(12).state, 'offered');
+  w.setRecord({ id: 12, agent: 5, state: 'offered' });
+  assert.equal(w.items.size, 0, 'offered to someone else now');
+});
+
+test('wallboard: colours against the target', () => {
+  assert.equal(metrics.slClass(85, 80), 'good');
+  assert.equal(metrics.slClass(80, 80), 'good');
+  assert.equal(metrics.slClass(72, 80), 'amber');
+  assert.equal(metrics.slClass(69.9, 80), 'bad');
+  assert.equal(metrics.slClass(null, 80), '');
+  assert.equal(metrics.asaClass(10, 20), 'good');
+  assert.equal(metrics.asaClass(25, 20), 'amber');
+  assert.equal(metrics.asaClass(31, 20), 'bad');
+  assert.equal(metrics.slTarget({ settings: {} }), 80);
+  assert.equal(metrics.slTarget({ settings: { sl_target: 0.9 } }), 90);
+});
+
+test('wallboard: totals weight SL and ASA by handled contacts', () => {
+  const t = metrics.totals([
+    { waiting: 2, handled: 3, abandoned: 1, offered: 4, oldest_wait_seconds: 12, service_level: 1, asa_seconds: 5 },
+    { waiting: 1, handled: 1, abandoned: 0, offered: 1, oldest_wait_seconds: 30, service_level: 0, asa_seconds: 45 },
+    { waiting: 0, handled: 0, abandoned: 0, offered: 0, oldest_wait_seconds: null, service_level: null, asa_seconds: null },
+  ]);
+  assert.equal(t.waiting, 3);
+  assert.equal(t.oldest, 30);
+  assert.equal(t.sl, 75);
+  assert.equal(t.asa, 15);
+});
+
+test('wallboard: intervals summed across queues, gaps filled', () => {
+  const t0 = Date.UTC(2026, 0, 5, 9, 0);
+  const slots = metrics.byInterval([
+    { start: t0, queue: 1, offered: 2, handled: 2, abandoned: 0, contained: 1, service_level: 1 },
+    { start: t0, queue: 2, offered: 2, handled: 2, abandoned: 1, contained: 0, service_level: 0.5 },
+    { start: new Date(t0 + 60 * 60000).toISOString(), queue: 1, offered: 1, handled: 1, abandoned: 0, contained: 0, service_level: 0 },
+  ], 30);
+  assert.equal(slots.length, 3);
+  assert.deepEqual([slots[0].handled, slots[1].handled, slots[2].handled], [4, 0, 1]);
+  assert.equal(slots[0].sl, 75);
+  assert.equal(slots[1].sl, null);
+  assert.deepEqual(metrics.daySums(slots), { offered: 5, handled: 5, abandoned: 1, contained: 1, sl: 60 });
+  assert.equal(metrics.csatMean([{ count: 1, average: 5 }, { count: 3, average: 3 }]), 3.5);
+  assert.equal(metrics.csatMean([]), null);
+});
+
+test('flows: the server’s field is found in the JSON text', () => {
+  assert.deepEqual(splitPath('blocks.menu.options[1].next'), ['blocks', 'menu', 'options', 1, 'next']);
+  const text = '{\n  "blocks": {\n    "menu": {\n      "options": [\n        {"next": "a"},\n        {"next": "nowhere"}\n      ]\n    }\n  }\n}';
+  const hit = locate(text, 'blocks.menu.options[1].next');
+  assert.equal(text.slice(hit.start, hit.end), '"nowhere"');
+  assert.equal(hit.exact, true);
+  assert.equal(lineCol(text, hit.start).line, 6);
+  const missing = locate(text, 'blocks.menu.options[1].label');
+  assert.equal(missing.exact, false, 'a missing field points at its object');
+  assert.equal(text.slice(missing.start, missing.end), '{"next": "nowhere"}');
+  assert.equal(locate(text, 'definition.blocks.menu').exact, true, 'a leading name the text lacks is skipped');
+  assert.equal(locate('{oops', 'a'), null);
+});
+
+test('composer: /shortcuts and attachment rules', () => {
+  assert.deepEqual(shortcutAt('hello /ref', 10), { word: 'ref', start: 6 });
+  assert.equal(shortcutAt('a/b', 3), null, 'a slash inside a word is no shortcut');
+  const canned = [{ shortcut: 'refund-long' }, { shortcut: 'ship' }, { shortcut: 'refund' }];
+  assert.deepEqual(matching(canned, 'ref').map((c) => c.shortcut), ['refund', 'refund-long']);
+  assert.deepEqual(matching(canned, 'refund').map((c) => c.shortcut)[0], 'refund');
+  assert.equal(attachmentProblem({ name: 'a.png', type: 'image/png', size: 10 }), null);
+  assert.match(attachmentProblem({ name: 'a.exe', type: 'application/x-msdownload', size: 10 }), /type/);
+  assert.match(attachmentProblem({ name: 'big.pdf', type: 'application/pdf', size: 6 * 1024 * 1024 }), /larger/);
+});
+
+test('business hours: ranges are checked', () => {
+  assert.deepEqual(parseRanges('08:00-12:00, 13:00-17:30'), ['08:00-12:00', '13:00-17:30']);
+  assert.deepEqual(parseRanges(''), []);
+  assert.deepEqual(parseRanges('22:00-06:00'), ['22:00-06:00']);
+  assert.throws(() => parseRanges('8-12'), /HH:MM/);
+});
+
+test('timeline: grouped by contact, newest first, in words', () => {
+  const names = { agent: (id) => (id === 2 ? 'you' : `agent #${id}`), queue: (id) => `Q${id}` };
+  const events = [
+    { id: 1, at: 1, kind: 'contact_queued', contact: 5, channel: 'api', payload: { queue: 1 } },
+    { id: 2, at: 2, kind: 'customer_note', contact: null, payload: { text: 'VIP', author: 'Dave' } },
+    { id: 3, at: 3, kind: 'message', contact: 9, channel: 'chat', payload: { from: 'customer', name: 'Robin', text: 'hi' } },
+  ];
+  const groups = groupTimeline(events);
+  assert.deepEqual(groups.map((g) => g.contact), [9, null, 5]);
+  assert.equal(describe(events[0], names), 'Queued in Q1');
+  assert.equal(describe(events[1], names), 'Note by Dave: VIP');
+  assert.equal(describe(events[2], names), 'Robin: hi');
+  assert.equal(describe({ kind: 'offer_accepted', agent: 2, payload: { agent: 2, waited: 3.4 } }, names), 'Answered by you after 3 s');
+});
+
+test('charts and lists: round steps, list answers', () => {
+  assert.equal(niceStep(7), 2);
+  assert.equal(niceStep(100), 50);
+  assert.equal(niceStep(0), 1);
+  assert.deepEqual(listOf({ queues: [1] }, 'queues'), [1]);
+  assert.deepEqual(listOf({ items: [2] }, 'canned_responses'), [2], 'an unnamed list is taken as it is');
+  assert.deepEqual(listOf(null), []);
+});
+
+test('forms: a field named only in the message is found', async () => {
+  const { impliedField } = await load('forms.js');
+  assert.equal(impliedField("code 'resolved' is taken"), 'code');
+  assert.equal(impliedField('Failed to deserialize the JSON body into the target type: calendar.weekly.mon[0]: bad opening hours'), 'calendar.weekly.mon[0]');
+  assert.equal(impliedField('something else'), null);
+});
+
+test('forms: the library framing is taken off a body error', async () => {
+  const { plainMessage } = await load('forms.js');
+  const m = "Failed to deserialize the JSON body into the target type: calendar.weekly.mon[0]: bad opening hours '9-17': expected HH:MM-HH:MM at line 1 column 66";
+  assert.equal(plainMessage(m, 'calendar.weekly.mon[0]'), "bad opening hours '9-17': expected HH:MM-HH:MM");
+  assert.equal(plainMessage('other', 'x'), 'other');
+});

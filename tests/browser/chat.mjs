@@ -25,7 +25,8 @@ import { tmpdir } from 'node:os';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const repo = resolve(here, '..', '..');
-const shots = join(repo, 'docs', 'screenshots');
+// The README tour's pictures; tests set SCREENSHOTS to keep the tree clean.
+const shots = process.env.SCREENSHOTS || join(repo, 'docs', 'screenshots');
 const BASE = (process.env.SWITCHBOARD_URL || '').replace(/\/$/, '');
 const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
 const EXISTING_ONLY = process.argv.includes('--existing-only');

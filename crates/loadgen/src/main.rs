@@ -1,10 +1,12 @@
 //! `loadgen`: contacts created, persisted and routed per second over HTTP,
 //! by the real `switchboard serve` and by a bare axum + sqlx peer measured
 //! in the same run, on SQLite and on PostgreSQL. With `--websockets N`, the
-//! memory N idle event sockets cost the server instead.
+//! memory N idle event sockets cost the server instead. `loadgen chat`
+//! measures live chats against a bare WebSocket relay.
 //!
-//! See docs/BENCHMARKS.md ("Contacts over HTTP") for the figures.
+//! See docs/BENCHMARKS.md ("Contacts over HTTP", "Chat") for the figures.
 
+mod chat;
 mod cpu;
 mod drive;
 mod peer;
@@ -28,7 +30,7 @@ struct Cli {
     #[command(subcommand)]
     command: Option<Command>,
     /// The `switchboard` binary to measure [default: release build under CARGO_TARGET_DIR or ./target].
-    #[arg(long)]
+    #[arg(long, global = true)]
     binary: Option<PathBuf>,
     /// Measured seconds per server.
     #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..))]
@@ -62,6 +64,16 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
+    /// Live chats: customers, auto-answering agents, round trips and server memory.
+    Chat(ChatArgs),
+    /// The bare WebSocket relay peer of `chat` (started by loadgen itself).
+    #[command(hide = true)]
+    Relay {
+        #[arg(long)]
+        http: SocketAddr,
+        #[arg(long)]
+        agents: u64,
+    },
     /// The bare axum + sqlx peer (started by loadgen itself).
     #[command(hide = true)]
     Peer {
@@ -72,6 +84,45 @@ enum Command {
         #[arg(long)]
         http: SocketAddr,
     },
+}
+
+#[derive(Debug, clap::Args)]
+struct ChatArgs {
+    /// Concurrent chats.
+    #[arg(long, default_value_t = 1000, value_parser = at_least_one)]
+    chats: usize,
+    /// Auto-answering agents sharing the chats (each may hold chats / agents, at most 255).
+    #[arg(long, default_value_t = 100, value_parser = at_least_one)]
+    agents: usize,
+    /// Mean seconds between two messages of one chat; each gap is 0.5–1.5 times it.
+    #[arg(long, default_value_t = 4.0, value_parser = positive_seconds)]
+    interval: f64,
+    /// Measured seconds.
+    #[arg(long, default_value_t = 30, value_parser = clap::value_parser!(u64).range(1..))]
+    seconds: u64,
+    /// Seconds of messages before measuring [default: 1.5 × interval, by when every chat is talking].
+    #[arg(long, value_parser = positive_seconds)]
+    warmup: Option<f64>,
+    /// Chats being opened at once.
+    #[arg(long, default_value_t = 64, value_parser = at_least_one)]
+    parallel: usize,
+    #[arg(long, value_enum, default_value_t = ChatTarget::Both)]
+    target: ChatTarget,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+enum ChatTarget {
+    Switchboard,
+    Relay,
+    Both,
+}
+
+fn positive_seconds(s: &str) -> Result<f64, String> {
+    match s.parse::<f64>() {
+        Ok(x) if x.is_finite() && x > 0.0 => Ok(x),
+        Ok(_) => Err("must be a positive number of seconds".into()),
+        Err(e) => Err(format!("{e}")),
+    }
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
@@ -106,8 +157,10 @@ async fn main() -> std::process::ExitCode {
 }
 
 async fn run(cli: Cli) -> anyhow::Result<()> {
-    if let Some(Command::Peer { database, connections, http }) = &cli.command {
-        return peer::serve(database, *connections, *http).await;
+    match &cli.command {
+        Some(Command::Peer { database, connections, http }) => return peer::serve(database, *connections, *http).await,
+        Some(Command::Relay { http, agents }) => return chat::serve_relay(*http, *agents).await,
+        Some(Command::Chat(_)) | None => {}
     }
     let binary = cli.binary.clone().unwrap_or_else(default_binary);
     anyhow::ensure!(
@@ -115,6 +168,9 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         "{} does not exist: build it with `cargo build --release -p switchboard`, or name it with --binary",
         binary.display()
     );
+    if let Some(Command::Chat(args)) = &cli.command {
+        return run_chat(&binary, args).await;
+    }
     if let Some(n) = cli.websockets {
         let r = websockets::run(&binary, n).await?;
         report::websockets(&r);
@@ -143,6 +199,34 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
     report::table(&rows);
     for row in &rows {
         println!("{}", report::json_line(row, plan));
+    }
+    Ok(())
+}
+
+async fn run_chat(binary: &std::path::Path, args: &ChatArgs) -> anyhow::Result<()> {
+    let interval = Duration::from_secs_f64(args.interval);
+    let plan = chat::Plan {
+        chats: args.chats,
+        agents: args.agents,
+        interval,
+        warmup: args.warmup.map_or(interval.mul_f64(1.5), Duration::from_secs_f64),
+        measure: Duration::from_secs(args.seconds),
+        parallel: args.parallel,
+    };
+    let mut targets = Vec::new();
+    if matches!(args.target, ChatTarget::Switchboard | ChatTarget::Both) {
+        targets.push(chat::Target::Switchboard);
+    }
+    if matches!(args.target, ChatTarget::Relay | ChatTarget::Both) {
+        targets.push(chat::Target::Relay);
+    }
+    let mut rows = Vec::new();
+    for target in targets {
+        rows.push(chat::measure(binary, plan, target).await.with_context(|| format!("{target:?}"))?);
+    }
+    chat::report::table(plan, &rows);
+    for row in &rows {
+        println!("{}", chat::report::json_line(plan, row));
     }
     Ok(())
 }

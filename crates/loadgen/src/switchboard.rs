@@ -23,7 +23,7 @@ pub struct Switchboard {
 
 /// `binary` with the data directory and database chosen here, and nothing
 /// from the caller's `SWITCHBOARD_*` environment.
-fn command(binary: &Path, data_dir: &Path, database_url: Option<&str>, args: &[&str]) -> Command {
+pub(crate) fn command(binary: &Path, data_dir: &Path, database_url: Option<&str>, args: &[&str]) -> Command {
     let mut cmd = Command::new(binary);
     cmd.args(args).arg("--data-dir").arg(data_dir);
     for var in ["SWITCHBOARD_HTTP", "SWITCHBOARD_DATA_DIR", "SWITCHBOARD_DATABASE_URL", "SWITCHBOARD_LOG_JSON"] {
@@ -51,7 +51,7 @@ impl Switchboard {
         })
         .await?;
 
-        let api = Api { base: server.base.clone(), http: reqwest::Client::new() };
+        let api = Api::new(&server.base);
         let login = api.call("/api/v1/auth/login", None, json!({ "email": EMAIL, "password": PASSWORD })).await?;
         let session = text(&login, "token")?;
         // An integration creating contacts would hold an API token, not a session.
@@ -85,28 +85,57 @@ impl Switchboard {
     }
 }
 
-/// JSON `POST`s for the set-up, each failing with the server's answer.
-struct Api {
+/// JSON calls for the set-up, each failing with the server's answer.
+pub(crate) struct Api {
     base: String,
     http: reqwest::Client,
 }
 
 impl Api {
-    async fn call(&self, path: &str, token: Option<&str>, body: Value) -> anyhow::Result<Value> {
-        let mut req = self.http.post(format!("{}{path}", self.base)).json(&body);
+    pub(crate) fn new(base: &str) -> Api {
+        Api { base: base.to_string(), http: reqwest::Client::new() }
+    }
+
+    pub(crate) async fn call(&self, path: &str, token: Option<&str>, body: Value) -> anyhow::Result<Value> {
+        self.send(reqwest::Method::POST, path, token, Some(body)).await
+    }
+
+    pub(crate) async fn put(&self, path: &str, token: &str, body: Value) -> anyhow::Result<Value> {
+        self.send(reqwest::Method::PUT, path, Some(token), Some(body)).await
+    }
+
+    pub(crate) async fn get(&self, path: &str, token: &str) -> anyhow::Result<Value> {
+        self.send(reqwest::Method::GET, path, Some(token), None).await
+    }
+
+    async fn send(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        token: Option<&str>,
+        body: Option<Value>,
+    ) -> anyhow::Result<Value> {
+        let mut req = self.http.request(method.clone(), format!("{}{path}", self.base));
+        if let Some(b) = &body {
+            req = req.json(b);
+        }
         if let Some(t) = token {
             req = req.bearer_auth(t);
         }
-        let resp = req.send().await.with_context(|| format!("POST {path}"))?;
+        let resp = req.send().await.with_context(|| format!("{method} {path}"))?;
         let status = resp.status();
-        let text = resp.text().await.with_context(|| format!("POST {path}: reading the answer"))?;
+        let text = resp.text().await.with_context(|| format!("{method} {path}: reading the answer"))?;
         if !status.is_success() {
-            bail!("POST {path}: {status} {text}");
+            bail!("{method} {path}: {status} {text}");
         }
-        serde_json::from_str(&text).with_context(|| format!("POST {path}: not JSON: {text}"))
+        // Some answers (204) have no body.
+        if text.is_empty() {
+            return Ok(Value::Null);
+        }
+        serde_json::from_str(&text).with_context(|| format!("{method} {path}: not JSON: {text}"))
     }
 }
 
-fn text(v: &Value, key: &str) -> anyhow::Result<String> {
+pub(crate) fn text(v: &Value, key: &str) -> anyhow::Result<String> {
     v[key].as_str().map(str::to_string).with_context(|| format!("no {key} in {v}"))
 }

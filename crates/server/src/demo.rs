@@ -170,7 +170,7 @@ async fn seed_self_service<S: Store>(
                 title: Some("Acme Outdoor support".into()),
                 greeting: Some(String::new()),
                 queue: Some(support),
-                flow: Some(flow.id),
+                flow: Some(Some(flow.id)),
                 pre_chat: None,
             },
         )

@@ -347,6 +347,20 @@ async fn self_service_configuration<S: Store>(store: S) {
     let (status, v) = app.call("PUT", "/api/v1/chat/settings", Some(&admin), Some(json!({ "queue": 999 }))).await;
     assert_eq!((status, v["error"]["field"].as_str()), (StatusCode::BAD_REQUEST, Some("queue")));
 
+    // The widget's endpoints answer other sites' pages (CORS), preflight included.
+    let preflight = app
+        .http
+        .request(reqwest::Method::OPTIONS, format!("{}/chat/{key}/sessions", app.base))
+        .header("origin", "https://shop.example")
+        .header("access-control-request-method", "POST")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(preflight.status(), StatusCode::NO_CONTENT);
+    assert_eq!(preflight.headers()["access-control-allow-origin"], "*");
+    let config = app.http.get(format!("{}/chat/{key}/config", app.base)).send().await.unwrap();
+    assert_eq!(config.headers()["access-control-allow-origin"], "*");
+
     // Identities can be removed.
     let c = app
         .ok("POST", "/api/v1/customers", &admin, json!({ "name": "Fay", "identities": [{ "kind": "email", "value": "fay@example.com" }, { "kind": "phone", "value": "+49 30 1234567" }] }))

@@ -49,10 +49,58 @@ pub async fn leave_message<S: Store>(
     Ok((StatusCode::ACCEPTED, Json(json!({ "contact": contact }))))
 }
 
-/// The name and type of an upload, from its headers.
+/// The name and type of an upload, from its headers. Header values are
+/// ASCII, so clients percent-encode other names (`r%C3%A9sum%C3%A9.pdf`).
 pub fn upload_meta(headers: &HeaderMap) -> (String, String) {
     let get = |h: &str| headers.get(h).and_then(|v| v.to_str().ok()).unwrap_or("").to_string();
-    (get("x-filename"), get(header::CONTENT_TYPE.as_str()))
+    (percent_decoded(&get("x-filename")), get(header::CONTENT_TYPE.as_str()))
+}
+
+/// `%XX` escapes decoded as UTF-8; anything malformed is kept as it was.
+fn percent_decoded(s: &str) -> String {
+    let b = s.as_bytes();
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while i < b.len() {
+        let hex = |c: u8| (c as char).to_digit(16);
+        match (b[i], b.get(i + 1).and_then(|c| hex(*c)), b.get(i + 2).and_then(|c| hex(*c))) {
+            (b'%', Some(h), Some(l)) => {
+                out.push((h * 16 + l) as u8);
+                i += 3;
+            }
+            (c, _, _) => {
+                out.push(c);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8(out).unwrap_or_else(|_| s.to_string())
+}
+
+/// The widget runs on customers' own sites: the chat endpoints answer any
+/// origin. No cookies are involved (the session is in the URL), so `*` lets
+/// no other site act with a visitor's credentials.
+pub async fn cors(req: axum::extract::Request, next: axum::middleware::Next) -> Response {
+    let preflight = req.method() == axum::http::Method::OPTIONS;
+    let mut r = if preflight { StatusCode::NO_CONTENT.into_response() } else { next.run(req).await };
+    let h = r.headers_mut();
+    h.insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, HeaderValue::from_static("*"));
+    if preflight {
+        h.insert(header::ACCESS_CONTROL_ALLOW_METHODS, HeaderValue::from_static("GET, POST"));
+        h.insert(header::ACCESS_CONTROL_ALLOW_HEADERS, HeaderValue::from_static("content-type, x-filename"));
+        h.insert(header::ACCESS_CONTROL_MAX_AGE, HeaderValue::from_static("600"));
+    }
+    r
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn percent_decoding() {
+        assert_eq!(super::percent_decoded("r%C3%A9sum%C3%A9.pdf"), "résumé.pdf");
+        assert_eq!(super::percent_decoded("100%.txt"), "100%.txt");
+        assert_eq!(super::percent_decoded("%FF%FE"), "%FF%FE");
+    }
 }
 
 pub async fn upload<S: Store>(

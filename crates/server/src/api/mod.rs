@@ -100,6 +100,7 @@ pub fn router<S: Store>(service: AppState<S>, assets: Arc<crate::web::Assets>) -
         .route("/chat/{key}/attachments", post(chat::upload::<S>).layer(DefaultBodyLimit::max(UPLOAD_LIMIT)))
         .route("/chat/{key}/attachments/{id}", get(chat::attachment::<S>))
         .route("/chat/{key}/ws", get(chat::socket::<S>))
+        .layer(axum::middleware::from_fn(chat::cors))
         .route("/demo", get(chat::demo::<S>))
         .route("/help/{key}", get(chat::help_page::<S>))
         .route("/help/{key}/search", get(chat::help_search::<S>))

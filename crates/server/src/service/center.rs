@@ -175,11 +175,16 @@ impl Center {
         let mut touched = BTreeSet::new();
         for ev in events {
             let (contact, agent, queue) = event_subjects(&ev.kind);
+            let mut agent = agent.map(|a| UserId(a.0));
             if let Some(id) = contact
                 && let Some(record) = self.contacts.get_mut(&id)
             {
                 apply_to_contact(record, &ev);
                 touched.insert(id);
+                // A customer leaving during an offer, or a transfer away,
+                // concerns the agent who had the contact: name them, so
+                // their desktop hears of it.
+                agent = agent.or(record.agent);
             }
             let customer = contact.and_then(|c| self.contacts.get(&c)).and_then(|r| r.customer);
             changes.push(Change::Append(NewEvent {
@@ -187,7 +192,7 @@ impl Center {
                 at: ev.at,
                 kind: kind_name(&ev.kind).to_string(),
                 contact,
-                agent: agent.map(|a| UserId(a.0)),
+                agent,
                 queue,
                 customer,
                 payload: serde_json::to_value(&ev).unwrap_or_default(),

@@ -80,8 +80,15 @@ pub struct ChatSettingsUpdate {
     pub title: Option<String>,
     pub greeting: Option<String>,
     pub queue: Option<QueueId>,
-    pub flow: Option<u64>,
+    /// Absent: unchanged; `null`: no bot; an id: that flow.
+    #[serde(default, deserialize_with = "present")]
+    pub flow: Option<Option<u64>>,
     pub pre_chat: Option<Vec<PreChatField>>,
+}
+
+/// Tells a field given as `null` (`Some(None)`) from one left out (`None`).
+fn present<'de, D: serde::Deserializer<'de>, T: Deserialize<'de>>(d: D) -> Result<Option<Option<T>>, D::Error> {
+    Option::<T>::deserialize(d).map(Some)
 }
 
 /// The settings as admins see them: without the secret.
@@ -224,9 +231,13 @@ impl<S: Store> Service<S> {
             }
             s.queue = Some(q);
         }
-        if let Some(f) = u.flow {
-            self.flow(p.workspace, f).await.map_err(|_| ServiceError::invalid("flow", format!("no flow {f}")))?;
-            s.flow = Some(f);
+        match u.flow {
+            Some(Some(f)) => {
+                self.flow(p.workspace, f).await.map_err(|_| ServiceError::invalid("flow", format!("no flow {f}")))?;
+                s.flow = Some(f);
+            }
+            Some(None) => s.flow = None,
+            None => {}
         }
         if let Some(fields) = u.pre_chat {
             for (i, f) in fields.iter().enumerate() {

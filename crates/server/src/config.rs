@@ -20,6 +20,8 @@ pub struct Config {
     pub session_hours: u64,
     /// Serve the web UI from this directory instead of the embedded copy.
     pub assets_dir: Option<PathBuf>,
+    /// Chat conversations one address may start per 10 minutes (0: no limit).
+    pub chat_start_limit: u32,
 }
 
 impl Default for Config {
@@ -31,6 +33,7 @@ impl Default for Config {
             log_json: false,
             session_hours: 12,
             assets_dir: None,
+            chat_start_limit: crate::service::chat::limits::STARTS_PER_WINDOW,
         }
     }
 }
@@ -61,7 +64,8 @@ impl Config {
     }
 
     /// Applies `SWITCHBOARD_HTTP`, `SWITCHBOARD_DATA_DIR`, `SWITCHBOARD_DATABASE_URL`,
-    /// `SWITCHBOARD_LOG_JSON`, `SWITCHBOARD_SESSION_HOURS` and `SWITCHBOARD_ASSETS_DIR`.
+    /// `SWITCHBOARD_LOG_JSON`, `SWITCHBOARD_SESSION_HOURS`, `SWITCHBOARD_ASSETS_DIR` and
+    /// `SWITCHBOARD_CHAT_START_LIMIT`.
     pub fn apply_env(&mut self, get: impl Fn(&str) -> Option<String>) -> Result<(), ConfigError> {
         let bad = |name: &str, message: String| ConfigError::Env { name: name.into(), message };
         if let Some(v) = get("SWITCHBOARD_HTTP") {
@@ -81,6 +85,10 @@ impl Config {
         }
         if let Some(v) = get("SWITCHBOARD_ASSETS_DIR") {
             self.assets_dir = Some(v.into());
+        }
+        if let Some(v) = get("SWITCHBOARD_CHAT_START_LIMIT") {
+            self.chat_start_limit =
+                v.parse().map_err(|e| bad("SWITCHBOARD_CHAT_START_LIMIT", format!("'{v}': {e}")))?;
         }
         Ok(())
     }

@@ -72,7 +72,10 @@ pub async fn start_with<S: Store>(
         let graceful = async move {
             let _ = stop.changed().await;
         };
-        if let Err(e) = axum::serve(listener, app).with_graceful_shutdown(graceful).await {
+        if let Err(e) = axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>())
+            .with_graceful_shutdown(graceful)
+            .await
+        {
             tracing::error!(error = %e, "server stopped");
         }
         ticker.abort();

@@ -361,6 +361,16 @@ async fn self_service_configuration<S: Store>(store: S) {
     let config = app.http.get(format!("{}/chat/{key}/config", app.base)).send().await.unwrap();
     assert_eq!(config.headers()["access-control-allow-origin"], "*");
 
+    // One address may start only so many conversations.
+    // (Attempts above count too: the allowance runs out within this many.)
+    service.chat().starts.set(5);
+    let mut answers = Vec::new();
+    for _ in 0..6 {
+        answers.push(app.call("POST", &format!("/chat/{key}/sessions"), None, Some(json!({}))).await.0);
+    }
+    assert_eq!(answers.last(), Some(&StatusCode::TOO_MANY_REQUESTS), "{answers:?}");
+    service.chat().starts.set(0);
+
     // Identities can be removed.
     let c = app
         .ok("POST", "/api/v1/customers", &admin, json!({ "name": "Fay", "identities": [{ "kind": "email", "value": "fay@example.com" }, { "kind": "phone", "value": "+49 30 1234567" }] }))

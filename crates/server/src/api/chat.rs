@@ -8,12 +8,13 @@ use crate::service::chat::{ChatSession, CustomerFrame, LeftMessage, StartChat};
 use crate::web::Assets;
 use axum::body::Bytes;
 use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
-use axum::extract::{Path, Query, State};
+use axum::extract::{ConnectInfo, Path, Query, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::{Extension, Json};
 use serde::Deserialize;
 use serde_json::{Value, json};
+use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 use switchboard_store::{LoggedEvent, Store};
@@ -32,19 +33,29 @@ pub async fn config<S: Store>(State(s): State<AppState<S>>, Path(key): Path<Stri
     Ok(Json(json!(s.chat_config(&key).await?)))
 }
 
+/// Refuses a start from `peer` beyond its allowance (429). The address is
+/// the TCP peer's: behind a reverse proxy every visitor shares the proxy's.
+fn count_start<S: Store>(s: &AppState<S>, peer: SocketAddr) -> Result<()> {
+    if s.chat().starts.allow(peer.ip(), s.now()) { Ok(()) } else { Err(ServiceError::RateLimited.into()) }
+}
+
 pub async fn start<S: Store>(
     State(s): State<AppState<S>>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
     Path(key): Path<String>,
     Body(b): Body<StartChat>,
 ) -> Result<(StatusCode, Json<Value>)> {
+    count_start(&s, peer)?;
     Ok((StatusCode::CREATED, Json(json!(s.start_chat(&key, b).await?))))
 }
 
 pub async fn leave_message<S: Store>(
     State(s): State<AppState<S>>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
     Path(key): Path<String>,
     Body(b): Body<LeftMessage>,
 ) -> Result<(StatusCode, Json<Value>)> {
+    count_start(&s, peer)?;
     let contact = s.leave_message(&key, b).await?;
     Ok((StatusCode::ACCEPTED, Json(json!({ "contact": contact }))))
 }

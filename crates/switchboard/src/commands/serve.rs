@@ -62,6 +62,7 @@ struct Run {
 impl AsyncStoreFn<()> for Run {
     async fn call<S: Store>(self, store: S, config: &Config) -> anyhow::Result<()> {
         let service = Service::new(store, system_clock(), config.session_hours).await?;
+        service.chat().starts.set(config.chat_start_limit);
         let demo = if self.demo { Some(demo::ensure(&service).await?) } else { None };
         let options = Options { assets_dir: config.assets_dir.clone(), ..Options::default() };
         let running =

@@ -9,6 +9,7 @@
 //! the customer's cross-channel timeline without a table of their own.
 
 mod conversation;
+pub mod limits;
 mod messages;
 mod session;
 
@@ -128,6 +129,8 @@ pub struct ChatHub {
     /// agent's posts are handled one at a time.
     conversations: std::sync::Mutex<HashMap<ContactId, Arc<Mutex<Conversation>>>>,
     signals: Option<broadcast::Sender<Arc<Signal>>>,
+    /// Conversations started (and messages left) per address.
+    pub starts: limits::StartLimit,
 }
 
 impl ChatHub {

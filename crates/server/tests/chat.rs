@@ -222,6 +222,26 @@ async fn chat_end_to_end<S: Store>(store: S) {
     let kinds: Vec<&str> = timeline["events"].as_array().unwrap().iter().filter_map(|e| e["kind"].as_str()).collect();
     assert!(kinds.contains(&"message") && kinds.contains(&"csat") && kinds.contains(&"bot_handoff"), "{kinds:?}");
 
+    // A customer who closes the page while waiting has left, after a grace period.
+    service.chat().presence.set_grace(Duration::from_millis(200));
+    let (_, gone) = app.call("POST", &format!("/chat/{key}/sessions"), None, Some(json!({ "name": "Gus" }))).await;
+    let gone_id = gone["contact"].as_u64().unwrap();
+    let mut gus = Ws::open(&app, &format!("/chat/{key}/ws?session={}", gone["session"].as_str().unwrap()), None).await;
+    gus.send(json!({ "type": "message", "text": "a person please", "client_id": "g1" })).await;
+    gus.until("waiting", |v| v["type"] == "status" && v["state"] == "waiting").await;
+    drop(gus);
+    let abandoned = tokio::time::timeout(Duration::from_secs(10), async {
+        loop {
+            let c = app.get(&format!("/api/v1/contacts/{gone_id}"), &admin).await;
+            if c["state"] == "abandoned" {
+                return c;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    })
+    .await;
+    assert!(abandoned.is_ok(), "a customer gone from the queue stays queued");
+
     // A message left while nobody is there.
     app.ok("POST", &format!("/api/v1/agents/{alice_id}/state"), &alice, json!({ "state": "offline" })).await;
     let (status, left) = app

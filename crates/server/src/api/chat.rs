@@ -163,10 +163,20 @@ pub async fn socket<S: Store>(
     ws: WebSocketUpgrade,
 ) -> Result<Response> {
     let session = s.chat_session(&key, &q.session).await?;
-    Ok(ws
-        .read_buffer_size(4096)
-        .write_buffer_size(4096)
-        .on_upgrade(move |socket| converse(s, session, q.after, socket)))
+    Ok(ws.read_buffer_size(4096).write_buffer_size(4096).on_upgrade(move |socket| async move {
+        let (ws, contact) = (session.workspace, session.contact);
+        s.chat().presence.opened(contact);
+        converse(s.clone(), session, q.after, socket).await;
+        if s.chat().presence.closed(contact) {
+            // Gone for good unless a socket comes back within the grace period.
+            tokio::spawn(async move {
+                tokio::time::sleep(s.chat().presence.grace()).await;
+                if let Err(e) = s.end_if_left(ws, contact).await {
+                    tracing::warn!(error = %e, contact = contact.0, "ending a left chat");
+                }
+            });
+        }
+    }))
 }
 
 async fn send(socket: &mut WebSocket, v: &Value) -> bool {

@@ -574,6 +574,20 @@ impl<S: Store> Service<S> {
         .await
     }
 
+    /// Ends a conversation whose customer left before reaching an agent
+    /// (see `presence`): still with the bot or waiting, and no socket back.
+    pub async fn end_if_left(&self, ws: WorkspaceId, id: ContactId) -> Result<(), ServiceError> {
+        if self.chat().presence.is_present(id) {
+            return Ok(());
+        }
+        let record = self.open_record(ws, id).await?;
+        let unattended = matches!(record.state, ContactState::New | ContactState::Queued | ContactState::Offered);
+        if unattended && !record.attributes.contains_key("left_message") {
+            self.end_chat(ws, id, "timeout").await?;
+        }
+        Ok(())
+    }
+
     /// The agent closes the chat; the customer is asked for a rating.
     pub async fn agent_ends_chat(&self, p: &crate::auth::Principal, id: ContactId) -> Result<(), ServiceError> {
         let record = self.own_contact(p, id).await?;

@@ -11,6 +11,7 @@
 mod conversation;
 pub mod limits;
 mod messages;
+pub mod presence;
 mod session;
 
 pub use conversation::*;
@@ -131,6 +132,8 @@ pub struct ChatHub {
     signals: Option<broadcast::Sender<Arc<Signal>>>,
     /// Conversations started (and messages left) per address.
     pub starts: limits::StartLimit,
+    /// Customer sockets open per conversation.
+    pub presence: presence::Presence,
 }
 
 impl ChatHub {

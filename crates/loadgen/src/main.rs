@@ -100,7 +100,9 @@ struct ChatArgs {
     /// Measured seconds.
     #[arg(long, default_value_t = 30, value_parser = clap::value_parser!(u64).range(1..))]
     seconds: u64,
-    /// Seconds of messages before measuring [default: 1.5 × interval, by when every chat is talking].
+    /// Seconds of messages before measuring [default: 1.5 × interval, at most 10]. The rate is
+    /// steady from the start (first messages spread evenly over one interval), so long intervals
+    /// need no longer warm-up.
     #[arg(long, value_parser = positive_seconds)]
     warmup: Option<f64>,
     /// Chats being opened at once.
@@ -209,7 +211,7 @@ async fn run_chat(binary: &std::path::Path, args: &ChatArgs) -> anyhow::Result<(
         chats: args.chats,
         agents: args.agents,
         interval,
-        warmup: args.warmup.map_or(interval.mul_f64(1.5), Duration::from_secs_f64),
+        warmup: args.warmup.map_or(interval.mul_f64(1.5).min(Duration::from_secs(10)), Duration::from_secs_f64),
         measure: Duration::from_secs(args.seconds),
         parallel: args.parallel,
     };

@@ -28,6 +28,13 @@ const OPEN_TIMEOUT: Duration = Duration::from_secs(120);
 /// Reconnections allowed per chat before it counts as lost.
 const MAX_RECONNECTS: u64 = 3;
 
+/// Silence while waiting for an agent after which the customer reconnects
+/// to hear the status again. The server repeats the status every 5 s while
+/// a chat waits, but not once an agent has it: if the event that says so
+/// is skipped on the socket (docs/BENCHMARKS.md, "Chat"), a widget would
+/// wait forever.
+const RESYNC_AFTER: Duration = Duration::from_secs(15);
+
 /// How a customer reaches an agent.
 #[derive(Clone)]
 pub enum Door {
@@ -58,6 +65,8 @@ pub struct Chat {
     /// The widget's socket URL, to reconnect after the last message seen.
     resume: Option<String>,
     last_id: u64,
+    /// Reconnections to hear a status that never came.
+    resyncs: u64,
 }
 
 /// Opens chat number `id` and returns once an agent has it.
@@ -69,11 +78,12 @@ pub async fn open(door: &Door, id: u64) -> anyhow::Result<Chat> {
                 let url = format!("{}/chat/{key}/ws?session={session}", ws_base(base));
                 let mut socket = connect(&url, None).await.context("the chat socket")?;
                 socket.send(Message::text(json!({ "type": "message", "text": HANDOFF }).to_string())).await?;
-                Chat { id, socket, resume: Some(url), last_id: 0 }
+                Chat { id, socket, resume: Some(url), last_id: 0, resyncs: 0 }
             }
             Door::Relay { base } => {
                 let url = format!("{}/customer?chat={id}", ws_base(base));
-                Chat { id, socket: connect(&url, None).await.context("the relay socket")?, resume: None, last_id: 0 }
+                let socket = connect(&url, None).await.context("the relay socket")?;
+                Chat { id, socket, resume: None, last_id: 0, resyncs: 0 }
             }
         };
         chat.until_connected().await?;
@@ -103,7 +113,17 @@ async fn start_session(http: &reqwest::Client, base: &str, key: &str, id: u64) -
 impl Chat {
     /// Reads frames until the status says an agent has the chat.
     async fn until_connected(&mut self) -> anyhow::Result<()> {
-        while let Some(msg) = self.socket.next().await {
+        loop {
+            let msg = match tokio::time::timeout(RESYNC_AFTER, self.socket.next()).await {
+                Ok(Some(msg)) => msg,
+                Ok(None) => bail!("the socket closed before an agent had the chat"),
+                Err(_) if self.resume.is_some() => {
+                    self.resyncs += 1;
+                    self.reconnect().await?;
+                    continue;
+                }
+                Err(_) => continue,
+            };
             let Message::Text(text) = msg? else { continue };
             let f: Frame = serde_json::from_str(&text).with_context(|| format!("not a frame: {text}"))?;
             self.last_id = self.last_id.max(f.id);
@@ -114,7 +134,6 @@ impl Chat {
                 _ => {}
             }
         }
-        bail!("the socket closed before an agent had the chat")
     }
 
     /// After a lost socket: the widget's way back, resuming after the last
@@ -135,6 +154,7 @@ pub struct CustomerLog {
     pub sent: u64,
     pub answered: u64,
     pub reconnects: u64,
+    pub resyncs: u64,
     /// The socket was lost for good before the run ended.
     pub lost: bool,
     pub errors: u64,
@@ -152,7 +172,7 @@ impl CustomerLog {
 /// (the first after U(0, 1) × `interval`, so that chats spread evenly)
 /// until the window ends, then waits up to `drain` for the last echoes.
 pub async fn converse(mut chat: Chat, mut go: watch::Receiver<Option<Timeline>>) -> CustomerLog {
-    let mut log = CustomerLog::default();
+    let mut log = CustomerLog { resyncs: chat.resyncs, ..CustomerLog::default() };
     let mut jitter = Jitter::new(chat.id);
     let mut timeline: Option<Timeline> = None;
     let mut next: Option<Instant> = None;

@@ -14,6 +14,7 @@
 mod agent;
 mod customer;
 mod jitter;
+mod observer;
 mod relay;
 pub mod report;
 mod setup;
@@ -25,6 +26,7 @@ use crate::cpu::{Shares, Snapshot};
 use crate::process::{Server, fresh_dir, open_file_limit};
 use agent::AgentStats;
 use customer::{CustomerLog, Door};
+use observer::Gaps;
 use serde::Serialize;
 use std::path::Path;
 use std::sync::Arc;
@@ -136,9 +138,20 @@ pub struct Measured {
     pub errors: u64,
     pub first_error: Option<String>,
     pub customer_reconnects: u64,
+    /// Customers who reconnected to hear that an agent had their chat.
+    pub customer_resyncs: u64,
     pub agent_reconnects: u64,
     pub offers_accepted: u64,
+    /// Offers accepted only because the agent listed its offers.
+    pub offers_polled: u64,
     pub echoes_posted: u64,
+    /// Switchboard: how long the agents' echo `POST`s took (the talking
+    /// phase, warm-up and drain included).
+    pub echo_post: Option<Rtt>,
+    /// Switchboard: events an administrator's socket received, and the ids
+    /// it never got.
+    pub events_seen: Option<u64>,
+    pub events_skipped: Option<u64>,
     /// Server RSS with only the agents connected, with every chat open and
     /// idle, and at the end of the measured window.
     pub rss_before_kib: u64,
@@ -165,8 +178,10 @@ impl Measured {
 struct Stage {
     server: Server,
     door: Door,
+    /// The agents' tasks (and the observer's), aborted at the end.
     agents: Vec<JoinHandle<()>>,
     stats: Arc<AgentStats>,
+    gaps: Option<Arc<Gaps>>,
 }
 
 /// Runs `plan` against `target`, on a fresh data directory.
@@ -198,8 +213,11 @@ async fn switchboard(binary: &Path, dir: &Path, plan: Plan) -> anyhow::Result<St
         setup::available(&base, &a).await?;
         agents.push(tokio::spawn(agent::answer(base.clone(), a, socket, stats.clone())));
     }
+    let gaps = Arc::new(Gaps::default());
+    let socket = observer::subscribe(&base, &center.admin_token).await?;
+    agents.push(tokio::spawn(observer::watch(socket, gaps.clone())));
     let door = Door::Widget { http: reqwest::Client::new(), base, key: center.widget_key };
-    Ok(Stage { server: center.server, door, agents, stats })
+    Ok(Stage { server: center.server, door, agents, stats, gaps: Some(gaps) })
 }
 
 async fn relay(dir: &Path, plan: Plan) -> anyhow::Result<Stage> {
@@ -217,7 +235,7 @@ async fn relay(dir: &Path, plan: Plan) -> anyhow::Result<Stage> {
         agents.push(tokio::spawn(relay::answer(socket, stats.clone())));
     }
     let door = Door::Relay { base: server.base.clone() };
-    Ok(Stage { server, door, agents, stats })
+    Ok(Stage { server, door, agents, stats, gaps: None })
 }
 
 async fn run(stage: Stage, plan: Plan, name: &'static str) -> anyhow::Result<Measured> {
@@ -262,6 +280,7 @@ async fn run(stage: Stage, plan: Plan, name: &'static str) -> anyhow::Result<Mea
                 all.sent += log.sent;
                 all.answered += log.answered;
                 all.reconnects += log.reconnects;
+                all.resyncs += log.resyncs;
                 all.errors += log.errors;
                 all.first_error = all.first_error.or(log.first_error);
             }
@@ -292,9 +311,17 @@ async fn run(stage: Stage, plan: Plan, name: &'static str) -> anyhow::Result<Mea
         errors: all.errors + agent_errors,
         first_error: all.first_error.or(agent_first),
         customer_reconnects: all.reconnects,
+        customer_resyncs: all.resyncs,
         agent_reconnects: s.reconnects.load(Ordering::Relaxed),
         offers_accepted: s.accepted.load(Ordering::Relaxed),
+        offers_polled: s.polled.load(Ordering::Relaxed),
         echoes_posted: s.echoed.load(Ordering::Relaxed),
+        echo_post: stage
+            .gaps
+            .is_some()
+            .then(|| Rtt::of(std::mem::take(&mut *s.echo_micros.lock().expect("echo_micros lock")))),
+        events_seen: stage.gaps.as_ref().map(|g| g.seen.load(Ordering::Relaxed)),
+        events_skipped: stage.gaps.as_ref().map(|g| g.skipped.load(Ordering::Relaxed)),
         rss_before_kib,
         rss_connected_kib,
         rss_load_kib,
@@ -329,7 +356,7 @@ async fn open_all(door: &Door, plan: Plan, go: watch::Receiver<Option<Timeline>>
             None => return opened,
             Some(Ok((_, Ok(chat)))) => {
                 opened.talking.push(tokio::spawn(customer::converse(chat, go.clone())));
-                if opened.talking.len() % 1000 == 0 {
+                if opened.talking.len().is_multiple_of(1000) {
                     let n = opened.talking.len();
                     eprintln!("  {n} chats open after {:.1} s", started.elapsed().as_secs_f64());
                 }

@@ -10,11 +10,11 @@
 
 use super::socket::{Socket, connect, ws_base};
 use anyhow::Context;
+use axum::Router;
 use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
 use axum::extract::{Query, State};
 use axum::response::Response;
 use axum::routing::get;
-use axum::Router;
 use futures_util::{SinkExt, StreamExt};
 use serde::Deserialize;
 use serde_json::json;
@@ -70,15 +70,18 @@ struct FromAgent {
 
 /// `loadgen relay`: serves until killed.
 pub async fn serve(http: SocketAddr, agents: u64) -> anyhow::Result<()> {
+    let listener = tokio::net::TcpListener::bind(http).await.with_context(|| format!("listening on {http}"))?;
+    axum::serve(listener, router(agents)).await?;
+    Ok(())
+}
+
+fn router(agents: u64) -> Router {
     let hub = Arc::new(Hub { agents: agents.max(1), customers: Default::default(), desks: Default::default() });
-    let app = Router::new()
+    Router::new()
         .route("/customer", get(customer))
         .route("/agent", get(agent))
         .route("/health", get(|| async { "ok" }))
-        .with_state(hub);
-    let listener = tokio::net::TcpListener::bind(http).await.with_context(|| format!("listening on {http}"))?;
-    axum::serve(listener, app).await?;
-    Ok(())
+        .with_state(hub)
 }
 
 async fn customer(State(hub): State<Arc<Hub>>, Query(q): Query<CustomerQuery>, ws: WebSocketUpgrade) -> Response {
@@ -178,5 +181,48 @@ pub async fn answer(mut socket: Socket, stats: Arc<AgentStats>) {
             break;
         }
         stats.echoed.fetch_add(1, Ordering::Relaxed);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::chat::Timeline;
+    use crate::chat::customer::{self, Door};
+    use std::time::{Duration, Instant};
+
+    /// A customer and an agent through the relay: every message the customer
+    /// sends in the window comes back, and is timed. Counts only, no clocks:
+    /// the window holds several sends whatever the machine's speed, and the
+    /// drain is long enough for any echo (the customer stops once all are back).
+    #[tokio::test]
+    async fn every_message_comes_back() {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let base = format!("http://{}", listener.local_addr().unwrap());
+        tokio::spawn(async move { axum::serve(listener, router(2)).await });
+        let stats = Arc::new(AgentStats::default());
+        for id in 0..2 {
+            tokio::spawn(answer(subscribe(&base, id).await.unwrap(), stats.clone()));
+        }
+        let chat = customer::open(&Door::Relay { base }, 3).await.unwrap();
+        let (go, waiting) = tokio::sync::watch::channel(None);
+        let talking = tokio::spawn(customer::converse(chat, waiting));
+        let now = Instant::now();
+        let interval = Duration::from_millis(20);
+        let t = Timeline {
+            epoch: now,
+            go: now,
+            interval,
+            warmup: Duration::ZERO,
+            measure: interval * 10,
+            drain: Duration::from_secs(60),
+        };
+        go.send(Some(t)).unwrap();
+        let log = talking.await.unwrap();
+        assert!(log.sent >= 1, "{log:?}");
+        assert_eq!(log.answered, log.sent, "{log:?}");
+        assert_eq!(log.rtts.len() as u64, log.sent);
+        assert_eq!((log.errors, log.lost), (0, false), "{log:?}");
+        assert!(stats.echoed.load(Ordering::Relaxed) >= log.sent);
     }
 }

@@ -79,6 +79,18 @@ pub fn table(plan: Plan, rows: &[Measured]) {
             limit(m.server_open_file_limit),
             limit(m.client_open_file_limit)
         );
+        if let (Some(seen), Some(skipped)) = (m.events_seen, m.events_skipped) {
+            println!(
+                "{}: an admin's event socket got {seen} events and never got {skipped}; {} offers were found only by listing them, {} customers reconnected to hear their status",
+                m.server, m.offers_polled, m.customer_resyncs
+            );
+        }
+        if let Some(p) = &m.echo_post {
+            println!(
+                "{}: the agents' echo POSTs took p50 {:.2} ms, p95 {:.2} ms, p99 {:.2} ms, max {:.1} ms",
+                m.server, p.p50_ms, p.p95_ms, p.p99_ms, p.max_ms
+            );
+        }
         if let Some(e) = &m.first_open_failure {
             println!("{}: {} chats failed to open; first: {e}", m.server, m.open_failures);
         }

@@ -209,6 +209,7 @@ async fn converse<S: Store>(s: AppState<S>, session: ChatSession, mut last: u64,
     if !status(&s, &session, &mut socket).await {
         return;
     }
+    let mut seen = super::seen::Seen::after(last);
     let mut tick = tokio::time::interval(POSITION_EVERY);
     tick.tick().await;
     loop {
@@ -229,10 +230,9 @@ async fn converse<S: Store>(s: AppState<S>, session: ChatSession, mut last: u64,
             event = events.recv() => match event {
                 Ok(e) => {
                     let e: Arc<LoggedEvent> = e;
-                    if e.workspace != session.workspace || e.contact != Some(session.contact) || e.id <= last {
+                    if e.workspace != session.workspace || e.contact != Some(session.contact) || !seen.first(e.id) {
                         continue;
                     }
-                    last = e.id;
                     if !relay(&s, &session, &e, &mut socket).await {
                         return;
                     }

@@ -67,6 +67,7 @@ async fn stream<S: Store>(s: AppState<S>, p: Principal, mut last: u64, mut socke
             break;
         }
     }
+    let mut seen = super::seen::Seen::after(last);
     loop {
         tokio::select! {
             msg = socket.recv() => match msg {
@@ -76,11 +77,8 @@ async fn stream<S: Store>(s: AppState<S>, p: Principal, mut last: u64, mut socke
             event = live.recv() => match event {
                 Ok(e) => {
                     let e: Arc<LoggedEvent> = e;
-                    if e.id > last {
-                        last = e.id;
-                        if visible(&p, &e) && !send(&mut socket, &e).await {
-                            return;
-                        }
+                    if seen.first(e.id) && visible(&p, &e) && !send(&mut socket, &e).await {
+                        return;
                     }
                 }
                 // Too slow a reader: close, the client resumes from its last id.

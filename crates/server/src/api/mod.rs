@@ -10,6 +10,7 @@ mod documents;
 mod errors;
 mod events;
 mod handlers;
+mod seen;
 mod selfservice;
 
 pub use errors::ApiError;

@@ -76,17 +76,34 @@ pub(crate) fn variables(src: &str) -> Vec<&str> {
 /// Substitutes variables; a missing one reads as the empty string. Validation
 /// rejects malformed templates, so one met here (a definition built without
 /// validation) is said as written rather than failing the conversation.
+///
+/// The result is cut at [`MAX_RENDERED`] bytes: a `set` block that feeds a
+/// variable into itself (`"x": "{{x}}{{x}}"`) in a loop would otherwise
+/// double it on every turn until memory runs out.
 pub fn render(src: &str, vars: &BTreeMap<String, String>) -> String {
     let Ok(pieces) = parse(src) else { return src.to_string() };
     let mut out = String::with_capacity(src.len());
     for p in pieces {
-        match p {
-            Piece::Text(t) => out.push_str(t),
-            Piece::Var(v) => out.push_str(vars.get(v).map(String::as_str).unwrap_or("")),
+        let piece = match p {
+            Piece::Text(t) => t,
+            Piece::Var(v) => vars.get(v).map(String::as_str).unwrap_or(""),
+        };
+        let room = MAX_RENDERED.saturating_sub(out.len());
+        if piece.len() > room {
+            let mut cut = room;
+            while !piece.is_char_boundary(cut) {
+                cut -= 1;
+            }
+            out.push_str(&piece[..cut]);
+            break;
         }
+        out.push_str(piece);
     }
     out
 }
+
+/// The longest text a template renders to, in bytes.
+pub const MAX_RENDERED: usize = 16 * 1024;
 
 #[cfg(test)]
 mod tests {

@@ -178,13 +178,7 @@ impl<S: Store> Service<S> {
 
     /// Commits `changes` and tells subscribers of the events among them.
     pub(super) async fn commit_and_publish(&self, changes: Vec<Change>) -> Result<Vec<LoggedEvent>, ServiceError> {
-        let appended: Vec<NewEvent> = changes
-            .iter()
-            .filter_map(|c| match c {
-                Change::Append(e) => Some(e.clone()),
-                _ => None,
-            })
-            .collect();
+        let appended = super::appended(&changes);
         let ids = self.store().commit(changes).await?;
         Ok(self.publish(ids, appended))
     }
@@ -576,13 +570,7 @@ impl<S: Store> Service<S> {
         to: CustomerId,
         changes: Vec<Change>,
     ) -> Result<(), ServiceError> {
-        let appended: Vec<NewEvent> = changes
-            .iter()
-            .filter_map(|c| match c {
-                Change::Append(e) => Some(e.clone()),
-                _ => None,
-            })
-            .collect();
+        let appended = super::appended(&changes);
         let mut attempts = 0;
         let committed = loop {
             let center = self.center(ws).await?;

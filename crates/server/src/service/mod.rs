@@ -255,13 +255,7 @@ impl<S: Store> Service<S> {
             if changes.is_empty() {
                 return out;
             }
-            let appended: Vec<_> = changes
-                .iter()
-                .filter_map(|ch| match ch {
-                    Change::Append(e) => Some(e.clone()),
-                    _ => None,
-                })
-                .collect();
+            let appended = appended(&changes);
             (out, self.inner.store.commit(changes), appended)
         };
         let started = std::time::Instant::now();
@@ -406,6 +400,17 @@ impl<S: Store> Service<S> {
         self.inner.principals.lock().expect("principals lock").remove(&hash);
         Ok(())
     }
+}
+
+/// The events a batch appends, to publish once it is committed.
+fn appended(changes: &[Change]) -> Vec<switchboard_store::NewEvent> {
+    changes
+        .iter()
+        .filter_map(|c| match c {
+            Change::Append(e) => Some(e.clone()),
+            _ => None,
+        })
+        .collect()
 }
 
 /// Fails unless `p` has at least `role`.

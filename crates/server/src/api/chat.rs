@@ -5,6 +5,7 @@
 use super::{ApiError, AppState, Body};
 use crate::service::ServiceError;
 use crate::service::chat::{ChatSession, CustomerFrame, LeftMessage, StartChat};
+use crate::service::fanout::Live;
 use crate::web::Assets;
 use axum::body::Bytes;
 use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
@@ -190,9 +191,8 @@ const POSITION_EVERY: Duration = Duration::from_secs(5);
 /// messages, signals and status changes; frames from the customer go to
 /// the service one at a time.
 async fn converse<S: Store>(s: AppState<S>, session: ChatSession, mut last: u64, mut socket: WebSocket) {
-    // Subscribe before reading the backlog, so nothing falls between.
-    let mut events = s.subscribe();
-    let mut signals = s.chat().subscribe();
+    // Follow before reading the backlog, so nothing falls between.
+    let mut live = s.fanout().follow(session.contact);
     let backlog = match s.customer_backlog(&session, last).await {
         Ok(b) => b,
         Err(e) => {
@@ -206,7 +206,8 @@ async fn converse<S: Store>(s: AppState<S>, session: ChatSession, mut last: u64,
             return;
         }
     }
-    if !status(&s, &session, &mut socket).await {
+    let mut waiting = false;
+    if !status(&s, &session, &mut socket, &mut waiting).await {
         return;
     }
     let mut seen = super::seen::Seen::after(last);
@@ -227,23 +228,17 @@ async fn converse<S: Store>(s: AppState<S>, session: ChatSession, mut last: u64,
                 Some(Ok(Message::Close(_))) | None | Some(Err(_)) => return,
                 Some(Ok(_)) => {}
             },
-            event = events.recv() => match event {
-                Ok(e) => {
-                    let e: Arc<LoggedEvent> = e;
-                    if e.workspace != session.workspace || e.contact != Some(session.contact) || !seen.first(e.id) {
+            heard = live.recv() => match heard {
+                Ok(Live::Event(e)) => {
+                    if e.workspace != session.workspace || !seen.first(e.id) {
                         continue;
                     }
-                    if !relay(&s, &session, &e, &mut socket).await {
+                    if !relay(&s, &session, &e, &mut socket, &mut waiting).await {
                         return;
                     }
                 }
-                // Too slow a reader: close; the widget resumes from its last id.
-                Err(RecvError::Lagged(_)) | Err(RecvError::Closed) => return,
-            },
-            signal = signals.recv() => match signal {
-                Ok(sig) => {
-                    if sig.workspace != session.workspace || sig.contact != session.contact
-                        || sig.payload["from"] == "customer" {
+                Ok(Live::Signal(sig)) => {
+                    if sig.workspace != session.workspace || sig.payload["from"] == "customer" {
                         continue;
                     }
                     let mut frame = sig.payload.clone();
@@ -252,12 +247,13 @@ async fn converse<S: Store>(s: AppState<S>, session: ChatSession, mut last: u64,
                         return;
                     }
                 }
-                Err(RecvError::Lagged(_)) => {}
-                Err(RecvError::Closed) => return,
+                // Too slow a reader: close; the widget resumes from its last id.
+                Err(RecvError::Lagged(_)) | Err(RecvError::Closed) => return,
             },
-            _ = tick.tick() => {
-                let waiting = matches!(s.chat_status(&session).await, Ok(v) if v["state"] == "waiting");
-                if waiting && !status(&s, &session, &mut socket).await {
+            // Only a place in line changes without an event of the
+            // conversation's own (others ahead are answered or leave).
+            _ = tick.tick(), if waiting => {
+                if !status(&s, &session, &mut socket, &mut waiting).await {
                     return;
                 }
             }
@@ -269,8 +265,12 @@ fn error_frame(e: &ServiceError) -> Value {
     json!({ "type": "error", "message": e.to_string() })
 }
 
-async fn status<S: Store>(s: &AppState<S>, session: &ChatSession, socket: &mut WebSocket) -> bool {
+/// Sends where the conversation is, and a rating request once an agent's
+/// chat has ended; notes whether the customer is waiting in line. False
+/// when the socket is gone.
+async fn status<S: Store>(s: &AppState<S>, session: &ChatSession, socket: &mut WebSocket, waiting: &mut bool) -> bool {
     let Ok(v) = s.chat_status(session).await else { return true };
+    *waiting = v["state"] == "waiting";
     let ended = v["state"] == "ended";
     if !send(socket, &v).await {
         return false;
@@ -282,7 +282,13 @@ async fn status<S: Store>(s: &AppState<S>, session: &ChatSession, socket: &mut W
 }
 
 /// One committed event of the conversation, as the customer sees it.
-async fn relay<S: Store>(s: &AppState<S>, session: &ChatSession, e: &LoggedEvent, socket: &mut WebSocket) -> bool {
+async fn relay<S: Store>(
+    s: &AppState<S>,
+    session: &ChatSession,
+    e: &LoggedEvent,
+    socket: &mut WebSocket,
+    waiting: &mut bool,
+) -> bool {
     match e.kind.as_str() {
         "message" => {
             let url = |a: u64| format!("/chat/{}/attachments/{a}?session={}", session.key, session.token);
@@ -297,7 +303,7 @@ async fn relay<S: Store>(s: &AppState<S>, session: &ChatSession, e: &LoggedEvent
         | "bot_contained"
         | "contact_left"
         | "contact_transferred"
-        | "csat" => status(s, session, socket).await,
+        | "csat" => status(s, session, socket, waiting).await,
         _ => true,
     }
 }

@@ -47,7 +47,7 @@ async fn send(socket: &mut WebSocket, e: &LoggedEvent) -> bool {
 async fn stream<S: Store>(s: AppState<S>, p: Principal, mut last: u64, mut socket: WebSocket) {
     // Subscribe first, so nothing committed while the backlog is read is missed.
     let mut live = s.subscribe();
-    let mut signals = s.chat().subscribe();
+    let mut signals = s.fanout().signals();
     loop {
         let backlog = match s.store().events(p.workspace, last, 1000).await {
             Ok(b) => b,

@@ -15,7 +15,6 @@ use crate::auth::Principal;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
-use std::sync::Arc;
 use std::time::Duration;
 use switchboard_core::channel::Channel;
 use switchboard_core::expr::Value;
@@ -181,14 +180,6 @@ impl<S: Store> Service<S> {
         let appended = super::appended(&changes);
         let ids = self.store().commit(changes).await?;
         Ok(self.publish(ids, appended))
-    }
-
-    fn publish(&self, ids: Vec<u64>, appended: Vec<NewEvent>) -> Vec<LoggedEvent> {
-        let logged: Vec<LoggedEvent> = ids.into_iter().zip(appended).map(|(id, e)| e.logged(id)).collect();
-        for e in &logged {
-            let _ = self.inner.events.send(Arc::new(e.clone()));
-        }
-        logged
     }
 
     /// The customer `id` names, following merges to the survivor.

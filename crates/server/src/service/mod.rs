@@ -14,6 +14,7 @@ mod center;
 pub mod chat;
 mod customers;
 pub mod documents;
+pub mod fanout;
 pub mod flows;
 pub mod kb;
 pub mod observe;
@@ -120,7 +121,7 @@ struct Inner<S> {
     clock: ClockFn,
     ids: Ids,
     centers: std::sync::Mutex<HashMap<WorkspaceId, Arc<Mutex<Center>>>>,
-    events: broadcast::Sender<Arc<LoggedEvent>>,
+    fanout: fanout::Fanout,
     session_hours: u64,
     logins: std::sync::Mutex<HashMap<String, (Timestamp, u32)>>,
     /// Counters and latencies for `/metrics`.
@@ -163,20 +164,19 @@ impl<S> Clone for Service<S> {
 impl<S: Store> Service<S> {
     pub async fn new(store: S, clock: ClockFn, session_hours: u64) -> Result<Self, ServiceError> {
         let ids = Ids::seeded(store.max_ids().await?);
-        let (events, _) = broadcast::channel(4096);
         Ok(Service {
             inner: Arc::new(Inner {
                 store,
                 clock,
                 ids,
                 centers: Default::default(),
-                events,
+                fanout: Default::default(),
                 session_hours,
                 logins: Default::default(),
                 observed: Default::default(),
                 customer_locks: Default::default(),
                 principals: Default::default(),
-                chat: chat::ChatHub::new(),
+                chat: Default::default(),
                 tallies: Default::default(),
             }),
         })
@@ -210,9 +210,24 @@ impl<S: Store> Service<S> {
         Ok(f(&c))
     }
 
+    /// Where committed events and chat signals are published.
+    pub fn fanout(&self) -> &fanout::Fanout {
+        &self.inner.fanout
+    }
+
     /// Committed events, as they happen.
     pub fn subscribe(&self) -> broadcast::Receiver<Arc<LoggedEvent>> {
-        self.inner.events.subscribe()
+        self.inner.fanout.events()
+    }
+
+    /// Tells listeners of a batch's events, just committed as `ids`.
+    fn publish(&self, ids: Vec<u64>, appended: Vec<switchboard_store::NewEvent>) -> Vec<LoggedEvent> {
+        let logged: Vec<LoggedEvent> = ids.into_iter().zip(appended).map(|(id, e)| e.logged(id)).collect();
+        for e in &logged {
+            self.inner.observed.event(e);
+            self.inner.fanout.publish(e.clone());
+        }
+        logged
     }
 
     async fn center(&self, ws: WorkspaceId) -> Result<Arc<Mutex<Center>>, ServiceError> {
@@ -263,11 +278,7 @@ impl<S: Store> Service<S> {
         self.inner.observed.commit_took(started.elapsed());
         match commit {
             Ok(ids) => {
-                for (id, e) in ids.into_iter().zip(appended) {
-                    let logged = e.logged(id);
-                    self.inner.observed.event(&logged);
-                    let _ = self.inner.events.send(Arc::new(logged));
-                }
+                self.publish(ids, appended);
                 out
             }
             Err(e) => {

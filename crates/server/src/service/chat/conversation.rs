@@ -441,7 +441,7 @@ impl<S: Store> Service<S> {
         match frame {
             CustomerFrame::Typing { on } => {
                 let record = self.open_record(ws, id).await?;
-                self.chat().signal(Signal {
+                self.fanout().signal(Signal {
                     workspace: ws,
                     agent: record.agent,
                     kind: "typing",
@@ -457,7 +457,7 @@ impl<S: Store> Service<S> {
                     let mut conv = conv.lock().await;
                     conv.customer_read = conv.customer_read.max(upto);
                 }
-                self.chat().signal(Signal {
+                self.fanout().signal(Signal {
                     workspace: ws,
                     agent: record.agent,
                     kind: "read",

@@ -198,12 +198,22 @@ impl<S: Store> Service<S> {
         logged.pop().ok_or_else(|| ServiceError::Conflict("the message was not logged".into()))
     }
 
+    /// A user's name as messages and the customer's status show it.
+    /// Remembered once found: it is asked for every message an agent sends,
+    /// and users are never renamed (a rename would have to forget it here).
     pub async fn user_name(
         &self,
         ws: WorkspaceId,
         user: switchboard_core::ids::UserId,
     ) -> Result<String, ServiceError> {
-        Ok(self.store().users(ws).await?.into_iter().find(|u| u.id == user).map(|u| u.name).unwrap_or_default())
+        if let Some(name) = self.chat().names.lock().expect("names lock").get(&user) {
+            return Ok(name.clone());
+        }
+        let Some(u) = self.store().users(ws).await?.into_iter().find(|u| u.id == user) else {
+            return Ok(String::new());
+        };
+        self.chat().names.lock().expect("names lock").insert(user, u.name.clone());
+        Ok(u.name)
     }
 
     /// Stores an uploaded file for `contact` after checking it.
@@ -280,7 +290,7 @@ impl<S: Store> Service<S> {
     pub async fn agent_typing(&self, p: &Principal, id: ContactId, on: bool) -> Result<(), ServiceError> {
         let record = self.own_contact(p, id).await?;
         let name = self.user_name(p.workspace, p.user).await?;
-        self.chat().signal(Signal {
+        self.fanout().signal(Signal {
             workspace: p.workspace,
             agent: record.agent,
             kind: "typing",
@@ -298,7 +308,7 @@ impl<S: Store> Service<S> {
             let mut conv = conv.lock().await;
             conv.agent_read = conv.agent_read.max(upto);
         }
-        self.chat().signal(Signal {
+        self.fanout().signal(Signal {
             workspace: p.workspace,
             agent: record.agent,
             kind: "read",

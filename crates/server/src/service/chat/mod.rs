@@ -25,7 +25,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use switchboard_core::ids::{ContactId, QueueId, UserId, WorkspaceId};
 use switchboard_store::{Change, Document, Role, Store};
-use tokio::sync::{Mutex, broadcast};
+use tokio::sync::Mutex;
 
 /// Something that is shown live but not logged: typing and read marks.
 #[derive(Clone, Debug, Serialize)]
@@ -129,7 +129,8 @@ pub struct ChatHub {
     /// One lock per conversation: a customer's frames, the bot and the
     /// agent's posts are handled one at a time.
     conversations: std::sync::Mutex<HashMap<ContactId, Arc<Mutex<Conversation>>>>,
-    signals: Option<broadcast::Sender<Arc<Signal>>>,
+    /// Users' names, by id (see `user_name`).
+    names: std::sync::Mutex<HashMap<UserId, String>>,
     /// Conversations started (and messages left) per address.
     pub starts: limits::StartLimit,
     /// Customer sockets open per conversation.
@@ -137,20 +138,6 @@ pub struct ChatHub {
 }
 
 impl ChatHub {
-    pub fn new() -> Self {
-        ChatHub { signals: Some(broadcast::channel(4096).0), ..Default::default() }
-    }
-
-    pub fn subscribe(&self) -> broadcast::Receiver<Arc<Signal>> {
-        self.signals.as_ref().expect("hub made by new").subscribe()
-    }
-
-    fn signal(&self, s: Signal) {
-        if let Some(tx) = &self.signals {
-            let _ = tx.send(Arc::new(s));
-        }
-    }
-
     fn conversation(&self, contact: ContactId) -> Arc<Mutex<Conversation>> {
         self.conversations.lock().expect("conversations lock").entry(contact).or_default().clone()
     }

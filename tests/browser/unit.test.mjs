@@ -15,7 +15,7 @@ const { shortcutAt, matching, attachmentProblem } = await load('desktop/composer
 const { parseRanges } = await load('admin/hours.js');
 const { describe, groupTimeline } = await load('desktop/customer.js');
 const { niceStep } = await load('charts.js');
-const { listOf } = await load('api.js');
+const { listOf, SeenIds } = await load('api.js');
 
 const ev = (id, kind, contact, agent, payload = {}) => ({ id, kind, contact, agent, at: 1000 + id, payload });
 
@@ -170,4 +170,15 @@ test('forms: the library framing is taken off a body error', async () => {
   const m = "Failed to deserialize the JSON body into the target type: calendar.weekly.mon[0]: bad opening hours '9-17': expected HH:MM-HH:MM at line 1 column 66";
   assert.equal(plainMessage(m, 'calendar.weekly.mon[0]'), "bad opening hours '9-17': expected HH:MM-HH:MM");
   assert.equal(plainMessage('other', 'x'), 'other');
+});
+
+test('events: a late event is shown once, a replayed one not again', () => {
+  const seen = new SeenIds(10, 3);
+  assert.equal(seen.first(9), false, 'before the page');
+  assert.equal(seen.first(12), true);
+  assert.equal(seen.first(11), true, 'published after 12, still shown');
+  assert.equal(seen.first(11), false);
+  seen.first(13);
+  seen.first(14);
+  assert.equal(seen.first(11), false, 'forgotten, and below the floor');
 });

@@ -425,6 +425,27 @@ async fn audit<S: Store>(store: S) {
     assert!(kinds(admin.clone()).await.contains("audit"));
     let seen = kinds(sup).await;
     assert!(seen.contains("agent_state_changed") && !seen.contains("audit"), "{seen:?}");
+
+    // `after=now`: no backlog, only what happens next.
+    {
+        use futures_util::StreamExt;
+        use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+        let socket = |after: &str| {
+            let mut request =
+                format!("ws://{}/api/v1/events?after={after}", app.running.addr).into_client_request().unwrap();
+            request.headers_mut().insert("authorization", format!("Bearer {admin}").parse().unwrap());
+            tokio_tungstenite::connect_async(request)
+        };
+        let (mut ws, _) = socket("now").await.unwrap();
+        let quiet = tokio::time::timeout(Duration::from_millis(300), ws.next()).await;
+        assert!(quiet.is_err(), "no backlog: {quiet:?}");
+        app.ok("POST", "/api/v1/tokens", &admin, json!({ "name": "later" })).await;
+        let next = tokio::time::timeout(Duration::from_secs(5), ws.next()).await.unwrap().unwrap().unwrap();
+        let v: Value = serde_json::from_str(next.to_text().unwrap()).unwrap();
+        assert_eq!((v["kind"].as_str(), v["payload"]["target"].as_str()), (Some("audit"), Some("token/later")));
+        let refused = socket("soon").await.unwrap_err().to_string();
+        assert!(refused.contains("400"), "{refused}");
+    }
     assert_eq!(app.get("/api/v1/audit", &other).await["entries"], json!([]));
     let agent_token = app.login("agent@acme.example", "agent-password").await;
     let (status, _) = app.call("GET", "/api/v1/audit", Some(&agent_token), None).await;

@@ -1,14 +1,16 @@
 //! An administrator's event socket that counts the events it never got.
 //!
 //! Event ids are the log's, consecutive in commit order, and an admin's
-//! socket is sent every event of the workspace; the server skips an event
-//! whose id is below one it already sent on that socket. So every gap in
-//! the ids seen is an event the socket skipped — the same happens on
-//! agents' and customers' sockets, where it loses offers and messages.
+//! socket is sent every event of the workspace. They may arrive out of
+//! order (each request publishes its events when its own commit returns),
+//! so an id missing now may still come: the ids never seen by the end are
+//! the events the socket lost — the same would happen on agents' and
+//! customers' sockets, where it loses offers and messages.
 
 use super::socket::{Socket, connect, ws_base};
 use futures_util::StreamExt;
 use serde::Deserialize;
+use std::collections::BTreeSet;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use tokio_tungstenite::tungstenite::Message;
@@ -32,6 +34,8 @@ pub async fn subscribe(base: &str, admin_token: &str) -> anyhow::Result<Socket> 
 /// Counts until the socket closes or the task is aborted.
 pub async fn watch(mut socket: Socket, gaps: Arc<Gaps>) {
     let mut last = 0;
+    // Ids skipped over so far that have not come since.
+    let mut missing = BTreeSet::new();
     while let Some(Ok(msg)) = socket.next().await {
         let Message::Text(text) = msg else { continue };
         // Typing and read marks are not logged: they have no id.
@@ -40,9 +44,15 @@ pub async fn watch(mut socket: Socket, gaps: Arc<Gaps>) {
             continue;
         }
         gaps.seen.fetch_add(1, Ordering::Relaxed);
-        if id > last + 1 {
-            gaps.skipped.fetch_add(id - last - 1, Ordering::Relaxed);
+        if id > last {
+            // The first event starts the count: what came before the socket is not its to miss.
+            if last > 0 {
+                missing.extend(last + 1..id);
+            }
+            last = id;
+        } else {
+            missing.remove(&id);
         }
-        last = last.max(id);
+        gaps.skipped.store(missing.len() as u64, Ordering::Relaxed);
     }
 }

@@ -148,14 +148,44 @@ export function backoff(n) {
 }
 
 /**
+ * Which event ids were seen. Everything at or below the floor was (by an
+ * earlier page, or long enough ago to be forgotten); above it the set
+ * tells. Ids are not always in order: the server publishes each request's
+ * events when its own commit returns, so an event can arrive after one with
+ * a higher id; comparing with the largest id would drop it.
+ */
+export class SeenIds {
+  constructor(floor = 0, remember = 4096) {
+    this.floor = floor;
+    this.remember = remember;
+    this.ids = new Set();
+  }
+
+  /** True the first time `id` is offered; the oldest ids are forgotten. */
+  first(id) {
+    if (id <= this.floor || this.ids.has(id)) return false;
+    this.ids.add(id);
+    if (this.ids.size > this.remember) {
+      const oldest = this.ids.values().next().value;
+      this.ids.delete(oldest);
+      this.floor = Math.max(this.floor, oldest);
+    }
+    return true;
+  }
+}
+
+/**
  * The events WebSocket (`/api/v1/events`). Reconnects with backoff and
  * resumes from the largest event id seen, so nothing is lost or repeated.
- * Frames without an id (typing, read marks) are passed on but do not move
- * the cursor. `onStatus('open'|'reconnecting'|'closed')` tells the page.
+ * `after: null` starts with what happens from now on (the page has just
+ * read the current state) instead of replaying the log. Frames without an
+ * id (typing, read marks) are passed on but do not move the cursor.
+ * `onStatus('open'|'reconnecting'|'closed')` tells the page.
  */
 export class EventStream {
   constructor({ after = 0, onEvent, onStatus = () => {}, onCursor = () => {} }) {
     this.last = after;
+    this.seen = new SeenIds(after ?? 0);
     this.onEvent = onEvent;
     this.onStatus = onStatus;
     this.onCursor = onCursor;
@@ -169,7 +199,7 @@ export class EventStream {
 
   url() {
     const scheme = location.protocol === 'https:' ? 'wss:' : 'ws:';
-    return `${scheme}//${location.host}/api/v1/events?after=${this.last}`;
+    return `${scheme}//${location.host}/api/v1/events?after=${this.last ?? 'now'}`;
   }
 
   start() {
@@ -194,9 +224,11 @@ export class EventStream {
         return; // Not ours to show: the server sends JSON only.
       }
       if (typeof event.id === 'number') {
-        if (event.id <= this.last) return; // Already seen before a reconnect.
-        this.last = event.id;
-        this.onCursor(this.last);
+        if (!this.seen.first(event.id)) return;
+        if (this.last === null || event.id > this.last) {
+          this.last = event.id;
+          this.onCursor(this.last);
+        }
       }
       this.onEvent(event);
     };

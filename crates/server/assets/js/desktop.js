@@ -359,7 +359,6 @@ async function initialContacts() {
 }
 
 const cursorKey = `switchboard.desktop.after.${me.principal.workspace}.${myId}`;
-let opened = false;
 
 function onEvent(ev) {
   if (ev.kind === 'agent_state_changed' && ev.agent === myId) {
@@ -384,15 +383,16 @@ sync();
 await poll();
 
 new EventStream({
-  after: Number(sessionStorage.getItem(cursorKey)) || 0,
+  // A fresh tab has just read the current state: live events only.
+  after: Number(sessionStorage.getItem(cursorKey)) || null,
   onEvent,
   onCursor: (id) => sessionStorage.setItem(cursorKey, String(id)),
   onStatus(status) {
     conn.className = `conn ${status}`;
     conn.textContent = status === 'open' ? 'Live' : status === 'reconnecting' ? 'Reconnecting…' : 'Offline';
-    // Back after a gap: the resume fills in events, the poll anything else.
-    if (status === 'open' && opened) poll();
-    if (status === 'open') opened = true;
+    // Open: the resume fills in events, the poll anything else (and, the
+    // first time, what happened between the first read and the socket).
+    if (status === 'open') poll();
   },
 }).start();
 

@@ -298,10 +298,11 @@ await refreshAll();
 setInterval(refreshAll, POLL_MS);
 
 // Supervisors receive every event of the workspace; only "something changed"
-// matters here, so a replayed backlog costs two debounced refreshes.
+// matters here.
 const daySoon = debounce(() => refreshDay().catch(() => {}), 400);
 new EventStream({
-  after: Number(sessionStorage.getItem('switchboard.wallboard.after')) || 0,
+  // Only "something changed" matters: no need to replay the log.
+  after: Number(sessionStorage.getItem('switchboard.wallboard.after')) || null,
   onEvent(ev) {
     if (ev.kind === 'audit') return;
     if (ev.kind === 'csat' || ev.kind === 'bot_contained' || ev.kind === 'contact_ended') daySoon();
@@ -311,5 +312,9 @@ new EventStream({
   onStatus(status) {
     conn.className = `conn ${status}`;
     conn.textContent = status === 'open' ? 'Live' : status === 'reconnecting' ? 'Reconnecting…' : 'Offline';
+    if (status === 'open') {
+      liveSoon();
+      daySoon();
+    }
   },
 }).start();

@@ -2,6 +2,7 @@
 //! role — an agent sees what concerns itself, supervisors and admins the
 //! whole workspace. Reconnecting with the last id seen resumes without a
 //! gap: the backlog comes from the store, then live events follow.
+//! `after=now` skips the backlog.
 
 use super::{AppState, Auth};
 use crate::auth::Principal;
@@ -16,7 +17,33 @@ use tokio::sync::broadcast::error::RecvError;
 #[derive(Deserialize)]
 pub struct Resume {
     #[serde(default)]
-    after: u64,
+    after: After,
+}
+
+/// Where a socket starts: after an event id (0: the whole log), or `now` —
+/// no backlog, for a page that has just read the current state and would
+/// otherwise replay months of history to learn what it already knows.
+#[derive(Clone, Copy, Debug, Deserialize, PartialEq)]
+#[serde(try_from = "String")]
+enum After {
+    Id(u64),
+    Now,
+}
+
+impl Default for After {
+    fn default() -> Self {
+        After::Id(0)
+    }
+}
+
+impl TryFrom<String> for After {
+    type Error = String;
+    fn try_from(s: String) -> Result<Self, String> {
+        match s.as_str() {
+            "now" => Ok(After::Now),
+            _ => s.parse().map(After::Id).map_err(|_| format!("after: an event id or 'now', not '{s}'")),
+        }
+    }
 }
 
 pub async fn events<S: Store>(
@@ -44,30 +71,43 @@ async fn send(socket: &mut WebSocket, e: &LoggedEvent) -> bool {
     socket.send(Message::Text(text.into())).await.is_ok()
 }
 
-async fn stream<S: Store>(s: AppState<S>, p: Principal, mut last: u64, mut socket: WebSocket) {
-    // Subscribe first, so nothing committed while the backlog is read is missed.
-    let mut live = s.subscribe();
-    let mut signals = s.fanout().signals();
+/// Sends the visible events after `last`; the id of the last one read, or
+/// `None` once the socket or the store fails.
+async fn backlog<S: Store>(s: &AppState<S>, p: &Principal, mut last: u64, socket: &mut WebSocket) -> Option<u64> {
     loop {
-        let backlog = match s.store().events(p.workspace, last, 1000).await {
+        let batch = match s.store().events(p.workspace, last, 1000).await {
             Ok(b) => b,
             Err(e) => {
                 tracing::warn!(error = %e, "event backlog");
-                return;
+                return None;
             }
         };
-        let done = backlog.len() < 1000;
-        for e in backlog {
+        let done = batch.len() < 1000;
+        for e in batch {
             last = e.id;
-            if visible(&p, &e) && !send(&mut socket, &e).await {
-                return;
+            if visible(p, &e) && !send(socket, &e).await {
+                return None;
             }
         }
         if done {
-            break;
+            return Some(last);
         }
     }
-    let mut seen = super::seen::Seen::after(last);
+}
+
+async fn stream<S: Store>(s: AppState<S>, p: Principal, after: After, mut socket: WebSocket) {
+    // Subscribe first, so nothing committed while the backlog is read is missed.
+    let mut live = s.subscribe();
+    let mut signals = s.fanout().signals();
+    let floor = match after {
+        After::Id(id) => match backlog(&s, &p, id, &mut socket).await {
+            Some(last) => last,
+            None => return,
+        },
+        // Every live event is new.
+        After::Now => 0,
+    };
+    let mut seen = super::seen::Seen::after(floor);
     loop {
         tokio::select! {
             msg = socket.recv() => match msg {

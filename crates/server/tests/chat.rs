@@ -333,6 +333,28 @@ async fn self_service_configuration<S: Store>(store: S) {
         .await;
     assert_eq!((saved["version"].clone(), saved["history"].as_array().unwrap().len()), (json!(2), 1));
 
+    // The same flow in YAML: fetched, edited by hand, saved back; errors as in JSON.
+    let url = format!("{}/api/v1/flows/{}", app.base, flow["id"]);
+    let yaml = |req: reqwest::RequestBuilder| req.bearer_auth(&admin).header("content-type", "application/yaml");
+    let fetched = app.http.get(&url).bearer_auth(&admin).header("accept", "application/yaml").send().await.unwrap();
+    assert_eq!(fetched.headers()["content-type"], "application/yaml");
+    let text = fetched.text().await.unwrap();
+    assert!(text.contains("definition:") && text.contains("blocks:"), "{text}");
+    let renamed = text.replacen("name: ", "name: Renamed ", 1);
+    let saved: Value = yaml(app.http.put(&url)).body(renamed).send().await.unwrap().json().await.unwrap();
+    assert_eq!(saved["version"], 3, "{saved}");
+    assert!(saved["name"].as_str().unwrap().starts_with("Renamed "), "{saved}");
+    assert_eq!(saved["definition"], flow["definition"]);
+    let wrong = "definition:\n  start: menu\n  blocks:\n    menu: {type: message, text: Hi, next: nowhere}\n";
+    let resp = yaml(app.http.put(&url)).body(wrong).send().await.unwrap();
+    assert_eq!(resp.status(), StatusCode::BAD_REQUEST);
+    let v: Value = resp.json().await.unwrap();
+    assert_eq!(v["error"]["field"], "definition.blocks.menu.next", "{v}");
+    let resp = yaml(app.http.put(&url)).body("definition: [unclosed\n").send().await.unwrap();
+    assert_eq!(resp.status(), StatusCode::BAD_REQUEST);
+    let v: Value = resp.json().await.unwrap();
+    assert_eq!(v["error"]["code"], "invalid_yaml", "{v}");
+
     // The knowledge base: search for staff, the help center for everyone.
     let hits = app.get("/api/v1/kb/search?q=refunds", &alice).await;
     assert_eq!(hits["hits"][0]["title"], "How do refunds work?", "{hits}");

@@ -463,6 +463,69 @@ async fn audit_on_postgres() {
     audit(PostgresStore::open(&postgres_url().await).await.unwrap()).await;
 }
 
+// ---- the workspace's day ----
+
+/// "Today" starts at the workspace's midnight; the first count after a
+/// start skips the earlier days' events.
+async fn workspace_day<S: Store>(store: S) {
+    use std::sync::atomic::{AtomicI64, Ordering};
+    let ms = |t: &str| chrono::DateTime::parse_from_rfc3339(t).unwrap().timestamp_millis();
+    let now = Arc::new(AtomicI64::new(ms("2026-11-20T12:00:00Z")));
+    let clock = {
+        let now = now.clone();
+        Arc::new(move || switchboard_core::time::Timestamp(now.load(Ordering::Relaxed)))
+    };
+    let (app, service) = App::start_at(store, clock, switchboard_server::Options::default()).await;
+    let (_, _, admin) = app.workspace(&service, "Acme").await;
+    let (queue, _) = app.staffed_queue(&admin, "acme.example").await;
+    let contacts = |n: usize| {
+        let app = &app;
+        let admin = &admin;
+        async move {
+            for _ in 0..n {
+                app.ok("POST", "/api/v1/contacts", admin, json!({ "queue": queue })).await;
+            }
+        }
+    };
+    contacts(2).await;
+    now.store(ms("2026-11-21T09:00:00Z"), Ordering::Relaxed);
+    contacts(3).await;
+    now.store(ms("2026-11-21T10:30:00Z"), Ordering::Relaxed);
+    let offered = || async {
+        let stats = app.get("/api/v1/stats/queues", &admin).await;
+        stats["queues"][0]["offered"].as_u64().unwrap()
+    };
+    assert_eq!(app.get("/api/v1/workspace", &admin).await["time_zone"], "UTC");
+    assert_eq!(offered().await, 3, "the UTC day");
+    for (zone, expected) in [("Pacific/Kiritimati", 0), ("Pacific/Pago_Pago", 5), ("America/Los_Angeles", 3)] {
+        let ws = app.ok("PUT", "/api/v1/workspace", &admin, json!({ "time_zone": zone })).await;
+        assert_eq!(ws["time_zone"], zone);
+        assert_eq!(offered().await, expected, "the day in {zone}");
+    }
+    let (status, v) =
+        app.call("PUT", "/api/v1/workspace", Some(&admin), Some(json!({ "time_zone": "Mars/Olympus" }))).await;
+    assert_eq!((status, v["error"]["field"].as_str()), (StatusCode::BAD_REQUEST, Some("time_zone")), "{v}");
+    let agent = app.login("agent@acme.example", "agent-password").await;
+    let (status, _) = app.call("PUT", "/api/v1/workspace", Some(&agent), Some(json!({ "name": "Mine" }))).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    let renamed = app.ok("PUT", "/api/v1/workspace", &admin, json!({ "name": "Acme Ltd" })).await;
+    assert_eq!(
+        (renamed["name"].as_str(), renamed["time_zone"].as_str()),
+        (Some("Acme Ltd"), Some("America/Los_Angeles"))
+    );
+    app.running.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn workspace_day_on_sqlite() {
+    workspace_day(SqliteStore::open(&sqlite_url()).await.unwrap()).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn workspace_day_on_postgres() {
+    workspace_day(PostgresStore::open(&postgres_url().await).await.unwrap()).await;
+}
+
 // ---- /metrics ----
 
 /// Checks every line of an exposition and returns the families by type.

@@ -81,6 +81,16 @@ const timeFmt = new Intl.DateTimeFormat(undefined, { hour: '2-digit', minute: '2
 const dateTimeFmt = new Intl.DateTimeFormat(undefined, { dateStyle: 'medium', timeStyle: 'short' });
 
 export const clock = (ms) => timeFmt.format(new Date(ms));
+
+/** A `clock` for the time zone `zone` (an IANA name), or the browser's if it is unknown. */
+export function zoneClock(zone) {
+  try {
+    const fmt = new Intl.DateTimeFormat(undefined, { hour: '2-digit', minute: '2-digit', timeZone: zone });
+    return (ms) => fmt.format(new Date(ms));
+  } catch {
+    return clock;
+  }
+}
 export const dateTime = (ms) => dateTimeFmt.format(new Date(ms));
 
 /** Service levels arrive as fractions (0.8); tolerate percentages too. */

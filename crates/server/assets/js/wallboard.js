@@ -3,7 +3,7 @@
 // the live parts (queues, agents) refresh at once in between.
 
 import { EventStream, get, listOf, post } from './api.js';
-import { clock, debounce, duration, h, label, notice, options, percent, replace } from './dom.js';
+import { clock, debounce, duration, h, label, notice, options, percent, replace, zoneClock } from './dom.js';
 import { requireLogin, userMenu } from './session.js';
 import { percentLines, stackedBars } from './charts.js';
 import { asaClass, byInterval, csatMean, daySums, slClass, slTarget, totals } from './wallboard/metrics.js';
@@ -95,10 +95,15 @@ const queues = new Map();
 const people = new Map();
 let agentRows = []; // [{agent, state, presence, since, contacts}]
 
+// The day's intervals are labelled in the workspace's time zone, where its
+// "today" begins (the wall may hang in another).
+let dayClock = clock;
+
 async function loadNames() {
-  const [q, u] = await Promise.allSettled([get('queues'), get('users')]);
+  const [q, u, w] = await Promise.allSettled([get('queues'), get('users'), get('workspace')]);
   if (q.status === 'fulfilled') for (const x of listOf(q.value, 'queues')) queues.set(x.id, x);
   if (u.status === 'fulfilled') for (const x of listOf(u.value, 'users')) people.set(x.id, x.name);
+  if (w.status === 'fulfilled' && w.value.time_zone) dayClock = zoneClock(w.value.time_zone);
 }
 
 const personName = (id) => people.get(id) || `#${id}`;
@@ -207,7 +212,7 @@ function drawCharts(slots) {
     replace(slChart, h('p', { class: 'muted' }, 'No contacts today yet.'));
     return;
   }
-  const labels = slots.map((x) => clock(x.start));
+  const labels = slots.map((x) => dayClock(x.start));
   const sums = daySums(slots);
   replace(volumeChart, stackedBars({
     labels,

@@ -337,6 +337,13 @@ pub async fn csat_stats<S: Store>(State(s): State<AppState<S>>, Auth(p): Auth) -
 
 /// The caller's workspace.
 pub async fn workspace<S: Store>(State(s): State<AppState<S>>, Auth(p): Auth) -> Result<Json<Value>> {
-    let ws = s.store().workspaces().await.map_err(ServiceError::from)?.into_iter().find(|w| w.id == p.workspace);
-    Ok(Json(json!(ws.ok_or_else(|| ServiceError::NotFound("workspace".into()))?)))
+    Ok(Json(json!(s.workspace_view(&p).await?)))
+}
+
+pub async fn update_workspace<S: Store>(
+    State(s): State<AppState<S>>,
+    Auth(p): Auth,
+    Body(b): Body<crate::service::workspace::WorkspaceUpdate>,
+) -> Result<Json<Value>> {
+    Ok(Json(json!(s.update_workspace(&p, b).await?)))
 }

@@ -12,6 +12,7 @@ mod events;
 mod handlers;
 mod seen;
 mod selfservice;
+mod yaml;
 
 pub use errors::ApiError;
 
@@ -64,7 +65,7 @@ pub fn router<S: Store>(service: AppState<S>, assets: Arc<crate::web::Assets>) -
         .route("/stats/agents", get(handlers::agent_stats::<S>))
         .route("/stats/intervals", get(handlers::interval_stats::<S>))
         .route("/stats/csat", get(handlers::csat_stats::<S>))
-        .route("/workspace", get(handlers::workspace::<S>))
+        .route("/workspace", get(handlers::workspace::<S>).put(handlers::update_workspace::<S>))
         .route("/contacts/{id}/messages", get(conversations::messages::<S>).post(conversations::send::<S>))
         .route("/contacts/{id}/typing", post(conversations::typing::<S>))
         .route("/contacts/{id}/read", post(conversations::read::<S>))

@@ -1,6 +1,7 @@
 //! Configuration of self-service: the chat widget, bot flows and the
 //! knowledge base.
 
+use super::yaml::{JsonOrYaml, wants_yaml, yaml_response};
 use super::{ApiError, AppState, Auth, Body};
 use crate::service::ServiceError;
 use crate::service::chat::{ChatSettingsUpdate, ChatSettingsView};
@@ -8,7 +9,8 @@ use crate::service::flows::FlowUpdate;
 use crate::service::kb::ArticleBody;
 use axum::Json;
 use axum::extract::{Path, Query, State};
-use axum::http::StatusCode;
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use serde_json::{Value, json};
 use switchboard_store::{Role, Store};
@@ -32,14 +34,25 @@ pub async fn flows<S: Store>(State(s): State<AppState<S>>, Auth(p): Auth) -> Res
     Ok(Json(json!({ "flows": s.flows(p.workspace).await? })))
 }
 
-pub async fn flow<S: Store>(State(s): State<AppState<S>>, Auth(p): Auth, Path(id): Path<u64>) -> Result<Json<Value>> {
-    Ok(Json(json!(s.flow(p.workspace, id).await?)))
+/// A flow; in YAML, as a file to edit and save back: its name and definition.
+pub async fn flow<S: Store>(
+    State(s): State<AppState<S>>,
+    Auth(p): Auth,
+    Path(id): Path<u64>,
+    headers: HeaderMap,
+) -> Result<Response> {
+    let flow = s.flow(p.workspace, id).await?;
+    Ok(if wants_yaml(&headers) {
+        yaml_response(&json!({ "name": flow.name, "definition": flow.definition }))
+    } else {
+        Json(json!(flow)).into_response()
+    })
 }
 
 pub async fn create_flow<S: Store>(
     State(s): State<AppState<S>>,
     Auth(p): Auth,
-    Body(b): Body<FlowUpdate>,
+    JsonOrYaml(b): JsonOrYaml<FlowUpdate>,
 ) -> Result<(StatusCode, Json<Value>)> {
     Ok((StatusCode::CREATED, Json(json!(s.put_flow(&p, None, b).await?))))
 }
@@ -48,7 +61,7 @@ pub async fn update_flow<S: Store>(
     State(s): State<AppState<S>>,
     Auth(p): Auth,
     Path(id): Path<u64>,
-    Body(b): Body<FlowUpdate>,
+    JsonOrYaml(b): JsonOrYaml<FlowUpdate>,
 ) -> Result<Json<Value>> {
     Ok(Json(json!(s.put_flow(&p, Some(id), b).await?)))
 }

@@ -22,6 +22,7 @@ mod ops;
 pub mod settings;
 pub mod today;
 mod webhooks;
+pub mod workspace;
 
 pub use center::Center;
 pub use customers::*;

@@ -3,12 +3,16 @@
 //!
 //! Each workspace keeps a running tally and the id of the last event folded
 //! in; a request folds in what was logged since, so a wallboard polling
-//! every few seconds reads only the new events. "Today" is the UTC day.
-//! On the first request after a start the log is read from its beginning
-//! (limitation: slow for a very long log; an index by time would fix it).
+//! every few seconds reads only the new events. "Today" starts at midnight
+//! in the workspace's time zone. The first request after a start finds the
+//! day's first event by a binary search over event ids (ids follow commit
+//! order, and times follow ids to within the few milliseconds a commit
+//! takes), so a long log is not read from its beginning.
 
 use super::{Service, ServiceError};
 use crate::auth::Principal;
+use chrono::{NaiveDate, NaiveTime, Offset, TimeZone, Utc};
+use chrono_tz::Tz;
 use serde::Serialize;
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
@@ -19,7 +23,10 @@ use switchboard_core::metrics::{Counters, DEFAULT_SHORT_ABANDON};
 use switchboard_store::{LoggedEvent, Store};
 use tokio::sync::Mutex;
 
-const DAY_MS: i64 = 86_400_000;
+/// How far an event's time may run behind one with a lower id (its
+/// request read the clock before another's commit); the day's first event
+/// is looked for this much before midnight.
+const CLOCK_SLACK_MS: i64 = 60_000;
 /// The finest interval kept; coarser ones are sums of these.
 pub const BUCKET_MINUTES: i64 = 15;
 const PAGE: u32 = 5000;
@@ -51,7 +58,10 @@ impl Ratings {
 
 #[derive(Debug, Default)]
 pub struct Tally {
-    day: i64,
+    /// The workspace's time zone, and today in it: [start, end) in ms.
+    zone: Option<Tz>,
+    day_start: i64,
+    day_end: i64,
     last_id: u64,
     queues: HashMap<Option<QueueId>, Cell>,
     /// (bucket start, queue) → counts.
@@ -65,19 +75,24 @@ pub struct Tally {
 pub type Thresholds = HashMap<QueueId, Duration>;
 
 impl Tally {
-    fn reset(&mut self, day: i64) {
-        *self = Tally { day, last_id: self.last_id, ..Default::default() };
+    /// Starts counting the day of `zone` that holds `at`.
+    fn reset(&mut self, zone: Tz, at: i64) {
+        let (day_start, day_end) = local_day(zone, at);
+        *self = Tally { zone: Some(zone), day_start, day_end, last_id: self.last_id, ..Default::default() };
     }
 
     fn fold(&mut self, e: &LoggedEvent, sl: &Thresholds) {
         self.last_id = self.last_id.max(e.id);
-        let day = e.at.0.div_euclid(DAY_MS);
-        if day > self.day {
-            self.reset(day);
+        if e.at.0 >= self.day_end
+            && let Some(zone) = self.zone
+        {
+            self.reset(zone, e.at.0);
         }
-        if day < self.day {
+        if e.at.0 < self.day_start {
             return;
         }
+        // Every zone's offset is a whole number of quarter hours, so UTC
+        // quarter hours are local ones too.
         let bucket = e.at.0 - e.at.0.rem_euclid(BUCKET_MINUTES * 60_000);
         let threshold = e.queue.and_then(|q| sl.get(&q)).copied().unwrap_or(Duration::from_secs(20));
         match e.kind.as_str() {
@@ -112,6 +127,68 @@ impl Tally {
     fn cells(&mut self, bucket: i64, queue: Option<QueueId>) -> [&mut Cell; 2] {
         [self.queues.entry(queue).or_default(), self.buckets.entry((bucket, queue)).or_default()]
     }
+}
+
+/// The local day of `zone` holding `at`: [its first instant, the next
+/// day's first instant), in ms. Where a day has no midnight (clocks
+/// moved forward across it) it starts at its first existing minute.
+pub fn local_day(zone: Tz, at: i64) -> (i64, i64) {
+    let date = zone
+        .timestamp_millis_opt(at)
+        .single()
+        .map_or_else(|| Utc.timestamp_millis_opt(at).unwrap().date_naive(), |t| t.date_naive());
+    let start = |d: NaiveDate| {
+        let midnight = d.and_time(NaiveTime::MIN);
+        (0..=180)
+            .find_map(|m| zone.from_local_datetime(&(midnight + chrono::Duration::minutes(m))).earliest())
+            .map_or(midnight.and_utc().timestamp_millis(), |t| t.timestamp_millis())
+    };
+    (start(date), start(date.succ_opt().unwrap_or(date)))
+}
+
+/// Where `start` (an interval's start, ms) falls in intervals `width` ms
+/// wide that begin at local midnight.
+fn local_interval(zone: Tz, start: i64, width: i64) -> i64 {
+    let offset =
+        zone.timestamp_millis_opt(start).single().map_or(0, |t| i64::from(t.offset().fix().local_minus_utc()) * 1000);
+    start - (start + offset).rem_euclid(width)
+}
+
+/// The id of the last event before `at` (0 if none), given the first
+/// event after an id (`first_after(x)`: its id and time): by doubling, then
+/// halving, over ids — about 2·log₂(events) reads.
+async fn last_before<F, Fut>(at: i64, first_after: F) -> Result<u64, ServiceError>
+where
+    F: Fn(u64) -> Fut,
+    Fut: std::future::Future<Output = Result<Option<(u64, i64)>, ServiceError>>,
+{
+    // Whether the first event after id `x` is before `at` (its id if so):
+    // true below the answer, false from it on.
+    let early = |x: u64| {
+        let next = first_after(x);
+        async move { Ok::<_, ServiceError>(next.await?.filter(|(_, t)| *t < at).map(|(id, _)| id)) }
+    };
+    let Some(first) = early(0).await? else { return Ok(0) };
+    // Invariant: early(lo) is Some, early(hi) is None.
+    let (mut lo, mut step) = (first - 1, 1u64);
+    let mut hi = loop {
+        let probe = lo.saturating_add(step);
+        match early(probe).await? {
+            Some(id) if probe < u64::MAX => {
+                lo = id - 1;
+                step = step.saturating_mul(2);
+            }
+            _ => break probe,
+        }
+    };
+    while hi - lo > 1 {
+        let mid = lo + (hi - lo) / 2;
+        match early(mid).await? {
+            Some(id) => lo = (id - 1).clamp(mid, hi - 1),
+            None => hi = mid,
+        }
+    }
+    Ok(hi)
 }
 
 /// Adds one engine event to `c`, by the metric definitions of `switchboard_core::metrics`.
@@ -198,9 +275,15 @@ impl<S: Store> Service<S> {
         let tally = self.tallies().by_workspace.lock().expect("tallies lock").entry(ws).or_default().clone();
         let mut tally = tally.lock().await;
         let thresholds: Thresholds = self.inspect(ws, |c| c.sl_thresholds()).await?;
-        let day = self.now().0.div_euclid(DAY_MS);
-        if tally.day < day {
-            tally.reset(day);
+        let now = self.now().0;
+        if tally.zone.is_none() {
+            let zone = self.time_zone(ws).await?;
+            tally.reset(zone, now);
+            tally.last_id = self.last_event_before(ws, tally.day_start - CLOCK_SLACK_MS).await?;
+        } else if now >= tally.day_end
+            && let Some(zone) = tally.zone
+        {
+            tally.reset(zone, now);
         }
         loop {
             let page = self.store().events(ws, tally.last_id, PAGE).await?;
@@ -215,15 +298,31 @@ impl<S: Store> Service<S> {
         Ok(f(&tally))
     }
 
+    /// Starts today's count again (the time zone changed).
+    pub(crate) fn forget_today(&self, ws: WorkspaceId) {
+        self.tallies().by_workspace.lock().expect("tallies lock").remove(&ws);
+    }
+
+    /// The last event of `ws` logged before `at` (0 if none), in a few
+    /// indexed reads.
+    async fn last_event_before(&self, ws: WorkspaceId, at: i64) -> Result<u64, ServiceError> {
+        last_before(at, |x| async move {
+            let next = self.store().events(ws, x, 1).await?;
+            Ok(next.first().map(|e| (e.id, e.at.0)))
+        })
+        .await
+    }
+
     pub async fn intervals(&self, p: &Principal, minutes: i64) -> Result<Vec<Interval>, ServiceError> {
         if minutes <= 0 || minutes % BUCKET_MINUTES != 0 || minutes > 24 * 60 {
             return Err(ServiceError::invalid("minutes", format!("a multiple of {BUCKET_MINUTES} up to 1440")));
         }
         let width = minutes * 60_000;
         self.today(p.workspace, |t| {
+            let zone = t.zone.unwrap_or(Tz::UTC);
             let mut merged: BTreeMap<(i64, Option<QueueId>), Cell> = BTreeMap::new();
             for ((start, q), cell) in &t.buckets {
-                let m = merged.entry((start - start.rem_euclid(width), *q)).or_default();
+                let m = merged.entry((local_interval(zone, *start, width), *q)).or_default();
                 m.counters += cell.counters;
                 m.contained += cell.contained;
             }
@@ -265,5 +364,64 @@ impl<S: Store> Service<S> {
             .collect();
         q.sort_by_key(|r| r.key.queue);
         Ok(CsatReport { agents: a, queues: q })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{local_day, local_interval};
+    use chrono_tz::Tz;
+
+    fn ms(rfc3339: &str) -> i64 {
+        chrono::DateTime::parse_from_rfc3339(rfc3339).unwrap().timestamp_millis()
+    }
+
+    #[test]
+    fn a_day_starts_at_local_midnight() {
+        let berlin: Tz = "Europe/Berlin".parse().unwrap();
+        let (start, end) = local_day(berlin, ms("2026-11-22T23:30:00Z"));
+        assert_eq!((start, end), (ms("2026-11-23T00:00:00+01:00"), ms("2026-11-24T00:00:00+01:00")));
+        // The day the clocks go forward has 23 hours, the day they go back 25.
+        let (start, end) = local_day(berlin, ms("2026-03-29T12:00:00+02:00"));
+        assert_eq!(end - start, 23 * 3_600_000);
+        let (start, end) = local_day(berlin, ms("2026-10-25T12:00:00+01:00"));
+        assert_eq!(end - start, 25 * 3_600_000);
+        assert_eq!(local_day(Tz::UTC, ms("2026-11-22T10:00:00Z")).0, ms("2026-11-22T00:00:00Z"));
+    }
+
+    #[test]
+    fn a_day_without_midnight_starts_at_its_first_minute() {
+        // Brazil moved its clocks from 00:00 to 01:00 on 4 November 2018.
+        let sao_paulo: Tz = "America/Sao_Paulo".parse().unwrap();
+        let (start, _) = local_day(sao_paulo, ms("2018-11-04T12:00:00-02:00"));
+        assert_eq!(start, ms("2018-11-04T01:00:00-02:00"));
+    }
+
+    #[tokio::test]
+    async fn the_days_first_event_is_found_in_few_reads() {
+        // Ids with gaps (other workspaces' events), times rising with them.
+        let log: Vec<(u64, i64)> = (1..=3000u64).filter(|i| i % 7 != 3).map(|i| (i, i as i64 * 10)).collect();
+        for at in [0, 5, 10, 11, 15_000, 29_990, 30_000, 40_000] {
+            let reads = std::cell::Cell::new(0);
+            let found = super::last_before(at, |x| {
+                reads.set(reads.get() + 1);
+                let next = log.iter().find(|(id, _)| *id > x).copied();
+                async move { Ok(next) }
+            })
+            .await
+            .unwrap();
+            let expected = log.iter().filter(|(_, t)| *t < at).map(|(id, _)| *id).max().unwrap_or(0);
+            assert_eq!(found, expected, "at {at}");
+            assert!(reads.get() <= 30, "{} reads at {at}", reads.get());
+        }
+    }
+
+    #[test]
+    fn hours_are_local_hours() {
+        // India is 5:30 ahead: its hours begin at half past in UTC.
+        let kolkata: Tz = "Asia/Kolkata".parse().unwrap();
+        let quarter = ms("2026-11-22T04:45:00Z"); // 10:15 local
+        assert_eq!(local_interval(kolkata, quarter, 3_600_000), ms("2026-11-22T04:30:00Z"));
+        assert_eq!(local_interval(Tz::UTC, quarter, 3_600_000), ms("2026-11-22T04:00:00Z"));
     }
 }

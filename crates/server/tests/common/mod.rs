@@ -22,7 +22,17 @@ impl App {
     }
 
     pub async fn start_with<S: Store>(store: S, options: switchboard_server::Options) -> (App, Service<S>) {
-        let service = Service::new(store, system_clock(), 12).await.unwrap();
+        App::start_at(store, system_clock(), options).await
+    }
+
+    /// With the service's clock set by the test (sessions last three days,
+    /// so that a test may move the clock by a day or two).
+    pub async fn start_at<S: Store>(
+        store: S,
+        clock: switchboard_server::service::ClockFn,
+        options: switchboard_server::Options,
+    ) -> (App, Service<S>) {
+        let service = Service::new(store, clock, 72).await.unwrap();
         let addr = "127.0.0.1:0".parse().unwrap();
         let running = switchboard_server::start_with(service.clone(), addr, options).await.unwrap();
         let base = format!("http://{}", running.addr);

@@ -266,6 +266,16 @@ async function main() {
     await board.waitForTimeout(500);
     await board.screenshot({ path: join(shots, 'wallboard.png'), fullPage: true });
   });
+
+  const settings = await newPage(browser, 'admin');
+  await step('the admin sets the workspace time zone', async () => {
+    await login(settings, '/admin#workspace', 'admin@demo.example');
+    await settings.getByTestId('workspace-zone').selectOption('America/New_York');
+    await settings.getByTestId('workspace-save').click();
+    await until('the zone to be saved', async () => (await text(settings.getByTestId('workspace-message'))) === 'Saved.');
+    const ws = await admin('GET', 'workspace');
+    if (ws.body.time_zone !== 'America/New_York') fail(`the workspace's zone is ${ws.body.time_zone}`);
+  });
   if (errors.length) fail(`the pages reported errors:\n    ${errors.join('\n    ')}`);
 }
 

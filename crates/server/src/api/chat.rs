@@ -5,7 +5,7 @@
 use super::{ApiError, AppState, Body};
 use crate::service::ServiceError;
 use crate::service::chat::{ChatSession, CustomerFrame, LeftMessage, StartChat};
-use crate::service::fanout::Live;
+use crate::service::fanout::{Live, Topic};
 use crate::web::Assets;
 use axum::body::Bytes;
 use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
@@ -192,7 +192,7 @@ const POSITION_EVERY: Duration = Duration::from_secs(5);
 /// the service one at a time.
 async fn converse<S: Store>(s: AppState<S>, session: ChatSession, mut last: u64, mut socket: WebSocket) {
     // Follow before reading the backlog, so nothing falls between.
-    let mut live = s.fanout().follow(session.contact);
+    let mut live = s.fanout().follow(Topic::Conversation(session.contact));
     let backlog = match s.customer_backlog(&session, last).await {
         Ok(b) => b,
         Err(e) => {

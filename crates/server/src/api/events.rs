@@ -6,11 +6,11 @@
 
 use super::{AppState, Auth};
 use crate::auth::Principal;
+use crate::service::fanout::{Feed, Live, Topic};
 use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
 use axum::extract::{Query, State};
 use axum::response::Response;
 use serde::Deserialize;
-use std::sync::Arc;
 use switchboard_store::{LoggedEvent, Role, Store};
 use tokio::sync::broadcast::error::RecvError;
 
@@ -96,9 +96,13 @@ async fn backlog<S: Store>(s: &AppState<S>, p: &Principal, mut last: u64, socket
 }
 
 async fn stream<S: Store>(s: AppState<S>, p: Principal, after: After, mut socket: WebSocket) {
-    // Subscribe first, so nothing committed while the backlog is read is missed.
-    let mut live = s.subscribe();
-    let mut signals = s.fanout().signals();
+    // Follow first, so nothing committed while the backlog is read is
+    // missed. An agent follows its own topic, not the workspace's.
+    let mut live = if p.role >= Role::Supervisor {
+        s.fanout().follow_all()
+    } else {
+        Feed::One(s.fanout().follow(Topic::Agent(p.user)))
+    };
     let floor = match after {
         After::Id(id) => match backlog(&s, &p, id, &mut socket).await {
             Some(last) => last,
@@ -114,19 +118,14 @@ async fn stream<S: Store>(s: AppState<S>, p: Principal, after: After, mut socket
                 Some(Ok(Message::Close(_))) | None | Some(Err(_)) => return,
                 Some(Ok(_)) => {}
             },
-            event = live.recv() => match event {
-                Ok(e) => {
-                    let e: Arc<LoggedEvent> = e;
+            heard = live.recv() => match heard {
+                Ok(Live::Event(e)) => {
                     if seen.first(e.id) && visible(&p, &e) && !send(&mut socket, &e).await {
                         return;
                     }
                 }
-                // Too slow a reader: close, the client resumes from its last id.
-                Err(RecvError::Lagged(_)) | Err(RecvError::Closed) => return,
-            },
-            // Typing and read marks: shown live, never logged, so no id.
-            signal = signals.recv() => match signal {
-                Ok(sig) => {
+                // Typing and read marks: shown live, never logged, so no id.
+                Ok(Live::Signal(sig)) => {
                     let mine = sig.workspace == p.workspace && (p.role >= Role::Supervisor || sig.agent == Some(p.user));
                     if mine && sig.payload["from"] == "customer" {
                         let text = serde_json::to_string(&*sig).unwrap_or_default();
@@ -135,9 +134,9 @@ async fn stream<S: Store>(s: AppState<S>, p: Principal, after: After, mut socket
                         }
                     }
                 }
-                Err(RecvError::Lagged(_)) => {}
-                Err(RecvError::Closed) => return,
-            }
+                // Too slow a reader: close, the client resumes from its last id.
+                Err(RecvError::Lagged(_)) | Err(RecvError::Closed) => return,
+            },
         }
     }
 }

@@ -1,20 +1,21 @@
 //! Who hears what, live. Committed events and chat signals (typing, read
-//! marks) reach two kinds of listener: a few that follow a whole workspace
-//! (agent and supervisor sockets, webhook delivery) and many that follow one
+//! marks) reach three kinds of listener: a few that follow a whole
+//! workspace (supervisor sockets, webhook delivery), one socket or a few per
+//! agent that follow that agent's contacts, and many that follow one
 //! conversation (customers' chat sockets).
 //!
-//! One broadcast for everyone would wake every customer socket for every
-//! event only for it to look and drop it: at 10,000 chats and 500 events a
-//! second that is five million wake-ups a second, and it is what kept the
-//! server from keeping up beyond 1,000 chats (docs/BENCHMARKS.md, "Chat").
-//! So each conversation has a channel of its own, made when its first
-//! listener comes and dropped with its last; publishing costs one map
-//! lookup more.
+//! One broadcast for everyone would wake every socket for every event only
+//! for it to look and drop it: at 10,000 chats and 500 events a second that
+//! is five million wake-ups a second, and it is what kept the server from
+//! keeping up beyond 1,000 chats (docs/BENCHMARKS.md, "Chat"). So each
+//! conversation and each agent has a channel of its own (a *topic*), made
+//! when its first listener comes and dropped with its last; publishing
+//! costs a map lookup or two more.
 
 use super::chat::Signal;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
-use switchboard_core::ids::ContactId;
+use switchboard_core::ids::{ContactId, UserId};
 use switchboard_store::LoggedEvent;
 use tokio::sync::broadcast;
 use tokio::sync::broadcast::error::RecvError;
@@ -28,6 +29,27 @@ const WORKSPACE_BACKLOG: usize = 4096;
 /// allocated up front per listened conversation, so it is kept small.
 const CONVERSATION_BACKLOG: usize = 64;
 
+/// The same for one agent, who may have a hundred chats at once.
+const AGENT_BACKLOG: usize = 1024;
+
+/// What a listener follows besides a whole workspace.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Topic {
+    Conversation(ContactId),
+    /// Everything about an agent's contacts and the agent itself: what the
+    /// events socket shows an agent.
+    Agent(UserId),
+}
+
+impl Topic {
+    fn backlog(self) -> usize {
+        match self {
+            Topic::Conversation(_) => CONVERSATION_BACKLOG,
+            Topic::Agent(_) => AGENT_BACKLOG,
+        }
+    }
+}
+
 /// Something live about one conversation.
 #[derive(Clone, Debug)]
 pub enum Live {
@@ -35,12 +57,12 @@ pub enum Live {
     Signal(Arc<Signal>),
 }
 
-type Conversations = Arc<Mutex<HashMap<ContactId, broadcast::Sender<Live>>>>;
+type Topics = Arc<Mutex<HashMap<Topic, broadcast::Sender<Live>>>>;
 
 pub struct Fanout {
     events: broadcast::Sender<Arc<LoggedEvent>>,
     signals: broadcast::Sender<Arc<Signal>>,
-    conversations: Conversations,
+    topics: Topics,
 }
 
 impl Default for Fanout {
@@ -48,7 +70,7 @@ impl Default for Fanout {
         Fanout {
             events: broadcast::channel(WORKSPACE_BACKLOG).0,
             signals: broadcast::channel(WORKSPACE_BACKLOG).0,
-            conversations: Default::default(),
+            topics: Default::default(),
         }
     }
 }
@@ -64,46 +86,78 @@ impl Fanout {
         self.signals.subscribe()
     }
 
-    /// The events and signals of one conversation, from now on.
-    pub fn follow(&self, contact: ContactId) -> Following {
-        let mut map = self.conversations.lock().expect("conversations lock");
-        let rx = map.entry(contact).or_insert_with(|| broadcast::channel(CONVERSATION_BACKLOG).0).subscribe();
-        Following { rx: Some(rx), contact, conversations: self.conversations.clone() }
+    /// The events and signals of one topic, from now on.
+    pub fn follow(&self, topic: Topic) -> Following {
+        let mut map = self.topics.lock().expect("topics lock");
+        let rx = map.entry(topic).or_insert_with(|| broadcast::channel(topic.backlog()).0).subscribe();
+        Following { rx: Some(rx), topic, topics: self.topics.clone() }
+    }
+
+    /// Everything of every workspace (the listener filters by its own).
+    pub fn follow_all(&self) -> Feed {
+        Feed::All { events: self.events(), signals: self.signals() }
     }
 
     pub fn publish(&self, e: LoggedEvent) {
         let e = Arc::new(e);
-        if let Some(c) = e.contact {
-            self.to_conversation(c, Live::Event(e.clone()));
-        }
+        self.to_topics(e.contact, e.agent, || Live::Event(e.clone()));
         let _ = self.events.send(e);
     }
 
     pub fn signal(&self, s: Signal) {
         let s = Arc::new(s);
-        self.to_conversation(s.contact, Live::Signal(s.clone()));
+        self.to_topics(Some(s.contact), s.agent, || Live::Signal(s.clone()));
         let _ = self.signals.send(s);
     }
 
-    fn to_conversation(&self, contact: ContactId, live: Live) {
-        if let Some(tx) = self.conversations.lock().expect("conversations lock").get(&contact) {
-            let _ = tx.send(live);
+    fn to_topics(&self, contact: Option<ContactId>, agent: Option<UserId>, live: impl Fn() -> Live) {
+        let map = self.topics.lock().expect("topics lock");
+        let topics = [contact.map(Topic::Conversation), agent.map(Topic::Agent)];
+        for tx in topics.into_iter().flatten().filter_map(|t| map.get(&t)) {
+            let _ = tx.send(live());
         }
     }
 
-    /// Conversations with a listener now.
+    /// Topics with a listener now.
     #[cfg(test)]
     fn followed(&self) -> usize {
-        self.conversations.lock().expect("conversations lock").len()
+        self.topics.lock().expect("topics lock").len()
     }
 }
 
-/// A listener of one conversation; the conversation's channel goes when
-/// its last listener does.
+/// A listener's stream: one topic, or everything.
+pub enum Feed {
+    One(Following),
+    All { events: broadcast::Receiver<Arc<LoggedEvent>>, signals: broadcast::Receiver<Arc<Signal>> },
+}
+
+impl Feed {
+    /// The next event or signal. An error means events were missed (the
+    /// listener fell too far behind) or the server is stopping; signals
+    /// missed on the workspace feed are not worth closing for.
+    pub async fn recv(&mut self) -> Result<Live, RecvError> {
+        match self {
+            Feed::One(f) => f.recv().await,
+            Feed::All { events, signals } => loop {
+                tokio::select! {
+                    e = events.recv() => return e.map(Live::Event),
+                    s = signals.recv() => match s {
+                        Ok(s) => return Ok(Live::Signal(s)),
+                        Err(RecvError::Lagged(_)) => continue,
+                        Err(e) => return Err(e),
+                    },
+                }
+            },
+        }
+    }
+}
+
+/// A listener of one topic; the topic's channel goes when its last
+/// listener does.
 pub struct Following {
     rx: Option<broadcast::Receiver<Live>>,
-    contact: ContactId,
-    conversations: Conversations,
+    topic: Topic,
+    topics: Topics,
 }
 
 impl Following {
@@ -117,12 +171,12 @@ impl Following {
 
 impl Drop for Following {
     fn drop(&mut self) {
-        let mut map = self.conversations.lock().expect("conversations lock");
+        let mut map = self.topics.lock().expect("topics lock");
         // Dropped under the lock, so a listener arriving now either finds
         // the channel still counted or makes a new one.
         drop(self.rx.take());
-        if map.get(&self.contact).is_some_and(|tx| tx.receiver_count() == 0) {
-            map.remove(&self.contact);
+        if map.get(&self.topic).is_some_and(|tx| tx.receiver_count() == 0) {
+            map.remove(&self.topic);
         }
     }
 }
@@ -134,44 +188,52 @@ mod tests {
     use switchboard_core::ids::WorkspaceId;
     use switchboard_core::time::Timestamp;
 
-    fn event(id: u64, contact: u64) -> LoggedEvent {
+    fn event(id: u64, contact: u64, agent: Option<u64>) -> LoggedEvent {
         LoggedEvent {
             id,
             workspace: WorkspaceId(1),
             at: Timestamp(0),
             kind: "message".into(),
             contact: Some(ContactId(contact)),
-            agent: None,
+            agent: agent.map(UserId),
             queue: None,
             customer: None,
             payload: json!({}),
         }
     }
 
-    #[tokio::test]
-    async fn a_conversation_hears_only_its_own() {
-        let f = Fanout::default();
-        let mut all = f.events();
-        let mut seven = f.follow(ContactId(7));
-        f.publish(event(1, 8));
-        f.publish(event(2, 7));
-        assert_eq!(all.recv().await.unwrap().id, 1);
-        assert_eq!(all.recv().await.unwrap().id, 2);
-        match seven.recv().await.unwrap() {
-            Live::Event(e) => assert_eq!(e.id, 2),
+    fn id(live: Live) -> u64 {
+        match live {
+            Live::Event(e) => e.id,
             other => panic!("{other:?}"),
         }
     }
 
     #[tokio::test]
+    async fn a_topic_hears_only_its_own() {
+        let f = Fanout::default();
+        let mut all = f.follow_all();
+        let mut seven = f.follow(Topic::Conversation(ContactId(7)));
+        let mut alice = f.follow(Topic::Agent(UserId(2)));
+        f.publish(event(1, 8, None));
+        f.publish(event(2, 7, None));
+        f.publish(event(3, 9, Some(2)));
+        assert_eq!([id(all.recv().await.unwrap()), id(all.recv().await.unwrap())], [1, 2]);
+        assert_eq!(id(seven.recv().await.unwrap()), 2);
+        assert_eq!(id(alice.recv().await.unwrap()), 3);
+    }
+
+    #[tokio::test]
     async fn the_channel_goes_with_its_last_listener() {
         let f = Fanout::default();
-        let a = f.follow(ContactId(7));
-        let b = f.follow(ContactId(7));
-        assert_eq!(f.followed(), 1);
+        let a = f.follow(Topic::Conversation(ContactId(7)));
+        let b = f.follow(Topic::Conversation(ContactId(7)));
+        let c = f.follow(Topic::Agent(UserId(7)));
+        assert_eq!(f.followed(), 2);
         drop(a);
-        assert_eq!(f.followed(), 1);
+        assert_eq!(f.followed(), 2);
         drop(b);
+        drop(c);
         assert_eq!(f.followed(), 0);
     }
 }

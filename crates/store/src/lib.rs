@@ -46,7 +46,7 @@ pub use sqlite::SqliteStore;
 
 use std::future::Future;
 use std::path::Path;
-use switchboard_core::ids::{ContactId, CustomerId, WorkspaceId};
+use switchboard_core::ids::{ContactId, CustomerId, UserId, WorkspaceId};
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -107,6 +107,9 @@ pub trait Store: Send + Sync + 'static {
     fn workspaces(&self) -> impl Future<Output = Result<Vec<Workspace>, StoreError>> + Send;
     fn user_by_email(&self, email: &str) -> impl Future<Output = Result<Option<User>, StoreError>> + Send;
     fn users(&self, ws: WorkspaceId) -> impl Future<Output = Result<Vec<User>, StoreError>> + Send;
+    /// One user of `ws` (every request's authentication asks this, so it
+    /// must not cost a read of all users).
+    fn user(&self, ws: WorkspaceId, id: UserId) -> impl Future<Output = Result<Option<User>, StoreError>> + Send;
     /// The token with this SHA-256 hash, if any (expired ones included: the
     /// caller decides).
     fn token(&self, hash: &[u8]) -> impl Future<Output = Result<Option<Token>, StoreError>> + Send;

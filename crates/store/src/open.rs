@@ -7,7 +7,7 @@
 use crate::records::*;
 use crate::{Backend, PostgresStore, SqliteStore, Store, StoreError};
 use std::path::Path;
-use switchboard_core::ids::{ContactId, CustomerId, WorkspaceId};
+use switchboard_core::ids::{ContactId, CustomerId, UserId, WorkspaceId};
 
 /// Opens the store a URL names: see [`Backend::of_url`].
 pub async fn open(url: &str) -> Result<AnyStore, StoreError> {
@@ -71,6 +71,10 @@ impl Store for AnyStore {
 
     async fn users(&self, ws: WorkspaceId) -> Result<Vec<User>, StoreError> {
         dispatch!(self.users(ws))
+    }
+
+    async fn user(&self, ws: WorkspaceId, id: UserId) -> Result<Option<User>, StoreError> {
+        dispatch!(self.user(ws, id))
     }
 
     async fn token(&self, hash: &[u8]) -> Result<Option<Token>, StoreError> {

@@ -11,7 +11,7 @@ use crate::records::*;
 use crate::rows::{self, Named, db_cursor, db_id, db_opt_id};
 use sqlx::AnyPool;
 use std::sync::LazyLock;
-use switchboard_core::ids::{ContactId, CustomerId, WorkspaceId};
+use switchboard_core::ids::{ContactId, CustomerId, UserId, WorkspaceId};
 
 // Column lists, as macros so that `concat!` can build whole statements at
 // compile time. The decoders in `rows.rs` read these columns by name.
@@ -94,6 +94,15 @@ pub(crate) async fn users(pool: &AnyPool, ws: WorkspaceId) -> Result<Vec<User>, 
         .fetch_all(pool)
         .await?;
     rows::all(&rows, rows::user)
+}
+
+pub(crate) async fn user(pool: &AnyPool, ws: WorkspaceId, id: UserId) -> Result<Option<User>, StoreError> {
+    let row = sqlx::query(concat!("SELECT ", user_columns!(), " FROM users WHERE id = $1 AND workspace_id = $2"))
+        .bind(db_id(id.0)?)
+        .bind(db_id(ws.0)?)
+        .fetch_optional(pool)
+        .await?;
+    row.as_ref().map(rows::user).transpose()
 }
 
 pub(crate) async fn token(pool: &AnyPool, hash: &[u8]) -> Result<Option<Token>, StoreError> {

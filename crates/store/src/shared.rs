@@ -27,7 +27,7 @@ macro_rules! store_over_shared {
         // An anonymous const gives the `use`s below a scope of their own.
         const _: () = {
             use std::path::Path;
-            use switchboard_core::ids::{ContactId, CustomerId, WorkspaceId};
+            use switchboard_core::ids::{ContactId, CustomerId, UserId, WorkspaceId};
             use $crate::queries;
             use $crate::records::*;
             use $crate::{Store, StoreError};
@@ -50,6 +50,10 @@ macro_rules! store_over_shared {
 
                 async fn users(&self, ws: WorkspaceId) -> Result<Vec<User>, StoreError> {
                     queries::users(&self.shared.reads, ws).await
+                }
+
+                async fn user(&self, ws: WorkspaceId, id: UserId) -> Result<Option<User>, StoreError> {
+                    queries::user(&self.shared.reads, ws, id).await
                 }
 
                 async fn token(&self, hash: &[u8]) -> Result<Option<Token>, StoreError> {

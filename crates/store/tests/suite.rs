@@ -152,6 +152,8 @@ async fn every_record_round_trips<S: Store>(s: &Arc<S>) {
 
     assert_eq!(s.workspaces().await.unwrap(), vec![workspace(1)]);
     assert_eq!(s.users(WS).await.unwrap(), vec![ada.clone(), admin]);
+    assert_eq!(s.user(WS, ada.id).await.unwrap(), Some(ada.clone()));
+    assert_eq!(s.user(WorkspaceId(WS.0 + 1), ada.id).await.unwrap(), None, "another workspace's user is not found");
     assert_eq!(s.user_by_email("ada@example.com").await.unwrap(), Some(ada));
     assert_eq!(s.user_by_email("nobody@example.com").await.unwrap(), None);
     assert_eq!(s.token(&session.hash).await.unwrap(), Some(session));

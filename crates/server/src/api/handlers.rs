@@ -58,7 +58,7 @@ pub async fn logout<S: Store>(State(s): State<AppState<S>>, parts: axum::http::r
 }
 
 pub async fn me<S: Store>(State(s): State<AppState<S>>, Auth(p): Auth) -> Result<Json<Value>> {
-    let user = s.store().users(p.workspace).await.map_err(ServiceError::from)?.into_iter().find(|u| u.id == p.user);
+    let user = s.store().user(p.workspace, p.user).await.map_err(ServiceError::from)?;
     Ok(Json(json!({ "principal": p, "user": user })))
 }
 

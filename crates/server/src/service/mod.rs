@@ -337,14 +337,7 @@ impl<S: Store> Service<S> {
         if t.expires_at.is_some_and(|e| e <= now) {
             return Err(ServiceError::Unauthenticated);
         }
-        let user = self
-            .inner
-            .store
-            .users(t.workspace)
-            .await?
-            .into_iter()
-            .find(|u| u.id == t.user)
-            .ok_or(ServiceError::Unauthenticated)?;
+        let user = self.inner.store.user(t.workspace, t.user).await?.ok_or(ServiceError::Unauthenticated)?;
         let principal = Principal { workspace: user.workspace, user: user.id, role: user.role };
         let ttl_end = Timestamp(now.0 + PRINCIPAL_TTL_MS);
         let valid_until = t.expires_at.map_or(ttl_end, |e| e.min(ttl_end));

@@ -279,7 +279,7 @@ impl<S: Store> Service<S> {
     /// Makes a user an agent, or changes an agent's skills, capacity and queues.
     pub async fn put_agent(&self, p: &Principal, user: UserId, spec: AgentSpec) -> Result<AgentRecord, ServiceError> {
         require(p, Role::Admin)?;
-        if !self.store().users(p.workspace).await?.iter().any(|u| u.id == user) {
+        if self.store().user(p.workspace, user).await?.is_none() {
             return Err(ServiceError::NotFound(format!("user {}", user.0)));
         }
         let principal = *p;

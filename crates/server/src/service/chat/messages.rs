@@ -209,7 +209,7 @@ impl<S: Store> Service<S> {
         if let Some(name) = self.chat().names.lock().expect("names lock").get(&user) {
             return Ok(name.clone());
         }
-        let Some(u) = self.store().users(ws).await?.into_iter().find(|u| u.id == user) else {
+        let Some(u) = self.store().user(ws, user).await? else {
             return Ok(String::new());
         };
         self.chat().names.lock().expect("names lock").insert(user, u.name.clone());

@@ -29,11 +29,21 @@ impl ApiError {
             _ if status == StatusCode::PAYLOAD_TOO_LARGE => "too_large",
             _ => "invalid_json",
         };
-        // serde's message names the field: "missing field `queue`", "unknown field `x`".
         let message = r.body_text();
-        let field = message.split('`').nth(1).filter(|_| message.contains("field")).map(str::to_string);
+        let field = field_named(&message);
         ApiError { status, code, message, field }
     }
+
+    /// A body that could not be read as YAML (see `yaml.rs`).
+    pub fn from_yaml(e: &serde_yaml_ng::Error) -> Self {
+        let message = e.to_string();
+        ApiError { status: StatusCode::BAD_REQUEST, code: "invalid_yaml", field: field_named(&message), message }
+    }
+}
+
+/// The field serde's message names: "missing field `queue`", "unknown field `x`".
+fn field_named(message: &str) -> Option<String> {
+    message.split('`').nth(1).filter(|_| message.contains("field")).map(str::to_string)
 }
 
 impl From<ServiceError> for ApiError {

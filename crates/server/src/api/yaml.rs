@@ -36,18 +36,8 @@ impl<T: DeserializeOwned, St: Send + Sync> FromRequest<St> for JsonOrYaml<T> {
             let code = if r.status() == StatusCode::PAYLOAD_TOO_LARGE { "too_large" } else { "invalid_body" };
             ApiError::new(r.status(), code, r.body_text())
         })?;
-        serde_yaml_ng::from_slice(&bytes).map(JsonOrYaml).map_err(|e| rejected(&e))
+        serde_yaml_ng::from_slice(&bytes).map(JsonOrYaml).map_err(|e| ApiError::from_yaml(&e))
     }
-}
-
-/// A YAML error as our JSON error: with its place in the text, and the
-/// field when serde names one ("missing field `start`").
-fn rejected(e: &serde_yaml_ng::Error) -> ApiError {
-    let message = e.to_string();
-    let field = message.split('`').nth(1).filter(|_| message.contains("field")).map(str::to_string);
-    let mut err = ApiError::new(StatusCode::BAD_REQUEST, "invalid_yaml", message);
-    err.field = field;
-    err
 }
 
 /// `value` as YAML text.
@@ -74,10 +64,10 @@ mod tests {
     #[test]
     fn yaml_errors_say_where() {
         let e = serde_yaml_ng::from_str::<FlowUpdate>("name: x\ndefinition: [unclosed\n").unwrap_err();
-        let err = super::rejected(&e);
+        let err = super::ApiError::from_yaml(&e);
         assert_eq!(err.code, "invalid_yaml");
         assert!(err.message.contains("line"), "{}", err.message);
         let e = serde_yaml_ng::from_str::<FlowUpdate>("name: x\n").unwrap_err();
-        assert_eq!(super::rejected(&e).field.as_deref(), Some("definition"));
+        assert_eq!(super::ApiError::from_yaml(&e).field.as_deref(), Some("definition"));
     }
 }

@@ -240,15 +240,15 @@ async function main() {
     await login(agent, '/desktop', 'alice@demo.example');
     await agent.getByTestId('state-select').waitFor();
     await agent.getByTestId('state-select').selectOption('available');
-    await until('Alice to be available', async () => (await text(agent.getByTestId('agent-state'))) === 'Available');
+    await until('Alice to be available', async () => (await agent.getByTestId('state-select').getAttribute('data-state')) === 'available');
     await until('the events WebSocket', async () => (await text(agent.getByTestId('connection'))) === 'Live');
   });
 
   await step('the state selector changes state (away: Break, then back)', async () => {
     await agent.getByTestId('state-select').selectOption('away:Break');
-    await until('Alice to be away', async () => (await text(agent.getByTestId('agent-state'))) === 'Away');
+    await until('Alice to be away', async () => (await agent.getByTestId('state-select').getAttribute('data-state')) === 'away');
     await agent.getByTestId('state-select').selectOption('available');
-    await until('Alice to be available again', async () => (await text(agent.getByTestId('agent-state'))) === 'Available');
+    await until('Alice to be available again', async () => (await agent.getByTestId('state-select').getAttribute('data-state')) === 'available');
   });
 
   if (EXISTING_ONLY) await existingOnly(agent, admin);

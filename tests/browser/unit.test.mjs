@@ -13,7 +13,7 @@ const metrics = await load('wallboard/metrics.js');
 const { splitPath, locate, lineCol } = await load('admin/jsonpath.js');
 const { shortcutAt, matching, attachmentProblem } = await load('desktop/composer.js');
 const { parseRanges } = await load('admin/hours.js');
-const { describe, groupTimeline } = await load('desktop/customer.js');
+const { describe, groupTimeline, historyEvents } = await load('desktop/customer.js');
 const { niceStep } = await load('charts.js');
 const { listOf, SeenIds } = await load('api.js');
 
@@ -147,6 +147,27 @@ test('timeline: grouped by contact, newest first, in words', () => {
   assert.equal(describe(events[1], names), 'Note by Dave: VIP');
   assert.equal(describe(events[2], names), 'Robin: hi');
   assert.equal(describe({ kind: 'offer_accepted', agent: 2, payload: { agent: 2, waited: 3.4 } }, names), 'Answered by you after 3 s');
+});
+
+test('timeline: the contact on screen without its messages, an earlier one with them folded into one line', () => {
+  const names = { agent: () => 'Alice', queue: (id) => `Q${id}` };
+  const msg = (id, contact, from, text) => ({ id, at: id, kind: 'message', contact, channel: 'chat', payload: { from, text } });
+  const events = [
+    { id: 1, at: 1, kind: 'contact_queued', contact: 5, channel: 'chat', payload: { queue: 1 } },
+    msg(2, 5, 'bot', 'Hi!'),
+    msg(3, 5, 'customer', `My tent pole broke${' again'.repeat(20)}`),
+    msg(4, 5, 'agent', 'Sorry to hear that'),
+    { id: 5, at: 5, kind: 'contact_queued', contact: 8, channel: 'chat', payload: { queue: 1 } },
+    msg(6, 8, 'customer', 'Where is my order?'),
+  ];
+  const [now, before] = groupTimeline(events);
+  assert.deepEqual(historyEvents(now, 8).map((e) => e.kind), ['contact_queued'], 'the current conversation is not repeated');
+  const earlier = historyEvents(before, 8);
+  assert.deepEqual(earlier.map((e) => e.kind), ['contact_queued', 'messages']);
+  const line = describe(earlier[1], names);
+  assert.match(line, /^3 messages, first: “My tent pole broke again/);
+  assert.ok(line.length < 110, `a bounded quote: ${line}`);
+  assert.equal(describe({ kind: 'messages', payload: { count: 1, first: '' } }, names), '1 message');
 });
 
 test('charts and lists: round steps, list answers', () => {

@@ -209,6 +209,13 @@ await test('messages: sending, delivered, read; typing both ways; Enter sends; E
   await until('a read mark sent', async () => chat.sent.some((f) => f.type === 'read' && f.upto >= chat.messages.at(-1).id));
   await page.getByTestId('sb-input').pressSequentially('abc');
   await until('a typing frame', async () => chat.sent.some((f) => f.type === 'typing' && f.on === true));
+  // Clearing the box stops "typing" at once, well before the 4 s idle pause.
+  await page.getByTestId('sb-input').fill('');
+  await until('a stopped-typing frame', async () => chat.sent.some((f) => f.type === 'typing' && f.on === false), 1500);
+  chat.frame({ type: 'typing', on: true, name: 'Alice' });
+  await until('the typing line again', async () => /Alice is typing/.test(await page.getByTestId('sb-typing').textContent()));
+  chat.frame({ type: 'typing', on: false, name: 'Alice' });
+  await until('the typing line gone', async () => (await page.getByTestId('sb-typing').textContent()) === '', 1500);
   await page.keyboard.press('Escape');
   assert.equal(await page.getByTestId('sb-panel').isVisible(), false);
 });

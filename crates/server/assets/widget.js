@@ -844,7 +844,10 @@
     }
   });
   input.addEventListener('input', function () {
-    if (session) typed();
+    if (!session) return;
+    // A cleared box is not typing: tell the agent at once, not after the idle pause.
+    if (input.value.trim()) typed();
+    else stopTyping();
   });
   sendButton.addEventListener('click', sendText);
   attachButton.addEventListener('click', function () { fileInput.click(); });

@@ -67,8 +67,11 @@ function customerName(id) {
 // ----- layout ---------------------------------------------------------------
 
 const banner = notice('desktop-error');
-const stateSelect = h('select', { 'aria-label': 'Your state', dataset: { testid: 'state-select' } });
-const stateBadge = h('span', { class: 'badge offline', dataset: { testid: 'agent-state' } }, 'Offline');
+// One control for the agent's state: the options are what the agent can
+// choose (presence); the chosen one also names the work the engine has them
+// doing ("Available · on contact"), coloured by it, so two widgets cannot
+// disagree.
+const stateSelect = h('select', { 'aria-label': 'Your state', class: 'state-select offline', dataset: { testid: 'state-select', state: 'offline' } });
 const stateClock = h('span', { class: 'muted', style: { color: '#cfd3d9', fontVariantNumeric: 'tabular-nums' } });
 const conn = h('span', { class: 'conn', dataset: { testid: 'connection' } }, 'Connecting…');
 const helpButton = h('button', { type: 'button', class: 'ghost', title: 'Keyboard shortcuts (?)', dataset: { testid: 'help-open' } }, '?');
@@ -99,7 +102,7 @@ replace(
   root,
   h('header', { class: 'topbar' },
     h('a', { class: 'brand', href: '/' }, 'Switchboard'),
-    stateSelect, stateBadge, stateClock,
+    stateSelect, stateClock,
     h('span', { class: 'spacer' }),
     conn, helpButton, userMenu(me)),
   banner,
@@ -125,9 +128,13 @@ function drawState() {
   const reasons = [...AWAY_REASONS];
   // The engine sets its own reasons (e.g. "missed" after offers time out): show those too.
   if (presence.presence === 'away' && presence.reason && !reasons.includes(presence.reason)) reasons.push(presence.reason);
-  replace(stateSelect, options([['available', 'Available'], ...reasons.map((r) => [`away:${r}`, `Away – ${r}`]), ['offline', 'Offline']], presenceValue(presence)));
-  stateBadge.className = `badge ${derived}`;
-  stateBadge.textContent = label(derived);
+  const chosen = presenceValue(presence);
+  // Work the engine derived from the contacts held (on contact, wrap-up) rides on the chosen option.
+  const work = derived !== presence.presence ? ` · ${label(derived).toLowerCase()}` : '';
+  const pairs = [['available', 'Available'], ...reasons.map((r) => [`away:${r}`, `Away – ${r}`]), ['offline', 'Offline']];
+  replace(stateSelect, options(pairs.map(([value, text]) => [value, value === chosen ? text + work : text]), chosen));
+  stateSelect.className = `state-select ${derived}`;
+  stateSelect.dataset.state = derived;
   tickState();
 }
 

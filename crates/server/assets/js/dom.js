@@ -103,6 +103,40 @@ export function plural(n, one, many = `${one}s`) {
   return `${n} ${n === 1 ? one : many}`;
 }
 
+/** "an agent", "a supervisor": a noun with its indefinite article. */
+export function withArticle(noun) {
+  return `${/^[aeiou]/i.test(noun) ? 'an' : 'a'} ${noun}`;
+}
+
+/** Values longer than this show their start and a "Show more" button. */
+export const LONG_VALUE = 300;
+
+/**
+ * An attribute's value as text. A long one (a pasted log, a 1 MB
+ * attribute) shows its first characters; "Show more" opens the whole in a
+ * box of bounded height that scrolls, so one value cannot push the page away.
+ */
+export function valueView(v) {
+  const text = typeof v === 'string' ? v : JSON.stringify(v);
+  if (text.length <= LONG_VALUE) return text;
+  const start = `${text.slice(0, LONG_VALUE)}…`;
+  const closed = `Show more (${text.length.toLocaleString()} characters)`;
+  const box = h('div', { class: 'long-value', dataset: { testid: 'long-value' } }, start);
+  const more = h('button', { type: 'button', class: 'small', 'aria-expanded': 'false', dataset: { testid: 'show-more' } }, closed);
+  more.addEventListener('click', () => {
+    const open = box.classList.toggle('open');
+    box.textContent = open ? text : start;
+    more.textContent = open ? 'Show less' : closed;
+    more.setAttribute('aria-expanded', String(open));
+  });
+  return [box, more];
+}
+
+/** `<dt>`/`<dd>` pairs for the entries of an attributes object. */
+export function attrRows(attrs) {
+  return Object.entries(attrs || {}).map(([k, v]) => [h('dt', null, k), h('dd', null, valueView(v))]);
+}
+
 /** Labels for the engine's snake_case names: "on_contact" → "On contact". */
 export function label(name) {
   const t = String(name ?? '').replace(/_/g, ' ');

@@ -4,7 +4,7 @@
 
 import { get, listOf } from './api.js';
 import { debounce, h, replace } from './dom.js';
-import { render } from './richtext.js';
+import { render, snippet } from './richtext.js';
 
 const key = decodeURIComponent(location.pathname.split('/').filter(Boolean)[1] || '');
 const base = `/help/${encodeURIComponent(key)}`;
@@ -48,7 +48,7 @@ function hitList(hits) {
   return h('ul', { class: 'hits', dataset: { testid: 'help-results' } },
     hits.map((hit) => h('li', { dataset: { testid: 'help-hit' } },
       h('a', { href: `${base}?article=${hit.id}`, onclick: (e) => { e.preventDefault(); go({ article: hit.id }); } }, hit.title),
-      hit.snippet ? h('p', { class: 'muted', style: { margin: '.3em 0 0' } }, hit.snippet) : null)));
+      hit.snippet ? h('p', { class: 'muted', dataset: { testid: 'help-snippet' } }, snippet(hit.snippet)) : null)));
 }
 
 async function showSearch(q) {

@@ -1,6 +1,7 @@
 // Article bodies as a small, safe subset of Markdown: headings (#, ##),
 // lists (-, *, 1.), paragraphs, **bold**, `code` and [links](https://…).
 // Built from DOM nodes, never HTML strings, so an article cannot inject markup.
+// Search snippets get their matches marked the same safe way.
 
 import { h } from './dom.js';
 
@@ -31,6 +32,20 @@ export function inline(text) {
   }
   if (last < text.length) out.push(text.slice(last));
   return out;
+}
+
+/**
+ * A search snippet as nodes: the server marks the matched words with `**`
+ * (see `GET /kb/search`); they become `<mark>`, and the rest of the
+ * article's markup (links, code, headings) is shown as its words only.
+ * Text nodes throughout, so a snippet cannot inject markup either.
+ */
+export function snippet(text) {
+  // A match inside the article's own **bold** arrives as `****word****`: one emphasis.
+  const plain = String(text || '').replace(/\[([^\]]*)\]\([^)\s]*\)/g, '$1').replace(/[`#]/g, '').replace(/\*{3,}/g, '**');
+  const parts = plain.split('**');
+  // An odd part is a match only when its closing marker is there (a snippet may cut one off).
+  return parts.map((part, i) => (i % 2 && i < parts.length - 1 ? h('mark', null, part) : part)).filter((p) => p !== '');
 }
 
 /** The body as block elements. */

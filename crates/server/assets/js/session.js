@@ -2,7 +2,7 @@
 // form until there is a session with the role the page needs.
 
 import { atLeast, login, logout, whoAmI } from './api.js';
-import { h, notice, replace } from './dom.js';
+import { h, notice, replace, withArticle } from './dom.js';
 import { busy, field, showError } from './forms.js';
 
 /**
@@ -35,7 +35,7 @@ function loginForm(root, title, me, role) {
       'form',
       { class: 'card', 'aria-labelledby': 'login-title' },
       h('h1', { id: 'login-title' }, title),
-      me ? h('p', { class: 'notice error' }, `${me.user ? me.user.name : 'This account'} is a ${me.principal.role}; this page needs a ${role}. Log in with another account.`) : null,
+      me ? h('p', { class: 'notice error' }, `${me.user ? me.user.name : 'This account'} is ${withArticle(me.principal.role)}; this page needs ${withArticle(role)}. Log in with another account.`) : null,
       field({ label: 'Email', name: 'email', input: email, testid: 'login-email' }),
       field({ label: 'Password', name: 'password', input: password, testid: 'login-password' }),
       message,

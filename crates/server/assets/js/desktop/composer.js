@@ -32,7 +32,8 @@ export class Composer {
   /**
    * `canned()` returns the current canned responses; `onSend(text)` and
    * `onFile(file)` return promises (rejections are shown by the caller);
-   * `onTyping()` is called on every edit.
+   * `onTyping(on)` is called on every edit: `on` is false when the box
+   * was cleared, so the customer's "typing…" goes at once.
    */
   constructor({ canned, onSend, onFile, onTyping }) {
     this.canned = canned;
@@ -67,7 +68,7 @@ export class Composer {
     );
 
     this.input.addEventListener('input', () => {
-      this.onTyping();
+      this.onTyping(this.input.value.trim() !== '');
       this.updatePicker();
     });
     this.input.addEventListener('keydown', (e) => this.keydown(e));

@@ -3,7 +3,7 @@
 // without messages in the desktop), and the wrap-up form.
 
 import { get, post, request } from '../api.js';
-import { clock, duration, h, label, notice, replace } from '../dom.js';
+import { attrRows, clock, duration, h, label, notice, replace } from '../dom.js';
 import { icon } from '../icons.js';
 import { Composer, attachmentProblem } from './composer.js';
 import { wrapUpForm } from './wrapup.js';
@@ -89,7 +89,7 @@ export class Conversation {
       canned: () => this.ctx.canned(),
       onSend: (text) => this.send(text),
       onFile: (file) => this.sendFile(file),
-      onTyping: () => this.typed(),
+      onTyping: (on) => (on ? this.typed() : this.stopTyping()),
     });
     this.details = h('div', { class: 'thread', dataset: { testid: 'contact-details' } });
     this.wrapSlot = h('div');
@@ -142,7 +142,6 @@ export class Conversation {
   }
 
   renderDetails(rec) {
-    const attrs = Object.entries(rec.attributes || {});
     replace(
       this.details,
       h('p', null, `This ${rec.channel} contact has no messages to answer here. Handle it on its channel, then wrap up.`),
@@ -153,7 +152,7 @@ export class Conversation {
         h('dt', null, 'Queue'), h('dd', null, rec.queue ? this.ctx.queueName(rec.queue) : '–'),
         h('dt', null, 'Priority'), h('dd', null, String(rec.priority)),
         h('dt', null, 'Created'), h('dd', null, clock(rec.created_at)),
-        attrs.map(([k, v]) => [h('dt', null, k), h('dd', null, typeof v === 'string' ? v : JSON.stringify(v))]),
+        attrRows(rec.attributes),
       ),
     );
   }

@@ -1,9 +1,11 @@
 // The screen pop: who the customer is (profile, identities, tags, notes)
 // and everything that happened with them before, on every channel, from
 // `GET /customers/{id}/timeline`, grouped by contact, newest contact first.
+// The conversation on screen appears without its messages (the centre shows
+// them); an earlier one's messages fold into one line.
 
 import { get, post } from '../api.js';
-import { clock, dateTime, h, label, notice, plural, replace } from '../dom.js';
+import { attrRows, clock, dateTime, h, label, notice, plural, replace } from '../dom.js';
 import { busy, field, showError } from '../forms.js';
 
 const KIND_LABEL = { phone: 'Phone', email: 'Email', visitor: 'Visitor', handle: 'Handle' };
@@ -34,6 +36,7 @@ export function describe(ev, names) {
       const file = p.attachment ? ` [file: ${p.attachment.name || 'attachment'}]` : '';
       return `${who}: ${p.text || ''}${file}`;
     }
+    case 'messages': return `${plural(p.count, 'message')}${p.first ? `, first: “${p.first}”` : ''}`;
     case 'bot_contained': return 'Solved by the bot';
     case 'bot_handoff': return `Bot handed over (${label(p.reason || 'asked').toLowerCase()})`;
     case 'csat': return `Rated ${p.score}/5${p.comment ? `: “${p.comment}”` : ''}`;
@@ -61,6 +64,24 @@ export function groupTimeline(events) {
     if (!g.channel && ev.channel) g.channel = ev.channel;
   }
   return groups.sort((a, b) => b.at - a.at);
+}
+
+/** How much of a past contact's first customer message its summary line quotes. */
+const QUOTE = 80;
+
+/**
+ * One contact's events for the history: the contact on screen (`current`)
+ * without its messages, which the conversation shows; an earlier one with
+ * its messages folded into one line (how many, and how the customer began).
+ */
+export function historyEvents(group, current) {
+  const messages = group.events.filter((ev) => ev.kind === 'message');
+  const rest = group.events.filter((ev) => ev.kind !== 'message');
+  if (!messages.length || group.contact === current) return rest;
+  const opening = messages.find((ev) => ev.payload?.from === 'customer' && ev.payload.text)?.payload.text || '';
+  const first = opening.length > QUOTE ? `${opening.slice(0, QUOTE - 1)}…` : opening;
+  const summary = { kind: 'messages', at: messages[0].at, contact: group.contact, payload: { count: messages.length, first } };
+  return [...rest, summary].sort((a, b) => a.at - b.at);
 }
 
 export class CustomerPanel {
@@ -110,25 +131,23 @@ export class CustomerPanel {
   }
 
   contactAttrs(rec) {
-    const attrs = Object.entries(rec.attributes || {});
-    if (!attrs.length) return null;
+    if (!Object.keys(rec.attributes || {}).length) return null;
     return [
       h('h3', null, 'This contact'),
-      h('dl', { class: 'attrs', dataset: { testid: 'contact-attributes' } }, attrs.map(([k, v]) => [h('dt', null, k), h('dd', null, typeof v === 'string' ? v : JSON.stringify(v))])),
+      h('dl', { class: 'attrs', dataset: { testid: 'contact-attributes' } }, attrRows(rec.attributes)),
     ];
   }
 
   render(rec, customer, events, past) {
     const records = new Map(past.map((c) => [c.id, c]));
     const identities = customer.identities || [];
-    const attrs = Object.entries(customer.attributes || {});
     replace(
       this.el,
       h('h2', { dataset: { testid: 'customer-name' } }, customer.name || `Customer #${customer.id}`),
       h('ul', { class: 'attrs', style: { listStyle: 'none', padding: 0, display: 'block' }, dataset: { testid: 'customer-identities' } },
         identities.map((i) => h('li', null, h('span', { class: 'muted' }, `${KIND_LABEL[i.kind] || i.kind}: `), i.value))),
       customer.tags && customer.tags.length ? h('div', { class: 'tags', 'aria-label': 'Tags' }, customer.tags.map((t) => h('span', { class: 'tag' }, t))) : null,
-      attrs.length ? h('dl', { class: 'attrs' }, attrs.map(([k, v]) => [h('dt', null, k), h('dd', null, typeof v === 'string' ? v : JSON.stringify(v))])) : null,
+      Object.keys(customer.attributes || {}).length ? h('dl', { class: 'attrs', dataset: { testid: 'customer-attributes' } }, attrRows(customer.attributes)) : null,
       this.contactAttrs(rec),
       this.noteForm(rec),
       h('h3', null, `History (${plural(new Set(events.map((e) => e.contact).filter((c) => c != null)).size, 'contact')})`),
@@ -171,7 +190,7 @@ export class CustomerPanel {
           { class: g.contact === rec.id ? 'current' : null, dataset: { testid: 'timeline-entry', contact: String(g.contact ?? '') } },
           head,
           r?.notes ? h('div', { class: 'muted' }, `Notes: ${r.notes}`) : null,
-          h('ul', null, g.events.map((ev) => h('li', null, h('time', null, clock(ev.at)), h('span', null, describe(ev, this.names))))),
+          h('ul', null, historyEvents(g, rec.id).map((ev) => h('li', null, h('time', null, clock(ev.at)), h('span', null, describe(ev, this.names))))),
         );
       }),
     );

@@ -71,14 +71,16 @@ async function waitFor(what, fn, timeout = 15000) {
 }
 
 async function api(method, path, body) {
-  const r = await fetch(`${BASE}/api/v1/${path}`, { method, headers: { Authorization: `Bearer ${adminToken}`, 'Content-Type': 'application/json' }, body: body === undefined ? undefined : JSON.stringify(body) });
+  const r = await fetch(`${BASE}/api/v1/${path}`, { method, headers: { ...adminAuth, 'Content-Type': 'application/json' }, body: body === undefined ? undefined : JSON.stringify(body) });
   const text = await r.text();
   if (!r.ok) fail(`${method} ${path} answered ${r.status}: ${text.slice(0, 200)}`);
   return text ? JSON.parse(text) : null;
 }
 
 const adminLogin = await fetch(`${BASE}/api/v1/auth/login`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ email: 'admin@demo.example', password: PASSWORD }) });
-const adminToken = (await adminLogin.json()).token;
+const { token: adminToken } = await adminLogin.json();
+// The login's token when it answers one, else its session cookie.
+const adminAuth = adminToken ? { Authorization: `Bearer ${adminToken}` } : { Cookie: adminLogin.headers.getSetCookie().map((c) => c.split(';')[0]).join('; ') };
 
 const browser = await chromium.launch({ executablePath: CHROMIUM, headless: !process.env.HEADED, args: ['--no-sandbox'] });
 const pages = [];

@@ -112,8 +112,19 @@ pub struct AgentFacts<'a> {
 impl Expr {
     /// Parses `source`, resolving skill names against `skills`.
     pub fn parse(source: &str, skills: &SkillRegistry) -> Result<Expr, ExprError> {
+        Expr::parse_with(source, skills, true)
+    }
+
+    /// Parses an expression saved before literals were checked against what
+    /// they are compared with (`billing >= 11` never matches but once was
+    /// accepted): it still loads. Nesting is limited all the same.
+    pub fn parse_saved(source: &str, skills: &SkillRegistry) -> Result<Expr, ExprError> {
+        Expr::parse_with(source, skills, false)
+    }
+
+    fn parse_with(source: &str, skills: &SkillRegistry, check_literals: bool) -> Result<Expr, ExprError> {
         let toks = lexer::tokenize(source)?;
-        let root = parser::Parser::new(toks, source.chars().count(), skills).parse_all()?;
+        let root = parser::Parser::new(toks, source.chars().count(), skills, check_literals).parse_all()?;
         if taller_than(&root, MAX_HEIGHT) {
             return Err(ExprError::new(1, format!("expression nested too deeply (more than {MAX_HEIGHT} levels)")));
         }

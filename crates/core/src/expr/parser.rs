@@ -21,11 +21,13 @@ pub struct Parser<'a> {
     skills: &'a SkillRegistry,
     /// How many parentheses, `!` and lists enclose the current token.
     nesting: usize,
+    /// Whether literals must fit what they are compared with.
+    check_literals: bool,
 }
 
 impl<'a> Parser<'a> {
-    pub fn new(toks: Vec<Spanned>, src_len: usize, skills: &'a SkillRegistry) -> Self {
-        Parser { toks, pos: 0, end_column: src_len + 1, skills, nesting: 0 }
+    pub fn new(toks: Vec<Spanned>, src_len: usize, skills: &'a SkillRegistry, check_literals: bool) -> Self {
+        Parser { toks, pos: 0, end_column: src_len + 1, skills, nesting: 0, check_literals }
     }
 
     /// Steps one level deeper at `column`; callers step back with `leave`.
@@ -126,7 +128,9 @@ impl<'a> Parser<'a> {
                 self.pos += 1;
                 let right_column = self.column();
                 let right = self.primary()?;
-                check_collection(&right, right_column)?;
+                if self.check_literals {
+                    check_collection(&right, right_column)?;
+                }
                 return Ok(Node::In(Box::new(left), Box::new(right)));
             }
             _ => return Ok(left),
@@ -134,8 +138,10 @@ impl<'a> Parser<'a> {
         self.pos += 1;
         let right_column = self.column();
         let right = self.primary()?;
-        check_skill_comparison(&left, &right, right_column)?;
-        check_skill_comparison(&right, &left, left_column)?;
+        if self.check_literals {
+            check_skill_comparison(&left, &right, right_column)?;
+            check_skill_comparison(&right, &left, left_column)?;
+        }
         Ok(Node::Cmp(op, Box::new(left), Box::new(right)))
     }
 

@@ -192,3 +192,21 @@ fn literals_must_fit_what_they_are_compared_with() {
         assert!(at(ok).is_ok(), "{ok}: {:?}", at(ok));
     }
 }
+
+#[test]
+fn saved_expressions_load_without_literal_checks_but_with_nesting_limits() {
+    let r = registry();
+    assert!(Expr::parse("billing >= 11", &r).is_err());
+    let e = Expr::parse_saved("billing >= 11 || contact.x in 5", &r).unwrap();
+    assert!(
+        !e.bind(&ContactFacts {
+            attributes: &BTreeMap::new(),
+            preferred_agents: &[],
+            priority: 0,
+            channel: Channel::Chat
+        })
+        .matches(AgentFacts { id: AgentId(1), skills: &agent(&r, 1, &[("billing", 10)]).1 })
+    );
+    let deep = format!("{}billing{}", "(".repeat(MAX_NESTING + 1), ")".repeat(MAX_NESTING + 1));
+    assert!(Expr::parse_saved(&deep, &r).unwrap_err().message.contains("nested too deeply"));
+}

@@ -71,6 +71,21 @@ impl PolicyError {
 
 /// Parses and checks step specs (steps are numbered from 1 in errors).
 pub fn compile(id: PolicyId, specs: &[StepSpec], skills: &SkillRegistry) -> Result<Policy, PolicyError> {
+    compile_with(id, specs, skills, Expr::parse)
+}
+
+/// Compiles a policy that was checked when it was saved, by rules that may
+/// since have grown stricter (see [`Expr::parse_saved`]).
+pub fn compile_saved(id: PolicyId, specs: &[StepSpec], skills: &SkillRegistry) -> Result<Policy, PolicyError> {
+    compile_with(id, specs, skills, Expr::parse_saved)
+}
+
+fn compile_with(
+    id: PolicyId,
+    specs: &[StepSpec],
+    skills: &SkillRegistry,
+    parse: fn(&str, &SkillRegistry) -> Result<Expr, ExprError>,
+) -> Result<Policy, PolicyError> {
     if specs.is_empty() {
         return Err(PolicyError::NoSteps);
     }
@@ -80,7 +95,7 @@ pub fn compile(id: PolicyId, specs: &[StepSpec], skills: &SkillRegistry) -> Resu
         .enumerate()
         .map(|(i, s)| {
             let step = i + 1;
-            let expr = Expr::parse(&s.expr, skills).map_err(|source| PolicyError::Expr { step, source })?;
+            let expr = parse(&s.expr, skills).map_err(|source| PolicyError::Expr { step, source })?;
             match (i == last, s.wait) {
                 (false, None) => Err(PolicyError::MissingWait { step }),
                 (true, Some(_)) => Err(PolicyError::WaitOnLast { step }),

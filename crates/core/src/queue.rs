@@ -53,6 +53,30 @@ pub enum OrderingKind {
     Random,
 }
 
+/// The decline cooldown of a queue that sets none: long enough that an agent
+/// who said no is not asked again at once while colleagues are free, short
+/// enough that a single agent gets the contact back within the minute.
+pub const DEFAULT_DECLINE_COOLDOWN: Duration = Duration::from_secs(30);
+
+/// The shortest and longest offer timeout: below five seconds nobody can
+/// accept in time, and beyond an hour the offer is as good as never expiring.
+pub const OFFER_TIMEOUT_RANGE: std::ops::RangeInclusive<f64> = 5.0..=3600.0;
+
+/// The decline cooldown's range: zero turns it off, and beyond an hour the
+/// contact is as good as never coming back to that agent.
+pub const DECLINE_COOLDOWN_RANGE: std::ops::RangeInclusive<f64> = 0.0..=3600.0;
+
+/// `v` seconds as a duration if it lies within `range`, else a message
+/// saying the range (for the caller to put beside the field's name).
+pub fn seconds_within(v: f64, range: &std::ops::RangeInclusive<f64>) -> Result<Duration, String> {
+    let (lo, hi) = (range.start(), range.end());
+    let message = || format!("must be from {lo} to {hi} seconds, got {v}");
+    if !range.contains(&v) {
+        return Err(message());
+    }
+    Duration::try_from_secs_f64(v).map_err(|_| message())
+}
+
 #[derive(Clone, Debug, PartialEq)]
 pub struct QueueConfig {
     pub id: QueueId,
@@ -76,6 +100,10 @@ pub struct QueueConfig {
     pub sticky: Duration,
     /// Handle time assumed for wait estimates until the queue has measured one.
     pub expected_handle_time: Duration,
+    /// After an agent rejects or misses an offer, how long the contact is
+    /// not offered to that agent again (others may take it at once). Zero
+    /// offers it again straight away, which suits a queue of one agent.
+    pub decline_cooldown: Duration,
 }
 
 impl QueueConfig {
@@ -96,6 +124,7 @@ impl QueueConfig {
             after_hours: OverflowAction::Voicemail,
             sticky: Duration::ZERO,
             expected_handle_time: Duration::from_secs(300),
+            decline_cooldown: DEFAULT_DECLINE_COOLDOWN,
         }
     }
 }

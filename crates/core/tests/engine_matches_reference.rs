@@ -77,7 +77,7 @@ fn build<M: Matcher>(seed: u64) -> (Engine<M>, Setup) {
     for s in ["billing", "spanish", "tech"] {
         skills.intern(s);
     }
-    let settings = Settings { max_missed_offers: 2, decline_cooldown: Duration::from_secs(20), seed };
+    let settings = Settings { max_missed_offers: 2, seed };
     let mut e: Engine<M> = Engine::new(settings);
     let t0 = Timestamp(0);
     let channels = [
@@ -113,6 +113,8 @@ fn build<M: Matcher>(seed: u64) -> (Engine<M>, Setup) {
             _ => WrapUp::Fixed(Duration::from_secs(5 + rng.below(15) as u64)),
         };
         cfg.offer_timeout = Duration::from_secs(10 + rng.below(30) as u64);
+        // Zero (off), short and long cooldowns, so that both matchers meet all three.
+        cfg.decline_cooldown = Duration::from_secs([0, 5, 20][rng.below(3)]);
         if rng.below(2) == 0 {
             cfg.max_wait = Some(Duration::from_secs(60 + rng.below(140) as u64));
             // Queue 0 serves every channel, so any queue may overflow into it.

@@ -118,3 +118,29 @@ fn simulate_rejects_bad_scenarios_clearly() {
     let out = switchboard(&["simulate", "/nonexistent/scenario.toml"]);
     assert!(String::from_utf8_lossy(&out.stderr).contains("reading /nonexistent/scenario.toml"));
 }
+
+/// Runs the binary with its stdout a pipe whose reader has already gone, as
+/// behind `| head -1` once head has its line.
+fn into_closed_pipe(args: &[&str]) -> Output {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_switchboard"))
+        .args(args)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("binary runs");
+    drop(child.stdout.take());
+    child.wait_with_output().expect("binary ends")
+}
+
+#[test]
+fn output_into_a_closed_pipe_ends_quietly() {
+    let day = example("day.toml");
+    for args in
+        [WORKED.to_vec(), [WORKED, &["--json"]].concat(), vec!["simulate", &day], vec!["simulate", &day, "--json"]]
+    {
+        let out = into_closed_pipe(&args);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(out.status.success(), "{args:?}: {:?}\n{stderr}", out.status);
+        assert!(!stderr.contains("panicked") && !stderr.contains("Broken pipe"), "{args:?}: {stderr}");
+    }
+}

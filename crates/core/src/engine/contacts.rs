@@ -300,8 +300,7 @@ impl<M: Matcher> Engine<M> {
         let was_connected = matches!(ct.status, ContactStatus::Connected { .. });
         if let (Some(a), true) = (freed, pinned.is_none()) {
             // Whoever hands a contact on should not get it straight back.
-            ct.declined.push((a, now + self.settings.decline_cooldown));
-            self.timers.set_after(now, self.settings.decline_cooldown, Timer::Recheck { contact: c, seq: ct.seq });
+            self.cool_down(c, a, q_to, now);
         }
         self.place(c, q_to, now);
         if let Some(a) = freed {

@@ -55,15 +55,13 @@ use world::{AIdx, AgentRt, CIdx, ContactRt, ContactStatus, MemberRt, QIdx, Queue
 pub struct Settings {
     /// Offers in a row an agent may let time out before being set away.
     pub max_missed_offers: u32,
-    /// How long an agent who rejected or missed a contact is not offered it again.
-    pub decline_cooldown: Duration,
     /// Seed for the `random` agent ordering.
     pub seed: u64,
 }
 
 impl Default for Settings {
     fn default() -> Self {
-        Settings { max_missed_offers: 3, decline_cooldown: Duration::from_secs(30), seed: 0x005b_0a4d }
+        Settings { max_missed_offers: 3, seed: 0x005b_0a4d }
     }
 }
 
@@ -316,18 +314,29 @@ impl<M: Matcher> Engine<M> {
         self.agent_touched(a, now);
     }
 
+    /// Keeps `a` from being offered `c` again for the decline cooldown of
+    /// queue `q`, and routes the contact once more when it ends. The contact
+    /// must not be queued: the matcher counts contacts nobody declined.
+    fn cool_down(&mut self, c: CIdx, a: AIdx, q: QIdx, now: Timestamp) {
+        let cooldown = self.w.queue(q).config.decline_cooldown;
+        let ct = &mut self.w.contacts[c.0];
+        ct.declined.retain(|(_, until)| *until > now);
+        if cooldown.is_zero() {
+            return;
+        }
+        ct.declined.push((a, now + cooldown));
+        self.timers.set_after(now, cooldown, Timer::Recheck { contact: c, seq: ct.seq });
+    }
+
     /// Takes an offer back from the agent; the contact is queued again at its
     /// original place and routed, then the agent is routed.
     fn return_offer(&mut self, c: CIdx, a: AIdx, why: OfferEnd, now: Timestamp) {
         self.withdraw_offer(c, a);
-        let cooldown = self.settings.decline_cooldown;
-        let ct = &mut self.w.contacts[c.0];
-        let (contact, q, seq) = (ct.id, ct.queue, ct.seq);
+        let (contact, q) = (self.w.contact(c).id, self.w.contact(c).queue);
         if why != OfferEnd::Revoked {
-            ct.declined.retain(|(_, until)| *until > now);
-            ct.declined.push((a, now + cooldown));
-            self.timers.set_after(now, cooldown, Timer::Recheck { contact: c, seq });
+            self.cool_down(c, a, q, now);
         }
+        let ct = &mut self.w.contacts[c.0];
         let unpin = ct.pinned.is_some() && why != OfferEnd::Revoked;
         self.requeue(c);
         if unpin {

@@ -120,6 +120,24 @@ impl<M: Matcher> Engine<M> {
         })
     }
 
+    /// The contacts `agent` rejected or missed and is not offered again yet,
+    /// with when each may be offered again, soonest first: while any is
+    /// waiting, an available agent may sit idle beside a queue that is not empty.
+    pub fn cooldowns(&self, agent: AgentId, now: Timestamp) -> Result<Vec<(ContactId, Timestamp)>, EngineError> {
+        let a = self.agent_idx(agent)?;
+        let mut out: Vec<(ContactId, Timestamp)> = self
+            .w
+            .contacts
+            .iter()
+            .filter(|(_, ct)| ct.status == ContactStatus::Queued)
+            .filter_map(|(_, ct)| {
+                ct.declined.iter().filter(|(x, until)| *x == a && *until > now).map(|(_, until)| (ct.id, *until)).max()
+            })
+            .collect();
+        out.sort_by_key(|&(contact, until)| (until, contact));
+        Ok(out)
+    }
+
     pub fn contact_snapshot(&self, contact: ContactId) -> Result<ContactSnapshot, EngineError> {
         let c = self.contact_idx(contact)?;
         let ct = self.w.contact(c);

@@ -157,6 +157,31 @@ fn decline_cooldown_expires() {
 }
 
 #[test]
+fn decline_cooldown_is_a_queue_setting_and_zero_turns_it_off() {
+    let mut cc = Cc::new();
+    cc.queue(1, |q| q.decline_cooldown = Duration::from_secs(5));
+    cc.queue(2, |q| q.decline_cooldown = Duration::ZERO);
+    cc.agent(100, &[1, 2], &[], 0);
+    cc.contact(10, 1, 1);
+    assert_eq!(cc.offers(), vec![(10, 100)]);
+    cc.e.reject(ContactId(10), AgentId(100), t(2)).unwrap();
+    assert!(cc.offers().is_empty());
+    // The agent sees what it is waiting for, and until when.
+    assert_eq!(cc.e.cooldowns(AgentId(100), t(3)).unwrap(), vec![(ContactId(10), t(7))]);
+    cc.e.advance(t(7));
+    assert_eq!(cc.offers(), vec![(10, 100)], "offered again after the queue's 5 s");
+    assert!(cc.e.cooldowns(AgentId(100), t(7)).unwrap().is_empty());
+    // With no cooldown a rejected contact comes straight back to its only agent.
+    cc.e.accept(ContactId(10), AgentId(100), t(8)).unwrap();
+    cc.contact(20, 2, 9);
+    cc.e.end_contact(ContactId(10), t(9)).unwrap();
+    assert_eq!(cc.offers(), vec![(20, 100)]);
+    cc.e.reject(ContactId(20), AgentId(100), t(10)).unwrap();
+    assert_eq!(cc.offers(), vec![(20, 100)]);
+    assert!(cc.e.cooldowns(AgentId(100), t(10)).unwrap().is_empty());
+}
+
+#[test]
 fn missed_offers_set_the_agent_away_and_nobody_stays_reserved() {
     let mut cc = Cc::new();
     cc.queue(1, |q| q.offer_timeout = Duration::from_secs(10));

@@ -90,8 +90,12 @@ pub fn tokenize(src: &str) -> Result<Vec<Spanned>, ExprError> {
                 while j < chars.len() && (chars[j].is_ascii_digit() || chars[j] == '.') {
                     j += 1;
                 }
+                j = exponent_end(&chars, j);
                 let text: String = chars[i..j].iter().collect();
                 let n = text.parse::<f64>().map_err(|_| ExprError::new(column, format!("bad number '{text}'")))?;
+                if !n.is_finite() {
+                    return Err(ExprError::new(column, format!("number '{text}' is too large")));
+                }
                 (Tok::Num(n), j - i)
             }
             c if c.is_alphabetic() || c == '_' => {
@@ -117,4 +121,23 @@ pub fn tokenize(src: &str) -> Result<Vec<Spanned>, ExprError> {
         i += len;
     }
     Ok(out)
+}
+
+/// Where an exponent (`e20`, `E-3`) that starts at `j` ends; `j` when there is
+/// none, so that `2else` still reads as a number and a name.
+fn exponent_end(chars: &[char], j: usize) -> usize {
+    if !matches!(chars.get(j), Some('e' | 'E')) {
+        return j;
+    }
+    let mut k = j + 1;
+    if matches!(chars.get(k), Some('+' | '-')) {
+        k += 1;
+    }
+    if !chars.get(k).is_some_and(|d| d.is_ascii_digit()) {
+        return j;
+    }
+    while chars.get(k).is_some_and(|d| d.is_ascii_digit()) {
+        k += 1;
+    }
+    k
 }

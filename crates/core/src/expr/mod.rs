@@ -34,6 +34,15 @@ use crate::skills::{SkillRegistry, SkillTable};
 use std::collections::BTreeMap;
 use std::fmt;
 
+/// How deeply parentheses, `!` and lists may nest. Real rules use a handful
+/// of levels; the limit exists so that no input can overflow a stack.
+pub const MAX_NESTING: usize = 64;
+
+/// How tall a parsed tree may be. Nesting is limited above and `&&`/`||`
+/// chains are balanced, so only a contrived expression reaches this; every
+/// recursive walk over a tree (bind, evaluate, hash, drop) relies on it.
+pub const MAX_HEIGHT: usize = 4 * MAX_NESTING;
+
 /// A parse or name-resolution error, pointing at a 1-based column.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 #[error("column {column}: {message}")]
@@ -103,8 +112,22 @@ pub struct AgentFacts<'a> {
 impl Expr {
     /// Parses `source`, resolving skill names against `skills`.
     pub fn parse(source: &str, skills: &SkillRegistry) -> Result<Expr, ExprError> {
+        Expr::parse_with(source, skills, true)
+    }
+
+    /// Parses an expression saved before literals were checked against what
+    /// they are compared with (`billing >= 11` never matches but once was
+    /// accepted): it still loads. Nesting is limited all the same.
+    pub fn parse_saved(source: &str, skills: &SkillRegistry) -> Result<Expr, ExprError> {
+        Expr::parse_with(source, skills, false)
+    }
+
+    fn parse_with(source: &str, skills: &SkillRegistry, check_literals: bool) -> Result<Expr, ExprError> {
         let toks = lexer::tokenize(source)?;
-        let root = parser::Parser::new(toks, source.chars().count(), skills).parse_all()?;
+        let root = parser::Parser::new(toks, source.chars().count(), skills, check_literals).parse_all()?;
+        if taller_than(&root, MAX_HEIGHT) {
+            return Err(ExprError::new(1, format!("expression nested too deeply (more than {MAX_HEIGHT} levels)")));
+        }
         Ok(Expr { source: source.to_string(), root })
     }
 
@@ -157,6 +180,19 @@ impl Expr {
 impl fmt::Display for Expr {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.source)
+    }
+}
+
+/// Whether `n` is more than `limit` levels tall; recurses at most `limit` deep.
+fn taller_than(n: &Node, limit: usize) -> bool {
+    let Some(below) = limit.checked_sub(1) else { return true };
+    match n {
+        Node::Lit(_) | Node::AgentId | Node::Skill(_) | Node::ContactAttr(_) => false,
+        Node::List(items) => items.iter().any(|i| taller_than(i, below)),
+        Node::Not(a) => taller_than(a, below),
+        Node::And(a, b) | Node::Or(a, b) | Node::Cmp(_, a, b) | Node::In(a, b) => {
+            taller_than(a, below) || taller_than(b, below)
+        }
     }
 }
 

@@ -257,7 +257,7 @@ pub struct Handoff {
 
 /// A map key as a path segment: `.billing`, or `["two words"]` when the key
 /// would not read as one segment.
-pub(crate) fn key_path(key: &str) -> String {
+pub fn key_path(key: &str) -> String {
     if !key.is_empty() && key.chars().all(|c| c.is_alphanumeric() || c == '_' || c == '-') {
         format!(".{key}")
     } else {

@@ -7,7 +7,9 @@ use crate::channel::{Channel, ChannelSet};
 use crate::expr::Value;
 use crate::ids::{AgentId, PolicyId, QueueId};
 use crate::policy::{self, Policy, PolicyError, StepSpec};
-use crate::queue::{OrderingKind, OverflowAction, QueueConfig, WrapUp};
+use crate::queue::{
+    DECLINE_COOLDOWN_RANGE, OFFER_TIMEOUT_RANGE, OrderingKind, OverflowAction, QueueConfig, WrapUp, seconds_within,
+};
 use crate::skills::{Proficiency, SkillRegistry};
 use crate::time::Timestamp;
 use serde::Deserialize;
@@ -57,6 +59,9 @@ fn default_sl() -> f64 {
 fn default_offer_timeout() -> f64 {
     30.0
 }
+fn default_decline_cooldown() -> f64 {
+    crate::queue::DEFAULT_DECLINE_COOLDOWN.as_secs_f64()
+}
 fn default_count() -> u32 {
     1
 }
@@ -81,6 +86,8 @@ pub struct QueueSpec {
     pub wrap_up_seconds: f64,
     #[serde(default = "default_offer_timeout")]
     pub offer_timeout_seconds: f64,
+    #[serde(default = "default_decline_cooldown")]
+    pub decline_cooldown_seconds: f64,
     pub max_wait_seconds: Option<f64>,
     pub max_length: Option<u32>,
     #[serde(default)]
@@ -195,6 +202,10 @@ fn secs(field: &str, v: f64) -> Result<Duration, ScenarioError> {
         .map_err(|_| invalid(field, format!("must be a non-negative number of seconds, got {v}")))
 }
 
+fn within(field: &str, v: f64, range: &std::ops::RangeInclusive<f64>) -> Result<Duration, ScenarioError> {
+    seconds_within(v, range).map_err(|message| invalid(field, message))
+}
+
 /// A scenario checked and turned into engine configuration.
 #[derive(Debug)]
 pub struct Compiled {
@@ -299,7 +310,9 @@ impl Scenario {
             cfg.ordering = q.ordering;
             cfg.sl_threshold = secs(&field("sl_seconds"), q.sl_seconds)?;
             cfg.wrap_up = WrapUp::Fixed(secs(&field("wrap_up_seconds"), q.wrap_up_seconds)?);
-            cfg.offer_timeout = secs(&field("offer_timeout_seconds"), q.offer_timeout_seconds)?;
+            cfg.offer_timeout = within(&field("offer_timeout_seconds"), q.offer_timeout_seconds, &OFFER_TIMEOUT_RANGE)?;
+            cfg.decline_cooldown =
+                within(&field("decline_cooldown_seconds"), q.decline_cooldown_seconds, &DECLINE_COOLDOWN_RANGE)?;
             cfg.max_wait = q.max_wait_seconds.map(|s| secs(&field("max_wait_seconds"), s)).transpose()?;
             cfg.max_length = q.max_length;
             cfg.overflow = overflow(&field("overflow"), &q.overflow)?;

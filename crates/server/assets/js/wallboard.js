@@ -158,6 +158,16 @@ function forceSelect(row) {
   return sel;
 }
 
+// An available agent who declined or missed an offer is not offered that
+// contact again until the queue's cooldown ends: say so, or the idle agent
+// beside a waiting contact looks like a routing fault.
+function cooldownNote(r) {
+  const first = (r.cooldowns || [])[0];
+  if (r.state !== 'available' || !first) return null;
+  const more = r.cooldowns.length > 1 ? ` (+${r.cooldowns.length - 1})` : '';
+  return h('span', { class: 'muted', dataset: { testid: 'agent-cooldown' } }, ` · declined #${first.contact}${more}, ${Math.ceil(first.seconds_left)} s left`);
+}
+
 function drawAgents() {
   const order = { on_contact: 0, wrap_up: 1, available: 2, away: 3, offline: 4 };
   const rows = [...agentRows].sort((a, b) => (order[a.state] ?? 9) - (order[b.state] ?? 9) || personName(a.agent).localeCompare(personName(b.agent)));
@@ -169,7 +179,7 @@ function drawAgents() {
             'tr',
             { dataset: { testid: 'agent-row', agent: String(r.agent) } },
             h('th', { scope: 'row' }, personName(r.agent)),
-            h('td', null, h('span', { class: `badge ${r.state}`, dataset: { testid: 'agent-state' } }, label(r.state)), r.presence?.presence === 'away' && r.presence.reason ? h('span', { class: 'muted' }, ` ${r.presence.reason}`) : null),
+            h('td', null, h('span', { class: `badge ${r.state}`, dataset: { testid: 'agent-state' } }, label(r.state)), r.presence?.presence === 'away' && r.presence.reason ? h('span', { class: 'muted' }, ` ${r.presence.reason}`) : null, cooldownNote(r)),
             h('td', { class: 'num', dataset: { since: String(r.since) } }, duration((Date.now() - r.since) / 1000)),
             h('td', { class: 'num' }, String((r.contacts || []).length)),
             h('td', null, forceSelect(r)),

@@ -22,6 +22,11 @@ impl ApiError {
         ApiError { status, code, message: message.into(), field: None }
     }
 
+    /// Our own failure: the details go to the log, never to the client.
+    pub fn internal() -> Self {
+        ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", "internal error; see the server log")
+    }
+
     pub fn from_json_rejection(r: JsonRejection) -> Self {
         let status = r.status();
         let code = match r {
@@ -70,7 +75,7 @@ impl From<ServiceError> for ApiError {
             },
             ServiceError::Store(inner) => {
                 tracing::error!(error = %inner, "store failure");
-                return ApiError::new(S::INTERNAL_SERVER_ERROR, "internal", "internal error; see the server log");
+                return ApiError::internal();
             }
         };
         let field = match &e {

@@ -10,6 +10,7 @@ mod documents;
 mod errors;
 mod events;
 mod handlers;
+mod panics;
 mod seen;
 mod selfservice;
 mod yaml;
@@ -118,6 +119,7 @@ pub fn router<S: Store>(service: AppState<S>, assets: Arc<crate::web::Assets>) -
         .route("/api/openapi.json", get(docs::openapi))
         .route("/api/docs", get(docs::page))
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
+        .layer(axum::middleware::from_fn(panics::catch_panic))
         .layer(axum::middleware::from_fn_with_state(service.clone(), crate::metrics::track::<S>))
         .with_state(service)
 }

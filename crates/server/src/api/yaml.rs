@@ -36,8 +36,45 @@ impl<T: DeserializeOwned, St: Send + Sync> FromRequest<St> for JsonOrYaml<T> {
             let code = if r.status() == StatusCode::PAYLOAD_TOO_LARGE { "too_large" } else { "invalid_body" };
             ApiError::new(r.status(), code, r.body_text())
         })?;
+        if flow_depth(&bytes) > MAX_DEPTH {
+            let message = format!("YAML nested too deeply (more than {MAX_DEPTH} levels of [ and {{)");
+            return Err(ApiError::new(StatusCode::BAD_REQUEST, "invalid_yaml", message));
+        }
         serde_yaml_ng::from_slice(&bytes).map(JsonOrYaml).map_err(|e| ApiError::from_yaml(&e))
     }
+}
+
+/// As deep as serde_json lets JSON nest.
+const MAX_DEPTH: usize = 128;
+
+/// How deeply `[` and `{` collections nest in `yaml`, read roughly (quotes
+/// and comments skipped, brackets inside plain words not counted). The YAML
+/// parser stops deep documents itself, but only after time that grows with
+/// the square of the depth: a 1 MiB body of `[` would hold a worker for hours.
+fn flow_depth(yaml: &[u8]) -> usize {
+    let (mut depth, mut deepest, mut quote, mut comment) = (0usize, 0, None, false);
+    // The byte before, and whether it opened a collection.
+    let (mut prev, mut prev_opened) = (b'\n', false);
+    for &b in yaml {
+        let mut opened = false;
+        match (quote, b) {
+            (_, b'\n') if comment => comment = false,
+            _ if comment => continue,
+            (Some(q), _) if b == q => quote = None,
+            (Some(_), _) => continue,
+            (None, b'"' | b'\'') if !prev.is_ascii_alphanumeric() => quote = Some(b),
+            (None, b'#') if prev.is_ascii_whitespace() => comment = true,
+            (None, b'[' | b'{') if prev_opened || matches!(prev, b',' | b':' | b'-') || prev.is_ascii_whitespace() => {
+                depth += 1;
+                deepest = deepest.max(depth);
+                opened = true;
+            }
+            (None, b']' | b'}') => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+        (prev, prev_opened) = (b, opened);
+    }
+    deepest
 }
 
 /// `value` as YAML text.
@@ -50,6 +87,16 @@ pub fn yaml_response<T: Serialize>(value: &T) -> Response {
 
 #[cfg(test)]
 mod tests {
+    use super::flow_depth;
+
+    #[test]
+    fn measures_how_deeply_collections_nest() {
+        assert_eq!(flow_depth(b"name: x\ndefinition: {start: a, blocks: {a: {type: end}}}\n"), 3);
+        assert_eq!(flow_depth(b"a: [[1], [2, [3]]]"), 3);
+        // Brackets in strings, comments and plain words are text.
+        assert_eq!(flow_depth(b"text: '[[[[' # [[[[\nb: \"{{x}}\"\nc: a[[[b"), 0);
+        assert_eq!(flow_depth(format!("d: {}1{}", "[".repeat(100_000), "]".repeat(100_000)).as_bytes()), 100_000);
+    }
     use crate::service::flows::FlowUpdate;
 
     #[test]

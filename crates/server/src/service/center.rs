@@ -56,14 +56,17 @@ impl Center {
         }
         // Overflow targets may be created after the queue that names them:
         // install every queue plainly first, then with its real settings.
-        let queues = store.queues(ws).await?;
-        for q in &queues {
-            let mut plain = q.clone();
-            if let Ok(mut s) = serde_json::from_value::<QueueSettings>(q.settings.clone()) {
-                s.overflow = OverflowAction::Disconnect;
-                s.after_hours = OverflowAction::Disconnect;
-                plain.settings = serde_json::to_value(s).map_err(|e| corrupt(e.to_string()))?;
+        let mut queues = store.queues(ws).await?;
+        for q in &mut queues {
+            let Ok(mut s) = serde_json::from_value::<QueueSettings>(q.settings.clone()) else { continue };
+            // Saved before the bounds existed: load it within them.
+            if s.clamp_bounds() {
+                q.settings = serde_json::to_value(&s).map_err(|e| corrupt(e.to_string()))?;
             }
+            let mut plain = q.clone();
+            s.overflow = OverflowAction::Disconnect;
+            s.after_hours = OverflowAction::Disconnect;
+            plain.settings = serde_json::to_value(s).map_err(|e| corrupt(e.to_string()))?;
             c.install_queue(plain, now).map_err(corrupt)?;
         }
         for q in queues {
@@ -80,8 +83,10 @@ impl Center {
         Ok(c)
     }
 
+    /// Installs a policy that `put_policy` checked, or one saved before the
+    /// checks grew stricter: such a policy still loads.
     pub fn install_policy(&mut self, p: PolicyRecord, now: Timestamp) -> Result<(), String> {
-        let compiled = policy::compile(p.id, &p.steps, &self.skills).map_err(|e| e.to_string())?;
+        let compiled = policy::compile_saved(p.id, &p.steps, &self.skills).map_err(|e| e.to_string())?;
         self.engine.upsert_policy(compiled, now);
         self.policies.insert(p.id, p);
         Ok(())

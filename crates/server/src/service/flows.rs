@@ -5,7 +5,8 @@ use super::{Ids, Service, ServiceError, audit, require};
 use crate::auth::Principal;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
-use switchboard_core::flow::{Flow, FlowError};
+use switchboard_core::flow::definition::{Handoff, key_path};
+use switchboard_core::flow::{Block, Flow, FlowError};
 use switchboard_core::ids::WorkspaceId;
 use switchboard_core::time::Timestamp;
 use switchboard_store::{Change, Document, Role, Store};
@@ -83,10 +84,26 @@ impl<S: Store> Service<S> {
         Ok(serde_json::from_value(d.body).map_err(switchboard_store::StoreError::from)?)
     }
 
+    /// Every queue a hand-off names exists: the chat would otherwise fall back
+    /// to the default queue without anyone noticing the typo.
+    async fn check_handoff_queues(&self, ws: WorkspaceId, flow: &Flow) -> Result<(), ServiceError> {
+        let queues = self.store().queues(ws).await?;
+        for (id, block) in &flow.definition().blocks {
+            if let Block::Handoff(Handoff { queue: Some(name), .. }) = block
+                && !queues.iter().any(|q| q.name.eq_ignore_ascii_case(name))
+            {
+                let field = format!("definition.blocks{}.queue", key_path(id.as_str()));
+                return Err(ServiceError::invalid(field, format!("no queue named '{name}'")));
+            }
+        }
+        Ok(())
+    }
+
     /// Creates a flow (`id` None) or saves a new version of one.
     pub async fn put_flow(&self, p: &Principal, id: Option<u64>, u: FlowUpdate) -> Result<FlowRecord, ServiceError> {
         require(p, Role::Admin)?;
-        let (_, warnings) = compile(&u.definition)?;
+        let (flow, warnings) = compile(&u.definition)?;
+        self.check_handoff_queues(p.workspace, &flow).await?;
         let now = self.now();
         let record = match id {
             Some(id) => {

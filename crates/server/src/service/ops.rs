@@ -15,7 +15,7 @@ use switchboard_core::expr::Value;
 use switchboard_core::ids::{AgentId, ContactId, CustomerId, PolicyId, QueueId, UserId, WorkspaceId};
 use switchboard_core::policy::StepSpec;
 use switchboard_core::queue::WrapUp;
-use switchboard_core::skills::Proficiency;
+use switchboard_core::skills::{MAX_LEVEL, Proficiency};
 use switchboard_core::time::Timestamp;
 use switchboard_store::{
     AgentRecord, Change, ContactFilter, ContactRecord, ContactState, Direction, PolicyRecord, QueueRecord, Role, Skill,
@@ -89,6 +89,16 @@ pub struct AgentStats {
     pub contacts: Vec<ContactId>,
     /// Contacts accepted since midnight UTC.
     pub handled_today: u64,
+    /// Contacts this agent rejected or missed and is not offered again until
+    /// the queue's decline cooldown ends, soonest first: why an available
+    /// agent may sit idle beside a waiting contact.
+    pub cooldowns: Vec<Cooldown>,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct Cooldown {
+    pub contact: ContactId,
+    pub seconds_left: f64,
 }
 
 fn nonempty(field: &str, v: &str) -> Result<String, ServiceError> {
@@ -289,9 +299,15 @@ impl<S: Store> Service<S> {
                     return Err(ServiceError::invalid("queues", format!("no queue {}", m.queue.0)));
                 }
             }
-            for name in spec.skills.keys() {
+            for (name, proficiency) in &spec.skills {
                 if c.skills.get(name).is_none() {
                     return Err(ServiceError::invalid("skills", format!("unknown skill '{name}'")));
+                }
+                if let Proficiency::Level(level) = proficiency
+                    && !(1..=MAX_LEVEL).contains(level)
+                {
+                    let message = format!("skill levels run from 1 to {MAX_LEVEL}, got {level}");
+                    return Err(ServiceError::invalid(format!("skills.{name}"), message));
                 }
             }
             let presence = c.agents.get(&user).map_or(Presence::Offline, |a| a.presence.clone());
@@ -540,6 +556,7 @@ impl<S: Store> Service<S> {
             ids.into_iter()
                 .map(|u| {
                     let s = c.engine.agent_snapshot(AgentId(u.0))?;
+                    let cooldowns = c.engine.cooldowns(AgentId(u.0), now)?;
                     Ok(AgentStats {
                         agent: u,
                         presence: s.presence,
@@ -547,6 +564,10 @@ impl<S: Store> Service<S> {
                         seconds_in_state: now.since(s.state_since).as_secs_f64(),
                         contacts: s.contacts.iter().map(|x| x.0).collect(),
                         handled_today: handled.get(&u).copied().unwrap_or(0),
+                        cooldowns: cooldowns
+                            .into_iter()
+                            .map(|(contact, until)| Cooldown { contact, seconds_left: until.since(now).as_secs_f64() })
+                            .collect(),
                     })
                 })
                 .collect()

@@ -1,11 +1,15 @@
 //! A queue's settings as the API takes them and the store keeps them.
 
 use serde::{Deserialize, Serialize};
+use std::ops::RangeInclusive;
 use std::time::Duration;
 use switchboard_core::calendar::Calendar;
 use switchboard_core::channel::{Channel, ChannelSet};
 use switchboard_core::ids::{PolicyId, QueueId};
-use switchboard_core::queue::{OrderingKind, OverflowAction, QueueConfig, WrapUp};
+use switchboard_core::queue::{
+    DECLINE_COOLDOWN_RANGE, DEFAULT_DECLINE_COOLDOWN, OFFER_TIMEOUT_RANGE, OrderingKind, OverflowAction, QueueConfig,
+    WrapUp, seconds_within,
+};
 
 fn default_channels() -> Vec<Channel> {
     vec![Channel::Api]
@@ -15,6 +19,9 @@ fn default_sl() -> f64 {
 }
 fn default_offer_timeout() -> f64 {
     30.0
+}
+fn default_decline_cooldown() -> f64 {
+    DEFAULT_DECLINE_COOLDOWN.as_secs_f64()
 }
 fn default_handle() -> f64 {
     300.0
@@ -42,8 +49,13 @@ pub struct QueueSettings {
     /// `"none"`, `{ "fixed": 30 }` (seconds) or `"until_ended"`.
     #[serde(default = "no_wrap_up")]
     pub wrap_up: WrapUp,
+    /// From 5 s to 1 h.
     #[serde(default = "default_offer_timeout")]
     pub offer_timeout_seconds: f64,
+    /// How long a contact an agent rejected or missed is not offered to that
+    /// agent again; 0 to 1 h, 0 turns it off.
+    #[serde(default = "default_decline_cooldown")]
+    pub decline_cooldown_seconds: f64,
     #[serde(default)]
     pub max_wait_seconds: Option<f64>,
     #[serde(default)]
@@ -76,7 +88,22 @@ fn secs(field: &'static str, v: f64) -> Result<Duration, SettingsError> {
         .map_err(|_| SettingsError { field, message: format!("must be a non-negative number of seconds, got {v}") })
 }
 
+fn within(field: &'static str, v: f64, range: &RangeInclusive<f64>) -> Result<Duration, SettingsError> {
+    seconds_within(v, range).map_err(|message| SettingsError { field, message })
+}
+
 impl QueueSettings {
+    /// Moves the bounded settings into their ranges, saying whether any
+    /// changed: a queue saved before the bounds existed still loads.
+    pub fn clamp_bounds(&mut self) -> bool {
+        let before = (self.offer_timeout_seconds, self.decline_cooldown_seconds);
+        let clamp =
+            |v: f64, r: &RangeInclusive<f64>| if v.is_nan() { *r.start() } else { v.clamp(*r.start(), *r.end()) };
+        self.offer_timeout_seconds = clamp(self.offer_timeout_seconds, &OFFER_TIMEOUT_RANGE);
+        self.decline_cooldown_seconds = clamp(self.decline_cooldown_seconds, &DECLINE_COOLDOWN_RANGE);
+        before != (self.offer_timeout_seconds, self.decline_cooldown_seconds)
+    }
+
     /// The engine's configuration; `hours` resolves a business-hours id.
     pub fn to_config(
         &self,
@@ -91,7 +118,9 @@ impl QueueSettings {
         c.ordering = self.ordering;
         c.sl_threshold = secs("sl_seconds", self.sl_seconds)?;
         c.wrap_up = self.wrap_up;
-        c.offer_timeout = secs("offer_timeout_seconds", self.offer_timeout_seconds)?;
+        c.offer_timeout = within("offer_timeout_seconds", self.offer_timeout_seconds, &OFFER_TIMEOUT_RANGE)?;
+        c.decline_cooldown =
+            within("decline_cooldown_seconds", self.decline_cooldown_seconds, &DECLINE_COOLDOWN_RANGE)?;
         c.max_wait = self.max_wait_seconds.map(|s| secs("max_wait_seconds", s)).transpose()?;
         c.max_length = self.max_length;
         c.overflow = self.overflow;

@@ -5,6 +5,7 @@ use crate::cli::ErlangArgs;
 use crate::table::{Table, percent, seconds};
 use anyhow::{Context, bail};
 use serde_json::json;
+use std::fmt::Write;
 use std::time::Duration;
 use switchboard_core::erlang::{Model, StaffingInput, StaffingRow};
 
@@ -16,6 +17,11 @@ fn duration(name: &str, secs: f64) -> anyhow::Result<Duration> {
 }
 
 pub fn run(args: ErlangArgs) -> anyhow::Result<()> {
+    super::emit(&render(args)?)
+}
+
+fn render(args: ErlangArgs) -> anyhow::Result<String> {
+    let mut out = String::new();
     let input = StaffingInput {
         calls: args.calls,
         interval: duration("interval-minutes", args.interval_minutes * 60.0)?,
@@ -30,35 +36,41 @@ pub fn run(args: ErlangArgs) -> anyhow::Result<()> {
     if let Some(agents) = args.agents {
         let row = input.evaluate(agents)?;
         if args.json {
-            println!("{}", serde_json::to_string_pretty(&json!({ "traffic_erlangs": input.traffic(), "row": row }))?);
+            writeln!(
+                out,
+                "{}",
+                serde_json::to_string_pretty(&json!({ "traffic_erlangs": input.traffic(), "row": row }))?
+            )?;
         } else {
-            print!("{}", rows_table(&[row], None));
+            write!(out, "{}", rows_table(&[row], None))?;
         }
-        return Ok(());
+        return Ok(out);
     }
     let staffing = input.staff()?;
     if args.json {
-        println!("{}", serde_json::to_string_pretty(&staffing)?);
-        return Ok(());
+        writeln!(out, "{}", serde_json::to_string_pretty(&staffing)?)?;
+        return Ok(out);
     }
     let model = match staffing.model {
         Model::ErlangC => "Erlang C".to_string(),
         Model::ErlangA => format!("Erlang A (mean patience {} s)", args.patience.unwrap_or_default()),
     };
-    println!(
+    writeln!(
+        out,
         "Traffic {:.2} Erlangs ({} contacts per {} min, AHT {} s) — {model}\n",
         staffing.traffic_erlangs, args.calls, args.interval_minutes, args.aht
-    );
-    print!("{}", rows_table(&staffing.table, Some(staffing.agents)));
-    println!(
+    )?;
+    write!(out, "{}", rows_table(&staffing.table, Some(staffing.agents)))?;
+    writeln!(
+        out,
         "\nRequired agents: {} (service level {} for a target of {} in {} s)",
         staffing.agents,
         percent(Some(staffing.service_level)),
         percent(Some(args.sl_target)),
         args.sl_seconds
-    );
-    println!("Scheduled agents with {} shrinkage: {}", percent(Some(args.shrinkage)), staffing.scheduled_agents);
-    Ok(())
+    )?;
+    writeln!(out, "Scheduled agents with {} shrinkage: {}", percent(Some(args.shrinkage)), staffing.scheduled_agents)?;
+    Ok(out)
 }
 
 fn rows_table(rows: &[StaffingRow], chosen: Option<u32>) -> String {

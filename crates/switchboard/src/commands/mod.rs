@@ -16,3 +16,15 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Backup(args) => serve::backup(args),
     }
 }
+
+/// Writes a command's output to stdout. A reader that has gone away
+/// (`switchboard erlang … | head -1`) is no error: the command ends quietly,
+/// as Unix tools do, where `println!` would panic.
+pub fn emit(text: &str) -> anyhow::Result<()> {
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    match out.write_all(text.as_bytes()).and_then(|()| out.flush()) {
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+        result => Ok(result?),
+    }
+}

@@ -7,6 +7,7 @@ use crate::cli::SimulateArgs;
 use crate::table::{Table, percent, seconds};
 use anyhow::Context;
 use indicatif::{ProgressBar, ProgressStyle};
+use std::fmt::Write;
 use std::io::IsTerminal;
 use std::time::Instant;
 use switchboard_core::sim::{self, Row, Scenario, SimReport};
@@ -43,19 +44,19 @@ pub fn run(args: SimulateArgs) -> anyhow::Result<()> {
         std::fs::write(path, chart(&report).to_svg()).with_context(|| format!("writing {}", path.display()))?;
     }
     if args.json {
-        println!("{}", serde_json::to_string_pretty(&report)?);
-        return Ok(());
+        return super::emit(&format!("{}\n", serde_json::to_string_pretty(&report)?));
     }
+    let mut out = String::new();
     for q in &report.queues {
-        println!("Queue {} (service level within {} s)", q.name, q.sl_seconds);
+        writeln!(out, "Queue {} (service level within {} s)", q.name, q.sl_seconds)?;
         if !args.summary {
-            print!("{}", rows(&report.intervals, &q.intervals));
+            write!(out, "{}", rows(&report.intervals, &q.intervals))?;
         }
-        print!("{}", rows(&["total".to_string()], std::slice::from_ref(&q.total)));
-        println!();
+        writeln!(out, "{}", rows(&["total".to_string()], std::slice::from_ref(&q.total)))?;
     }
-    println!("All queues");
-    print!("{}", rows(&["total".to_string()], std::slice::from_ref(&report.total)));
+    writeln!(out, "All queues")?;
+    write!(out, "{}", rows(&["total".to_string()], std::slice::from_ref(&report.total)))?;
+    super::emit(&out)?;
     eprintln!(
         "\n{} contacts ({} unfinished), {} routing events, simulated in {:.2} s ({:.0} contacts/s)",
         report.contacts,

@@ -61,14 +61,15 @@ export function queuesTab() {
     label: (q) => q.name,
     sub: (q) => (q.settings?.channels || []).join(', '),
     form(item, ctx) {
-      const st = item ? { ...item.settings } : { channels: ['chat'], sl_seconds: 20, offer_timeout_seconds: 30, wrap_up: 'none', overflow: 'disconnect', after_hours: 'voicemail', sticky_seconds: 0, expected_handle_seconds: 300 };
+      const st = item ? { ...item.settings } : { channels: ['chat'], sl_seconds: 20, offer_timeout_seconds: 30, decline_cooldown_seconds: 30, wrap_up: 'none', overflow: 'disconnect', after_hours: 'voicemail', sticky_seconds: 0, expected_handle_seconds: 300 };
       const queues = editor.items;
       const name = h('input', { type: 'text', value: item ? item.name : '', required: true });
       const channels = CHANNELS.map((c) => checkbox({ label: c, name: `channel-${c}`, checked: (st.channels || []).includes(c) }));
       const policy = h('select', null, options(policies.map((p) => [p.id, p.name]), st.policy));
       const ordering = h('select', null, options(ORDERINGS, st.ordering || 'longest_idle'));
       const sl = numberInput(st.sl_seconds, { min: 0 });
-      const offer = numberInput(st.offer_timeout_seconds, { min: 1 });
+      const offer = numberInput(st.offer_timeout_seconds, { min: 5, max: 3600 });
+      const cooldown = numberInput(st.decline_cooldown_seconds ?? 30, { min: 0, max: 3600 });
       const maxWait = numberInput(st.max_wait_seconds, { min: 0, placeholder: 'no limit' });
       const maxLength = numberInput(st.max_length, { min: 0, step: 1, placeholder: 'no limit' });
       const sticky = numberInput(st.sticky_seconds, { min: 0 });
@@ -89,7 +90,8 @@ export function queuesTab() {
             field({ label: 'Agent ordering', name: 'ordering', input: ordering })),
           h('div', { class: 'row' },
             field({ label: 'Service-level threshold (s)', name: 'sl_seconds', input: sl, hint: 'answered within this many seconds' }),
-            field({ label: 'Offer timeout (s)', name: 'offer_timeout_seconds', input: offer })),
+            field({ label: 'Offer timeout (s)', name: 'offer_timeout_seconds', input: offer, hint: '5 to 3600' })),
+          field({ label: 'Decline cooldown (s)', name: 'decline_cooldown_seconds', input: cooldown, hint: 'after an agent rejects or misses an offer, how long that contact is not offered to that agent again; 0 offers it again at once' }),
           field({ label: 'Wrap-up', name: 'wrap_up', input: wrap }),
           h('div', { class: 'row' },
             field({ label: 'Max wait (s)', name: 'max_wait_seconds', input: maxWait }),
@@ -110,6 +112,7 @@ export function queuesTab() {
             ordering: ordering.value,
             sl_seconds: sl.read() ?? 20,
             offer_timeout_seconds: offer.read() ?? 30,
+            decline_cooldown_seconds: cooldown.read() ?? 30,
             max_wait_seconds: maxWait.read(),
             max_length: maxLength.read(),
             wrap_up: wrap.read(),

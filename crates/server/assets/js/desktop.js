@@ -156,6 +156,7 @@ let current = null;
 const convCtx = {
   me: myId,
   queueName,
+  queueSettings: (id) => queues.get(id)?.settings ?? null,
   customerName,
   canned: () => canned,
   dispositions: () => dispositions,

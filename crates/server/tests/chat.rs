@@ -259,6 +259,29 @@ async fn chat_end_to_end<S: Store>(store: S) {
     assert_eq!(status, StatusCode::ACCEPTED, "{left}");
     let waiting = app.get(&format!("/api/v1/contacts/{}", left["contact"]), &admin).await;
     assert_eq!(waiting["state"], "queued", "{waiting}");
+
+    // Nobody on shift: the bot still runs, and its hand-off says so; the
+    // conversation in line becomes the message left.
+    let (_, h) = app.call("POST", &format!("/chat/{key}/sessions"), None, Some(json!({ "name": "Hal" }))).await;
+    let hal_id = h["contact"].as_u64().unwrap();
+    let mut hal = Ws::open(&app, &format!("/chat/{key}/ws?session={}", h["session"].as_str().unwrap()), None).await;
+    hal.until("the menu", |v| v["buttons"].is_array()).await;
+    hal.send(json!({ "type": "message", "text": "I'd like to talk to a person", "client_id": "h1" })).await;
+    let waiting = hal.until("waiting", |v| v["type"] == "status" && v["state"] == "waiting").await;
+    assert_eq!((waiting["staffed"].clone(), waiting["position"].clone()), (json!(false), json!(2)), "{waiting}");
+    let (status, left) = app
+        .call(
+            "POST",
+            &format!("/chat/{key}/messages"),
+            None,
+            Some(json!({ "name": "Hal", "email": "hal@example.com", "text": "Call me", "session": h["session"] })),
+        )
+        .await;
+    assert_eq!((status, left["contact"].as_u64()), (StatusCode::ACCEPTED, Some(hal_id)), "{left}");
+    drop(hal);
+    tokio::time::sleep(Duration::from_millis(600)).await;
+    let kept = app.get(&format!("/api/v1/contacts/{hal_id}"), &admin).await;
+    assert_eq!((kept["state"].clone(), kept["attributes"]["left_message"].clone()), (json!("queued"), json!(true)));
 }
 
 async fn self_service_configuration<S: Store>(store: S) {

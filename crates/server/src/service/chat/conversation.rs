@@ -68,6 +68,10 @@ pub struct LeftMessage {
     pub name: Option<String>,
     pub email: String,
     pub text: String,
+    /// The conversation waiting for an agent that becomes the message (the
+    /// bot handed off while nobody is on shift); without it, a new one.
+    #[serde(default)]
+    pub session: Option<String>,
 }
 
 /// What the customer's socket sends.
@@ -642,11 +646,15 @@ impl<S: Store> Service<S> {
             return Err(ServiceError::invalid("email", "not an email address"));
         }
         let text = super::messages::message_text(&m.text, false)?;
-        let queue = settings.queue.ok_or_else(|| ServiceError::Conflict("this chat has no queue set up".into()))?;
-        let customer = self.chat_customer(ws, m.name.as_deref(), Some(&m.email)).await?;
         let mut attributes = BTreeMap::new();
         attributes.insert("left_message".to_string(), AttrValue::Bool(true));
         attributes.insert("email".to_string(), AttrValue::Str(m.email.trim().to_lowercase()));
+        if let Some(token) = &m.session {
+            let s = self.chat_session(key, token).await?;
+            return self.leave_message_in_line(&s, m.name.unwrap_or_default(), text, attributes).await;
+        }
+        let queue = settings.queue.ok_or_else(|| ServiceError::Conflict("this chat has no queue set up".into()))?;
+        let customer = self.chat_customer(ws, m.name.as_deref(), Some(&m.email)).await?;
         let record = self.new_chat_record(ws, customer, attributes);
         let id = record.id;
         let name = m.name.unwrap_or_default();
@@ -658,6 +666,31 @@ impl<S: Store> Service<S> {
         })
         .await?;
         Ok(id)
+    }
+
+    /// Turns a conversation waiting in line into a left message: it keeps its
+    /// place, the customer may go, and the agent answers by email.
+    async fn leave_message_in_line(
+        &self,
+        s: &ChatSession,
+        name: String,
+        text: String,
+        attributes: BTreeMap<String, AttrValue>,
+    ) -> Result<ContactId, ServiceError> {
+        let id = s.contact;
+        self.apply(s.workspace, move |c, now, changes| {
+            let record = c
+                .contacts
+                .get_mut(&id)
+                .filter(|r| matches!(r.state, ContactState::Queued | ContactState::Offered))
+                .ok_or_else(|| ServiceError::Conflict("this chat is not waiting for an agent".into()))?;
+            record.attributes.extend(attributes);
+            record.updated_at = now;
+            changes.push(MessageBody::new(Author::Customer, &name, text).event(record, now));
+            changes.push(Change::PutContact(record.clone()));
+            Ok(id)
+        })
+        .await
     }
 
     /// The messages of the customer's conversation after `after`, as frames.

@@ -327,16 +327,21 @@ await test('attachments: refused by size or type before upload, sent after uploa
   await until('the attachment frame', async () => chat.sent.some((f) => f.type === 'attachment' && f.id === 55 && f.client_id));
 });
 
+/** Fills in and sends the leave-a-message form as Robin. */
+async function leaveMessage(page, text) {
+  await page.getByTestId('sb-offline').waitFor();
+  await page.getByTestId('sb-field-name').fill('Robin');
+  await page.getByTestId('sb-field-email').fill('robin@example.com');
+  await page.getByTestId('sb-field-text').fill(text);
+  await page.getByTestId('sb-offline-submit').click();
+  await page.getByTestId('sb-offline-done').waitFor();
+}
+
 await test('closed: leave a message instead', async (context, page) => {
   const chat = new FakeChat({ open: false });
   await chat.install(context);
   await open(page);
-  await page.getByTestId('sb-offline').waitFor();
-  await page.getByTestId('sb-field-name').fill('Robin');
-  await page.getByTestId('sb-field-email').fill('robin@example.com');
-  await page.getByTestId('sb-field-text').fill('Call me back about my order');
-  await page.getByTestId('sb-offline-submit').click();
-  await page.getByTestId('sb-offline-done').waitFor();
+  await leaveMessage(page, 'Call me back about my order');
   assert.deepEqual(chat.left, [{ name: 'Robin', email: 'robin@example.com', text: 'Call me back about my order' }]);
 });
 
@@ -353,12 +358,7 @@ await test('nobody on shift: the bot first, then leave a message in the same con
   await until('the answer', async () => /5 business days/.test(await page.getByTestId('sb-panel').textContent()));
   // The bot hands off to nobody: the waiting conversation becomes the message.
   chat.frame({ type: 'status', state: 'waiting', position: 1, staffed: false });
-  await page.getByTestId('sb-offline').waitFor();
-  await page.getByTestId('sb-field-name').fill('Robin');
-  await page.getByTestId('sb-field-email').fill('robin@example.com');
-  await page.getByTestId('sb-field-text').fill('Please call me');
-  await page.getByTestId('sb-offline-submit').click();
-  await page.getByTestId('sb-offline-done').waitFor();
+  await leaveMessage(page, 'Please call me');
   assert.deepEqual(chat.left, [{ name: 'Robin', email: 'robin@example.com', text: 'Please call me', session: 'sess-1' }]);
   // The status repeats: the thanks stay, the form does not come back.
   chat.frame({ type: 'status', state: 'waiting', position: 1, staffed: false });

@@ -210,32 +210,27 @@ async fn chats_that_never_connect<S: Store>(store: S) {
     app.running.stop().await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn wrap_up_never_loses_work_on_sqlite() {
-    wrap_up_never_loses_work(SqliteStore::open(&sqlite_url()).await.unwrap()).await;
+/// Each case as two tests, `sqlite::case` and `postgres::case`.
+macro_rules! both {
+    ($($case:ident),* $(,)?) => {
+        mod sqlite {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+                async fn $case() {
+                    crate::$case(super::SqliteStore::open(&super::sqlite_url()).await.unwrap()).await;
+                }
+            )*
+        }
+
+        mod postgres {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+                async fn $case() {
+                    crate::$case(super::PostgresStore::open(&super::postgres_url().await).await.unwrap()).await;
+                }
+            )*
+        }
+    };
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn wrap_up_never_loses_work_on_postgres() {
-    wrap_up_never_loses_work(PostgresStore::open(&postgres_url().await).await.unwrap()).await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn cancelled_contacts_on_sqlite() {
-    cancelled_contacts(SqliteStore::open(&sqlite_url()).await.unwrap()).await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn cancelled_contacts_on_postgres() {
-    cancelled_contacts(PostgresStore::open(&postgres_url().await).await.unwrap()).await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn chats_that_never_connect_on_sqlite() {
-    chats_that_never_connect(SqliteStore::open(&sqlite_url()).await.unwrap()).await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn chats_that_never_connect_on_postgres() {
-    chats_that_never_connect(PostgresStore::open(&postgres_url().await).await.unwrap()).await;
-}
+both!(wrap_up_never_loses_work, cancelled_contacts, chats_that_never_connect);

@@ -93,6 +93,24 @@ pub struct AgentStats {
     pub handled_today: u64,
 }
 
+/// What the agent wrote at wrap-up; what is left out keeps the contact's own.
+#[derive(Clone, Debug)]
+struct Written {
+    disposition: Option<String>,
+    notes: Option<String>,
+}
+
+impl Written {
+    fn onto(self, r: &mut ContactRecord) {
+        if self.disposition.is_some() {
+            r.disposition = self.disposition;
+        }
+        if self.notes.is_some() {
+            r.notes = self.notes;
+        }
+    }
+}
+
 fn nonempty(field: &str, v: &str) -> Result<String, ServiceError> {
     let v = v.trim();
     if v.is_empty() { Err(ServiceError::invalid(field, "must not be empty")) } else { Ok(v.to_string()) }
@@ -463,19 +481,15 @@ impl<S: Store> Service<S> {
             }
         }
         let principal = *p;
-        let (code, text) = (disposition.clone(), notes.clone());
+        let written = Written { disposition, notes };
+        let late = written.clone();
         let live = self
             .apply(p.workspace, move |c, now, _| {
                 let Some(record) = c.contacts.get_mut(&id) else { return Ok(false) };
                 Self::check_own(&principal, record)?;
                 let agent =
                     AgentId(record.agent.ok_or(ServiceError::Conflict(format!("contact {} has no agent", id.0)))?.0);
-                if disposition.is_some() {
-                    record.disposition = disposition;
-                }
-                if notes.is_some() {
-                    record.notes = notes;
-                }
+                written.onto(record);
                 if record.state == ContactState::Connected {
                     c.engine.end_contact(id, now)?;
                 }
@@ -487,18 +501,12 @@ impl<S: Store> Service<S> {
                 Ok(true)
             })
             .await?;
-        if live { Ok(()) } else { self.late_disposition(p, id, code, text).await }
+        if live { Ok(()) } else { self.late_disposition(p, id, late).await }
     }
 
     /// Records a disposition and notes on a contact whose wrap-up is over,
     /// with a `disposition_set` event, within the queue's grace period.
-    async fn late_disposition(
-        &self,
-        p: &Principal,
-        id: ContactId,
-        disposition: Option<String>,
-        notes: Option<String>,
-    ) -> Result<(), ServiceError> {
+    async fn late_disposition(&self, p: &Principal, id: ContactId, written: Written) -> Result<(), ServiceError> {
         let mut record = self
             .store()
             .contact(p.workspace, id)
@@ -509,7 +517,7 @@ impl<S: Store> Service<S> {
             let state = serde_json::to_value(record.state).unwrap_or_default();
             return Err(ServiceError::Conflict(format!("contact {} was not handled (it is {state})", id.0)));
         }
-        if disposition.is_none() && notes.is_none() {
+        if written.disposition.is_none() && written.notes.is_none() {
             return Ok(());
         }
         let by = p.user;
@@ -526,13 +534,9 @@ impl<S: Store> Service<S> {
                     id.0
                 )));
             }
-            let payload = json!({ "contact": id, "disposition": disposition, "notes": notes, "by": by });
-            if disposition.is_some() {
-                record.disposition = disposition;
-            }
-            if notes.is_some() {
-                record.notes = notes;
-            }
+            let payload =
+                json!({ "contact": id, "disposition": written.disposition, "notes": written.notes, "by": by });
+            written.onto(&mut record);
             record.updated_at = now;
             changes.push(contact_event(&record, now, "disposition_set", payload));
             changes.push(Change::PutContact(record));

@@ -179,9 +179,9 @@ async function pressButton(page, re) {
 
 /**
  * Goes through the bot's flow as a customer with one question who is
- * happy with the answer: picks the menu entry for it, asks, says the
- * answer helped and that there is nothing else. Reads the bot's words,
- * not a fixed script, so that an edited demo flow still passes.
+ * happy with the answer: types the question at the menu, as the README
+ * tells, says the answer helped and that there is nothing else. Reads the
+ * bot's words, not a fixed script, so that an edited demo flow still passes.
  */
 async function talkToBot(page, question) {
   const bots = widgetMessages(page, 'bot');
@@ -199,7 +199,12 @@ async function talkToBot(page, question) {
     if (await bots.last().getByTestId('sb-bot-button').count()) {
       if (/anything else/i.test(last)) acted = await pressButton(page, /^no|that'?s all/i);
       else if (answered) acted = await pressButton(page, /^yes|thank|helped/i);
-      else if (askedAt < 0) acted = await pressButton(page, /billing|refund|question/i);
+      else if (askedAt < 0) {
+        // The menu takes the question typed out, not only its buttons.
+        askedAt = words.length;
+        await say(page, question);
+        acted = true;
+      }
     } else if ((await page.locator('[data-testid=sb-msg][data-id]').last().getAttribute('data-from')) === 'bot') {
       // The bot waits for words: the question first, then a thank-you.
       if (askedAt < 0) askedAt = words.length;
@@ -335,26 +340,36 @@ async function seedHistory(admin, queues) {
 
 async function fullChat(browser, agent, admin) {
   const c1 = await newPage(browser, 'customer 1', { width: 1280, height: 800 });
-  await step('customer 1 asks the bot about refunds and is helped (contained)', async () => {
+  await step('customer 1 asks the bot "How long does a refund take?" and is helped (contained)', async () => {
     await openWidget(c1, { name: 'Casey', email: 'casey@example.com' });
-    await talkToBot(c1, 'How do refunds work?');
+    await talkToBot(c1, 'How long does a refund take?');
+    const contained = await admin('GET', 'contacts?state=contained');
+    if (!contained.body.contacts?.length) fail('no contained contact after the bot helped');
   });
 
   const c2 = await newPage(browser, 'customer 2', { width: 1280, height: 800 });
   let gaveEmail = false;
-  await step('customer 2 asks for a person and waits', async () => {
+  await step('customer 2 asks for a person and waits, with their place in line', async () => {
+    // As in the README, Alice is not taking chats yet when the customer asks.
+    await agent.getByTestId('state-select').selectOption('away:Break');
+    await until('Alice to be away', async () => (await text(agent.getByTestId('agent-state'))) === 'Away');
     ({ gaveEmail } = await openWidget(c2, { name: 'Robin', email: 'robin@example.com' }));
-    await say(c2, 'I would like to talk to a person, please.');
+    await say(c2, "I'd like to talk to a person");
     const handedOff = async () => ['waiting', 'connected'].includes(await chatState(c2));
     // The demo bot hands off on "person"; another flow may want its button pressed.
     await until('a hand-off to the queue', handedOff, 4000).catch(async () => {
       if (!(await pressButton(c2, /person|agent|human|someone|talk/i))) fail('the bot neither handed off nor offered a way to a person');
       await until('a hand-off to the queue', handedOff);
     });
+    await until('the place in line and the estimated wait', async () => /you are next|in line/.test(await text(c2.getByTestId('sb-status'))) && /minute|min/.test(await text(c2.getByTestId('sb-status'))));
+    const waiting = (await admin('GET', 'contacts?state=queued')).body.contacts || [];
+    const support = ((await admin('GET', 'queues')).body.queues || []).find((q) => q.name === 'Support');
+    if (!waiting.some((c) => c.channel === 'chat' && c.queue === support?.id)) fail('the chat is not queued for Support');
   });
 
   let contactId;
-  await step('Alice gets the offer with a countdown and accepts it', async () => {
+  await step('Alice goes available, gets the offer with a countdown and accepts it', async () => {
+    await agent.getByTestId('state-select').selectOption('available');
     const offer = agent.getByTestId('offer').first();
     await offer.waitFor({ timeout: WAIT });
     await until('a countdown', async () => /^\d+s$/.test(await text(offer.getByTestId('offer-countdown'))));
@@ -386,6 +401,8 @@ async function fullChat(browser, agent, admin) {
   await step('Alice ends the chat and wraps up with a disposition', async () => {
     await agent.getByTestId('end-chat').click();
     await agent.getByTestId('wrapup').waitFor();
+    // Support wraps up until the agent is done: the form says so.
+    await until('the wrap-up mode', async () => /until you complete/.test(await text(agent.getByTestId('wrapup-timing'))));
     await chooseDisposition(agent);
     await agent.getByTestId('wrapup-notes').fill('Replacement pole sent');
     await agent.getByTestId('wrapup-submit').click();

@@ -203,3 +203,27 @@ test('events: a late event is shown once, a replayed one not again', () => {
   seen.first(14);
   assert.equal(seen.first(11), false, 'forgotten, and below the floor');
 });
+
+const { wrapUpTiming } = await load('desktop/wrapup.js');
+
+test('wrap-up: the form says what the queue’s wrap-up mode allows', () => {
+  const none = wrapUpTiming({ wrap_up: 'none' });
+  assert.equal(none.mode, 'none');
+  assert.match(none.text(), /no wrap-up time.*within 10 minutes/);
+  assert.equal(wrapUpTiming(null).mode, 'none', 'unknown settings are the default: none');
+  assert.match(wrapUpTiming({ wrap_up: 'none', disposition_grace_seconds: 90 }).text(), /within 90 seconds/);
+  const fixed = wrapUpTiming({ wrap_up: { fixed: 75 } }, 1_000_000);
+  assert.equal(fixed.mode, 'fixed');
+  assert.equal(fixed.text(1_000_000), 'Wrap-up ends in 1:15.');
+  assert.equal(fixed.text(1_074_500), 'Wrap-up ends in 0:01.');
+  assert.match(fixed.text(1_075_000), /over; the disposition can still be recorded for 10 minutes/);
+  assert.equal(wrapUpTiming({ wrap_up: 'until_ended' }).mode, 'until_ended');
+});
+
+test('work: a withdrawn contact goes; the timeline says so', () => {
+  const w = new Work(2);
+  w.apply(ev(1, 'offer_created', 10, 2, { expires_at: 5000 }));
+  w.apply(ev(2, 'contact_cancelled', 10, 2, { waited: 3 }));
+  assert.equal(w.items.size, 0);
+  assert.equal(describe({ kind: 'contact_cancelled', payload: {} }, { agent: String, queue: String }), 'Withdrawn');
+});

@@ -35,8 +35,8 @@ const SHOP_PAGE = `<!doctype html><html><head><style>
 
 /** The scripted server: what the widget sent, and how to answer. */
 class FakeChat {
-  constructor({ open = true, preChat = [] } = {}) {
-    this.config = { title: 'Acme help', greeting: 'Hi! Ask us anything.', pre_chat: preChat, open, attachments: { max_bytes: 1000, types: ['image/png', 'text/plain'] } };
+  constructor({ open = true, bot = false, preChat = [] } = {}) {
+    this.config = { title: 'Acme help', greeting: 'Hi! Ask us anything.', pre_chat: preChat, open, bot, attachments: { max_bytes: 1000, types: ['image/png', 'text/plain'] } };
     this.sent = []; // frames from the widget, in order
     this.sockets = []; // {route, url}
     this.messages = []; // the conversation as the server keeps it
@@ -334,17 +334,44 @@ await test('attachments: refused by size or type before upload, sent after uploa
   await until('the attachment frame', async () => chat.sent.some((f) => f.type === 'attachment' && f.id === 55 && f.client_id));
 });
 
+/** Fills in and sends the leave-a-message form as Robin. */
+async function leaveMessage(page, text) {
+  await page.getByTestId('sb-offline').waitFor();
+  await page.getByTestId('sb-field-name').fill('Robin');
+  await page.getByTestId('sb-field-email').fill('robin@example.com');
+  await page.getByTestId('sb-field-text').fill(text);
+  await page.getByTestId('sb-offline-submit').click();
+  await page.getByTestId('sb-offline-done').waitFor();
+}
+
 await test('closed: leave a message instead', async (context, page) => {
   const chat = new FakeChat({ open: false });
   await chat.install(context);
   await open(page);
-  await page.getByTestId('sb-offline').waitFor();
-  await page.getByTestId('sb-field-name').fill('Robin');
-  await page.getByTestId('sb-field-email').fill('robin@example.com');
-  await page.getByTestId('sb-field-text').fill('Call me back about my order');
-  await page.getByTestId('sb-offline-submit').click();
-  await page.getByTestId('sb-offline-done').waitFor();
+  await leaveMessage(page, 'Call me back about my order');
   assert.deepEqual(chat.left, [{ name: 'Robin', email: 'robin@example.com', text: 'Call me back about my order' }]);
+});
+
+await test('nobody on shift: the bot first, then leave a message in the same conversation', async (context, page) => {
+  const chat = new FakeChat({ open: false, bot: true });
+  await chat.install(context);
+  await page.goto(`${SHOP}/`);
+  assert.doesNotMatch(await page.getByTestId('sb-launcher').textContent(), /Leave a message/);
+  await page.getByTestId('sb-launcher').click();
+  await page.getByTestId('sb-input').pressSequentially('How long does a refund take?');
+  await page.getByTestId('sb-input').press('Enter');
+  await until('the socket', async () => chat.sockets.length === 1);
+  chat.say('bot', 'Refunds appear within 5 business days.');
+  await until('the answer', async () => /5 business days/.test(await page.getByTestId('sb-panel').textContent()));
+  // The bot hands off to nobody: the waiting conversation becomes the message.
+  chat.frame({ type: 'status', state: 'waiting', position: 1, staffed: false });
+  await leaveMessage(page, 'Please call me');
+  assert.deepEqual(chat.left, [{ name: 'Robin', email: 'robin@example.com', text: 'Please call me', session: 'sess-1' }]);
+  // The status repeats: the thanks stay, the form does not come back.
+  chat.frame({ type: 'status', state: 'waiting', position: 1, staffed: false });
+  await new Promise((r) => setTimeout(r, 200));
+  assert.equal(await page.getByTestId('sb-offline').count(), 0);
+  assert.equal(await page.getByTestId('sb-offline-done').count(), 1);
 });
 
 console.log(`${passed} passed, ${failed} failed`);

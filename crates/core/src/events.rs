@@ -111,10 +111,21 @@ pub enum EventKind {
         contact: ContactId,
         queue: QueueId,
     },
+    /// The customer left before reaching an agent. `reason` is always
+    /// `abandoned` now; logs written before [`EventKind::ContactCancelled`]
+    /// existed also hold `cancelled` here.
     ContactLeft {
         contact: ContactId,
         queue: QueueId,
         reason: CancelReason,
+        #[serde(with = "crate::serde_secs")]
+        waited: Duration,
+    },
+    /// An agent, supervisor or integration withdrew the contact before it
+    /// reached an agent: neither handled nor abandoned.
+    ContactCancelled {
+        contact: ContactId,
+        queue: QueueId,
         #[serde(with = "crate::serde_secs")]
         waited: Duration,
     },

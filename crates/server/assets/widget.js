@@ -214,6 +214,7 @@
   var readSent = 0;
   var ended = false;
   var rated = false;
+  var leftMessage = false; // this conversation, waiting with nobody on shift, became a message
   var typingOn = false;
   var typingAt = 0;
   var typingTimer = null;
@@ -325,8 +326,10 @@
       show(chatView);
       return;
     }
-    if (cfg.open === false) {
-      show(offlineForm());
+    // Self-service first: with a bot, the conversation starts whether or not
+    // anyone is on shift; a message can be left when the bot hands off.
+    if (cfg.open === false && !cfg.bot) {
+      show(offlineForm(false));
       return;
     }
     if (cfg.pre_chat && cfg.pre_chat.length) show(preChatForm());
@@ -423,14 +426,19 @@
     return form;
   }
 
-  function offlineForm() {
+  /**
+   * The leave-a-message form: in place of the chat when it is closed, or
+   * (`inChat`) below a conversation waiting with nobody on shift, which
+   * then becomes the message.
+   */
+  function offlineForm(inChat) {
     var formErr = el('div', { class: 'err', role: 'alert' });
     var nameF = fieldOf({ name: 'name', label: 'Your name', required: true });
     var emailF = fieldOf({ name: 'email', label: 'Your email', kind: 'email', required: true });
     var textF = fieldOf({ name: 'text', label: 'Your message', kind: 'textarea', required: true });
     var submit = el('button', { type: 'submit', class: 'primary', testid: 'sb-offline-submit', text: 'Send message' });
     var form = el('form', { class: 'card', testid: 'sb-offline', novalidate: true },
-      el('p', { text: 'We are not available to chat right now. Leave a message and we will answer by email.' }),
+      el('p', { text: inChat ? 'Nobody is available to chat right now. Leave a message and we will answer by email.' : 'We are not available to chat right now. Leave a message and we will answer by email.' }),
       nameF, emailF, textF, formErr, submit);
     form.addEventListener('submit', function (e) {
       e.preventDefault();
@@ -441,12 +449,16 @@
         fieldError(form, { field: miss, message: 'Please fill this in.' }, formErr);
         return;
       }
-      if (session) req.session = session;
+      if (inChat) req.session = session;
       submit.disabled = true;
       call('POST', '/messages', req).then(
         function () {
-          show(el('div', { class: 'card', testid: 'sb-offline-done', style: 'padding:14px' },
-            el('p', { text: 'Thank you, ' + req.name + '. Your message was sent; we will reply to ' + req.email + '.' })));
+          var done = el('div', { class: 'card', testid: 'sb-offline-done', style: 'padding:14px' },
+            el('p', { text: 'Thank you, ' + req.name + '. Your message was sent; we will reply to ' + req.email + '.' }));
+          if (inChat) {
+            leftMessage = true;
+            setTail(done);
+          } else show(done);
         },
         function (err) {
           submit.disabled = false;
@@ -487,6 +499,7 @@
     readSent = 0;
     ended = false;
     rated = false;
+    leftMessage = false;
     while (thread.firstChild) thread.removeChild(thread.firstChild);
     typingEl.textContent = '';
     notice('');
@@ -625,7 +638,9 @@
     } else {
       ended = false;
       endButton.hidden = false;
-      if (!tail.querySelector('[data-testid=sb-composer]')) composerMode();
+      if (s.state === 'waiting' && s.staffed === false && !leftMessage) {
+        if (!tail.querySelector('[data-testid=sb-offline]')) setTail(offlineForm(true));
+      } else if (!leftMessage && !tail.querySelector('[data-testid=sb-composer]')) composerMode();
     }
   }
 
@@ -986,7 +1001,7 @@
     function (c) {
       cfg = c || {};
       titleEl.textContent = cfg.title || 'Chat';
-      if (cfg.open === false && !session) launcherText.textContent = 'Leave a message';
+      if (cfg.open === false && !cfg.bot && !session) launcherText.textContent = 'Leave a message';
       if (session) {
         show(chatView);
         connect();

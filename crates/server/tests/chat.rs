@@ -76,17 +76,20 @@ async fn chat_end_to_end<S: Store>(store: S) {
     let admin = app.login(demo::ADMIN_EMAIL, demo::PASSWORD).await;
     let key = app.get("/api/v1/chat/settings", &admin).await["widget_key"].as_str().unwrap().to_string();
     let config = app.get(&format!("/chat/{key}/config"), "").await;
-    assert_eq!(config["open"], false, "nobody is logged in: {config}");
+    assert_eq!(
+        (config["open"].clone(), config["bot"].clone()),
+        (json!(false), json!(true)),
+        "nobody is logged in: {config}"
+    );
     let (status, _) = app.call("GET", "/chat/no-such-key/config", None, None).await;
     assert_eq!(status, StatusCode::NOT_FOUND);
 
-    // 1. The bot answers a knowledge-base question: contained.
+    // 1. The bot answers a knowledge-base question typed at its menu, as the
+    // README tells (nobody is on shift: the bot runs all the same): contained.
     let (status, a) = app.call("POST", &format!("/chat/{key}/sessions"), None, Some(json!({ "name": "Cara" }))).await;
     assert_eq!(status, StatusCode::CREATED, "{a}");
     let mut cara = Ws::open(&app, &format!("/chat/{key}/ws?session={}", a["session"].as_str().unwrap()), None).await;
     cara.until("the menu", |v| v["buttons"].as_array().is_some_and(|b| !b.is_empty())).await;
-    cara.send(json!({ "type": "button", "value": "billing", "label": "Billing question" })).await;
-    cara.until("the question prompt", |v| bot_text(v, "billing question")).await;
     cara.send(json!({ "type": "message", "text": "How long does a refund take?", "client_id": "m1" })).await;
     cara.until("the article", |v| bot_text(v, "5 business days")).await;
     cara.send(json!({ "type": "button", "value": "yes" })).await;
@@ -228,7 +231,8 @@ async fn chat_end_to_end<S: Store>(store: S) {
     let gone_id = gone["contact"].as_u64().unwrap();
     let mut gus = Ws::open(&app, &format!("/chat/{key}/ws?session={}", gone["session"].as_str().unwrap()), None).await;
     gus.send(json!({ "type": "message", "text": "a person please", "client_id": "g1" })).await;
-    gus.until("waiting", |v| v["type"] == "status" && v["state"] == "waiting").await;
+    let waiting = gus.until("waiting", |v| v["type"] == "status" && v["state"] == "waiting").await;
+    assert_eq!(waiting["staffed"], true, "{waiting}");
     drop(gus);
     let abandoned = tokio::time::timeout(Duration::from_secs(10), async {
         loop {
@@ -255,6 +259,29 @@ async fn chat_end_to_end<S: Store>(store: S) {
     assert_eq!(status, StatusCode::ACCEPTED, "{left}");
     let waiting = app.get(&format!("/api/v1/contacts/{}", left["contact"]), &admin).await;
     assert_eq!(waiting["state"], "queued", "{waiting}");
+
+    // Nobody on shift: the bot still runs, and its hand-off says so; the
+    // conversation in line becomes the message left.
+    let (_, h) = app.call("POST", &format!("/chat/{key}/sessions"), None, Some(json!({ "name": "Hal" }))).await;
+    let hal_id = h["contact"].as_u64().unwrap();
+    let mut hal = Ws::open(&app, &format!("/chat/{key}/ws?session={}", h["session"].as_str().unwrap()), None).await;
+    hal.until("the menu", |v| v["buttons"].is_array()).await;
+    hal.send(json!({ "type": "message", "text": "I'd like to talk to a person", "client_id": "h1" })).await;
+    let waiting = hal.until("waiting", |v| v["type"] == "status" && v["state"] == "waiting").await;
+    assert_eq!((waiting["staffed"].clone(), waiting["position"].clone()), (json!(false), json!(2)), "{waiting}");
+    let (status, left) = app
+        .call(
+            "POST",
+            &format!("/chat/{key}/messages"),
+            None,
+            Some(json!({ "name": "Hal", "email": "hal@example.com", "text": "Call me", "session": h["session"] })),
+        )
+        .await;
+    assert_eq!((status, left["contact"].as_u64()), (StatusCode::ACCEPTED, Some(hal_id)), "{left}");
+    drop(hal);
+    tokio::time::sleep(Duration::from_millis(600)).await;
+    let kept = app.get(&format!("/api/v1/contacts/{hal_id}"), &admin).await;
+    assert_eq!((kept["state"].clone(), kept["attributes"]["left_message"].clone()), (json!("queued"), json!(true)));
 }
 
 async fn self_service_configuration<S: Store>(store: S) {

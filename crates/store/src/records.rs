@@ -190,6 +190,8 @@ pub enum ContactState {
     Contained,
     CallbackScheduled,
     Failed,
+    /// Withdrawn before it reached an agent (by a supervisor or an integration).
+    Cancelled,
 }
 
 impl ContactState {

@@ -57,6 +57,7 @@ named!(ContactState {
     Contained => "contained",
     CallbackScheduled => "callback_scheduled",
     Failed => "failed",
+    Cancelled => "cancelled",
 });
 
 impl Named for Channel {

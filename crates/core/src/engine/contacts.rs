@@ -238,7 +238,13 @@ impl<M: Matcher> Engine<M> {
         if let Some(a) = freed {
             self.withdraw_offer(c, a);
         }
-        self.emit(now, EventKind::ContactLeft { contact, queue, reason, waited });
+        self.emit(
+            now,
+            match reason {
+                CancelReason::Abandoned => EventKind::ContactLeft { contact, queue, reason, waited },
+                CancelReason::Cancelled => EventKind::ContactCancelled { contact, queue, waited },
+            },
+        );
         self.drop_contact(c);
         if let Some(a) = freed {
             self.agent_touched(a, now);

@@ -356,6 +356,20 @@ fn abandon_while_offered_frees_the_agent() {
 }
 
 #[test]
+fn a_withdrawn_contact_is_cancelled_not_abandoned() {
+    let mut cc = Cc::new();
+    cc.queue(1, |_| {});
+    cc.contact(10, 1, 1);
+    cc.e.drain_events().for_each(drop);
+    cc.e.cancel(ContactId(10), CancelReason::Cancelled, t(4)).unwrap();
+    let kinds: Vec<EventKind> = cc.e.drain_events().map(|e| e.kind).collect();
+    assert_eq!(
+        kinds,
+        vec![EventKind::ContactCancelled { contact: ContactId(10), queue: QueueId(1), waited: Duration::from_secs(3) }]
+    );
+}
+
+#[test]
 fn callbacks_keep_their_place() {
     let mut cc = Cc::new();
     cc.queue(1, |_| {});

@@ -158,6 +158,11 @@ pub struct Buttons {
     /// is asked again.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub no_match: Option<BlockId>,
+    /// Keeps free text that matches no option in this variable before going
+    /// to `no_match`, so that a customer who types their question instead of
+    /// pressing a button can be answered (a `knowledge` block searching it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub save_text_as: Option<String>,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]

@@ -53,7 +53,7 @@ pub enum Status {
     /// An `input` block asked a question: free text expected.
     WaitingForText,
     /// A `buttons` block asked: a button press expected (typed text that
-    /// names an option works too).
+    /// names an option works too; other text goes to its `no_match`).
     WaitingForButton,
     /// The host must search and answer with [`Input::Search`].
     WaitingForSearch,
@@ -180,6 +180,11 @@ impl Run {
                 } else if asks_for_person(flow, &text) {
                     self.hand_off(flow, HandoffReason::Asked, &mut out);
                 } else {
+                    if let Some(save_text_as) = &b.save_text_as
+                        && !text.trim().is_empty()
+                    {
+                        self.variables.insert(save_text_as.clone(), text.trim().to_string());
+                    }
                     self.no_match(flow, b, &mut out);
                 }
             }

@@ -137,7 +137,7 @@ impl<'a> Checker<'a> {
         let mut set: BTreeSet<String> = known.iter().map(|k| k.to_string()).collect();
         for block in def.blocks.values() {
             match block {
-                Block::Buttons(b) => set.extend(b.save_as.clone()),
+                Block::Buttons(b) => set.extend(b.save_as.iter().chain(&b.save_text_as).cloned()),
                 Block::Input(i) => {
                     set.insert(i.save_as.clone());
                 }
@@ -201,6 +201,12 @@ impl<'a> Checker<'a> {
                 self.options(&at("options"), &b.options);
                 if let Some(save_as) = &b.save_as {
                     self.variable_name(&at("save_as"), save_as);
+                }
+                if let Some(save_text_as) = &b.save_text_as {
+                    self.variable_name(&at("save_text_as"), save_text_as);
+                    if b.no_match.is_none() {
+                        self.error(at("save_text_as"), "needs no_match: the block that answers the typed text");
+                    }
                 }
             }
             Block::Input(i) => {

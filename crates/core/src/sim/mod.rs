@@ -431,6 +431,8 @@ impl<'a> Sim<'a> {
                 self.agents[a].state = to;
                 self.agents[a].since = t;
             }
+            // The simulator never withdraws a contact (customers only abandon).
+            EventKind::ContactCancelled { .. } => {}
             EventKind::StepChanged { .. } | EventKind::ContactEnded { .. } | EventKind::ContactTransferred { .. } => {}
         }
         Ok(())

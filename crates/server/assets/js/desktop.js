@@ -163,6 +163,7 @@ let current = null;
 const convCtx = {
   me: myId,
   queueName,
+  queueSettings: (id) => queues.get(id)?.settings ?? null,
   customerName,
   canned: () => canned,
   dispositions: () => dispositions,

@@ -168,15 +168,8 @@ pub async fn socket<S: Store>(
         let (ws, contact) = (session.workspace, session.contact);
         s.chat().presence.opened(contact);
         converse(s.clone(), session, q.after, socket).await;
-        if s.chat().presence.closed(contact) {
-            // Gone for good unless a socket comes back within the grace period.
-            tokio::spawn(async move {
-                tokio::time::sleep(s.chat().presence.grace()).await;
-                if let Err(e) = s.end_if_left(ws, contact).await {
-                    tracing::warn!(error = %e, contact = contact.0, "ending a left chat");
-                }
-            });
-        }
+        // Gone for good unless a socket comes back within the grace period.
+        s.chat().presence.closed(ws, contact, s.now());
     }))
 }
 
@@ -302,6 +295,7 @@ async fn relay<S: Store>(
         | "chat_ended"
         | "bot_contained"
         | "contact_left"
+        | "contact_cancelled"
         | "contact_transferred"
         | "csat" => status(s, session, socket, waiting).await,
         _ => true,

@@ -215,6 +215,22 @@ impl Center {
     }
 }
 
+/// An event about a contact that is not the engine's (chat, dispositions),
+/// naming the contact's agent, queue and customer like the engine's.
+pub fn contact_event(record: &ContactRecord, at: Timestamp, kind: &str, mut payload: serde_json::Value) -> Change {
+    payload["type"] = serde_json::json!(kind);
+    Change::Append(NewEvent {
+        workspace: record.workspace,
+        at,
+        kind: kind.into(),
+        contact: Some(record.id),
+        agent: record.agent,
+        queue: record.queue,
+        customer: record.customer,
+        payload,
+    })
+}
+
 fn corrupt(message: String) -> ServiceError {
     ServiceError::Store(StoreError::Corrupt(message))
 }
@@ -232,6 +248,7 @@ pub fn kind_name(kind: &EventKind) -> &'static str {
         EventKind::ContactOverflowed { .. } => "contact_overflowed",
         EventKind::CallbackScheduled { .. } => "callback_scheduled",
         EventKind::ContactLeft { .. } => "contact_left",
+        EventKind::ContactCancelled { .. } => "contact_cancelled",
         EventKind::AgentStateChanged { .. } => "agent_state_changed",
     }
 }
@@ -242,7 +259,8 @@ fn event_subjects(kind: &EventKind) -> (Option<ContactId>, Option<AgentId>, Opti
         | EventKind::StepChanged { contact, queue, .. }
         | EventKind::ContactOverflowed { contact, queue, .. }
         | EventKind::CallbackScheduled { contact, queue }
-        | EventKind::ContactLeft { contact, queue, .. } => (Some(contact), None, Some(queue)),
+        | EventKind::ContactLeft { contact, queue, .. }
+        | EventKind::ContactCancelled { contact, queue, .. } => (Some(contact), None, Some(queue)),
         EventKind::OfferCreated { contact, queue, agent, .. }
         | EventKind::OfferAccepted { contact, queue, agent, .. }
         | EventKind::OfferEnded { contact, queue, agent, .. }
@@ -282,8 +300,12 @@ fn apply_to_contact(r: &mut ContactRecord, ev: &Event) {
         EventKind::ContactLeft { reason, .. } => {
             r.state = match reason {
                 CancelReason::Abandoned => ContactState::Abandoned,
-                CancelReason::Cancelled => ContactState::Failed,
+                CancelReason::Cancelled => ContactState::Cancelled,
             };
+            r.ended_at = Some(ev.at);
+        }
+        EventKind::ContactCancelled { .. } => {
+            r.state = ContactState::Cancelled;
             r.ended_at = Some(ev.at);
         }
         EventKind::ContactOverflowed {

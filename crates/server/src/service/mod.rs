@@ -292,7 +292,8 @@ impl<S: Store> Service<S> {
     }
 
     /// Fires the engines' timers (offer timeouts, wrap-up ends, step changes)
-    /// every 100 ms, for every loaded workspace.
+    /// every 100 ms, for every loaded workspace, and ends the chats whose
+    /// customers are gone.
     pub fn spawn_ticker(self, mut stop: tokio::sync::watch::Receiver<bool>) -> tokio::task::JoinHandle<()> {
         tokio::spawn(async move {
             let mut tick = tokio::time::interval(Duration::from_millis(100));
@@ -314,6 +315,7 @@ impl<S: Store> Service<S> {
                         tracing::warn!(error = %e, workspace = %ws, "timer tick failed");
                     }
                 }
+                self.end_left_chats().await;
             }
         })
     }

@@ -1,11 +1,13 @@
 //! The operations, grouped by what they act on. Each takes the caller's
 //! principal, checks its role, and works inside its workspace only.
 
+use super::center::contact_event;
 use super::documents::{BusinessHours, Disposition};
-use super::settings::QueueSettings;
+use super::settings::{DEFAULT_DISPOSITION_GRACE_SECONDS, QueueSettings};
 use super::{Center, Ids, Service, ServiceError, audit, require};
 use crate::auth::{self, Principal};
 use serde::{Deserialize, Serialize};
+use serde_json::json;
 use std::collections::BTreeMap;
 use switchboard_core::agent::{AgentState, Capacity, Membership, Presence};
 use switchboard_core::channel::Channel;
@@ -99,6 +101,24 @@ pub struct AgentStats {
 pub struct Cooldown {
     pub contact: ContactId,
     pub seconds_left: f64,
+}
+
+/// What the agent wrote at wrap-up; what is left out keeps the contact's own.
+#[derive(Clone, Debug)]
+struct Written {
+    disposition: Option<String>,
+    notes: Option<String>,
+}
+
+impl Written {
+    fn onto(self, r: &mut ContactRecord) {
+        if self.disposition.is_some() {
+            r.disposition = self.disposition;
+        }
+        if self.notes.is_some() {
+            r.notes = self.notes;
+        }
+    }
 }
 
 fn nonempty(field: &str, v: &str) -> Result<String, ServiceError> {
@@ -460,6 +480,9 @@ impl<S: Store> Service<S> {
     }
 
     /// Ends handling (if still connected) and wrap-up, with a disposition.
+    /// Once wrap-up has ended (a queue without one, or a fixed one that ran
+    /// out first) the disposition and notes are still recorded, for the
+    /// queue's `disposition_grace_seconds`: the agent's work is not lost.
     pub async fn complete(
         &self,
         p: &Principal,
@@ -474,24 +497,65 @@ impl<S: Store> Service<S> {
             }
         }
         let principal = *p;
-        self.apply(p.workspace, move |c, now, _| {
-            let record = c.contacts.get_mut(&id).ok_or_else(|| ServiceError::NotFound(format!("contact {}", id.0)))?;
-            Self::check_own(&principal, record)?;
-            let agent =
-                AgentId(record.agent.ok_or(ServiceError::Conflict(format!("contact {} has no agent", id.0)))?.0);
-            if disposition.is_some() {
-                record.disposition = disposition;
+        let written = Written { disposition, notes };
+        let late = written.clone();
+        let live = self
+            .apply(p.workspace, move |c, now, _| {
+                let Some(record) = c.contacts.get_mut(&id) else { return Ok(false) };
+                Self::check_own(&principal, record)?;
+                let agent =
+                    AgentId(record.agent.ok_or(ServiceError::Conflict(format!("contact {} has no agent", id.0)))?.0);
+                written.onto(record);
+                if record.state == ContactState::Connected {
+                    c.engine.end_contact(id, now)?;
+                }
+                // A queue with wrap-up leaves the agent wrapping up: completing ends that too.
+                if c.engine.agent_snapshot(agent)?.contacts.iter().any(|(x, _, phase)| *x == id && *phase == "wrap_up")
+                {
+                    c.engine.end_wrap_up(agent, id, now)?;
+                }
+                Ok(true)
+            })
+            .await?;
+        if live { Ok(()) } else { self.late_disposition(p, id, late).await }
+    }
+
+    /// Records a disposition and notes on a contact whose wrap-up is over,
+    /// with a `disposition_set` event, within the queue's grace period.
+    async fn late_disposition(&self, p: &Principal, id: ContactId, written: Written) -> Result<(), ServiceError> {
+        let mut record = self
+            .store()
+            .contact(p.workspace, id)
+            .await?
+            .ok_or_else(|| ServiceError::NotFound(format!("contact {}", id.0)))?;
+        Self::check_own(p, &record)?;
+        if record.state != ContactState::Completed {
+            let state = serde_json::to_value(record.state).unwrap_or_default();
+            return Err(ServiceError::Conflict(format!("contact {} was not handled (it is {state})", id.0)));
+        }
+        if written.disposition.is_none() && written.notes.is_none() {
+            return Ok(());
+        }
+        let by = p.user;
+        self.apply(p.workspace, move |c, now, changes| {
+            let grace = record
+                .queue
+                .and_then(|q| c.queues.get(&q))
+                .and_then(|q| q.settings.get("disposition_grace_seconds")?.as_f64())
+                .unwrap_or(DEFAULT_DISPOSITION_GRACE_SECONDS);
+            let ended = record.ended_at.unwrap_or(record.updated_at);
+            if now.since(ended).as_secs_f64() > grace {
+                return Err(ServiceError::Conflict(format!(
+                    "contact {} was wrapped up more than {grace} s ago: its disposition and notes can no longer be set",
+                    id.0
+                )));
             }
-            if notes.is_some() {
-                record.notes = notes;
-            }
-            if record.state == ContactState::Connected {
-                c.engine.end_contact(id, now)?;
-            }
-            // A queue with wrap-up leaves the agent wrapping up: completing ends that too.
-            if c.engine.agent_snapshot(agent)?.contacts.iter().any(|(x, _, phase)| *x == id && *phase == "wrap_up") {
-                c.engine.end_wrap_up(agent, id, now)?;
-            }
+            let payload =
+                json!({ "contact": id, "disposition": written.disposition, "notes": written.notes, "by": by });
+            written.onto(&mut record);
+            record.updated_at = now;
+            changes.push(contact_event(&record, now, "disposition_set", payload));
+            changes.push(Change::PutContact(record));
             Ok(())
         })
         .await

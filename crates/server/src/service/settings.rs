@@ -35,6 +35,14 @@ fn voicemail() -> OverflowAction {
 fn no_wrap_up() -> WrapUp {
     WrapUp::None
 }
+fn default_disposition_grace() -> f64 {
+    DEFAULT_DISPOSITION_GRACE_SECONDS
+}
+
+/// How long after wrap-up ends an agent may still record a disposition and
+/// notes, unless the queue says otherwise: long enough to finish typing when
+/// the queue has no wrap-up or a fixed one runs out first.
+pub const DEFAULT_DISPOSITION_GRACE_SECONDS: f64 = 600.0;
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -74,6 +82,10 @@ pub struct QueueSettings {
     pub sticky_seconds: f64,
     #[serde(default = "default_handle")]
     pub expected_handle_seconds: f64,
+    /// After wrap-up ends, how long `complete` still records a disposition
+    /// and notes (see [`DEFAULT_DISPOSITION_GRACE_SECONDS`]).
+    #[serde(default = "default_disposition_grace")]
+    pub disposition_grace_seconds: f64,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -135,6 +147,7 @@ impl QueueSettings {
         c.after_hours = self.after_hours;
         c.sticky = secs("sticky_seconds", self.sticky_seconds)?;
         c.expected_handle_time = secs("expected_handle_seconds", self.expected_handle_seconds)?;
+        secs("disposition_grace_seconds", self.disposition_grace_seconds)?;
         Ok(c)
     }
 }

@@ -155,6 +155,33 @@ fn text_that_matches_no_option() {
 }
 
 #[test]
+fn a_menu_answers_typed_questions_from_the_knowledge_base() {
+    // The menu keeps text that chooses no option and searches it.
+    let mut doc: serde_json::Value = serde_json::from_str(FULL).unwrap();
+    doc["blocks"]["menu"]["save_text_as"] = "question".into();
+    doc["blocks"]["menu"]["no_match"] = "kb".into();
+    doc["blocks"].as_object_mut().unwrap().remove("menu_retry");
+    let f = flow(&doc.to_string());
+    let (mut run, _) = Run::start(&f, BTreeMap::new());
+    // An option, typed, still chooses it; a hand-off phrase still hands off.
+    let mut other = run.clone();
+    assert_eq!(other.input(&f, text("Billing")), [ask("Type your question.", &[])]);
+    let mut other = run.clone();
+    assert!(matches!(other.input(&f, text("a person please"))[..], [_, Output::Handoff { .. }]));
+    // Anything else is a question for the knowledge base…
+    let asked = "How long does a refund take?";
+    assert_eq!(run.input(&f, text(&format!("  {asked} "))), [Output::Search { query: asked.into() }]);
+    assert_eq!(run.variables()["question"], asked);
+    assert!(!run.variables().contains_key("topic"));
+    let mut other = run.clone();
+    let out = other.input(&f, Input::Search(vec![hit("Refunds", "5 business days.", 0.9)]));
+    assert_eq!(out[0], say("Refunds\n\n5 business days."));
+    // …and without a good answer, a person.
+    let out = run.input(&f, Input::Search(vec![]));
+    assert!(matches!(&out[..], [_, Output::Handoff { reason: HandoffReason::LowConfidence, .. }]), "{out:?}");
+}
+
+#[test]
 fn input_stores_the_answer() {
     let f = flow(FULL);
     let (mut run, _) = Run::start(&f, BTreeMap::new());

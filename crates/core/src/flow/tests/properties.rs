@@ -239,6 +239,7 @@ fn build(s: &BlockSpec, name: &dyn Fn(usize) -> BlockId) -> Block {
                 .collect(),
             save_as: Some(s.variable.into()),
             no_match: (c % 2 == 0).then(|| name(c)),
+            save_text_as: (c % 2 == 0 && a % 2 == 0).then(|| s.variable.into()),
         }),
         2 => Block::Input(InputBlock { text, save_as: s.variable.into(), next: name(a) }),
         3 => Block::Knowledge(Knowledge { query: text, min_score: s.score, found: name(a), not_found: name(b) }),

@@ -210,6 +210,21 @@ fn the_top_level_handoff_must_be_a_handoff_block() {
 }
 
 #[test]
+fn typed_text_kept_by_a_menu_needs_somewhere_to_go() {
+    let menu =
+        r#"{"type": "buttons", "text": "?", "options": [{"label": "A", "next": "route"}], "save_text_as": "question"}"#;
+    assert_eq!(
+        errors(&with_block("menu", menu))[0],
+        "blocks.menu.save_text_as: needs no_match: the block that answers the typed text"
+    );
+    let menu = r#"{"type": "buttons", "text": "?", "options": [{"label": "A", "next": "route"}], "save_text_as": "a b", "no_match": "menu_retry"}"#;
+    assert_eq!(
+        errors(&with_block("menu", menu)),
+        ["blocks.menu.save_text_as: a variable name uses letters, digits, '_', '-' and '.'"]
+    );
+}
+
+#[test]
 fn required_text_and_names() {
     assert_eq!(
         errors(&with_block("welcome", r#"{"type": "message", "text": "  ", "next": "tag"}"#)),

@@ -6,7 +6,7 @@ import { get, post, request } from '../api.js';
 import { attrRows, clock, duration, h, label, notice, replace } from '../dom.js';
 import { icon } from '../icons.js';
 import { Composer, attachmentProblem } from './composer.js';
-import { wrapUpForm } from './wrapup.js';
+import { wrapUpForm, wrapUpTiming } from './wrapup.js';
 
 /** Channels whose messages the desktop shows and answers. */
 export const MESSAGING = new Set(['chat']);
@@ -38,7 +38,7 @@ function attachmentView(a) {
 
 export class Conversation {
   /**
-   * `ctx`: {me, queueName(id), customerName(id), canned(), dispositions(),
+   * `ctx`: {me, queueName(id), queueSettings(id), customerName(id), canned(), dispositions(),
    * onTransfer(conv), onDone(conv), onChange()}.
    */
   constructor(item, ctx) {
@@ -341,9 +341,11 @@ export class Conversation {
     if (this.wrapping) return;
     this.wrapping = true;
     this.stopTyping();
+    const queue = this.item.record?.queue;
     const form = wrapUpForm({
       dispositions: this.ctx.dispositions(),
       submit: (body) => this.complete(body),
+      timing: wrapUpTiming(queue ? this.ctx.queueSettings(queue) : null),
     });
     // Once the agent works on the form, keep it even if the queue's wrap-up
     // timer ends first. A form nobody touched goes with the contact (also
@@ -358,16 +360,9 @@ export class Conversation {
   }
 
   async complete(body) {
-    try {
-      await post(`contacts/${this.id}/complete`, body);
-    } catch (err) {
-      // The queue's wrap-up timer may have finished the contact already.
-      if (this.item.state === 'done' && (err.status === 404 || err.status === 409)) {
-        this.ctx.onDone(this, 'The wrap-up time had already ended; the contact is closed.');
-        return;
-      }
-      throw err;
-    }
+    // After wrap-up ended the server still records the disposition, for the
+    // queue's grace period; past it, its 409 says so on the form.
+    await post(`contacts/${this.id}/complete`, body);
     this.ctx.onDone(this);
   }
 

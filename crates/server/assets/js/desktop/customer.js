@@ -29,6 +29,7 @@ export function describe(ev, names) {
     case 'contact_overflowed': return `Overflowed (${label(p.reason || '').toLowerCase()})`;
     case 'callback_scheduled': return 'Callback requested';
     case 'contact_left': return p.reason === 'cancelled' ? 'Withdrawn' : `Customer left after ${Math.round(p.waited || 0)} s waiting`;
+    case 'contact_cancelled': return 'Withdrawn';
     case 'customer_note': return `Note by ${typeof p.author === 'string' ? p.author : agent(p.author)}: ${p.text}`;
     case 'customer_merged': return `Merged with customer #${p.from}`;
     case 'message': {

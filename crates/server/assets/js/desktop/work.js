@@ -63,6 +63,7 @@ export class Work {
         break;
       case 'wrap_up_ended':
       case 'contact_left':
+      case 'contact_cancelled':
       case 'contact_transferred':
         if (!this.items.has(c)) return false;
         this.drop(c);

@@ -5,11 +5,42 @@ import { post } from '../api.js';
 import { h, notice, options } from '../dom.js';
 import { busy, field, showError } from '../forms.js';
 
+/** The server's default `disposition_grace_seconds` of a queue. */
+const DEFAULT_GRACE_SECONDS = 600;
+
+const minutes = (s) => (s >= 120 ? `${Math.round(s / 60)} minutes` : `${Math.round(s)} seconds`);
+
+/**
+ * What the form says about time, by the queue's wrap-up mode (its
+ * settings): none, a fixed time (counted down) or until the agent is done.
+ * The disposition can be recorded for the queue's grace period after
+ * wrap-up ends, so the form stays usable whichever comes first.
+ */
+export function wrapUpTiming(settings, startedAt = Date.now()) {
+  const wrap = settings?.wrap_up ?? 'none';
+  const grace = minutes(settings?.disposition_grace_seconds ?? DEFAULT_GRACE_SECONDS);
+  if (wrap === 'until_ended') return { mode: 'until_ended', text: () => 'You stay in wrap-up until you complete.' };
+  if (wrap && typeof wrap === 'object' && Number(wrap.fixed) > 0) {
+    const ends = startedAt + Number(wrap.fixed) * 1000;
+    return {
+      mode: 'fixed',
+      ends,
+      text: (now = Date.now()) => {
+        const left = Math.ceil((ends - now) / 1000);
+        if (left <= 0) return `Wrap-up time is over; the disposition can still be recorded for ${grace}.`;
+        return `Wrap-up ends in ${Math.floor(left / 60)}:${String(left % 60).padStart(2, '0')}.`;
+      },
+    };
+  }
+  return { mode: 'none', text: () => `This queue has no wrap-up time: the contact is closed. Record its disposition within ${grace}.` };
+}
+
 /**
  * The wrap-up form. With disposition codes defined, one must be chosen
  * (the server accepts only known codes then); without, it is free text.
+ * `timing` (from `wrapUpTiming`) says how long it may take.
  */
-export function wrapUpForm({ dispositions, submit }) {
+export function wrapUpForm({ dispositions, submit, timing }) {
   const message = notice('wrapup-error');
   const codes = dispositions || [];
   const disposition = codes.length
@@ -20,6 +51,7 @@ export function wrapUpForm({ dispositions, submit }) {
     'form',
     { class: 'wrapup', 'aria-label': 'Wrap-up', dataset: { testid: 'wrapup' } },
     h('h3', null, 'Wrap-up'),
+    timing ? h('p', { class: 'hint', dataset: { testid: 'wrapup-timing', mode: timing.mode } }, timing.text()) : null,
     h('div', { class: 'row' }, field({ label: 'Disposition', name: 'disposition', input: disposition, testid: 'wrapup-disposition' }), field({ label: 'Notes', name: 'notes', input: notes, testid: 'wrapup-notes' })),
     message,
     h('div', { class: 'actions' }, h('button', { type: 'submit', class: 'primary', dataset: { testid: 'wrapup-submit' } }, 'Complete')),
@@ -35,6 +67,13 @@ export function wrapUpForm({ dispositions, submit }) {
     if (notes.value.trim()) body.notes = notes.value.trim();
     busy(form, () => submit(body).catch((err) => showError(form, err, message)));
   });
+  if (timing?.mode === 'fixed') {
+    const hint = form.querySelector('[data-testid=wrapup-timing]');
+    const tick = setInterval(() => {
+      if (!form.isConnected && Date.now() > timing.ends) return clearInterval(tick);
+      hint.textContent = timing.text();
+    }, 1000);
+  }
   return form;
 }
 

@@ -4,6 +4,7 @@
 use super::messages::{Author, MESSAGE, MessageBody, frame};
 use super::{ChatSettings, PreChatField, Signal, random_hex, session};
 use crate::service::IdentityValue;
+use crate::service::center::contact_event as event;
 use crate::service::{Center, Ids, Service, ServiceError};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
@@ -16,7 +17,7 @@ use switchboard_core::expr::Value as AttrValue;
 use switchboard_core::flow::{Flow, Hit, Input, Output, Run};
 use switchboard_core::ids::{ContactId, CustomerId, QueueId, WorkspaceId};
 use switchboard_core::time::Timestamp;
-use switchboard_store::{Change, ContactRecord, ContactState, Direction, Document, IdentityKind, NewEvent, Store};
+use switchboard_store::{Change, ContactRecord, ContactState, Direction, Document, IdentityKind, Store};
 
 /// Where a bot conversation stands, kept as a document so a restart resumes it.
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -67,6 +68,10 @@ pub struct LeftMessage {
     pub name: Option<String>,
     pub email: String,
     pub text: String,
+    /// The conversation waiting for an agent that becomes the message (the
+    /// bot handed off while nobody is on shift); without it, a new one.
+    #[serde(default)]
+    pub session: Option<String>,
 }
 
 /// What the customer's socket sends.
@@ -97,8 +102,11 @@ pub struct ChatConfig {
     pub title: String,
     pub greeting: String,
     pub pre_chat: Vec<PreChatField>,
-    /// False when nobody could answer now: the widget offers to leave a message.
+    /// False when nobody could answer now: the widget offers to leave a
+    /// message (after the bot, when there is one).
     pub open: bool,
+    /// Whether a bot answers first: it does whether or not anyone is on shift.
+    pub bot: bool,
     pub attachments: Value,
 }
 
@@ -142,21 +150,6 @@ impl Center {
     }
 }
 
-fn event(record: &ContactRecord, at: Timestamp, kind: &str, payload: Value) -> Change {
-    let mut payload = payload;
-    payload["type"] = json!(kind);
-    Change::Append(NewEvent {
-        workspace: record.workspace,
-        at,
-        kind: kind.into(),
-        contact: Some(record.id),
-        agent: record.agent,
-        queue: record.queue,
-        customer: record.customer,
-        payload,
-    })
-}
-
 fn excerpt(body: &str) -> String {
     if body.chars().count() <= ANSWER_CHARS {
         return body.to_string();
@@ -187,6 +180,7 @@ impl<S: Store> Service<S> {
             greeting: s.greeting,
             pre_chat: s.pre_chat,
             open,
+            bot: s.flow.is_some(),
             attachments: json!({
                 "max_bytes": super::messages::MAX_ATTACHMENT_BYTES,
                 "types": super::messages::ATTACHMENT_TYPES,
@@ -318,6 +312,7 @@ impl<S: Store> Service<S> {
                 .await?;
             }
         }
+        self.chat().presence.started(ws, id, self.now());
         Ok(ChatStarted { session: session::issue(&settings.secret, ws, id), contact: id, customer })
     }
 
@@ -561,7 +556,10 @@ impl<S: Store> Service<S> {
         }
         self.apply(ws, move |c, now, changes| {
             let Some(r) = c.contacts.get(&id).cloned() else { return Ok(()) };
-            changes.push(event(&r, now, "chat_ended", json!({ "by": by })));
+            // Other channels' contacts end with the engine's `contact_ended` only.
+            if r.channel == Channel::Chat {
+                changes.push(event(&r, now, "chat_ended", json!({ "by": by })));
+            }
             match r.state {
                 ContactState::Connected => c.engine.end_contact(id, now)?,
                 ContactState::Queued | ContactState::Offered | ContactState::CallbackScheduled => {
@@ -574,9 +572,19 @@ impl<S: Store> Service<S> {
         .await
     }
 
+    /// Ends the conversations whose customers have been gone for the grace
+    /// period (see `presence`); the service's ticker calls this.
+    pub async fn end_left_chats(&self) {
+        for (ws, contact) in self.chat().presence.overdue(self.now()) {
+            if let Err(e) = self.end_if_left(ws, contact).await {
+                tracing::warn!(error = %e, contact = contact.0, "ending a left chat");
+            }
+        }
+    }
+
     /// Ends a conversation whose customer left before reaching an agent
     /// (see `presence`): still with the bot or waiting, and no socket back.
-    pub async fn end_if_left(&self, ws: WorkspaceId, id: ContactId) -> Result<(), ServiceError> {
+    async fn end_if_left(&self, ws: WorkspaceId, id: ContactId) -> Result<(), ServiceError> {
         if self.chat().presence.is_present(id) {
             return Ok(());
         }
@@ -638,11 +646,15 @@ impl<S: Store> Service<S> {
             return Err(ServiceError::invalid("email", "not an email address"));
         }
         let text = super::messages::message_text(&m.text, false)?;
-        let queue = settings.queue.ok_or_else(|| ServiceError::Conflict("this chat has no queue set up".into()))?;
-        let customer = self.chat_customer(ws, m.name.as_deref(), Some(&m.email)).await?;
         let mut attributes = BTreeMap::new();
         attributes.insert("left_message".to_string(), AttrValue::Bool(true));
         attributes.insert("email".to_string(), AttrValue::Str(m.email.trim().to_lowercase()));
+        if let Some(token) = &m.session {
+            let s = self.chat_session(key, token).await?;
+            return self.leave_message_in_line(&s, m.name.unwrap_or_default(), text, attributes).await;
+        }
+        let queue = settings.queue.ok_or_else(|| ServiceError::Conflict("this chat has no queue set up".into()))?;
+        let customer = self.chat_customer(ws, m.name.as_deref(), Some(&m.email)).await?;
         let record = self.new_chat_record(ws, customer, attributes);
         let id = record.id;
         let name = m.name.unwrap_or_default();
@@ -654,6 +666,31 @@ impl<S: Store> Service<S> {
         })
         .await?;
         Ok(id)
+    }
+
+    /// Turns a conversation waiting in line into a left message: it keeps its
+    /// place, the customer may go, and the agent answers by email.
+    async fn leave_message_in_line(
+        &self,
+        s: &ChatSession,
+        name: String,
+        text: String,
+        attributes: BTreeMap<String, AttrValue>,
+    ) -> Result<ContactId, ServiceError> {
+        let id = s.contact;
+        self.apply(s.workspace, move |c, now, changes| {
+            let record = c
+                .contacts
+                .get_mut(&id)
+                .filter(|r| matches!(r.state, ContactState::Queued | ContactState::Offered))
+                .ok_or_else(|| ServiceError::Conflict("this chat is not waiting for an agent".into()))?;
+            record.attributes.extend(attributes);
+            record.updated_at = now;
+            changes.push(MessageBody::new(Author::Customer, &name, text).event(record, now));
+            changes.push(Change::PutContact(record.clone()));
+            Ok(id)
+        })
+        .await
     }
 
     /// The messages of the customer's conversation after `after`, as frames.
@@ -676,13 +713,19 @@ impl<S: Store> Service<S> {
         Ok(match record.state {
             ContactState::New => json!({ "type": "status", "state": "bot" }),
             ContactState::Queued | ContactState::Offered | ContactState::CallbackScheduled => {
-                let (position, wait) =
-                    self.inspect(s.workspace, |c| (c.engine.position(id), c.engine.estimated_wait(id))).await?;
+                let now = self.now();
+                let (position, wait, staffed) = self
+                    .inspect(s.workspace, |c| {
+                        let staffed = record.queue.is_some_and(|q| c.staffed(q, now));
+                        (c.engine.position(id), c.engine.estimated_wait(id), staffed)
+                    })
+                    .await?;
                 json!({
                     "type": "status",
                     "state": "waiting",
                     "position": position,
                     "wait_seconds": wait.map(|w| w.as_secs()),
+                    "staffed": staffed,
                 })
             }
             ContactState::Connected => {

@@ -22,13 +22,18 @@ pub async fn health() -> Json<Value> {
     Json(json!({ "status": "ok" }))
 }
 
-/// Ready when the store answers.
+/// Ready when the store answers and takes writes (a read-only database
+/// would fail every write, logins included). The cause goes to the log
+/// only: this route is public.
 pub async fn ready<S: Store>(State(s): State<AppState<S>>) -> Response {
-    match s.store().max_ids().await {
-        Ok(_) => Json(json!({ "status": "ready" })).into_response(),
+    let store = s.store();
+    match store.max_ids().await.and(store.check_writable().await) {
+        Ok(()) => Json(json!({ "status": "ready" })).into_response(),
         Err(e) => {
             tracing::warn!(error = %e, "not ready");
-            (StatusCode::SERVICE_UNAVAILABLE, Json(json!({ "status": "unavailable" }))).into_response()
+            let error =
+                json!({ "code": "not_ready", "message": "the database does not answer or does not take writes" });
+            (StatusCode::SERVICE_UNAVAILABLE, Json(json!({ "status": "unavailable", "error": error }))).into_response()
         }
     }
 }

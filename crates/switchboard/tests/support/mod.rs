@@ -127,6 +127,10 @@ impl Server {
         }
     }
 
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
     /// `kill -9`: no signal handler runs, nothing is flushed or closed.
     pub fn kill(&mut self) {
         self.child.kill().expect("sending SIGKILL to the server");

@@ -4,6 +4,7 @@ use super::data_dir::{self, SavedToken};
 use crate::cli::{BackupArgs, CreateWorkspaceArgs, ServeArgs};
 use anyhow::Context;
 use std::path::{Path, PathBuf};
+use switchboard_server::api::edge::Edge;
 use switchboard_server::config::Config;
 use switchboard_server::service::{NewUser, Service, system_clock};
 use switchboard_server::{Options, demo, start_with, stop_on_signal};
@@ -67,12 +68,20 @@ impl AsyncStoreFn<()> for Run {
         let service = Service::new(store, system_clock(), config.session_hours).await?;
         service.chat().starts.set(config.chat_start_limit);
         let demo = if self.demo { Some(demo_workspace(&service, &config.data_dir).await?) } else { None };
-        let options = Options { assets_dir: config.assets_dir.clone(), ..Options::default() };
+        let options = Options {
+            assets_dir: config.assets_dir.clone(),
+            edge: Edge { trusted_proxy: config.trusted_proxy, metrics_token: config.metrics_token.clone() },
+            metrics_listen: config.metrics_listen,
+            ..Options::default()
+        };
         let running =
             start_with(service, config.http, options).await.with_context(|| format!("listening on {}", config.http))?;
         let base = format!("http://{}", running.addr);
         println!("Switchboard is listening on {base}");
         println!("  API:     {base}/api/v1   (health: {base}/health)");
+        if let Some(at) = running.metrics_addr {
+            println!("  metrics: http://{at}/metrics");
+        }
         if let Some(d) = demo {
             println!("\nDemo workspace (data in {}):", config.data_dir.display());
             println!("  admin login:  {} / {}", demo::ADMIN_EMAIL, demo::PASSWORD);

@@ -2,6 +2,9 @@
 //! for its API. A [`Server`] is killed when dropped, so a failing test never
 //! leaves a server behind.
 
+// Each test binary uses its own part of this.
+#![allow(dead_code)]
+
 use serde_json::Value;
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};

@@ -48,6 +48,9 @@
         if (k === 'text') node.textContent = v;
         else if (k.slice(0, 2) === 'on' && typeof v === 'function') node.addEventListener(k.slice(2), v);
         else if (k === 'testid') node.setAttribute('data-testid', v);
+        // Through the CSSOM: a style attribute would be refused by a host
+        // page whose Content-Security-Policy allows no inline style.
+        else if (k === 'style') node.style.cssText = v;
         else node.setAttribute(k, v === true ? '' : String(v));
       });
     }
@@ -230,8 +233,16 @@
 
   var host = el('div', { id: 'switchboard-chat-' + KEY.replace(/[^\w-]/g, '') });
   var shadow = host.attachShadow({ mode: 'open' });
-  var style = el('style');
-  style.textContent = CSS;
+  // A constructed style sheet, which a host page's Content-Security-Policy
+  // does not govern as it does a <style> element; the element is the
+  // fallback for browsers without one.
+  var sheet = null;
+  try {
+    sheet = new CSSStyleSheet();
+    sheet.replaceSync(CSS);
+  } catch (e) {
+    sheet = null;
+  }
 
   var countBadge = el('span', { class: 'count', 'aria-hidden': 'true', hidden: true });
   var launcherText = el('span', { text: 'Chat with us' });
@@ -246,7 +257,8 @@
     el('header', null, el('div', { class: 'titles' }, titleEl, statusEl), endButton, closeButton), body);
 
   var root = el('div', { class: 'root' }, panel, launcher);
-  shadow.appendChild(style);
+  if (sheet && 'adoptedStyleSheets' in shadow) shadow.adoptedStyleSheets = [sheet];
+  else shadow.appendChild(el('style', { text: CSS }));
   shadow.appendChild(root);
 
   var noticeEl = el('div', { class: 'notice', role: 'alert', hidden: true, testid: 'sb-error' });

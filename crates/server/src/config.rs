@@ -2,7 +2,7 @@
 //! then command-line flags. Everything has a default, so no file is needed.
 
 use serde::Deserialize;
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::path::PathBuf;
 
 #[derive(Clone, Debug, Deserialize, PartialEq)]
@@ -22,6 +22,13 @@ pub struct Config {
     pub assets_dir: Option<PathBuf>,
     /// Chat conversations one address may start per 10 minutes (0: no limit).
     pub chat_start_limit: u32,
+    /// The reverse proxy (its address as the server sees it) whose
+    /// `X-Forwarded-Proto` and `X-Forwarded-For` are believed.
+    pub trusted_proxy: Option<IpAddr>,
+    /// `/metrics` on the main listener answers only this bearer token.
+    pub metrics_token: Option<String>,
+    /// `/metrics` is (also) served here, without a token.
+    pub metrics_listen: Option<SocketAddr>,
 }
 
 impl Default for Config {
@@ -34,6 +41,9 @@ impl Default for Config {
             session_hours: 12,
             assets_dir: None,
             chat_start_limit: crate::service::chat::limits::STARTS_PER_WINDOW,
+            trusted_proxy: None,
+            metrics_token: None,
+            metrics_listen: None,
         }
     }
 }
@@ -64,8 +74,9 @@ impl Config {
     }
 
     /// Applies `SWITCHBOARD_HTTP`, `SWITCHBOARD_DATA_DIR`, `SWITCHBOARD_DATABASE_URL`,
-    /// `SWITCHBOARD_LOG_JSON`, `SWITCHBOARD_SESSION_HOURS`, `SWITCHBOARD_ASSETS_DIR` and
-    /// `SWITCHBOARD_CHAT_START_LIMIT`.
+    /// `SWITCHBOARD_LOG_JSON`, `SWITCHBOARD_SESSION_HOURS`, `SWITCHBOARD_ASSETS_DIR`,
+    /// `SWITCHBOARD_CHAT_START_LIMIT`, `SWITCHBOARD_TRUSTED_PROXY`, `SWITCHBOARD_METRICS_TOKEN`
+    /// and `SWITCHBOARD_METRICS_LISTEN`.
     pub fn apply_env(&mut self, get: impl Fn(&str) -> Option<String>) -> Result<(), ConfigError> {
         let bad = |name: &str, message: String| ConfigError::Env { name: name.into(), message };
         if let Some(v) = get("SWITCHBOARD_HTTP") {
@@ -89,6 +100,19 @@ impl Config {
         if let Some(v) = get("SWITCHBOARD_CHAT_START_LIMIT") {
             self.chat_start_limit =
                 v.parse().map_err(|e| bad("SWITCHBOARD_CHAT_START_LIMIT", format!("'{v}': {e}")))?;
+        }
+        if let Some(v) = get("SWITCHBOARD_TRUSTED_PROXY") {
+            let ip =
+                v.parse().map_err(|e| bad("SWITCHBOARD_TRUSTED_PROXY", format!("'{v}' is not an IP address: {e}")))?;
+            self.trusted_proxy = Some(ip);
+        }
+        if let Some(v) = get("SWITCHBOARD_METRICS_TOKEN") {
+            self.metrics_token = Some(v).filter(|t| !t.is_empty());
+        }
+        if let Some(v) = get("SWITCHBOARD_METRICS_LISTEN") {
+            let addr =
+                v.parse().map_err(|e| bad("SWITCHBOARD_METRICS_LISTEN", format!("'{v}' is not an address: {e}")))?;
+            self.metrics_listen = Some(addr);
         }
         Ok(())
     }

@@ -24,19 +24,29 @@ pub const ADMIN_EMAIL: &str = "admin@demo.example";
 
 pub struct Demo {
     pub admin: Principal,
-    /// A fresh admin API token, printed for the user.
+    /// The admin API token printed for the user: the one it was given
+    /// before if that still works, else a new one.
     pub token: String,
     pub agents: Vec<(String, String)>,
 }
 
 /// Seeds the demo workspace unless the store already has one, then returns
-/// its admin and a new API token.
-pub async fn ensure<S: Store>(service: &Service<S>) -> Result<Demo, ServiceError> {
+/// its admin and an API token. `known` is the token printed by an earlier
+/// start: it is reused while it still belongs to the demo's admin, so that
+/// restarts do not pile up permanent admin tokens.
+pub async fn ensure<S: Store>(service: &Service<S>, known: Option<&str>) -> Result<Demo, ServiceError> {
     let admin = match service.store().user_by_email(ADMIN_EMAIL).await? {
         Some(u) => Principal { workspace: u.workspace, user: u.id, role: u.role },
         None => seed(service).await?,
     };
-    let token = service.create_api_token(&admin, "demo console").await?;
+    let reusable = match known {
+        Some(token) => service.authenticate(token).await.ok().filter(|p| *p == admin).map(|_| token.to_string()),
+        None => None,
+    };
+    let token = match reusable {
+        Some(token) => token,
+        None => service.create_api_token(&admin, "demo console").await?,
+    };
     let agents = service
         .store()
         .users(admin.workspace)

@@ -24,6 +24,8 @@ use tokio::net::TcpListener;
 /// A running server: its address and a handle to stop it.
 pub struct Running {
     pub addr: SocketAddr,
+    /// Where `/metrics` is served on its own, if it is.
+    pub metrics_addr: Option<SocketAddr>,
     shutdown: tokio::sync::watch::Sender<bool>,
     task: tokio::task::JoinHandle<()>,
 }
@@ -48,6 +50,10 @@ pub struct Options {
     /// Serve the web UI from this directory instead of the copy embedded
     /// in the binary (for editing the pages without rebuilding).
     pub assets_dir: Option<std::path::PathBuf>,
+    /// Who may read `/metrics` and which proxy is believed.
+    pub edge: api::edge::Edge,
+    /// Serve `/metrics` (only) on this address too.
+    pub metrics_listen: Option<SocketAddr>,
 }
 
 /// Binds `addr` (port 0 picks a free one) and serves `service` until stopped.
@@ -67,7 +73,14 @@ pub async fn start_with<S: Store>(
     let ticker = service.clone().spawn_ticker(stop.clone());
     let deliveries = delivery::spawn(service.clone(), options.webhooks, stop.clone());
     let assets = Arc::new(web::Assets::new(options.assets_dir));
-    let app = api::router(Arc::new(service), assets.clone()).merge(web::router(assets));
+    let service = Arc::new(service);
+    let metrics = match options.metrics_listen {
+        Some(at) => Some(api::edge::serve_metrics(service.clone(), at, stop.clone()).await?),
+        None => None,
+    };
+    let metrics_addr = metrics.as_ref().map(|(addr, _)| *addr);
+    let app =
+        api::router(service, assets.clone()).merge(web::router(assets)).layer(axum::Extension(Arc::new(options.edge)));
     let task = tokio::spawn(async move {
         let graceful = async move {
             let _ = stop.changed().await;
@@ -80,8 +93,11 @@ pub async fn start_with<S: Store>(
         }
         ticker.abort();
         deliveries.abort();
+        if let Some((_, metrics)) = metrics {
+            let _ = metrics.await;
+        }
     });
-    Ok(Running { addr, shutdown, task })
+    Ok(Running { addr, metrics_addr, shutdown, task })
 }
 
 /// Stops `running` on Ctrl-C or SIGTERM.

@@ -72,7 +72,7 @@ fn bot_text(v: &Value, needle: &str) -> bool {
 
 async fn chat_end_to_end<S: Store>(store: S) {
     let (app, service) = App::start(store).await;
-    demo::ensure(&service).await.unwrap();
+    demo::ensure(&service, None).await.unwrap();
     let admin = app.login(demo::ADMIN_EMAIL, demo::PASSWORD).await;
     let key = app.get("/api/v1/chat/settings", &admin).await["widget_key"].as_str().unwrap().to_string();
     let config = app.get(&format!("/chat/{key}/config"), "").await;
@@ -286,7 +286,7 @@ async fn chat_end_to_end<S: Store>(store: S) {
 
 async fn self_service_configuration<S: Store>(store: S) {
     let (app, service) = App::start(store).await;
-    demo::ensure(&service).await.unwrap();
+    demo::ensure(&service, None).await.unwrap();
     let admin = app.login(demo::ADMIN_EMAIL, demo::PASSWORD).await;
     let alice = app.login("alice@demo.example", demo::PASSWORD).await;
 

@@ -594,7 +594,9 @@ fn parse_exposition(text: &str) -> Vec<(String, String)> {
 }
 
 async fn metrics<S: Store>(store: S) {
-    let (app, service) = App::start_with(store, fast_retries()).await;
+    let edge =
+        switchboard_server::api::edge::Edge { metrics_token: Some("metrics-token".into()), ..Default::default() };
+    let (app, service) = App::start_with(store, Options { edge, ..fast_retries() }).await;
     let (ws, _, admin) = app.workspace(&service, "Acme").await;
     let (queue, _) = app.staffed_queue(&admin, "acme.example").await;
     let contact = app.ok("POST", "/api/v1/contacts", &admin, json!({ "queue": queue })).await;
@@ -609,8 +611,8 @@ async fn metrics<S: Store>(store: S) {
         .await;
     app.ok("POST", "/api/v1/contacts", &admin, json!({ "queue": empty["id"] })).await;
 
-    let resp = app.http.get(format!("{}/metrics", app.base)).send().await.unwrap();
-    assert_eq!(resp.status(), StatusCode::OK, "no credentials needed");
+    let resp = app.http.get(format!("{}/metrics", app.base)).bearer_auth("metrics-token").send().await.unwrap();
+    assert_eq!(resp.status(), StatusCode::OK);
     assert!(resp.headers()["content-type"].to_str().unwrap().starts_with("text/plain; version=0.0.4"));
     let text = resp.text().await.unwrap();
     let families = parse_exposition(&text);

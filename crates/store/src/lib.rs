@@ -39,7 +39,7 @@ mod tables;
 mod webhooks;
 mod writer;
 
-pub use open::{AnyStore, open};
+pub use open::{AnyStore, backup, open};
 pub use postgres::PostgresStore;
 pub use records::*;
 pub use sqlite::SqliteStore;
@@ -64,6 +64,26 @@ pub enum StoreError {
     Unsupported(&'static str),
     #[error("bad database URL '{url}': {reason}")]
     BadUrl { url: String, reason: String },
+    /// The URL's scheme is neither SQLite's nor PostgreSQL's. The URL itself
+    /// is not repeated: it may hold a password.
+    #[error("unsupported database URL scheme '{0}://': use postgres://, postgresql://, sqlite://PATH or a file path")]
+    UnsupportedScheme(String),
+    /// The database server did not answer at all (no refusal either).
+    #[error("no answer from the database server within {} s", .0.as_secs())]
+    Unreachable(std::time::Duration),
+    #[error("{0}")]
+    Io(#[from] std::io::Error),
+    /// Something went wrong with the database file, which is named.
+    #[error("{}: {source}", path.display())]
+    File {
+        path: std::path::PathBuf,
+        #[source]
+        source: Box<StoreError>,
+    },
+    /// The database opens but refuses to write (a read-only file,
+    /// directory or file system).
+    #[error("not writable: {0}")]
+    NotWritable(#[source] sqlx::Error),
 }
 
 /// Stored JSON (and, in practice never, a record that will not encode).
@@ -82,11 +102,21 @@ pub enum Backend {
 }
 
 impl Backend {
-    pub fn of_url(url: &str) -> Backend {
+    /// The backend of `url`. Any other scheme (`mysql://…`) is refused
+    /// rather than taken for an SQLite file name.
+    pub fn of_url(url: &str) -> Result<Backend, StoreError> {
         if url.starts_with("postgres://") || url.starts_with("postgresql://") {
-            Backend::Postgres
-        } else {
-            Backend::Sqlite
+            return Ok(Backend::Postgres);
+        }
+        match url.split_once("://") {
+            Some((scheme, _))
+                if scheme != "sqlite"
+                    && !scheme.is_empty()
+                    && scheme.chars().all(|c| c.is_ascii_alphanumeric() || "+-.".contains(c)) =>
+            {
+                Err(StoreError::UnsupportedScheme(scheme.to_string()))
+            }
+            _ => Ok(Backend::Sqlite),
         }
     }
 }
@@ -239,6 +269,11 @@ pub trait Store: Send + Sync + 'static {
     ) -> impl Future<Output = Result<Option<Attachment>, StoreError>> + Send;
 
     fn max_ids(&self) -> impl Future<Output = Result<MaxIds, StoreError>> + Send;
+
+    /// Ok if the database takes writes (it writes nothing): what `/ready`
+    /// and start-up ask, so that a read-only database is found before the
+    /// first request fails.
+    fn check_writable(&self) -> impl Future<Output = Result<(), StoreError>> + Send;
 
     /// An online, consistent copy of the database to `to` (SQLite); the
     /// PostgreSQL store answers `Unsupported` (use pg_dump).

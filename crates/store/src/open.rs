@@ -11,10 +11,19 @@ use switchboard_core::ids::{ContactId, CustomerId, UserId, WorkspaceId};
 
 /// Opens the store a URL names: see [`Backend::of_url`].
 pub async fn open(url: &str) -> Result<AnyStore, StoreError> {
-    Ok(match Backend::of_url(url) {
+    Ok(match Backend::of_url(url)? {
         Backend::Sqlite => AnyStore::Sqlite(SqliteStore::open(url).await?),
         Backend::Postgres => AnyStore::Postgres(PostgresStore::open(url).await?),
     })
+}
+
+/// Copies the database a URL names to `to` without opening it as a store
+/// (see [`SqliteStore::backup_file`]); PostgreSQL answers `Unsupported`.
+pub async fn backup(url: &str, to: &Path) -> Result<(), StoreError> {
+    match Backend::of_url(url)? {
+        Backend::Sqlite => SqliteStore::backup_file(url, to).await,
+        Backend::Postgres => Err(StoreError::Unsupported(crate::postgres::NO_BACKUP)),
+    }
 }
 
 #[derive(Debug)]
@@ -208,6 +217,10 @@ impl Store for AnyStore {
 
     async fn max_ids(&self) -> Result<MaxIds, StoreError> {
         dispatch!(self.max_ids())
+    }
+
+    async fn check_writable(&self) -> Result<(), StoreError> {
+        dispatch!(self.check_writable())
     }
 
     async fn backup(&self, to: &Path) -> Result<(), StoreError> {

@@ -12,12 +12,32 @@ use crate::writer::{Dialect, Writer};
 use crate::{Backend, StoreError};
 use sqlx::any::{AnyPoolOptions, install_default_drivers};
 use sqlx::migrate::Migrator;
+use sqlx::{AnyConnection, Connection};
 use std::path::Path;
+use std::time::Duration;
 
 static MIGRATOR: Migrator = sqlx::migrate!("migrations/postgres");
 
 /// Readers beside the writer.
 const READERS: u32 = 8;
+
+pub(crate) const NO_BACKUP: &str = "the PostgreSQL store has no built-in backup: use pg_dump";
+
+/// How long the first connection may take before the server is called
+/// unreachable.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// One connection made directly, before any pool: a pool retries a refused
+/// connection until its acquire timeout (30 s) and then says only "pool
+/// timed out", where this says at once why (connection refused, unknown
+/// host, authentication failed).
+async fn probe(url: &str) -> Result<(), StoreError> {
+    let connection = tokio::time::timeout(CONNECT_TIMEOUT, AnyConnection::connect(url))
+        .await
+        .map_err(|_| StoreError::Unreachable(CONNECT_TIMEOUT))??;
+    connection.close().await?;
+    Ok(())
+}
 
 pub struct PostgresStore {
     shared: Shared,
@@ -35,13 +55,14 @@ impl PostgresStore {
     /// `postgresql://…`), brings the schema up to date and starts the
     /// writer; needs a Tokio runtime.
     pub async fn open(url: &str) -> Result<PostgresStore, StoreError> {
-        if Backend::of_url(url) != Backend::Postgres {
+        if Backend::of_url(url)? != Backend::Postgres {
             return Err(StoreError::BadUrl {
                 url: url.to_string(),
                 reason: "expected postgres:// or postgresql://".to_string(),
             });
         }
         install_default_drivers();
+        probe(url).await?;
         let writes = AnyPoolOptions::new().max_connections(1).min_connections(1).connect(url).await?;
         MIGRATOR.run(&writes).await?;
         let reads = AnyPoolOptions::new().max_connections(READERS).connect(url).await?;
@@ -55,7 +76,7 @@ impl PostgresStore {
     }
 
     async fn backup_to(&self, _to: &Path) -> Result<(), StoreError> {
-        Err(StoreError::Unsupported("the PostgreSQL store has no built-in backup: use pg_dump"))
+        Err(StoreError::Unsupported(NO_BACKUP))
     }
 }
 

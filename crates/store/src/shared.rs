@@ -2,6 +2,7 @@
 //! writer, both over the `Any` driver so that one set of queries serves both
 //! backends.
 
+use crate::StoreError;
 use crate::writer::Writer;
 use sqlx::AnyPool;
 
@@ -15,6 +16,19 @@ impl Shared {
         self.writer.close().await;
         self.reads.close().await;
     }
+}
+
+/// Fails with [`StoreError::NotWritable`] unless the database takes a
+/// write, and writes nothing. An empty transaction is not enough: SQLite
+/// begins one (even `BEGIN IMMEDIATE`) on a read-only file, and only a
+/// statement that writes is refused — one that matches no row will do.
+pub(crate) async fn check_writable(db: &AnyPool) -> Result<(), StoreError> {
+    let probe = async {
+        let mut tx = db.begin().await?;
+        sqlx::query("UPDATE _sqlx_migrations SET version = version WHERE 1 = 0").execute(&mut *tx).await?;
+        tx.rollback().await
+    };
+    probe.await.map_err(StoreError::NotWritable)
 }
 
 /// Implements [`Store`](crate::Store) for a store type with a field
@@ -205,6 +219,10 @@ macro_rules! store_over_shared {
 
                 async fn max_ids(&self) -> Result<MaxIds, StoreError> {
                     queries::max_ids(&self.shared.reads).await
+                }
+
+                async fn check_writable(&self) -> Result<(), StoreError> {
+                    $crate::shared::check_writable(&self.shared.reads).await
                 }
 
                 async fn backup(&self, to: &Path) -> Result<(), StoreError> {

@@ -11,7 +11,7 @@ use crate::shared::{Shared, store_over_shared};
 use crate::writer::{Dialect, Writer};
 use sqlx::any::{AnyPoolOptions, install_default_drivers};
 use sqlx::migrate::Migrator;
-use sqlx::{AnyPool, Executor};
+use sqlx::{AnyConnection, AnyPool, Connection, Executor};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -58,16 +58,15 @@ impl SqliteStore {
     /// Opens (creating it if missing) the database named by `url`:
     /// `sqlite:PATH`, `sqlite://PATH` or a plain file path. Brings the schema
     /// up to date and starts the writer; needs a Tokio runtime.
+    ///
+    /// A new file is created readable by its owner only (SQLite gives the
+    /// `-wal` and `-shm` files the database's mode). A database that opens
+    /// but cannot be written (a read-only file, directory or file system)
+    /// is an error here, not at the first write; errors name the file.
     pub async fn open(url: &str) -> Result<SqliteStore, StoreError> {
         let path = path_of(url)?;
-        install_default_drivers();
-        let any_url = any_url(&path);
-
-        // The writer's connection first: it switches the file to WAL (which
-        // sticks to the file) and migrates before any reader looks.
-        let writes = pool(&any_url, 1, true).await?;
-        MIGRATOR.run(&writes).await?;
-        let reads = pool(&any_url, READERS, false).await?;
+        let (writes, reads) =
+            open_pools(&path).await.map_err(|e| StoreError::File { path: path.clone(), source: Box::new(e) })?;
 
         let writer = Writer::start(
             writes,
@@ -95,17 +94,44 @@ impl SqliteStore {
     /// `VACUUM INTO`: a consistent copy taken inside one read transaction,
     /// so the writer carries on meanwhile.
     async fn backup_to(&self, to: &Path) -> Result<(), StoreError> {
-        if to.exists() {
+        vacuum_into(&self.shared.reads, to).await
+    }
+
+    /// Copies the database named by `url` to `to` through one read-only
+    /// connection: no migration, no writer, nothing written to the source.
+    /// This is how a backup runs beside the server that owns the database
+    /// (SQLite lets another process read a WAL database while it is written).
+    pub async fn backup_file(url: &str, to: &Path) -> Result<(), StoreError> {
+        let path = path_of(url)?;
+        install_default_drivers();
+        let copy = async {
+            let mut connection = AnyConnection::connect(&any_url(&path, "ro")).await?;
+            connection.execute(format!("PRAGMA busy_timeout = {}", BUSY_TIMEOUT.as_millis()).as_str()).await?;
+            vacuum_into(&mut connection, to).await?;
+            connection.close().await?;
+            Ok(())
+        };
+        copy.await.map_err(|e| StoreError::File { path, source: Box::new(e) })
+    }
+}
+
+/// `VACUUM INTO to`, refusing a target that exists.
+async fn vacuum_into<'c>(db: impl Executor<'c, Database = sqlx::Any>, to: &Path) -> Result<(), StoreError> {
+    // Created empty first (which VACUUM INTO accepts), so that the copy is
+    // as private as the database.
+    match create_private(to, true) {
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
             return Err(StoreError::Conflict(format!("backup target {}", to.display())));
         }
-        let target = to.to_str().ok_or(StoreError::Unsupported("the backup path must be valid UTF-8"))?;
-        // The connections accept URI file names, so a relative path that
-        // happens to start with `file:` is made unmistakably a path.
-        let target = if target.starts_with("file:") { format!("./{target}") } else { target.to_string() };
-        // Bound as a parameter, the path needs no quoting.
-        sqlx::query("VACUUM INTO $1").bind(target).execute(&self.shared.reads).await?;
-        Ok(())
+        result => result?,
     }
+    let target = to.to_str().ok_or(StoreError::Unsupported("the backup path must be valid UTF-8"))?;
+    // The connections accept URI file names, so a relative path that
+    // happens to start with `file:` is made unmistakably a path.
+    let target = if target.starts_with("file:") { format!("./{target}") } else { target.to_string() };
+    // Bound as a parameter, the path needs no quoting.
+    sqlx::query("VACUUM INTO $1").bind(target).execute(db).await?;
+    Ok(())
 }
 
 store_over_shared!(SqliteStore, FULL_TEXT);
@@ -152,6 +178,36 @@ fn search_sql(counted: usize) -> String {
     )
 }
 
+/// The writer's pool and the readers' pool of the database at `path`.
+async fn open_pools(path: &Path) -> Result<(AnyPool, AnyPool), StoreError> {
+    create_private(path, false)?;
+    install_default_drivers();
+    let any_url = any_url(path, "rwc");
+    // The writer's connection first: it switches the file to WAL (which
+    // sticks to the file) and migrates before any reader looks.
+    let writes = pool(&any_url, 1, true).await?;
+    MIGRATOR.run(&writes).await?;
+    // An up-to-date schema needs no write, so a read-only database gets
+    // this far.
+    crate::shared::check_writable(&writes).await?;
+    let reads = pool(&any_url, READERS, false).await?;
+    Ok((writes, reads))
+}
+
+/// Creates an empty file with mode 0600, where SQLite would use the
+/// process's umask (usually world-readable). An existing file is left as it
+/// is, and an error only if `must_be_new`.
+fn create_private(path: &Path, must_be_new: bool) -> std::io::Result<()> {
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    match options.open(path) {
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists && !must_be_new => Ok(()),
+        result => result.map(drop),
+    }
+}
+
 /// The file a URL names.
 fn path_of(url: &str) -> Result<PathBuf, StoreError> {
     let bad = |reason: &str| StoreError::BadUrl { url: url.to_string(), reason: reason.to_string() };
@@ -175,9 +231,10 @@ fn path_of(url: &str) -> Result<PathBuf, StoreError> {
     Ok(PathBuf::from(path))
 }
 
-/// The URL the driver is given for `path`. Its parser splits at `?` and `#`
-/// and percent-decodes the rest, so those (and `%`) are encoded here.
-fn any_url(path: &Path) -> String {
+/// The URL the driver is given for `path`, opened in `mode` (`rwc`: read,
+/// write, create; `ro`: read only). Its parser splits at `?` and `#` and
+/// percent-decodes the rest, so those (and `%`) are encoded here.
+fn any_url(path: &Path, mode: &str) -> String {
     let mut encoded = String::new();
     for c in path.to_string_lossy().chars() {
         match c {
@@ -187,7 +244,7 @@ fn any_url(path: &Path) -> String {
             c => encoded.push(c),
         }
     }
-    format!("sqlite:{encoded}?mode=rwc")
+    format!("sqlite:{encoded}?mode={mode}")
 }
 
 async fn pool(any_url: &str, size: u32, writer: bool) -> Result<AnyPool, StoreError> {
@@ -232,6 +289,6 @@ mod tests {
 
     #[test]
     fn awkward_file_names_survive_the_url() {
-        assert_eq!(any_url(Path::new("/tmp/a?b#c%d.db")), "sqlite:/tmp/a%3Fb%23c%25d.db?mode=rwc");
+        assert_eq!(any_url(Path::new("/tmp/a?b#c%d.db"), "rwc"), "sqlite:/tmp/a%3Fb%23c%25d.db?mode=rwc");
     }
 }

@@ -2,8 +2,6 @@
 // exceptions, the login session, and the events WebSocket with resume.
 // Pages are served by the same binary as the API, so every URL is relative.
 
-const TOKEN_KEY = 'switchboard.token';
-
 /** An error answered by the server (`{"error": {code, message, field}}`) or a network failure (status 0). */
 export class ApiError extends Error {
   constructor(status, code, message, field) {
@@ -28,14 +26,6 @@ function noteServerClock(response) {
   if (!Number.isNaN(at) && Math.abs(at - Date.now()) > 1500) serverOffset = at - Date.now();
 }
 
-function token() {
-  try {
-    return sessionStorage.getItem(TOKEN_KEY);
-  } catch {
-    return null;
-  }
-}
-
 async function errorOf(response) {
   let body = null;
   try {
@@ -57,8 +47,6 @@ async function errorOf(response) {
 export async function request(method, path, body, { headers = {}, signal } = {}) {
   const url = path.startsWith('/') ? path : `/api/v1/${path}`;
   const h = { Accept: 'application/json', ...headers };
-  const t = token();
-  if (t && url.startsWith('/api/')) h.Authorization = `Bearer ${t}`;
   let payload;
   if (body instanceof Blob) {
     payload = body;
@@ -103,27 +91,18 @@ export function listOf(json, name) {
   return arrays.length ? arrays[0] : [];
 }
 
-/** Logs in: the server sets the `sb_session` cookie; the token is kept for this tab as a bearer too. */
+/**
+ * Logs in. The session is the HttpOnly `sb_session` cookie the server sets,
+ * which every request and socket of the page sends; the page never holds
+ * the token itself, so a script injected into it could not read it.
+ */
 export async function login(email, password) {
   const answer = await request('POST', 'auth/login', { email, password });
-  try {
-    sessionStorage.setItem(TOKEN_KEY, answer.token);
-  } catch {
-    // Private mode without storage: the cookie alone still works.
-  }
   return answer.user;
 }
 
 export async function logout() {
-  try {
-    await request('POST', 'auth/logout', {});
-  } finally {
-    try {
-      sessionStorage.removeItem(TOKEN_KEY);
-    } catch {
-      // Nothing kept.
-    }
-  }
+  await request('POST', 'auth/logout', {});
 }
 
 /** `{principal: {workspace, user, role}, user}` of the caller, or null when not logged in. */

@@ -321,6 +321,7 @@ fn page_with_key(assets: &Assets, file: &str, key: &str) -> Response {
     let html = String::from_utf8_lossy(&bytes).replace("{{WIDGET_KEY}}", key);
     let mut r = html.into_response();
     r.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("text/html; charset=utf-8"));
+    crate::web::page_headers(r.headers_mut(), crate::web::Framing::Anyone);
     r
 }
 

@@ -60,7 +60,7 @@ impl From<ServiceError> for ApiError {
             ServiceError::Unauthenticated => (S::UNAUTHORIZED, "unauthenticated"),
             ServiceError::Forbidden(_) => (S::FORBIDDEN, "forbidden"),
             ServiceError::Conflict(_) => (S::CONFLICT, "conflict"),
-            ServiceError::RateLimited => (S::TOO_MANY_REQUESTS, "rate_limited"),
+            ServiceError::RateLimited | ServiceError::TryLater(_) => (S::TOO_MANY_REQUESTS, "rate_limited"),
             ServiceError::TooLarge(_) => (S::PAYLOAD_TOO_LARGE, "too_large"),
             ServiceError::Unsupported(_) => (S::UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type"),
             ServiceError::Engine(engine) => match engine {

@@ -1,6 +1,7 @@
 //! One small handler per route: parse, call the service, answer JSON.
 
-use super::{ApiError, AppState, Auth, Body, SESSION_COOKIE};
+use super::edge::{Client, session_cookie};
+use super::{ApiError, AppState, Auth, Body};
 use crate::service::settings::QueueSettings;
 use crate::service::{AgentSpec, NewContact, NewUser, ServiceError};
 use axum::Json;
@@ -22,13 +23,18 @@ pub async fn health() -> Json<Value> {
     Json(json!({ "status": "ok" }))
 }
 
-/// Ready when the store answers.
+/// Ready when the store answers and takes writes (a read-only database
+/// would fail every write, logins included). The cause goes to the log
+/// only: this route is public.
 pub async fn ready<S: Store>(State(s): State<AppState<S>>) -> Response {
-    match s.store().max_ids().await {
-        Ok(_) => Json(json!({ "status": "ready" })).into_response(),
+    let store = s.store();
+    match store.max_ids().await.and(store.check_writable().await) {
+        Ok(()) => Json(json!({ "status": "ready" })).into_response(),
         Err(e) => {
             tracing::warn!(error = %e, "not ready");
-            (StatusCode::SERVICE_UNAVAILABLE, Json(json!({ "status": "unavailable" }))).into_response()
+            let error =
+                json!({ "code": "not_ready", "message": "the database does not answer or does not take writes" });
+            (StatusCode::SERVICE_UNAVAILABLE, Json(json!({ "status": "unavailable", "error": error }))).into_response()
         }
     }
 }
@@ -44,17 +50,31 @@ pub struct Login {
     password: String,
 }
 
-pub async fn login<S: Store>(State(s): State<AppState<S>>, Body(b): Body<Login>) -> Result<Response> {
-    let (token, user) = s.login(&b.email, &b.password).await?;
-    let cookie = format!("{SESSION_COOKIE}={token}; HttpOnly; SameSite=Strict; Path=/");
+pub async fn login<S: Store>(State(s): State<AppState<S>>, client: Client, Body(b): Body<Login>) -> Result<Response> {
+    let (token, user) = match s.login(&b.email, &b.password, client.ip).await {
+        Err(ServiceError::TryLater(wait)) => {
+            let retry_after = wait.as_secs_f64().ceil().max(1.0).to_string();
+            let error = ApiError::from(ServiceError::TryLater(wait));
+            return Ok(([(header::RETRY_AFTER, retry_after)], error).into_response());
+        }
+        other => other?,
+    };
+    let cookie = session_cookie(&token, client.https, false);
     Ok(([(header::SET_COOKIE, cookie)], Json(json!({ "token": token, "user": user }))).into_response())
 }
 
-pub async fn logout<S: Store>(State(s): State<AppState<S>>, parts: axum::http::request::Parts) -> Result<StatusCode> {
-    if let Some(token) = super::bearer(&parts) {
-        s.logout(&token).await?;
-    }
-    Ok(StatusCode::NO_CONTENT)
+/// Ends the caller's session (or revokes the bearer token given); without
+/// valid credentials there is nothing to end: 401.
+pub async fn logout<S: Store>(
+    State(s): State<AppState<S>>,
+    client: Client,
+    parts: axum::http::request::Parts,
+) -> Result<Response> {
+    let token = super::bearer(&parts).ok_or(ServiceError::Unauthenticated)?;
+    s.authenticate(&token).await?;
+    s.logout(&token).await?;
+    let cookie = session_cookie("", client.https, true);
+    Ok(([(header::SET_COOKIE, cookie)], StatusCode::NO_CONTENT).into_response())
 }
 
 pub async fn me<S: Store>(State(s): State<AppState<S>>, Auth(p): Auth) -> Result<Json<Value>> {

@@ -7,6 +7,7 @@ mod conversations;
 mod customers;
 mod docs;
 mod documents;
+pub mod edge;
 mod errors;
 mod events;
 mod handlers;
@@ -115,7 +116,7 @@ pub fn router<S: Store>(service: AppState<S>, assets: Arc<crate::web::Assets>) -
         .merge(public)
         .route("/health", get(handlers::health))
         .route("/ready", get(handlers::ready::<S>))
-        .route("/metrics", get(crate::metrics::metrics::<S>))
+        .route("/metrics", get(edge::metrics::<S>))
         .route("/api/openapi.json", get(docs::openapi))
         .route("/api/docs", get(docs::page))
         .layer(DefaultBodyLimit::max(BODY_LIMIT))

@@ -20,6 +20,7 @@ pub mod kb;
 pub mod observe;
 mod ops;
 pub mod settings;
+pub mod throttle;
 pub mod today;
 mod webhooks;
 pub mod workspace;
@@ -54,6 +55,8 @@ pub enum ServiceError {
     Conflict(String),
     #[error("too many attempts; try again later")]
     RateLimited,
+    #[error("too many failed logins; try again in {} s", .0.as_secs().max(1))]
+    TryLater(std::time::Duration),
     #[error("{0}")]
     TooLarge(String),
     #[error("{0}")]
@@ -124,7 +127,7 @@ struct Inner<S> {
     centers: std::sync::Mutex<HashMap<WorkspaceId, Arc<Mutex<Center>>>>,
     fanout: fanout::Fanout,
     session_hours: u64,
-    logins: std::sync::Mutex<HashMap<String, (Timestamp, u32)>>,
+    logins: throttle::LoginThrottle,
     /// Counters and latencies for `/metrics`.
     observed: crate::metrics::Observed,
     /// Per workspace, serialises writes to customers and identities.
@@ -351,21 +354,18 @@ impl<S: Store> Service<S> {
         Ok(principal)
     }
 
-    /// Checks a password and opens a session. Ten failures for one login
-    /// within five minutes lock it for the rest of the five minutes.
-    pub async fn login(&self, email: &str, password: &str) -> Result<(String, switchboard_store::User), ServiceError> {
+    /// Checks a password and opens a session for a caller at `from`.
+    /// Failures slow down further attempts (see [`throttle`]).
+    pub async fn login(
+        &self,
+        email: &str,
+        password: &str,
+        from: std::net::IpAddr,
+    ) -> Result<(String, switchboard_store::User), ServiceError> {
         let email = email.trim().to_lowercase();
         let now = self.now();
-        const WINDOW_MS: i64 = 5 * 60 * 1000;
-        {
-            let mut logins = self.inner.logins.lock().expect("login lock");
-            if let Some((since, failures)) = logins.get(&email).copied() {
-                if now.0 - since.0 > WINDOW_MS {
-                    logins.remove(&email);
-                } else if failures >= 10 {
-                    return Err(ServiceError::RateLimited);
-                }
-            }
+        if let Some(wait) = self.inner.logins.wait(&email, from, now) {
+            return Err(ServiceError::TryLater(wait));
         }
         let user = self.inner.store.user_by_email(&email).await?;
         let hash = user.as_ref().map(|u| u.password_hash.clone());
@@ -377,12 +377,10 @@ impl<S: Store> Service<S> {
         .await
         .unwrap_or(false);
         let Some(user) = user.filter(|_| ok) else {
-            let mut logins = self.inner.logins.lock().expect("login lock");
-            let entry = logins.entry(email).or_insert((now, 0));
-            entry.1 += 1;
+            self.inner.logins.failed(&email, from, now);
             return Err(ServiceError::Unauthenticated);
         };
-        self.inner.logins.lock().expect("login lock").remove(&email);
+        self.inner.logins.succeeded(&email, from);
         let token = auth::new_token();
         let expires = Timestamp(now.0 + self.inner.session_hours as i64 * 3_600_000);
         self.inner

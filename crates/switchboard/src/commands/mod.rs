@@ -1,5 +1,6 @@
 //! One module per subcommand; `run` dispatches.
 
+mod data_dir;
 mod erlang;
 mod serve;
 mod simulate;

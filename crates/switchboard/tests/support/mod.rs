@@ -2,6 +2,9 @@
 //! for its API. A [`Server`] is killed when dropped, so a failing test never
 //! leaves a server behind.
 
+// Each test binary uses its own part of this.
+#![allow(dead_code)]
+
 use serde_json::Value;
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
@@ -125,6 +128,10 @@ impl Server {
             }
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
+    }
+
+    pub fn pid(&self) -> u32 {
+        self.child.id()
     }
 
     /// `kill -9`: no signal handler runs, nothing is flushed or closed.

@@ -193,7 +193,7 @@ async fn cancelled_contacts<S: Store>(store: S) {
 
 async fn chats_that_never_connect<S: Store>(store: S) {
     let (app, service, now) = start_at_noon(store).await;
-    demo::ensure(&service).await.unwrap();
+    demo::ensure(&service, None).await.unwrap();
     let admin = app.login(demo::ADMIN_EMAIL, demo::PASSWORD).await;
     let key = app.get("/api/v1/chat/settings", &admin).await["widget_key"].as_str().unwrap().to_string();
     let (status, started) =

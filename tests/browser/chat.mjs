@@ -247,6 +247,9 @@ async function main() {
     await agent.getByTestId('state-select').selectOption('available');
     await until('Alice to be available', async () => (await agent.getByTestId('state-select').getAttribute('data-state')) === 'available');
     await until('the events WebSocket', async () => (await text(agent.getByTestId('connection'))) === 'Live');
+    // The session is the HttpOnly cookie alone: no script on the page can read it.
+    const kept = await agent.evaluate(() => ({ storage: JSON.stringify(sessionStorage) + JSON.stringify(localStorage), cookie: document.cookie }));
+    if (/token/.test(kept.storage) || /sb_session/.test(kept.cookie)) fail(`the page can read the session: ${JSON.stringify(kept)}`);
   });
 
   await step('the state selector changes state (away: Break, then back)', async () => {

@@ -8,7 +8,7 @@ use crate::service::documents::{CannedResponse, Disposition, KbCategory};
 use crate::service::flows::FlowUpdate;
 use crate::service::kb::ArticleBody;
 use crate::service::settings::QueueSettings;
-use crate::service::{AgentSpec, NewUser, Service, ServiceError};
+use crate::service::{AgentSpec, NewToken, NewUser, Service, ServiceError};
 use serde_json::json;
 use std::collections::BTreeMap;
 use switchboard_core::agent::{Capacity, Membership};
@@ -36,7 +36,8 @@ pub async fn ensure<S: Store>(service: &Service<S>) -> Result<Demo, ServiceError
         Some(u) => Principal { workspace: u.workspace, user: u.id, role: u.role },
         None => seed(service).await?,
     };
-    let token = service.create_api_token(&admin, "demo console").await?;
+    let console = NewToken { name: "demo console".into(), expires_in_days: None, expires_at: None };
+    let (token, _) = service.create_api_token(&admin, console).await?;
     let agents = service
         .store()
         .users(admin.workspace)

@@ -19,13 +19,13 @@ use crate::StoreError;
 use crate::edits::{self, Edit};
 use crate::records::*;
 use crate::rows::{Named, db_id, db_opt_id, json};
-use switchboard_core::ids::{UserId, WorkspaceId};
-use switchboard_core::time::Timestamp;
 use crate::tables::Record;
 use sqlx::error::ErrorKind;
 use sqlx::{AnyConnection, Row};
 use std::collections::HashSet;
 use std::hash::Hash;
+use switchboard_core::ids::{UserId, WorkspaceId};
+use switchboard_core::time::Timestamp;
 
 /// Rows per statement when committing a group: a power of two (see
 /// [`runs`]). Past a few dozen rows the round trips saved no longer show;
@@ -244,7 +244,9 @@ async fn write_tokens(
     let mut rest = changes;
     while let Some(first) = rest.first() {
         let len = match first {
-            TokenChange::Put(_) | TokenChange::Delete(_) => rest.iter().position(|c| !same(c, first)).unwrap_or(rest.len()),
+            TokenChange::Put(_) | TokenChange::Delete(_) => {
+                rest.iter().position(|c| !same(c, first)).unwrap_or(rest.len())
+            }
             _ => 1,
         };
         let (run, after) = rest.split_at(len);

@@ -7,7 +7,7 @@ use reqwest::StatusCode;
 use serde_json::{Value, json};
 use std::time::Duration;
 use switchboard_server::service::{NewUser, Service};
-use switchboard_store::{PostgresStore, Role, SqliteStore, Store};
+use switchboard_store::{Role, Store};
 
 mod common;
 use common::*;
@@ -252,21 +252,4 @@ async fn users<S: Store>(store: S) {
     assert_eq!(status, StatusCode::UNAUTHORIZED, "deleted users cannot log in");
 }
 
-macro_rules! on_both {
-    ($($name:ident),*) => {
-        mod sqlite {
-            $(#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn $name() {
-                super::$name(super::SqliteStore::open(&super::sqlite_url()).await.unwrap()).await;
-            })*
-        }
-        mod postgres {
-            $(#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn $name() {
-                super::$name(super::PostgresStore::open(&super::postgres_url().await).await.unwrap()).await;
-            })*
-        }
-    };
-}
-
-on_both!(agents_and_skills_read_back, api_tokens, users);
+common::on_both!(agents_and_skills_read_back, api_tokens, users);

@@ -35,14 +35,21 @@ impl ApiError {
         // is invalid input like any other (docs/API.md).
         let status = if r.status() == StatusCode::UNPROCESSABLE_ENTITY { StatusCode::BAD_REQUEST } else { r.status() };
         let path = match &r {
-            JsonRejection::JsonDataError(e) => std::error::Error::source(e)
-                .and_then(|s| s.downcast_ref::<serde_path_to_error::Error<serde_json::Error>>())
+            // axum keeps serde_path_to_error's error a few sources down.
+            JsonRejection::JsonDataError(e) => std::iter::successors(std::error::Error::source(e), |s| s.source())
+                .find_map(|s| s.downcast_ref::<serde_path_to_error::Error<serde_json::Error>>())
                 .map(|e| e.path().to_string())
                 .filter(|p| p != "."),
             _ => None,
         };
         let message = r.body_text();
-        let field = path.or_else(|| field_named(&message));
+        let named = field_named(&message);
+        let field = match (path, named) {
+            // "calendar: missing field `time_zone`" is about calendar.time_zone.
+            (Some(path), Some(missing)) if message.contains("missing field") => Some(format!("{path}.{missing}")),
+            (Some(path), _) => Some(path),
+            (None, named) => named,
+        };
         ApiError { status, code, message, field }
     }
 

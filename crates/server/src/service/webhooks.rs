@@ -186,7 +186,7 @@ mod tests {
     #[test]
     fn urls_events_and_secrets_are_checked() {
         assert!(check_url("http://127.0.0.1:8080/hook").is_ok());
-        for bad in ["ftp://x/", "not a url", "https://example.com/hook", "http://"] {
+        for bad in ["ftp://x/", "not a url", "https://example.com/hook", "http://", "http://x/a\r\nb", "http://x/\0"] {
             assert!(matches!(check_url(bad), Err(ServiceError::Invalid { .. })), "{bad}");
         }
         assert_eq!(check_events(vec!["*".into()]).unwrap(), vec!["*"]);
@@ -195,6 +195,7 @@ mod tests {
             vec!["offer_created", "audit"]
         );
         assert!(check_events(vec![]).is_err());
+        assert!(check_events(vec!["nope".into()]).is_err(), "only known kinds");
         assert!(check_events(vec!["*".into(), "audit".into()]).is_err());
         match check_events(vec!["audit".into(), "Offer Created".into()]) {
             Err(ServiceError::Invalid { field, .. }) => assert_eq!(field, "events[1]"),

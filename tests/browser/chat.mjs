@@ -284,6 +284,55 @@ async function main() {
     const ws = await admin('GET', 'workspace');
     if (ws.body.time_zone !== 'America/New_York') fail(`the workspace's zone is ${ws.body.time_zone}`);
   });
+
+  await step('the admin changes one setting of an agent and keeps the others', async () => {
+    const alice = (await admin('GET', 'users')).body.users.find((u) => u.email === 'alice@demo.example');
+    const before = (await admin('GET', `agents/${alice.id}`)).body;
+    if (!Object.keys(before.skills || {}).length) fail(`Alice has no skills to keep: ${JSON.stringify(before)}`);
+    await settings.getByTestId('tab-agents').click();
+    await settings.getByTestId('agents-list').locator(`[data-key="${alice.id}"]`).click();
+    const form = settings.getByTestId('agent-form');
+    await form.waitFor();
+    const chat = form.locator('[data-field="capacity"] label', { hasText: 'chat' }).locator('input');
+    const chatBefore = before.capacity.chat ?? 0;
+    await chat.fill(String(chatBefore + 1));
+    await form.getByTestId('agent-save').click();
+    await until('the agent to be saved', async () => (await text(settings.getByTestId('agents-error'))).includes('Saved'));
+    const after = (await admin('GET', `agents/${alice.id}`)).body;
+    if (after.capacity.chat !== chatBefore + 1) fail(`chat capacity ${after.capacity.chat}, wanted ${chatBefore + 1}`);
+    for (const k of ['skills', 'queues', 'wrap_up']) {
+      if (JSON.stringify(after[k]) !== JSON.stringify(before[k])) fail(`the agent's ${k} changed: ${JSON.stringify(before[k])} → ${JSON.stringify(after[k])}`);
+    }
+  });
+
+  await step('the admin lists skills, creates and revokes an API token, and disables and re-enables a user', async () => {
+    await settings.getByTestId('tab-skills').click();
+    const skills = (await admin('GET', 'skills')).body.skills;
+    await until('the skills listed', async () => (await text(settings.getByTestId('skills-list'))).includes(skills[0]));
+    await settings.getByTestId('tab-users').click();
+    const tokens = settings.getByTestId('tokens');
+    await tokens.getByTestId('token-new-name').fill('Browser test');
+    await tokens.getByTestId('token-days').fill('7');
+    await tokens.getByTestId('token-create').click();
+    await until('the token shown once', async () => (await text(tokens.getByTestId('token-shown'))).includes('shown once'));
+    const made = (await admin('GET', 'tokens')).body.tokens.find((t) => t.name === 'Browser test');
+    if (!made || made.expires_at - made.created_at !== 7 * 86400000) fail(`the token's expiry: ${JSON.stringify(made)}`);
+    const row = tokens.locator(`[data-testid="token-row"][data-id="${made.id}"]`);
+    await row.waitFor();
+    settings.once('dialog', (d) => d.accept());
+    await row.getByTestId('token-revoke').click();
+    await until('the token revoked', async () => !(await admin('GET', 'tokens')).body.tokens.some((t) => t.name === 'Browser test'));
+    if ((await settings.content()).includes('cannot be changed over the API')) fail('the Users tab still says users cannot be changed');
+
+    const dave = (await admin('GET', 'users')).body.users.find((u) => u.email === 'dave@demo.example');
+    await settings.getByTestId('users-list').locator(`[data-key="${dave.id}"]`).click();
+    await settings.getByTestId('user-disable').click();
+    await until('Dave disabled', async () => (await text(settings.getByTestId('user-state'))) === 'Disabled');
+    const r = await fetch(`${BASE}/api/v1/auth/login`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ email: 'dave@demo.example', password: PASSWORD }) });
+    if (r.status !== 401) fail(`a disabled user logged in: ${r.status}`);
+    await settings.getByTestId('user-enable').click();
+    await until('Dave enabled', async () => (await text(settings.getByTestId('user-state'))) === 'Active');
+  });
   if (errors.length) fail(`the pages reported errors:\n    ${errors.join('\n    ')}`);
 }
 

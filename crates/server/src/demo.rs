@@ -8,7 +8,7 @@ use crate::service::documents::{CannedResponse, Disposition, KbCategory};
 use crate::service::flows::FlowUpdate;
 use crate::service::kb::ArticleBody;
 use crate::service::settings::QueueSettings;
-use crate::service::{AgentSpec, NewUser, Service, ServiceError};
+use crate::service::{AgentSpec, NewToken, NewUser, Service, ServiceError};
 use serde_json::json;
 use std::collections::BTreeMap;
 use switchboard_core::agent::{Capacity, Membership};
@@ -45,7 +45,10 @@ pub async fn ensure<S: Store>(service: &Service<S>, known: Option<&str>) -> Resu
     };
     let token = match reusable {
         Some(token) => token,
-        None => service.create_api_token(&admin, "demo console").await?,
+        None => {
+            let console = NewToken { name: "demo console".into(), expires_in_days: None, expires_at: None };
+            service.create_api_token(&admin, console).await?.0
+        }
     };
     let agents = service
         .store()

@@ -369,6 +369,7 @@ async fn audit<S: Store>(store: S) {
     let (policy_t, queue_t, agent_u, agent_a) =
         (format!("policy/{policy}"), format!("queue/{queue}"), format!("user/{agent}"), format!("agent/{agent}"));
     let hook_t = format!("webhook/{hook}");
+    let token_t = format!("token/{}", token["id"].as_str().unwrap());
     assert_eq!(
         actions,
         vec![
@@ -377,7 +378,7 @@ async fn audit<S: Store>(store: S) {
             ("create_queue", queue_t.as_str()),
             ("create_user", agent_u.as_str()),
             ("put_agent", agent_a.as_str()),
-            ("create_token", "token/crm"),
+            ("create_token", token_t.as_str()),
             ("update_policy", policy_t.as_str()),
             ("update_queue", queue_t.as_str()),
             ("create_webhook", hook_t.as_str()),
@@ -439,10 +440,11 @@ async fn audit<S: Store>(store: S) {
         let (mut ws, _) = socket("now").await.unwrap();
         let quiet = tokio::time::timeout(Duration::from_millis(300), ws.next()).await;
         assert!(quiet.is_err(), "no backlog: {quiet:?}");
-        app.ok("POST", "/api/v1/tokens", &admin, json!({ "name": "later" })).await;
+        let later = app.ok("POST", "/api/v1/tokens", &admin, json!({ "name": "later" })).await;
         let next = tokio::time::timeout(Duration::from_secs(5), ws.next()).await.unwrap().unwrap().unwrap();
         let v: Value = serde_json::from_str(next.to_text().unwrap()).unwrap();
-        assert_eq!((v["kind"].as_str(), v["payload"]["target"].as_str()), (Some("audit"), Some("token/later")));
+        let target = format!("token/{}", later["id"].as_str().unwrap());
+        assert_eq!((v["kind"].as_str(), v["payload"]["target"].as_str()), (Some("audit"), Some(target.as_str())));
         let refused = socket("soon").await.unwrap_err().to_string();
         assert!(refused.contains("400"), "{refused}");
     }

@@ -18,12 +18,14 @@
 use crate::StoreError;
 use crate::edits::{self, Edit};
 use crate::records::*;
-use crate::rows::{db_id, db_opt_id, json};
+use crate::rows::{Named, db_id, db_opt_id, json};
 use crate::tables::Record;
 use sqlx::error::ErrorKind;
 use sqlx::{AnyConnection, Row};
 use std::collections::HashSet;
 use std::hash::Hash;
+use switchboard_core::ids::{UserId, WorkspaceId};
+use switchboard_core::time::Timestamp;
 
 /// Rows per statement when committing a group: a power of two (see
 /// [`runs`]). Past a few dozen rows the round trips saved no longer show;
@@ -128,6 +130,8 @@ struct Plan<'a> {
 enum TokenChange<'a> {
     Put(&'a Token),
     Delete(&'a [u8]),
+    DeleteOf { workspace: WorkspaceId, user: UserId, kind: Option<TokenKind> },
+    Touch { hash: &'a [u8], at: Timestamp },
 }
 
 impl<'a> Plan<'a> {
@@ -137,6 +141,10 @@ impl<'a> Plan<'a> {
             Change::PutUser(u) => self.users.push(u),
             Change::PutToken(t) => self.tokens.push(TokenChange::Put(t)),
             Change::DeleteToken { hash } => self.tokens.push(TokenChange::Delete(hash)),
+            Change::DeleteTokensOf { workspace, user, kind } => {
+                self.tokens.push(TokenChange::DeleteOf { workspace: *workspace, user: *user, kind: *kind })
+            }
+            Change::TouchToken { hash, at } => self.tokens.push(TokenChange::Touch { hash, at: *at }),
             Change::PutSkill(s) => self.skills.push(s),
             Change::PutPolicy(p) => self.policies.push(p),
             Change::PutQueue(q) => self.queues.push(q),
@@ -222,35 +230,63 @@ impl<R: Record> Upsert for Vec<&R> {
     }
 }
 
-/// Token puts and deletes, in their order: runs of the same kind of change
-/// become one statement each.
+/// Token changes, in their order: runs of puts and runs of deletes by hash
+/// become one statement each; a user's tokens and a use are a statement
+/// each (both are rare: an administrator's action, a token's first use in
+/// a minute).
 async fn write_tokens(
     conn: &mut AnyConnection,
     changes: &[TokenChange<'_>],
     max_rows: usize,
     p: Placeholders,
 ) -> Result<(), StoreError> {
+    let same = |a: &TokenChange<'_>, b: &TokenChange<'_>| std::mem::discriminant(a) == std::mem::discriminant(b);
     let mut rest = changes;
     while let Some(first) = rest.first() {
-        let is_put = matches!(first, TokenChange::Put(_));
-        let len = rest.iter().position(|c| matches!(c, TokenChange::Put(_)) != is_put).unwrap_or(rest.len());
+        let len = match first {
+            TokenChange::Put(_) | TokenChange::Delete(_) => {
+                rest.iter().position(|c| !same(c, first)).unwrap_or(rest.len())
+            }
+            _ => 1,
+        };
         let (run, after) = rest.split_at(len);
         rest = after;
-        if is_put {
-            let puts: Vec<&Token> =
-                run.iter().filter_map(|c| if let TokenChange::Put(t) = c { Some(*t) } else { None }).collect();
-            puts.upsert(conn, max_rows, p).await?;
-        } else {
-            let hashes: Vec<&[u8]> =
-                run.iter().filter_map(|c| if let TokenChange::Delete(h) = c { Some(*h) } else { None }).collect();
-            for run in runs(&hashes, |_| None::<()>, max_rows) {
-                // One row of `run.len()` parameters is the list.
-                let sql = format!("DELETE FROM tokens WHERE hash IN {}", p.rows(1, run.len()));
-                let mut q = sqlx::query(&sql);
-                for hash in run {
-                    q = q.bind(*hash);
+        match first {
+            TokenChange::Put(_) => {
+                let puts: Vec<&Token> =
+                    run.iter().filter_map(|c| if let TokenChange::Put(t) = c { Some(*t) } else { None }).collect();
+                puts.upsert(conn, max_rows, p).await?;
+            }
+            TokenChange::Delete(_) => {
+                let hashes: Vec<&[u8]> =
+                    run.iter().filter_map(|c| if let TokenChange::Delete(h) = c { Some(*h) } else { None }).collect();
+                for run in runs(&hashes, |_| None::<()>, max_rows) {
+                    // One row of `run.len()` parameters is the list.
+                    let sql = format!("DELETE FROM tokens WHERE hash IN {}", p.rows(1, run.len()));
+                    let mut q = sqlx::query(&sql);
+                    for hash in run {
+                        q = q.bind(*hash);
+                    }
+                    q.execute(&mut *conn).await?;
+                }
+            }
+            TokenChange::DeleteOf { workspace, user, kind } => {
+                let sql = match kind {
+                    None => "DELETE FROM tokens WHERE workspace_id = $1 AND user_id = $2",
+                    Some(_) => "DELETE FROM tokens WHERE workspace_id = $1 AND user_id = $2 AND kind = $3",
+                };
+                let mut q = sqlx::query(sql).bind(db_id(workspace.0)?).bind(db_id(user.0)?);
+                if let Some(k) = kind {
+                    q = q.bind(k.name());
                 }
                 q.execute(&mut *conn).await?;
+            }
+            TokenChange::Touch { hash, at } => {
+                sqlx::query("UPDATE tokens SET last_used_at = $1 WHERE hash = $2")
+                    .bind(at.0)
+                    .bind(*hash)
+                    .execute(&mut *conn)
+                    .await?;
             }
         }
     }

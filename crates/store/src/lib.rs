@@ -143,6 +143,8 @@ pub trait Store: Send + Sync + 'static {
     /// The token with this SHA-256 hash, if any (expired ones included: the
     /// caller decides).
     fn token(&self, hash: &[u8]) -> impl Future<Output = Result<Option<Token>, StoreError>> + Send;
+    /// The workspace's API tokens (never sessions), oldest first.
+    fn api_tokens(&self, ws: WorkspaceId) -> impl Future<Output = Result<Vec<Token>, StoreError>> + Send;
 
     fn skills(&self, ws: WorkspaceId) -> impl Future<Output = Result<Vec<Skill>, StoreError>> + Send;
     fn policies(&self, ws: WorkspaceId) -> impl Future<Output = Result<Vec<PolicyRecord>, StoreError>> + Send;

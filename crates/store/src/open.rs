@@ -90,6 +90,10 @@ impl Store for AnyStore {
         dispatch!(self.token(hash))
     }
 
+    async fn api_tokens(&self, ws: WorkspaceId) -> Result<Vec<Token>, StoreError> {
+        dispatch!(self.api_tokens(ws))
+    }
+
     async fn skills(&self, ws: WorkspaceId) -> Result<Vec<Skill>, StoreError> {
         dispatch!(self.skills(ws))
     }

@@ -17,7 +17,7 @@ use switchboard_core::ids::{ContactId, CustomerId, UserId, WorkspaceId};
 // compile time. The decoders in `rows.rs` read these columns by name.
 macro_rules! user_columns {
     () => {
-        "id, workspace_id, email, name, role, password_hash, created_at"
+        "id, workspace_id, email, name, role, password_hash, created_at, state"
     };
 }
 macro_rules! customer_columns {
@@ -105,14 +105,22 @@ pub(crate) async fn user(pool: &AnyPool, ws: WorkspaceId, id: UserId) -> Result<
     row.as_ref().map(rows::user).transpose()
 }
 
+const TOKEN_COLUMNS: &str = "hash, kind, workspace_id, user_id, name, created_at, expires_at, last_used_at";
+
 pub(crate) async fn token(pool: &AnyPool, hash: &[u8]) -> Result<Option<Token>, StoreError> {
-    let row = sqlx::query(
-        "SELECT hash, kind, workspace_id, user_id, name, created_at, expires_at FROM tokens WHERE hash = $1",
-    )
-    .bind(hash)
-    .fetch_optional(pool)
-    .await?;
+    let row = sqlx::query(&format!("SELECT {TOKEN_COLUMNS} FROM tokens WHERE hash = $1"))
+        .bind(hash)
+        .fetch_optional(pool)
+        .await?;
     row.as_ref().map(rows::token).transpose()
+}
+
+pub(crate) async fn api_tokens(pool: &AnyPool, ws: WorkspaceId) -> Result<Vec<Token>, StoreError> {
+    let sql = format!(
+        "SELECT {TOKEN_COLUMNS} FROM tokens WHERE workspace_id = $1 AND kind = 'api' ORDER BY created_at, hash"
+    );
+    let rows = sqlx::query(&sql).bind(db_id(ws.0)?).fetch_all(pool).await?;
+    rows::all(&rows, rows::token)
 }
 
 pub(crate) async fn skills(pool: &AnyPool, ws: WorkspaceId) -> Result<Vec<Skill>, StoreError> {

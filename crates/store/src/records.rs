@@ -53,6 +53,18 @@ pub struct User {
     #[serde(skip_serializing)]
     pub password_hash: String,
     pub created_at: Timestamp,
+    pub state: UserState,
+}
+
+/// Whether a user may sign in. A deleted user is a tombstone: it keeps its
+/// id, name and email so that contacts and events still name it.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum UserState {
+    #[default]
+    Active,
+    Disabled,
+    Deleted,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -74,6 +86,9 @@ pub struct Token {
     pub name: String,
     pub created_at: Timestamp,
     pub expires_at: Option<Timestamp>,
+    /// When it last authenticated a request, to the minute or so; written
+    /// by [`Change::TouchToken`] only, never by a put.
+    pub last_used_at: Option<Timestamp>,
 }
 
 // Debug by hand for the two records holding credentials, so that logging
@@ -88,6 +103,7 @@ impl fmt::Debug for User {
             .field("role", &self.role)
             .field("password_hash", &"<hidden>")
             .field("created_at", &self.created_at)
+            .field("state", &self.state)
             .finish()
     }
 }
@@ -102,6 +118,7 @@ impl fmt::Debug for Token {
             .field("name", &self.name)
             .field("created_at", &self.created_at)
             .field("expires_at", &self.expires_at)
+            .field("last_used_at", &self.last_used_at)
             .finish()
     }
 }
@@ -454,6 +471,19 @@ pub enum Change {
     PutToken(Token),
     DeleteToken {
         hash: Vec<u8>,
+    },
+    /// Deletes the user's tokens (of `kind` only, if given), in this
+    /// workspace only: ends their sessions, revokes their API tokens.
+    DeleteTokensOf {
+        workspace: WorkspaceId,
+        user: UserId,
+        kind: Option<TokenKind>,
+    },
+    /// Records that a token was used at `at`; a token that is not there is
+    /// no error.
+    TouchToken {
+        hash: Vec<u8>,
+        at: Timestamp,
     },
     PutSkill(Skill),
     PutPolicy(PolicyRecord),

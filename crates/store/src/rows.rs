@@ -43,6 +43,7 @@ macro_rules! named {
 }
 
 named!(Role { Agent => "agent", Supervisor => "supervisor", Admin => "admin" });
+named!(UserState { Active => "active", Disabled => "disabled", Deleted => "deleted" });
 named!(TokenKind { Session => "session", Api => "api" });
 named!(IdentityKind { Phone => "phone", Email => "email", Visitor => "visitor", Handle => "handle" });
 named!(Direction { Inbound => "inbound", Outbound => "outbound" });
@@ -163,6 +164,7 @@ pub(crate) fn user(row: &AnyRow) -> Result<User, StoreError> {
         role: named(row, "role")?,
         password_hash: get(row, "password_hash")?,
         created_at: time(row, "created_at")?,
+        state: named(row, "state")?,
     })
 }
 
@@ -175,6 +177,7 @@ pub(crate) fn token(row: &AnyRow) -> Result<Token, StoreError> {
         name: get(row, "name")?,
         created_at: time(row, "created_at")?,
         expires_at: opt_time(row, "expires_at")?,
+        last_used_at: opt_time(row, "last_used_at")?,
     })
 }
 
@@ -307,6 +310,7 @@ mod tests {
     fn stored_names_are_serde_names() {
         names_match_serde::<Role>();
         names_match_serde::<TokenKind>();
+        names_match_serde::<UserState>();
         names_match_serde::<IdentityKind>();
         names_match_serde::<Direction>();
         names_match_serde::<ContactState>();

@@ -74,6 +74,10 @@ macro_rules! store_over_shared {
                     queries::token(&self.shared.reads, hash).await
                 }
 
+                async fn api_tokens(&self, ws: WorkspaceId) -> Result<Vec<Token>, StoreError> {
+                    queries::api_tokens(&self.shared.reads, ws).await
+                }
+
                 async fn skills(&self, ws: WorkspaceId) -> Result<Vec<Skill>, StoreError> {
                     queries::skills(&self.shared.reads, ws).await
                 }

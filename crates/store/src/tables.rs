@@ -95,7 +95,7 @@ impl Record for Workspace {
 impl Record for User {
     const TABLE: Table = Table {
         name: "users",
-        columns: &["id", "workspace_id", "email", "name", "role", "password_hash", "created_at"],
+        columns: &["id", "workspace_id", "email", "name", "role", "password_hash", "created_at", "state"],
         key: &["id"],
         guarded: true,
     };
@@ -112,7 +112,8 @@ impl Record for User {
             .bind(self.name.as_str())
             .bind(self.role.name())
             .bind(self.password_hash.as_str())
-            .bind(self.created_at.0))
+            .bind(self.created_at.0)
+            .bind(self.state.name()))
     }
 
     fn elsewhere(&self) -> String {

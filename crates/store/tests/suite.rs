@@ -55,6 +55,8 @@ both!(
     a_taken_email_is_a_conflict,
     rows_never_move_between_workspaces,
     tokens_are_found_by_hash_and_deleted,
+    api_tokens_are_listed_touched_and_revoked_per_user,
+    users_keep_their_state,
     every_read_stays_in_its_workspace,
     contacts_filter_and_page_by_id,
     open_contacts_come_in_restart_order,
@@ -380,6 +382,65 @@ async fn tokens_are_found_by_hash_and_deleted<S: Store>(s: &Arc<S>) {
     assert_eq!(s.token(&b.hash).await.unwrap(), Some(b));
     // Deleting what is not there is no error.
     commit(&**s, vec![Change::DeleteToken { hash: a.hash.clone() }]).await;
+}
+
+async fn api_tokens_are_listed_touched_and_revoked_per_user<S: Store>(s: &Arc<S>) {
+    let api = |hash: u8, ws: u64, user: u64, at: i64| Token {
+        kind: TokenKind::Api,
+        name: format!("ci {hash}"),
+        created_at: ts(at),
+        expires_at: None,
+        ..token(&[hash; 32], ws, user)
+    };
+    let (a, b, other_ws) = (api(1, 1, 1, 5_000), api(2, 1, 2, 4_000), api(3, 2, 3, 1_000));
+    let session = token(&[4; 32], 1, 1);
+    commit(
+        &**s,
+        vec![
+            Change::PutWorkspace(workspace(1)),
+            Change::PutWorkspace(workspace(2)),
+            Change::PutUser(user(1, 1, "one@example.com")),
+            Change::PutUser(user(2, 1, "two@example.com")),
+            Change::PutUser(user(3, 2, "three@example.com")),
+            Change::PutToken(a.clone()),
+            Change::PutToken(b.clone()),
+            Change::PutToken(other_ws.clone()),
+            Change::PutToken(session.clone()),
+        ],
+    )
+    .await;
+    // API tokens only, of this workspace, oldest first.
+    assert_eq!(s.api_tokens(WS).await.unwrap(), vec![b.clone(), a.clone()]);
+
+    // A use is recorded, and a later put (a rename) does not move it back.
+    commit(&**s, vec![Change::TouchToken { hash: a.hash.clone(), at: ts(7_000) }]).await;
+    let renamed = Token { name: "renamed".into(), ..a.clone() };
+    commit(&**s, vec![Change::PutToken(renamed.clone())]).await;
+    let stored = s.token(&a.hash).await.unwrap().unwrap();
+    assert_eq!(stored, Token { last_used_at: Some(ts(7_000)), ..renamed });
+    // Touching a token that is not there is no error.
+    commit(&**s, vec![Change::TouchToken { hash: vec![9; 32], at: ts(8_000) }]).await;
+
+    // Sessions only, then all of user 1's tokens; never another user's or workspace's.
+    let of = |ws: u64, user: u64, kind| Change::DeleteTokensOf { workspace: WorkspaceId(ws), user: UserId(user), kind };
+    commit(&**s, vec![of(1, 1, Some(TokenKind::Session))]).await;
+    assert_eq!(s.token(&session.hash).await.unwrap(), None);
+    assert!(s.token(&a.hash).await.unwrap().is_some());
+    commit(&**s, vec![of(1, 1, None), of(1, 3, None)]).await;
+    assert_eq!(s.api_tokens(WS).await.unwrap(), vec![b]);
+    assert_eq!(s.api_tokens(WorkspaceId(2)).await.unwrap(), vec![other_ws]);
+}
+
+async fn users_keep_their_state<S: Store>(s: &Arc<S>) {
+    let mut u = user(1, 1, "one@example.com");
+    commit(&**s, vec![Change::PutWorkspace(workspace(1)), Change::PutUser(u.clone())]).await;
+    assert_eq!(s.user(WS, u.id).await.unwrap().unwrap().state, UserState::Active);
+    for state in [UserState::Disabled, UserState::Deleted, UserState::Active] {
+        u.state = state;
+        commit(&**s, vec![Change::PutUser(u.clone())]).await;
+        assert_eq!(s.user(WS, u.id).await.unwrap(), Some(u.clone()));
+        assert_eq!(s.user_by_email(&u.email).await.unwrap(), Some(u.clone()));
+    }
 }
 
 /// Workspaces 1 and 2 hold the same kinds of rows, some with equal names

@@ -1,9 +1,10 @@
 //! Webhooks and the audit log: administrators only.
 
+use super::extract::{Admin, Needs, Path, Query};
 use super::{ApiError, AppState, Auth, Body};
 use crate::service::NewWebhook;
 use axum::Json;
-use axum::extract::{Path, Query, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -11,7 +12,7 @@ use switchboard_store::Store;
 
 type Result<T> = std::result::Result<T, ApiError>;
 
-/// `?after=&limit=` with a 400 naming the problem when malformed.
+/// `?after=&limit=`.
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Page {
@@ -19,13 +20,9 @@ pub struct Page {
     limit: Option<u32>,
 }
 
-fn page(query: std::result::Result<Query<Page>, axum::extract::rejection::QueryRejection>) -> Result<Page> {
-    query.map(|Query(p)| p).map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, "invalid_query", e.body_text()))
-}
-
 pub async fn create_webhook<S: Store>(
     State(s): State<AppState<S>>,
-    Auth(p): Auth,
+    Needs(p, ..): Needs<Admin>,
     Body(b): Body<NewWebhook>,
 ) -> Result<(StatusCode, Json<Value>)> {
     let (hook, secret) = s.create_webhook(&p, b).await?;
@@ -52,9 +49,8 @@ pub async fn deliveries<S: Store>(
     State(s): State<AppState<S>>,
     Auth(p): Auth,
     Path(id): Path<u64>,
-    query: std::result::Result<Query<Page>, axum::extract::rejection::QueryRejection>,
+    Query(q): Query<Page>,
 ) -> Result<Json<Value>> {
-    let q = page(query)?;
     if q.after.is_some() {
         return Err(ApiError::new(StatusCode::BAD_REQUEST, "invalid_query", "deliveries take `limit` only"));
     }
@@ -64,9 +60,8 @@ pub async fn deliveries<S: Store>(
 pub async fn audit<S: Store>(
     State(s): State<AppState<S>>,
     Auth(p): Auth,
-    query: std::result::Result<Query<Page>, axum::extract::rejection::QueryRejection>,
+    Query(q): Query<Page>,
 ) -> Result<Json<Value>> {
-    let q = page(query)?;
     let limit = q.limit.unwrap_or(100);
     let entries = s.audit_log(&p, q.after.unwrap_or(0), limit).await?;
     let next = (entries.len() as u32 >= limit.clamp(1, 500)).then(|| entries.last().map(|e| e.id)).flatten();

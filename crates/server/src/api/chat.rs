@@ -2,6 +2,7 @@
 //! the workspace, a signed session token the conversation), the demo shop
 //! and the public help center.
 
+use super::extract::{Path, Query};
 use super::{ApiError, AppState, Body};
 use crate::service::ServiceError;
 use crate::service::chat::{ChatSession, CustomerFrame, LeftMessage, StartChat};
@@ -9,7 +10,7 @@ use crate::service::fanout::{Live, Topic};
 use crate::web::Assets;
 use axum::body::Bytes;
 use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
-use axum::extract::{ConnectInfo, Path, Query, State};
+use axum::extract::{ConnectInfo, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::{Extension, Json};

@@ -2,10 +2,11 @@
 //! attachments, ending a chat.
 
 use super::chat::{file_response, upload_meta};
+use super::extract::Path;
 use super::{ApiError, AppState, Auth, Body};
 use axum::Json;
 use axum::body::Bytes;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use serde::Deserialize;

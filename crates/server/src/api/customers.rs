@@ -1,11 +1,11 @@
 //! Customers: CRUD, identities, search and lookup, merge, notes and the
 //! timeline across channels.
 
+use super::extract::{Needs, Path, Query, Supervisor};
 use super::{ApiError, AppState, Auth, Body};
 use crate::service::{CustomerUpdate, IdentityValue, NewCustomer, ServiceError};
 use axum::Json;
-use axum::extract::rejection::QueryRejection;
-use axum::extract::{Path, Query, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -30,9 +30,8 @@ pub struct CustomerQuery {
 pub async fn customers<S: Store>(
     State(s): State<AppState<S>>,
     Auth(p): Auth,
-    query: std::result::Result<Query<CustomerQuery>, QueryRejection>,
+    Query(q): Query<CustomerQuery>,
 ) -> Result<Json<Value>> {
-    let Query(q) = query.map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, "invalid_query", e.body_text()))?;
     let lookups = [
         ("phone", IdentityKind::Phone, q.phone),
         ("email", IdentityKind::Email, q.email),
@@ -60,7 +59,7 @@ pub async fn customers<S: Store>(
 
 pub async fn create_customer<S: Store>(
     State(s): State<AppState<S>>,
-    Auth(p): Auth,
+    Needs(p, ..): Needs<Supervisor>,
     Body(b): Body<NewCustomer>,
 ) -> Result<(StatusCode, Json<Value>)> {
     Ok((StatusCode::CREATED, Json(json!(s.create_customer(&p, b).await?))))
@@ -76,7 +75,7 @@ pub async fn customer<S: Store>(
 
 pub async fn update_customer<S: Store>(
     State(s): State<AppState<S>>,
-    Auth(p): Auth,
+    Needs(p, ..): Needs<Supervisor>,
     Path(id): Path<u64>,
     Body(b): Body<CustomerUpdate>,
 ) -> Result<Json<Value>> {
@@ -85,7 +84,7 @@ pub async fn update_customer<S: Store>(
 
 pub async fn add_identity<S: Store>(
     State(s): State<AppState<S>>,
-    Auth(p): Auth,
+    Needs(p, ..): Needs<Supervisor>,
     Path(id): Path<u64>,
     Body(b): Body<IdentityValue>,
 ) -> Result<(StatusCode, Json<Value>)> {
@@ -110,7 +109,7 @@ pub struct MergeBody {
 
 pub async fn merge<S: Store>(
     State(s): State<AppState<S>>,
-    Auth(p): Auth,
+    Needs(p, ..): Needs<Supervisor>,
     Path(id): Path<u64>,
     Body(b): Body<MergeBody>,
 ) -> Result<Json<Value>> {

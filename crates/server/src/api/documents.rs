@@ -1,10 +1,11 @@
 //! The routes of every document kind (dispositions, canned responses,
 //! business hours, knowledge-base categories), written once.
 
+use super::extract::{Needs, Path};
 use super::{ApiError, AppState, Auth, Body};
 use crate::service::documents::DocumentBody;
 use axum::Json;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use serde_json::{Value, json};
 use switchboard_store::Store;
@@ -25,7 +26,7 @@ pub async fn get_one<S: Store, T: DocumentBody>(
 
 pub async fn create<S: Store, T: DocumentBody>(
     State(s): State<AppState<S>>,
-    Auth(p): Auth,
+    Needs(p, ..): Needs<T>,
     Body(body): Body<T>,
 ) -> Result<(StatusCode, Json<Value>)> {
     Ok((StatusCode::CREATED, Json(json!(s.put_document(&p, None, body).await?))))
@@ -33,7 +34,7 @@ pub async fn create<S: Store, T: DocumentBody>(
 
 pub async fn update<S: Store, T: DocumentBody>(
     State(s): State<AppState<S>>,
-    Auth(p): Auth,
+    Needs(p, ..): Needs<T>,
     Path(id): Path<u64>,
     Body(body): Body<T>,
 ) -> Result<Json<Value>> {

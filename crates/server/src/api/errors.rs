@@ -27,15 +27,34 @@ impl ApiError {
         ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", "internal error; see the server log")
     }
 
+    /// A body that is not the JSON the route takes: 400 (415 without a JSON
+    /// content type, 413 when too large), naming the field serde stopped
+    /// at — `steps[0].expr`, or the missing one.
     pub fn from_json_rejection(r: JsonRejection) -> Self {
-        let status = r.status();
         let code = match r {
             JsonRejection::MissingJsonContentType(_) => "unsupported_media_type",
-            _ if status == StatusCode::PAYLOAD_TOO_LARGE => "too_large",
+            _ if r.status() == StatusCode::PAYLOAD_TOO_LARGE => "too_large",
             _ => "invalid_json",
         };
+        // axum answers 422 for well-formed JSON of the wrong shape; to us that
+        // is invalid input like any other (docs/API.md).
+        let status = if r.status() == StatusCode::UNPROCESSABLE_ENTITY { StatusCode::BAD_REQUEST } else { r.status() };
+        let path = match &r {
+            // axum keeps serde_path_to_error's error a few sources down.
+            JsonRejection::JsonDataError(e) => std::iter::successors(std::error::Error::source(e), |s| s.source())
+                .find_map(|s| s.downcast_ref::<serde_path_to_error::Error<serde_json::Error>>())
+                .map(|e| e.path().to_string())
+                .filter(|p| p != "."),
+            _ => None,
+        };
         let message = r.body_text();
-        let field = field_named(&message);
+        let named = field_named(&message);
+        let field = match (path, named) {
+            // "calendar: missing field `time_zone`" is about calendar.time_zone.
+            (Some(path), Some(missing)) if message.contains("missing field") => Some(format!("{path}.{missing}")),
+            (Some(path), _) => Some(path),
+            (None, named) => named,
+        };
         ApiError { status, code, message, field }
     }
 
@@ -47,7 +66,7 @@ impl ApiError {
 }
 
 /// The field serde's message names: "missing field `queue`", "unknown field `x`".
-fn field_named(message: &str) -> Option<String> {
+pub(super) fn field_named(message: &str) -> Option<String> {
     message.split('`').nth(1).filter(|_| message.contains("field")).map(str::to_string)
 }
 
@@ -88,6 +107,37 @@ impl From<ServiceError> for ApiError {
         };
         ApiError { status, code, message, field }
     }
+}
+
+/// The last line of the contract: a 4xx that is not JSON yet — axum's own
+/// answers for a route without the method (405), a socket route asked
+/// without an upgrade, a raw upload over its limit — becomes one, keeping
+/// its status and text. Our own errors pass as they are.
+pub async fn json_errors(req: axum::extract::Request, next: axum::middleware::Next) -> Response {
+    let response = next.run(req).await;
+    let status = response.status();
+    let is_json = response
+        .headers()
+        .get(axum::http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/json"));
+    if !status.is_client_error() || is_json {
+        return response;
+    }
+    let code = match status {
+        StatusCode::NOT_FOUND => "not_found",
+        StatusCode::METHOD_NOT_ALLOWED => "method_not_allowed",
+        StatusCode::PAYLOAD_TOO_LARGE => "too_large",
+        StatusCode::UNSUPPORTED_MEDIA_TYPE => "unsupported_media_type",
+        StatusCode::UNAUTHORIZED => "unauthenticated",
+        StatusCode::FORBIDDEN => "forbidden",
+        _ => "invalid",
+    };
+    // axum's texts are one short line; a body we cannot read says the status.
+    let text = axum::body::to_bytes(response.into_body(), 4096).await.ok();
+    let text = text.map(|b| String::from_utf8_lossy(&b).trim().to_string()).filter(|t| !t.is_empty());
+    let message = text.unwrap_or_else(|| status.canonical_reason().unwrap_or("error").to_lowercase());
+    ApiError::new(status, code, message).into_response()
 }
 
 impl IntoResponse for ApiError {

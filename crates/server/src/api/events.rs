@@ -4,11 +4,12 @@
 //! gap: the backlog comes from the store, then live events follow.
 //! `after=now` skips the backlog.
 
+use super::extract::Query;
 use super::{AppState, Auth};
 use crate::auth::Principal;
 use crate::service::fanout::{Feed, Live, Topic};
+use axum::extract::State;
 use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
-use axum::extract::{Query, State};
 use axum::response::Response;
 use serde::Deserialize;
 use switchboard_store::{LoggedEvent, Role, Store};

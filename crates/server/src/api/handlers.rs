@@ -1,11 +1,12 @@
 //! One small handler per route: parse, call the service, answer JSON.
 
 use super::edge::{Client, session_cookie};
+use super::extract::{Admin, Needs, Path, Query, Supervisor};
 use super::{ApiError, AppState, Auth, Body};
 use crate::service::settings::QueueSettings;
 use crate::service::{AgentSpec, NewContact, NewUser, ServiceError};
 use axum::Json;
-use axum::extract::{Path, Query, State};
+use axum::extract::State;
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
@@ -82,28 +83,13 @@ pub async fn me<S: Store>(State(s): State<AppState<S>>, Auth(p): Auth) -> Result
     Ok(Json(json!({ "principal": p, "user": user })))
 }
 
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct NewToken {
-    name: String,
-}
-
-pub async fn create_token<S: Store>(
-    State(s): State<AppState<S>>,
-    Auth(p): Auth,
-    Body(b): Body<NewToken>,
-) -> Result<(StatusCode, Json<Value>)> {
-    let token = s.create_api_token(&p, &b.name).await?;
-    Ok((StatusCode::CREATED, Json(json!({ "token": token, "note": "shown once; store it now" }))))
-}
-
 pub async fn users<S: Store>(State(s): State<AppState<S>>, Auth(p): Auth) -> Result<Json<Value>> {
     Ok(Json(json!({ "users": s.users(&p).await? })))
 }
 
 pub async fn create_user<S: Store>(
     State(s): State<AppState<S>>,
-    Auth(p): Auth,
+    Needs(p, ..): Needs<Admin>,
     Body(b): Body<NewUser>,
 ) -> Result<(StatusCode, Json<Value>)> {
     Ok((StatusCode::CREATED, Json(json!(s.create_user(&p, b).await?))))
@@ -117,7 +103,7 @@ pub struct NewSkill {
 
 pub async fn create_skill<S: Store>(
     State(s): State<AppState<S>>,
-    Auth(p): Auth,
+    Needs(p, ..): Needs<Admin>,
     Body(b): Body<NewSkill>,
 ) -> Result<(StatusCode, Json<Value>)> {
     Ok((StatusCode::CREATED, Json(json!(s.create_skill(&p, &b.name).await?))))
@@ -136,7 +122,7 @@ pub async fn policies<S: Store>(State(s): State<AppState<S>>, Auth(p): Auth) -> 
 
 pub async fn create_policy<S: Store>(
     State(s): State<AppState<S>>,
-    Auth(p): Auth,
+    Needs(p, ..): Needs<Admin>,
     Body(b): Body<PolicyBody>,
 ) -> Result<(StatusCode, Json<Value>)> {
     Ok((StatusCode::CREATED, Json(json!(s.put_policy(&p, None, &b.name, b.steps).await?))))
@@ -144,7 +130,7 @@ pub async fn create_policy<S: Store>(
 
 pub async fn update_policy<S: Store>(
     State(s): State<AppState<S>>,
-    Auth(p): Auth,
+    Needs(p, ..): Needs<Admin>,
     Path(id): Path<u64>,
     Body(b): Body<PolicyBody>,
 ) -> Result<Json<Value>> {
@@ -168,7 +154,7 @@ pub async fn queues<S: Store>(State(s): State<AppState<S>>, Auth(p): Auth) -> Re
 
 pub async fn create_queue<S: Store>(
     State(s): State<AppState<S>>,
-    Auth(p): Auth,
+    Needs(p, ..): Needs<Admin>,
     Body(b): Body<QueueBody>,
 ) -> Result<(StatusCode, Json<Value>)> {
     Ok((StatusCode::CREATED, Json(json!(s.put_queue(&p, None, &b.name, b.settings).await?))))
@@ -176,7 +162,7 @@ pub async fn create_queue<S: Store>(
 
 pub async fn update_queue<S: Store>(
     State(s): State<AppState<S>>,
-    Auth(p): Auth,
+    Needs(p, ..): Needs<Admin>,
     Path(id): Path<u64>,
     Body(b): Body<QueueBody>,
 ) -> Result<Json<Value>> {
@@ -188,7 +174,7 @@ pub async fn update_queue<S: Store>(
 
 pub async fn put_agent<S: Store>(
     State(s): State<AppState<S>>,
-    Auth(p): Auth,
+    Needs(p, ..): Needs<Admin>,
     Path(id): Path<u64>,
     Body(b): Body<AgentSpec>,
 ) -> Result<Json<Value>> {
@@ -224,7 +210,7 @@ pub async fn agent_state<S: Store>(
 
 pub async fn create_contact<S: Store>(
     State(s): State<AppState<S>>,
-    Auth(p): Auth,
+    Needs(p, ..): Needs<Supervisor>,
     Body(b): Body<NewContact>,
 ) -> Result<(StatusCode, Json<Value>)> {
     Ok((StatusCode::CREATED, Json(json!(s.create_contact(&p, b).await?))))
@@ -253,9 +239,8 @@ pub struct ContactQuery {
 pub async fn contacts<S: Store>(
     State(s): State<AppState<S>>,
     Auth(p): Auth,
-    query: std::result::Result<Query<ContactQuery>, axum::extract::rejection::QueryRejection>,
+    Query(q): Query<ContactQuery>,
 ) -> Result<Json<Value>> {
-    let Query(q) = query.map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, "invalid_query", e.body_text()))?;
     let filter = ContactFilter {
         state: q.state,
         channel: q.channel,
@@ -362,7 +347,7 @@ pub async fn workspace<S: Store>(State(s): State<AppState<S>>, Auth(p): Auth) ->
 
 pub async fn update_workspace<S: Store>(
     State(s): State<AppState<S>>,
-    Auth(p): Auth,
+    Needs(p, ..): Needs<Admin>,
     Body(b): Body<crate::service::workspace::WorkspaceUpdate>,
 ) -> Result<Json<Value>> {
     Ok(Json(json!(s.update_workspace(&p, b).await?)))

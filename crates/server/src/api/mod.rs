@@ -10,8 +10,10 @@ mod documents;
 pub mod edge;
 mod errors;
 mod events;
+mod extract;
 mod handlers;
 mod panics;
+mod people;
 mod seen;
 mod selfservice;
 mod yaml;
@@ -41,14 +43,20 @@ pub fn router<S: Store>(service: AppState<S>, assets: Arc<crate::web::Assets>) -
         .route("/auth/login", post(handlers::login::<S>))
         .route("/auth/logout", post(handlers::logout::<S>))
         .route("/me", get(handlers::me::<S>))
-        .route("/tokens", post(handlers::create_token::<S>))
+        .route("/tokens", get(people::tokens::<S>).post(people::create_token::<S>))
+        .route("/tokens/{id}", put(people::rename_token::<S>).delete(people::revoke_token::<S>))
         .route("/users", get(handlers::users::<S>).post(handlers::create_user::<S>))
-        .route("/skills", post(handlers::create_skill::<S>))
+        .route("/users/{id}", put(people::update_user::<S>).delete(people::delete_user::<S>))
+        .route("/users/{id}/disable", post(people::disable_user::<S>))
+        .route("/users/{id}/enable", post(people::enable_user::<S>))
+        .route("/users/{id}/password", post(people::reset_password::<S>))
+        .route("/skills", get(people::skills::<S>).post(handlers::create_skill::<S>))
         .route("/policies", get(handlers::policies::<S>).post(handlers::create_policy::<S>))
         .route("/policies/{id}", put(handlers::update_policy::<S>))
         .route("/queues", get(handlers::queues::<S>).post(handlers::create_queue::<S>))
         .route("/queues/{id}", put(handlers::update_queue::<S>))
-        .route("/agents/{id}", put(handlers::put_agent::<S>))
+        .route("/agents", get(people::agents::<S>))
+        .route("/agents/{id}", get(people::agent::<S>).put(handlers::put_agent::<S>))
         .route("/agents/{id}/state", post(handlers::agent_state::<S>))
         .route("/contacts", get(handlers::contacts::<S>).post(handlers::create_contact::<S>))
         .route("/contacts/{id}", get(handlers::contact::<S>))
@@ -96,7 +104,9 @@ pub fn router<S: Store>(service: AppState<S>, assets: Arc<crate::web::Assets>) -
     let api = document_routes::<S, Disposition>(api, "/dispositions");
     let api = document_routes::<S, CannedResponse>(api, "/canned-responses");
     let api = document_routes::<S, BusinessHours>(api, "/business-hours");
-    let api = document_routes::<S, KbCategory>(api, "/kb/categories").fallback(handlers::not_found);
+    let api = document_routes::<S, KbCategory>(api, "/kb/categories")
+        .fallback(handlers::not_found)
+        .layer(axum::middleware::from_fn(errors::json_errors));
     let public = Router::new()
         .route("/chat/{key}/config", get(chat::config::<S>))
         .route("/chat/{key}/sessions", post(chat::start::<S>))
@@ -105,6 +115,7 @@ pub fn router<S: Store>(service: AppState<S>, assets: Arc<crate::web::Assets>) -
         .route("/chat/{key}/attachments/{id}", get(chat::attachment::<S>))
         .route("/chat/{key}/ws", get(chat::socket::<S>))
         .layer(axum::middleware::from_fn(chat::cors))
+        .layer(axum::middleware::from_fn(errors::json_errors))
         .route("/demo", get(chat::demo::<S>))
         .route("/help/{key}", get(chat::help_page::<S>))
         .route("/help/{key}/search", get(chat::help_search::<S>))

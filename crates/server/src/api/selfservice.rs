@@ -1,6 +1,7 @@
 //! Configuration of self-service: the chat widget, bot flows and the
 //! knowledge base.
 
+use super::extract::{Admin, Needs, Path, Query, Supervisor};
 use super::yaml::{JsonOrYaml, wants_yaml, yaml_response};
 use super::{ApiError, AppState, Auth, Body};
 use crate::service::ServiceError;
@@ -8,7 +9,7 @@ use crate::service::chat::{ChatSettingsUpdate, ChatSettingsView};
 use crate::service::flows::FlowUpdate;
 use crate::service::kb::ArticleBody;
 use axum::Json;
-use axum::extract::{Path, Query, State};
+use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
@@ -24,7 +25,7 @@ pub async fn chat_settings<S: Store>(State(s): State<AppState<S>>, Auth(p): Auth
 
 pub async fn update_chat_settings<S: Store>(
     State(s): State<AppState<S>>,
-    Auth(p): Auth,
+    Needs(p, ..): Needs<Admin>,
     Body(b): Body<ChatSettingsUpdate>,
 ) -> Result<Json<Value>> {
     Ok(Json(json!(s.update_chat_settings(&p, b).await?)))
@@ -51,7 +52,7 @@ pub async fn flow<S: Store>(
 
 pub async fn create_flow<S: Store>(
     State(s): State<AppState<S>>,
-    Auth(p): Auth,
+    Needs(p, ..): Needs<Admin>,
     JsonOrYaml(b): JsonOrYaml<FlowUpdate>,
 ) -> Result<(StatusCode, Json<Value>)> {
     Ok((StatusCode::CREATED, Json(json!(s.put_flow(&p, None, b).await?))))
@@ -59,7 +60,7 @@ pub async fn create_flow<S: Store>(
 
 pub async fn update_flow<S: Store>(
     State(s): State<AppState<S>>,
-    Auth(p): Auth,
+    Needs(p, ..): Needs<Admin>,
     Path(id): Path<u64>,
     JsonOrYaml(b): JsonOrYaml<FlowUpdate>,
 ) -> Result<Json<Value>> {
@@ -80,7 +81,7 @@ pub async fn article<S: Store>(
 
 pub async fn create_article<S: Store>(
     State(s): State<AppState<S>>,
-    Auth(p): Auth,
+    Needs(p, ..): Needs<Supervisor>,
     Body(b): Body<ArticleBody>,
 ) -> Result<(StatusCode, Json<Value>)> {
     Ok((StatusCode::CREATED, Json(json!(s.put_article(&p, None, b).await?))))
@@ -88,7 +89,7 @@ pub async fn create_article<S: Store>(
 
 pub async fn update_article<S: Store>(
     State(s): State<AppState<S>>,
-    Auth(p): Auth,
+    Needs(p, ..): Needs<Supervisor>,
     Path(id): Path<u64>,
     Body(b): Body<ArticleBody>,
 ) -> Result<Json<Value>> {

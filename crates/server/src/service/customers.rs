@@ -136,20 +136,16 @@ fn not_found(id: CustomerId) -> ServiceError {
 }
 
 fn clean_name(name: &str, field: &str) -> Result<String, ServiceError> {
-    let name = name.trim();
-    if name.is_empty() { Err(ServiceError::invalid(field, "must not be empty")) } else { Ok(name.to_string()) }
+    super::names::name(field, name)
 }
 
 /// Tags trimmed, without empties or repeats, in the order given.
 fn clean_tags(tags: &[String]) -> Result<Vec<String>, ServiceError> {
     let mut out: Vec<String> = Vec::with_capacity(tags.len());
     for (i, tag) in tags.iter().enumerate() {
-        let tag = tag.trim();
-        if tag.is_empty() {
-            return Err(ServiceError::invalid(format!("tags[{i}]"), "must not be empty"));
-        }
-        if !out.iter().any(|t| t == tag) {
-            out.push(tag.to_string());
+        let tag = super::names::name(&format!("tags[{i}]"), tag)?;
+        if !out.contains(&tag) {
+            out.push(tag);
         }
     }
     Ok(out)

@@ -36,14 +36,9 @@ pub trait DocumentBody: Serialize + DeserializeOwned + Send + 'static {
     }
 }
 
+/// A one-line field of a document (see [`names`](super::names)).
 fn required(field: &str, value: &mut String, max: usize) -> Result<(), ServiceError> {
-    *value = value.trim().to_string();
-    if value.is_empty() {
-        return Err(ServiceError::invalid(field, "must not be empty"));
-    }
-    if value.chars().count() > max {
-        return Err(ServiceError::invalid(field, format!("at most {max} characters")));
-    }
+    *value = super::names::line(field, value, max)?;
     Ok(())
 }
 
@@ -94,7 +89,8 @@ impl DocumentBody for CannedResponse {
             return Err(ServiceError::invalid("shortcut", "letters, digits, '_' and '-' only"));
         }
         required("title", &mut self.title, 200)?;
-        required("text", &mut self.text, 10_000)
+        self.text = super::names::text("text", &self.text, 10_000)?;
+        Ok(())
     }
 
     fn unique(&self) -> Option<(&'static str, String)> {

@@ -115,7 +115,11 @@ impl<S: Store> Service<S> {
                 });
                 FlowRecord {
                     id,
-                    name: u.name.map(|n| n.trim().to_string()).filter(|n| !n.is_empty()).unwrap_or(old.name),
+                    // A blank name keeps the old one.
+                    name: match u.name.filter(|n| !n.trim().is_empty()) {
+                        Some(n) => super::names::name("name", &n)?,
+                        None => old.name,
+                    },
                     version: old.version + 1,
                     definition: u.definition,
                     warnings,
@@ -123,8 +127,7 @@ impl<S: Store> Service<S> {
                 }
             }
             None => {
-                let name = u.name.map(|n| n.trim().to_string()).filter(|n| !n.is_empty());
-                let name = name.ok_or_else(|| ServiceError::invalid("name", "must not be empty"))?;
+                let name = super::names::name("name", u.name.as_deref().unwrap_or(""))?;
                 FlowRecord {
                     id: Ids::next(&self.ids().document),
                     name,

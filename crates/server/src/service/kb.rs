@@ -70,13 +70,8 @@ impl<S: Store> Service<S> {
 
     pub async fn put_article(&self, p: &Principal, id: Option<u64>, b: ArticleBody) -> Result<Article, ServiceError> {
         require(p, Role::Supervisor)?;
-        let title = b.title.trim().to_string();
-        if title.is_empty() || title.chars().count() > MAX_TITLE {
-            return Err(ServiceError::invalid("title", format!("1 to {MAX_TITLE} characters")));
-        }
-        if b.body.trim().is_empty() || b.body.chars().count() > MAX_BODY {
-            return Err(ServiceError::invalid("body", format!("1 to {MAX_BODY} characters")));
-        }
+        let title = super::names::line("title", &b.title, MAX_TITLE)?;
+        let body = super::names::text("body", &b.body, MAX_BODY)?;
         if let Some(c) = b.category {
             self.document::<KbCategory>(p.workspace, c)
                 .await
@@ -92,7 +87,7 @@ impl<S: Store> Service<S> {
             id: id.unwrap_or_else(|| Ids::next(&self.ids().article)),
             category: b.category,
             title,
-            body: b.body.trim().to_string(),
+            body,
             published: b.published,
             created_at,
             updated_at: now,

@@ -9,6 +9,7 @@
 //! center is dropped and rebuilt from the store on next use, so memory never
 //! runs ahead of what is on disk.
 
+mod access;
 pub mod audit;
 mod center;
 pub mod chat;
@@ -17,6 +18,7 @@ pub mod documents;
 pub mod fanout;
 pub mod flows;
 pub mod kb;
+pub mod names;
 pub mod observe;
 mod ops;
 pub mod settings;
@@ -25,6 +27,7 @@ pub mod today;
 mod webhooks;
 pub mod workspace;
 
+pub use access::*;
 pub use center::Center;
 pub use customers::*;
 pub use ops::*;
@@ -38,7 +41,7 @@ use std::time::Duration;
 use switchboard_core::engine::EngineError;
 use switchboard_core::ids::WorkspaceId;
 use switchboard_core::time::Timestamp;
-use switchboard_store::{Change, LoggedEvent, MaxIds, Role, Store, StoreError, Token, TokenKind};
+use switchboard_store::{Change, LoggedEvent, MaxIds, Role, Store, StoreError, Token, TokenKind, UserState};
 use tokio::sync::{Mutex, broadcast};
 
 #[derive(Debug, thiserror::Error)]
@@ -134,6 +137,8 @@ struct Inner<S> {
     customer_locks: std::sync::Mutex<HashMap<WorkspaceId, Arc<Mutex<()>>>>,
     /// Principals of recently seen tokens, by token hash (see `authenticate`).
     principals: std::sync::Mutex<HashMap<Vec<u8>, CachedPrincipal>>,
+    /// Serialises changes to users (see `access.rs`).
+    user_changes: Mutex<()>,
     chat: chat::ChatHub,
     tallies: today::Tallies,
 }
@@ -150,6 +155,10 @@ struct CachedPrincipal {
 /// logout on this server takes effect at once, a token deleted by another
 /// server sharing the database within this time.
 const PRINCIPAL_TTL_MS: i64 = 30_000;
+
+/// A token's use is recorded at most this often (`last_used_at`), so that
+/// using a token costs a write once a minute, not once a request.
+const TOKEN_TOUCH_MS: i64 = 60_000;
 
 /// At most this many cached principals; the cache is emptied when full
 /// (simple, and a refill costs one read per active token).
@@ -180,6 +189,7 @@ impl<S: Store> Service<S> {
                 observed: Default::default(),
                 customer_locks: Default::default(),
                 principals: Default::default(),
+                user_changes: Default::default(),
                 chat: Default::default(),
                 tallies: Default::default(),
             }),
@@ -343,6 +353,17 @@ impl<S: Store> Service<S> {
             return Err(ServiceError::Unauthenticated);
         }
         let user = self.inner.store.user(t.workspace, t.user).await?.ok_or(ServiceError::Unauthenticated)?;
+        if user.state != UserState::Active {
+            return Err(ServiceError::Unauthenticated);
+        }
+        // Only here, on a cache miss, so at most once per cache period; and
+        // only when the recorded use is a minute old.
+        if t.kind == TokenKind::Api && t.last_used_at.is_none_or(|at| now.0 - at.0 >= TOKEN_TOUCH_MS) {
+            let touch = Change::TouchToken { hash: hash.clone(), at: now };
+            if let Err(e) = self.inner.store.commit(vec![touch]).await {
+                tracing::warn!(error = %e, "could not record a token's use");
+            }
+        }
         let principal = Principal { workspace: user.workspace, user: user.id, role: user.role };
         let ttl_end = Timestamp(now.0 + PRINCIPAL_TTL_MS);
         let valid_until = t.expires_at.map_or(ttl_end, |e| e.min(ttl_end));
@@ -376,7 +397,8 @@ impl<S: Store> Service<S> {
         })
         .await
         .unwrap_or(false);
-        let Some(user) = user.filter(|_| ok) else {
+        // A disabled or deleted user's password no longer opens a session.
+        let Some(user) = user.filter(|u| ok && u.state == UserState::Active) else {
             self.inner.logins.failed(&email, from, now);
             return Err(ServiceError::Unauthenticated);
         };
@@ -393,9 +415,20 @@ impl<S: Store> Service<S> {
                 name: "session".into(),
                 created_at: now,
                 expires_at: Some(expires),
+                last_used_at: None,
             })])
             .await?;
         Ok((token, user))
+    }
+
+    /// Drops cached principals `gone` names, after a change took their
+    /// access away or changed their role.
+    fn forget_principals(&self, gone: impl Fn(&[u8], &Principal) -> bool) {
+        self.inner.principals.lock().expect("principals lock").retain(|hash, c| !gone(hash, &c.principal));
+    }
+
+    fn user_changes(&self) -> &Mutex<()> {
+        &self.inner.user_changes
     }
 
     pub async fn logout(&self, token: &str) -> Result<(), ServiceError> {

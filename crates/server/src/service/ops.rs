@@ -4,7 +4,7 @@
 use super::center::contact_event;
 use super::documents::{BusinessHours, Disposition};
 use super::settings::{DEFAULT_DISPOSITION_GRACE_SECONDS, QueueSettings};
-use super::{Center, Ids, Service, ServiceError, audit, require};
+use super::{Center, Ids, Service, ServiceError, audit, names, require};
 use crate::auth::{self, Principal};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
@@ -21,7 +21,7 @@ use switchboard_core::skills::{MAX_LEVEL, Proficiency};
 use switchboard_core::time::Timestamp;
 use switchboard_store::{
     AgentRecord, Change, ContactFilter, ContactRecord, ContactState, Direction, PolicyRecord, QueueRecord, Role, Skill,
-    Store, Token, TokenKind, User, Workspace,
+    Store, User, UserState, Workspace,
 };
 
 #[derive(Clone, Debug, Deserialize)]
@@ -121,9 +121,40 @@ impl Written {
     }
 }
 
-fn nonempty(field: &str, v: &str) -> Result<String, ServiceError> {
-    let v = v.trim();
-    if v.is_empty() { Err(ServiceError::invalid(field, "must not be empty")) } else { Ok(v.to_string()) }
+/// An argon2id hash of a new password, which must have at least 8 characters.
+pub(super) async fn password_hash(password: &str) -> Result<String, ServiceError> {
+    if password.chars().count() < 8 {
+        return Err(ServiceError::invalid("password", "must have at least 8 characters"));
+    }
+    let password = password.to_string();
+    tokio::task::spawn_blocking(move || auth::hash_password(&password))
+        .await
+        .map_err(|e| ServiceError::invalid("password", e.to_string()))
+}
+
+/// An agent as `PUT /agents/{id}` takes it, with its presence: what the
+/// admin page edits, so that saving one field keeps the others.
+#[derive(Clone, Debug, Serialize)]
+pub struct AgentView {
+    pub user: UserId,
+    pub skills: BTreeMap<String, Proficiency>,
+    pub capacity: Capacity,
+    pub queues: Vec<Membership>,
+    pub wrap_up: Option<WrapUp>,
+    pub presence: Presence,
+}
+
+impl From<AgentRecord> for AgentView {
+    fn from(a: AgentRecord) -> Self {
+        AgentView {
+            user: a.user,
+            skills: a.skills,
+            capacity: a.capacity,
+            queues: a.memberships,
+            wrap_up: a.wrap_up,
+            presence: a.presence,
+        }
+    }
 }
 
 impl<S: Store> Service<S> {
@@ -135,7 +166,7 @@ impl<S: Store> Service<S> {
         let now = self.now();
         let ws = Workspace {
             id: WorkspaceId(Ids::next(&self.ids().workspace)),
-            name: nonempty("name", name)?,
+            name: names::name("name", name)?,
             created_at: now,
         };
         let user = self.user_record(ws.id, admin, now).await?;
@@ -144,28 +175,24 @@ impl<S: Store> Service<S> {
     }
 
     async fn user_record(&self, ws: WorkspaceId, u: NewUser, now: Timestamp) -> Result<User, ServiceError> {
-        let email = nonempty("email", &u.email)?.to_lowercase();
+        let email = names::line("email", &u.email, 254)?.to_lowercase();
         if !email.contains('@') {
             return Err(ServiceError::invalid("email", format!("'{email}' is not an email address")));
         }
-        if u.password.chars().count() < 8 {
-            return Err(ServiceError::invalid("password", "must have at least 8 characters"));
-        }
+        let name = names::name("name", &u.name)?;
         if self.store().user_by_email(&email).await?.is_some() {
             return Err(ServiceError::Conflict(format!("a user with email {email} exists")));
         }
-        let password = u.password;
-        let password_hash = tokio::task::spawn_blocking(move || auth::hash_password(&password))
-            .await
-            .map_err(|e| ServiceError::invalid("password", e.to_string()))?;
+        let password_hash = password_hash(&u.password).await?;
         Ok(User {
             id: UserId(Ids::next(&self.ids().user)),
             workspace: ws,
             email,
-            name: nonempty("name", &u.name)?,
+            name,
             role: u.role,
             password_hash,
             created_at: now,
+            state: UserState::Active,
         })
     }
 
@@ -188,35 +215,11 @@ impl<S: Store> Service<S> {
         Ok(self.store().users(p.workspace).await?)
     }
 
-    /// A token for an integration, returned this once and stored hashed.
-    pub async fn create_api_token(&self, p: &Principal, name: &str) -> Result<String, ServiceError> {
-        require(p, Role::Admin)?;
-        let token = auth::new_token();
-        let record = Token {
-            hash: auth::token_hash(&token),
-            kind: TokenKind::Api,
-            workspace: p.workspace,
-            user: p.user,
-            name: nonempty("name", name)?,
-            created_at: self.now(),
-            expires_at: None,
-        };
-        let principal = *p;
-        self.apply(p.workspace, move |_, now, changes| {
-            // The token's name only: the token and its hash stay out of the log.
-            changes.push(audit::entry(&principal, now, "create_token", format!("token/{}", record.name)));
-            changes.push(Change::PutToken(record));
-            Ok(())
-        })
-        .await?;
-        Ok(token)
-    }
-
     // ----- routing configuration -----------------------------------------
 
     pub async fn create_skill(&self, p: &Principal, name: &str) -> Result<Skill, ServiceError> {
         require(p, Role::Admin)?;
-        let name = nonempty("name", name)?;
+        let name = names::name("name", name)?;
         if !name.chars().all(|c| c.is_alphanumeric() || c == '_' || c == '-') {
             return Err(ServiceError::invalid("name", "use letters, digits, '_' and '-' only"));
         }
@@ -243,7 +246,7 @@ impl<S: Store> Service<S> {
         let action = if id.is_some() { "update_policy" } else { "create_policy" };
         let principal = *p;
         let id = id.unwrap_or_else(|| PolicyId(Ids::next(&self.ids().policy)));
-        let record = PolicyRecord { id, workspace: p.workspace, name: nonempty("name", name)?, steps };
+        let record = PolicyRecord { id, workspace: p.workspace, name: names::name("name", name)?, steps };
         let out = record.clone();
         self.apply(p.workspace, move |c, now, changes| {
             if let Some(existing) = c.policies.get(&id).map(|x| x.workspace) {
@@ -273,7 +276,7 @@ impl<S: Store> Service<S> {
         let action = if id.is_some() { "update_queue" } else { "create_queue" };
         let principal = *p;
         let id = id.unwrap_or_else(|| QueueId(Ids::next(&self.ids().queue)));
-        let name = nonempty("name", name)?;
+        let name = names::name("name", name)?;
         let hours = self.documents::<BusinessHours>(p.workspace).await?;
         settings
             .to_config(id, &name, |b| hours.iter().find(|h| h.id == b).map(|h| h.body.calendar.clone()))
@@ -296,6 +299,28 @@ impl<S: Store> Service<S> {
         })
         .await?;
         Ok(out)
+    }
+
+    pub async fn skills(&self, p: &Principal) -> Result<Vec<Skill>, ServiceError> {
+        Ok(self.store().skills(p.workspace).await?)
+    }
+
+    /// The workspace's agents, by user id.
+    pub async fn agents(&self, p: &Principal) -> Result<Vec<AgentView>, ServiceError> {
+        require(p, Role::Supervisor)?;
+        let mut agents: Vec<AgentView> =
+            self.inspect(p.workspace, |c| c.agents.values().cloned().map(AgentView::from).collect()).await?;
+        agents.sort_by_key(|a| a.user);
+        Ok(agents)
+    }
+
+    /// An agent reads itself; supervisors read anyone.
+    pub async fn agent(&self, p: &Principal, user: UserId) -> Result<AgentView, ServiceError> {
+        if user != p.user {
+            require(p, Role::Supervisor)?;
+        }
+        let found = self.inspect(p.workspace, |c| c.agents.get(&user).cloned()).await?;
+        found.map(AgentView::from).ok_or_else(|| ServiceError::NotFound(format!("agent {}", user.0)))
     }
 
     pub async fn queues(&self, p: &Principal) -> Result<Vec<QueueRecord>, ServiceError> {
@@ -352,6 +377,11 @@ impl<S: Store> Service<S> {
     pub async fn set_agent_state(&self, p: &Principal, user: UserId, presence: Presence) -> Result<(), ServiceError> {
         if user != p.user {
             require(p, Role::Supervisor)?;
+        }
+        // A disabled or deleted user stays offline, even by a supervisor's hand.
+        let active = self.store().user(p.workspace, user).await?.is_some_and(|u| u.state == UserState::Active);
+        if !active && presence != Presence::Offline {
+            return Err(ServiceError::Conflict(format!("user {} is disabled or deleted", user.0)));
         }
         self.apply(p.workspace, move |c, now, changes| {
             let record = c.agents.get_mut(&user).ok_or_else(|| ServiceError::NotFound(format!("agent {}", user.0)))?;

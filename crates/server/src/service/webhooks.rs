@@ -28,6 +28,11 @@ const MAX_SECRET: usize = 256;
 
 fn check_url(url: &str) -> Result<String, ServiceError> {
     let url = url.trim();
+    // The URL parser drops tabs and line breaks silently; the stored text
+    // must not hold them either (it goes into logs and request lines).
+    if url.chars().any(char::is_control) {
+        return Err(ServiceError::invalid("url", "must not contain control characters (CR, LF, NUL…)"));
+    }
     let parsed = reqwest::Url::parse(url).map_err(|e| ServiceError::invalid("url", format!("not a URL: {e}")))?;
     match parsed.scheme() {
         "http" => {}
@@ -46,8 +51,34 @@ fn check_url(url: &str) -> Result<String, ServiceError> {
     Ok(url.to_string())
 }
 
-/// `["*"]` or distinct event kinds (lower-case words joined by `_`). Kinds
-/// are not checked against a list, so that kinds added later can be chosen.
+/// Every kind of event a webhook can follow: the engine's, then the
+/// server's own. A new kind of event belongs here too.
+pub const EVENT_KINDS: &[&str] = &[
+    "contact_queued",
+    "step_changed",
+    "offer_created",
+    "offer_accepted",
+    "offer_ended",
+    "contact_ended",
+    "wrap_up_ended",
+    "contact_transferred",
+    "contact_overflowed",
+    "callback_scheduled",
+    "contact_left",
+    "contact_cancelled",
+    "disposition_set",
+    "agent_state_changed",
+    "customer_note",
+    "customer_merged",
+    "message",
+    "bot_contained",
+    "bot_handoff",
+    "csat",
+    "chat_ended",
+    super::audit::AUDIT,
+];
+
+/// `["*"]` or distinct kinds of [`EVENT_KINDS`].
 fn check_events(events: Vec<String>) -> Result<Vec<String>, ServiceError> {
     if events.is_empty() {
         return Err(ServiceError::invalid("events", "name at least one event kind, or \"*\""));
@@ -55,9 +86,10 @@ fn check_events(events: Vec<String>) -> Result<Vec<String>, ServiceError> {
     let mut out: Vec<String> = Vec::with_capacity(events.len());
     for (i, e) in events.into_iter().enumerate() {
         let e = e.trim().to_string();
-        let word = !e.is_empty() && e.len() <= 64 && e.chars().all(|c| c.is_ascii_lowercase() || c == '_');
-        if e != "*" && !word {
-            return Err(ServiceError::invalid(format!("events[{i}]"), format!("'{e}' is not an event kind")));
+        if e != "*" && !EVENT_KINDS.contains(&e.as_str()) {
+            let message =
+                format!("'{}' is not an event kind; use \"*\" or one of {}", e.escape_debug(), EVENT_KINDS.join(", "));
+            return Err(ServiceError::invalid(format!("events[{i}]"), message));
         }
         if !out.contains(&e) {
             out.push(e);
@@ -156,7 +188,7 @@ mod tests {
     #[test]
     fn urls_events_and_secrets_are_checked() {
         assert!(check_url("http://127.0.0.1:8080/hook").is_ok());
-        for bad in ["ftp://x/", "not a url", "https://example.com/hook", "http://"] {
+        for bad in ["ftp://x/", "not a url", "https://example.com/hook", "http://", "http://x/a\r\nb", "http://x/\0"] {
             assert!(matches!(check_url(bad), Err(ServiceError::Invalid { .. })), "{bad}");
         }
         assert_eq!(check_events(vec!["*".into()]).unwrap(), vec!["*"]);
@@ -165,6 +197,7 @@ mod tests {
             vec!["offer_created", "audit"]
         );
         assert!(check_events(vec![]).is_err());
+        assert!(check_events(vec!["nope".into()]).is_err(), "only known kinds");
         assert!(check_events(vec!["*".into(), "audit".into()]).is_err());
         match check_events(vec!["audit".into(), "Offer Created".into()]) {
             Err(ServiceError::Invalid { field, .. }) => assert_eq!(field, "events[1]"),

@@ -70,11 +70,7 @@ impl<S: Store> Service<S> {
         let mut workspace = self.workspace_record(p.workspace).await?;
         let mut changes = Vec::new();
         if let Some(name) = u.name {
-            let name = name.trim();
-            if name.is_empty() {
-                return Err(ServiceError::invalid("name", "must not be empty"));
-            }
-            workspace.name = name.to_string();
+            workspace.name = super::names::name("name", &name)?;
             changes.push(Change::PutWorkspace(workspace.clone()));
         }
         let zone = match u.time_zone {

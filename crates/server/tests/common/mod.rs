@@ -110,3 +110,26 @@ pub async fn postgres_url() -> String {
     let base = admin_url.rsplit_once('/').map_or(admin_url.as_str(), |(b, _)| b).to_string();
     format!("{base}/{name}")
 }
+
+/// `on_both!(a, b)`: tests `sqlite::a`, `postgres::a`, … each running the
+/// async fn `a(store)` of the calling file on a fresh database.
+#[allow(unused_macros)]
+macro_rules! on_both {
+    ($($name:ident),*) => {
+        mod sqlite {
+            $(#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn $name() {
+                super::$name(switchboard_store::SqliteStore::open(&crate::common::sqlite_url()).await.unwrap()).await;
+            })*
+        }
+        mod postgres {
+            $(#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn $name() {
+                super::$name(switchboard_store::PostgresStore::open(&crate::common::postgres_url().await).await.unwrap())
+                    .await;
+            })*
+        }
+    };
+}
+#[allow(unused_imports)]
+pub(crate) use on_both;

@@ -143,6 +143,7 @@ pub fn user(id: u64, ws: u64, email: &str) -> User {
         role: Role::Agent,
         password_hash: "$argon2id$v=19$m=19456,t=2,p=1$c2FsdA$aGFzaA".to_string(),
         created_at: ts(2_000),
+        state: UserState::Active,
     }
 }
 
@@ -155,6 +156,7 @@ pub fn token(hash: &[u8], ws: u64, user: u64) -> Token {
         name: "browser".to_string(),
         created_at: ts(3_000),
         expires_at: Some(ts(3_600_000)),
+        last_used_at: None,
     }
 }
 

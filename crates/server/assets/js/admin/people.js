@@ -1,16 +1,78 @@
-// Users, the agent settings of a user (skills with levels, capacity per
-// channel, queues), and skills.
+// Users (roles, disabling, deleting, passwords) and API tokens, the agent
+// settings of a user (skills with levels, capacity per channel, queues),
+// and skills.
 
-import { get, listOf, post, put } from '../api.js';
+import { del, get, listOf, post, put } from '../api.js';
 import { h, label, notice, options, replace } from '../dom.js';
 import { busy, field, showError } from '../forms.js';
 import { ListEditor, editorForm, numberInput, rowList } from './common.js';
 import { CHANNELS, wrapUpInput } from './queues.js';
+import { tokensSection } from './tokens.js';
 
 const ROLES = [['agent', 'Agent'], ['supervisor', 'Supervisor'], ['admin', 'Admin']];
 
-/** Skills this page has seen: from agents' settings and those created here (the API lists none). */
+/** The workspace's skills, as `GET /skills` lists them. */
 const knownSkills = new Set();
+
+async function loadSkills() {
+  listOf(await get('skills'), 'skills').forEach((s) => knownSkills.add(s));
+}
+
+/** What an admin does to an existing user: name and role, state, password, deletion. */
+function userForm(user, ctx) {
+  const name = h('input', { type: 'text', value: user.name });
+  const role = h('select', null, options(ROLES, user.role));
+  const edit = editorForm({
+    title: `Edit ${user.name}`,
+    testid: 'user',
+    ctx,
+    fields: [
+      h('dl', { class: 'attrs', dataset: { testid: 'user-view' } },
+        h('dt', null, 'Email'), h('dd', null, user.email),
+        h('dt', null, 'State'), h('dd', { dataset: { testid: 'user-state' } }, label(user.state || 'active')),
+        h('dt', null, 'User id'), h('dd', null, String(user.id))),
+      field({ label: 'Name', name: 'name', input: name }),
+      field({ label: 'Role', name: 'role', input: role, testid: 'user-role' }),
+    ],
+    save: () => put(`users/${user.id}`, { name: name.value.trim(), role: role.value }),
+    remove: user.state === 'deleted' ? null : () => del(`users/${user.id}`),
+  });
+  if (user.state === 'deleted') {
+    return h('div', null, h('p', { class: 'notice info' }, 'Deleted: kept so that contacts and events still name this user.'), edit);
+  }
+  const message = notice('user-access-message');
+  const toggle = user.state === 'disabled'
+    ? h('button', { type: 'button', dataset: { testid: 'user-enable' } }, 'Enable')
+    : h('button', { type: 'button', class: 'danger', dataset: { testid: 'user-disable' } }, 'Disable');
+  toggle.addEventListener('click', async () => {
+    try {
+      await ctx.saved(await post(`users/${user.id}/${user.state === 'disabled' ? 'enable' : 'disable'}`));
+    } catch (err) {
+      message.show(err.message);
+    }
+  });
+  const password = h('input', { type: 'password', autocomplete: 'new-password' });
+  const reset = h('form', { novalidate: true, dataset: { testid: 'password-form' } },
+    field({ label: 'New password', name: 'password', input: password, hint: 'at least 8 characters; the user\'s sessions end' }),
+    h('div', { class: 'actions' }, h('button', { type: 'submit', dataset: { testid: 'password-save' } }, 'Set password')));
+  reset.addEventListener('submit', (e) => {
+    e.preventDefault();
+    busy(reset, async () => {
+      try {
+        await post(`users/${user.id}/password`, { password: password.value });
+        password.value = '';
+        message.show('Password set; the user\'s sessions have ended.', 'ok');
+      } catch (err) {
+        showError(reset, err, message);
+      }
+    });
+  });
+  return h('div', null, edit,
+    h('div', { class: 'panel', style: { padding: '1em 1.2em', marginTop: '1em' } },
+      h('h2', null, 'Access'),
+      h('p', { class: 'muted' }, 'Disabling ends the user\'s sessions and API tokens and takes them offline at once.'),
+      message, h('div', { class: 'actions' }, toggle), reset));
+}
 
 export function usersTab() {
   const editor = new ListEditor({
@@ -19,14 +81,9 @@ export function usersTab() {
     testid: 'users',
     load: async () => listOf(await get('users'), 'users'),
     label: (u) => u.name,
-    sub: (u) => u.role,
+    sub: (u) => (u.state && u.state !== 'active' ? `${label(u.role)}, ${u.state}` : label(u.role)),
     form(item, ctx) {
-      if (item) {
-        return h('div', { class: 'panel', style: { padding: '1em 1.2em' }, dataset: { testid: 'user-view' } },
-          h('h2', null, item.name),
-          h('dl', { class: 'attrs' }, h('dt', null, 'Email'), h('dd', null, item.email), h('dt', null, 'Role'), h('dd', null, label(item.role)), h('dt', null, 'User id'), h('dd', null, String(item.id))),
-          h('p', { class: 'muted' }, 'Users cannot be changed over the API yet. Agent settings are on the Agents tab.'));
-      }
+      if (item) return userForm(item, ctx);
       const email = h('input', { type: 'email', autocomplete: 'off' });
       const name = h('input', { type: 'text' });
       const role = h('select', null, options(ROLES, 'agent'));
@@ -47,7 +104,7 @@ export function usersTab() {
     },
   });
   editor.reload();
-  return editor.el;
+  return h('div', null, editor.el, tokensSection());
 }
 
 function skillRow(v) {
@@ -72,9 +129,9 @@ function membershipRow(queues) {
 }
 
 /**
- * The agent settings form. `current` is the agent record when the server
- * can list them (`GET /agents`); otherwise the form starts from defaults
- * and saving replaces whatever the agent had.
+ * The agent settings form, starting from what `GET /agents/{id}` answered
+ * (`current`; null for a user who is no agent yet), so that saving one
+ * field keeps the others.
  */
 function agentForm(user, current, queues, ctx) {
   const cap = current?.capacity || { voice: 1, chat: 3, email: 2, api: 1 };
@@ -93,7 +150,7 @@ function agentForm(user, current, queues, ctx) {
     name: 'queues',
     testid: 'agent-queues',
     addLabel: 'Add queue',
-    values: current?.memberships || current?.queues || [],
+    values: current?.queues || [],
     blank: () => ({ queue: queues[0]?.id, priority: 1, delay: 0 }),
     row: membershipRow(queues),
   });
@@ -103,7 +160,7 @@ function agentForm(user, current, queues, ctx) {
     testid: 'agent',
     ctx,
     fields: [
-      current ? null : h('p', { class: 'notice info' }, 'This server does not list agent settings: the form starts from defaults, and saving replaces what this user had.'),
+      current ? null : h('p', { class: 'notice info' }, 'Not an agent yet: saving makes this user one.'),
       skills.el,
       h('fieldset', { dataset: { field: 'capacity' } }, h('legend', null, 'Capacity: contacts at once per channel (a call blocks all others)'),
         h('div', { class: 'row' }, CHANNELS.map((c) => h('label', null, `${c} `, capacity[c]))), h('div', { class: 'field-error', role: 'alert' })),
@@ -130,7 +187,7 @@ function agentForm(user, current, queues, ctx) {
 
 export function agentsTab() {
   let queues = [];
-  let agents = null; // null: the server cannot list agent settings
+  let agents = [];
   const datalist = h('datalist', { id: 'known-skills' });
   const editor = new ListEditor({
     title: 'Agents',
@@ -139,22 +196,26 @@ export function agentsTab() {
     canCreate: false,
     intro: h('p', { class: 'muted' }, 'Pick a user to make them an agent or change their skills, capacity and queues.'),
     async load() {
-      const [u, q, a] = await Promise.all([get('users'), get('queues'), get('agents').catch(() => null)]);
+      const [u, q, a] = await Promise.all([get('users'), get('queues'), get('agents'), loadSkills()]);
       queues = listOf(q, 'queues');
-      agents = a ? listOf(a, 'agents') : null;
-      for (const x of agents || []) Object.keys(x.skills || {}).forEach((s) => knownSkills.add(s));
+      agents = listOf(a, 'agents');
       replace(datalist, [...knownSkills].map((s) => h('option', { value: s })));
-      return listOf(u, 'users');
+      return listOf(u, 'users').filter((x) => x.state !== 'deleted');
     },
     label: (u) => u.name,
     sub(u) {
-      const rec = agents && agents.find((a) => a.user === u.id);
+      const rec = agents.find((a) => a.user === u.id);
       return rec ? Object.keys(rec.skills || {}).join(', ') || 'agent' : u.role;
     },
     form(user, ctx) {
       if (!user) return h('p', { class: 'empty' }, 'Choose a user on the left.');
-      const current = agents ? agents.find((a) => a.user === user.id) || null : null;
-      return agentForm(user, current || (agents ? {} : null), queues, { ...ctx, saved: () => ctx.saved(user) });
+      // The agent as it is now, read afresh: never a form of defaults over real settings.
+      const slot = h('div', { dataset: { testid: 'agent-loading' } }, h('p', { class: 'muted' }, 'Loading…'));
+      get(`agents/${user.id}`)
+        .catch((err) => (err.status === 404 ? null : Promise.reject(err)))
+        .then((current) => replace(slot, agentForm(user, current, queues, { ...ctx, saved: () => ctx.saved(user) })))
+        .catch((err) => replace(slot, h('p', { class: 'notice error' }, `Could not load the agent: ${err.message}`)));
+      return slot;
     },
   });
   editor.reload();
@@ -165,7 +226,7 @@ export function skillsTab() {
   const name = h('input', { type: 'text', placeholder: 'e.g. french' });
   const message = notice('skill-message');
   const list = h('ul', { class: 'tags', dataset: { testid: 'skills-list' } });
-  const draw = () => replace(list, knownSkills.size ? [...knownSkills].sort().map((s) => h('li', { class: 'tag' }, s)) : h('li', { class: 'muted' }, 'None seen yet.'));
+  const draw = () => replace(list, knownSkills.size ? [...knownSkills].sort().map((s) => h('li', { class: 'tag' }, s)) : h('li', { class: 'muted' }, 'None yet.'));
   const form = h('form', { class: 'panel', style: { padding: '1em 1.2em', maxWidth: '32em' }, novalidate: true, dataset: { testid: 'skill-form' } },
     h('h2', null, 'New skill'),
     field({ label: 'Name', name: 'name', input: name, hint: 'Lower case, no spaces: routing expressions use it as a name (french >= 5).', testid: 'skill-name' }),
@@ -185,12 +246,6 @@ export function skillsTab() {
       }
     });
   });
-  // Skills in use show up in agents' settings, when the server lists those.
-  get('agents').then((a) => {
-    for (const x of listOf(a, 'agents')) Object.keys(x.skills || {}).forEach((s) => knownSkills.add(s));
-    draw();
-  }).catch(() => draw());
-  draw();
-  return h('div', { dataset: { testid: 'skills' } }, h('h1', null, 'Skills'), form, h('h2', { style: { marginTop: '1em' } }, 'Known skills'), list,
-    h('p', { class: 'muted' }, 'The API has no list of skills yet: this shows skills created here and those held by agents.'));
+  loadSkills().then(draw, (err) => message.show(`Could not load the skills: ${err.message}`));
+  return h('div', { dataset: { testid: 'skills' } }, h('h1', null, 'Skills'), form, h('h2', { style: { marginTop: '1em' } }, 'Skills of this workspace'), list);
 }

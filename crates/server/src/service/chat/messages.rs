@@ -13,6 +13,8 @@ pub const MESSAGE: &str = "message";
 
 /// Largest attachment accepted.
 pub const MAX_ATTACHMENT_BYTES: usize = 5 * 1024 * 1024;
+/// The longest attachment file name, in bytes of UTF-8.
+pub const MAX_FILE_NAME_BYTES: usize = 255;
 /// Types accepted: pictures, PDFs and plain text — nothing a browser runs.
 pub const ATTACHMENT_TYPES: &[&str] = &["image/png", "image/jpeg", "image/gif", "application/pdf", "text/plain"];
 /// Longest message text, in characters.
@@ -128,9 +130,16 @@ pub fn check_attachment(name: &str, content_type: &str, size: usize) -> Result<S
             ATTACHMENT_TYPES.join(", ")
         )));
     }
-    // The name is shown and offered for download: keep it printable and short.
-    let name: String = name.chars().filter(|c| !c.is_control() && *c != '/' && *c != '\\').take(200).collect();
-    Ok(if name.trim().is_empty() { "attachment".into() } else { name })
+    // The name is shown and offered for download: one printable line, no
+    // path, at most MAX_FILE_NAME_BYTES (what file systems take).
+    let name = super::super::names::line("X-Filename", name, MAX_FILE_NAME_BYTES)?;
+    if name.len() > MAX_FILE_NAME_BYTES {
+        return Err(ServiceError::invalid("X-Filename", format!("at most {MAX_FILE_NAME_BYTES} bytes")));
+    }
+    if name.contains(['/', '\\']) {
+        return Err(ServiceError::invalid("X-Filename", "must not contain '/' or '\\'"));
+    }
+    Ok(name)
 }
 
 /// The contact's messages and the customer's read mark, for the agent.

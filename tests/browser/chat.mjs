@@ -404,7 +404,7 @@ async function fullChat(browser, agent, admin) {
   await step('customer 2 asks for a person and waits, with their place in line', async () => {
     // As in the README, Alice is not taking chats yet when the customer asks.
     await agent.getByTestId('state-select').selectOption('away:Break');
-    await until('Alice to be away', async () => (await text(agent.getByTestId('agent-state'))) === 'Away');
+    await until('Alice to be away', async () => (await agent.getByTestId('state-select').getAttribute('data-state')) === 'away');
     ({ gaveEmail } = await openWidget(c2, { name: 'Robin', email: 'robin@example.com' }));
     await say(c2, "I'd like to talk to a person");
     const handedOff = async () => ['waiting', 'connected'].includes(await chatState(c2));

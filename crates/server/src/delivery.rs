@@ -31,7 +31,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 use switchboard_core::ids::WorkspaceId;
-use switchboard_store::{Change, Delivery, LoggedEvent, Store, Webhook};
+use switchboard_store::{Change, Delivery, LoggedEvent, Webhook};
 use tokio::sync::Semaphore;
 use tokio::sync::broadcast::error::RecvError;
 use tokio::task::JoinSet;
@@ -128,8 +128,8 @@ struct Hook {
 
 /// Starts the delivery task; it stops (abandoning deliveries under way)
 /// when `stop` changes.
-pub fn spawn<S: Store>(
-    service: Service<S>,
+pub fn spawn(
+    service: Service,
     options: DeliveryOptions,
     mut stop: tokio::sync::watch::Receiver<bool>,
 ) -> tokio::task::JoinHandle<()> {
@@ -173,8 +173,8 @@ pub fn spawn<S: Store>(
     })
 }
 
-struct Dispatcher<S> {
-    service: Service<S>,
+struct Dispatcher {
+    service: Service,
     client: reqwest::Client,
     options: DeliveryOptions,
     hooks: HashMap<WorkspaceId, Vec<Arc<Hook>>>,
@@ -183,7 +183,7 @@ struct Dispatcher<S> {
     seen: u64,
 }
 
-impl<S: Store> Dispatcher<S> {
+impl Dispatcher {
     async fn dispatch(&mut self, e: Arc<LoggedEvent>) {
         self.seen = self.seen.max(e.id);
         if e.kind == crate::service::audit::AUDIT
@@ -277,8 +277,8 @@ impl<S: Store> Dispatcher<S> {
 
 /// Every attempt at one event for one webhook, until one is answered 2xx,
 /// the attempts run out or the webhook is deleted.
-async fn deliver<S: Store>(
-    service: Service<S>,
+async fn deliver(
+    service: Service,
     client: reqwest::Client,
     options: DeliveryOptions,
     hook: Arc<Hook>,

@@ -1,5 +1,6 @@
-//! Switchboard's server: the service layer every channel and the HTTP API
-//! call, the API itself, and the start-up that wires them to a store.
+//! Switchboard's server: the HTTP/WebSocket edge over the service layer
+//! (`switchboard-service`), the web UI, and the start-up that wires them to
+//! a store.
 //!
 //! One [`service::Service`] owns, per workspace, a routing engine rebuilt
 //! from the store at start. Each operation changes the engine under the
@@ -8,17 +9,15 @@
 //! durable; WebSocket subscribers see events after they are committed.
 
 pub mod api;
-pub mod auth;
 pub mod config;
 pub mod delivery;
-pub mod demo;
-pub mod metrics;
-pub mod service;
 pub mod web;
+
+// The service layer, under the paths the edge has always used.
+pub use switchboard_service::{self as service, auth, demo};
 
 use std::net::SocketAddr;
 use std::sync::Arc;
-use switchboard_store::Store;
 use tokio::net::TcpListener;
 
 /// A running server: its address and a handle to stop it.
@@ -57,16 +56,12 @@ pub struct Options {
 }
 
 /// Binds `addr` (port 0 picks a free one) and serves `service` until stopped.
-pub async fn start<S: Store>(service: service::Service<S>, addr: SocketAddr) -> std::io::Result<Running> {
+pub async fn start(service: service::Service, addr: SocketAddr) -> std::io::Result<Running> {
     start_with(service, addr, Options::default()).await
 }
 
 /// [`start`] with [`Options`].
-pub async fn start_with<S: Store>(
-    service: service::Service<S>,
-    addr: SocketAddr,
-    options: Options,
-) -> std::io::Result<Running> {
+pub async fn start_with(service: service::Service, addr: SocketAddr, options: Options) -> std::io::Result<Running> {
     let listener = TcpListener::bind(addr).await?;
     let addr = listener.local_addr()?;
     let (shutdown, mut stop) = tokio::sync::watch::channel(false);

@@ -23,7 +23,7 @@ struct Setup {
     contact: u64,
 }
 
-async fn setup<S: Store>(app: &App, service: &Service<S>) -> Setup {
+async fn setup(app: &App, service: &Service) -> Setup {
     let (_, admin_user) = service.create_workspace("Acme", admin("admin@acme.example")).await.unwrap();
     let admin = app.login("admin@acme.example", "admin-password").await;
     for skill in ["billing", "spanish"] {
@@ -69,7 +69,7 @@ async fn login_status(app: &App, email: &str, password: &str) -> StatusCode {
     app.call("POST", "/api/v1/auth/login", None, Some(json!({ "email": email, "password": password }))).await.0
 }
 
-async fn agents_and_skills_read_back<S: Store>(store: S) {
+async fn agents_and_skills_read_back(store: Store) {
     let (app, service) = App::start(store).await;
     let s = setup(&app, &service).await;
     let agent = app.get(&format!("/api/v1/agents/{}", s.agent_id), &s.admin).await;
@@ -95,7 +95,7 @@ async fn agents_and_skills_read_back<S: Store>(store: S) {
     assert_eq!((status, v["error"]["code"].as_str()), (StatusCode::NOT_FOUND, Some("not_found")));
 }
 
-async fn api_tokens<S: Store>(store: S) {
+async fn api_tokens(store: Store) {
     let (app, service) = App::start(store).await;
     let s = setup(&app, &service).await;
     let created = app.ok("POST", "/api/v1/tokens", &s.admin, json!({ "name": "crm", "expires_in_days": 30 })).await;
@@ -159,7 +159,7 @@ fn chrono_now_ms() -> i64 {
     std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_millis() as i64
 }
 
-async fn users<S: Store>(store: S) {
+async fn users(store: Store) {
     let (app, service) = App::start(store).await;
     let s = setup(&app, &service).await;
     let user = |id: u64| format!("/api/v1/users/{id}");

@@ -6,7 +6,7 @@ use reqwest::StatusCode;
 use serde_json::{Value, json};
 use std::time::Duration;
 use switchboard_server::service::ServiceError;
-use switchboard_store::{PostgresStore, SqliteStore, Store};
+use switchboard_store::Store;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 
 mod common;
@@ -14,7 +14,7 @@ mod common;
 use common::*;
 
 /// The whole life of a contact, over the API.
-async fn contact_lifecycle<S: Store>(store: S) {
+async fn contact_lifecycle(store: Store) {
     let (app, service) = App::start(store).await;
     service.create_workspace("Acme", admin("admin@acme.example")).await.unwrap();
     let admin_token = app.login("admin@acme.example", "admin-password").await;
@@ -116,7 +116,7 @@ async fn contact_lifecycle<S: Store>(store: S) {
 }
 
 /// Clients' mistakes are 4xx with a JSON error; nothing is a 500.
-async fn bad_input<S: Store>(store: S) {
+async fn bad_input(store: Store) {
     let (app, service) = App::start(store).await;
     service.create_workspace("Acme", admin("admin@acme.example")).await.unwrap();
     let token = app.login("admin@acme.example", "admin-password").await;
@@ -209,20 +209,20 @@ async fn bad_input<S: Store>(store: S) {
 
 #[tokio::test]
 async fn contact_lifecycle_on_sqlite() {
-    contact_lifecycle(SqliteStore::open(&sqlite_url()).await.unwrap()).await;
+    contact_lifecycle(Store::open(&sqlite_url()).await.unwrap()).await;
 }
 
 #[tokio::test]
 async fn contact_lifecycle_on_postgres() {
-    contact_lifecycle(PostgresStore::open(&postgres_url().await).await.unwrap()).await;
+    contact_lifecycle(Store::open(&postgres_url().await).await.unwrap()).await;
 }
 
 #[tokio::test]
 async fn bad_input_on_sqlite() {
-    bad_input(SqliteStore::open(&sqlite_url()).await.unwrap()).await;
+    bad_input(Store::open(&sqlite_url()).await.unwrap()).await;
 }
 
 #[tokio::test]
 async fn bad_input_on_postgres() {
-    bad_input(PostgresStore::open(&postgres_url().await).await.unwrap()).await;
+    bad_input(Store::open(&postgres_url().await).await.unwrap()).await;
 }

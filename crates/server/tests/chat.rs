@@ -9,7 +9,7 @@ use reqwest::StatusCode;
 use serde_json::{Value, json};
 use std::time::Duration;
 use switchboard_server::demo;
-use switchboard_store::{PostgresStore, SqliteStore, Store};
+use switchboard_store::Store;
 use tokio::net::TcpStream;
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
@@ -70,7 +70,7 @@ fn bot_text(v: &Value, needle: &str) -> bool {
     v["type"] == "message" && v["from"] == "bot" && v["text"].as_str().unwrap_or("").contains(needle)
 }
 
-async fn chat_end_to_end<S: Store>(store: S) {
+async fn chat_end_to_end(store: Store) {
     let (app, service) = App::start(store).await;
     demo::ensure(&service, None).await.unwrap();
     let admin = app.login(demo::ADMIN_EMAIL, demo::PASSWORD).await;
@@ -284,7 +284,7 @@ async fn chat_end_to_end<S: Store>(store: S) {
     assert_eq!((kept["state"].clone(), kept["attributes"]["left_message"].clone()), (json!("queued"), json!(true)));
 }
 
-async fn self_service_configuration<S: Store>(store: S) {
+async fn self_service_configuration(store: Store) {
     let (app, service) = App::start(store).await;
     demo::ensure(&service, None).await.unwrap();
     let admin = app.login(demo::ADMIN_EMAIL, demo::PASSWORD).await;
@@ -457,20 +457,20 @@ async fn self_service_configuration<S: Store>(store: S) {
 
 #[tokio::test]
 async fn chat_end_to_end_on_sqlite() {
-    chat_end_to_end(SqliteStore::open(&sqlite_url()).await.unwrap()).await;
+    chat_end_to_end(Store::open(&sqlite_url()).await.unwrap()).await;
 }
 
 #[tokio::test]
 async fn chat_end_to_end_on_postgres() {
-    chat_end_to_end(PostgresStore::open(&postgres_url().await).await.unwrap()).await;
+    chat_end_to_end(Store::open(&postgres_url().await).await.unwrap()).await;
 }
 
 #[tokio::test]
 async fn self_service_configuration_on_sqlite() {
-    self_service_configuration(SqliteStore::open(&sqlite_url()).await.unwrap()).await;
+    self_service_configuration(Store::open(&sqlite_url()).await.unwrap()).await;
 }
 
 #[tokio::test]
 async fn self_service_configuration_on_postgres() {
-    self_service_configuration(PostgresStore::open(&postgres_url().await).await.unwrap()).await;
+    self_service_configuration(Store::open(&postgres_url().await).await.unwrap()).await;
 }

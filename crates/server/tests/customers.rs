@@ -4,7 +4,7 @@
 
 use reqwest::StatusCode;
 use serde_json::{Value, json};
-use switchboard_store::{PostgresStore, SqliteStore, Store};
+use switchboard_store::Store;
 
 mod common;
 
@@ -24,7 +24,7 @@ fn kinds_of(timeline: &Value, contact: u64) -> Vec<String> {
         .collect()
 }
 
-async fn customers_over_the_api<S: Store>(store: S) {
+async fn customers_over_the_api(store: Store) {
     let (app, service) = App::start(store).await;
     service.create_workspace("Acme", admin("admin@acme.example")).await.unwrap();
     let boss = app.login("admin@acme.example", "admin-password").await;
@@ -463,10 +463,10 @@ async fn customers_over_the_api<S: Store>(store: S) {
 
 #[tokio::test]
 async fn customers_on_sqlite() {
-    customers_over_the_api(SqliteStore::open(&sqlite_url()).await.unwrap()).await;
+    customers_over_the_api(Store::open(&sqlite_url()).await.unwrap()).await;
 }
 
 #[tokio::test]
 async fn customers_on_postgres() {
-    customers_over_the_api(PostgresStore::open(&postgres_url().await).await.unwrap()).await;
+    customers_over_the_api(Store::open(&postgres_url().await).await.unwrap()).await;
 }

@@ -58,7 +58,7 @@ async fn expect(
     assert_eq!((status.as_u16(), code.as_str(), field.as_deref()), want, "{what}: {text}");
 }
 
-async fn workspace<S: Store>(app: &App, service: &Service<S>) -> (String, String) {
+async fn workspace(app: &App, service: &Service) -> (String, String) {
     service.create_workspace("Acme", admin("admin@acme.example")).await.unwrap();
     let admin = app.login("admin@acme.example", "admin-password").await;
     let agent = NewUser {
@@ -78,7 +78,7 @@ async fn workspace<S: Store>(app: &App, service: &Service<S>) -> (String, String
     (admin, agent)
 }
 
-async fn the_contract<S: Store>(store: S) {
+async fn the_contract(store: Store) {
     let (app, service) = App::start(store).await;
     let (admin, agent) = workspace(&app, &service).await;
     let a = Some(admin.as_str());
@@ -118,7 +118,7 @@ async fn the_contract<S: Store>(store: S) {
     );
 }
 
-async fn rejected_input<S: Store>(store: S) {
+async fn rejected_input(store: Store) {
     let (app, service) = App::start(store).await;
     demo::ensure(&service, None).await.unwrap();
     let admin = app.login(demo::ADMIN_EMAIL, demo::PASSWORD).await;
@@ -189,7 +189,7 @@ async fn rejected_input<S: Store>(store: S) {
 /// Every route of the OpenAPI document, with bad path parameters and a
 /// malformed body, then with unknown ids and a body of the wrong shape:
 /// nothing answers 5xx, and every 4xx follows the contract.
-async fn every_route_follows_the_contract<S: Store>(store: S) {
+async fn every_route_follows_the_contract(store: Store) {
     let (app, service) = App::start(store).await;
     let (admin, _) = workspace(&app, &service).await;
     let doc: Value = serde_json::from_str(include_str!("../src/api/openapi.json")).unwrap();

@@ -7,7 +7,7 @@
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 use switchboard_server::service::Service;
-use switchboard_store::{PostgresStore, SqliteStore, Store};
+use switchboard_store::Store;
 
 mod common;
 use common::*;
@@ -18,7 +18,7 @@ const BODY_LIMIT: usize = 1024 * 1024;
 /// A workspace with the skill `billing`, a policy for anyone, the queue
 /// "Support" and one available agent in it: (admin token, queue, agent id,
 /// agent token).
-async fn center<S: Store>(app: &App, service: &Service<S>) -> (String, u64, u64, String) {
+async fn center(app: &App, service: &Service) -> (String, u64, u64, String) {
     let domain = format!("h{}.example", rand_suffix());
     let email = format!("admin@{domain}");
     service.create_workspace("Hardening", admin(&email)).await.unwrap();
@@ -52,7 +52,7 @@ async fn still_serving(app: &App, token: &str) {
     app.get("/api/v1/queues", token).await;
 }
 
-async fn nesting<S: Store>(store: S) {
+async fn nesting(store: Store) {
     let (app, service) = App::start(store).await;
     let (token, ..) = center(&app, &service).await;
     let policy = |expr: String| json!({ "name": "Deep", "steps": [{ "expr": expr }] });
@@ -114,15 +114,15 @@ async fn nesting<S: Store>(store: S) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn nesting_on_sqlite() {
-    nesting(SqliteStore::open(&sqlite_url()).await.unwrap()).await;
+    nesting(Store::open(&sqlite_url()).await.unwrap()).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn nesting_on_postgres() {
-    nesting(PostgresStore::open(&postgres_url().await).await.unwrap()).await;
+    nesting(Store::open(&postgres_url().await).await.unwrap()).await;
 }
 
-async fn bounds<S: Store>(store: S) {
+async fn bounds(store: Store) {
     let (app, service) = App::start(store).await;
     let (token, queue, agent, _) = center(&app, &service).await;
     let policy = |expr: &str| json!({ "name": "P", "steps": [{ "expr": expr }] });
@@ -190,15 +190,15 @@ async fn bounds<S: Store>(store: S) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn bounds_on_sqlite() {
-    bounds(SqliteStore::open(&sqlite_url()).await.unwrap()).await;
+    bounds(Store::open(&sqlite_url()).await.unwrap()).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn bounds_on_postgres() {
-    bounds(PostgresStore::open(&postgres_url().await).await.unwrap()).await;
+    bounds(Store::open(&postgres_url().await).await.unwrap()).await;
 }
 
-async fn cooldown<S: Store>(store: S) {
+async fn cooldown(store: Store) {
     let (app, service) = App::start(store).await;
     let (token, queue, agent, agent_token) = center(&app, &service).await;
     let contact = app.ok("POST", "/api/v1/contacts", &token, json!({ "queue": queue })).await;
@@ -228,10 +228,10 @@ async fn cooldown<S: Store>(store: S) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn cooldown_on_sqlite() {
-    cooldown(SqliteStore::open(&sqlite_url()).await.unwrap()).await;
+    cooldown(Store::open(&sqlite_url()).await.unwrap()).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn cooldown_on_postgres() {
-    cooldown(PostgresStore::open(&postgres_url().await).await.unwrap()).await;
+    cooldown(Store::open(&postgres_url().await).await.unwrap()).await;
 }

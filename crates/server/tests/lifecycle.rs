@@ -13,13 +13,13 @@ use switchboard_core::ids::{ContactId, WorkspaceId};
 use switchboard_core::time::Timestamp;
 use switchboard_server::demo;
 use switchboard_server::service::Service;
-use switchboard_store::{PostgresStore, SqliteStore, Store};
+use switchboard_store::Store;
 
 mod common;
 use common::*;
 
 /// A server whose clock the test sets (milliseconds since the epoch).
-async fn start_at_noon<S: Store>(store: S) -> (App, Service<S>, Arc<AtomicI64>) {
+async fn start_at_noon(store: Store) -> (App, Service, Arc<AtomicI64>) {
     let now = Arc::new(AtomicI64::new(1_795_000_000_000));
     let clock = {
         let now = now.clone();
@@ -45,7 +45,7 @@ async fn contact_until(app: &App, token: &str, id: u64, what: &str, pick: impl F
     panic!("timed out waiting for {what}");
 }
 
-async fn kinds<S: Store>(service: &Service<S>, ws: u64, contact: u64) -> Vec<String> {
+async fn kinds(service: &Service, ws: u64, contact: u64) -> Vec<String> {
     let events = service.store().contact_events(WorkspaceId(ws), ContactId(contact), None).await.unwrap();
     events.into_iter().map(|e| e.kind).collect()
 }
@@ -60,7 +60,7 @@ struct Desk {
     bob: (u64, String),
 }
 
-async fn desk<S: Store>(app: &App, service: &Service<S>) -> Desk {
+async fn desk(app: &App, service: &Service) -> Desk {
     let (ws, _) = service.create_workspace("Acme", admin("admin@acme.example")).await.unwrap();
     let admin = app.login("admin@acme.example", "admin-password").await;
     let policy =
@@ -106,7 +106,7 @@ async fn complete(app: &App, token: &str, id: u64, body: Value) -> (StatusCode, 
     app.call("POST", &format!("/api/v1/contacts/{id}/complete"), Some(token), Some(body)).await
 }
 
-async fn wrap_up_never_loses_work<S: Store>(store: S) {
+async fn wrap_up_never_loses_work(store: Store) {
     let (app, service, now) = start_at_noon(store).await;
     let d = desk(&app, &service).await;
     let alice = &d.alice.1;
@@ -171,7 +171,7 @@ async fn wrap_up_never_loses_work<S: Store>(store: S) {
     app.running.stop().await;
 }
 
-async fn cancelled_contacts<S: Store>(store: S) {
+async fn cancelled_contacts(store: Store) {
     let (app, service, _) = start_at_noon(store).await;
     let d = desk(&app, &service).await;
     let c = app.ok("POST", "/api/v1/contacts", &d.admin, json!({ "queue": d.no_wrap_up })).await;
@@ -191,7 +191,7 @@ async fn cancelled_contacts<S: Store>(store: S) {
     app.running.stop().await;
 }
 
-async fn chats_that_never_connect<S: Store>(store: S) {
+async fn chats_that_never_connect(store: Store) {
     let (app, service, now) = start_at_noon(store).await;
     demo::ensure(&service, None).await.unwrap();
     let admin = app.login(demo::ADMIN_EMAIL, demo::PASSWORD).await;
@@ -217,7 +217,7 @@ macro_rules! both {
             $(
                 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
                 async fn $case() {
-                    crate::$case(super::SqliteStore::open(&super::sqlite_url()).await.unwrap()).await;
+                    crate::$case(super::Store::open(&super::sqlite_url()).await.unwrap()).await;
                 }
             )*
         }
@@ -226,7 +226,7 @@ macro_rules! both {
             $(
                 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
                 async fn $case() {
-                    crate::$case(super::PostgresStore::open(&super::postgres_url().await).await.unwrap()).await;
+                    crate::$case(super::Store::open(&super::postgres_url().await).await.unwrap()).await;
                 }
             )*
         }

@@ -19,7 +19,7 @@ use switchboard_server::service::{NewUser, Service};
 
 mod common;
 use common::*;
-use switchboard_store::{PostgresStore, Role, SqliteStore, Store};
+use switchboard_store::{Role, Store};
 
 // ---- harness: the shared one, plus what these tests set up ----
 
@@ -37,7 +37,7 @@ fn fast_retries() -> Options {
 }
 
 impl App {
-    async fn workspace<S: Store>(&self, service: &Service<S>, name: &str) -> (u64, u64, String) {
+    async fn workspace(&self, service: &Service, name: &str) -> (u64, u64, String) {
         let email = format!("admin@{}.example", name.to_lowercase());
         let admin = NewUser {
             email: email.clone(),
@@ -159,7 +159,7 @@ fn signature_holds(secret: &str, r: &Received) -> bool {
 
 // ---- webhooks ----
 
-async fn webhooks<S: Store>(store: S) {
+async fn webhooks(store: Store) {
     let (app, service) = App::start_with(store, fast_retries()).await;
     let (hooks_addr, receiver) = Receiver::start().await;
     let (acme, _, admin) = app.workspace(&service, "Acme").await;
@@ -317,17 +317,17 @@ async fn webhooks<S: Store>(store: S) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn webhooks_on_sqlite() {
-    webhooks(SqliteStore::open(&sqlite_url()).await.unwrap()).await;
+    webhooks(Store::open(&sqlite_url()).await.unwrap()).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn webhooks_on_postgres() {
-    webhooks(PostgresStore::open(&postgres_url().await).await.unwrap()).await;
+    webhooks(Store::open(&postgres_url().await).await.unwrap()).await;
 }
 
 // ---- the audit log ----
 
-async fn audit<S: Store>(store: S) {
+async fn audit(store: Store) {
     let (app, service) = App::start_with(store, fast_retries()).await;
     let (_, admin_id, admin) = app.workspace(&service, "Acme").await;
     let (_, _, other) = app.workspace(&service, "Other").await;
@@ -457,19 +457,19 @@ async fn audit<S: Store>(store: S) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn audit_on_sqlite() {
-    audit(SqliteStore::open(&sqlite_url()).await.unwrap()).await;
+    audit(Store::open(&sqlite_url()).await.unwrap()).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn audit_on_postgres() {
-    audit(PostgresStore::open(&postgres_url().await).await.unwrap()).await;
+    audit(Store::open(&postgres_url().await).await.unwrap()).await;
 }
 
 // ---- the workspace's day ----
 
 /// "Today" starts at the workspace's midnight; the first count after a
 /// start skips the earlier days' events.
-async fn workspace_day<S: Store>(store: S) {
+async fn workspace_day(store: Store) {
     use std::sync::atomic::{AtomicI64, Ordering};
     let ms = |t: &str| chrono::DateTime::parse_from_rfc3339(t).unwrap().timestamp_millis();
     let now = Arc::new(AtomicI64::new(ms("2026-11-20T12:00:00Z")));
@@ -520,12 +520,12 @@ async fn workspace_day<S: Store>(store: S) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn workspace_day_on_sqlite() {
-    workspace_day(SqliteStore::open(&sqlite_url()).await.unwrap()).await;
+    workspace_day(Store::open(&sqlite_url()).await.unwrap()).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn workspace_day_on_postgres() {
-    workspace_day(PostgresStore::open(&postgres_url().await).await.unwrap()).await;
+    workspace_day(Store::open(&postgres_url().await).await.unwrap()).await;
 }
 
 // ---- /metrics ----
@@ -595,7 +595,7 @@ fn parse_exposition(text: &str) -> Vec<(String, String)> {
     families
 }
 
-async fn metrics<S: Store>(store: S) {
+async fn metrics(store: Store) {
     let edge =
         switchboard_server::api::edge::Edge { metrics_token: Some("metrics-token".into()), ..Default::default() };
     let (app, service) = App::start_with(store, Options { edge, ..fast_retries() }).await;
@@ -656,12 +656,12 @@ async fn metrics<S: Store>(store: S) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn metrics_on_sqlite() {
-    metrics(SqliteStore::open(&sqlite_url()).await.unwrap()).await;
+    metrics(Store::open(&sqlite_url()).await.unwrap()).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn metrics_on_postgres() {
-    metrics(PostgresStore::open(&postgres_url().await).await.unwrap()).await;
+    metrics(Store::open(&postgres_url().await).await.unwrap()).await;
 }
 
 // ---- the API description ----
@@ -735,7 +735,7 @@ fn router_routes() -> BTreeSet<(String, String)> {
     out
 }
 
-async fn api_description<S: Store>(store: S) {
+async fn api_description(store: Store) {
     let (app, _service) = App::start_with(store, fast_retries()).await;
     let (status, doc) = app.call("GET", "/api/openapi.json", None, None).await;
     assert_eq!(status, StatusCode::OK);
@@ -839,5 +839,5 @@ fn collect_refs(v: &Value, out: &mut Vec<String>) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn api_description_on_sqlite() {
-    api_description(SqliteStore::open(&sqlite_url()).await.unwrap()).await;
+    api_description(Store::open(&sqlite_url()).await.unwrap()).await;
 }

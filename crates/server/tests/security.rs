@@ -8,14 +8,14 @@ use reqwest::StatusCode;
 use serde_json::json;
 use switchboard_server::Options;
 use switchboard_server::api::edge::Edge;
-use switchboard_store::SqliteStore;
+use switchboard_store::Store;
 
-async fn sqlite() -> SqliteStore {
-    SqliteStore::open(&common::sqlite_url()).await.unwrap()
+async fn sqlite() -> Store {
+    Store::open(&common::sqlite_url()).await.unwrap()
 }
 
 /// The workspace `Acme` with `admin@acme.example` / `admin-password`.
-async fn acme<S: switchboard_store::Store>(service: &switchboard_server::service::Service<S>) {
+async fn acme(service: &switchboard_server::service::Service) {
     service.create_workspace("Acme", common::admin("admin@acme.example")).await.unwrap();
 }
 

@@ -2,11 +2,10 @@
 //! time within one workspace. The bytes are a BLOB on SQLite and a BYTEA on
 //! PostgreSQL, which the `Any` driver passes through alike.
 
-use crate::StoreError;
 use crate::records::Attachment;
 use crate::rows::{db_id, get, id, time};
 use crate::tables::{Query, Record, Table};
-use sqlx::AnyPool;
+use crate::{Store, StoreError};
 use sqlx::any::AnyRow;
 use switchboard_core::ids::{ContactId, WorkspaceId};
 
@@ -38,18 +37,6 @@ impl Record for Attachment {
     }
 }
 
-pub(crate) async fn attachment(pool: &AnyPool, ws: WorkspaceId, id: u64) -> Result<Option<Attachment>, StoreError> {
-    let row = sqlx::query(
-        "SELECT id, workspace_id, contact_id, name, content_type, bytes, created_at
-         FROM attachments WHERE workspace_id = $1 AND id = $2",
-    )
-    .bind(db_id(ws.0)?)
-    .bind(db_id(id)?)
-    .fetch_optional(pool)
-    .await?;
-    row.as_ref().map(attachment_row).transpose()
-}
-
 fn attachment_row(row: &AnyRow) -> Result<Attachment, StoreError> {
     Ok(Attachment {
         workspace: WorkspaceId(id(row, "workspace_id")?),
@@ -60,4 +47,19 @@ fn attachment_row(row: &AnyRow) -> Result<Attachment, StoreError> {
         bytes: get(row, "bytes")?,
         created_at: time(row, "created_at")?,
     })
+}
+
+impl Store {
+    pub async fn attachment(&self, ws: WorkspaceId, id: u64) -> Result<Option<Attachment>, StoreError> {
+        let pool = &self.reads;
+        let row = sqlx::query(
+            "SELECT id, workspace_id, contact_id, name, content_type, bytes, created_at
+             FROM attachments WHERE workspace_id = $1 AND id = $2",
+        )
+        .bind(db_id(ws.0)?)
+        .bind(db_id(id)?)
+        .fetch_optional(pool)
+        .await?;
+        row.as_ref().map(attachment_row).transpose()
+    }
 }

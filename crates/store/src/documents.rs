@@ -1,12 +1,11 @@
 //! Configuration documents: written by upsert and delete (see `edits`),
 //! read by kind within one workspace.
 
-use crate::StoreError;
 use crate::edits::{Deletable, retire};
 use crate::records::Document;
 use crate::rows::{self, db_id, doc, get, id, json, time};
 use crate::tables::{Query, Record, Table};
-use sqlx::AnyPool;
+use crate::{Store, StoreError};
 use sqlx::any::AnyRow;
 use switchboard_core::ids::WorkspaceId;
 
@@ -57,38 +56,6 @@ macro_rules! document_columns {
     };
 }
 
-pub(crate) async fn documents(pool: &AnyPool, ws: WorkspaceId, kind: &str) -> Result<Vec<Document>, StoreError> {
-    let rows = sqlx::query(concat!(
-        "SELECT ",
-        document_columns!(),
-        " FROM documents WHERE workspace_id = $1 AND kind = $2 ORDER BY id"
-    ))
-    .bind(db_id(ws.0)?)
-    .bind(kind)
-    .fetch_all(pool)
-    .await?;
-    rows::all(&rows, document_row)
-}
-
-pub(crate) async fn document(
-    pool: &AnyPool,
-    ws: WorkspaceId,
-    kind: &str,
-    id: u64,
-) -> Result<Option<Document>, StoreError> {
-    let row = sqlx::query(concat!(
-        "SELECT ",
-        document_columns!(),
-        " FROM documents WHERE workspace_id = $1 AND kind = $2 AND id = $3"
-    ))
-    .bind(db_id(ws.0)?)
-    .bind(kind)
-    .bind(db_id(id)?)
-    .fetch_optional(pool)
-    .await?;
-    row.as_ref().map(document_row).transpose()
-}
-
 fn document_row(row: &AnyRow) -> Result<Document, StoreError> {
     Ok(Document {
         workspace: WorkspaceId(id(row, "workspace_id")?),
@@ -97,4 +64,36 @@ fn document_row(row: &AnyRow) -> Result<Document, StoreError> {
         body: doc(row, "body")?,
         updated_at: time(row, "updated_at")?,
     })
+}
+
+impl Store {
+    /// The workspace's documents of one kind, by id.
+    pub async fn documents(&self, ws: WorkspaceId, kind: &str) -> Result<Vec<Document>, StoreError> {
+        let pool = &self.reads;
+        let rows = sqlx::query(concat!(
+            "SELECT ",
+            document_columns!(),
+            " FROM documents WHERE workspace_id = $1 AND kind = $2 ORDER BY id"
+        ))
+        .bind(db_id(ws.0)?)
+        .bind(kind)
+        .fetch_all(pool)
+        .await?;
+        rows::all(&rows, document_row)
+    }
+
+    pub async fn document(&self, ws: WorkspaceId, kind: &str, id: u64) -> Result<Option<Document>, StoreError> {
+        let pool = &self.reads;
+        let row = sqlx::query(concat!(
+            "SELECT ",
+            document_columns!(),
+            " FROM documents WHERE workspace_id = $1 AND kind = $2 AND id = $3"
+        ))
+        .bind(db_id(ws.0)?)
+        .bind(kind)
+        .bind(db_id(id)?)
+        .fetch_optional(pool)
+        .await?;
+        row.as_ref().map(document_row).transpose()
+    }
 }

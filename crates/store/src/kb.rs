@@ -8,12 +8,11 @@
 //! can be a syntax error; which words count for [`ArticleHit::coverage`];
 //! and turning the backend's relevance into [`ArticleHit::score`].
 
-use crate::StoreError;
 use crate::edits::{Deletable, retire};
 use crate::records::{Article, ArticleHit};
 use crate::rows::{self, db_id, db_opt_id, flag, get, id, time};
 use crate::tables::{Query, Record, Table};
-use sqlx::AnyPool;
+use crate::{Store, StoreError};
 use sqlx::any::AnyRow;
 use switchboard_core::ids::WorkspaceId;
 
@@ -70,24 +69,6 @@ macro_rules! article_columns {
 }
 
 pub(crate) use article_columns;
-
-pub(crate) async fn articles(pool: &AnyPool, ws: WorkspaceId) -> Result<Vec<Article>, StoreError> {
-    let rows =
-        sqlx::query(concat!("SELECT ", article_columns!(), " FROM articles WHERE workspace_id = $1 ORDER BY id"))
-            .bind(db_id(ws.0)?)
-            .fetch_all(pool)
-            .await?;
-    rows::all(&rows, article_row)
-}
-
-pub(crate) async fn article(pool: &AnyPool, ws: WorkspaceId, id: u64) -> Result<Option<Article>, StoreError> {
-    let row = sqlx::query(concat!("SELECT ", article_columns!(), " FROM articles WHERE workspace_id = $1 AND id = $2"))
-        .bind(db_id(ws.0)?)
-        .bind(db_id(id)?)
-        .fetch_optional(pool)
-        .await?;
-    row.as_ref().map(article_row).transpose()
-}
 
 fn article_row(row: &AnyRow) -> Result<Article, StoreError> {
     Ok(Article {
@@ -187,42 +168,6 @@ fn score(r: f64) -> f64 {
     (r / (1.0 + r)).max(f64::MIN_POSITIVE)
 }
 
-pub(crate) async fn search(
-    pool: &AnyPool,
-    full_text: &FullText,
-    ws: WorkspaceId,
-    query: &str,
-    published_only: bool,
-    limit: u32,
-) -> Result<Vec<ArticleHit>, StoreError> {
-    let terms = Terms::of(query);
-    if terms.words.is_empty() || limit == 0 {
-        return Ok(Vec::new());
-    }
-    let matched: Vec<String> = terms.words.iter().map(|w| (full_text.term)(w)).collect();
-    let sql = (full_text.sql)(terms.counted.len());
-    let mut q = sqlx::query(&sql)
-        .bind(db_id(ws.0)?)
-        .bind(matched.join(full_text.or))
-        .bind(published_only)
-        .bind(i64::from(limit));
-    for word in &terms.counted {
-        q = q.bind((full_text.term)(word));
-    }
-    let rows = q.fetch_all(pool).await?;
-    rows.iter()
-        .map(|row| {
-            let covered = id(row, "covered")?;
-            Ok(ArticleHit {
-                article: article_row(row)?,
-                score: score(get(row, "relevance")?),
-                coverage: if terms.counted.is_empty() { 0.0 } else { covered as f64 / terms.counted.len() as f64 },
-                snippet: get(row, "snippet")?,
-            })
-        })
-        .collect()
-}
-
 /// `n` numbered parameters from `$5` on, each spelled by `each`, joined by
 /// `sep`; `none` if `n` is 0. For the `covered` column of a [`FullText`]'s
 /// statement.
@@ -231,6 +176,76 @@ pub(crate) fn per_counted_word(n: usize, each: impl Fn(String) -> String, sep: &
         return none.to_string();
     }
     (0..n).map(|i| each(format!("${}", 5 + i))).collect::<Vec<_>>().join(sep)
+}
+
+impl Store {
+    /// The workspace's articles, published or not, by id.
+    pub async fn articles(&self, ws: WorkspaceId) -> Result<Vec<Article>, StoreError> {
+        let pool = &self.reads;
+        let rows =
+            sqlx::query(concat!("SELECT ", article_columns!(), " FROM articles WHERE workspace_id = $1 ORDER BY id"))
+                .bind(db_id(ws.0)?)
+                .fetch_all(pool)
+                .await?;
+        rows::all(&rows, article_row)
+    }
+
+    pub async fn article(&self, ws: WorkspaceId, id: u64) -> Result<Option<Article>, StoreError> {
+        let pool = &self.reads;
+        let row =
+            sqlx::query(concat!("SELECT ", article_columns!(), " FROM articles WHERE workspace_id = $1 AND id = $2"))
+                .bind(db_id(ws.0)?)
+                .bind(db_id(id)?)
+                .fetch_optional(pool)
+                .await?;
+        row.as_ref().map(article_row).transpose()
+    }
+
+    /// The workspace's articles matching any word of `query` in their title
+    /// or body (stemmed: `refunds` finds `refund`), best first, at most
+    /// `limit`; only published ones if `published_only`.
+    ///
+    /// `query` is what a customer typed, taken as plain words: quotes,
+    /// operators and other punctuation separate words and mean nothing
+    /// else, so no input is a syntax error. English stop words (`how`,
+    /// `do`, `I`, `my`…) are left out, and only the first 32 distinct words
+    /// count; a query with no word left finds nothing. See [`ArticleHit`]
+    /// for what `score` and `coverage` mean.
+    pub async fn search_articles(
+        &self,
+        ws: WorkspaceId,
+        query: &str,
+        published_only: bool,
+        limit: u32,
+    ) -> Result<Vec<ArticleHit>, StoreError> {
+        let (pool, full_text) = (&self.reads, &self.full_text);
+        let terms = Terms::of(query);
+        if terms.words.is_empty() || limit == 0 {
+            return Ok(Vec::new());
+        }
+        let matched: Vec<String> = terms.words.iter().map(|w| (full_text.term)(w)).collect();
+        let sql = (full_text.sql)(terms.counted.len());
+        let mut q = sqlx::query(&sql)
+            .bind(db_id(ws.0)?)
+            .bind(matched.join(full_text.or))
+            .bind(published_only)
+            .bind(i64::from(limit));
+        for word in &terms.counted {
+            q = q.bind((full_text.term)(word));
+        }
+        let rows = q.fetch_all(pool).await?;
+        rows.iter()
+            .map(|row| {
+                let covered = id(row, "covered")?;
+                Ok(ArticleHit {
+                    article: article_row(row)?,
+                    score: score(get(row, "relevance")?),
+                    coverage: if terms.counted.is_empty() { 0.0 } else { covered as f64 / terms.counted.len() as f64 },
+                    snippet: get(row, "snippet")?,
+                })
+            })
+            .collect()
+    }
 }
 
 #[cfg(test)]

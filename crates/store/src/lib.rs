@@ -1,8 +1,8 @@
 //! Switchboard's durable store.
 //!
-//! Two implementations of one [`Store`] trait: [`SqliteStore`] (the embedded
-//! default, WAL) and [`PostgresStore`] (chosen by a `postgres://` URL). They
-//! pass one shared test suite.
+//! One [`Store`] over two databases: SQLite (the embedded default, WAL) and
+//! PostgreSQL (chosen by a `postgres://` URL). One shared test suite runs on
+//! both.
 //!
 //! Writes go through [`Store::commit`]: a batch of whole-record upserts and
 //! event appends, applied in one transaction, so that a state change and its
@@ -11,8 +11,8 @@
 //! transaction, and each caller is answered when that transaction has
 //! committed — only then may the server acknowledge the request.
 //!
-//! Both stores run the same SQL through sqlx's `Any` driver: `queries`
-//! (reads), `apply` (a group of batches as multi-row upserts and appends),
+//! Both databases run the same SQL through sqlx's `Any` driver: `queries`
+//! (reads, as methods of [`Store`]), `apply` (a group of batches as multi-row upserts and appends),
 //! `tables` (the upserted tables' columns and keys), `edits` (tables that
 //! also take deletes), `rows` (how values are stored and read back) and
 //! `writer` (group commit); a few subjects have a module of their own for
@@ -29,24 +29,18 @@ mod attachments;
 mod documents;
 mod edits;
 mod kb;
-mod open;
 mod postgres;
 mod queries;
 mod rows;
-mod shared;
 mod sqlite;
 mod tables;
 mod webhooks;
 mod writer;
 
-pub use open::{AnyStore, backup, open};
-pub use postgres::PostgresStore;
 pub use records::*;
-pub use sqlite::SqliteStore;
 
 use std::future::Future;
-use std::path::Path;
-use switchboard_core::ids::{ContactId, CustomerId, UserId, WorkspaceId};
+use std::path::{Path, PathBuf};
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -121,10 +115,48 @@ impl Backend {
     }
 }
 
-/// Everything the server needs from storage. All reads are scoped to a
-/// workspace where the data belongs to one; there is no call that reads
-/// across workspaces except listing the workspaces and resolving a login.
-pub trait Store: Send + Sync + 'static {
+/// The durable store: one type over both databases. The queries are the
+/// same SQL on both (sqlx's `Any` driver); what differs is kept in
+/// `backend`, `full_text` and the modules `sqlite` and `postgres`. All
+/// reads are scoped to a workspace where the data belongs to one; there is
+/// no call that reads across workspaces except listing the workspaces and
+/// resolving a login.
+pub struct Store {
+    backend: Backend,
+    reads: sqlx::AnyPool,
+    writer: writer::Writer,
+    full_text: kb::FullText,
+    /// The SQLite file (`None` on PostgreSQL).
+    file: Option<PathBuf>,
+}
+
+impl std::fmt::Debug for Store {
+    // A PostgreSQL URL may hold a password, so it is not kept for showing.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Store").field("backend", &self.backend).field("file", &self.file).finish_non_exhaustive()
+    }
+}
+
+impl Store {
+    /// Opens the store a URL names (see [`Backend::of_url`]): creates a
+    /// missing SQLite file, brings the schema up to date and starts the
+    /// writer; needs a Tokio runtime.
+    pub async fn open(url: &str) -> Result<Store, StoreError> {
+        match Backend::of_url(url)? {
+            Backend::Sqlite => sqlite::open(url).await,
+            Backend::Postgres => postgres::open(url).await,
+        }
+    }
+
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+
+    /// The database file, on SQLite.
+    pub fn path(&self) -> Option<&Path> {
+        self.file.as_deref()
+    }
+
     /// Applies `changes` in one transaction (group committed with concurrent
     /// callers) and returns the ids given to the appended events, in order.
     ///
@@ -132,152 +164,52 @@ pub trait Store: Send + Sync + 'static {
     /// the returned future is first polled: a caller that calls `commit`
     /// under a lock and awaits after releasing it gets its batches committed
     /// in the order it made them.
-    fn commit(&self, changes: Vec<Change>) -> impl Future<Output = Result<Vec<u64>, StoreError>> + Send;
+    pub fn commit(&self, changes: Vec<Change>) -> impl Future<Output = Result<Vec<u64>, StoreError>> + Send + 'static {
+        self.writer.commit(changes)
+    }
 
-    fn workspaces(&self) -> impl Future<Output = Result<Vec<Workspace>, StoreError>> + Send;
-    fn user_by_email(&self, email: &str) -> impl Future<Output = Result<Option<User>, StoreError>> + Send;
-    fn users(&self, ws: WorkspaceId) -> impl Future<Output = Result<Vec<User>, StoreError>> + Send;
-    /// One user of `ws` (every request's authentication asks this, so it
-    /// must not cost a read of all users).
-    fn user(&self, ws: WorkspaceId, id: UserId) -> impl Future<Output = Result<Option<User>, StoreError>> + Send;
-    /// The token with this SHA-256 hash, if any (expired ones included: the
-    /// caller decides).
-    fn token(&self, hash: &[u8]) -> impl Future<Output = Result<Option<Token>, StoreError>> + Send;
-    /// The workspace's API tokens (never sessions), oldest first.
-    fn api_tokens(&self, ws: WorkspaceId) -> impl Future<Output = Result<Vec<Token>, StoreError>> + Send;
-
-    fn skills(&self, ws: WorkspaceId) -> impl Future<Output = Result<Vec<Skill>, StoreError>> + Send;
-    fn policies(&self, ws: WorkspaceId) -> impl Future<Output = Result<Vec<PolicyRecord>, StoreError>> + Send;
-    fn queues(&self, ws: WorkspaceId) -> impl Future<Output = Result<Vec<QueueRecord>, StoreError>> + Send;
-    fn agents(&self, ws: WorkspaceId) -> impl Future<Output = Result<Vec<AgentRecord>, StoreError>> + Send;
-
-    fn customer(
-        &self,
-        ws: WorkspaceId,
-        id: CustomerId,
-    ) -> impl Future<Output = Result<Option<CustomerRecord>, StoreError>> + Send;
-    fn identities(
-        &self,
-        ws: WorkspaceId,
-        customer: CustomerId,
-    ) -> impl Future<Output = Result<Vec<Identity>, StoreError>> + Send;
-    fn customer_by_identity(
-        &self,
-        ws: WorkspaceId,
-        kind: IdentityKind,
-        value: &str,
-    ) -> impl Future<Output = Result<Option<CustomerRecord>, StoreError>> + Send;
-    /// Customers whose name, email or phone contains `query` (case-insensitive).
-    fn search_customers(
-        &self,
-        ws: WorkspaceId,
-        query: &str,
-        limit: u32,
-    ) -> impl Future<Output = Result<Vec<CustomerRecord>, StoreError>> + Send;
-
-    fn contact(
-        &self,
-        ws: WorkspaceId,
-        id: ContactId,
-    ) -> impl Future<Output = Result<Option<ContactRecord>, StoreError>> + Send;
-    /// Contacts matching `filter` with ids greater than `after`, ascending.
-    fn contacts(
-        &self,
-        ws: WorkspaceId,
-        filter: &ContactFilter,
-        after: Option<ContactId>,
-        limit: u32,
-    ) -> impl Future<Output = Result<Vec<ContactRecord>, StoreError>> + Send;
-    /// Contacts still routed or handled, by (enqueued_at, id): the engine's
-    /// state after a restart.
-    fn open_contacts(&self, ws: WorkspaceId) -> impl Future<Output = Result<Vec<ContactRecord>, StoreError>> + Send;
-
-    /// Events with ids greater than `after`, ascending.
-    fn events(
-        &self,
-        ws: WorkspaceId,
-        after: u64,
-        limit: u32,
-    ) -> impl Future<Output = Result<Vec<LoggedEvent>, StoreError>> + Send;
-    /// Events of one customer's contacts (and the customer itself), oldest first: the timeline.
-    fn customer_events(
-        &self,
-        ws: WorkspaceId,
-        customer: CustomerId,
-    ) -> impl Future<Output = Result<Vec<LoggedEvent>, StoreError>> + Send;
-
-    /// Events of one kind (e.g. `audit`) with ids greater than `after`, ascending.
-    fn events_of_kind(
-        &self,
-        ws: WorkspaceId,
-        kind: &str,
-        after: u64,
-        limit: u32,
-    ) -> impl Future<Output = Result<Vec<LoggedEvent>, StoreError>> + Send;
-
-    /// The workspace's outbound webhooks, by id.
-    fn webhooks(&self, ws: WorkspaceId) -> impl Future<Output = Result<Vec<Webhook>, StoreError>> + Send;
-    /// A webhook's delivery attempts, newest first.
-    fn deliveries(
-        &self,
-        ws: WorkspaceId,
-        webhook: u64,
-        limit: u32,
-    ) -> impl Future<Output = Result<Vec<Delivery>, StoreError>> + Send;
-
-    /// One contact's events, oldest first; only those of `kind` if given
-    /// (a chat's messages are its events of kind `message`).
-    fn contact_events(
-        &self,
-        ws: WorkspaceId,
-        contact: ContactId,
-        kind: Option<&str>,
-    ) -> impl Future<Output = Result<Vec<LoggedEvent>, StoreError>> + Send;
-
-    /// The workspace's documents of one kind, by id.
-    fn documents(&self, ws: WorkspaceId, kind: &str) -> impl Future<Output = Result<Vec<Document>, StoreError>> + Send;
-    fn document(
-        &self,
-        ws: WorkspaceId,
-        kind: &str,
-        id: u64,
-    ) -> impl Future<Output = Result<Option<Document>, StoreError>> + Send;
-
-    /// The workspace's articles, published or not, by id.
-    fn articles(&self, ws: WorkspaceId) -> impl Future<Output = Result<Vec<Article>, StoreError>> + Send;
-    fn article(&self, ws: WorkspaceId, id: u64) -> impl Future<Output = Result<Option<Article>, StoreError>> + Send;
-    /// The workspace's articles matching any word of `query` in their title
-    /// or body (stemmed: `refunds` finds `refund`), best first, at most
-    /// `limit`; only published ones if `published_only`.
-    ///
-    /// `query` is what a customer typed, taken as plain words: quotes,
-    /// operators and other punctuation separate words and mean nothing
-    /// else, so no input is a syntax error. English stop words (`how`,
-    /// `do`, `I`, `my`…) are left out, and only the first 32 distinct words
-    /// count; a query with no word left finds nothing. See [`ArticleHit`]
-    /// for what `score` and `coverage` mean.
-    fn search_articles(
-        &self,
-        ws: WorkspaceId,
-        query: &str,
-        published_only: bool,
-        limit: u32,
-    ) -> impl Future<Output = Result<Vec<ArticleHit>, StoreError>> + Send;
-
-    fn attachment(
-        &self,
-        ws: WorkspaceId,
-        id: u64,
-    ) -> impl Future<Output = Result<Option<Attachment>, StoreError>> + Send;
-
-    fn max_ids(&self) -> impl Future<Output = Result<MaxIds, StoreError>> + Send;
+    /// Commits what is queued, stops the writer and closes the connections.
+    pub async fn close(self) {
+        self.writer.close().await;
+        self.reads.close().await;
+    }
 
     /// Ok if the database takes writes (it writes nothing): what `/ready`
     /// and start-up ask, so that a read-only database is found before the
     /// first request fails.
-    fn check_writable(&self) -> impl Future<Output = Result<(), StoreError>> + Send;
+    ///
+    /// An empty transaction is not enough: SQLite begins one (even `BEGIN
+    /// IMMEDIATE`) on a read-only file, and only a statement that writes is
+    /// refused — one that matches no row will do.
+    pub async fn check_writable(&self) -> Result<(), StoreError> {
+        check_writable(&self.reads).await
+    }
 
     /// An online, consistent copy of the database to `to` (SQLite); the
     /// PostgreSQL store answers `Unsupported` (use pg_dump).
-    fn backup(&self, to: &Path) -> impl Future<Output = Result<(), StoreError>> + Send;
+    pub async fn backup(&self, to: &Path) -> Result<(), StoreError> {
+        match self.backend {
+            Backend::Sqlite => sqlite::vacuum_into(&self.reads, to).await,
+            Backend::Postgres => Err(StoreError::Unsupported(postgres::NO_BACKUP)),
+        }
+    }
+}
+
+/// See [`Store::check_writable`].
+async fn check_writable(db: &sqlx::AnyPool) -> Result<(), StoreError> {
+    let probe = async {
+        let mut tx = db.begin().await?;
+        sqlx::query("UPDATE _sqlx_migrations SET version = version WHERE 1 = 0").execute(&mut *tx).await?;
+        tx.rollback().await
+    };
+    probe.await.map_err(StoreError::NotWritable)
+}
+
+/// Copies the database a URL names to `to` without opening it as a store
+/// (see [`sqlite::backup_file`]); PostgreSQL answers `Unsupported`.
+pub async fn backup(url: &str, to: &Path) -> Result<(), StoreError> {
+    match Backend::of_url(url)? {
+        Backend::Sqlite => sqlite::backup_file(url, to).await,
+        Backend::Postgres => Err(StoreError::Unsupported(postgres::NO_BACKUP)),
+    }
 }

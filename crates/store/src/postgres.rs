@@ -7,13 +7,11 @@
 
 use crate::apply::Placeholders;
 use crate::kb::{FullText, article_columns, per_counted_word};
-use crate::shared::{Shared, store_over_shared};
 use crate::writer::{Dialect, Writer};
-use crate::{Backend, StoreError};
+use crate::{Backend, Store, StoreError};
 use sqlx::any::{AnyPoolOptions, install_default_drivers};
 use sqlx::migrate::Migrator;
 use sqlx::{AnyConnection, Connection};
-use std::path::Path;
 use std::time::Duration;
 
 static MIGRATOR: Migrator = sqlx::migrate!("migrations/postgres");
@@ -39,48 +37,18 @@ async fn probe(url: &str) -> Result<(), StoreError> {
     Ok(())
 }
 
-pub struct PostgresStore {
-    shared: Shared,
+/// Connects to the database named by `url` (`postgres://…` or
+/// `postgresql://…`), brings the schema up to date and starts the
+/// writer; needs a Tokio runtime.
+pub(crate) async fn open(url: &str) -> Result<Store, StoreError> {
+    install_default_drivers();
+    probe(url).await?;
+    let writes = AnyPoolOptions::new().max_connections(1).min_connections(1).connect(url).await?;
+    MIGRATOR.run(&writes).await?;
+    let reads = AnyPoolOptions::new().max_connections(READERS).connect(url).await?;
+    let writer = Writer::start(writes, Dialect { begin: "BEGIN", placeholders: Placeholders::Numbered });
+    Ok(Store { backend: Backend::Postgres, reads, writer, full_text: FULL_TEXT, file: None })
 }
-
-impl std::fmt::Debug for PostgresStore {
-    // The URL may hold a password, so it is not kept for showing.
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("PostgresStore").finish_non_exhaustive()
-    }
-}
-
-impl PostgresStore {
-    /// Connects to the database named by `url` (`postgres://…` or
-    /// `postgresql://…`), brings the schema up to date and starts the
-    /// writer; needs a Tokio runtime.
-    pub async fn open(url: &str) -> Result<PostgresStore, StoreError> {
-        if Backend::of_url(url)? != Backend::Postgres {
-            return Err(StoreError::BadUrl {
-                url: url.to_string(),
-                reason: "expected postgres:// or postgresql://".to_string(),
-            });
-        }
-        install_default_drivers();
-        probe(url).await?;
-        let writes = AnyPoolOptions::new().max_connections(1).min_connections(1).connect(url).await?;
-        MIGRATOR.run(&writes).await?;
-        let reads = AnyPoolOptions::new().max_connections(READERS).connect(url).await?;
-        let writer = Writer::start(writes, Dialect { begin: "BEGIN", placeholders: Placeholders::Numbered });
-        Ok(PostgresStore { shared: Shared { reads, writer } })
-    }
-
-    /// Commits what is queued, stops the writer and closes the connections.
-    pub async fn close(self) {
-        self.shared.close().await;
-    }
-
-    async fn backup_to(&self, _to: &Path) -> Result<(), StoreError> {
-        Err(StoreError::Unsupported(NO_BACKUP))
-    }
-}
-
-store_over_shared!(PostgresStore, FULL_TEXT);
 
 /// Article search over the generated `tsvector` column `search` and its GIN
 /// index (migration 0003).

@@ -4,11 +4,10 @@
 //! owned by the group-commit writer; reads use a small pool of their own,
 //! which WAL lets run beside the writer without waiting for it.
 
-use crate::StoreError;
 use crate::apply::Placeholders;
 use crate::kb::{FullText, article_columns, per_counted_word};
-use crate::shared::{Shared, store_over_shared};
 use crate::writer::{Dialect, Writer};
+use crate::{Backend, Store, StoreError};
 use sqlx::any::{AnyPoolOptions, install_default_drivers};
 use sqlx::migrate::Migrator;
 use sqlx::{AnyConnection, AnyPool, Connection, Executor};
@@ -43,80 +42,51 @@ fn pragmas() -> [String; 5] {
     ]
 }
 
-pub struct SqliteStore {
-    shared: Shared,
-    path: PathBuf,
+/// Opens (creating it if missing) the database named by `url`:
+/// `sqlite:PATH`, `sqlite://PATH` or a plain file path. Brings the schema
+/// up to date and starts the writer; needs a Tokio runtime.
+///
+/// A new file is created readable by its owner only (SQLite gives the
+/// `-wal` and `-shm` files the database's mode). A database that opens
+/// but cannot be written (a read-only file, directory or file system)
+/// is an error here, not at the first write; errors name the file.
+pub(crate) async fn open(url: &str) -> Result<Store, StoreError> {
+    let path = path_of(url)?;
+    let (writes, reads) =
+        open_pools(&path).await.map_err(|e| StoreError::File { path: path.clone(), source: Box::new(e) })?;
+    let writer = Writer::start(
+        writes,
+        Dialect {
+            // Takes the write lock up front: a transaction that starts
+            // as a reader and upgrades later could fail with SQLITE_BUSY
+            // without waiting, if anything else holds the lock between.
+            begin: "BEGIN IMMEDIATE",
+            placeholders: Placeholders::Anonymous,
+        },
+    );
+    Ok(Store { backend: Backend::Sqlite, reads, writer, full_text: FULL_TEXT, file: Some(path) })
 }
 
-impl std::fmt::Debug for SqliteStore {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("SqliteStore").field("path", &self.path).finish_non_exhaustive()
-    }
+/// Copies the database named by `url` to `to` through one read-only
+/// connection: no migration, no writer, nothing written to the source.
+/// This is how a backup runs beside the server that owns the database
+/// (SQLite lets another process read a WAL database while it is written).
+pub(crate) async fn backup_file(url: &str, to: &Path) -> Result<(), StoreError> {
+    let path = path_of(url)?;
+    install_default_drivers();
+    let copy = async {
+        let mut connection = AnyConnection::connect(&any_url(&path, "ro")).await?;
+        connection.execute(format!("PRAGMA busy_timeout = {}", BUSY_TIMEOUT.as_millis()).as_str()).await?;
+        vacuum_into(&mut connection, to).await?;
+        connection.close().await?;
+        Ok(())
+    };
+    copy.await.map_err(|e| StoreError::File { path, source: Box::new(e) })
 }
 
-impl SqliteStore {
-    /// Opens (creating it if missing) the database named by `url`:
-    /// `sqlite:PATH`, `sqlite://PATH` or a plain file path. Brings the schema
-    /// up to date and starts the writer; needs a Tokio runtime.
-    ///
-    /// A new file is created readable by its owner only (SQLite gives the
-    /// `-wal` and `-shm` files the database's mode). A database that opens
-    /// but cannot be written (a read-only file, directory or file system)
-    /// is an error here, not at the first write; errors name the file.
-    pub async fn open(url: &str) -> Result<SqliteStore, StoreError> {
-        let path = path_of(url)?;
-        let (writes, reads) =
-            open_pools(&path).await.map_err(|e| StoreError::File { path: path.clone(), source: Box::new(e) })?;
-
-        let writer = Writer::start(
-            writes,
-            Dialect {
-                // Takes the write lock up front: a transaction that starts
-                // as a reader and upgrades later could fail with SQLITE_BUSY
-                // without waiting, if anything else holds the lock between.
-                begin: "BEGIN IMMEDIATE",
-                placeholders: Placeholders::Anonymous,
-            },
-        );
-        Ok(SqliteStore { shared: Shared { reads, writer }, path })
-    }
-
-    /// The database file.
-    pub fn path(&self) -> &Path {
-        &self.path
-    }
-
-    /// Commits what is queued, stops the writer and closes the connections.
-    pub async fn close(self) {
-        self.shared.close().await;
-    }
-
-    /// `VACUUM INTO`: a consistent copy taken inside one read transaction,
-    /// so the writer carries on meanwhile.
-    async fn backup_to(&self, to: &Path) -> Result<(), StoreError> {
-        vacuum_into(&self.shared.reads, to).await
-    }
-
-    /// Copies the database named by `url` to `to` through one read-only
-    /// connection: no migration, no writer, nothing written to the source.
-    /// This is how a backup runs beside the server that owns the database
-    /// (SQLite lets another process read a WAL database while it is written).
-    pub async fn backup_file(url: &str, to: &Path) -> Result<(), StoreError> {
-        let path = path_of(url)?;
-        install_default_drivers();
-        let copy = async {
-            let mut connection = AnyConnection::connect(&any_url(&path, "ro")).await?;
-            connection.execute(format!("PRAGMA busy_timeout = {}", BUSY_TIMEOUT.as_millis()).as_str()).await?;
-            vacuum_into(&mut connection, to).await?;
-            connection.close().await?;
-            Ok(())
-        };
-        copy.await.map_err(|e| StoreError::File { path, source: Box::new(e) })
-    }
-}
-
-/// `VACUUM INTO to`, refusing a target that exists.
-async fn vacuum_into<'c>(db: impl Executor<'c, Database = sqlx::Any>, to: &Path) -> Result<(), StoreError> {
+/// `VACUUM INTO to`, refusing a target that exists: a consistent copy
+/// taken inside one read transaction, so the writer carries on meanwhile.
+pub(crate) async fn vacuum_into<'c>(db: impl Executor<'c, Database = sqlx::Any>, to: &Path) -> Result<(), StoreError> {
     // Created empty first (which VACUUM INTO accepts), so that the copy is
     // as private as the database.
     match create_private(to, true) {
@@ -133,8 +103,6 @@ async fn vacuum_into<'c>(db: impl Executor<'c, Database = sqlx::Any>, to: &Path)
     sqlx::query("VACUUM INTO $1").bind(target).execute(db).await?;
     Ok(())
 }
-
-store_over_shared!(SqliteStore, FULL_TEXT);
 
 /// Article search over the FTS5 index `articles_fts` (migration 0003).
 ///
@@ -189,7 +157,7 @@ async fn open_pools(path: &Path) -> Result<(AnyPool, AnyPool), StoreError> {
     MIGRATOR.run(&writes).await?;
     // An up-to-date schema needs no write, so a read-only database gets
     // this far.
-    crate::shared::check_writable(&writes).await?;
+    crate::check_writable(&writes).await?;
     let reads = pool(&any_url, READERS, false).await?;
     Ok((writes, reads))
 }

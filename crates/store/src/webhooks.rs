@@ -2,12 +2,11 @@
 //! other tables, by upsert; a webhook's delete, see `edits`, also takes its
 //! log) and read (always within one workspace).
 
-use crate::StoreError;
 use crate::edits::Deletable;
 use crate::records::*;
 use crate::rows::{self, db_id, doc, get, id, json, time};
 use crate::tables::{Query, Record, Table};
-use sqlx::AnyPool;
+use crate::{Store, StoreError};
 use sqlx::any::AnyRow;
 use switchboard_core::ids::{UserId, WorkspaceId};
 
@@ -83,36 +82,6 @@ impl Record for Delivery {
     }
 }
 
-pub(crate) async fn webhooks(pool: &AnyPool, ws: WorkspaceId) -> Result<Vec<Webhook>, StoreError> {
-    let rows = sqlx::query(
-        "SELECT id, workspace_id, url, events, secret, created_by, created_at
-         FROM webhooks WHERE workspace_id = $1 ORDER BY id",
-    )
-    .bind(db_id(ws.0)?)
-    .fetch_all(pool)
-    .await?;
-    rows::all(&rows, webhook)
-}
-
-pub(crate) async fn deliveries(
-    pool: &AnyPool,
-    ws: WorkspaceId,
-    webhook: u64,
-    n: u32,
-) -> Result<Vec<Delivery>, StoreError> {
-    let rows = sqlx::query(
-        "SELECT delivery_id, attempt, workspace_id, webhook_id, event_id, kind, status, error, at
-         FROM webhook_deliveries WHERE workspace_id = $1 AND webhook_id = $2
-         ORDER BY at DESC, event_id DESC, attempt DESC LIMIT $3",
-    )
-    .bind(db_id(ws.0)?)
-    .bind(db_id(webhook)?)
-    .bind(i64::from(n))
-    .fetch_all(pool)
-    .await?;
-    rows::all(&rows, delivery)
-}
-
 fn webhook(row: &AnyRow) -> Result<Webhook, StoreError> {
     Ok(Webhook {
         id: id(row, "id")?,
@@ -142,4 +111,35 @@ fn delivery(row: &AnyRow) -> Result<Delivery, StoreError> {
         error: get(row, "error")?,
         at: time(row, "at")?,
     })
+}
+
+impl Store {
+    /// The workspace's outbound webhooks, by id.
+    pub async fn webhooks(&self, ws: WorkspaceId) -> Result<Vec<Webhook>, StoreError> {
+        let pool = &self.reads;
+        let rows = sqlx::query(
+            "SELECT id, workspace_id, url, events, secret, created_by, created_at
+             FROM webhooks WHERE workspace_id = $1 ORDER BY id",
+        )
+        .bind(db_id(ws.0)?)
+        .fetch_all(pool)
+        .await?;
+        rows::all(&rows, webhook)
+    }
+
+    /// A webhook's delivery attempts, newest first.
+    pub async fn deliveries(&self, ws: WorkspaceId, webhook: u64, n: u32) -> Result<Vec<Delivery>, StoreError> {
+        let pool = &self.reads;
+        let rows = sqlx::query(
+            "SELECT delivery_id, attempt, workspace_id, webhook_id, event_id, kind, status, error, at
+             FROM webhook_deliveries WHERE workspace_id = $1 AND webhook_id = $2
+             ORDER BY at DESC, event_id DESC, attempt DESC LIMIT $3",
+        )
+        .bind(db_id(ws.0)?)
+        .bind(db_id(webhook)?)
+        .bind(i64::from(n))
+        .fetch_all(pool)
+        .await?;
+        rows::all(&rows, delivery)
+    }
 }

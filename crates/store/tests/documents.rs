@@ -40,15 +40,15 @@ both!(
 const WS: WorkspaceId = WorkspaceId(1);
 const WS2: WorkspaceId = WorkspaceId(2);
 
-async fn commit<S: Store>(s: &S, changes: Vec<Change>) {
+async fn commit(s: &Store, changes: Vec<Change>) {
     s.commit(changes).await.expect("commit");
 }
 
-async fn workspaces<S: Store>(s: &S) {
+async fn workspaces(s: &Store) {
     commit(s, vec![Change::PutWorkspace(workspace(1)), Change::PutWorkspace(workspace(2))]).await;
 }
 
-async fn documents_round_trip_by_kind_and_id<S: Store>(s: &Arc<S>) {
+async fn documents_round_trip_by_kind_and_id(s: &Arc<Store>) {
     workspaces(&**s).await;
     let mut hours = document(1, "business_hours", 3);
     hours.body =
@@ -79,7 +79,7 @@ async fn documents_round_trip_by_kind_and_id<S: Store>(s: &Arc<S>) {
     assert_eq!(s.document(WS, "disposition_code", 13).await.unwrap(), None);
 }
 
-async fn documents_are_overwritten_and_deleted_in_order<S: Store>(s: &Arc<S>) {
+async fn documents_are_overwritten_and_deleted_in_order(s: &Arc<Store>) {
     workspaces(&**s).await;
     commit(
         &**s,
@@ -125,7 +125,7 @@ async fn documents_are_overwritten_and_deleted_in_order<S: Store>(s: &Arc<S>) {
     assert_eq!(s.documents(WS, "chat_settings").await.unwrap(), vec![]);
 }
 
-async fn documents_stay_in_their_workspace<S: Store>(s: &Arc<S>) {
+async fn documents_stay_in_their_workspace(s: &Arc<Store>) {
     workspaces(&**s).await;
     let mine = document(1, "canned_response", 7);
     commit(&**s, vec![Change::PutDocument(mine.clone())]).await;
@@ -148,7 +148,7 @@ async fn documents_stay_in_their_workspace<S: Store>(s: &Arc<S>) {
     assert_eq!(s.documents(WS, "canned_response").await.unwrap(), vec![mine]);
 }
 
-async fn attachments_round_trip_any_bytes<S: Store>(s: &Arc<S>) {
+async fn attachments_round_trip_any_bytes(s: &Arc<Store>) {
     workspaces(&**s).await;
     let every_byte: Vec<u8> = (0..=255u8).collect();
     let large: Vec<u8> = (0..1_000_000u32).map(|i| (i % 251) as u8).collect();
@@ -178,7 +178,7 @@ async fn attachments_round_trip_any_bytes<S: Store>(s: &Arc<S>) {
     assert_eq!(s.attachment(WS, 3).await.unwrap(), Some(emptied));
 }
 
-async fn attachments_never_move_between_workspaces<S: Store>(s: &Arc<S>) {
+async fn attachments_never_move_between_workspaces(s: &Arc<Store>) {
     workspaces(&**s).await;
     let mine = attachment(1, 1, 10, b"mine");
     commit(&**s, vec![Change::PutAttachment(mine.clone())]).await;

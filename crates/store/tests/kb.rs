@@ -45,7 +45,7 @@ both!(
 const WS: WorkspaceId = WorkspaceId(1);
 const WS2: WorkspaceId = WorkspaceId(2);
 
-async fn commit<S: Store>(s: &S, changes: Vec<Change>) {
+async fn commit(s: &Store, changes: Vec<Change>) {
     s.commit(changes).await.expect("commit");
 }
 
@@ -85,18 +85,18 @@ fn corpus() -> Vec<Article> {
     ]
 }
 
-async fn seed<S: Store>(s: &S) {
+async fn seed(s: &Store) {
     let mut changes = vec![Change::PutWorkspace(workspace(1)), Change::PutWorkspace(workspace(2))];
     changes.extend(corpus().into_iter().map(Change::PutArticle));
     commit(s, changes).await;
 }
 
-async fn ids<S: Store>(s: &S, ws: WorkspaceId, query: &str, published_only: bool) -> Vec<u64> {
+async fn ids(s: &Store, ws: WorkspaceId, query: &str, published_only: bool) -> Vec<u64> {
     let hits = s.search_articles(ws, query, published_only, 50).await.unwrap_or_else(|e| panic!("{query:?}: {e}"));
     hits.into_iter().map(|h| h.article.id).collect()
 }
 
-async fn articles_round_trip_overwrite_and_delete<S: Store>(s: &Arc<S>) {
+async fn articles_round_trip_overwrite_and_delete(s: &Arc<Store>) {
     seed(&**s).await;
     let all = corpus();
     let mine: Vec<Article> = all.iter().filter(|a| a.workspace == WS).cloned().collect();
@@ -128,7 +128,7 @@ async fn articles_round_trip_overwrite_and_delete<S: Store>(s: &Arc<S>) {
     assert_eq!(ids(&**s, WS, "warehouse", true).await, vec![2]);
 }
 
-async fn articles_never_move_between_workspaces<S: Store>(s: &Arc<S>) {
+async fn articles_never_move_between_workspaces(s: &Arc<Store>) {
     seed(&**s).await;
     let all = corpus();
     // Workspace 2 puts workspace 1's article 3: refused, and nothing of it
@@ -155,7 +155,7 @@ async fn articles_never_move_between_workspaces<S: Store>(s: &Arc<S>) {
     assert_eq!(s.article(WS, 20).await.unwrap(), None);
 }
 
-async fn search_finds_words_in_title_or_body_with_stemming<S: Store>(s: &Arc<S>) {
+async fn search_finds_words_in_title_or_body_with_stemming(s: &Arc<Store>) {
     seed(&**s).await;
     // A word of the body, in any case.
     assert_eq!(ids(&**s, WS, "warehouse", true).await, vec![2]);
@@ -184,7 +184,7 @@ fn sorted(ids: &[u64]) -> Vec<u64> {
     ids
 }
 
-async fn search_ranks_a_title_above_a_body<S: Store>(s: &Arc<S>) {
+async fn search_ranks_a_title_above_a_body(s: &Arc<Store>) {
     seed(&**s).await;
     // Article 1 has `refund` in its title only, article 6 in its body only.
     let hits = s.search_articles(WS, "refund", true, 10).await.unwrap();
@@ -206,7 +206,7 @@ async fn search_ranks_a_title_above_a_body<S: Store>(s: &Arc<S>) {
     assert_eq!(ids(&**s, WS, "voucher", true).await, vec![11, 10]);
 }
 
-async fn search_takes_any_input_as_plain_words<S: Store>(s: &Arc<S>) {
+async fn search_takes_any_input_as_plain_words(s: &Arc<Store>) {
     seed(&**s).await;
     let long = "refund ".repeat(2_000) + &"word ".repeat(2_000);
     let nothing = [
@@ -284,7 +284,7 @@ async fn search_takes_any_input_as_plain_words<S: Store>(s: &Arc<S>) {
     assert_eq!(ids(&**s, WS, "Kundendienst?", true).await, vec![12]);
 }
 
-async fn search_leaves_out_drafts_when_asked<S: Store>(s: &Arc<S>) {
+async fn search_leaves_out_drafts_when_asked(s: &Arc<Store>) {
     seed(&**s).await;
     assert_eq!(ids(&**s, WS, "subscriptions", true).await, Vec::<u64>::new());
     assert_eq!(ids(&**s, WS, "subscriptions", false).await, vec![9]);
@@ -297,7 +297,7 @@ async fn search_leaves_out_drafts_when_asked<S: Store>(s: &Arc<S>) {
     assert_eq!(ids(&**s, WS, "subscriptions", true).await, vec![9]);
 }
 
-async fn search_stays_in_its_workspace<S: Store>(s: &Arc<S>) {
+async fn search_stays_in_its_workspace(s: &Arc<Store>) {
     seed(&**s).await;
     assert_eq!(sorted(&ids(&**s, WS, "refund policy", false).await), vec![1, 6, 9]);
     assert_eq!(ids(&**s, WS2, "refund policy", false).await, vec![20]);
@@ -305,7 +305,7 @@ async fn search_stays_in_its_workspace<S: Store>(s: &Arc<S>) {
     assert_eq!(ids(&**s, WorkspaceId(3), "refund", false).await, Vec::<u64>::new());
 }
 
-async fn search_follows_updates_and_deletes<S: Store>(s: &Arc<S>) {
+async fn search_follows_updates_and_deletes(s: &Arc<Store>) {
     seed(&**s).await;
     // New words are found, old ones no longer.
     let moved = article(2, 1, "Delivery times", "Parcels leave our depot within two days.");
@@ -334,7 +334,7 @@ async fn search_follows_updates_and_deletes<S: Store>(s: &Arc<S>) {
     assert_eq!(ids(&**s, WS, "policy", true).await, vec![1]);
 }
 
-async fn coverage_counts_the_words_that_matter<S: Store>(s: &Arc<S>) {
+async fn coverage_counts_the_words_that_matter(s: &Arc<Store>) {
     seed(&**s).await;
     let coverage = |hits: &[ArticleHit], id: u64| hits.iter().find(|h| h.article.id == id).map(|h| h.coverage);
 
@@ -359,7 +359,7 @@ async fn coverage_counts_the_words_that_matter<S: Store>(s: &Arc<S>) {
     assert_eq!(hits.iter().map(|h| (h.article.id, h.coverage)).collect::<Vec<_>>(), vec![(5, 0.0)]);
 }
 
-async fn search_limits_and_marks_its_snippets<S: Store>(s: &Arc<S>) {
+async fn search_limits_and_marks_its_snippets(s: &Arc<Store>) {
     seed(&**s).await;
     let hits = s.search_articles(WS, "refund", true, 1).await.unwrap();
     assert_eq!(hits.iter().map(|h| h.article.id).collect::<Vec<_>>(), vec![1]);

@@ -72,13 +72,13 @@ both!(
     changes_apply_in_their_order,
 );
 
-async fn commit<S: Store>(s: &S, changes: Vec<Change>) -> Vec<u64> {
+async fn commit(s: &Store, changes: Vec<Change>) -> Vec<u64> {
     s.commit(changes).await.expect("commit")
 }
 
 const WS: WorkspaceId = WorkspaceId(1);
 
-async fn every_record_round_trips<S: Store>(s: &Arc<S>) {
+async fn every_record_round_trips(s: &Arc<Store>) {
     let ada = user(2, 1, "ada@example.com");
     let mut admin = user(3, 1, "admin@example.com");
     admin.role = Role::Admin;
@@ -187,7 +187,7 @@ async fn every_record_round_trips<S: Store>(s: &Arc<S>) {
     assert_eq!(logged, vec![expect(ids[0], offer), expect(ids[1], plain)]);
 }
 
-async fn puts_overwrite_the_whole_record<S: Store>(s: &Arc<S>) {
+async fn puts_overwrite_the_whole_record(s: &Arc<Store>) {
     let mut c = contact(1, 1);
     c.customer = Some(CustomerId(1));
     c.notes = Some("first".to_string());
@@ -266,7 +266,7 @@ async fn puts_overwrite_the_whole_record<S: Store>(s: &Arc<S>) {
     assert_eq!(s.contact(WS, ContactId(1)).await.unwrap(), Some(c));
 }
 
-async fn a_taken_email_is_a_conflict<S: Store>(s: &Arc<S>) {
+async fn a_taken_email_is_a_conflict(s: &Arc<Store>) {
     commit(
         &**s,
         vec![
@@ -307,7 +307,7 @@ async fn a_taken_email_is_a_conflict<S: Store>(s: &Arc<S>) {
     assert_eq!(s.users(WS).await.unwrap().len(), 2);
 }
 
-async fn rows_never_move_between_workspaces<S: Store>(s: &Arc<S>) {
+async fn rows_never_move_between_workspaces(s: &Arc<Store>) {
     commit(
         &**s,
         vec![
@@ -355,7 +355,7 @@ async fn rows_never_move_between_workspaces<S: Store>(s: &Arc<S>) {
     assert_eq!(s.contact(ws2, ContactId(1)).await.unwrap(), None);
 }
 
-async fn tokens_are_found_by_hash_and_deleted<S: Store>(s: &Arc<S>) {
+async fn tokens_are_found_by_hash_and_deleted(s: &Arc<Store>) {
     let a = token(&[1; 32], 1, 1);
     let b = token(&[2; 32], 1, 1);
     commit(
@@ -384,7 +384,7 @@ async fn tokens_are_found_by_hash_and_deleted<S: Store>(s: &Arc<S>) {
     commit(&**s, vec![Change::DeleteToken { hash: a.hash.clone() }]).await;
 }
 
-async fn api_tokens_are_listed_touched_and_revoked_per_user<S: Store>(s: &Arc<S>) {
+async fn api_tokens_are_listed_touched_and_revoked_per_user(s: &Arc<Store>) {
     let api = |hash: u8, ws: u64, user: u64, at: i64| Token {
         kind: TokenKind::Api,
         name: format!("ci {hash}"),
@@ -431,7 +431,7 @@ async fn api_tokens_are_listed_touched_and_revoked_per_user<S: Store>(s: &Arc<S>
     assert_eq!(s.api_tokens(WorkspaceId(2)).await.unwrap(), vec![other_ws]);
 }
 
-async fn users_keep_their_state<S: Store>(s: &Arc<S>) {
+async fn users_keep_their_state(s: &Arc<Store>) {
     let mut u = user(1, 1, "one@example.com");
     commit(&**s, vec![Change::PutWorkspace(workspace(1)), Change::PutUser(u.clone())]).await;
     assert_eq!(s.user(WS, u.id).await.unwrap().unwrap().state, UserState::Active);
@@ -445,7 +445,7 @@ async fn users_keep_their_state<S: Store>(s: &Arc<S>) {
 
 /// Workspaces 1 and 2 hold the same kinds of rows, some with equal names
 /// and identities; ids are offset by `base`.
-async fn populate<S: Store>(s: &Arc<S>, ws: u64, base: u64) {
+async fn populate(s: &Arc<Store>, ws: u64, base: u64) {
     let mut open = contact(base + 1, ws);
     open.customer = Some(CustomerId(base + 1));
     open.enqueued_at = Some(ts(100));
@@ -477,7 +477,7 @@ async fn populate<S: Store>(s: &Arc<S>, ws: u64, base: u64) {
     .await;
 }
 
-async fn every_read_stays_in_its_workspace<S: Store>(s: &Arc<S>) {
+async fn every_read_stays_in_its_workspace(s: &Arc<Store>) {
     populate(s, 1, 100).await;
     populate(s, 2, 200).await;
 
@@ -532,7 +532,7 @@ async fn every_read_stays_in_its_workspace<S: Store>(s: &Arc<S>) {
     assert!(s.user_by_email("agent2@example.com").await.unwrap().is_some());
 }
 
-async fn contacts_filter_and_page_by_id<S: Store>(s: &Arc<S>) {
+async fn contacts_filter_and_page_by_id(s: &Arc<Store>) {
     let states = [ContactState::Queued, ContactState::Connected, ContactState::Completed];
     let all: Vec<ContactRecord> = (1..=30u64)
         .map(|id| {
@@ -592,7 +592,7 @@ async fn contacts_filter_and_page_by_id<S: Store>(s: &Arc<S>) {
     assert_eq!(ids(s.contacts(WS, &any, None, 0).await.unwrap()), Vec::<u64>::new());
 }
 
-async fn open_contacts_come_in_restart_order<S: Store>(s: &Arc<S>) {
+async fn open_contacts_come_in_restart_order(s: &Arc<Store>) {
     let c = |id: u64, state: ContactState, enqueued: Option<i64>| {
         let mut c = contact(id, 1);
         c.state = state;
@@ -624,7 +624,7 @@ async fn open_contacts_come_in_restart_order<S: Store>(s: &Arc<S>) {
     assert_eq!(open[0], contacts[5]);
 }
 
-async fn identities_find_customers_and_search_ignores_case_and_wildcards<S: Store>(s: &Arc<S>) {
+async fn identities_find_customers_and_search_ignores_case_and_wildcards(s: &Arc<Store>) {
     commit(
         &**s,
         vec![
@@ -676,7 +676,7 @@ async fn identities_find_customers_and_search_ignores_case_and_wildcards<S: Stor
     assert_eq!(search("\\", 10).await, Vec::<u64>::new());
 }
 
-async fn event_ids_increase_across_batches_and_page<S: Store>(s: &Arc<S>) {
+async fn event_ids_increase_across_batches_and_page(s: &Arc<Store>) {
     commit(&**s, vec![Change::PutWorkspace(workspace(1)), Change::PutWorkspace(workspace(2))]).await;
     let first = commit(&**s, (0..3).map(|i| Change::Append(event(1, &format!("first_{i}")))).collect()).await;
     let second = commit(
@@ -710,7 +710,7 @@ async fn event_ids_increase_across_batches_and_page<S: Store>(s: &Arc<S>) {
     assert_eq!(s.events(WorkspaceId(2), 0, 100).await.unwrap().len(), 1);
 }
 
-async fn customer_events_include_those_of_its_contacts<S: Store>(s: &Arc<S>) {
+async fn customer_events_include_those_of_its_contacts(s: &Arc<Store>) {
     let mut hers = contact(1, 1);
     hers.customer = Some(CustomerId(1));
     let mut his = contact(2, 1);
@@ -753,7 +753,7 @@ async fn customer_events_include_those_of_its_contacts<S: Store>(s: &Arc<S>) {
     assert_eq!(s.customer_events(WS, CustomerId(3)).await.unwrap(), vec![]);
 }
 
-async fn identities_are_deleted_in_their_workspace_only<S: Store>(s: &Arc<S>) {
+async fn identities_are_deleted_in_their_workspace_only(s: &Arc<Store>) {
     populate(s, 1, 100).await;
     populate(s, 2, 200).await;
     let phone = identity(1, 101, IdentityKind::Phone, "+491");
@@ -787,7 +787,7 @@ async fn identities_are_deleted_in_their_workspace_only<S: Store>(s: &Arc<S>) {
     assert_eq!(s.identities(WorkspaceId(2), CustomerId(201)).await.unwrap().len(), 1);
 }
 
-async fn contact_events_come_oldest_first_optionally_of_one_kind<S: Store>(s: &Arc<S>) {
+async fn contact_events_come_oldest_first_optionally_of_one_kind(s: &Arc<Store>) {
     let e = |ws: u64, kind: &str, contact: Option<u64>, text: &str| {
         let mut e = event(ws, kind);
         e.contact = contact.map(ContactId);
@@ -843,7 +843,7 @@ async fn contact_events_come_oldest_first_optionally_of_one_kind<S: Store>(s: &A
     assert_eq!(s.contact_events(WorkspaceId(3), ContactId(1), None).await.unwrap(), vec![]);
 }
 
-async fn max_ids_follow_the_tables<S: Store>(s: &Arc<S>) {
+async fn max_ids_follow_the_tables(s: &Arc<Store>) {
     assert_eq!(s.max_ids().await.unwrap(), MaxIds::default());
     commit(
         &**s,
@@ -929,7 +929,7 @@ async fn max_ids_follow_the_tables<S: Store>(s: &Arc<S>) {
     assert_eq!(s.max_ids().await.unwrap(), MaxIds { document: 40, ..expected });
 }
 
-async fn concurrent_commits_are_all_acknowledged_and_stored<S: Store>(s: &Arc<S>) {
+async fn concurrent_commits_are_all_acknowledged_and_stored(s: &Arc<Store>) {
     const TASKS: u64 = 50;
     const EACH: u64 = 40;
     commit(&**s, vec![Change::PutWorkspace(workspace(1))]).await;
@@ -968,7 +968,7 @@ async fn concurrent_commits_are_all_acknowledged_and_stored<S: Store>(s: &Arc<S>
     assert_eq!(stored, acknowledged.into_iter().collect::<HashSet<_>>());
 }
 
-async fn a_failing_batch_fails_alone<S: Store>(s: &Arc<S>) {
+async fn a_failing_batch_fails_alone(s: &Arc<Store>) {
     commit(&**s, vec![Change::PutWorkspace(workspace(1)), Change::PutUser(user(1, 1, "taken@example.com"))]).await;
 
     // A large batch first keeps the writer busy, so that the ones after it
@@ -1006,7 +1006,7 @@ async fn a_failing_batch_fails_alone<S: Store>(s: &Arc<S>) {
 
 /// The writer sorts a group's changes by table; within a table, and so for
 /// any one key, the order of the batch still holds.
-async fn changes_apply_in_their_order<S: Store>(s: &Arc<S>) {
+async fn changes_apply_in_their_order(s: &Arc<Store>) {
     let version = |n: i64| {
         let mut c = contact(1, 1);
         c.updated_at = ts(n);
@@ -1055,7 +1055,7 @@ async fn changes_apply_in_their_order<S: Store>(s: &Arc<S>) {
     assert_eq!(s.user_by_email("y@example.com").await.unwrap().map(|u| u.id), Some(UserId(1)));
 }
 
-async fn an_empty_batch_commits_nothing<S: Store>(s: &Arc<S>) {
+async fn an_empty_batch_commits_nothing(s: &Arc<Store>) {
     assert_eq!(commit(&**s, vec![]).await, Vec::<u64>::new());
     assert_eq!(s.workspaces().await.unwrap(), vec![]);
 }
@@ -1081,7 +1081,7 @@ mod sqlite_only {
 
     const WS: WorkspaceId = WorkspaceId(1);
 
-    async fn some_data(s: &SqliteStore) {
+    async fn some_data(s: &Store) {
         s.commit(vec![
             Change::PutWorkspace(workspace(1)),
             Change::PutContact(contact(1, 1)),
@@ -1099,7 +1099,7 @@ mod sqlite_only {
             let target = dir.path().join("it's a backup.db");
             s.backup(&target).await.expect("backup");
 
-            let copy = SqliteStore::open(target.to_str().unwrap()).await.expect("open the copy");
+            let copy = Store::open(target.to_str().unwrap()).await.expect("open the copy");
             assert_eq!(copy.workspaces().await.unwrap(), vec![workspace(1)]);
             assert_eq!(copy.contact(WS, ContactId(1)).await.unwrap(), Some(contact(1, 1)));
             assert_eq!(copy.events(WS, 0, 10).await.unwrap(), s.events(WS, 0, 10).await.unwrap());
@@ -1119,15 +1119,15 @@ mod sqlite_only {
     async fn a_commit_is_visible_to_a_new_store_at_once() {
         with_sqlite(|s, _dir| async move {
             some_data(&s).await;
-            let path = s.path().to_str().unwrap().to_string();
+            let path = s.path().expect("a file").to_str().unwrap().to_string();
             // While the first is still open…
-            let second = SqliteStore::open(&path).await.expect("open again");
+            let second = Store::open(&path).await.expect("open again");
             assert_eq!(second.contact(WS, ContactId(1)).await.unwrap(), Some(contact(1, 1)));
             second.close().await;
             // …and after it has gone.
             let s = std::sync::Arc::try_unwrap(s).expect("sole owner");
             s.close().await;
-            let third = SqliteStore::open(&path).await.expect("open once more");
+            let third = Store::open(&path).await.expect("open once more");
             assert_eq!(third.events(WS, 0, 10).await.unwrap().len(), 1);
             third.close().await;
         })
@@ -1138,11 +1138,11 @@ mod sqlite_only {
     async fn every_url_form_opens_the_same_file_in_wal_mode() {
         let dir = TempDir::new();
         let path = dir.file("forms.db");
-        let first = SqliteStore::open(&format!("sqlite:{path}")).await.expect("sqlite:PATH");
+        let first = Store::open(&format!("sqlite:{path}")).await.expect("sqlite:PATH");
         some_data(&first).await;
         first.close().await;
         for url in [format!("sqlite://{path}"), path.clone(), format!("sqlite:{path}?mode=rwc")] {
-            let s = SqliteStore::open(&url).await.unwrap_or_else(|e| panic!("{url}: {e}"));
+            let s = Store::open(&url).await.unwrap_or_else(|e| panic!("{url}: {e}"));
             assert_eq!(s.workspaces().await.unwrap(), vec![workspace(1)], "{url}");
             s.close().await;
         }
@@ -1152,19 +1152,19 @@ mod sqlite_only {
         assert_eq!(mode, "wal");
         raw.close().await.unwrap();
 
-        assert!(matches!(SqliteStore::open("sqlite::memory:").await, Err(StoreError::BadUrl { .. })));
+        assert!(matches!(Store::open("sqlite::memory:").await, Err(StoreError::BadUrl { .. })));
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn the_url_helper_opens_sqlite() {
         let dir = TempDir::new();
-        let s = open(&dir.file("helper.db")).await.expect("open");
+        let s = Store::open(&dir.file("helper.db")).await.expect("open");
         assert_eq!(s.backend(), Backend::Sqlite);
         some_data_any(&s).await;
         s.close().await;
     }
 
-    async fn some_data_any(s: &AnyStore) {
+    async fn some_data_any(s: &Store) {
         s.commit(vec![Change::PutWorkspace(workspace(1))]).await.expect("commit");
         assert_eq!(s.workspaces().await.unwrap(), vec![workspace(1)]);
     }
@@ -1176,7 +1176,7 @@ mod sqlite_only {
     #[tokio::test]
     async fn crash_child() {
         let Ok(path) = std::env::var(CRASH_DB) else { return };
-        let s = SqliteStore::open(&path).await.expect("child: open");
+        let s = Store::open(&path).await.expect("child: open");
         let ids = s.commit(vec![Change::PutWorkspace(workspace(1)), Change::Append(event(1, "last_words"))]).await;
         println!("committed {}", ids.expect("child: commit")[0]);
         // Wait to be killed, the store still open: nothing is flushed or
@@ -1211,7 +1211,7 @@ mod sqlite_only {
         let status = child.wait().expect("reap the child");
         assert!(!status.success(), "the child was killed: {status}");
 
-        let s = SqliteStore::open(&path).await.expect("open after the crash");
+        let s = Store::open(&path).await.expect("open after the crash");
         let events = s.events(WS, 0, 10).await.unwrap();
         assert_eq!(events.iter().map(|e| (e.id, e.kind.as_str())).collect::<Vec<_>>(), vec![(event_id, "last_words")]);
         s.close().await;
@@ -1240,7 +1240,7 @@ mod postgres_only {
             s.commit(vec![Change::PutWorkspace(workspace(1)), Change::PutContact(contact(1, 1))])
                 .await
                 .expect("commit");
-            let second = open(&url).await.expect("open again");
+            let second = Store::open(&url).await.expect("open again");
             assert_eq!(second.backend(), Backend::Postgres);
             assert_eq!(second.contact(WorkspaceId(1), ContactId(1)).await.unwrap(), Some(contact(1, 1)));
             second.close().await;

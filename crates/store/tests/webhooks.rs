@@ -58,11 +58,11 @@ fn attempt(webhook: u64, ws: u64, event: u64, attempt: u32, status: Option<u16>)
     }
 }
 
-async fn commit<S: Store>(s: &S, changes: Vec<Change>) {
+async fn commit(s: &Store, changes: Vec<Change>) {
     s.commit(changes).await.expect("commit");
 }
 
-async fn webhooks_round_trip_and_stay_in_their_workspace<S: Store>(s: &Arc<S>) {
+async fn webhooks_round_trip_and_stay_in_their_workspace(s: &Arc<Store>) {
     commit(
         &**s,
         vec![
@@ -96,7 +96,7 @@ async fn webhooks_round_trip_and_stay_in_their_workspace<S: Store>(s: &Arc<S>) {
     assert_eq!(s.max_ids().await.unwrap().webhook, 2);
 }
 
-async fn deleting_a_webhook_takes_its_log<S: Store>(s: &Arc<S>) {
+async fn deleting_a_webhook_takes_its_log(s: &Arc<Store>) {
     commit(
         &**s,
         vec![
@@ -133,7 +133,7 @@ async fn deleting_a_webhook_takes_its_log<S: Store>(s: &Arc<S>) {
     assert_eq!(s.max_ids().await.unwrap().webhook, 9);
 }
 
-async fn events_read_by_kind<S: Store>(s: &Arc<S>) {
+async fn events_read_by_kind(s: &Arc<Store>) {
     let event = |ws: u64, kind: &str| {
         Change::Append(NewEvent {
             workspace: WorkspaceId(ws),

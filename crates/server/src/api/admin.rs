@@ -8,7 +8,6 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use serde::Deserialize;
 use serde_json::{Value, json};
-use switchboard_store::Store;
 
 type Result<T> = std::result::Result<T, ApiError>;
 
@@ -20,8 +19,8 @@ pub struct Page {
     limit: Option<u32>,
 }
 
-pub async fn create_webhook<S: Store>(
-    State(s): State<AppState<S>>,
+pub async fn create_webhook(
+    State(s): State<AppState>,
     Needs(p, ..): Needs<Admin>,
     Body(b): Body<NewWebhook>,
 ) -> Result<(StatusCode, Json<Value>)> {
@@ -32,21 +31,17 @@ pub async fn create_webhook<S: Store>(
     Ok((StatusCode::CREATED, Json(body)))
 }
 
-pub async fn webhooks<S: Store>(State(s): State<AppState<S>>, Auth(p): Auth) -> Result<Json<Value>> {
+pub async fn webhooks(State(s): State<AppState>, Auth(p): Auth) -> Result<Json<Value>> {
     Ok(Json(json!({ "webhooks": s.webhooks(&p).await? })))
 }
 
-pub async fn delete_webhook<S: Store>(
-    State(s): State<AppState<S>>,
-    Auth(p): Auth,
-    Path(id): Path<u64>,
-) -> Result<StatusCode> {
+pub async fn delete_webhook(State(s): State<AppState>, Auth(p): Auth, Path(id): Path<u64>) -> Result<StatusCode> {
     s.delete_webhook(&p, id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
-pub async fn deliveries<S: Store>(
-    State(s): State<AppState<S>>,
+pub async fn deliveries(
+    State(s): State<AppState>,
     Auth(p): Auth,
     Path(id): Path<u64>,
     Query(q): Query<Page>,
@@ -57,11 +52,7 @@ pub async fn deliveries<S: Store>(
     Ok(Json(json!({ "deliveries": s.deliveries(&p, id, q.limit.unwrap_or(100)).await? })))
 }
 
-pub async fn audit<S: Store>(
-    State(s): State<AppState<S>>,
-    Auth(p): Auth,
-    Query(q): Query<Page>,
-) -> Result<Json<Value>> {
+pub async fn audit(State(s): State<AppState>, Auth(p): Auth, Query(q): Query<Page>) -> Result<Json<Value>> {
     let limit = q.limit.unwrap_or(100);
     let entries = s.audit_log(&p, q.after.unwrap_or(0), limit).await?;
     let next = (entries.len() as u32 >= limit.clamp(1, 500)).then(|| entries.last().map(|e| e.id)).flatten();

@@ -19,7 +19,7 @@ use serde_json::{Value, json};
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
-use switchboard_store::{LoggedEvent, Store};
+use switchboard_store::LoggedEvent;
 use tokio::sync::broadcast::error::RecvError;
 
 type Result<T> = std::result::Result<T, ApiError>;
@@ -31,18 +31,18 @@ pub struct SessionQuery {
     after: u64,
 }
 
-pub async fn config<S: Store>(State(s): State<AppState<S>>, Path(key): Path<String>) -> Result<Json<Value>> {
+pub async fn config(State(s): State<AppState>, Path(key): Path<String>) -> Result<Json<Value>> {
     Ok(Json(json!(s.chat_config(&key).await?)))
 }
 
 /// Refuses a start from `peer` beyond its allowance (429). The address is
 /// the TCP peer's: behind a reverse proxy every visitor shares the proxy's.
-fn count_start<S: Store>(s: &AppState<S>, peer: SocketAddr) -> Result<()> {
+fn count_start(s: &AppState, peer: SocketAddr) -> Result<()> {
     if s.chat().starts.allow(peer.ip(), s.now()) { Ok(()) } else { Err(ServiceError::RateLimited.into()) }
 }
 
-pub async fn start<S: Store>(
-    State(s): State<AppState<S>>,
+pub async fn start(
+    State(s): State<AppState>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
     Path(key): Path<String>,
     Body(b): Body<StartChat>,
@@ -51,8 +51,8 @@ pub async fn start<S: Store>(
     Ok((StatusCode::CREATED, Json(json!(s.start_chat(&key, b).await?))))
 }
 
-pub async fn leave_message<S: Store>(
-    State(s): State<AppState<S>>,
+pub async fn leave_message(
+    State(s): State<AppState>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
     Path(key): Path<String>,
     Body(b): Body<LeftMessage>,
@@ -116,8 +116,8 @@ mod tests {
     }
 }
 
-pub async fn upload<S: Store>(
-    State(s): State<AppState<S>>,
+pub async fn upload(
+    State(s): State<AppState>,
     Path(key): Path<String>,
     Query(q): Query<SessionQuery>,
     headers: HeaderMap,
@@ -149,8 +149,8 @@ pub fn file_response(a: switchboard_store::Attachment) -> Response {
     r
 }
 
-pub async fn attachment<S: Store>(
-    State(s): State<AppState<S>>,
+pub async fn attachment(
+    State(s): State<AppState>,
     Path((key, id)): Path<(String, u64)>,
     Query(q): Query<SessionQuery>,
 ) -> Result<Response> {
@@ -158,8 +158,8 @@ pub async fn attachment<S: Store>(
     Ok(file_response(s.customer_attachment(&session, id).await?))
 }
 
-pub async fn socket<S: Store>(
-    State(s): State<AppState<S>>,
+pub async fn socket(
+    State(s): State<AppState>,
     Path(key): Path<String>,
     Query(q): Query<SessionQuery>,
     ws: WebSocketUpgrade,
@@ -184,7 +184,7 @@ const POSITION_EVERY: Duration = Duration::from_secs(5);
 /// The customer's socket: the backlog after `last`, the status, then live
 /// messages, signals and status changes; frames from the customer go to
 /// the service one at a time.
-async fn converse<S: Store>(s: AppState<S>, session: ChatSession, mut last: u64, mut socket: WebSocket) {
+async fn converse(s: AppState, session: ChatSession, mut last: u64, mut socket: WebSocket) {
     // Follow before reading the backlog, so nothing falls between.
     let mut live = s.fanout().follow(Topic::Conversation(session.contact));
     let backlog = match s.customer_backlog(&session, last).await {
@@ -262,7 +262,7 @@ fn error_frame(e: &ServiceError) -> Value {
 /// Sends where the conversation is, and a rating request once an agent's
 /// chat has ended; notes whether the customer is waiting in line. False
 /// when the socket is gone.
-async fn status<S: Store>(s: &AppState<S>, session: &ChatSession, socket: &mut WebSocket, waiting: &mut bool) -> bool {
+async fn status(s: &AppState, session: &ChatSession, socket: &mut WebSocket, waiting: &mut bool) -> bool {
     let Ok(v) = s.chat_status(session).await else { return true };
     *waiting = v["state"] == "waiting";
     let ended = v["state"] == "ended";
@@ -276,8 +276,8 @@ async fn status<S: Store>(s: &AppState<S>, session: &ChatSession, socket: &mut W
 }
 
 /// One committed event of the conversation, as the customer sees it.
-async fn relay<S: Store>(
-    s: &AppState<S>,
+async fn relay(
+    s: &AppState,
     session: &ChatSession,
     e: &LoggedEvent,
     socket: &mut WebSocket,
@@ -306,10 +306,7 @@ async fn relay<S: Store>(
 // ----- the demo shop and the help center ------------------------------------
 
 /// `/demo`: the demo shop with the first workspace's widget.
-pub async fn demo<S: Store>(
-    State(s): State<AppState<S>>,
-    Extension(assets): Extension<Arc<Assets>>,
-) -> Result<Response> {
+pub async fn demo(State(s): State<AppState>, Extension(assets): Extension<Arc<Assets>>) -> Result<Response> {
     let ws = s.store().workspaces().await.map_err(ServiceError::from)?.into_iter().next();
     let Some(ws) = ws else { return Err(ServiceError::NotFound("workspace".into()).into()) };
     let key = s.chat_settings(ws.id).await?.widget_key;
@@ -326,8 +323,8 @@ fn page_with_key(assets: &Assets, file: &str, key: &str) -> Response {
     r
 }
 
-pub async fn help_page<S: Store>(
-    State(s): State<AppState<S>>,
+pub async fn help_page(
+    State(s): State<AppState>,
     Extension(assets): Extension<Arc<Assets>>,
     Path(key): Path<String>,
 ) -> Result<Response> {
@@ -342,8 +339,8 @@ pub struct Search {
     limit: Option<u32>,
 }
 
-pub async fn help_search<S: Store>(
-    State(s): State<AppState<S>>,
+pub async fn help_search(
+    State(s): State<AppState>,
     Path(key): Path<String>,
     Query(q): Query<Search>,
 ) -> Result<Json<Value>> {
@@ -359,15 +356,12 @@ fn public_article(a: &switchboard_store::Article) -> Value {
     json!({ "id": a.id, "title": a.title, "body": a.body, "category": a.category, "updated_at": a.updated_at })
 }
 
-pub async fn help_article<S: Store>(
-    State(s): State<AppState<S>>,
-    Path((key, id)): Path<(String, u64)>,
-) -> Result<Json<Value>> {
+pub async fn help_article(State(s): State<AppState>, Path((key, id)): Path<(String, u64)>) -> Result<Json<Value>> {
     let (ws, _) = s.chat_workspace(&key).await?;
     Ok(Json(public_article(&s.article(ws, id, true).await?)))
 }
 
-pub async fn help_categories<S: Store>(State(s): State<AppState<S>>, Path(key): Path<String>) -> Result<Json<Value>> {
+pub async fn help_categories(State(s): State<AppState>, Path(key): Path<String>) -> Result<Json<Value>> {
     let (ws, _) = s.chat_workspace(&key).await?;
     let categories = s.documents::<crate::service::documents::KbCategory>(ws).await?;
     Ok(Json(json!({ "categories": categories })))

@@ -12,15 +12,10 @@ use axum::response::Response;
 use serde::Deserialize;
 use serde_json::{Value, json};
 use switchboard_core::ids::ContactId;
-use switchboard_store::Store;
 
 type Result<T> = std::result::Result<T, ApiError>;
 
-pub async fn messages<S: Store>(
-    State(s): State<AppState<S>>,
-    Auth(p): Auth,
-    Path(id): Path<u64>,
-) -> Result<Json<Value>> {
+pub async fn messages(State(s): State<AppState>, Auth(p): Auth, Path(id): Path<u64>) -> Result<Json<Value>> {
     Ok(Json(json!(s.messages(&p, ContactId(id)).await?)))
 }
 
@@ -32,8 +27,8 @@ pub struct Outgoing {
     attachment: Option<u64>,
 }
 
-pub async fn send<S: Store>(
-    State(s): State<AppState<S>>,
+pub async fn send(
+    State(s): State<AppState>,
     Auth(p): Auth,
     Path(id): Path<u64>,
     Body(b): Body<Outgoing>,
@@ -47,8 +42,8 @@ pub struct Typing {
     on: bool,
 }
 
-pub async fn typing<S: Store>(
-    State(s): State<AppState<S>>,
+pub async fn typing(
+    State(s): State<AppState>,
     Auth(p): Auth,
     Path(id): Path<u64>,
     Body(b): Body<Typing>,
@@ -63,8 +58,8 @@ pub struct Read {
     upto: u64,
 }
 
-pub async fn read<S: Store>(
-    State(s): State<AppState<S>>,
+pub async fn read(
+    State(s): State<AppState>,
     Auth(p): Auth,
     Path(id): Path<u64>,
     Body(b): Body<Read>,
@@ -73,8 +68,8 @@ pub async fn read<S: Store>(
     Ok(StatusCode::NO_CONTENT)
 }
 
-pub async fn upload<S: Store>(
-    State(s): State<AppState<S>>,
+pub async fn upload(
+    State(s): State<AppState>,
     Auth(p): Auth,
     Path(id): Path<u64>,
     headers: HeaderMap,
@@ -87,15 +82,11 @@ pub async fn upload<S: Store>(
     Ok((StatusCode::CREATED, Json(v)))
 }
 
-pub async fn attachment<S: Store>(
-    State(s): State<AppState<S>>,
-    Auth(p): Auth,
-    Path(id): Path<u64>,
-) -> Result<Response> {
+pub async fn attachment(State(s): State<AppState>, Auth(p): Auth, Path(id): Path<u64>) -> Result<Response> {
     Ok(file_response(s.attachment_for(&p, id).await?))
 }
 
-pub async fn end<S: Store>(State(s): State<AppState<S>>, Auth(p): Auth, Path(id): Path<u64>) -> Result<StatusCode> {
+pub async fn end(State(s): State<AppState>, Auth(p): Auth, Path(id): Path<u64>) -> Result<StatusCode> {
     s.agent_ends_chat(&p, ContactId(id)).await?;
     Ok(StatusCode::NO_CONTENT)
 }

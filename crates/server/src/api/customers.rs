@@ -10,7 +10,7 @@ use axum::http::StatusCode;
 use serde::Deserialize;
 use serde_json::{Value, json};
 use switchboard_core::ids::CustomerId;
-use switchboard_store::{IdentityKind, Store};
+use switchboard_store::IdentityKind;
 
 type Result<T> = std::result::Result<T, ApiError>;
 
@@ -27,8 +27,8 @@ pub struct CustomerQuery {
 
 /// `?q=` searches names, emails and phones; `?phone=`, `?email=`,
 /// `?visitor=` or `?handle=` looks one identity up; neither lists customers.
-pub async fn customers<S: Store>(
-    State(s): State<AppState<S>>,
+pub async fn customers(
+    State(s): State<AppState>,
     Auth(p): Auth,
     Query(q): Query<CustomerQuery>,
 ) -> Result<Json<Value>> {
@@ -57,24 +57,20 @@ pub async fn customers<S: Store>(
     Ok(Json(json!({ "customers": found })))
 }
 
-pub async fn create_customer<S: Store>(
-    State(s): State<AppState<S>>,
+pub async fn create_customer(
+    State(s): State<AppState>,
     Needs(p, ..): Needs<Supervisor>,
     Body(b): Body<NewCustomer>,
 ) -> Result<(StatusCode, Json<Value>)> {
     Ok((StatusCode::CREATED, Json(json!(s.create_customer(&p, b).await?))))
 }
 
-pub async fn customer<S: Store>(
-    State(s): State<AppState<S>>,
-    Auth(p): Auth,
-    Path(id): Path<u64>,
-) -> Result<Json<Value>> {
+pub async fn customer(State(s): State<AppState>, Auth(p): Auth, Path(id): Path<u64>) -> Result<Json<Value>> {
     Ok(Json(json!(s.customer(&p, CustomerId(id)).await?)))
 }
 
-pub async fn update_customer<S: Store>(
-    State(s): State<AppState<S>>,
+pub async fn update_customer(
+    State(s): State<AppState>,
     Needs(p, ..): Needs<Supervisor>,
     Path(id): Path<u64>,
     Body(b): Body<CustomerUpdate>,
@@ -82,8 +78,8 @@ pub async fn update_customer<S: Store>(
     Ok(Json(json!(s.update_customer(&p, CustomerId(id), b).await?)))
 }
 
-pub async fn add_identity<S: Store>(
-    State(s): State<AppState<S>>,
+pub async fn add_identity(
+    State(s): State<AppState>,
     Needs(p, ..): Needs<Supervisor>,
     Path(id): Path<u64>,
     Body(b): Body<IdentityValue>,
@@ -92,8 +88,8 @@ pub async fn add_identity<S: Store>(
 }
 
 /// `DELETE /customers/{id}/identities?kind=email&value=…`
-pub async fn remove_identity<S: Store>(
-    State(s): State<AppState<S>>,
+pub async fn remove_identity(
+    State(s): State<AppState>,
     Auth(p): Auth,
     Path(id): Path<u64>,
     Query(q): Query<IdentityValue>,
@@ -107,8 +103,8 @@ pub struct MergeBody {
     from: u64,
 }
 
-pub async fn merge<S: Store>(
-    State(s): State<AppState<S>>,
+pub async fn merge(
+    State(s): State<AppState>,
     Needs(p, ..): Needs<Supervisor>,
     Path(id): Path<u64>,
     Body(b): Body<MergeBody>,
@@ -122,8 +118,8 @@ pub struct NoteBody {
     text: String,
 }
 
-pub async fn add_note<S: Store>(
-    State(s): State<AppState<S>>,
+pub async fn add_note(
+    State(s): State<AppState>,
     Auth(p): Auth,
     Path(id): Path<u64>,
     Body(b): Body<NoteBody>,
@@ -131,11 +127,7 @@ pub async fn add_note<S: Store>(
     Ok((StatusCode::CREATED, Json(json!(s.add_customer_note(&p, CustomerId(id), &b.text).await?))))
 }
 
-pub async fn timeline<S: Store>(
-    State(s): State<AppState<S>>,
-    Auth(p): Auth,
-    Path(id): Path<u64>,
-) -> Result<Json<Value>> {
+pub async fn timeline(State(s): State<AppState>, Auth(p): Auth, Path(id): Path<u64>) -> Result<Json<Value>> {
     let (customer, events) = s.customer_timeline(&p, CustomerId(id)).await?;
     Ok(Json(json!({ "customer": customer, "events": events })))
 }

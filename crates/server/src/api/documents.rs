@@ -8,32 +8,31 @@ use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
 use serde_json::{Value, json};
-use switchboard_store::Store;
 
 type Result<T> = std::result::Result<T, ApiError>;
 
-pub async fn list<S: Store, T: DocumentBody>(State(s): State<AppState<S>>, Auth(p): Auth) -> Result<Json<Value>> {
+pub async fn list<T: DocumentBody>(State(s): State<AppState>, Auth(p): Auth) -> Result<Json<Value>> {
     Ok(Json(json!({ T::PLURAL: s.documents::<T>(p.workspace).await? })))
 }
 
-pub async fn get_one<S: Store, T: DocumentBody>(
-    State(s): State<AppState<S>>,
+pub async fn get_one<T: DocumentBody>(
+    State(s): State<AppState>,
     Auth(p): Auth,
     Path(id): Path<u64>,
 ) -> Result<Json<Value>> {
     Ok(Json(json!(s.document::<T>(p.workspace, id).await?)))
 }
 
-pub async fn create<S: Store, T: DocumentBody>(
-    State(s): State<AppState<S>>,
+pub async fn create<T: DocumentBody>(
+    State(s): State<AppState>,
     Needs(p, ..): Needs<T>,
     Body(body): Body<T>,
 ) -> Result<(StatusCode, Json<Value>)> {
     Ok((StatusCode::CREATED, Json(json!(s.put_document(&p, None, body).await?))))
 }
 
-pub async fn update<S: Store, T: DocumentBody>(
-    State(s): State<AppState<S>>,
+pub async fn update<T: DocumentBody>(
+    State(s): State<AppState>,
     Needs(p, ..): Needs<T>,
     Path(id): Path<u64>,
     Body(body): Body<T>,
@@ -41,8 +40,8 @@ pub async fn update<S: Store, T: DocumentBody>(
     Ok(Json(json!(s.put_document(&p, Some(id), body).await?)))
 }
 
-pub async fn delete<S: Store, T: DocumentBody>(
-    State(s): State<AppState<S>>,
+pub async fn delete<T: DocumentBody>(
+    State(s): State<AppState>,
     Auth(p): Auth,
     Path(id): Path<u64>,
 ) -> Result<StatusCode> {

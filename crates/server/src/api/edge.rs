@@ -11,7 +11,6 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
-use switchboard_store::Store;
 
 #[derive(Clone, Debug, Default)]
 pub struct Edge {
@@ -63,11 +62,7 @@ pub fn session_cookie(value: &str, secure: bool, clear: bool) -> String {
 
 /// The main listener's `/metrics`: only with the metrics token, because
 /// the figures name every workspace's queues.
-pub async fn metrics<S: Store>(
-    State(s): State<AppState<S>>,
-    Extension(edge): Extension<Arc<Edge>>,
-    parts: Parts,
-) -> Response {
+pub async fn metrics(State(s): State<AppState>, Extension(edge): Extension<Arc<Edge>>, parts: Parts) -> Response {
     let Some(expected) = &edge.metrics_token else {
         return ApiError::new(
             StatusCode::NOT_FOUND,
@@ -77,7 +72,7 @@ pub async fn metrics<S: Store>(
         .into_response();
     };
     match super::bearer(&parts) {
-        Some(given) if same(given.as_bytes(), expected.as_bytes()) => crate::metrics::metrics(State(s)).await,
+        Some(given) if same(given.as_bytes(), expected.as_bytes()) => super::metrics::metrics(State(s)).await,
         _ => {
             ApiError::new(StatusCode::UNAUTHORIZED, "unauthenticated", "the metrics token is required").into_response()
         }
@@ -91,14 +86,14 @@ fn same(a: &[u8], b: &[u8]) -> bool {
 
 /// Serves `/metrics` alone at `at` (meant for an address only the monitoring
 /// can reach) until `stop` changes.
-pub async fn serve_metrics<S: Store>(
-    service: AppState<S>,
+pub async fn serve_metrics(
+    service: AppState,
     at: SocketAddr,
     mut stop: tokio::sync::watch::Receiver<bool>,
 ) -> std::io::Result<(SocketAddr, tokio::task::JoinHandle<()>)> {
     let listener = tokio::net::TcpListener::bind(at).await?;
     let addr = listener.local_addr()?;
-    let app = axum::Router::new().route("/metrics", get(crate::metrics::metrics::<S>)).with_state(service);
+    let app = axum::Router::new().route("/metrics", get(super::metrics::metrics)).with_state(service);
     let task = tokio::spawn(async move {
         let graceful = async move {
             let _ = stop.changed().await;

@@ -12,7 +12,7 @@ use axum::extract::State;
 use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
 use axum::response::Response;
 use serde::Deserialize;
-use switchboard_store::{LoggedEvent, Role, Store};
+use switchboard_store::{LoggedEvent, Role};
 use tokio::sync::broadcast::error::RecvError;
 
 #[derive(Deserialize)]
@@ -47,8 +47,8 @@ impl TryFrom<String> for After {
     }
 }
 
-pub async fn events<S: Store>(
-    State(s): State<AppState<S>>,
+pub async fn events(
+    State(s): State<AppState>,
     Auth(p): Auth,
     Query(resume): Query<Resume>,
     ws: WebSocketUpgrade,
@@ -74,7 +74,7 @@ async fn send(socket: &mut WebSocket, e: &LoggedEvent) -> bool {
 
 /// Sends the visible events after `last`; the id of the last one read, or
 /// `None` once the socket or the store fails.
-async fn backlog<S: Store>(s: &AppState<S>, p: &Principal, mut last: u64, socket: &mut WebSocket) -> Option<u64> {
+async fn backlog(s: &AppState, p: &Principal, mut last: u64, socket: &mut WebSocket) -> Option<u64> {
     loop {
         let batch = match s.store().events(p.workspace, last, 1000).await {
             Ok(b) => b,
@@ -96,7 +96,7 @@ async fn backlog<S: Store>(s: &AppState<S>, p: &Principal, mut last: u64, socket
     }
 }
 
-async fn stream<S: Store>(s: AppState<S>, p: Principal, after: After, mut socket: WebSocket) {
+async fn stream(s: AppState, p: Principal, after: After, mut socket: WebSocket) {
     // Follow first, so nothing committed while the backlog is read is
     // missed. An agent follows its own topic, not the workspace's.
     let mut live = if p.role >= Role::Supervisor {

@@ -13,7 +13,7 @@ use axum::http::StatusCode;
 use axum::http::request::Parts;
 use serde::de::DeserializeOwned;
 use std::marker::PhantomData;
-use switchboard_store::{Role, Store};
+use switchboard_store::Role;
 
 /// Path parameters; one that does not parse is a 400 naming it.
 pub struct Path<T>(pub T);
@@ -89,10 +89,10 @@ impl<T: DocumentBody> Needed for T {
 /// order, and the body is always last.
 pub struct Needs<R>(pub Principal, pub PhantomData<R>);
 
-impl<S: Store, R: Needed> FromRequestParts<AppState<S>> for Needs<R> {
+impl<R: Needed> FromRequestParts<AppState> for Needs<R> {
     type Rejection = ApiError;
 
-    async fn from_request_parts(parts: &mut Parts, state: &AppState<S>) -> Result<Self, Self::Rejection> {
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
         let Auth(p) = Auth::from_request_parts(parts, state).await?;
         require(&p, R::ROLE)?;
         Ok(Needs(p, PhantomData))

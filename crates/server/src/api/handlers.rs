@@ -16,7 +16,7 @@ use switchboard_core::channel::Channel;
 use switchboard_core::events::TransferTarget;
 use switchboard_core::ids::{AgentId, ContactId, CustomerId, PolicyId, QueueId, UserId};
 use switchboard_core::policy::StepSpec;
-use switchboard_store::{ContactFilter, ContactState, Store};
+use switchboard_store::{ContactFilter, ContactState};
 
 type Result<T> = std::result::Result<T, ApiError>;
 
@@ -27,7 +27,7 @@ pub async fn health() -> Json<Value> {
 /// Ready when the store answers and takes writes (a read-only database
 /// would fail every write, logins included). The cause goes to the log
 /// only: this route is public.
-pub async fn ready<S: Store>(State(s): State<AppState<S>>) -> Response {
+pub async fn ready(State(s): State<AppState>) -> Response {
     let store = s.store();
     match store.max_ids().await.and(store.check_writable().await) {
         Ok(()) => Json(json!({ "status": "ready" })).into_response(),
@@ -51,7 +51,7 @@ pub struct Login {
     password: String,
 }
 
-pub async fn login<S: Store>(State(s): State<AppState<S>>, client: Client, Body(b): Body<Login>) -> Result<Response> {
+pub async fn login(State(s): State<AppState>, client: Client, Body(b): Body<Login>) -> Result<Response> {
     let (token, user) = match s.login(&b.email, &b.password, client.ip).await {
         Err(ServiceError::TryLater(wait)) => {
             let retry_after = wait.as_secs_f64().ceil().max(1.0).to_string();
@@ -66,11 +66,7 @@ pub async fn login<S: Store>(State(s): State<AppState<S>>, client: Client, Body(
 
 /// Ends the caller's session (or revokes the bearer token given); without
 /// valid credentials there is nothing to end: 401.
-pub async fn logout<S: Store>(
-    State(s): State<AppState<S>>,
-    client: Client,
-    parts: axum::http::request::Parts,
-) -> Result<Response> {
+pub async fn logout(State(s): State<AppState>, client: Client, parts: axum::http::request::Parts) -> Result<Response> {
     let token = super::bearer(&parts).ok_or(ServiceError::Unauthenticated)?;
     s.authenticate(&token).await?;
     s.logout(&token).await?;
@@ -78,17 +74,17 @@ pub async fn logout<S: Store>(
     Ok(([(header::SET_COOKIE, cookie)], StatusCode::NO_CONTENT).into_response())
 }
 
-pub async fn me<S: Store>(State(s): State<AppState<S>>, Auth(p): Auth) -> Result<Json<Value>> {
+pub async fn me(State(s): State<AppState>, Auth(p): Auth) -> Result<Json<Value>> {
     let user = s.store().user(p.workspace, p.user).await.map_err(ServiceError::from)?;
     Ok(Json(json!({ "principal": p, "user": user })))
 }
 
-pub async fn users<S: Store>(State(s): State<AppState<S>>, Auth(p): Auth) -> Result<Json<Value>> {
+pub async fn users(State(s): State<AppState>, Auth(p): Auth) -> Result<Json<Value>> {
     Ok(Json(json!({ "users": s.users(&p).await? })))
 }
 
-pub async fn create_user<S: Store>(
-    State(s): State<AppState<S>>,
+pub async fn create_user(
+    State(s): State<AppState>,
     Needs(p, ..): Needs<Admin>,
     Body(b): Body<NewUser>,
 ) -> Result<(StatusCode, Json<Value>)> {
@@ -101,8 +97,8 @@ pub struct NewSkill {
     name: String,
 }
 
-pub async fn create_skill<S: Store>(
-    State(s): State<AppState<S>>,
+pub async fn create_skill(
+    State(s): State<AppState>,
     Needs(p, ..): Needs<Admin>,
     Body(b): Body<NewSkill>,
 ) -> Result<(StatusCode, Json<Value>)> {
@@ -116,20 +112,20 @@ pub struct PolicyBody {
     steps: Vec<StepSpec>,
 }
 
-pub async fn policies<S: Store>(State(s): State<AppState<S>>, Auth(p): Auth) -> Result<Json<Value>> {
+pub async fn policies(State(s): State<AppState>, Auth(p): Auth) -> Result<Json<Value>> {
     Ok(Json(json!({ "policies": s.policies(&p).await? })))
 }
 
-pub async fn create_policy<S: Store>(
-    State(s): State<AppState<S>>,
+pub async fn create_policy(
+    State(s): State<AppState>,
     Needs(p, ..): Needs<Admin>,
     Body(b): Body<PolicyBody>,
 ) -> Result<(StatusCode, Json<Value>)> {
     Ok((StatusCode::CREATED, Json(json!(s.put_policy(&p, None, &b.name, b.steps).await?))))
 }
 
-pub async fn update_policy<S: Store>(
-    State(s): State<AppState<S>>,
+pub async fn update_policy(
+    State(s): State<AppState>,
     Needs(p, ..): Needs<Admin>,
     Path(id): Path<u64>,
     Body(b): Body<PolicyBody>,
@@ -148,20 +144,20 @@ pub struct QueueBody {
     settings: QueueSettings,
 }
 
-pub async fn queues<S: Store>(State(s): State<AppState<S>>, Auth(p): Auth) -> Result<Json<Value>> {
+pub async fn queues(State(s): State<AppState>, Auth(p): Auth) -> Result<Json<Value>> {
     Ok(Json(json!({ "queues": s.queues(&p).await? })))
 }
 
-pub async fn create_queue<S: Store>(
-    State(s): State<AppState<S>>,
+pub async fn create_queue(
+    State(s): State<AppState>,
     Needs(p, ..): Needs<Admin>,
     Body(b): Body<QueueBody>,
 ) -> Result<(StatusCode, Json<Value>)> {
     Ok((StatusCode::CREATED, Json(json!(s.put_queue(&p, None, &b.name, b.settings).await?))))
 }
 
-pub async fn update_queue<S: Store>(
-    State(s): State<AppState<S>>,
+pub async fn update_queue(
+    State(s): State<AppState>,
     Needs(p, ..): Needs<Admin>,
     Path(id): Path<u64>,
     Body(b): Body<QueueBody>,
@@ -172,8 +168,8 @@ pub async fn update_queue<S: Store>(
     Ok(Json(json!(s.put_queue(&p, Some(QueueId(id)), &b.name, b.settings).await?)))
 }
 
-pub async fn put_agent<S: Store>(
-    State(s): State<AppState<S>>,
+pub async fn put_agent(
+    State(s): State<AppState>,
     Needs(p, ..): Needs<Admin>,
     Path(id): Path<u64>,
     Body(b): Body<AgentSpec>,
@@ -190,8 +186,8 @@ pub struct StateBody {
     reason: Option<String>,
 }
 
-pub async fn agent_state<S: Store>(
-    State(s): State<AppState<S>>,
+pub async fn agent_state(
+    State(s): State<AppState>,
     Auth(p): Auth,
     Path(id): Path<u64>,
     Body(b): Body<StateBody>,
@@ -208,19 +204,15 @@ pub async fn agent_state<S: Store>(
     Ok(StatusCode::NO_CONTENT)
 }
 
-pub async fn create_contact<S: Store>(
-    State(s): State<AppState<S>>,
+pub async fn create_contact(
+    State(s): State<AppState>,
     Needs(p, ..): Needs<Supervisor>,
     Body(b): Body<NewContact>,
 ) -> Result<(StatusCode, Json<Value>)> {
     Ok((StatusCode::CREATED, Json(json!(s.create_contact(&p, b).await?))))
 }
 
-pub async fn contact<S: Store>(
-    State(s): State<AppState<S>>,
-    Auth(p): Auth,
-    Path(id): Path<u64>,
-) -> Result<Json<Value>> {
+pub async fn contact(State(s): State<AppState>, Auth(p): Auth, Path(id): Path<u64>) -> Result<Json<Value>> {
     Ok(Json(json!(s.contact(&p, ContactId(id)).await?)))
 }
 
@@ -236,11 +228,7 @@ pub struct ContactQuery {
     limit: Option<u32>,
 }
 
-pub async fn contacts<S: Store>(
-    State(s): State<AppState<S>>,
-    Auth(p): Auth,
-    Query(q): Query<ContactQuery>,
-) -> Result<Json<Value>> {
+pub async fn contacts(State(s): State<AppState>, Auth(p): Auth, Query(q): Query<ContactQuery>) -> Result<Json<Value>> {
     let filter = ContactFilter {
         state: q.state,
         channel: q.channel,
@@ -254,12 +242,12 @@ pub async fn contacts<S: Store>(
     Ok(Json(json!({ "contacts": page, "next_after": next })))
 }
 
-pub async fn accept<S: Store>(State(s): State<AppState<S>>, Auth(p): Auth, Path(id): Path<u64>) -> Result<StatusCode> {
+pub async fn accept(State(s): State<AppState>, Auth(p): Auth, Path(id): Path<u64>) -> Result<StatusCode> {
     s.accept(&p, ContactId(id)).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
-pub async fn reject<S: Store>(State(s): State<AppState<S>>, Auth(p): Auth, Path(id): Path<u64>) -> Result<StatusCode> {
+pub async fn reject(State(s): State<AppState>, Auth(p): Auth, Path(id): Path<u64>) -> Result<StatusCode> {
     s.reject(&p, ContactId(id)).await?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -273,8 +261,8 @@ pub struct CompleteBody {
     notes: Option<String>,
 }
 
-pub async fn complete<S: Store>(
-    State(s): State<AppState<S>>,
+pub async fn complete(
+    State(s): State<AppState>,
     Auth(p): Auth,
     Path(id): Path<u64>,
     Body(b): Body<CompleteBody>,
@@ -290,8 +278,8 @@ pub struct TransferBody {
     agent: Option<u64>,
 }
 
-pub async fn transfer<S: Store>(
-    State(s): State<AppState<S>>,
+pub async fn transfer(
+    State(s): State<AppState>,
     Auth(p): Auth,
     Path(id): Path<u64>,
     Body(b): Body<TransferBody>,
@@ -305,16 +293,16 @@ pub async fn transfer<S: Store>(
     Ok(StatusCode::NO_CONTENT)
 }
 
-pub async fn cancel<S: Store>(State(s): State<AppState<S>>, Auth(p): Auth, Path(id): Path<u64>) -> Result<StatusCode> {
+pub async fn cancel(State(s): State<AppState>, Auth(p): Auth, Path(id): Path<u64>) -> Result<StatusCode> {
     s.cancel(&p, ContactId(id)).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
-pub async fn queue_stats<S: Store>(State(s): State<AppState<S>>, Auth(p): Auth) -> Result<Json<Value>> {
+pub async fn queue_stats(State(s): State<AppState>, Auth(p): Auth) -> Result<Json<Value>> {
     Ok(Json(json!({ "queues": s.queue_stats(&p).await? })))
 }
 
-pub async fn agent_stats<S: Store>(State(s): State<AppState<S>>, Auth(p): Auth) -> Result<Json<Value>> {
+pub async fn agent_stats(State(s): State<AppState>, Auth(p): Auth) -> Result<Json<Value>> {
     Ok(Json(json!({ "agents": s.agent_stats(&p).await? })))
 }
 
@@ -328,25 +316,25 @@ fn half_hour() -> i64 {
     30
 }
 
-pub async fn interval_stats<S: Store>(
-    State(s): State<AppState<S>>,
+pub async fn interval_stats(
+    State(s): State<AppState>,
     Auth(p): Auth,
     Query(q): Query<IntervalQuery>,
 ) -> Result<Json<Value>> {
     Ok(Json(json!({ "intervals": s.intervals(&p, q.minutes).await? })))
 }
 
-pub async fn csat_stats<S: Store>(State(s): State<AppState<S>>, Auth(p): Auth) -> Result<Json<Value>> {
+pub async fn csat_stats(State(s): State<AppState>, Auth(p): Auth) -> Result<Json<Value>> {
     Ok(Json(json!(s.csat_report(&p).await?)))
 }
 
 /// The caller's workspace.
-pub async fn workspace<S: Store>(State(s): State<AppState<S>>, Auth(p): Auth) -> Result<Json<Value>> {
+pub async fn workspace(State(s): State<AppState>, Auth(p): Auth) -> Result<Json<Value>> {
     Ok(Json(json!(s.workspace_view(&p).await?)))
 }
 
-pub async fn update_workspace<S: Store>(
-    State(s): State<AppState<S>>,
+pub async fn update_workspace(
+    State(s): State<AppState>,
     Needs(p, ..): Needs<Admin>,
     Body(b): Body<crate::service::workspace::WorkspaceUpdate>,
 ) -> Result<Json<Value>> {

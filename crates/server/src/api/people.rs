@@ -11,16 +11,16 @@ use axum::http::StatusCode;
 use serde::Deserialize;
 use serde_json::{Value, json};
 use switchboard_core::ids::UserId;
-use switchboard_store::{Store, UserState};
+use switchboard_store::UserState;
 
 type Result<T> = std::result::Result<T, ApiError>;
 
-pub async fn tokens<S: Store>(State(s): State<AppState<S>>, Needs(p, ..): Needs<Admin>) -> Result<Json<Value>> {
+pub async fn tokens(State(s): State<AppState>, Needs(p, ..): Needs<Admin>) -> Result<Json<Value>> {
     Ok(Json(json!({ "tokens": s.api_tokens(&p).await? })))
 }
 
-pub async fn create_token<S: Store>(
-    State(s): State<AppState<S>>,
+pub async fn create_token(
+    State(s): State<AppState>,
     Needs(p, ..): Needs<Admin>,
     Body(b): Body<NewToken>,
 ) -> Result<(StatusCode, Json<Value>)> {
@@ -37,8 +37,8 @@ pub struct Rename {
     name: String,
 }
 
-pub async fn rename_token<S: Store>(
-    State(s): State<AppState<S>>,
+pub async fn rename_token(
+    State(s): State<AppState>,
     Needs(p, ..): Needs<Admin>,
     Path(id): Path<String>,
     Body(b): Body<Rename>,
@@ -46,8 +46,8 @@ pub async fn rename_token<S: Store>(
     Ok(Json(json!(s.rename_api_token(&p, &id, &b.name).await?)))
 }
 
-pub async fn revoke_token<S: Store>(
-    State(s): State<AppState<S>>,
+pub async fn revoke_token(
+    State(s): State<AppState>,
     Needs(p, ..): Needs<Admin>,
     Path(id): Path<String>,
 ) -> Result<StatusCode> {
@@ -55,8 +55,8 @@ pub async fn revoke_token<S: Store>(
     Ok(StatusCode::NO_CONTENT)
 }
 
-pub async fn update_user<S: Store>(
-    State(s): State<AppState<S>>,
+pub async fn update_user(
+    State(s): State<AppState>,
     Needs(p, ..): Needs<Admin>,
     Path(id): Path<u64>,
     Body(b): Body<UserUpdate>,
@@ -64,31 +64,19 @@ pub async fn update_user<S: Store>(
     Ok(Json(json!(s.update_user(&p, UserId(id), b).await?)))
 }
 
-async fn set_state<S: Store>(s: &AppState<S>, p: Needs<Admin>, id: u64, state: UserState) -> Result<Json<Value>> {
+async fn set_state(s: &AppState, p: Needs<Admin>, id: u64, state: UserState) -> Result<Json<Value>> {
     Ok(Json(json!(s.set_user_state(&p.0, UserId(id), state).await?)))
 }
 
-pub async fn disable_user<S: Store>(
-    State(s): State<AppState<S>>,
-    p: Needs<Admin>,
-    Path(id): Path<u64>,
-) -> Result<Json<Value>> {
+pub async fn disable_user(State(s): State<AppState>, p: Needs<Admin>, Path(id): Path<u64>) -> Result<Json<Value>> {
     set_state(&s, p, id, UserState::Disabled).await
 }
 
-pub async fn enable_user<S: Store>(
-    State(s): State<AppState<S>>,
-    p: Needs<Admin>,
-    Path(id): Path<u64>,
-) -> Result<Json<Value>> {
+pub async fn enable_user(State(s): State<AppState>, p: Needs<Admin>, Path(id): Path<u64>) -> Result<Json<Value>> {
     set_state(&s, p, id, UserState::Active).await
 }
 
-pub async fn delete_user<S: Store>(
-    State(s): State<AppState<S>>,
-    p: Needs<Admin>,
-    Path(id): Path<u64>,
-) -> Result<Json<Value>> {
+pub async fn delete_user(State(s): State<AppState>, p: Needs<Admin>, Path(id): Path<u64>) -> Result<Json<Value>> {
     set_state(&s, p, id, UserState::Deleted).await
 }
 
@@ -98,8 +86,8 @@ pub struct NewPassword {
     password: String,
 }
 
-pub async fn reset_password<S: Store>(
-    State(s): State<AppState<S>>,
+pub async fn reset_password(
+    State(s): State<AppState>,
     Needs(p, ..): Needs<Admin>,
     Path(id): Path<u64>,
     Body(b): Body<NewPassword>,
@@ -107,14 +95,14 @@ pub async fn reset_password<S: Store>(
     Ok(Json(json!(s.reset_password(&p, UserId(id), &b.password).await?)))
 }
 
-pub async fn agents<S: Store>(State(s): State<AppState<S>>, Auth(p): Auth) -> Result<Json<Value>> {
+pub async fn agents(State(s): State<AppState>, Auth(p): Auth) -> Result<Json<Value>> {
     Ok(Json(json!({ "agents": s.agents(&p).await? })))
 }
 
-pub async fn agent<S: Store>(State(s): State<AppState<S>>, Auth(p): Auth, Path(id): Path<u64>) -> Result<Json<Value>> {
+pub async fn agent(State(s): State<AppState>, Auth(p): Auth, Path(id): Path<u64>) -> Result<Json<Value>> {
     Ok(Json(json!(s.agent(&p, UserId(id)).await?)))
 }
 
-pub async fn skills<S: Store>(State(s): State<AppState<S>>, Auth(p): Auth) -> Result<Json<Value>> {
+pub async fn skills(State(s): State<AppState>, Auth(p): Auth) -> Result<Json<Value>> {
     Ok(Json(json!({ "skills": s.skills(&p).await?.into_iter().map(|k| k.name).collect::<Vec<_>>() })))
 }

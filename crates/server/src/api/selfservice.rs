@@ -14,30 +14,30 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use serde_json::{Value, json};
-use switchboard_store::{Role, Store};
+use switchboard_store::Role;
 
 type Result<T> = std::result::Result<T, ApiError>;
 
-pub async fn chat_settings<S: Store>(State(s): State<AppState<S>>, Auth(p): Auth) -> Result<Json<Value>> {
+pub async fn chat_settings(State(s): State<AppState>, Auth(p): Auth) -> Result<Json<Value>> {
     crate::service::require(&p, Role::Admin)?;
     Ok(Json(json!(ChatSettingsView::from(s.chat_settings(p.workspace).await?))))
 }
 
-pub async fn update_chat_settings<S: Store>(
-    State(s): State<AppState<S>>,
+pub async fn update_chat_settings(
+    State(s): State<AppState>,
     Needs(p, ..): Needs<Admin>,
     Body(b): Body<ChatSettingsUpdate>,
 ) -> Result<Json<Value>> {
     Ok(Json(json!(s.update_chat_settings(&p, b).await?)))
 }
 
-pub async fn flows<S: Store>(State(s): State<AppState<S>>, Auth(p): Auth) -> Result<Json<Value>> {
+pub async fn flows(State(s): State<AppState>, Auth(p): Auth) -> Result<Json<Value>> {
     Ok(Json(json!({ "flows": s.flows(p.workspace).await? })))
 }
 
 /// A flow; in YAML, as a file to edit and save back: its name and definition.
-pub async fn flow<S: Store>(
-    State(s): State<AppState<S>>,
+pub async fn flow(
+    State(s): State<AppState>,
     Auth(p): Auth,
     Path(id): Path<u64>,
     headers: HeaderMap,
@@ -50,16 +50,16 @@ pub async fn flow<S: Store>(
     })
 }
 
-pub async fn create_flow<S: Store>(
-    State(s): State<AppState<S>>,
+pub async fn create_flow(
+    State(s): State<AppState>,
     Needs(p, ..): Needs<Admin>,
     JsonOrYaml(b): JsonOrYaml<FlowUpdate>,
 ) -> Result<(StatusCode, Json<Value>)> {
     Ok((StatusCode::CREATED, Json(json!(s.put_flow(&p, None, b).await?))))
 }
 
-pub async fn update_flow<S: Store>(
-    State(s): State<AppState<S>>,
+pub async fn update_flow(
+    State(s): State<AppState>,
     Needs(p, ..): Needs<Admin>,
     Path(id): Path<u64>,
     JsonOrYaml(b): JsonOrYaml<FlowUpdate>,
@@ -67,28 +67,24 @@ pub async fn update_flow<S: Store>(
     Ok(Json(json!(s.put_flow(&p, Some(id), b).await?)))
 }
 
-pub async fn articles<S: Store>(State(s): State<AppState<S>>, Auth(p): Auth) -> Result<Json<Value>> {
+pub async fn articles(State(s): State<AppState>, Auth(p): Auth) -> Result<Json<Value>> {
     Ok(Json(json!({ "articles": s.articles(p.workspace, false).await? })))
 }
 
-pub async fn article<S: Store>(
-    State(s): State<AppState<S>>,
-    Auth(p): Auth,
-    Path(id): Path<u64>,
-) -> Result<Json<Value>> {
+pub async fn article(State(s): State<AppState>, Auth(p): Auth, Path(id): Path<u64>) -> Result<Json<Value>> {
     Ok(Json(json!(s.article(p.workspace, id, false).await?)))
 }
 
-pub async fn create_article<S: Store>(
-    State(s): State<AppState<S>>,
+pub async fn create_article(
+    State(s): State<AppState>,
     Needs(p, ..): Needs<Supervisor>,
     Body(b): Body<ArticleBody>,
 ) -> Result<(StatusCode, Json<Value>)> {
     Ok((StatusCode::CREATED, Json(json!(s.put_article(&p, None, b).await?))))
 }
 
-pub async fn update_article<S: Store>(
-    State(s): State<AppState<S>>,
+pub async fn update_article(
+    State(s): State<AppState>,
     Needs(p, ..): Needs<Supervisor>,
     Path(id): Path<u64>,
     Body(b): Body<ArticleBody>,
@@ -96,11 +92,7 @@ pub async fn update_article<S: Store>(
     Ok(Json(json!(s.put_article(&p, Some(id), b).await?)))
 }
 
-pub async fn delete_article<S: Store>(
-    State(s): State<AppState<S>>,
-    Auth(p): Auth,
-    Path(id): Path<u64>,
-) -> Result<StatusCode> {
+pub async fn delete_article(State(s): State<AppState>, Auth(p): Auth, Path(id): Path<u64>) -> Result<StatusCode> {
     s.delete_article(&p, id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -111,11 +103,7 @@ pub struct Search {
     limit: Option<u32>,
 }
 
-pub async fn search<S: Store>(
-    State(s): State<AppState<S>>,
-    Auth(p): Auth,
-    Query(q): Query<Search>,
-) -> Result<Json<Value>> {
+pub async fn search(State(s): State<AppState>, Auth(p): Auth, Query(q): Query<Search>) -> Result<Json<Value>> {
     if q.q.trim().is_empty() {
         return Err(ServiceError::invalid("q", "must not be empty").into());
     }

@@ -17,21 +17,21 @@ pub struct App {
 }
 
 impl App {
-    pub async fn start<S: Store>(store: S) -> (App, Service<S>) {
+    pub async fn start(store: Store) -> (App, Service) {
         App::start_with(store, switchboard_server::Options::default()).await
     }
 
-    pub async fn start_with<S: Store>(store: S, options: switchboard_server::Options) -> (App, Service<S>) {
+    pub async fn start_with(store: Store, options: switchboard_server::Options) -> (App, Service) {
         App::start_at(store, system_clock(), options).await
     }
 
     /// With the service's clock set by the test (sessions last three days,
     /// so that a test may move the clock by a day or two).
-    pub async fn start_at<S: Store>(
-        store: S,
+    pub async fn start_at(
+        store: Store,
         clock: switchboard_server::service::ClockFn,
         options: switchboard_server::Options,
-    ) -> (App, Service<S>) {
+    ) -> (App, Service) {
         let service = Service::new(store, clock, 72).await.unwrap();
         let addr = "127.0.0.1:0".parse().unwrap();
         let running = switchboard_server::start_with(service.clone(), addr, options).await.unwrap();
@@ -119,13 +119,13 @@ macro_rules! on_both {
         mod sqlite {
             $(#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
             async fn $name() {
-                super::$name(switchboard_store::SqliteStore::open(&crate::common::sqlite_url()).await.unwrap()).await;
+                super::$name(switchboard_store::Store::open(&crate::common::sqlite_url()).await.unwrap()).await;
             })*
         }
         mod postgres {
             $(#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
             async fn $name() {
-                super::$name(switchboard_store::PostgresStore::open(&crate::common::postgres_url().await).await.unwrap())
+                super::$name(switchboard_store::Store::open(&crate::common::postgres_url().await).await.unwrap())
                     .await;
             })*
         }

@@ -64,11 +64,11 @@ impl Drop for TempDir {
 /// Runs `body` on a SQLite store in a fresh file.
 pub async fn with_sqlite<F, Fut>(body: F)
 where
-    F: FnOnce(Arc<SqliteStore>, Arc<TempDir>) -> Fut,
+    F: FnOnce(Arc<Store>, Arc<TempDir>) -> Fut,
     Fut: Future<Output = ()>,
 {
     let dir = Arc::new(TempDir::new());
-    let store = SqliteStore::open(&dir.file("switchboard.db")).await.expect("open a SQLite store");
+    let store = Store::open(&dir.file("switchboard.db")).await.expect("open a SQLite store");
     // The directory outlives the body, whatever the body keeps.
     body(Arc::new(store), Arc::clone(&dir)).await;
     drop(dir);
@@ -102,7 +102,7 @@ async fn admin(server: &str) -> PgConnection {
 /// dropped afterwards, also when `body` panics.
 pub async fn with_postgres<F, Fut>(body: F)
 where
-    F: FnOnce(Arc<PostgresStore>, String) -> Fut,
+    F: FnOnce(Arc<Store>, String) -> Fut,
     Fut: Future<Output = ()> + Send + 'static,
 {
     let server = postgres_server();
@@ -110,7 +110,7 @@ where
     let mut admin = admin(&server).await;
     admin.execute(format!("CREATE DATABASE {name}").as_str()).await.expect("create a test database");
     let url = database_url(&server, &name);
-    let store = PostgresStore::open(&url).await.unwrap_or_else(|e| panic!("open the PostgreSQL store at {url}: {e}"));
+    let store = Store::open(&url).await.unwrap_or_else(|e| panic!("open the PostgreSQL store at {url}: {e}"));
 
     // In a task of its own so that a failing test still gets here to drop
     // its database; FORCE ends the connections the store may still hold.
@@ -262,7 +262,7 @@ pub fn event(ws: u64, kind: &str) -> NewEvent {
 }
 
 /// Every contact of a workspace, through the cursor.
-pub async fn all_contacts<S: Store>(s: &S, ws: u64, filter: &ContactFilter, page: u32) -> Vec<ContactRecord> {
+pub async fn all_contacts(s: &Store, ws: u64, filter: &ContactFilter, page: u32) -> Vec<ContactRecord> {
     let mut out: Vec<ContactRecord> = Vec::new();
     loop {
         let after = out.last().map(|c| c.id);
@@ -277,7 +277,7 @@ pub async fn all_contacts<S: Store>(s: &S, ws: u64, filter: &ContactFilter, page
 }
 
 /// Every event of a workspace, through the cursor.
-pub async fn all_events<S: Store>(s: &S, ws: u64, page: u32) -> Vec<LoggedEvent> {
+pub async fn all_events(s: &Store, ws: u64, page: u32) -> Vec<LoggedEvent> {
     let mut out: Vec<LoggedEvent> = Vec::new();
     loop {
         let after = out.last().map_or(0, |e| e.id);

@@ -1,7 +1,10 @@
 //! One module per subcommand; `run` dispatches.
 
+mod backup;
+mod create_workspace;
 mod data_dir;
 mod erlang;
+mod open_store;
 mod serve;
 mod simulate;
 
@@ -13,8 +16,8 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Simulate(args) => simulate::run(args),
         Command::Serve(args) => serve::serve(args, false),
         Command::Demo(args) => serve::serve(args, true),
-        Command::CreateWorkspace(args) => serve::create_workspace(args),
-        Command::Backup(args) => serve::backup(args),
+        Command::CreateWorkspace(args) => create_workspace::run(args),
+        Command::Backup(args) => backup::run(args),
     }
 }
 

@@ -1,4 +1,6 @@
 //! The service layer: the operations every channel and the HTTP API call.
+//! It has no HTTP in it: the server crate is one edge over it, and channel
+//! crates (voice, email, messaging) are others.
 //!
 //! Each workspace has a [`center::Center`] behind an async mutex. An
 //! operation locks it, changes the engine, turns the engine's events into
@@ -11,13 +13,16 @@
 
 mod access;
 pub mod audit;
+pub mod auth;
 mod center;
 pub mod chat;
 mod customers;
+pub mod demo;
 pub mod documents;
 pub mod fanout;
 pub mod flows;
 pub mod kb;
+pub mod metrics;
 pub mod names;
 pub mod observe;
 mod ops;
@@ -33,7 +38,7 @@ pub use customers::*;
 pub use ops::*;
 pub use webhooks::*;
 
-use crate::auth::{self, Principal};
+use crate::auth::Principal;
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -123,8 +128,8 @@ pub fn system_clock() -> ClockFn {
     })
 }
 
-struct Inner<S> {
-    store: S,
+struct Inner {
+    store: Store,
     clock: ClockFn,
     ids: Ids,
     centers: std::sync::Mutex<HashMap<WorkspaceId, Arc<Mutex<Center>>>>,
@@ -164,18 +169,18 @@ const TOKEN_TOUCH_MS: i64 = 60_000;
 /// (simple, and a refill costs one read per active token).
 const PRINCIPAL_CACHE_MAX: usize = 100_000;
 
-pub struct Service<S> {
-    inner: Arc<Inner<S>>,
+pub struct Service {
+    inner: Arc<Inner>,
 }
 
-impl<S> Clone for Service<S> {
+impl Clone for Service {
     fn clone(&self) -> Self {
         Service { inner: self.inner.clone() }
     }
 }
 
-impl<S: Store> Service<S> {
-    pub async fn new(store: S, clock: ClockFn, session_hours: u64) -> Result<Self, ServiceError> {
+impl Service {
+    pub async fn new(store: Store, clock: ClockFn, session_hours: u64) -> Result<Self, ServiceError> {
         let ids = Ids::seeded(store.max_ids().await?);
         Ok(Service {
             inner: Arc::new(Inner {
@@ -196,7 +201,7 @@ impl<S: Store> Service<S> {
         })
     }
 
-    pub fn store(&self) -> &S {
+    pub fn store(&self) -> &Store {
         &self.inner.store
     }
 

@@ -7,7 +7,7 @@ use super::{Service, ServiceError, require};
 use crate::auth::Principal;
 use serde_json::json;
 use switchboard_core::time::Timestamp;
-use switchboard_store::{Change, LoggedEvent, NewEvent, Role, Store};
+use switchboard_store::{Change, LoggedEvent, NewEvent, Role};
 
 /// The event kind of audit entries.
 pub const AUDIT: &str = "audit";
@@ -28,7 +28,7 @@ pub fn entry(p: &Principal, at: Timestamp, action: &str, target: String) -> Chan
     })
 }
 
-impl<S: Store> Service<S> {
+impl Service {
     /// Audit entries with ids greater than `after`, oldest first.
     pub async fn audit_log(&self, p: &Principal, after: u64, limit: u32) -> Result<Vec<LoggedEvent>, ServiceError> {
         require(p, Role::Admin)?;

@@ -2,23 +2,18 @@
 //! (version 0.0.4), written by hand.
 //!
 //! Gauges are read from the loaded workspaces when scraped; counters and
-//! histograms are kept by the service ([`Observed`]) and by the middleware
-//! timing every request ([`track`]), labelled by the route's template
+//! histograms are kept by the service ([`Observed`]) and by the HTTP edge,
+//! which times every request labelled by the route's template
 //! (`/api/v1/contacts/{id}`), never by the raw path, so the number of
 //! series stays bounded.
 
-use crate::api::AppState;
-use crate::service::observe::WorkspaceGauges;
-use axum::extract::{MatchedPath, Request, State};
-use axum::http::header;
-use axum::middleware::Next;
-use axum::response::{IntoResponse, Response};
+use crate::observe::WorkspaceGauges;
 use std::collections::BTreeMap;
 use std::fmt::Write;
 use std::sync::Mutex;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 use switchboard_core::ids::WorkspaceId;
-use switchboard_store::{LoggedEvent, Store};
+use switchboard_store::LoggedEvent;
 
 /// Upper bounds of the latency buckets, in seconds (`+Inf` is implied).
 pub const BUCKETS: [f64; 13] = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0];
@@ -119,30 +114,6 @@ impl Observed {
         let http = self.http.lock().expect("metrics lock");
         http.get(&(route.to_string(), method.to_string())).map_or(0, |s| s.latency.count())
     }
-}
-
-/// Times every request, by the template of the route it matched
-/// (`unmatched` for requests no route took).
-pub async fn track<S: Store>(State(s): State<AppState<S>>, req: Request, next: Next) -> Response {
-    let route = req.extensions().get::<MatchedPath>().map_or("unmatched", |m| m.as_str()).to_string();
-    // Clients choose methods freely; only the standard ones get series of their own.
-    let method = match req.method().as_str() {
-        m @ ("GET" | "POST" | "PUT" | "DELETE" | "PATCH" | "HEAD" | "OPTIONS") => m,
-        _ => "OTHER",
-    }
-    .to_string();
-    let started = Instant::now();
-    let response = next.run(req).await;
-    s.observed().request(&route, &method, response.status().as_u16(), started.elapsed());
-    response
-}
-
-/// `GET /metrics`: no authentication (bind it to a private address or
-/// filter it at the proxy if the figures are sensitive).
-pub async fn metrics<S: Store>(State(s): State<AppState<S>>) -> Response {
-    let gauges = s.gauges().await;
-    let text = render(&gauges, s.observed());
-    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")], text).into_response()
 }
 
 /// The whole exposition.

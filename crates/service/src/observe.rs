@@ -7,7 +7,7 @@ use crate::metrics::Observed;
 use std::collections::BTreeMap;
 use switchboard_core::agent::AgentState;
 use switchboard_core::ids::{AgentId, QueueId, WorkspaceId};
-use switchboard_store::{ContactState, Store};
+use switchboard_store::ContactState;
 
 /// The states a loaded workspace holds contacts in (open ones and wrap-up),
 /// so that each is reported, at zero too.
@@ -42,7 +42,7 @@ pub struct WorkspaceGauges {
     pub agents: BTreeMap<AgentState, u64>,
 }
 
-impl<S: Store> Service<S> {
+impl Service {
     /// The service's counters and latency histograms.
     pub fn observed(&self) -> &Observed {
         &self.inner.observed

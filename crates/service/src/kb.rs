@@ -6,7 +6,7 @@ use super::{Ids, Service, ServiceError, audit, require};
 use crate::auth::Principal;
 use serde::{Deserialize, Serialize};
 use switchboard_core::ids::WorkspaceId;
-use switchboard_store::{Article, ArticleHit, Change, Role, Store};
+use switchboard_store::{Article, ArticleHit, Change, Role};
 
 #[derive(Clone, Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -44,7 +44,7 @@ impl From<ArticleHit> for HitView {
 const MAX_TITLE: usize = 300;
 const MAX_BODY: usize = 100_000;
 
-impl<S: Store> Service<S> {
+impl Service {
     pub async fn articles(&self, ws: WorkspaceId, published_only: bool) -> Result<Vec<Article>, ServiceError> {
         Ok(self.store().articles(ws).await?.into_iter().filter(|a| a.published || !published_only).collect())
     }

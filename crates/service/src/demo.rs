@@ -3,12 +3,12 @@
 //! knowledge base, a bot flow and a chat widget — created once per data directory.
 
 use crate::auth::Principal;
-use crate::service::chat::ChatSettingsUpdate;
-use crate::service::documents::{CannedResponse, Disposition, KbCategory};
-use crate::service::flows::FlowUpdate;
-use crate::service::kb::ArticleBody;
-use crate::service::settings::QueueSettings;
-use crate::service::{AgentSpec, NewToken, NewUser, Service, ServiceError};
+use crate::chat::ChatSettingsUpdate;
+use crate::documents::{CannedResponse, Disposition, KbCategory};
+use crate::flows::FlowUpdate;
+use crate::kb::ArticleBody;
+use crate::settings::QueueSettings;
+use crate::{AgentSpec, NewToken, NewUser, Service, ServiceError};
 use serde_json::json;
 use std::collections::BTreeMap;
 use switchboard_core::agent::{Capacity, Membership};
@@ -16,7 +16,7 @@ use switchboard_core::channel::Channel;
 use switchboard_core::ids::QueueId;
 use switchboard_core::policy::StepSpec;
 use switchboard_core::skills::Proficiency;
-use switchboard_store::{Role, Store};
+use switchboard_store::Role;
 
 /// Every demo user's password. It is a demo: say so on the console.
 pub const PASSWORD: &str = "switchboard-demo";
@@ -34,7 +34,7 @@ pub struct Demo {
 /// its admin and an API token. `known` is the token printed by an earlier
 /// start: it is reused while it still belongs to the demo's admin, so that
 /// restarts do not pile up permanent admin tokens.
-pub async fn ensure<S: Store>(service: &Service<S>, known: Option<&str>) -> Result<Demo, ServiceError> {
+pub async fn ensure(service: &Service, known: Option<&str>) -> Result<Demo, ServiceError> {
     let admin = match service.store().user_by_email(ADMIN_EMAIL).await? {
         Some(u) => Principal { workspace: u.workspace, user: u.id, role: u.role },
         None => seed(service).await?,
@@ -69,7 +69,7 @@ fn settings(value: serde_json::Value) -> QueueSettings {
     serde_json::from_value(value).expect("demo queue settings are valid")
 }
 
-async fn seed<S: Store>(service: &Service<S>) -> Result<Principal, ServiceError> {
+async fn seed(service: &Service) -> Result<Principal, ServiceError> {
     let (_, admin) = service.create_workspace("Demo Center", user(ADMIN_EMAIL, "Ada Admin", Role::Admin)).await?;
     let p = Principal { workspace: admin.workspace, user: admin.id, role: Role::Admin };
     for skill in ["billing", "tech", "spanish"] {
@@ -134,11 +134,7 @@ async fn seed<S: Store>(service: &Service<S>) -> Result<Principal, ServiceError>
 
 /// Dispositions, canned responses, the knowledge base, the bot and the
 /// chat widget in front of the Support queue.
-async fn seed_self_service<S: Store>(
-    service: &Service<S>,
-    p: &Principal,
-    support: QueueId,
-) -> Result<(), ServiceError> {
+async fn seed_self_service(service: &Service, p: &Principal, support: QueueId) -> Result<(), ServiceError> {
     for (code, label) in [
         ("resolved", "Resolved"),
         ("follow_up", "Needs follow-up"),

@@ -9,7 +9,7 @@ use switchboard_core::flow::definition::{Handoff, key_path};
 use switchboard_core::flow::{Block, Flow, FlowError};
 use switchboard_core::ids::WorkspaceId;
 use switchboard_core::time::Timestamp;
-use switchboard_store::{Change, Document, Role, Store};
+use switchboard_store::{Change, Document, Role};
 
 const KIND: &str = "flow";
 /// Variables the chat channel sets before a flow starts (so templates
@@ -68,7 +68,7 @@ pub struct FlowUpdate {
     pub definition: Value,
 }
 
-impl<S: Store> Service<S> {
+impl Service {
     pub async fn flows(&self, ws: WorkspaceId) -> Result<Vec<FlowRecord>, ServiceError> {
         self.store()
             .documents(ws, KIND)

@@ -3,9 +3,9 @@
 
 use super::messages::{Author, MESSAGE, MessageBody, frame};
 use super::{ChatSettings, PreChatField, Signal, random_hex, session};
-use crate::service::IdentityValue;
-use crate::service::center::contact_event as event;
-use crate::service::{Center, Ids, Service, ServiceError};
+use crate::IdentityValue;
+use crate::center::contact_event as event;
+use crate::{Center, Ids, Service, ServiceError};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use std::collections::{BTreeMap, HashMap, VecDeque};
@@ -17,7 +17,7 @@ use switchboard_core::expr::Value as AttrValue;
 use switchboard_core::flow::{Flow, Hit, Input, Output, Run};
 use switchboard_core::ids::{ContactId, CustomerId, QueueId, WorkspaceId};
 use switchboard_core::time::Timestamp;
-use switchboard_store::{Change, ContactRecord, ContactState, Direction, Document, IdentityKind, Store};
+use switchboard_store::{Change, ContactRecord, ContactState, Direction, Document, IdentityKind};
 
 /// Where a bot conversation stands, kept as a document so a restart resumes it.
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -160,7 +160,7 @@ fn excerpt(body: &str) -> String {
     format!("{}…", &cut[..end])
 }
 
-impl<S: Store> Service<S> {
+impl Service {
     /// The customer's session, if the token is genuine for this widget.
     pub async fn chat_session(&self, key: &str, token: &str) -> Result<ChatSession, ServiceError> {
         let (ws, settings) = self.chat_workspace(key).await?;

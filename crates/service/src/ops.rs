@@ -21,7 +21,7 @@ use switchboard_core::skills::{MAX_LEVEL, Proficiency};
 use switchboard_core::time::Timestamp;
 use switchboard_store::{
     AgentRecord, Change, ContactFilter, ContactRecord, ContactState, Direction, PolicyRecord, QueueRecord, Role, Skill,
-    Store, User, UserState, Workspace,
+    User, UserState, Workspace,
 };
 
 #[derive(Clone, Debug, Deserialize)]
@@ -157,7 +157,7 @@ impl From<AgentRecord> for AgentView {
     }
 }
 
-impl<S: Store> Service<S> {
+impl Service {
     // ----- workspaces and users ------------------------------------------
 
     /// A new workspace with its first administrator (installation set-up,

@@ -24,7 +24,7 @@ use serde_json::Value;
 use std::collections::HashMap;
 use std::sync::Arc;
 use switchboard_core::ids::{ContactId, QueueId, UserId, WorkspaceId};
-use switchboard_store::{Change, Document, Role, Store};
+use switchboard_store::{Change, Document, Role};
 use tokio::sync::Mutex;
 
 /// Something that is shown live but not logged: typing and read marks.
@@ -163,7 +163,7 @@ fn nonempty_or(value: Option<String>, current: String, field: &str) -> Result<St
     }
 }
 
-impl<S: Store> Service<S> {
+impl Service {
     /// The workspace's chat settings, made (with a fresh key) on first use.
     pub async fn chat_settings(&self, ws: WorkspaceId) -> Result<ChatSettings, ServiceError> {
         if let Some(d) = self.store().document(ws, SETTINGS_KIND, SETTINGS_ID).await? {

@@ -6,7 +6,7 @@ use crate::auth::Principal;
 use chrono_tz::Tz;
 use serde::{Deserialize, Serialize};
 use switchboard_core::ids::WorkspaceId;
-use switchboard_store::{Change, Document, Role, Store, StoreError, Workspace};
+use switchboard_store::{Change, Document, Role, StoreError, Workspace};
 
 const KIND: &str = "workspace_settings";
 /// One settings document per workspace.
@@ -41,7 +41,7 @@ pub fn parse_zone(name: &str) -> Result<Tz, ServiceError> {
     })
 }
 
-impl<S: Store> Service<S> {
+impl Service {
     async fn workspace_record(&self, ws: WorkspaceId) -> Result<Workspace, ServiceError> {
         let found = self.store().workspaces().await?.into_iter().find(|w| w.id == ws);
         found.ok_or_else(|| ServiceError::NotFound("workspace".into()))

@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 use switchboard_core::agent::Presence;
 use switchboard_core::ids::{AgentId, UserId};
 use switchboard_core::time::Timestamp;
-use switchboard_store::{Change, Role, Store, Token, TokenKind, User, UserState};
+use switchboard_store::{Change, Role, Token, TokenKind, User, UserState};
 
 /// The longest expiry a token can be given at creation.
 const MAX_TOKEN_DAYS: u32 = 3650;
@@ -78,7 +78,7 @@ fn keeps_an_admin(users: &[User], changed: &User) -> bool {
     active_admin(changed) || users.iter().any(|u| u.id != changed.id && active_admin(u))
 }
 
-impl<S: Store> Service<S> {
+impl Service {
     /// A token for an integration, returned this once and stored hashed.
     pub async fn create_api_token(&self, p: &Principal, new: NewToken) -> Result<(String, TokenView), ServiceError> {
         require(p, Role::Admin)?;

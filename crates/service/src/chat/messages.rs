@@ -2,12 +2,12 @@
 
 use super::Signal;
 use crate::auth::Principal;
-use crate::service::{Service, ServiceError};
+use crate::{Service, ServiceError};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use switchboard_core::ids::{ContactId, WorkspaceId};
 use switchboard_core::time::Timestamp;
-use switchboard_store::{Attachment, Change, ContactRecord, LoggedEvent, NewEvent, Role, Store};
+use switchboard_store::{Attachment, Change, ContactRecord, LoggedEvent, NewEvent, Role};
 
 pub const MESSAGE: &str = "message";
 
@@ -149,7 +149,7 @@ pub struct Messages {
     pub read_upto: u64,
 }
 
-impl<S: Store> Service<S> {
+impl Service {
     /// A contact the caller may message: its agent's, or any for supervisors.
     pub(crate) async fn own_contact(&self, p: &Principal, id: ContactId) -> Result<ContactRecord, ServiceError> {
         let record = self.open_record(p.workspace, id).await?;
@@ -236,7 +236,7 @@ impl<S: Store> Service<S> {
     ) -> Result<AttachmentRef, ServiceError> {
         let name = check_attachment(name, content_type, bytes.len())?;
         let content_type = content_type.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
-        let id = crate::service::Ids::next(&self.ids().attachment);
+        let id = crate::Ids::next(&self.ids().attachment);
         let size = bytes.len();
         let a = Attachment {
             workspace: ws,

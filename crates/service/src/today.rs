@@ -20,7 +20,7 @@ use std::time::Duration;
 use switchboard_core::events::{CancelReason, Event, EventKind};
 use switchboard_core::ids::{QueueId, UserId, WorkspaceId};
 use switchboard_core::metrics::{Counters, DEFAULT_SHORT_ABANDON};
-use switchboard_store::{LoggedEvent, Store};
+use switchboard_store::LoggedEvent;
 use tokio::sync::Mutex;
 
 /// How far an event's time may run behind one with a lower id (its
@@ -269,7 +269,7 @@ pub struct Tallies {
     by_workspace: std::sync::Mutex<HashMap<WorkspaceId, Arc<Mutex<Tally>>>>,
 }
 
-impl<S: Store> Service<S> {
+impl Service {
     /// Runs `f` on the workspace's tally after folding in the new events.
     pub(crate) async fn today<T>(&self, ws: WorkspaceId, f: impl FnOnce(&Tally) -> T) -> Result<T, ServiceError> {
         let tally = self.tallies().by_workspace.lock().expect("tallies lock").entry(ws).or_default().clone();

@@ -12,7 +12,7 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 use switchboard_core::calendar::Calendar;
 use switchboard_core::ids::WorkspaceId;
-use switchboard_store::{Change, Document, Role, Store};
+use switchboard_store::{Change, Document, Role};
 
 /// A kind of document.
 pub trait DocumentBody: Serialize + DeserializeOwned + Send + 'static {
@@ -149,7 +149,7 @@ pub struct Stored<T> {
     pub body: T,
 }
 
-impl<S: Store> Service<S> {
+impl Service {
     /// Every document of kind `T` in the caller's workspace, by id.
     pub async fn documents<T: DocumentBody>(&self, ws: WorkspaceId) -> Result<Vec<Stored<T>>, ServiceError> {
         self.store()

@@ -20,7 +20,7 @@ use switchboard_core::channel::Channel;
 use switchboard_core::expr::Value;
 use switchboard_core::ids::{ContactId, CustomerId, WorkspaceId};
 use switchboard_store::{
-    Change, ContactFilter, ContactRecord, CustomerRecord, Identity, IdentityKind, LoggedEvent, NewEvent, Role, Store,
+    Change, ContactFilter, ContactRecord, CustomerRecord, Identity, IdentityKind, LoggedEvent, NewEvent, Role,
     StoreError,
 };
 use tokio::sync::OwnedMutexGuard;
@@ -164,7 +164,7 @@ fn merged_into(events: &[LoggedEvent], survivor: CustomerId) -> impl Iterator<It
         .filter_map(|e| e.payload.get("from").and_then(|v| v.as_u64()).map(CustomerId))
 }
 
-impl<S: Store> Service<S> {
+impl Service {
     /// The lock serialising customer writes in `ws`.
     pub(super) async fn customers_lock(&self, ws: WorkspaceId) -> OwnedMutexGuard<()> {
         let lock = self.inner.customer_locks.lock().expect("customer locks").entry(ws).or_default().clone();

@@ -33,7 +33,7 @@ pub struct Center {
 }
 
 impl Center {
-    pub async fn load<S: Store>(store: &S, ws: WorkspaceId, now: Timestamp) -> Result<Center, ServiceError> {
+    pub async fn load(store: &Store, ws: WorkspaceId, now: Timestamp) -> Result<Center, ServiceError> {
         let mut c = Center {
             workspace: ws,
             engine: Engine::new(Default::default()),

@@ -1,11 +1,11 @@
 //! Outbound webhooks as an administrator manages them. Delivering the
-//! events is the job of [`crate::delivery`].
+//! events is the job of the server's webhook delivery.
 
 use super::audit;
 use super::{Ids, Service, ServiceError, require};
 use crate::auth::Principal;
 use serde::Deserialize;
-use switchboard_store::{Change, Delivery, Role, Store, Webhook};
+use switchboard_store::{Change, Delivery, Role, Webhook};
 
 #[derive(Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -33,7 +33,7 @@ fn check_url(url: &str) -> Result<String, ServiceError> {
     if url.chars().any(char::is_control) {
         return Err(ServiceError::invalid("url", "must not contain control characters (CR, LF, NUL…)"));
     }
-    let parsed = reqwest::Url::parse(url).map_err(|e| ServiceError::invalid("url", format!("not a URL: {e}")))?;
+    let parsed = url::Url::parse(url).map_err(|e| ServiceError::invalid("url", format!("not a URL: {e}")))?;
     match parsed.scheme() {
         "http" => {}
         "https" if DELIVERS_HTTPS => {}
@@ -117,7 +117,7 @@ fn new_secret() -> String {
     format!("whsec_{}", crate::auth::new_token())
 }
 
-impl<S: Store> Service<S> {
+impl Service {
     /// A new webhook and its secret, which is returned this once.
     pub async fn create_webhook(&self, p: &Principal, new: NewWebhook) -> Result<(Webhook, String), ServiceError> {
         require(p, Role::Admin)?;

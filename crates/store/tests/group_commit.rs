@@ -157,7 +157,7 @@ async fn a_row_put_many_times_in_a_group_is_written_once_as_its_last_put() {
         assert_eq!(kinds, ["contact_queued", "offer_created", "offer_accepted"]);
 
         // A later group updates the stored row, once.
-        let ended = version(ContactState::Ended, 9_005);
+        let ended = version(ContactState::Completed, 9_005);
         let answers = one_group(
             &s,
             vec![

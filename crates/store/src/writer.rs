@@ -97,9 +97,32 @@ async fn run(pool: AnyPool, dialect: Dialect, mut rx: mpsc::UnboundedReceiver<Jo
     // statements run on the other connection (PostgreSQL only).
     let mut committing: Option<Applied> = None;
     loop {
+        let mut jobs = Vec::with_capacity(MAX_GROUP);
         let (earlier, taken) = match committing.take() {
-            Some(group) => tokio::join!(group.commit(), take(&pool, dialect, &mut rx)),
-            None => (None, take(&pool, dialect, &mut rx).await),
+            None => {
+                if rx.recv_many(&mut jobs, MAX_GROUP).await == 0 {
+                    break;
+                }
+                (None, Some(start(&pool, dialect, jobs).await))
+            }
+            Some(group) => {
+                let commit = group.commit();
+                tokio::pin!(commit);
+                // The next group starts when its first batch comes; the
+                // commit is answered (or retried) without waiting for one.
+                let received = tokio::select! {
+                    failed = &mut commit => Err(failed),
+                    received = rx.recv_many(&mut jobs, MAX_GROUP) => Ok(received),
+                };
+                match received {
+                    Err(failed) => (failed, None),
+                    Ok(0) => (commit.await, None),
+                    Ok(_) => {
+                        let (failed, taken) = tokio::join!(commit, start(&pool, dialect, jobs));
+                        (failed, Some(taken))
+                    }
+                }
+            }
         };
         if let Some(failed) = earlier {
             // The group taken meanwhile may have built on what did not
@@ -117,7 +140,7 @@ async fn run(pool: AnyPool, dialect: Dialect, mut rx: mpsc::UnboundedReceiver<Jo
             continue;
         }
         match taken {
-            None => break,
+            None => {}
             Some(Taken::Failed(jobs)) => one_by_one(&pool, dialect, jobs).await,
             Some(Taken::Applied(group)) if dialect.overlap => committing = Some(group),
             Some(Taken::Applied(group)) => {
@@ -169,22 +192,16 @@ enum Taken {
     Failed(Vec<Job>),
 }
 
-/// Waits for batches and runs the statements of everything waiting (up to
-/// [`MAX_GROUP`] batches) in a new transaction; `None` once every sender
-/// is gone and nothing is left.
-async fn take(pool: &AnyPool, dialect: Dialect, rx: &mut mpsc::UnboundedReceiver<Job>) -> Option<Taken> {
-    let mut jobs = Vec::with_capacity(MAX_GROUP);
-    if rx.recv_many(&mut jobs, MAX_GROUP).await == 0 {
-        return None;
-    }
+/// Runs the statements of `jobs`, as one group, in a new transaction.
+async fn start(pool: &AnyPool, dialect: Dialect, jobs: Vec<Job>) -> Taken {
     let applied = {
         let batches: Vec<&[Change]> = jobs.iter().map(|job| job.changes.as_slice()).collect();
         statements(pool, dialect, &batches, GROUPED).await
     };
-    Some(match applied {
+    match applied {
         Ok((tx, ids)) => Taken::Applied(Applied { tx, jobs, ids }),
         Err(_) => Taken::Failed(jobs),
-    })
+    }
 }
 
 /// After a group failed: the error belongs to one batch or another, and a

@@ -49,6 +49,15 @@ const REFUSE_POSTGRES: &[&str] = &[
     "CREATE TRIGGER refuse BEFORE INSERT OR UPDATE ON contacts FOR EACH ROW EXECUTE FUNCTION refuse()",
 ];
 
+/// The same refusal, but only when the transaction commits: a deferred
+/// constraint trigger (PostgreSQL only), so that every statement succeeds
+/// and the COMMIT itself fails.
+const REFUSE_AT_COMMIT_POSTGRES: &[&str] = &[
+    REFUSE_POSTGRES[0],
+    "CREATE CONSTRAINT TRIGGER refuse AFTER INSERT OR UPDATE ON contacts \
+     DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION refuse()",
+];
+
 /// A connection of its own to the store's database.
 struct Side {
     conn: AnyConnection,
@@ -176,50 +185,63 @@ async fn a_row_put_many_times_in_a_group_is_written_once_as_its_last_put() {
 
 #[tokio::test]
 async fn a_group_that_cannot_commit_fails_its_callers_and_leaves_nothing() {
-    on_both(|s, mut side| async move {
-        s.commit(vec![Change::PutWorkspace(workspace(1))]).await.expect("workspace");
-        side.run(COUNT_SQLITE, COUNT_POSTGRES).await;
-        side.run(REFUSE_SQLITE, REFUSE_POSTGRES).await;
+    on_both(|s, side| refused(s, side, REFUSE_SQLITE, REFUSE_POSTGRES)).await;
+}
 
-        // Every batch of the group writes the refused contact; the first
-        // also writes another one, which must not survive either.
-        let answers = one_group(
-            &s,
-            vec![
-                vec![Change::PutContact(contact(12, 1)), Change::PutContact(version(ContactState::New, 9_001))],
-                vec![Change::PutContact(version(ContactState::Queued, 9_002)), about(HOT, "contact_queued")],
-                vec![about(12, "contact_queued"), Change::PutContact(version(ContactState::Offered, 9_003))],
-            ],
-        )
-        .await;
-        for answer in &answers {
-            match answer {
-                Err(StoreError::Database(e)) => assert!(e.to_string().contains("contact 13 refused"), "{e}"),
-                other => panic!("every caller should fail, got {other:?}"),
-            }
-        }
-        assert_eq!(all_contacts(&s, 1, &ContactFilter::default(), 100).await, vec![]);
-        assert_eq!(all_events(&s, 1, 100).await.len(), 0);
-        assert_eq!(side.writes().await, 0);
-
-        // The writer goes on: the next group commits.
-        let answers = one_group(
-            &s,
-            vec![
-                vec![Change::PutContact(contact(12, 1)), about(12, "contact_queued")],
-                vec![Change::PutContact(contact(14, 1)), about(14, "contact_queued")],
-            ],
-        )
-        .await;
-        let ids: Vec<u64> = answers.into_iter().flat_map(|a| a.expect("commit")).collect();
-        assert_eq!(ids.len(), 2);
-        assert!(ids[0] < ids[1]);
-        let stored: Vec<u64> =
-            all_contacts(&s, 1, &ContactFilter::default(), 100).await.iter().map(|c| c.id.0).collect();
-        assert_eq!(stored, vec![12, 14]);
-        assert_eq!(all_events(&s, 1, 100).await.iter().map(|e| e.id).collect::<Vec<_>>(), ids);
-        assert_eq!(side.writes().await, 2);
-        s.close().await;
+#[tokio::test]
+async fn a_group_refused_by_its_commit_fails_its_callers_and_leaves_nothing() {
+    with_postgres(|s, url| async move {
+        let side = Side::open(&url, true).await;
+        refused(unshared(s), side, &[], REFUSE_AT_COMMIT_POSTGRES).await;
     })
     .await;
+}
+
+/// Every batch of a group writes the contact the triggers `sqlite` or
+/// `postgres` refuse: every caller fails, nothing of the group is left, and
+/// the next group commits.
+async fn refused(s: Store, mut side: Side, sqlite: &[&str], postgres: &[&str]) {
+    s.commit(vec![Change::PutWorkspace(workspace(1))]).await.expect("workspace");
+    side.run(COUNT_SQLITE, COUNT_POSTGRES).await;
+    side.run(sqlite, postgres).await;
+
+    // The first batch also writes another contact, which must not survive
+    // either.
+    let answers = one_group(
+        &s,
+        vec![
+            vec![Change::PutContact(contact(12, 1)), Change::PutContact(version(ContactState::New, 9_001))],
+            vec![Change::PutContact(version(ContactState::Queued, 9_002)), about(HOT, "contact_queued")],
+            vec![about(12, "contact_queued"), Change::PutContact(version(ContactState::Offered, 9_003))],
+        ],
+    )
+    .await;
+    for answer in &answers {
+        match answer {
+            Err(StoreError::Database(e)) => assert!(e.to_string().contains("contact 13 refused"), "{e}"),
+            other => panic!("every caller should fail, got {other:?}"),
+        }
+    }
+    assert_eq!(all_contacts(&s, 1, &ContactFilter::default(), 100).await, vec![]);
+    assert_eq!(all_events(&s, 1, 100).await.len(), 0);
+    assert_eq!(side.writes().await, 0);
+
+    // The writer goes on: the next group commits.
+    let answers = one_group(
+        &s,
+        vec![
+            vec![Change::PutContact(contact(12, 1)), about(12, "contact_queued")],
+            vec![Change::PutContact(contact(14, 1)), about(14, "contact_queued")],
+        ],
+    )
+    .await;
+    let ids: Vec<u64> = answers.into_iter().flat_map(|a| a.expect("commit")).collect();
+    assert_eq!(ids.len(), 2);
+    assert!(ids[0] < ids[1]);
+    let stored: Vec<u64> =
+        all_contacts(&s, 1, &ContactFilter::default(), 100).await.iter().map(|c| c.id.0).collect();
+    assert_eq!(stored, vec![12, 14]);
+    assert_eq!(all_events(&s, 1, 100).await.iter().map(|e| e.id).collect::<Vec<_>>(), ids);
+    assert_eq!(side.writes().await, 2);
+    s.close().await;
 }

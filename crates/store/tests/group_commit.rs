@@ -238,8 +238,7 @@ async fn refused(s: Store, mut side: Side, sqlite: &[&str], postgres: &[&str]) {
     let ids: Vec<u64> = answers.into_iter().flat_map(|a| a.expect("commit")).collect();
     assert_eq!(ids.len(), 2);
     assert!(ids[0] < ids[1]);
-    let stored: Vec<u64> =
-        all_contacts(&s, 1, &ContactFilter::default(), 100).await.iter().map(|c| c.id.0).collect();
+    let stored: Vec<u64> = all_contacts(&s, 1, &ContactFilter::default(), 100).await.iter().map(|c| c.id.0).collect();
     assert_eq!(stored, vec![12, 14]);
     assert_eq!(all_events(&s, 1, 100).await.iter().map(|e| e.id).collect::<Vec<_>>(), ids);
     assert_eq!(side.writes().await, 2);

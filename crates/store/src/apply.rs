@@ -22,19 +22,31 @@ use crate::rows::{Named, db_id, db_opt_id, json};
 use crate::tables::Record;
 use sqlx::error::ErrorKind;
 use sqlx::{AnyConnection, Row};
-use std::collections::HashSet;
+use std::collections::hash_map::Entry;
+use std::collections::{HashMap, HashSet};
 use std::hash::Hash;
 use switchboard_core::ids::{UserId, WorkspaceId};
 use switchboard_core::time::Timestamp;
 
-/// Rows per statement when committing a group: a power of two (see
-/// [`runs`]). Past a few dozen rows the round trips saved no longer show;
-/// 64 rows of the widest table are 1,024 parameters, far below either
-/// backend's limit.
-pub(crate) const GROUPED: usize = 64;
+/// How a transaction turns its changes into statements.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Shape {
+    /// Rows per statement at most: a power of two (see [`runs`]).
+    max_rows: usize,
+    /// Whether the puts of one row are merged into its last (see
+    /// [`last_puts`]).
+    merge: bool,
+}
 
-/// One row per statement: slower, but an error names its change exactly.
-pub(crate) const SINGLY: usize = 1;
+/// Committing a group: past a few dozen rows per statement the round trips
+/// saved no longer show; 64 rows of the widest table are 1,024 parameters,
+/// far below either backend's limit.
+pub(crate) const GROUPED: Shape = Shape { max_rows: 64, merge: true };
+
+/// One change per statement, each as the batch gave it: slower, but an
+/// error names its change exactly, and a put that a later one overwrites is
+/// still checked on its own.
+pub(crate) const SINGLY: Shape = Shape { max_rows: 1, merge: false };
 
 /// How a backend's statements mark their parameters: the one thing in the
 /// write statements that differs between the two.
@@ -65,12 +77,12 @@ impl Placeholders {
 }
 
 /// Applies `batches` in one go on `conn` (inside the caller's transaction),
-/// at most `max_rows` rows per statement, and returns the ids given to each
+/// shaped by `shape`, and returns the ids given to each
 /// batch's appended events.
 pub(crate) async fn apply(
     conn: &mut AnyConnection,
     batches: &[&[Change]],
-    max_rows: usize,
+    shape: Shape,
     p: Placeholders,
 ) -> Result<Vec<Vec<u64>>, StoreError> {
     let mut plan = Plan::default();
@@ -79,24 +91,24 @@ pub(crate) async fn apply(
             plan.add(batch, change);
         }
     }
-    plan.workspaces.upsert(conn, max_rows, p).await?;
-    plan.users.upsert(conn, max_rows, p).await?;
-    write_tokens(conn, &plan.tokens, max_rows, p).await?;
-    plan.skills.upsert(conn, max_rows, p).await?;
-    plan.policies.upsert(conn, max_rows, p).await?;
-    plan.queues.upsert(conn, max_rows, p).await?;
-    plan.agents.upsert(conn, max_rows, p).await?;
-    plan.customers.upsert(conn, max_rows, p).await?;
-    edits::write(conn, &plan.identities, max_rows, p).await?;
-    plan.contacts.upsert(conn, max_rows, p).await?;
-    edits::write(conn, &plan.webhooks, max_rows, p).await?;
-    plan.deliveries.upsert(conn, max_rows, p).await?;
-    edits::write(conn, &plan.documents, max_rows, p).await?;
-    edits::write(conn, &plan.articles, max_rows, p).await?;
-    plan.attachments.upsert(conn, max_rows, p).await?;
+    plan.workspaces.upsert(conn, shape, p).await?;
+    plan.users.upsert(conn, shape, p).await?;
+    write_tokens(conn, &plan.tokens, shape, p).await?;
+    plan.skills.upsert(conn, shape, p).await?;
+    plan.policies.upsert(conn, shape, p).await?;
+    plan.queues.upsert(conn, shape, p).await?;
+    plan.agents.upsert(conn, shape, p).await?;
+    plan.customers.upsert(conn, shape, p).await?;
+    edits::write(conn, &plan.identities, shape, p).await?;
+    plan.contacts.upsert(conn, shape, p).await?;
+    edits::write(conn, &plan.webhooks, shape, p).await?;
+    plan.deliveries.upsert(conn, shape, p).await?;
+    edits::write(conn, &plan.documents, shape, p).await?;
+    edits::write(conn, &plan.articles, shape, p).await?;
+    plan.attachments.upsert(conn, shape, p).await?;
 
     let mut ids = vec![Vec::new(); batches.len()];
-    for run in runs(&plan.events, |_| None::<()>, max_rows) {
+    for run in runs(&plan.events, |_| None::<()>, shape.max_rows) {
         let events: Vec<&NewEvent> = run.iter().map(|(_, e)| *e).collect();
         for ((batch, _), id) in run.iter().zip(append(conn, &events, p).await?) {
             ids[*batch].push(id);
@@ -203,12 +215,19 @@ fn runs<T, K: Eq + Hash>(items: &[T], key: impl Fn(&T) -> Option<K>, max_rows: u
 
 /// Writes one table's records of a group, in order, as multi-row upserts.
 pub(crate) trait Upsert {
-    async fn upsert(&self, conn: &mut AnyConnection, max_rows: usize, p: Placeholders) -> Result<(), StoreError>;
+    async fn upsert(&self, conn: &mut AnyConnection, shape: Shape, p: Placeholders) -> Result<(), StoreError>;
 }
 
 impl<R: Record> Upsert for Vec<&R> {
-    async fn upsert(&self, conn: &mut AnyConnection, max_rows: usize, p: Placeholders) -> Result<(), StoreError> {
-        for run in runs(self, |r| Some(r.key()), max_rows) {
+    async fn upsert(&self, conn: &mut AnyConnection, shape: Shape, p: Placeholders) -> Result<(), StoreError> {
+        let merged;
+        let puts: &[&R] = if shape.merge {
+            merged = last_puts(self);
+            &merged
+        } else {
+            self
+        };
+        for run in runs(puts, |r| Some(r.key()), shape.max_rows) {
             let sql = R::TABLE.upsert_sql(run.len(), p);
             let mut q = sqlx::query(&sql);
             for record in run {
@@ -230,6 +249,29 @@ impl<R: Record> Upsert for Vec<&R> {
     }
 }
 
+/// One put per row: where the row is first put, its last put. A put is
+/// the whole record, so the last is what the row ends up as either way, and
+/// writing only it spares a statement and, on PostgreSQL, a dead row version
+/// for each put it overwrites (a contact is put when it is created and again
+/// when routing has placed it, often in one batch). What an overwritten put
+/// alone would have broken (a unique email, say) is not checked: what it
+/// wrote would not have survived the commit. Puts of one key from different
+/// workspaces stay apart, so that the guard still refuses the stranger.
+fn last_puts<'a, R: Record>(puts: &[&'a R]) -> Vec<&'a R> {
+    let mut at = HashMap::with_capacity(puts.len());
+    let mut out: Vec<&R> = Vec::with_capacity(puts.len());
+    for put in puts {
+        match at.entry((put.key(), put.workspace())) {
+            Entry::Occupied(row) => out[*row.get()] = *put,
+            Entry::Vacant(row) => {
+                row.insert(out.len());
+                out.push(*put);
+            }
+        }
+    }
+    out
+}
+
 /// Token changes, in their order: runs of puts and runs of deletes by hash
 /// become one statement each; a user's tokens and a use are a statement
 /// each (both are rare: an administrator's action, a token's first use in
@@ -237,7 +279,7 @@ impl<R: Record> Upsert for Vec<&R> {
 async fn write_tokens(
     conn: &mut AnyConnection,
     changes: &[TokenChange<'_>],
-    max_rows: usize,
+    shape: Shape,
     p: Placeholders,
 ) -> Result<(), StoreError> {
     let same = |a: &TokenChange<'_>, b: &TokenChange<'_>| std::mem::discriminant(a) == std::mem::discriminant(b);
@@ -255,12 +297,12 @@ async fn write_tokens(
             TokenChange::Put(_) => {
                 let puts: Vec<&Token> =
                     run.iter().filter_map(|c| if let TokenChange::Put(t) = c { Some(*t) } else { None }).collect();
-                puts.upsert(conn, max_rows, p).await?;
+                puts.upsert(conn, shape, p).await?;
             }
             TokenChange::Delete(_) => {
                 let hashes: Vec<&[u8]> =
                     run.iter().filter_map(|c| if let TokenChange::Delete(h) = c { Some(*h) } else { None }).collect();
-                for run in runs(&hashes, |_| None::<()>, max_rows) {
+                for run in runs(&hashes, |_| None::<()>, shape.max_rows) {
                     // One row of `run.len()` parameters is the list.
                     let sql = format!("DELETE FROM tokens WHERE hash IN {}", p.rows(1, run.len()));
                     let mut q = sqlx::query(&sql);

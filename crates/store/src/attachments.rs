@@ -22,6 +22,10 @@ impl Record for Attachment {
         self.id
     }
 
+    fn workspace(&self) -> WorkspaceId {
+        self.workspace
+    }
+
     fn bind<'q>(&'q self, q: Query<'q>) -> Result<Query<'q>, StoreError> {
         Ok(q.bind(db_id(self.id)?)
             .bind(db_id(self.workspace.0)?)

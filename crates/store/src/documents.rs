@@ -24,6 +24,10 @@ impl Record for Document {
         (self.workspace.0, &self.kind, self.id)
     }
 
+    fn workspace(&self) -> WorkspaceId {
+        self.workspace
+    }
+
     fn bind<'q>(&'q self, q: Query<'q>) -> Result<Query<'q>, StoreError> {
         Ok(q.bind(db_id(self.workspace.0)?)
             .bind(self.kind.as_str())

@@ -4,7 +4,7 @@
 //! and a delete after a put removes it.
 
 use crate::StoreError;
-use crate::apply::{Placeholders, Upsert};
+use crate::apply::{Placeholders, Shape, Upsert};
 use crate::tables::{Query, Record};
 use sqlx::AnyConnection;
 
@@ -37,7 +37,7 @@ pub(crate) trait Deletable: Record {
 pub(crate) async fn write<R: Deletable>(
     conn: &mut AnyConnection,
     edits: &[Edit<'_, R>],
-    max_rows: usize,
+    shape: Shape,
     p: Placeholders,
 ) -> Result<(), StoreError> {
     let mut rest = edits;
@@ -55,7 +55,7 @@ pub(crate) async fn write<R: Deletable>(
                 rest = after;
                 let puts: Vec<&R> =
                     run.iter().filter_map(|e| if let Edit::Put(r) = e { Some(*r) } else { None }).collect();
-                puts.upsert(conn, max_rows, p).await?;
+                puts.upsert(conn, shape, p).await?;
             }
         }
     }

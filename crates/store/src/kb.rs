@@ -29,6 +29,10 @@ impl Record for Article {
         self.id
     }
 
+    fn workspace(&self) -> WorkspaceId {
+        self.workspace
+    }
+
     fn bind<'q>(&'q self, q: Query<'q>) -> Result<Query<'q>, StoreError> {
         Ok(q.bind(db_id(self.id)?)
             .bind(db_id(self.workspace.0)?)

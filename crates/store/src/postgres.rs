@@ -1,9 +1,8 @@
 //! The server store: PostgreSQL, chosen by a `postgres://` URL.
 //!
-//! The same shape as the SQLite store: one connection for the group-commit
-//! writer — which is also what keeps event ids increasing in commit order,
-//! since a sequence hands out numbers in the order they are asked for — and
-//! a pool for reads.
+//! The same shape as the SQLite store: the group-commit writer — two
+//! connections, which it uses so that event ids still increase in commit
+//! order (see `writer`) — and a pool for reads.
 
 use crate::apply::Placeholders;
 use crate::kb::{FullText, article_columns, per_counted_word};
@@ -43,10 +42,11 @@ async fn probe(url: &str) -> Result<(), StoreError> {
 pub(crate) async fn open(url: &str) -> Result<Store, StoreError> {
     install_default_drivers();
     probe(url).await?;
-    let writes = AnyPoolOptions::new().max_connections(1).min_connections(1).connect(url).await?;
+    // Two: one group commits while the next one's statements run.
+    let writes = AnyPoolOptions::new().max_connections(2).min_connections(2).connect(url).await?;
     MIGRATOR.run(&writes).await?;
     let reads = AnyPoolOptions::new().max_connections(READERS).connect(url).await?;
-    let writer = Writer::start(writes, Dialect { begin: "BEGIN", placeholders: Placeholders::Numbered });
+    let writer = Writer::start(writes, Dialect { begin: "BEGIN", placeholders: Placeholders::Numbered, overlap: true });
     Ok(Store { backend: Backend::Postgres, reads, writer, full_text: FULL_TEXT, file: None })
 }
 

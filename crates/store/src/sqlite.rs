@@ -62,6 +62,9 @@ pub(crate) async fn open(url: &str) -> Result<Store, StoreError> {
             // without waiting, if anything else holds the lock between.
             begin: "BEGIN IMMEDIATE",
             placeholders: Placeholders::Anonymous,
+            // One writer at a time: a second connection would wait for the
+            // write lock the first holds until its commit returns.
+            overlap: false,
         },
     );
     Ok(Store { backend: Backend::Sqlite, reads, writer, full_text: FULL_TEXT, file: Some(path) })

@@ -61,6 +61,11 @@ pub(crate) trait Record {
 
     fn key(&self) -> Self::Key<'_>;
 
+    /// The workspace the row belongs to (a workspace's own row: itself).
+    /// Two puts of one key in a group are merged only when they agree on
+    /// it, so that a guarded put from another workspace is still refused.
+    fn workspace(&self) -> WorkspaceId;
+
     /// Binds the columns of [`Record::TABLE`], in order.
     fn bind<'q>(&'q self, q: Query<'q>) -> Result<Query<'q>, StoreError>;
 
@@ -83,6 +88,10 @@ impl Record for Workspace {
         self.id.0
     }
 
+    fn workspace(&self) -> WorkspaceId {
+        self.id
+    }
+
     fn bind<'q>(&'q self, q: Query<'q>) -> Result<Query<'q>, StoreError> {
         Ok(q.bind(db_id(self.id.0)?).bind(self.name.as_str()).bind(self.created_at.0))
     }
@@ -103,6 +112,10 @@ impl Record for User {
 
     fn key(&self) -> u64 {
         self.id.0
+    }
+
+    fn workspace(&self) -> WorkspaceId {
+        self.workspace
     }
 
     fn bind<'q>(&'q self, q: Query<'q>) -> Result<Query<'q>, StoreError> {
@@ -140,6 +153,10 @@ impl Record for Token {
         &self.hash
     }
 
+    fn workspace(&self) -> WorkspaceId {
+        self.workspace
+    }
+
     fn bind<'q>(&'q self, q: Query<'q>) -> Result<Query<'q>, StoreError> {
         Ok(q.bind(self.hash.as_slice())
             .bind(self.kind.name())
@@ -170,6 +187,10 @@ impl Record for Skill {
         (self.workspace.0, &self.name)
     }
 
+    fn workspace(&self) -> WorkspaceId {
+        self.workspace
+    }
+
     fn bind<'q>(&'q self, q: Query<'q>) -> Result<Query<'q>, StoreError> {
         Ok(q.bind(db_id(self.workspace.0)?).bind(self.name.as_str()))
     }
@@ -188,6 +209,10 @@ impl Record for PolicyRecord {
         self.id.0
     }
 
+    fn workspace(&self) -> WorkspaceId {
+        self.workspace
+    }
+
     fn bind<'q>(&'q self, q: Query<'q>) -> Result<Query<'q>, StoreError> {
         Ok(q.bind(db_id(self.id.0)?).bind(db_id(self.workspace.0)?).bind(self.name.as_str()).bind(json(&self.steps)?))
     }
@@ -204,6 +229,10 @@ impl Record for QueueRecord {
 
     fn key(&self) -> u64 {
         self.id.0
+    }
+
+    fn workspace(&self) -> WorkspaceId {
+        self.workspace
     }
 
     fn bind<'q>(&'q self, q: Query<'q>) -> Result<Query<'q>, StoreError> {
@@ -229,6 +258,10 @@ impl Record for AgentRecord {
 
     fn key(&self) -> u64 {
         self.user.0
+    }
+
+    fn workspace(&self) -> WorkspaceId {
+        self.workspace
     }
 
     fn bind<'q>(&'q self, q: Query<'q>) -> Result<Query<'q>, StoreError> {
@@ -259,6 +292,10 @@ impl Record for CustomerRecord {
         self.id.0
     }
 
+    fn workspace(&self) -> WorkspaceId {
+        self.workspace
+    }
+
     fn bind<'q>(&'q self, q: Query<'q>) -> Result<Query<'q>, StoreError> {
         Ok(q.bind(db_id(self.id.0)?)
             .bind(db_id(self.workspace.0)?)
@@ -287,6 +324,10 @@ impl Record for Identity {
 
     fn key(&self) -> (u64, IdentityKind, &str) {
         (self.workspace.0, self.kind, &self.value)
+    }
+
+    fn workspace(&self) -> WorkspaceId {
+        self.workspace
     }
 
     fn bind<'q>(&'q self, q: Query<'q>) -> Result<Query<'q>, StoreError> {
@@ -343,6 +384,10 @@ impl Record for ContactRecord {
 
     fn key(&self) -> u64 {
         self.id.0
+    }
+
+    fn workspace(&self) -> WorkspaceId {
+        self.workspace
     }
 
     fn bind<'q>(&'q self, q: Query<'q>) -> Result<Query<'q>, StoreError> {

@@ -23,6 +23,10 @@ impl Record for Webhook {
         self.id
     }
 
+    fn workspace(&self) -> WorkspaceId {
+        self.workspace
+    }
+
     fn bind<'q>(&'q self, q: Query<'q>) -> Result<Query<'q>, StoreError> {
         Ok(q.bind(db_id(self.id)?)
             .bind(db_id(self.workspace.0)?)
@@ -63,6 +67,10 @@ impl Record for Delivery {
 
     fn key(&self) -> (&str, u32) {
         (&self.delivery, self.attempt)
+    }
+
+    fn workspace(&self) -> WorkspaceId {
+        self.workspace
     }
 
     fn bind<'q>(&'q self, q: Query<'q>) -> Result<Query<'q>, StoreError> {

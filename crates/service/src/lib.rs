@@ -156,8 +156,9 @@ struct Inner {
     endpoint_changes: Mutex<()>,
     /// Seals endpoints' credentials; set once at start.
     secret_key: std::sync::OnceLock<secrets::SecretKey>,
-    /// The base URL the outside world reaches this server at; set once at start.
-    public_url: std::sync::OnceLock<String>,
+    /// The base URL the outside world reaches this server at; set by the
+    /// server when it starts.
+    public_url: std::sync::RwLock<String>,
 }
 
 /// A token's principal as the store last answered, and until when to trust it.
@@ -233,15 +234,14 @@ impl Service {
     /// The base URL providers and customers reach this server at, for
     /// signatures and callbacks (`public_url`, `SWITCHBOARD_PUBLIC_URL`, by
     /// default `http://` and the server's own address), without a trailing
-    /// slash. Empty until the server has set it.
-    pub fn public_url(&self) -> &str {
-        self.inner.public_url.get().map_or("", String::as_str)
+    /// slash. Empty until a server has started.
+    pub fn public_url(&self) -> String {
+        self.inner.public_url.read().expect("public URL lock").clone()
     }
 
-    /// Sets [`Service::public_url`], once, at start.
-    pub fn set_public_url(&self, url: &str) -> Result<(), ServiceError> {
-        let url = url.trim_end_matches('/').to_string();
-        self.inner.public_url.set(url).map_err(|_| ServiceError::Conflict("the public URL is set already".into()))
+    /// Sets [`Service::public_url`]: the server does when it starts.
+    pub fn set_public_url(&self, url: &str) {
+        *self.inner.public_url.write().expect("public URL lock") = url.trim_end_matches('/').to_string();
     }
 
     /// The chat channel's live state.

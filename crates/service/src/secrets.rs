@@ -20,8 +20,16 @@ const NONCE: usize = 24;
 /// The installation's key for credentials: 32 bytes, written as 64 hex
 /// digits (`SWITCHBOARD_SECRET_KEY`, config `secret_key`, or the key file
 /// the server creates in its data directory).
-#[derive(Clone)]
+#[derive(Clone, PartialEq, Eq, serde::Deserialize)]
+#[serde(try_from = "String")]
 pub struct SecretKey([u8; 32]);
+
+impl TryFrom<String> for SecretKey {
+    type Error = SecretError;
+    fn try_from(text: String) -> Result<SecretKey, SecretError> {
+        SecretKey::parse(&text)
+    }
+}
 
 #[derive(Debug, thiserror::Error)]
 pub enum SecretError {

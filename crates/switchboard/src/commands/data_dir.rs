@@ -12,6 +12,7 @@ use anyhow::{Context, bail};
 use std::fs::{File, OpenOptions};
 use std::io::{Read, Seek, Write};
 use std::path::{Path, PathBuf};
+use switchboard_server::service::secrets::SecretKey;
 
 /// The lock file's name inside the data directory.
 pub const LOCK_FILE: &str = "switchboard.lock";
@@ -71,6 +72,30 @@ fn private_file(path: &Path) -> std::io::Result<File> {
     #[cfg(unix)]
     std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
     options.open(path)
+}
+
+/// The key file's name inside the data directory.
+pub const SECRET_KEY_FILE: &str = "secret.key";
+
+/// The key that seals endpoints' credentials, kept in the data directory
+/// (mode 0600): read if there, else generated and written on first start.
+/// Losing it loses the credentials (not the endpoints): back it up with the
+/// database, but apart from it.
+pub fn secret_key(dir: &Path) -> anyhow::Result<SecretKey> {
+    let path = dir.join(SECRET_KEY_FILE);
+    match std::fs::read_to_string(&path) {
+        Ok(text) => return SecretKey::parse(&text).with_context(|| format!("reading {}", path.display())),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+        Err(e) => return Err(e).with_context(|| format!("reading {}", path.display())),
+    }
+    create_private_dir(dir)?;
+    let key = SecretKey::generate();
+    let mut file = private_file(&path).with_context(|| format!("creating {}", path.display()))?;
+    file.set_len(0)
+        .and_then(|()| writeln!(file, "{}", key.to_hex()))
+        .and_then(|()| file.sync_all())
+        .with_context(|| format!("writing {}", path.display()))?;
+    Ok(key)
 }
 
 /// The demo's console token, kept beside the database (mode 0600) so that

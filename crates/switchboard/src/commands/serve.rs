@@ -15,11 +15,17 @@ use switchboard_store::Store;
 async fn run(demo: bool, store: Store, config: &Config) -> anyhow::Result<()> {
     let service = Service::new(store, system_clock(), config.session_hours).await?;
     service.chat().starts.set(config.chat_start_limit);
+    let key = match &config.secret_key {
+        Some(key) => key.clone(),
+        None => data_dir::secret_key(&config.data_dir)?,
+    };
+    service.set_secret_key(key)?;
     let demo = if demo { Some(demo_workspace(&service, &config.data_dir).await?) } else { None };
     let options = Options {
         assets_dir: config.assets_dir.clone(),
         edge: Edge { trusted_proxy: config.trusted_proxy, metrics_token: config.metrics_token.clone() },
         metrics_listen: config.metrics_listen,
+        public_url: config.public_url.as_ref().map(|u| u.as_str().to_string()),
         ..Options::default()
     };
     let running =

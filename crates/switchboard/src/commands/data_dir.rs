@@ -8,8 +8,9 @@
 //! directory; the operating system releases it when the process ends, even
 //! on `kill -9`, so a stale file never blocks a restart.
 
+use super::private_files::{create_private_dir, private_file, write_private};
 use anyhow::{Context, bail};
-use std::fs::{File, OpenOptions};
+use std::fs::File;
 use std::io::{Read, Seek, Write};
 use std::path::{Path, PathBuf};
 use switchboard_server::service::secrets::SecretKey;
@@ -55,25 +56,6 @@ pub fn lock(dir: &Path) -> anyhow::Result<DataDirLock> {
     Ok(DataDirLock { _file: file })
 }
 
-/// Creates `dir` and any missing parents with mode 0700; an existing
-/// directory keeps its mode.
-pub fn create_private_dir(dir: &Path) -> anyhow::Result<()> {
-    let mut builder = std::fs::DirBuilder::new();
-    builder.recursive(true);
-    #[cfg(unix)]
-    std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
-    builder.create(dir).with_context(|| format!("creating {}", dir.display()))
-}
-
-/// Opens `path` for reading and writing, creating it with mode 0600.
-fn private_file(path: &Path) -> std::io::Result<File> {
-    let mut options = OpenOptions::new();
-    options.read(true).write(true).create(true).truncate(false);
-    #[cfg(unix)]
-    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-    options.open(path)
-}
-
 /// The key file's name inside the data directory.
 pub const SECRET_KEY_FILE: &str = "secret.key";
 
@@ -90,11 +72,7 @@ pub fn secret_key(dir: &Path) -> anyhow::Result<SecretKey> {
     }
     create_private_dir(dir)?;
     let key = SecretKey::generate();
-    let mut file = private_file(&path).with_context(|| format!("creating {}", path.display()))?;
-    file.set_len(0)
-        .and_then(|()| writeln!(file, "{}", key.to_hex()))
-        .and_then(|()| file.sync_all())
-        .with_context(|| format!("writing {}", path.display()))?;
+    write_private(&path, &format!("{}\n", key.to_hex()))?;
     Ok(key)
 }
 
@@ -120,9 +98,6 @@ impl SavedToken {
     }
 
     pub fn write(&self, token: &str) -> anyhow::Result<()> {
-        let mut file = private_file(&self.path).with_context(|| format!("opening {}", self.path.display()))?;
-        file.set_len(0)
-            .and_then(|()| file.write_all(token.as_bytes()))
-            .with_context(|| format!("writing {}", self.path.display()))
+        write_private(&self.path, token)
     }
 }

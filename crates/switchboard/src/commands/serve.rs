@@ -3,6 +3,7 @@
 
 use super::data_dir::{self, SavedToken};
 use super::open_store::{config, logging, with_store};
+use super::private_files::create_private_dir;
 use crate::cli::ServeArgs;
 use anyhow::Context;
 use std::path::Path;
@@ -57,7 +58,7 @@ async fn demo_workspace(service: &Service, dir: &Path) -> anyhow::Result<demo::D
     let known = saved.read();
     let demo = demo::ensure(service, known.as_deref()).await?;
     if known.as_deref() != Some(demo.token.as_str()) {
-        data_dir::create_private_dir(dir)?;
+        create_private_dir(dir)?;
         saved.write(&demo.token)?;
     }
     Ok(demo)

@@ -292,11 +292,11 @@ impl Service {
         self.inner.secret_key.set(key).map_err(|_| ServiceError::Conflict("the secret key is set already".into()))
     }
 
+    /// The installation's key; its absence is the server's fault (a 500
+    /// that is logged), never the caller's.
     fn secret_key(&self) -> Result<&SecretKey, ServiceError> {
-        self.inner
-            .secret_key
-            .get()
-            .ok_or_else(|| ServiceError::Unsupported("no secret key is configured for endpoint credentials".into()))
+        let missing = StoreError::Unsupported("no secret key is configured for endpoint credentials");
+        self.inner.secret_key.get().ok_or(ServiceError::Store(missing))
     }
 
     fn unseal(&self, record: &EndpointRecord) -> Result<BTreeMap<String, String>, ServiceError> {

@@ -116,6 +116,29 @@ async function main() {
     await shoot(page, 'kb-admin');
   });
 
+  await check('the endpoints admin saves a credential and never shows it again: its input stays empty, marked as set', async () => {
+    const secret = 'tg-SECRET-from-the-browser';
+    const page = await open('endpoints admin', '/admin#endpoints', 'admin@demo.example');
+    await page.getByTestId('endpoints-new').click();
+    await page.getByTestId('endpoint-channel').selectOption('telegram');
+    await page.getByTestId('endpoint-name').fill('Telegram bot');
+    await page.getByTestId('endpoint-address').fill('demo_bot');
+    await page.getByTestId('endpoint-queue').selectOption({ index: 1 });
+    await page.getByTestId('endpoint-secrets-add').click();
+    await page.getByTestId('endpoint-secrets').getByLabel('Key').last().fill('bot_token');
+    await page.getByTestId('endpoint-secrets').getByLabel('Value').last().fill(secret);
+    await page.getByTestId('endpoint-save').click();
+    await waitFor('the endpoint in the list', async () => (await page.getByTestId('endpoints-list').textContent({ timeout: 1000 })).includes('Telegram bot'));
+    // The editor shows the saved endpoint again: the credential is set, its input empty.
+    await waitFor('the saved credential', async () => (await page.getByTestId('endpoint-secrets').getByLabel('Key').first().inputValue({ timeout: 1000 })) === 'bot_token');
+    const value = page.getByTestId('endpoint-secrets').getByLabel('Value').first();
+    const shown = { value: await value.inputValue(), type: await value.getAttribute('type'), placeholder: await value.getAttribute('placeholder') };
+    if (shown.value !== '' || shown.type !== 'password' || !/set/.test(shown.placeholder)) fail(`the credential's input is not empty and marked set: ${JSON.stringify(shown)}`);
+    if ((await page.content()).includes(secret)) fail('the credential is in the page');
+    if (JSON.stringify(await api('GET', 'endpoints')).includes(secret)) fail('the credential came back from the API');
+    await shoot(page, 'endpoints-admin');
+  });
+
   await check('the help center marks the matched words of a snippet, with no raw ** and no markup from the article', async () => {
     const { widget_key: key } = await api('GET', 'chat/settings');
     await api('POST', 'kb/articles', { title: 'Refund tricks', body: 'A **refund** <img src=x onerror="window.pwned=1"> <b>bold</b> [the form](javascript:alert(1)) refund', category: null, published: true });

@@ -2,8 +2,8 @@
 //! math, Erlang C/A staffing, the contact-center simulator and the bot/IVR
 //! flow language.
 //!
-//! **This crate does no I/O.** It reads no clock (time is passed in, see
-//! [`time::Clock`]), opens no file or socket and spawns no thread, so the
+//! **This crate does no I/O.** It reads no clock (time is passed in as a
+//! [`time::Timestamp`]), opens no file or socket and spawns no thread, so the
 //! same engine serves the server, the tests and the simulator.
 
 pub mod agent;

@@ -1,11 +1,11 @@
-//! Time as the domain sees it: milliseconds on a clock that is passed in.
+//! Time as the domain sees it: milliseconds since the epoch, passed in.
 //!
-//! The core never reads the system clock. Production wraps the wall clock,
-//! tests and the simulator drive a [`ManualClock`], so the very same engine
-//! code runs in all three.
+//! The core never reads the system clock: every operation that depends on
+//! time takes `now` as an argument. The service reads the wall clock (or a
+//! test's clock) and the simulator its own simulated time, so the very
+//! same engine code runs in all of them.
 
 use serde::{Deserialize, Serialize};
-use std::cell::Cell;
 use std::fmt;
 use std::ops::{Add, Sub};
 use std::time::Duration;
@@ -57,36 +57,5 @@ impl Sub<Duration> for Timestamp {
 impl fmt::Display for Timestamp {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{}", self.to_utc().format("%Y-%m-%dT%H:%M:%S%.3fZ"))
-    }
-}
-
-/// Where "now" comes from.
-pub trait Clock {
-    fn now(&self) -> Timestamp;
-}
-
-/// A clock that only moves when told to: tests and the simulator.
-#[derive(Debug, Default)]
-pub struct ManualClock {
-    now: Cell<Timestamp>,
-}
-
-impl ManualClock {
-    pub fn new(start: Timestamp) -> Self {
-        ManualClock { now: Cell::new(start) }
-    }
-
-    pub fn set(&self, t: Timestamp) {
-        self.now.set(t);
-    }
-
-    pub fn advance(&self, by: Duration) {
-        self.now.set(self.now.get() + by);
-    }
-}
-
-impl Clock for ManualClock {
-    fn now(&self) -> Timestamp {
-        self.now.get()
     }
 }

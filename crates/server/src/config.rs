@@ -1,6 +1,7 @@
 //! Configuration: a TOML file, then `SWITCHBOARD_*` environment overrides,
 //! then command-line flags. Everything has a default, so no file is needed.
 
+use crate::service::secrets::SecretKey;
 use serde::Deserialize;
 use std::net::{IpAddr, SocketAddr};
 use std::path::PathBuf;
@@ -29,6 +30,40 @@ pub struct Config {
     pub metrics_token: Option<String>,
     /// `/metrics` is (also) served here, without a token.
     pub metrics_listen: Option<SocketAddr>,
+    /// The base URL the outside world reaches this server at (behind a
+    /// proxy, the proxy's), used in providers' signatures and callbacks;
+    /// by default `http://` and the address the server is bound to.
+    pub public_url: Option<PublicUrl>,
+    /// The key (64 hex digits) that seals endpoints' credentials in the
+    /// database; by default one generated on first start and kept in
+    /// `secret.key` (mode 0600) in the data directory. Never printed.
+    pub secret_key: Option<SecretKey>,
+}
+
+/// An `http://` or `https://` base URL with a host, kept without a
+/// trailing slash.
+#[derive(Clone, Debug, Deserialize, PartialEq, Eq)]
+#[serde(try_from = "String")]
+pub struct PublicUrl(String);
+
+impl PublicUrl {
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl TryFrom<String> for PublicUrl {
+    type Error = String;
+    fn try_from(url: String) -> Result<PublicUrl, String> {
+        let trimmed = url.trim().trim_end_matches('/');
+        let host = trimmed.strip_prefix("http://").or_else(|| trimmed.strip_prefix("https://"));
+        match host {
+            Some(rest) if !rest.is_empty() && !rest.starts_with('/') && !trimmed.contains(char::is_whitespace) => {
+                Ok(PublicUrl(trimmed.to_string()))
+            }
+            _ => Err(format!("'{url}' is not an http:// or https:// URL with a host")),
+        }
+    }
 }
 
 impl Default for Config {
@@ -44,6 +79,8 @@ impl Default for Config {
             trusted_proxy: None,
             metrics_token: None,
             metrics_listen: None,
+            public_url: None,
+            secret_key: None,
         }
     }
 }
@@ -75,8 +112,8 @@ impl Config {
 
     /// Applies `SWITCHBOARD_HTTP`, `SWITCHBOARD_DATA_DIR`, `SWITCHBOARD_DATABASE_URL`,
     /// `SWITCHBOARD_LOG_JSON`, `SWITCHBOARD_SESSION_HOURS`, `SWITCHBOARD_ASSETS_DIR`,
-    /// `SWITCHBOARD_CHAT_START_LIMIT`, `SWITCHBOARD_TRUSTED_PROXY`, `SWITCHBOARD_METRICS_TOKEN`
-    /// and `SWITCHBOARD_METRICS_LISTEN`.
+    /// `SWITCHBOARD_CHAT_START_LIMIT`, `SWITCHBOARD_TRUSTED_PROXY`, `SWITCHBOARD_METRICS_TOKEN`,
+    /// `SWITCHBOARD_METRICS_LISTEN`, `SWITCHBOARD_PUBLIC_URL` and `SWITCHBOARD_SECRET_KEY`.
     pub fn apply_env(&mut self, get: impl Fn(&str) -> Option<String>) -> Result<(), ConfigError> {
         let bad = |name: &str, message: String| ConfigError::Env { name: name.into(), message };
         if let Some(v) = get("SWITCHBOARD_HTTP") {
@@ -114,6 +151,14 @@ impl Config {
                 v.parse().map_err(|e| bad("SWITCHBOARD_METRICS_LISTEN", format!("'{v}' is not an address: {e}")))?;
             self.metrics_listen = Some(addr);
         }
+        if let Some(v) = get("SWITCHBOARD_PUBLIC_URL") {
+            self.public_url = Some(PublicUrl::try_from(v).map_err(|m| bad("SWITCHBOARD_PUBLIC_URL", m))?);
+        }
+        if let Some(v) = get("SWITCHBOARD_SECRET_KEY") {
+            // The value is not repeated in the error: it is the key.
+            let key = SecretKey::parse(&v).map_err(|e| bad("SWITCHBOARD_SECRET_KEY", e.to_string()))?;
+            self.secret_key = Some(key);
+        }
         Ok(())
     }
 
@@ -148,5 +193,30 @@ mod tests {
         let parsed: Config = toml::from_str("http = \"127.0.0.1:1\"\nsession_hours = 2\n").unwrap();
         assert_eq!(parsed.session_hours, 2);
         assert!(toml::from_str::<Config>("htp = 1").unwrap_err().to_string().contains("htp"));
+    }
+
+    #[test]
+    fn public_url_and_secret_key_are_checked_and_the_key_never_shown() {
+        let key = "ab".repeat(32);
+        let mut c = Config::default();
+        c.apply_env(|n| match n {
+            "SWITCHBOARD_PUBLIC_URL" => Some("https://cc.example.com/".into()),
+            "SWITCHBOARD_SECRET_KEY" => Some(key.clone()),
+            _ => None,
+        })
+        .unwrap();
+        assert_eq!(c.public_url.as_ref().map(PublicUrl::as_str), Some("https://cc.example.com"));
+        assert_eq!(c.secret_key, Some(SecretKey::parse(&key).unwrap()));
+        assert!(!format!("{c:?}").contains(&key), "Debug hides the key");
+        for bad in ["ftp://x", "http://", "cc.example.com", "http:// x"] {
+            let err = c.apply_env(|n| (n == "SWITCHBOARD_PUBLIC_URL").then(|| bad.into())).unwrap_err();
+            assert!(err.to_string().contains("SWITCHBOARD_PUBLIC_URL"), "{bad}");
+        }
+        let err = c.apply_env(|n| (n == "SWITCHBOARD_SECRET_KEY").then(|| format!("{key}zz"))).unwrap_err();
+        assert!(!err.to_string().contains(&key), "{err}");
+        let parsed: Config =
+            toml::from_str(&format!("public_url = \"http://10.0.0.1:8080\"\nsecret_key = \"{key}\"\n")).unwrap();
+        assert_eq!(parsed.public_url.unwrap().as_str(), "http://10.0.0.1:8080");
+        assert!(toml::from_str::<Config>("secret_key = \"short\"").is_err());
     }
 }

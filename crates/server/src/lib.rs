@@ -53,6 +53,9 @@ pub struct Options {
     pub edge: api::edge::Edge,
     /// Serve `/metrics` (only) on this address too.
     pub metrics_listen: Option<SocketAddr>,
+    /// The base URL the outside world reaches the server at; `None` means
+    /// `http://` and the bound address (see [`service::Service::public_url`]).
+    pub public_url: Option<String>,
 }
 
 /// Binds `addr` (port 0 picks a free one) and serves `service` until stopped.
@@ -64,6 +67,7 @@ pub async fn start(service: service::Service, addr: SocketAddr) -> std::io::Resu
 pub async fn start_with(service: service::Service, addr: SocketAddr, options: Options) -> std::io::Result<Running> {
     let listener = TcpListener::bind(addr).await?;
     let addr = listener.local_addr()?;
+    service.set_public_url(options.public_url.as_deref().unwrap_or(&format!("http://{addr}")));
     let (shutdown, mut stop) = tokio::sync::watch::channel(false);
     let ticker = service.clone().spawn_ticker(stop.clone());
     let deliveries = delivery::spawn(service.clone(), options.webhooks, stop.clone());

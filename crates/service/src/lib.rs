@@ -19,16 +19,20 @@ pub mod chat;
 mod customers;
 pub mod demo;
 pub mod documents;
+pub mod endpoints;
 pub mod fanout;
 pub mod flows;
 pub mod kb;
+mod login;
 pub mod metrics;
 pub mod names;
 pub mod observe;
 mod ops;
+pub mod secrets;
 pub mod settings;
 pub mod throttle;
 pub mod today;
+mod tokens;
 mod webhooks;
 pub mod workspace;
 
@@ -36,6 +40,7 @@ pub use access::*;
 pub use center::Center;
 pub use customers::*;
 pub use ops::*;
+pub use tokens::*;
 pub use webhooks::*;
 
 use crate::auth::Principal;
@@ -46,7 +51,7 @@ use std::time::Duration;
 use switchboard_core::engine::EngineError;
 use switchboard_core::ids::WorkspaceId;
 use switchboard_core::time::Timestamp;
-use switchboard_store::{Change, LoggedEvent, MaxIds, Role, Store, StoreError, Token, TokenKind, UserState};
+use switchboard_store::{Change, LoggedEvent, MaxIds, Role, Store, StoreError};
 use tokio::sync::{Mutex, broadcast};
 
 #[derive(Debug, thiserror::Error)]
@@ -95,6 +100,7 @@ pub struct Ids {
     pub document: AtomicU64,
     pub article: AtomicU64,
     pub attachment: AtomicU64,
+    pub endpoint: AtomicU64,
 }
 
 impl Ids {
@@ -110,6 +116,7 @@ impl Ids {
             document: AtomicU64::new(m.document),
             article: AtomicU64::new(m.article),
             attachment: AtomicU64::new(m.attachment),
+            endpoint: AtomicU64::new(m.endpoint),
         }
     }
 
@@ -141,33 +148,21 @@ struct Inner {
     /// Per workspace, serialises writes to customers and identities.
     customer_locks: std::sync::Mutex<HashMap<WorkspaceId, Arc<Mutex<()>>>>,
     /// Principals of recently seen tokens, by token hash (see `authenticate`).
-    principals: std::sync::Mutex<HashMap<Vec<u8>, CachedPrincipal>>,
+    principals: std::sync::Mutex<HashMap<Vec<u8>, login::CachedPrincipal>>,
     /// Serialises changes to users (see `access.rs`).
     user_changes: Mutex<()>,
     chat: chat::ChatHub,
     tallies: today::Tallies,
+    /// Every endpoint, for inbound lookups (see `endpoints.rs`).
+    endpoints: std::sync::RwLock<endpoints::EndpointIndex>,
+    /// Serialises changes to endpoints, so that the index follows commits.
+    endpoint_changes: Mutex<()>,
+    /// Seals endpoints' credentials; set once at start.
+    secret_key: std::sync::OnceLock<secrets::SecretKey>,
+    /// The base URL the outside world reaches this server at; set by the
+    /// server when it starts.
+    public_url: std::sync::RwLock<String>,
 }
-
-/// A token's principal as the store last answered, and until when to trust it.
-#[derive(Clone, Copy)]
-struct CachedPrincipal {
-    principal: Principal,
-    /// The earlier of the token's expiry and the end of the cache period.
-    valid_until: Timestamp,
-}
-
-/// How long a token's principal is trusted without asking the store: a
-/// logout on this server takes effect at once, a token deleted by another
-/// server sharing the database within this time.
-const PRINCIPAL_TTL_MS: i64 = 30_000;
-
-/// A token's use is recorded at most this often (`last_used_at`), so that
-/// using a token costs a write once a minute, not once a request.
-const TOKEN_TOUCH_MS: i64 = 60_000;
-
-/// At most this many cached principals; the cache is emptied when full
-/// (simple, and a refill costs one read per active token).
-const PRINCIPAL_CACHE_MAX: usize = 100_000;
 
 pub struct Service {
     inner: Arc<Inner>,
@@ -182,6 +177,7 @@ impl Clone for Service {
 impl Service {
     pub async fn new(store: Store, clock: ClockFn, session_hours: u64) -> Result<Self, ServiceError> {
         let ids = Ids::seeded(store.max_ids().await?);
+        let endpoints = endpoints::EndpointIndex::of(store.all_endpoints().await?);
         Ok(Service {
             inner: Arc::new(Inner {
                 store,
@@ -197,6 +193,10 @@ impl Service {
                 user_changes: Default::default(),
                 chat: Default::default(),
                 tallies: Default::default(),
+                endpoints: std::sync::RwLock::new(endpoints),
+                endpoint_changes: Default::default(),
+                secret_key: Default::default(),
+                public_url: Default::default(),
             }),
         })
     }
@@ -211,6 +211,19 @@ impl Service {
 
     pub fn now(&self) -> Timestamp {
         (self.inner.clock)()
+    }
+
+    /// The base URL providers and customers reach this server at, for
+    /// signatures and callbacks (`public_url`, `SWITCHBOARD_PUBLIC_URL`, by
+    /// default `http://` and the server's own address), without a trailing
+    /// slash. Empty until a server has started.
+    pub fn public_url(&self) -> String {
+        self.inner.public_url.read().expect("public URL lock").clone()
+    }
+
+    /// Sets [`Service::public_url`]: the server does when it starts.
+    pub fn set_public_url(&self, url: &str) {
+        *self.inner.public_url.write().expect("public URL lock") = url.trim_end_matches('/').to_string();
     }
 
     /// The chat channel's live state.
@@ -336,112 +349,6 @@ impl Service {
                 self.end_left_chats().await;
             }
         })
-    }
-
-    // ----- authentication ------------------------------------------------
-
-    /// The principal behind a bearer token or session cookie value.
-    ///
-    /// Every API request asks this, so recent answers are kept in memory for
-    /// [`PRINCIPAL_TTL_MS`]: without that, two store reads per request were
-    /// most of the cost of a small request.
-    pub async fn authenticate(&self, token: &str) -> Result<Principal, ServiceError> {
-        let hash = auth::token_hash(token);
-        let now = self.now();
-        if let Some(cached) = self.inner.principals.lock().expect("principals lock").get(&hash)
-            && cached.valid_until > now
-        {
-            return Ok(cached.principal);
-        }
-        let t = self.inner.store.token(&hash).await?.ok_or(ServiceError::Unauthenticated)?;
-        if t.expires_at.is_some_and(|e| e <= now) {
-            return Err(ServiceError::Unauthenticated);
-        }
-        let user = self.inner.store.user(t.workspace, t.user).await?.ok_or(ServiceError::Unauthenticated)?;
-        if user.state != UserState::Active {
-            return Err(ServiceError::Unauthenticated);
-        }
-        // Only here, on a cache miss, so at most once per cache period; and
-        // only when the recorded use is a minute old.
-        if t.kind == TokenKind::Api && t.last_used_at.is_none_or(|at| now.0 - at.0 >= TOKEN_TOUCH_MS) {
-            let touch = Change::TouchToken { hash: hash.clone(), at: now };
-            if let Err(e) = self.inner.store.commit(vec![touch]).await {
-                tracing::warn!(error = %e, "could not record a token's use");
-            }
-        }
-        let principal = Principal { workspace: user.workspace, user: user.id, role: user.role };
-        let ttl_end = Timestamp(now.0 + PRINCIPAL_TTL_MS);
-        let valid_until = t.expires_at.map_or(ttl_end, |e| e.min(ttl_end));
-        let mut cache = self.inner.principals.lock().expect("principals lock");
-        if cache.len() >= PRINCIPAL_CACHE_MAX {
-            cache.clear();
-        }
-        cache.insert(hash, CachedPrincipal { principal, valid_until });
-        Ok(principal)
-    }
-
-    /// Checks a password and opens a session for a caller at `from`.
-    /// Failures slow down further attempts (see [`throttle`]).
-    pub async fn login(
-        &self,
-        email: &str,
-        password: &str,
-        from: std::net::IpAddr,
-    ) -> Result<(String, switchboard_store::User), ServiceError> {
-        let email = email.trim().to_lowercase();
-        let now = self.now();
-        if let Some(wait) = self.inner.logins.wait(&email, from, now) {
-            return Err(ServiceError::TryLater(wait));
-        }
-        let user = self.inner.store.user_by_email(&email).await?;
-        let hash = user.as_ref().map(|u| u.password_hash.clone());
-        let password = password.to_string();
-        // Verify even for unknown logins, so timing does not tell which exist.
-        let ok = tokio::task::spawn_blocking(move || {
-            auth::verify_password(&password, hash.as_deref().unwrap_or(auth::dummy_hash())) && hash.is_some()
-        })
-        .await
-        .unwrap_or(false);
-        // A disabled or deleted user's password no longer opens a session.
-        let Some(user) = user.filter(|u| ok && u.state == UserState::Active) else {
-            self.inner.logins.failed(&email, from, now);
-            return Err(ServiceError::Unauthenticated);
-        };
-        self.inner.logins.succeeded(&email, from);
-        let token = auth::new_token();
-        let expires = Timestamp(now.0 + self.inner.session_hours as i64 * 3_600_000);
-        self.inner
-            .store
-            .commit(vec![Change::PutToken(Token {
-                hash: auth::token_hash(&token),
-                kind: TokenKind::Session,
-                workspace: user.workspace,
-                user: user.id,
-                name: "session".into(),
-                created_at: now,
-                expires_at: Some(expires),
-                last_used_at: None,
-            })])
-            .await?;
-        Ok((token, user))
-    }
-
-    /// Drops cached principals `gone` names, after a change took their
-    /// access away or changed their role.
-    fn forget_principals(&self, gone: impl Fn(&[u8], &Principal) -> bool) {
-        self.inner.principals.lock().expect("principals lock").retain(|hash, c| !gone(hash, &c.principal));
-    }
-
-    fn user_changes(&self) -> &Mutex<()> {
-        &self.inner.user_changes
-    }
-
-    pub async fn logout(&self, token: &str) -> Result<(), ServiceError> {
-        let hash = auth::token_hash(token);
-        self.inner.store.commit(vec![Change::DeleteToken { hash: hash.clone() }]).await?;
-        // After the delete: a request racing the logout cannot re-cache it.
-        self.inner.principals.lock().expect("principals lock").remove(&hash);
-        Ok(())
     }
 }
 

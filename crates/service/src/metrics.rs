@@ -7,13 +7,46 @@
 //! (`/api/v1/contacts/{id}`), never by the raw path, so the number of
 //! series stays bounded.
 
-use crate::observe::WorkspaceGauges;
 use std::collections::BTreeMap;
 use std::fmt::Write;
 use std::sync::Mutex;
 use std::time::Duration;
-use switchboard_core::ids::WorkspaceId;
-use switchboard_store::LoggedEvent;
+use switchboard_core::agent::AgentState;
+use switchboard_core::ids::{QueueId, WorkspaceId};
+use switchboard_store::{ContactState, LoggedEvent};
+
+/// The states a loaded workspace holds contacts in (open ones and wrap-up),
+/// so that each is reported, at zero too.
+pub const LIVE_STATES: [ContactState; 6] = [
+    ContactState::New,
+    ContactState::Queued,
+    ContactState::Offered,
+    ContactState::Connected,
+    ContactState::WrapUp,
+    ContactState::CallbackScheduled,
+];
+
+pub const AGENT_STATES: [AgentState; 5] =
+    [AgentState::Offline, AgentState::Available, AgentState::OnContact, AgentState::WrapUp, AgentState::Away];
+
+/// One queue's depth now.
+#[derive(Clone, Debug)]
+pub struct QueueGauge {
+    pub queue: QueueId,
+    pub waiting: u32,
+    pub callbacks: u32,
+    pub oldest_wait_seconds: f64,
+}
+
+/// One loaded workspace, now.
+#[derive(Clone, Debug)]
+pub struct WorkspaceGauges {
+    pub workspace: WorkspaceId,
+    /// Every state of [`LIVE_STATES`], then any other state found.
+    pub contacts: Vec<(ContactState, u64)>,
+    pub queues: Vec<QueueGauge>,
+    pub agents: BTreeMap<AgentState, u64>,
+}
 
 /// Upper bounds of the latency buckets, in seconds (`+Inf` is implied).
 pub const BUCKETS: [f64; 13] = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0];

@@ -3,44 +3,11 @@
 //! counters the service keeps.
 
 use super::Service;
-use crate::metrics::Observed;
+use crate::metrics::{AGENT_STATES, LIVE_STATES, Observed, QueueGauge, WorkspaceGauges};
 use std::collections::BTreeMap;
 use switchboard_core::agent::AgentState;
-use switchboard_core::ids::{AgentId, QueueId, WorkspaceId};
+use switchboard_core::ids::{AgentId, QueueId};
 use switchboard_store::ContactState;
-
-/// The states a loaded workspace holds contacts in (open ones and wrap-up),
-/// so that each is reported, at zero too.
-pub const LIVE_STATES: [ContactState; 6] = [
-    ContactState::New,
-    ContactState::Queued,
-    ContactState::Offered,
-    ContactState::Connected,
-    ContactState::WrapUp,
-    ContactState::CallbackScheduled,
-];
-
-pub const AGENT_STATES: [AgentState; 5] =
-    [AgentState::Offline, AgentState::Available, AgentState::OnContact, AgentState::WrapUp, AgentState::Away];
-
-/// One queue's depth now.
-#[derive(Clone, Debug)]
-pub struct QueueGauge {
-    pub queue: QueueId,
-    pub waiting: u32,
-    pub callbacks: u32,
-    pub oldest_wait_seconds: f64,
-}
-
-/// One loaded workspace, now.
-#[derive(Clone, Debug)]
-pub struct WorkspaceGauges {
-    pub workspace: WorkspaceId,
-    /// Every state of [`LIVE_STATES`], then any other state found.
-    pub contacts: Vec<(ContactState, u64)>,
-    pub queues: Vec<QueueGauge>,
-    pub agents: BTreeMap<AgentState, u64>,
-}
 
 impl Service {
     /// The service's counters and latency histograms.

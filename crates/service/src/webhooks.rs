@@ -75,6 +75,9 @@ pub const EVENT_KINDS: &[&str] = &[
     "bot_handoff",
     "csat",
     "chat_ended",
+    super::endpoints::ENDPOINT_CREATED,
+    super::endpoints::ENDPOINT_UPDATED,
+    super::endpoints::ENDPOINT_DELETED,
     super::audit::AUDIT,
 ];
 

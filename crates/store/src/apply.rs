@@ -106,6 +106,7 @@ pub(crate) async fn apply(
     edits::write(conn, &plan.documents, shape, p).await?;
     edits::write(conn, &plan.articles, shape, p).await?;
     plan.attachments.upsert(conn, shape, p).await?;
+    edits::write(conn, &plan.endpoints, shape, p).await?;
 
     let mut ids = vec![Vec::new(); batches.len()];
     for run in runs(&plan.events, |_| None::<()>, shape.max_rows) {
@@ -135,6 +136,7 @@ struct Plan<'a> {
     documents: Vec<Edit<'a, Document>>,
     articles: Vec<Edit<'a, Article>>,
     attachments: Vec<&'a Attachment>,
+    endpoints: Vec<Edit<'a, EndpointRecord>>,
     /// With the index of the batch each belongs to.
     events: Vec<(usize, &'a NewEvent)>,
 }
@@ -178,6 +180,8 @@ impl<'a> Plan<'a> {
             Change::PutArticle(a) => self.articles.push(Edit::Put(a)),
             Change::DeleteArticle { workspace, id } => self.articles.push(Edit::Delete((*workspace, *id))),
             Change::PutAttachment(a) => self.attachments.push(a),
+            Change::PutEndpoint(e) => self.endpoints.push(Edit::Put(e)),
+            Change::DeleteEndpoint { workspace, id } => self.endpoints.push(Edit::Delete((*workspace, *id))),
         }
     }
 }

@@ -54,7 +54,7 @@ async fn a_second_process_on_a_live_data_directory_refuses_naming_pid_and_path()
     // The server is unharmed, and its files are its owner's only.
     let health = reqwest::get(format!("{}/ready", server.base)).await.unwrap();
     assert_eq!(health.status(), 200);
-    for file in ["switchboard.db", "switchboard.db-wal", "switchboard.db-shm", "switchboard.lock"] {
+    for file in ["switchboard.db", "switchboard.db-wal", "switchboard.db-shm", "switchboard.lock", "secret.key"] {
         assert_eq!(mode(&data.dir.join(file)), 0o600, "{file}");
     }
     assert_eq!(std::fs::read_to_string(&lock).unwrap().trim(), server.pid().to_string());

@@ -5,7 +5,6 @@
 //! exist, no endless loops, …) is [`super::validate`]'s job, so that every
 //! problem is reported at once instead of the first one serde meets.
 
-use super::run::HandoffReason;
 use serde::de::{MapAccess, Visitor};
 use serde::{Deserialize, Deserializer, Serialize};
 use std::borrow::Borrow;
@@ -240,6 +239,29 @@ pub struct Set {
 pub struct End {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub text: Option<String>,
+}
+
+/// Why a conversation went to a person (reported in `bot_handoff` events).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum HandoffReason {
+    /// The customer asked for one: a hand-off phrase, or an option whose
+    /// handoff block says `"reason": "asked"`.
+    Asked,
+    /// The knowledge base had no answer good enough.
+    LowConfidence,
+    /// The flow led there, or the interpreter could not go on.
+    Flow,
+}
+
+impl HandoffReason {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            HandoffReason::Asked => "asked",
+            HandoffReason::LowConfidence => "low_confidence",
+            HandoffReason::Flow => "flow",
+        }
+    }
 }
 
 /// Says `text` if any and hands the conversation to a person.

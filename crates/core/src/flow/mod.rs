@@ -34,8 +34,8 @@ pub mod run;
 pub mod template;
 pub mod validate;
 
-pub use definition::{Block, BlockId, Definition};
-pub use run::{Button, HandoffReason, Hit, Input, MAX_STEPS, Output, Run, Status};
+pub use definition::{Block, BlockId, Definition, HandoffReason};
+pub use run::{Button, Hit, Input, MAX_STEPS, Output, Run, Status};
 pub use validate::{FlowError, FlowErrors, Report, Warning, validate};
 
 use serde::{Serialize, Serializer};

@@ -14,7 +14,7 @@
 //! customer to a person rather than stranding them.
 
 use super::Flow;
-use super::definition::{Block, BlockId, ButtonOption, Buttons, Handoff};
+use super::definition::{Block, BlockId, ButtonOption, Buttons, Handoff, HandoffReason};
 use super::matching;
 use super::template::render;
 use serde::{Deserialize, Serialize};
@@ -22,29 +22,6 @@ use std::collections::BTreeMap;
 
 /// The most blocks one call runs before giving up with a hand-off.
 pub const MAX_STEPS: usize = 100;
-
-/// Why a conversation went to a person (reported in `bot_handoff` events).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum HandoffReason {
-    /// The customer asked for one: a hand-off phrase, or an option whose
-    /// handoff block says `"reason": "asked"`.
-    Asked,
-    /// The knowledge base had no answer good enough.
-    LowConfidence,
-    /// The flow led there, or the interpreter could not go on.
-    Flow,
-}
-
-impl HandoffReason {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            HandoffReason::Asked => "asked",
-            HandoffReason::LowConfidence => "low_confidence",
-            HandoffReason::Flow => "flow",
-        }
-    }
-}
 
 /// Where a conversation stands.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]

@@ -10,6 +10,7 @@ import { hoursTab } from './admin/hours.js';
 import { kbTab } from './admin/kb.js';
 import { flowsTab } from './admin/flows.js';
 import { chatTab } from './admin/chat.js';
+import { endpointsTab } from './admin/endpoints.js';
 import { workspaceTab } from './admin/workspace.js';
 
 const TABS = [
@@ -50,6 +51,7 @@ const TABS = [
   })],
   ['kb', 'Knowledge base', kbTab],
   ['flows', 'Bot flows', flowsTab],
+  ['endpoints', 'Endpoints', endpointsTab],
   ['chat', 'Chat settings', chatTab],
   ['workspace', 'Workspace', workspaceTab],
 ];

@@ -8,6 +8,7 @@ mod customers;
 mod docs;
 mod documents;
 pub mod edge;
+mod endpoints;
 mod errors;
 mod events;
 mod extract;
@@ -95,7 +96,9 @@ pub fn router(service: AppState, assets: Arc<crate::web::Assets>) -> Router {
         .route("/webhooks", get(admin::webhooks).post(admin::create_webhook))
         .route("/webhooks/{id}", delete(admin::delete_webhook))
         .route("/webhooks/{id}/deliveries", get(admin::deliveries))
-        .route("/audit", get(admin::audit));
+        .route("/audit", get(admin::audit))
+        .route("/endpoints", get(endpoints::list).post(endpoints::create))
+        .route("/endpoints/{id}", get(endpoints::get_one).put(endpoints::update).delete(endpoints::delete));
     let api = document_routes::<Disposition>(api, "/dispositions");
     let api = document_routes::<CannedResponse>(api, "/canned-responses");
     let api = document_routes::<BusinessHours>(api, "/business-hours");

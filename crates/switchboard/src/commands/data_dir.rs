@@ -8,10 +8,12 @@
 //! directory; the operating system releases it when the process ends, even
 //! on `kill -9`, so a stale file never blocks a restart.
 
+use super::private_files::{create_private_dir, private_file, write_private};
 use anyhow::{Context, bail};
-use std::fs::{File, OpenOptions};
+use std::fs::File;
 use std::io::{Read, Seek, Write};
 use std::path::{Path, PathBuf};
+use switchboard_server::service::secrets::SecretKey;
 
 /// The lock file's name inside the data directory.
 pub const LOCK_FILE: &str = "switchboard.lock";
@@ -54,23 +56,24 @@ pub fn lock(dir: &Path) -> anyhow::Result<DataDirLock> {
     Ok(DataDirLock { _file: file })
 }
 
-/// Creates `dir` and any missing parents with mode 0700; an existing
-/// directory keeps its mode.
-pub fn create_private_dir(dir: &Path) -> anyhow::Result<()> {
-    let mut builder = std::fs::DirBuilder::new();
-    builder.recursive(true);
-    #[cfg(unix)]
-    std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
-    builder.create(dir).with_context(|| format!("creating {}", dir.display()))
-}
+/// The key file's name inside the data directory.
+pub const SECRET_KEY_FILE: &str = "secret.key";
 
-/// Opens `path` for reading and writing, creating it with mode 0600.
-fn private_file(path: &Path) -> std::io::Result<File> {
-    let mut options = OpenOptions::new();
-    options.read(true).write(true).create(true).truncate(false);
-    #[cfg(unix)]
-    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-    options.open(path)
+/// The key that seals endpoints' credentials, kept in the data directory
+/// (mode 0600): read if there, else generated and written on first start.
+/// Losing it loses the credentials (not the endpoints): back it up with the
+/// database, but apart from it.
+pub fn secret_key(dir: &Path) -> anyhow::Result<SecretKey> {
+    let path = dir.join(SECRET_KEY_FILE);
+    match std::fs::read_to_string(&path) {
+        Ok(text) => return SecretKey::parse(&text).with_context(|| format!("reading {}", path.display())),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+        Err(e) => return Err(e).with_context(|| format!("reading {}", path.display())),
+    }
+    create_private_dir(dir)?;
+    let key = SecretKey::generate();
+    write_private(&path, &format!("{}\n", key.to_hex()))?;
+    Ok(key)
 }
 
 /// The demo's console token, kept beside the database (mode 0600) so that
@@ -95,9 +98,6 @@ impl SavedToken {
     }
 
     pub fn write(&self, token: &str) -> anyhow::Result<()> {
-        let mut file = private_file(&self.path).with_context(|| format!("opening {}", self.path.display()))?;
-        file.set_len(0)
-            .and_then(|()| file.write_all(token.as_bytes()))
-            .with_context(|| format!("writing {}", self.path.display()))
+        write_private(&self.path, token)
     }
 }

@@ -5,6 +5,7 @@ mod create_workspace;
 mod data_dir;
 mod erlang;
 mod open_store;
+mod private_files;
 mod serve;
 mod simulate;
 

@@ -3,6 +3,7 @@
 
 use super::data_dir::{self, SavedToken};
 use super::open_store::{config, logging, with_store};
+use super::private_files::create_private_dir;
 use crate::cli::ServeArgs;
 use anyhow::Context;
 use std::path::Path;
@@ -15,11 +16,17 @@ use switchboard_store::Store;
 async fn run(demo: bool, store: Store, config: &Config) -> anyhow::Result<()> {
     let service = Service::new(store, system_clock(), config.session_hours).await?;
     service.chat().starts.set(config.chat_start_limit);
+    let key = match &config.secret_key {
+        Some(key) => key.clone(),
+        None => data_dir::secret_key(&config.data_dir)?,
+    };
+    service.set_secret_key(key)?;
     let demo = if demo { Some(demo_workspace(&service, &config.data_dir).await?) } else { None };
     let options = Options {
         assets_dir: config.assets_dir.clone(),
         edge: Edge { trusted_proxy: config.trusted_proxy, metrics_token: config.metrics_token.clone() },
         metrics_listen: config.metrics_listen,
+        public_url: config.public_url.as_ref().map(|u| u.as_str().to_string()),
         ..Options::default()
     };
     let running =
@@ -51,7 +58,7 @@ async fn demo_workspace(service: &Service, dir: &Path) -> anyhow::Result<demo::D
     let known = saved.read();
     let demo = demo::ensure(service, known.as_deref()).await?;
     if known.as_deref() != Some(demo.token.as_str()) {
-        data_dir::create_private_dir(dir)?;
+        create_private_dir(dir)?;
         saved.write(&demo.token)?;
     }
     Ok(demo)

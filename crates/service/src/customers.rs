@@ -12,6 +12,7 @@
 
 use super::{Ids, Service, ServiceError, require};
 use crate::auth::Principal;
+use crate::kinds::Kind;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
@@ -157,7 +158,7 @@ fn merged_into(events: &[LoggedEvent], survivor: CustomerId) -> impl Iterator<It
     events
         .iter()
         .filter(move |e| {
-            e.kind == "customer_merged"
+            e.kind == Kind::CustomerMerged
                 && e.customer == Some(survivor)
                 && e.payload.get("into").and_then(|v| v.as_u64()) == Some(survivor.0)
         })
@@ -399,12 +400,12 @@ impl Service {
         let note = Change::Append(NewEvent {
             workspace: p.workspace,
             at: self.now(),
-            kind: "customer_note".into(),
+            kind: Kind::CustomerNote.as_str().into(),
             contact: None,
             agent: None,
             queue: None,
             customer: Some(customer.id),
-            payload: json!({ "type": "customer_note", "text": text, "author": p.user }),
+            payload: json!({ "type": Kind::CustomerNote.as_str(), "text": text, "author": p.user }),
         });
         let mut logged = self.commit_and_publish(vec![note]).await?;
         logged.pop().ok_or_else(|| StoreError::Corrupt("the note was appended without an id".into()).into())
@@ -533,12 +534,12 @@ impl Service {
         changes.push(Change::Append(NewEvent {
             workspace: ws,
             at: self.now(),
-            kind: "customer_merged".into(),
+            kind: Kind::CustomerMerged.as_str().into(),
             contact: None,
             agent: None,
             queue: None,
             customer: Some(survivor.id),
-            payload: json!({ "type": "customer_merged", "from": merged.id, "into": survivor.id, "by": p.user }),
+            payload: json!({ "type": Kind::CustomerMerged.as_str(), "from": merged.id, "into": survivor.id, "by": p.user }),
         }));
         self.repoint_contacts(ws, gone.iter().map(|c| c.id).collect(), survivor.id, changes).await?;
         self.view(survivor).await

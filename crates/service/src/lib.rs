@@ -22,6 +22,7 @@ pub mod documents;
 pub mod fanout;
 pub mod flows;
 pub mod kb;
+pub mod kinds;
 pub mod metrics;
 pub mod names;
 pub mod observe;

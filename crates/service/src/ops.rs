@@ -6,6 +6,7 @@ use super::documents::{BusinessHours, Disposition};
 use super::settings::{DEFAULT_DISPOSITION_GRACE_SECONDS, QueueSettings};
 use super::{Center, Ids, Service, ServiceError, audit, names, require};
 use crate::auth::{self, Principal};
+use crate::kinds::Kind;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 use std::collections::BTreeMap;
@@ -584,7 +585,7 @@ impl Service {
                 json!({ "contact": id, "disposition": written.disposition, "notes": written.notes, "by": by });
             written.onto(&mut record);
             record.updated_at = now;
-            changes.push(contact_event(&record, now, "disposition_set", payload));
+            changes.push(contact_event(&record, now, Kind::DispositionSet, payload));
             changes.push(Change::PutContact(record));
             Ok(())
         })

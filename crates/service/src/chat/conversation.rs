@@ -5,6 +5,7 @@ use super::messages::{Author, MESSAGE, MessageBody, frame};
 use super::{ChatSettings, PreChatField, Signal, random_hex, session};
 use crate::IdentityValue;
 use crate::center::contact_event as event;
+use crate::kinds::Kind;
 use crate::{Center, Ids, Service, ServiceError};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
@@ -401,7 +402,7 @@ impl Service {
             record.state = ContactState::Contained;
             record.ended_at = Some(now);
             record.updated_at = now;
-            changes.push(event(&record, now, "bot_contained", json!({})));
+            changes.push(event(&record, now, Kind::BotContained, json!({})));
             changes.push(Change::PutContact(record));
             self.commit_and_publish(changes).await?;
             return Ok(());
@@ -424,7 +425,12 @@ impl Service {
             out.extend(changes);
             let mut handed = record.clone();
             handed.queue = Some(queue);
-            out.push(event(&handed, now, "bot_handoff", json!({ "reason": reason.as_str(), "attributes": variables })));
+            out.push(event(
+                &handed,
+                now,
+                Kind::BotHandoff,
+                json!({ "reason": reason.as_str(), "attributes": variables }),
+            ));
             c.enqueue_record(record, queue, now, out).map(drop)
         })
         .await
@@ -544,7 +550,7 @@ impl Service {
             r.state = ContactState::Abandoned;
             r.ended_at = Some(now);
             r.updated_at = now;
-            let ended = event(&r, now, "chat_ended", json!({ "by": by }));
+            let ended = event(&r, now, Kind::ChatEnded, json!({ "by": by }));
             self.commit_and_publish(vec![
                 ended,
                 Change::PutContact(r),
@@ -558,7 +564,7 @@ impl Service {
             let Some(r) = c.contacts.get(&id).cloned() else { return Ok(()) };
             // Other channels' contacts end with the engine's `contact_ended` only.
             if r.channel == Channel::Chat {
-                changes.push(event(&r, now, "chat_ended", json!({ "by": by })));
+                changes.push(event(&r, now, Kind::ChatEnded, json!({ "by": by })));
             }
             match r.state {
                 ContactState::Connected => c.engine.end_contact(id, now)?,
@@ -619,7 +625,7 @@ impl Service {
         let comment = comment.map(|c| c.trim().chars().take(2000).collect::<String>()).filter(|c| !c.is_empty());
         let conv = self.chat().conversation(id);
         let _conv = conv.lock().await;
-        if !self.store().contact_events(ws, id, Some("csat")).await?.is_empty() {
+        if !self.store().contact_events(ws, id, Some(Kind::Csat.as_str())).await?.is_empty() {
             return Err(ServiceError::Conflict("this chat is rated already".into()));
         }
         let stored = self.open_record(ws, id).await?;
@@ -631,7 +637,7 @@ impl Service {
             // Still in wrap-up, routing holds it; else the stored one is current.
             let record = c.contacts.get_mut(&id).unwrap_or(&mut closed);
             record.attributes.insert("csat".into(), AttrValue::Num(score as f64));
-            changes.push(event(record, now, "csat", json!({ "score": score, "comment": comment })));
+            changes.push(event(record, now, Kind::Csat, json!({ "score": score, "comment": comment })));
             changes.push(Change::PutContact(record.clone()));
             Ok(())
         })
@@ -745,7 +751,7 @@ impl Service {
         let record = self.open_record(s.workspace, s.contact).await?;
         Ok(record.agent.is_some()
             && is_closed(record.state)
-            && self.store().contact_events(s.workspace, s.contact, Some("csat")).await?.is_empty())
+            && self.store().contact_events(s.workspace, s.contact, Some(Kind::Csat.as_str())).await?.is_empty())
     }
 
     /// A file the customer uploads to their own conversation.

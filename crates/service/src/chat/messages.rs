@@ -9,7 +9,7 @@ use switchboard_core::ids::{ContactId, WorkspaceId};
 use switchboard_core::time::Timestamp;
 use switchboard_store::{Attachment, Change, ContactRecord, LoggedEvent, NewEvent, Role};
 
-pub const MESSAGE: &str = "message";
+pub const MESSAGE: &str = crate::kinds::Kind::Message.as_str();
 
 /// Largest attachment accepted.
 pub const MAX_ATTACHMENT_BYTES: usize = 5 * 1024 * 1024;
@@ -106,7 +106,7 @@ pub fn frame(e: &LoggedEvent, attachment_url: impl Fn(u64) -> String) -> Value {
     let mut v = e.payload.clone();
     if let Some(obj) = v.as_object_mut() {
         obj.remove("type");
-        obj.insert("type".into(), json!("message"));
+        obj.insert("type".into(), json!(MESSAGE));
         obj.insert("id".into(), json!(e.id));
         obj.insert("at".into(), json!(e.at.0));
         if let Some(a) = obj.get_mut("attachment").and_then(Value::as_object_mut)

@@ -16,6 +16,7 @@ pub mod audit;
 pub mod auth;
 mod center;
 pub mod chat;
+pub mod conversation;
 mod customers;
 pub mod demo;
 pub mod documents;
@@ -146,6 +147,8 @@ struct Inner {
     /// Serialises changes to users (see `access.rs`).
     user_changes: Mutex<()>,
     chat: chat::ChatHub,
+    conversations: conversation::Conversations,
+    channels: conversation::Channels,
     tallies: today::Tallies,
 }
 
@@ -197,6 +200,8 @@ impl Service {
                 principals: Default::default(),
                 user_changes: Default::default(),
                 chat: Default::default(),
+                conversations: Default::default(),
+                channels: Default::default(),
                 tallies: Default::default(),
             }),
         })
@@ -217,6 +222,16 @@ impl Service {
     /// The chat channel's live state.
     pub fn chat(&self) -> &chat::ChatHub {
         &self.inner.chat
+    }
+
+    /// The conversations' memory (see `conversation`).
+    fn conversations(&self) -> &conversation::Conversations {
+        &self.inner.conversations
+    }
+
+    /// The channels registered at start.
+    pub fn channels(&self) -> &conversation::Channels {
+        &self.inner.channels
     }
 
     fn tallies(&self) -> &today::Tallies {

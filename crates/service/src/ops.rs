@@ -400,7 +400,10 @@ impl Service {
     /// serves), routed at once.
     pub async fn create_contact(&self, p: &Principal, new: NewContact) -> Result<ContactRecord, ServiceError> {
         require(p, Role::Supervisor)?;
-        let customer = self.customer_for_contact(p, new.customer, new.customer_identity.clone()).await?;
+        // Held until the commit: the new customer is written with the contact.
+        let (identified, _guard) = self.customer_for_contact(p, new.customer, new.customer_identity.clone()).await?;
+        let customer = identified.as_ref().map(|i| i.id);
+        let new_customer = identified.map(|i| i.changes).unwrap_or_default();
         let id = ContactId(Ids::next(&self.ids().contact));
         let create = move |c: &mut Center, now: Timestamp, changes: &mut Vec<Change>| {
             if !c.queues.contains_key(&new.queue) {
@@ -433,6 +436,8 @@ impl Service {
                 }
                 other => other.into(),
             })?;
+            // Only now, with routing agreed: a refused contact leaves no customer behind.
+            changes.extend(new_customer);
             changes.push(Change::PutContact(record.clone()));
             c.contacts.insert(id, record.clone());
             Ok(record)

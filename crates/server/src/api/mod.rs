@@ -36,7 +36,7 @@ pub type AppState = Arc<Service>;
 /// Bodies larger than this are refused with 413.
 const BODY_LIMIT: usize = 1024 * 1024;
 /// Uploads may be as large as an attachment, and a little for the envelope.
-const UPLOAD_LIMIT: usize = crate::service::chat::MAX_ATTACHMENT_BYTES + 1024;
+const UPLOAD_LIMIT: usize = crate::service::conversation::MAX_ATTACHMENT_BYTES + 1024;
 
 pub fn router(service: AppState, assets: Arc<crate::web::Assets>) -> Router {
     let api = Router::new()

@@ -10,22 +10,20 @@
 
 mod conversation;
 pub mod limits;
-mod messages;
 pub mod presence;
 mod session;
+mod signals;
 
+pub use crate::conversation::{AttachmentRef, Author, ButtonView, MessageBody, Messages, frame};
 pub use conversation::*;
-pub use messages::*;
 
 use super::{Service, ServiceError, require};
 use crate::auth::Principal;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use std::collections::HashMap;
-use std::sync::Arc;
 use switchboard_core::ids::{ContactId, QueueId, UserId, WorkspaceId};
 use switchboard_store::{Change, Document, Role};
-use tokio::sync::Mutex;
 
 /// Something that is shown live but not logged: typing and read marks.
 #[derive(Clone, Debug, Serialize)]
@@ -126,32 +124,29 @@ const SETTINGS_ID: u64 = 1;
 pub struct ChatHub {
     /// Widget key → workspace, filled as keys are used.
     keys: std::sync::Mutex<HashMap<String, WorkspaceId>>,
-    /// One lock per conversation: a customer's frames, the bot and the
-    /// agent's posts are handled one at a time.
-    conversations: std::sync::Mutex<HashMap<ContactId, Arc<Mutex<Conversation>>>>,
-    /// Users' names, by id (see `user_name`).
-    names: std::sync::Mutex<HashMap<UserId, String>>,
+    /// How far each side has read, per conversation.
+    reads: std::sync::Mutex<HashMap<ContactId, ReadMarks>>,
     /// Conversations started (and messages left) per address.
     pub starts: limits::StartLimit,
     /// Customer sockets open per conversation.
     pub presence: presence::Presence,
 }
 
-impl ChatHub {
-    fn conversation(&self, contact: ContactId) -> Arc<Mutex<Conversation>> {
-        self.conversations.lock().expect("conversations lock").entry(contact).or_default().clone()
-    }
-
-    /// Forgets a finished conversation's memory (its record stays in the store).
-    fn forget(&self, contact: ContactId) {
-        self.conversations.lock().expect("conversations lock").remove(&contact);
-    }
+/// The last message id each side of a conversation has read.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct ReadMarks {
+    pub customer: u64,
+    pub agent: u64,
 }
 
-fn random_hex(bytes: usize) -> String {
-    let mut b = vec![0u8; bytes];
-    getrandom::fill(&mut b).expect("the OS random source works");
-    b.iter().map(|x| format!("{x:02x}")).collect()
+impl ChatHub {
+    pub fn read_marks(&self, contact: ContactId) -> ReadMarks {
+        self.reads.lock().expect("reads lock").get(&contact).copied().unwrap_or_default()
+    }
+
+    fn mark_read(&self, contact: ContactId, f: impl FnOnce(&mut ReadMarks)) {
+        f(self.reads.lock().expect("reads lock").entry(contact).or_default());
+    }
 }
 
 fn nonempty_or(value: Option<String>, current: String, field: &str) -> Result<String, ServiceError> {
@@ -174,8 +169,8 @@ impl Service {
             return Ok(serde_json::from_value(d.body).map_err(switchboard_store::StoreError::from)?);
         }
         let settings = ChatSettings {
-            widget_key: random_hex(12),
-            secret: random_hex(32),
+            widget_key: crate::conversation::random_hex(12),
+            secret: crate::conversation::random_hex(32),
             title: "Chat with us".into(),
             greeting: String::new(),
             queue: None,

@@ -156,11 +156,15 @@ impl Service {
             let Some(last) = page.last().map(|e| e.id) else { return Ok(()) };
             for e in page {
                 let Some(contact) = e.contact else { continue };
-                if !channels.contains_key(&contact) {
-                    let record = self.store().contact(ws, contact).await?;
-                    channels.insert(contact, record.filter(|r| r.channel == adapter.kind()));
-                }
-                let Some(record) = channels[&contact].clone() else { continue };
+                let record = match channels.get(&contact) {
+                    Some(known) => known.clone(),
+                    None => {
+                        let record = self.store().contact(ws, contact).await?.filter(|r| r.channel == adapter.kind());
+                        channels.insert(contact, record.clone());
+                        record
+                    }
+                };
+                let Some(record) = record else { continue };
                 if let Some(body) = outbound_body(&e)
                     && !self.settled(ws, contact, e.id).await?
                 {

@@ -333,7 +333,7 @@ impl Service {
                 Action::End => contained = true,
             }
         }
-        let bot = (!step.run.is_finished()).then(|| BotRun { flow, run: step.run });
+        let bot = (!step.run.is_finished()).then_some(BotRun { flow, run: step.run });
         match &bot {
             Some(bot) => changes.push(Change::PutDocument(Document {
                 workspace: ws,

@@ -85,3 +85,97 @@ fn scenario_errors_name_the_field() {
     );
     assert!(bad("nonsense = [").contains("TOML") || bad("nonsense = [").contains("expected"));
 }
+
+/// Whole-second waits, patience and answer times make many events fall on
+/// the same millisecond (a customer giving up as a step relaxes, an agent
+/// answering as an offer times out): the runs that once stopped with
+/// "unknown contact". No scenario and seed may make a run fail.
+mod never_fails {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn scenario(patience: u64, step_wait: u64, answer: u64, handle: u64, per_interval: u32) -> String {
+        format!(
+            r#"
+duration_hours = 4
+interval_minutes = 30
+
+[[queues]]
+name = "billing"
+channels = ["voice", "chat"]
+sl_seconds = 20
+wrap_up_seconds = 5
+offer_timeout_seconds = 10
+max_wait_seconds = {max_wait}
+overflow = "callback"
+steps = [
+  {{ expr = "billing >= 7", wait_seconds = {step_wait} }},
+  {{ expr = "billing >= 3", wait_seconds = {step_wait} }},
+  {{ expr = "true" }},
+]
+
+[[arrivals]]
+queue = "billing"
+channel = "voice"
+per_interval = {per_interval}
+handle_time = {{ distribution = "fixed", seconds = {handle} }}
+patience = {{ distribution = "fixed", seconds = {patience} }}
+
+[[arrivals]]
+queue = "billing"
+channel = "chat"
+per_interval = {per_interval}
+handle_time = {{ distribution = "exponential", mean_seconds = {handle} }}
+patience = {{ distribution = "exponential", mean_seconds = {patience} }}
+
+[[agents]]
+count = 4
+skills = {{ billing = 8 }}
+queues = ["billing"]
+capacity = {{ voice = 1, chat = 2 }}
+answer_seconds = {answer}
+
+[[agents]]
+count = 3
+skills = {{ billing = 4 }}
+queues = ["billing"]
+answer_seconds = {answer}
+shift = "00:00-02:00"
+"#,
+            max_wait = step_wait * 3 + patience / 2 + 1,
+        )
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(200))]
+        #[test]
+        fn random_scenarios_and_seeds_run_to_the_end(
+            seed in any::<u64>(),
+            step_wait in 1u64..30,
+            // Patience often a multiple of the step's wait: the customer
+            // gives up on the very millisecond a step relaxes.
+            patience_steps in prop_oneof![Just(None), (1u64..=3).prop_map(Some)],
+            any_patience in 1u64..60,
+            // Often answered on the spot: accepted within the same call.
+            answer in prop_oneof![Just(0u64), 1u64..12],
+            handle in 1u64..200,
+            per_interval in 1u32..120,
+        ) {
+            let patience = patience_steps.map_or(any_patience, |k| k * step_wait);
+            let mut s = Scenario::from_toml(&scenario(patience, step_wait, answer, handle, per_interval)).unwrap();
+            s.seed = seed;
+            let compiled = s.compile().unwrap();
+            let report = sim::run(&compiled, &mut |_| {});
+            prop_assert!(report.is_ok(), "seed {seed}: {:?}", report.err());
+        }
+    }
+
+    #[test]
+    fn the_example_day_runs_on_many_seeds() {
+        for seed in 0..300 {
+            let mut s = Scenario::from_toml(&example("day.toml")).unwrap();
+            s.seed = seed;
+            sim::run(&s.compile().unwrap(), &mut |_| {}).unwrap_or_else(|e| panic!("seed {seed}: {e}"));
+        }
+    }
+}

@@ -97,7 +97,7 @@ async fn ids(s: &Store, ws: WorkspaceId, query: &str, published_only: bool) -> V
 }
 
 async fn articles_round_trip_overwrite_and_delete(s: &Arc<Store>) {
-    seed(&**s).await;
+    seed(s).await;
     let all = corpus();
     let mine: Vec<Article> = all.iter().filter(|a| a.workspace == WS).cloned().collect();
     assert_eq!(s.articles(WS).await.unwrap(), mine);
@@ -109,27 +109,27 @@ async fn articles_round_trip_overwrite_and_delete(s: &Arc<Store>) {
     changed.published = false;
     changed.category = Some(7);
     changed.updated_at = ts(99_999);
-    commit(&**s, vec![Change::PutArticle(changed.clone())]).await;
+    commit(s, vec![Change::PutArticle(changed.clone())]).await;
     assert_eq!(s.article(WS, 1).await.unwrap(), Some(changed.clone()));
     let mut back = changed.clone();
     back.category = None;
     back.published = true;
-    commit(&**s, vec![Change::PutArticle(back.clone())]).await;
+    commit(s, vec![Change::PutArticle(back.clone())]).await;
     assert_eq!(s.article(WS, 1).await.unwrap(), Some(back));
 
-    commit(&**s, vec![Change::DeleteArticle { workspace: WS, id: 1 }]).await;
+    commit(s, vec![Change::DeleteArticle { workspace: WS, id: 1 }]).await;
     assert_eq!(s.article(WS, 1).await.unwrap(), None);
     assert_eq!(s.articles(WS).await.unwrap().len(), mine.len() - 1);
     // Deleting what is not there is no error.
-    commit(&**s, vec![Change::DeleteArticle { workspace: WS, id: 1 }]).await;
+    commit(s, vec![Change::DeleteArticle { workspace: WS, id: 1 }]).await;
     // A delete then a put of the same article in one batch puts it back.
-    commit(&**s, vec![Change::DeleteArticle { workspace: WS, id: 2 }, Change::PutArticle(all[1].clone())]).await;
+    commit(s, vec![Change::DeleteArticle { workspace: WS, id: 2 }, Change::PutArticle(all[1].clone())]).await;
     assert_eq!(s.article(WS, 2).await.unwrap().as_ref(), Some(&all[1]));
-    assert_eq!(ids(&**s, WS, "warehouse", true).await, vec![2]);
+    assert_eq!(ids(s, WS, "warehouse", true).await, vec![2]);
 }
 
 async fn articles_never_move_between_workspaces(s: &Arc<Store>) {
-    seed(&**s).await;
+    seed(s).await;
     let all = corpus();
     // Workspace 2 puts workspace 1's article 3: refused, and nothing of it
     // reaches the row or the index.
@@ -140,14 +140,14 @@ async fn articles_never_move_between_workspaces(s: &Arc<Store>) {
     }
     assert_eq!(s.article(WS, 3).await.unwrap().as_ref(), Some(&all[2]));
     assert_eq!(s.article(WS2, 3).await.unwrap(), None);
-    assert_eq!(ids(&**s, WS, "hijacked", false).await, Vec::<u64>::new());
-    assert_eq!(ids(&**s, WS2, "hijacked", false).await, Vec::<u64>::new());
-    assert_eq!(ids(&**s, WS, "password", true).await, vec![3]);
+    assert_eq!(ids(s, WS, "hijacked", false).await, Vec::<u64>::new());
+    assert_eq!(ids(s, WS2, "hijacked", false).await, Vec::<u64>::new());
+    assert_eq!(ids(s, WS, "password", true).await, vec![3]);
 
     // Nor does a delete from workspace 2 reach it.
-    commit(&**s, vec![Change::DeleteArticle { workspace: WS2, id: 3 }]).await;
+    commit(s, vec![Change::DeleteArticle { workspace: WS2, id: 3 }]).await;
     assert_eq!(s.article(WS, 3).await.unwrap().as_ref(), Some(&all[2]));
-    assert_eq!(ids(&**s, WS, "password", true).await, vec![3]);
+    assert_eq!(ids(s, WS, "password", true).await, vec![3]);
 
     // Every read keeps to its workspace.
     assert_eq!(s.articles(WS2).await.unwrap(), vec![all[9].clone()]);
@@ -156,26 +156,26 @@ async fn articles_never_move_between_workspaces(s: &Arc<Store>) {
 }
 
 async fn search_finds_words_in_title_or_body_with_stemming(s: &Arc<Store>) {
-    seed(&**s).await;
+    seed(s).await;
     // A word of the body, in any case.
-    assert_eq!(ids(&**s, WS, "warehouse", true).await, vec![2]);
-    assert_eq!(ids(&**s, WS, "WAREHOUSE", true).await, vec![2]);
+    assert_eq!(ids(s, WS, "warehouse", true).await, vec![2]);
+    assert_eq!(ids(s, WS, "WAREHOUSE", true).await, vec![2]);
     // A word of the title only.
-    assert_eq!(ids(&**s, WS, "shipping", true).await, vec![2]);
+    assert_eq!(ids(s, WS, "shipping", true).await, vec![2]);
     // Stemming both ways: `refunds` finds `refund`, `refund` finds `refunds`.
-    let refunds = ids(&**s, WS, "refunds", true).await;
+    let refunds = ids(s, WS, "refunds", true).await;
     assert_eq!(sorted(&refunds), vec![1, 6]);
-    assert_eq!(sorted(&ids(&**s, WS, "refund", false).await), vec![1, 6, 9]);
-    assert_eq!(ids(&**s, WS, "passwords", true).await, vec![3]);
-    assert_eq!(ids(&**s, WS, "parcels", true).await.len(), 2, "parcel and parcels");
+    assert_eq!(sorted(&ids(s, WS, "refund", false).await), vec![1, 6, 9]);
+    assert_eq!(ids(s, WS, "passwords", true).await, vec![3]);
+    assert_eq!(ids(s, WS, "parcels", true).await.len(), 2, "parcel and parcels");
     // A question as a customer types it: its words are searched, the stop
     // words left out.
     let hits = s.search_articles(WS, "How do I reset my password?", true, 10).await.unwrap();
     assert_eq!(hits.first().map(|h| h.article.id), Some(3));
     assert_eq!(hits[0].coverage, 1.0);
     // Any one word is enough.
-    assert_eq!(sorted(&ids(&**s, WS, "warehouse authenticator", true).await), vec![2, 7]);
-    assert_eq!(ids(&**s, WS, "nothing like this anywhere", true).await, Vec::<u64>::new());
+    assert_eq!(sorted(&ids(s, WS, "warehouse authenticator", true).await), vec![2, 7]);
+    assert_eq!(ids(s, WS, "nothing like this anywhere", true).await, Vec::<u64>::new());
 }
 
 fn sorted(ids: &[u64]) -> Vec<u64> {
@@ -185,7 +185,7 @@ fn sorted(ids: &[u64]) -> Vec<u64> {
 }
 
 async fn search_ranks_a_title_above_a_body(s: &Arc<Store>) {
-    seed(&**s).await;
+    seed(s).await;
     // Article 1 has `refund` in its title only, article 6 in its body only.
     let hits = s.search_articles(WS, "refund", true, 10).await.unwrap();
     assert_eq!(hits.iter().map(|h| h.article.id).collect::<Vec<_>>(), vec![1, 6]);
@@ -196,18 +196,18 @@ async fn search_ranks_a_title_above_a_body(s: &Arc<Store>) {
     }
     // The same holds the other way round.
     commit(
-        &**s,
+        s,
         vec![
             Change::PutArticle(article(10, 1, "Loyalty points", "Points expire after a year; gift vouchers do not.")),
             Change::PutArticle(article(11, 1, "Vouchers", "Redeem a code at checkout.")),
         ],
     )
     .await;
-    assert_eq!(ids(&**s, WS, "voucher", true).await, vec![11, 10]);
+    assert_eq!(ids(s, WS, "voucher", true).await, vec![11, 10]);
 }
 
 async fn search_takes_any_input_as_plain_words(s: &Arc<Store>) {
-    seed(&**s).await;
+    seed(s).await;
     let long = "refund ".repeat(2_000) + &"word ".repeat(2_000);
     let nothing = [
         "",
@@ -275,67 +275,67 @@ async fn search_takes_any_input_as_plain_words(s: &Arc<Store>) {
         long.as_str(),
     ];
     for query in refund {
-        let found = ids(&**s, WS, query, true).await;
+        let found = ids(s, WS, query, true).await;
         assert_eq!(sorted(&found), vec![1, 6], "{query:?}");
     }
     // Other scripts are words too.
-    commit(&**s, vec![Change::PutArticle(article(12, 1, "Ünïcödé straße", "Kundendienst für Ärger: 日本語"))]).await;
-    assert_eq!(ids(&**s, WS, "ÜNÏCÖDÉ", true).await, vec![12]);
-    assert_eq!(ids(&**s, WS, "Kundendienst?", true).await, vec![12]);
+    commit(s, vec![Change::PutArticle(article(12, 1, "Ünïcödé straße", "Kundendienst für Ärger: 日本語"))]).await;
+    assert_eq!(ids(s, WS, "ÜNÏCÖDÉ", true).await, vec![12]);
+    assert_eq!(ids(s, WS, "Kundendienst?", true).await, vec![12]);
 }
 
 async fn search_leaves_out_drafts_when_asked(s: &Arc<Store>) {
-    seed(&**s).await;
-    assert_eq!(ids(&**s, WS, "subscriptions", true).await, Vec::<u64>::new());
-    assert_eq!(ids(&**s, WS, "subscriptions", false).await, vec![9]);
+    seed(s).await;
+    assert_eq!(ids(s, WS, "subscriptions", true).await, Vec::<u64>::new());
+    assert_eq!(ids(s, WS, "subscriptions", false).await, vec![9]);
     let hits = s.search_articles(WS, "subscriptions", false, 10).await.unwrap();
     assert_eq!(hits[0].article, corpus()[8], "a hit carries the whole article");
     // Publishing it makes it found.
     let mut published = corpus()[8].clone();
     published.published = true;
-    commit(&**s, vec![Change::PutArticle(published)]).await;
-    assert_eq!(ids(&**s, WS, "subscriptions", true).await, vec![9]);
+    commit(s, vec![Change::PutArticle(published)]).await;
+    assert_eq!(ids(s, WS, "subscriptions", true).await, vec![9]);
 }
 
 async fn search_stays_in_its_workspace(s: &Arc<Store>) {
-    seed(&**s).await;
-    assert_eq!(sorted(&ids(&**s, WS, "refund policy", false).await), vec![1, 6, 9]);
-    assert_eq!(ids(&**s, WS2, "refund policy", false).await, vec![20]);
-    assert_eq!(ids(&**s, WS2, "warehouse", false).await, Vec::<u64>::new());
-    assert_eq!(ids(&**s, WorkspaceId(3), "refund", false).await, Vec::<u64>::new());
+    seed(s).await;
+    assert_eq!(sorted(&ids(s, WS, "refund policy", false).await), vec![1, 6, 9]);
+    assert_eq!(ids(s, WS2, "refund policy", false).await, vec![20]);
+    assert_eq!(ids(s, WS2, "warehouse", false).await, Vec::<u64>::new());
+    assert_eq!(ids(s, WorkspaceId(3), "refund", false).await, Vec::<u64>::new());
 }
 
 async fn search_follows_updates_and_deletes(s: &Arc<Store>) {
-    seed(&**s).await;
+    seed(s).await;
     // New words are found, old ones no longer.
     let moved = article(2, 1, "Delivery times", "Parcels leave our depot within two days.");
-    commit(&**s, vec![Change::PutArticle(moved)]).await;
-    assert_eq!(ids(&**s, WS, "warehouse", true).await, Vec::<u64>::new());
-    assert_eq!(ids(&**s, WS, "shipping", true).await, Vec::<u64>::new());
-    assert_eq!(ids(&**s, WS, "depot", true).await, vec![2]);
-    assert_eq!(ids(&**s, WS, "delivery", true).await, vec![2]);
+    commit(s, vec![Change::PutArticle(moved)]).await;
+    assert_eq!(ids(s, WS, "warehouse", true).await, Vec::<u64>::new());
+    assert_eq!(ids(s, WS, "shipping", true).await, Vec::<u64>::new());
+    assert_eq!(ids(s, WS, "depot", true).await, vec![2]);
+    assert_eq!(ids(s, WS, "delivery", true).await, vec![2]);
 
     // Several puts of one article in a batch: the last one is indexed.
     commit(
-        &**s,
+        s,
         vec![Change::PutArticle(article(2, 1, "First", "alpha")), Change::PutArticle(article(2, 1, "Second", "beta"))],
     )
     .await;
-    assert_eq!(ids(&**s, WS, "alpha first depot", true).await, Vec::<u64>::new());
-    assert_eq!(ids(&**s, WS, "beta", true).await, vec![2]);
+    assert_eq!(ids(s, WS, "alpha first depot", true).await, Vec::<u64>::new());
+    assert_eq!(ids(s, WS, "beta", true).await, vec![2]);
 
     // A deleted article is found no more.
-    commit(&**s, vec![Change::DeleteArticle { workspace: WS, id: 1 }]).await;
-    assert_eq!(ids(&**s, WS, "refund", true).await, vec![6]);
-    assert_eq!(ids(&**s, WS, "policy", true).await, Vec::<u64>::new());
-    assert_eq!(ids(&**s, WS2, "policy", true).await, vec![20]);
+    commit(s, vec![Change::DeleteArticle { workspace: WS, id: 1 }]).await;
+    assert_eq!(ids(s, WS, "refund", true).await, vec![6]);
+    assert_eq!(ids(s, WS, "policy", true).await, Vec::<u64>::new());
+    assert_eq!(ids(s, WS2, "policy", true).await, vec![20]);
     // Put back, it is found again.
-    commit(&**s, vec![Change::PutArticle(corpus()[0].clone())]).await;
-    assert_eq!(ids(&**s, WS, "policy", true).await, vec![1]);
+    commit(s, vec![Change::PutArticle(corpus()[0].clone())]).await;
+    assert_eq!(ids(s, WS, "policy", true).await, vec![1]);
 }
 
 async fn coverage_counts_the_words_that_matter(s: &Arc<Store>) {
-    seed(&**s).await;
+    seed(s).await;
     let coverage = |hits: &[ArticleHit], id: u64| hits.iter().find(|h| h.article.id == id).map(|h| h.coverage);
 
     let hits = s.search_articles(WS, "refund parcel photo", true, 10).await.unwrap();
@@ -360,7 +360,7 @@ async fn coverage_counts_the_words_that_matter(s: &Arc<Store>) {
 }
 
 async fn search_limits_and_marks_its_snippets(s: &Arc<Store>) {
-    seed(&**s).await;
+    seed(s).await;
     let hits = s.search_articles(WS, "refund", true, 1).await.unwrap();
     assert_eq!(hits.iter().map(|h| h.article.id).collect::<Vec<_>>(), vec![1]);
     assert_eq!(s.search_articles(WS, "refund", true, 0).await.unwrap(), vec![]);

@@ -125,7 +125,7 @@ async fn every_record_round_trips(s: &Arc<Store>) {
     let plain = event(1, "note");
 
     let ids = commit(
-        &**s,
+        s,
         vec![
             Change::PutWorkspace(workspace(1)),
             Change::PutUser(ada.clone()),
@@ -193,7 +193,7 @@ async fn puts_overwrite_the_whole_record(s: &Arc<Store>) {
     c.notes = Some("first".to_string());
     c.attributes = BTreeMap::from([("a".to_string(), Value::Num(1.0))]);
     commit(
-        &**s,
+        s,
         vec![
             Change::PutWorkspace(workspace(1)),
             Change::PutUser(user(1, 1, "one@example.com")),
@@ -232,7 +232,7 @@ async fn puts_overwrite_the_whole_record(s: &Arc<Store>) {
     let mut c = contact(1, 1);
     c.state = ContactState::Completed;
     commit(
-        &**s,
+        s,
         vec![
             Change::PutWorkspace(ws.clone()),
             Change::PutUser(u.clone()),
@@ -268,7 +268,7 @@ async fn puts_overwrite_the_whole_record(s: &Arc<Store>) {
 
 async fn a_taken_email_is_a_conflict(s: &Arc<Store>) {
     commit(
-        &**s,
+        s,
         vec![
             Change::PutWorkspace(workspace(1)),
             Change::PutWorkspace(workspace(2)),
@@ -302,14 +302,14 @@ async fn a_taken_email_is_a_conflict(s: &Arc<Store>) {
     // The owner may put itself again, email unchanged.
     let mut owner = user(1, 1, "taken@example.com");
     owner.name = "Still the owner".to_string();
-    commit(&**s, vec![Change::PutUser(owner.clone())]).await;
+    commit(s, vec![Change::PutUser(owner.clone())]).await;
     assert_eq!(s.user_by_email("taken@example.com").await.unwrap(), Some(owner));
     assert_eq!(s.users(WS).await.unwrap().len(), 2);
 }
 
 async fn rows_never_move_between_workspaces(s: &Arc<Store>) {
     commit(
-        &**s,
+        s,
         vec![
             Change::PutWorkspace(workspace(1)),
             Change::PutWorkspace(workspace(2)),
@@ -359,7 +359,7 @@ async fn tokens_are_found_by_hash_and_deleted(s: &Arc<Store>) {
     let a = token(&[1; 32], 1, 1);
     let b = token(&[2; 32], 1, 1);
     commit(
-        &**s,
+        s,
         vec![
             Change::PutWorkspace(workspace(1)),
             Change::PutUser(user(1, 1, "one@example.com")),
@@ -374,14 +374,14 @@ async fn tokens_are_found_by_hash_and_deleted(s: &Arc<Store>) {
 
     let mut renewed = a.clone();
     renewed.expires_at = Some(ts(9_999_999));
-    commit(&**s, vec![Change::PutToken(renewed.clone())]).await;
+    commit(s, vec![Change::PutToken(renewed.clone())]).await;
     assert_eq!(s.token(&a.hash).await.unwrap(), Some(renewed));
 
-    commit(&**s, vec![Change::DeleteToken { hash: a.hash.clone() }]).await;
+    commit(s, vec![Change::DeleteToken { hash: a.hash.clone() }]).await;
     assert_eq!(s.token(&a.hash).await.unwrap(), None);
     assert_eq!(s.token(&b.hash).await.unwrap(), Some(b));
     // Deleting what is not there is no error.
-    commit(&**s, vec![Change::DeleteToken { hash: a.hash.clone() }]).await;
+    commit(s, vec![Change::DeleteToken { hash: a.hash.clone() }]).await;
 }
 
 async fn api_tokens_are_listed_touched_and_revoked_per_user(s: &Arc<Store>) {
@@ -395,7 +395,7 @@ async fn api_tokens_are_listed_touched_and_revoked_per_user(s: &Arc<Store>) {
     let (a, b, other_ws) = (api(1, 1, 1, 5_000), api(2, 1, 2, 4_000), api(3, 2, 3, 1_000));
     let session = token(&[4; 32], 1, 1);
     commit(
-        &**s,
+        s,
         vec![
             Change::PutWorkspace(workspace(1)),
             Change::PutWorkspace(workspace(2)),
@@ -413,31 +413,31 @@ async fn api_tokens_are_listed_touched_and_revoked_per_user(s: &Arc<Store>) {
     assert_eq!(s.api_tokens(WS).await.unwrap(), vec![b.clone(), a.clone()]);
 
     // A use is recorded, and a later put (a rename) does not move it back.
-    commit(&**s, vec![Change::TouchToken { hash: a.hash.clone(), at: ts(7_000) }]).await;
+    commit(s, vec![Change::TouchToken { hash: a.hash.clone(), at: ts(7_000) }]).await;
     let renamed = Token { name: "renamed".into(), ..a.clone() };
-    commit(&**s, vec![Change::PutToken(renamed.clone())]).await;
+    commit(s, vec![Change::PutToken(renamed.clone())]).await;
     let stored = s.token(&a.hash).await.unwrap().unwrap();
     assert_eq!(stored, Token { last_used_at: Some(ts(7_000)), ..renamed });
     // Touching a token that is not there is no error.
-    commit(&**s, vec![Change::TouchToken { hash: vec![9; 32], at: ts(8_000) }]).await;
+    commit(s, vec![Change::TouchToken { hash: vec![9; 32], at: ts(8_000) }]).await;
 
     // Sessions only, then all of user 1's tokens; never another user's or workspace's.
     let of = |ws: u64, user: u64, kind| Change::DeleteTokensOf { workspace: WorkspaceId(ws), user: UserId(user), kind };
-    commit(&**s, vec![of(1, 1, Some(TokenKind::Session))]).await;
+    commit(s, vec![of(1, 1, Some(TokenKind::Session))]).await;
     assert_eq!(s.token(&session.hash).await.unwrap(), None);
     assert!(s.token(&a.hash).await.unwrap().is_some());
-    commit(&**s, vec![of(1, 1, None), of(1, 3, None)]).await;
+    commit(s, vec![of(1, 1, None), of(1, 3, None)]).await;
     assert_eq!(s.api_tokens(WS).await.unwrap(), vec![b]);
     assert_eq!(s.api_tokens(WorkspaceId(2)).await.unwrap(), vec![other_ws]);
 }
 
 async fn users_keep_their_state(s: &Arc<Store>) {
     let mut u = user(1, 1, "one@example.com");
-    commit(&**s, vec![Change::PutWorkspace(workspace(1)), Change::PutUser(u.clone())]).await;
+    commit(s, vec![Change::PutWorkspace(workspace(1)), Change::PutUser(u.clone())]).await;
     assert_eq!(s.user(WS, u.id).await.unwrap().unwrap().state, UserState::Active);
     for state in [UserState::Disabled, UserState::Deleted, UserState::Active] {
         u.state = state;
-        commit(&**s, vec![Change::PutUser(u.clone())]).await;
+        commit(s, vec![Change::PutUser(u.clone())]).await;
         assert_eq!(s.user(WS, u.id).await.unwrap(), Some(u.clone()));
         assert_eq!(s.user_by_email(&u.email).await.unwrap(), Some(u.clone()));
     }
@@ -457,7 +457,7 @@ async fn populate(s: &Arc<Store>, ws: u64, base: u64) {
     let mut by_customer = event(ws, "customer_updated");
     by_customer.customer = Some(CustomerId(base + 1));
     commit(
-        &**s,
+        s,
         vec![
             Change::PutWorkspace(workspace(ws)),
             Change::PutUser(user(base + 1, ws, &format!("agent{ws}@example.com"))),
@@ -550,7 +550,7 @@ async fn contacts_filter_and_page_by_id(s: &Arc<Store>) {
     // Stored out of order: the order read back is the store's.
     changes.extend(all.iter().rev().cloned().map(Change::PutContact));
     changes.extend((31..=35).map(|id| Change::PutContact(contact(id, 2))));
-    commit(&**s, changes).await;
+    commit(s, changes).await;
 
     let filters = [
         ContactFilter::default(),
@@ -580,8 +580,8 @@ async fn contacts_filter_and_page_by_id(s: &Arc<Store>) {
             })
             .cloned()
             .collect();
-        assert_eq!(all_contacts(&**s, 1, filter, 7).await, expected, "{filter:?}");
-        assert_eq!(all_contacts(&**s, 1, filter, 100).await, expected, "{filter:?}");
+        assert_eq!(all_contacts(s, 1, filter, 7).await, expected, "{filter:?}");
+        assert_eq!(all_contacts(s, 1, filter, 100).await, expected, "{filter:?}");
     }
 
     let ids = |cs: Vec<ContactRecord>| cs.into_iter().map(|c| c.id.0).collect::<Vec<_>>();
@@ -614,7 +614,7 @@ async fn open_contacts_come_in_restart_order(s: &Arc<Store>) {
     ];
     let mut changes = vec![Change::PutWorkspace(workspace(1))];
     changes.extend(contacts.iter().rev().cloned().map(Change::PutContact));
-    commit(&**s, changes).await;
+    commit(s, changes).await;
 
     let open = s.open_contacts(WS).await.unwrap();
     let order: Vec<u64> = open.iter().map(|c| c.id.0).collect();
@@ -626,7 +626,7 @@ async fn open_contacts_come_in_restart_order(s: &Arc<Store>) {
 
 async fn identities_find_customers_and_search_ignores_case_and_wildcards(s: &Arc<Store>) {
     commit(
-        &**s,
+        s,
         vec![
             Change::PutWorkspace(workspace(1)),
             Change::PutCustomer(customer(1, 1, "Ada Lovelace")),
@@ -677,10 +677,10 @@ async fn identities_find_customers_and_search_ignores_case_and_wildcards(s: &Arc
 }
 
 async fn event_ids_increase_across_batches_and_page(s: &Arc<Store>) {
-    commit(&**s, vec![Change::PutWorkspace(workspace(1)), Change::PutWorkspace(workspace(2))]).await;
-    let first = commit(&**s, (0..3).map(|i| Change::Append(event(1, &format!("first_{i}")))).collect()).await;
+    commit(s, vec![Change::PutWorkspace(workspace(1)), Change::PutWorkspace(workspace(2))]).await;
+    let first = commit(s, (0..3).map(|i| Change::Append(event(1, &format!("first_{i}")))).collect()).await;
     let second = commit(
-        &**s,
+        s,
         vec![
             Change::Append(event(1, "second_0")),
             Change::PutContact(contact(1, 1)),
@@ -689,7 +689,7 @@ async fn event_ids_increase_across_batches_and_page(s: &Arc<Store>) {
         ],
     )
     .await;
-    let third = commit(&**s, vec![Change::PutContact(contact(2, 1))]).await;
+    let third = commit(s, vec![Change::PutContact(contact(2, 1))]).await;
     assert_eq!(first.len(), 3);
     assert_eq!(second.len(), 3);
     assert_eq!(third, Vec::<u64>::new(), "no appends, no ids");
@@ -703,7 +703,7 @@ async fn event_ids_increase_across_batches_and_page(s: &Arc<Store>) {
         events.iter().map(|e| e.kind.as_str()).collect::<Vec<_>>(),
         vec!["first_0", "first_1", "first_2", "second_0", "second_1"]
     );
-    assert_eq!(all_events(&**s, 1, 2).await, events);
+    assert_eq!(all_events(s, 1, 2).await, events);
     assert_eq!(s.events(WS, first[2], 100).await.unwrap(), events[3..].to_vec());
     assert_eq!(s.events(WS, first[0], 2).await.unwrap(), events[1..3].to_vec());
     assert_eq!(s.events(WS, u64::MAX, 100).await.unwrap(), vec![]);
@@ -723,7 +723,7 @@ async fn customer_events_include_those_of_its_contacts(s: &Arc<Store>) {
         Change::Append(e)
     };
     commit(
-        &**s,
+        s,
         vec![
             Change::PutWorkspace(workspace(1)),
             Change::PutCustomer(customer(1, 1, "Her")),
@@ -757,22 +757,22 @@ async fn identities_are_deleted_in_their_workspace_only(s: &Arc<Store>) {
     populate(s, 1, 100).await;
     populate(s, 2, 200).await;
     let phone = identity(1, 101, IdentityKind::Phone, "+491");
-    commit(&**s, vec![Change::PutIdentity(phone.clone())]).await;
+    commit(s, vec![Change::PutIdentity(phone.clone())]).await;
     let email = |ws: u64| Change::DeleteIdentity {
         workspace: WorkspaceId(ws),
         kind: IdentityKind::Email,
         value: "same@example.com".to_string(),
     };
 
-    commit(&**s, vec![email(1)]).await;
+    commit(s, vec![email(1)]).await;
     assert_eq!(s.customer_by_identity(WS, IdentityKind::Email, "same@example.com").await.unwrap(), None);
     assert_eq!(s.identities(WS, CustomerId(101)).await.unwrap(), vec![phone.clone()]);
     // Workspace 2's identity of the same value stays.
     let theirs = s.customer_by_identity(WorkspaceId(2), IdentityKind::Email, "same@example.com").await.unwrap();
     assert_eq!(theirs.map(|c| c.id), Some(CustomerId(201)));
     // Deleting what is not there is no error; the kind is part of the key.
-    commit(&**s, vec![email(1)]).await;
-    commit(&**s, vec![Change::DeleteIdentity { workspace: WS, kind: IdentityKind::Email, value: "+491".to_string() }])
+    commit(s, vec![email(1)]).await;
+    commit(s, vec![Change::DeleteIdentity { workspace: WS, kind: IdentityKind::Email, value: "+491".to_string() }])
         .await;
     assert_eq!(s.identities(WS, CustomerId(101)).await.unwrap(), vec![phone.clone()]);
 
@@ -780,9 +780,9 @@ async fn identities_are_deleted_in_their_workspace_only(s: &Arc<Store>) {
     // deleted is not.
     let delete_phone =
         || Change::DeleteIdentity { workspace: WS, kind: IdentityKind::Phone, value: "+491".to_string() };
-    commit(&**s, vec![delete_phone(), Change::PutIdentity(phone.clone())]).await;
+    commit(s, vec![delete_phone(), Change::PutIdentity(phone.clone())]).await;
     assert_eq!(s.identities(WS, CustomerId(101)).await.unwrap(), vec![phone.clone()]);
-    commit(&**s, vec![Change::PutIdentity(phone), delete_phone()]).await;
+    commit(s, vec![Change::PutIdentity(phone), delete_phone()]).await;
     assert_eq!(s.identities(WS, CustomerId(101)).await.unwrap(), vec![]);
     assert_eq!(s.identities(WorkspaceId(2), CustomerId(201)).await.unwrap().len(), 1);
 }
@@ -795,7 +795,7 @@ async fn contact_events_come_oldest_first_optionally_of_one_kind(s: &Arc<Store>)
         Change::Append(e)
     };
     commit(
-        &**s,
+        s,
         vec![
             Change::PutWorkspace(workspace(1)),
             Change::PutWorkspace(workspace(2)),
@@ -809,7 +809,7 @@ async fn contact_events_come_oldest_first_optionally_of_one_kind(s: &Arc<Store>)
         ],
     )
     .await;
-    commit(&**s, vec![e(1, "message", Some(1), "how can I help?"), e(1, "contact_ended", Some(1), "")]).await;
+    commit(s, vec![e(1, "message", Some(1), "how can I help?"), e(1, "contact_ended", Some(1), "")]).await;
 
     let shown = |events: Vec<LoggedEvent>| {
         assert!(events.windows(2).all(|w| w[0].id < w[1].id), "oldest first");
@@ -846,7 +846,7 @@ async fn contact_events_come_oldest_first_optionally_of_one_kind(s: &Arc<Store>)
 async fn max_ids_follow_the_tables(s: &Arc<Store>) {
     assert_eq!(s.max_ids().await.unwrap(), MaxIds::default());
     commit(
-        &**s,
+        s,
         vec![
             Change::PutWorkspace(workspace(3)),
             Change::PutWorkspace(workspace(1)),
@@ -876,7 +876,7 @@ async fn max_ids_follow_the_tables(s: &Arc<Store>) {
 
     // Document ids count across kinds and workspaces.
     commit(
-        &**s,
+        s,
         vec![
             Change::PutDocument(document(1, "disposition_code", 30)),
             Change::PutDocument(document(3, "canned_response", 31)),
@@ -894,7 +894,7 @@ async fn max_ids_follow_the_tables(s: &Arc<Store>) {
     // A deleted document's or article's id is never handed out again, even
     // when it was the largest: something may still name it.
     commit(
-        &**s,
+        s,
         vec![
             Change::DeleteDocument { workspace: WorkspaceId(3), kind: "canned_response".into(), id: 31 },
             Change::DeleteArticle { workspace: WorkspaceId(3), id: 8 },
@@ -905,7 +905,7 @@ async fn max_ids_follow_the_tables(s: &Arc<Store>) {
     // Deletes of what is not there (another workspace's, or none at all)
     // move nothing.
     commit(
-        &**s,
+        s,
         vec![
             Change::DeleteDocument { workspace: WorkspaceId(3), kind: "disposition_code".into(), id: 30 },
             Change::DeleteDocument { workspace: WS, kind: "kb_category".into(), id: 1_000 },
@@ -917,7 +917,7 @@ async fn max_ids_follow_the_tables(s: &Arc<Store>) {
     assert!(s.document(WS, "disposition_code", 30).await.unwrap().is_some());
     // Only a larger deleted id raises the mark.
     commit(
-        &**s,
+        s,
         vec![
             Change::PutDocument(document(1, "kb_category", 40)),
             Change::DeleteDocument { workspace: WS, kind: "kb_category".into(), id: 4 },
@@ -932,7 +932,7 @@ async fn max_ids_follow_the_tables(s: &Arc<Store>) {
 async fn concurrent_commits_are_all_acknowledged_and_stored(s: &Arc<Store>) {
     const TASKS: u64 = 50;
     const EACH: u64 = 40;
-    commit(&**s, vec![Change::PutWorkspace(workspace(1))]).await;
+    commit(s, vec![Change::PutWorkspace(workspace(1))]).await;
 
     let mut tasks = JoinSet::new();
     for t in 0..TASKS {
@@ -961,15 +961,15 @@ async fn concurrent_commits_are_all_acknowledged_and_stored(s: &Arc<Store>) {
     assert_eq!(acknowledged.len(), total);
     assert_eq!(acknowledged.iter().map(|a| a.1).collect::<HashSet<_>>().len(), total, "event ids are unique");
 
-    let contacts = all_contacts(&**s, 1, &ContactFilter::default(), 500).await;
+    let contacts = all_contacts(s, 1, &ContactFilter::default(), 500).await;
     assert_eq!(contacts.iter().map(|c| c.id.0).collect::<Vec<_>>(), (1..=total as u64).collect::<Vec<_>>());
-    let events = all_events(&**s, 1, 500).await;
+    let events = all_events(s, 1, 500).await;
     let stored: HashSet<(u64, u64)> = events.iter().map(|e| (e.contact.map_or(0, |c| c.0), e.id)).collect();
     assert_eq!(stored, acknowledged.into_iter().collect::<HashSet<_>>());
 }
 
 async fn a_failing_batch_fails_alone(s: &Arc<Store>) {
-    commit(&**s, vec![Change::PutWorkspace(workspace(1)), Change::PutUser(user(1, 1, "taken@example.com"))]).await;
+    commit(s, vec![Change::PutWorkspace(workspace(1)), Change::PutUser(user(1, 1, "taken@example.com"))]).await;
 
     // A large batch first keeps the writer busy, so that the ones after it
     // queue up and are committed as one group.
@@ -998,9 +998,9 @@ async fn a_failing_batch_fails_alone(s: &Arc<Store>) {
     }
 
     let stored: Vec<u64> =
-        all_contacts(&**s, 1, &ContactFilter::default(), 100).await.into_iter().map(|c| c.id.0).collect();
+        all_contacts(s, 1, &ContactFilter::default(), 100).await.into_iter().map(|c| c.id.0).collect();
     assert_eq!(stored, (1..=20).filter(|k| *k != BAD).collect::<Vec<_>>());
-    assert_eq!(all_events(&**s, 1, 1000).await.len(), 3000 + 19);
+    assert_eq!(all_events(s, 1, 1000).await.len(), 3000 + 19);
     assert_eq!(s.users(WS).await.unwrap().len(), 1);
 }
 
@@ -1014,7 +1014,7 @@ async fn changes_apply_in_their_order(s: &Arc<Store>) {
     };
     let (a, b) = (token(b"a", 1, 1), token(b"b", 1, 1));
     commit(
-        &**s,
+        s,
         vec![
             Change::PutWorkspace(workspace(1)),
             Change::PutUser(user(1, 1, "x@example.com")),
@@ -1024,7 +1024,7 @@ async fn changes_apply_in_their_order(s: &Arc<Store>) {
     )
     .await;
     commit(
-        &**s,
+        s,
         vec![
             Change::PutContact(version(1)),
             Change::PutContact(contact(2, 1)),
@@ -1056,7 +1056,7 @@ async fn changes_apply_in_their_order(s: &Arc<Store>) {
 }
 
 async fn an_empty_batch_commits_nothing(s: &Arc<Store>) {
-    assert_eq!(commit(&**s, vec![]).await, Vec::<u64>::new());
+    assert_eq!(commit(s, vec![]).await, Vec::<u64>::new());
     assert_eq!(s.workspaces().await.unwrap(), vec![]);
 }
 

@@ -64,7 +64,7 @@ async fn commit(s: &Store, changes: Vec<Change>) {
 
 async fn webhooks_round_trip_and_stay_in_their_workspace(s: &Arc<Store>) {
     commit(
-        &**s,
+        s,
         vec![
             Change::PutWorkspace(workspace(1)),
             Change::PutWorkspace(workspace(2)),
@@ -98,7 +98,7 @@ async fn webhooks_round_trip_and_stay_in_their_workspace(s: &Arc<Store>) {
 
 async fn deleting_a_webhook_takes_its_log(s: &Arc<Store>) {
     commit(
-        &**s,
+        s,
         vec![
             Change::PutWorkspace(workspace(1)),
             Change::PutWorkspace(workspace(2)),
@@ -109,12 +109,12 @@ async fn deleting_a_webhook_takes_its_log(s: &Arc<Store>) {
     )
     .await;
     // Another workspace's delete touches nothing.
-    commit(&**s, vec![Change::DeleteWebhook { workspace: WorkspaceId(2), id: 5 }]).await;
+    commit(s, vec![Change::DeleteWebhook { workspace: WorkspaceId(2), id: 5 }]).await;
     assert_eq!(s.webhooks(WorkspaceId(1)).await.unwrap().len(), 2);
 
     // Put, delete and put again in one batch apply in their order.
     commit(
-        &**s,
+        s,
         vec![
             Change::PutWebhook(webhook(3, 1, &["*"])),
             Change::DeleteWebhook { workspace: WorkspaceId(1), id: 5 },
@@ -129,7 +129,7 @@ async fn deleting_a_webhook_takes_its_log(s: &Arc<Store>) {
 
     // An attempt logged after the delete is never read, and its webhook id
     // is not handed out again.
-    commit(&**s, vec![Change::PutDelivery(attempt(9, 1, 11, 1, Some(200)))]).await;
+    commit(s, vec![Change::PutDelivery(attempt(9, 1, 11, 1, Some(200)))]).await;
     assert_eq!(s.max_ids().await.unwrap().webhook, 9);
 }
 
@@ -146,7 +146,7 @@ async fn events_read_by_kind(s: &Arc<Store>) {
             payload: serde_json::json!({ "type": kind }),
         })
     };
-    commit(&**s, vec![Change::PutWorkspace(workspace(1)), Change::PutWorkspace(workspace(2))]).await;
+    commit(s, vec![Change::PutWorkspace(workspace(1)), Change::PutWorkspace(workspace(2))]).await;
     let ids = s
         .commit(vec![
             event(1, "audit"),

@@ -226,7 +226,19 @@ impl<M: Matcher> Engine<M> {
     }
 
     pub fn cancel(&mut self, contact: ContactId, reason: CancelReason, now: Timestamp) -> Result<(), EngineError> {
-        let now = self.advance(now);
+        // The cancellation comes before the timers due at this very
+        // millisecond: run first, such a timer could offer the leaving
+        // contact, and the caller would learn of an offer only after the
+        // call returned, for a contact already gone. Timers due earlier
+        // have had their time and run as usual.
+        let now = now.max(self.now);
+        self.fire_due_before(now);
+        let result = self.cancel_now(contact, reason, now);
+        self.advance(now);
+        result
+    }
+
+    fn cancel_now(&mut self, contact: ContactId, reason: CancelReason, now: Timestamp) -> Result<(), EngineError> {
         let c = self.contact_idx(contact)?;
         let ct = self.w.contact(c);
         let (queue, waited) = (self.w.queue(ct.queue).config.id, now.since(ct.enqueued_at));

@@ -202,6 +202,15 @@ impl<M: Matcher> Engine<M> {
         now
     }
 
+    /// Fires the timers due strictly before `now` (the clock never goes
+    /// back: one that is already at `now` stays there).
+    fn fire_due_before(&mut self, now: Timestamp) {
+        while let Some((at, timer)) = self.timers.pop_due(Timestamp(now.0 - 1)) {
+            self.now = self.now.max(at);
+            self.fire(timer, at);
+        }
+    }
+
     /// When the engine next needs [`Engine::advance`] to be called.
     pub fn next_deadline(&self) -> Option<Timestamp> {
         self.timers.next_due()

@@ -264,6 +264,31 @@ fn steps_relax_while_the_contact_waits() {
 }
 
 #[test]
+fn a_contact_leaving_when_its_step_relaxes_is_not_offered() {
+    let mut cc = Cc::new();
+    let p = cc.policy(&[("billing >= 8", Some(30), false), ("billing >= 3", None, false)]);
+    cc.queue_with(1, p, |_| {});
+    cc.agent(100, &[1], &[("billing", 5)], 0);
+    cc.contact(10, 1, 0);
+    cc.contact(11, 1, 0);
+    cc.offers();
+    // Contact 10's patience ends on the millisecond its step relaxes: it
+    // leaves first, so the agent is offered contact 11 instead.
+    cc.e.cancel(ContactId(10), CancelReason::Abandoned, t(30)).unwrap();
+    let events: Vec<EventKind> = cc.e.drain_events().map(|ev| ev.kind).collect();
+    assert!(matches!(events[0], EventKind::ContactLeft { contact: ContactId(10), .. }), "{events:?}");
+    let offered: Vec<u64> = events
+        .iter()
+        .filter_map(|k| match k {
+            EventKind::OfferCreated { contact, .. } => Some(contact.0),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(offered, vec![11]);
+    assert!(cc.e.contact_snapshot(ContactId(10)).is_err());
+}
+
+#[test]
 fn unstaffed_steps_are_skipped() {
     let mut cc = Cc::new();
     let p = cc.policy(&[("spanish", Some(60), true), ("true", None, false)]);

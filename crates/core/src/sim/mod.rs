@@ -107,6 +107,12 @@ struct Sim<'a> {
     agents: Vec<SimAgent>,
     live: u64,
     arrivals_pending: usize,
+    /// Each stream's last arrival in exact milliseconds: the engine's
+    /// clock counts whole milliseconds, but gaps are drawn from the exact
+    /// time, or every arrival's fraction of a millisecond would be lost
+    /// and traffic run high (0.28 % on a busy center — 11 points of
+    /// service level at 99 % occupancy).
+    arrival_clock: Vec<f64>,
     engine_events: u64,
     counters: Vec<Vec<Counters>>,
     max_len: Vec<Vec<u32>>,
@@ -153,6 +159,7 @@ impl<'a> Sim<'a> {
             agents: Vec::new(),
             live: 0,
             arrivals_pending: 0,
+            arrival_clock: vec![c.start.0 as f64; c.streams.len()],
             engine_events: 0,
             counters: vec![vec![Counters::default(); c.intervals]; n_q],
             max_len: vec![vec![0; c.intervals]; n_q],
@@ -178,7 +185,7 @@ impl<'a> Sim<'a> {
             }
         }
         for s in 0..c.streams.len() {
-            if let Some(t) = sim.next_arrival(s, c.start) {
+            if let Some(t) = sim.next_arrival(s) {
                 sim.schedule(t, Step::Arrival { stream: s as u32 });
                 sim.arrivals_pending += 1;
             }
@@ -198,21 +205,26 @@ impl<'a> Sim<'a> {
 
     /// Next Poisson arrival after `from` with the rate of each interval;
     /// the exponential's memorylessness lets it restart at each boundary.
-    fn next_arrival(&mut self, s: usize, from: Timestamp) -> Option<Timestamp> {
-        let mut t = from;
-        while t < self.c.end {
-            let i = self.interval_of(t);
-            let boundary = (self.c.start + self.c.interval * (i as u32 + 1)).min(self.c.end);
+    /// The stream's next arrival, on the engine's millisecond clock (the
+    /// exact time, rounded down: no bias accumulates from one to the next).
+    fn next_arrival(&mut self, s: usize) -> Option<Timestamp> {
+        let mut t = self.arrival_clock[s];
+        let end = self.c.end.0 as f64;
+        while t < end {
+            let i = self.interval_of(Timestamp(t as i64));
+            let boundary = ((self.c.start + self.c.interval * (i as u32 + 1)).min(self.c.end)).0 as f64;
             let per_sec = self.c.streams[s].counts[i] / self.c.interval.as_secs_f64();
             if per_sec > 0.0 {
-                let dt = dist::exponential(&mut self.rng, 1.0 / per_sec);
-                let at = Timestamp(t.0 + (dt * 1000.0) as i64);
+                let at = t + dist::exponential(&mut self.rng, 1.0 / per_sec) * 1000.0;
                 if at < boundary {
-                    return Some(at);
+                    self.arrival_clock[s] = at;
+                    return Some(Timestamp(at as i64));
                 }
             }
+            // Memoryless: the next interval's rate starts afresh at its boundary.
             t = boundary;
         }
+        self.arrival_clock[s] = t;
         None
     }
 
@@ -258,7 +270,7 @@ impl<'a> Sim<'a> {
             Step::Arrival { stream } => {
                 self.arrivals_pending -= 1;
                 self.arrive(stream as usize, now)?;
-                if let Some(t) = self.next_arrival(stream as usize, now) {
+                if let Some(t) = self.next_arrival(stream as usize) {
                     self.schedule(t, Step::Arrival { stream });
                     self.arrivals_pending += 1;
                 }

@@ -50,6 +50,11 @@ id_type!(
     /// An ordered list of routing steps.
     PolicyId, "rp"
 );
+id_type!(
+    /// A way in to a workspace: a chat widget, a phone number, a mailbox,
+    /// a messaging account.
+    EndpointId, "ep"
+);
 
 /// A skill, interned by the [`crate::skills::SkillRegistry`] so that agent
 /// skill tables can be plain arrays indexed by it.

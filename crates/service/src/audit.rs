@@ -5,7 +5,7 @@
 
 use super::{Service, ServiceError, require};
 use crate::auth::Principal;
-use serde_json::json;
+use serde_json::{Value, json};
 use switchboard_core::time::Timestamp;
 use switchboard_store::{Change, LoggedEvent, NewEvent, Role};
 
@@ -16,6 +16,17 @@ pub const AUDIT: &str = crate::kinds::Kind::Audit.as_str();
 /// `create_queue`) on `target` (e.g. `queue/3`) by the principal's user.
 /// Never put a credential in `target`.
 pub fn entry(p: &Principal, at: Timestamp, action: &str, target: String) -> Change {
+    detailed(p, at, action, target, json!({}))
+}
+
+/// [`entry`] with more to say, e.g. which credentials changed (their
+/// names: never a value). `details` is an object whose fields join the
+/// entry's.
+pub fn detailed(p: &Principal, at: Timestamp, action: &str, target: String, details: Value) -> Change {
+    let mut payload = json!({ "type": AUDIT, "action": action, "target": target, "by": p.user });
+    if let (Value::Object(payload), Value::Object(details)) = (&mut payload, details) {
+        payload.extend(details);
+    }
     Change::Append(NewEvent {
         workspace: p.workspace,
         at,
@@ -24,7 +35,7 @@ pub fn entry(p: &Principal, at: Timestamp, action: &str, target: String) -> Chan
         agent: None,
         queue: None,
         customer: None,
-        payload: json!({ "type": AUDIT, "action": action, "target": target, "by": p.user }),
+        payload,
     })
 }
 

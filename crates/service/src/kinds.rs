@@ -39,12 +39,15 @@ pub enum Kind {
     /// A conversation ended (by the customer, the agent, or a timeout) on
     /// any channel; the name is older than the channels besides chat.
     ChatEnded,
+    EndpointCreated,
+    EndpointUpdated,
+    EndpointDeleted,
     Audit,
 }
 
 impl Kind {
     /// Every kind, engine's first: what a webhook may follow.
-    pub const ALL: [Kind; 23] = [
+    pub const ALL: [Kind; 26] = [
         Kind::ContactQueued,
         Kind::StepChanged,
         Kind::OfferCreated,
@@ -67,6 +70,9 @@ impl Kind {
         Kind::BotHandoff,
         Kind::Csat,
         Kind::ChatEnded,
+        Kind::EndpointCreated,
+        Kind::EndpointUpdated,
+        Kind::EndpointDeleted,
         Kind::Audit,
     ];
 
@@ -94,6 +100,9 @@ impl Kind {
             Kind::BotHandoff => "bot_handoff",
             Kind::Csat => "csat",
             Kind::ChatEnded => "chat_ended",
+            Kind::EndpointCreated => "endpoint_created",
+            Kind::EndpointUpdated => "endpoint_updated",
+            Kind::EndpointDeleted => "endpoint_deleted",
             Kind::Audit => "audit",
         }
     }

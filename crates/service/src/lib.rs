@@ -20,6 +20,7 @@ pub mod conversation;
 mod customers;
 pub mod demo;
 pub mod documents;
+pub mod endpoints;
 pub mod fanout;
 pub mod flows;
 pub mod kb;
@@ -28,6 +29,7 @@ pub mod metrics;
 pub mod names;
 pub mod observe;
 mod ops;
+pub mod secrets;
 pub mod settings;
 pub mod throttle;
 pub mod today;
@@ -97,6 +99,7 @@ pub struct Ids {
     pub document: AtomicU64,
     pub article: AtomicU64,
     pub attachment: AtomicU64,
+    pub endpoint: AtomicU64,
 }
 
 impl Ids {
@@ -112,6 +115,7 @@ impl Ids {
             document: AtomicU64::new(m.document),
             article: AtomicU64::new(m.article),
             attachment: AtomicU64::new(m.attachment),
+            endpoint: AtomicU64::new(m.endpoint),
         }
     }
 
@@ -150,6 +154,14 @@ struct Inner {
     conversations: conversation::Conversations,
     channels: conversation::Channels,
     tallies: today::Tallies,
+    /// Every endpoint, for inbound lookups (see `endpoints.rs`).
+    endpoints: std::sync::RwLock<endpoints::EndpointIndex>,
+    /// Serialises changes to endpoints, so that the index follows commits.
+    endpoint_changes: Mutex<()>,
+    /// Seals endpoints' credentials; set once at start.
+    secret_key: std::sync::OnceLock<secrets::SecretKey>,
+    /// The base URL the outside world reaches this server at; set once at start.
+    public_url: std::sync::OnceLock<String>,
 }
 
 /// A token's principal as the store last answered, and until when to trust it.
@@ -186,6 +198,7 @@ impl Clone for Service {
 impl Service {
     pub async fn new(store: Store, clock: ClockFn, session_hours: u64) -> Result<Self, ServiceError> {
         let ids = Ids::seeded(store.max_ids().await?);
+        let endpoints = endpoints::EndpointIndex::of(store.all_endpoints().await?);
         Ok(Service {
             inner: Arc::new(Inner {
                 store,
@@ -203,6 +216,10 @@ impl Service {
                 conversations: Default::default(),
                 channels: Default::default(),
                 tallies: Default::default(),
+                endpoints: std::sync::RwLock::new(endpoints),
+                endpoint_changes: Default::default(),
+                secret_key: Default::default(),
+                public_url: Default::default(),
             }),
         })
     }
@@ -217,6 +234,20 @@ impl Service {
 
     pub fn now(&self) -> Timestamp {
         (self.inner.clock)()
+    }
+
+    /// The base URL providers and customers reach this server at, for
+    /// signatures and callbacks (`public_url`, `SWITCHBOARD_PUBLIC_URL`, by
+    /// default `http://` and the server's own address), without a trailing
+    /// slash. Empty until the server has set it.
+    pub fn public_url(&self) -> &str {
+        self.inner.public_url.get().map_or("", String::as_str)
+    }
+
+    /// Sets [`Service::public_url`], once, at start.
+    pub fn set_public_url(&self, url: &str) -> Result<(), ServiceError> {
+        let url = url.trim_end_matches('/').to_string();
+        self.inner.public_url.set(url).map_err(|_| ServiceError::Conflict("the public URL is set already".into()))
     }
 
     /// The chat channel's live state.

@@ -94,6 +94,7 @@ pub(crate) async fn apply(
     edits::write(conn, &plan.documents, max_rows, p).await?;
     edits::write(conn, &plan.articles, max_rows, p).await?;
     plan.attachments.upsert(conn, max_rows, p).await?;
+    edits::write(conn, &plan.endpoints, max_rows, p).await?;
 
     let mut ids = vec![Vec::new(); batches.len()];
     for run in runs(&plan.events, |_| None::<()>, max_rows) {
@@ -123,6 +124,7 @@ struct Plan<'a> {
     documents: Vec<Edit<'a, Document>>,
     articles: Vec<Edit<'a, Article>>,
     attachments: Vec<&'a Attachment>,
+    endpoints: Vec<Edit<'a, EndpointRecord>>,
     /// With the index of the batch each belongs to.
     events: Vec<(usize, &'a NewEvent)>,
 }
@@ -166,6 +168,8 @@ impl<'a> Plan<'a> {
             Change::PutArticle(a) => self.articles.push(Edit::Put(a)),
             Change::DeleteArticle { workspace, id } => self.articles.push(Edit::Delete((*workspace, *id))),
             Change::PutAttachment(a) => self.attachments.push(a),
+            Change::PutEndpoint(e) => self.endpoints.push(Edit::Put(e)),
+            Change::DeleteEndpoint { workspace, id } => self.endpoints.push(Edit::Delete((*workspace, *id))),
         }
     }
 }

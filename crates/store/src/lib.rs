@@ -16,8 +16,8 @@
 //! `tables` (the upserted tables' columns and keys), `edits` (tables that
 //! also take deletes), `rows` (how values are stored and read back) and
 //! `writer` (group commit); a few subjects have a module of their own for
-//! all of that: `webhooks`, `documents`, `kb` (articles and their search)
-//! and `attachments`. The `sqlite` and `postgres` modules hold only what
+//! all of that: `webhooks`, `documents`, `kb` (articles and their search),
+//! `attachments` and `endpoints`. The `sqlite` and `postgres` modules hold only what
 //! differs: migrations, connection setup, how a write transaction begins,
 //! the placeholder style of the generated statements, the full-text search
 //! statement, and backup.
@@ -28,6 +28,7 @@ mod apply;
 mod attachments;
 mod documents;
 mod edits;
+mod endpoints;
 mod kb;
 mod postgres;
 mod queries;

@@ -396,7 +396,9 @@ impl Store {
                   UNION ALL SELECT id FROM retired_ids WHERE kind = 'document') AS d) AS documents,
                  (SELECT COALESCE(MAX(m), 0) FROM (SELECT MAX(id) AS m FROM articles
                   UNION ALL SELECT id FROM retired_ids WHERE kind = 'article') AS a) AS articles,
-                 (SELECT COALESCE(MAX(id), 0) FROM attachments) AS attachments",
+                 (SELECT COALESCE(MAX(id), 0) FROM attachments) AS attachments,
+                 (SELECT COALESCE(MAX(m), 0) FROM (SELECT MAX(id) AS m FROM endpoints
+                  UNION ALL SELECT id FROM retired_ids WHERE kind = 'endpoint') AS e) AS endpoints",
         )
         .fetch_one(pool)
         .await?;

@@ -6,7 +6,7 @@ use std::fmt;
 use switchboard_core::agent::{Capacity, Membership, Presence};
 use switchboard_core::channel::Channel;
 use switchboard_core::expr::Value;
-use switchboard_core::ids::{ContactId, CustomerId, PolicyId, QueueId, UserId, WorkspaceId};
+use switchboard_core::ids::{ContactId, CustomerId, EndpointId, PolicyId, QueueId, UserId, WorkspaceId};
 use switchboard_core::policy::StepSpec;
 use switchboard_core::queue::WrapUp;
 use switchboard_core::skills::Proficiency;
@@ -446,6 +446,56 @@ impl fmt::Debug for Attachment {
     }
 }
 
+/// A way in to a workspace (Chatwoot calls them inboxes): a chat widget, a
+/// phone number, a mailbox, a messaging account. `Change::DeleteEndpoint`
+/// deletes one, in its own workspace only; its id is never handed out again.
+#[derive(Clone, PartialEq)]
+pub struct EndpointRecord {
+    pub id: EndpointId,
+    pub workspace: WorkspaceId,
+    pub channel: Channel,
+    pub name: String,
+    /// What the channel knows it by (`+15551234567`, `support@example.com`,
+    /// the chat widget's key): unique per channel across all workspaces, so
+    /// that an inbound call or mail finds its endpoint. None while unset.
+    pub address: Option<String>,
+    pub queue: Option<QueueId>,
+    /// The bot or IVR flow (a document's id) that answers first.
+    pub flow: Option<u64>,
+    /// The business hours (a document's id) it keeps.
+    pub business_hours: Option<u64>,
+    pub enabled: bool,
+    /// The channel's settings that are not secret, as a JSON object.
+    pub settings: serde_json::Value,
+    /// The channel's credentials, encrypted by the service: the store never
+    /// sees them in clear. Empty when there are none.
+    pub secrets: Vec<u8>,
+    pub created_at: Timestamp,
+    pub updated_at: Timestamp,
+}
+
+// By hand, so that logging an endpoint (or a `Change` carrying one) shows
+// the size of its sealed credentials, never their bytes.
+impl fmt::Debug for EndpointRecord {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("EndpointRecord")
+            .field("id", &self.id)
+            .field("workspace", &self.workspace)
+            .field("channel", &self.channel)
+            .field("name", &self.name)
+            .field("address", &self.address)
+            .field("queue", &self.queue)
+            .field("flow", &self.flow)
+            .field("business_hours", &self.business_hours)
+            .field("enabled", &self.enabled)
+            .field("settings", &self.settings)
+            .field("secrets", &format_args!("<{} sealed bytes>", self.secrets.len()))
+            .field("created_at", &self.created_at)
+            .field("updated_at", &self.updated_at)
+            .finish()
+    }
+}
+
 impl NewEvent {
     /// The event as the log holds it once the store has given it `id`.
     pub fn logged(self, id: u64) -> LoggedEvent {
@@ -523,6 +573,13 @@ pub enum Change {
         id: u64,
     },
     PutAttachment(Attachment),
+    PutEndpoint(EndpointRecord),
+    /// Deletes one endpoint, in this workspace only; one that is not there
+    /// is no error. Its address is free again at once.
+    DeleteEndpoint {
+        workspace: WorkspaceId,
+        id: EndpointId,
+    },
 }
 
 /// Filters for listing contacts; all optional, combined with AND.
@@ -555,4 +612,6 @@ pub struct MaxIds {
     /// Also counts deleted articles, for the same reason.
     pub article: u64,
     pub attachment: u64,
+    /// Also counts deleted endpoints: events and contacts may still name one.
+    pub endpoint: u64,
 }

@@ -285,6 +285,7 @@ pub(crate) fn max_ids(row: &AnyRow) -> Result<MaxIds, StoreError> {
         document: id(row, "documents")?,
         article: id(row, "articles")?,
         attachment: id(row, "attachments")?,
+        endpoint: id(row, "endpoints")?,
     })
 }
 

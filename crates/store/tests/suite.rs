@@ -871,6 +871,7 @@ async fn max_ids_follow_the_tables(s: &Arc<Store>) {
         document: 0,
         article: 0,
         attachment: 0,
+        endpoint: 0,
     };
     assert_eq!(s.max_ids().await.unwrap(), expected);
 

@@ -43,7 +43,7 @@ impl Running {
 }
 
 /// What may be tuned when starting a server; the defaults suit production.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Default)]
 pub struct Options {
     pub webhooks: delivery::DeliveryOptions,
     /// Serve the web UI from this directory instead of the copy embedded
@@ -53,6 +53,10 @@ pub struct Options {
     pub edge: api::edge::Edge,
     /// Serve `/metrics` (only) on this address too.
     pub metrics_listen: Option<SocketAddr>,
+    /// The channels to register: each gets its `/hooks` and a delivery
+    /// loop, which resumes what was committed but not sent before a restart.
+    pub channels: Vec<Arc<dyn service::conversation::ChannelAdapter>>,
+    pub channel_delivery: service::conversation::DeliveryOptions,
 }
 
 /// Binds `addr` (port 0 picks a free one) and serves `service` until stopped.
@@ -67,6 +71,14 @@ pub async fn start_with(service: service::Service, addr: SocketAddr, options: Op
     let (shutdown, mut stop) = tokio::sync::watch::channel(false);
     let ticker = service.clone().spawn_ticker(stop.clone());
     let deliveries = delivery::spawn(service.clone(), options.webhooks, stop.clone());
+    let sends: Vec<_> = options
+        .channels
+        .into_iter()
+        .map(|adapter| {
+            service.channels().register(adapter.clone());
+            service.spawn_delivery(adapter, options.channel_delivery.clone(), stop.clone())
+        })
+        .collect();
     let assets = Arc::new(web::Assets::new(options.assets_dir));
     let service = Arc::new(service);
     let metrics = match options.metrics_listen {
@@ -88,6 +100,9 @@ pub async fn start_with(service: service::Service, addr: SocketAddr, options: Op
         }
         ticker.abort();
         deliveries.abort();
+        for send in sends {
+            send.abort();
+        }
         if let Some((_, metrics)) = metrics {
             let _ = metrics.await;
         }

@@ -22,8 +22,8 @@ use super::{Ids, Service, ServiceError, audit, names, require};
 use crate::auth::Principal;
 use crate::customers::normalize_identity;
 use crate::documents::BusinessHours;
-use crate::secrets::{SecretError, SecretKey};
 use crate::kinds::Kind;
+use crate::secrets::{SecretError, SecretKey};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
 use std::collections::{BTreeMap, HashMap};
@@ -484,6 +484,21 @@ impl Service {
             }
             other => other.map(|_| ()),
         }
+    }
+
+    /// Commits `changes` with `record` put, and indexes it once durable:
+    /// for an endpoint the service keeps with a channel's own settings (the
+    /// chat widget's), which an admin's write does not go through.
+    pub(crate) async fn commit_with_endpoint(
+        &self,
+        record: EndpointRecord,
+        mut changes: Vec<Change>,
+    ) -> Result<(), ServiceError> {
+        let _serial = self.inner.endpoint_changes.lock().await;
+        changes.insert(0, Change::PutEndpoint(record.clone()));
+        self.commit_endpoint(changes).await?;
+        self.inner.endpoints.write().expect("endpoints lock").put(record);
+        Ok(())
     }
 
     // ----- for channels ---------------------------------------------------

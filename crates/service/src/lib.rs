@@ -199,7 +199,7 @@ impl Service {
     pub async fn new(store: Store, clock: ClockFn, session_hours: u64) -> Result<Self, ServiceError> {
         let ids = Ids::seeded(store.max_ids().await?);
         let endpoints = endpoints::EndpointIndex::of(store.all_endpoints().await?);
-        Ok(Service {
+        let service = Service {
             inner: Arc::new(Inner {
                 store,
                 clock,
@@ -221,7 +221,9 @@ impl Service {
                 secret_key: Default::default(),
                 public_url: Default::default(),
             }),
-        })
+        };
+        service.chat_endpoints_for_old_widgets().await?;
+        Ok(service)
     }
 
     pub fn store(&self) -> &Store {

@@ -5,7 +5,7 @@
 mod support;
 
 use switchboard_core::channel::Channel;
-use switchboard_service::conversation::{Inbound, IncomingMessage, Route, Sender, Thread};
+use switchboard_service::conversation::{Inbound, IncomingMessage, Sender, Thread};
 use switchboard_service::{IdentityValue, NewContact, ServiceError};
 use switchboard_store::{ContactFilter, IdentityKind};
 
@@ -50,11 +50,11 @@ fn from(phone: &str, text: &str) -> Inbound {
 async fn a_failed_commit_leaves_nothing_ahead(url: String) {
     let service = support::service(&url).await;
     let (p, queue) = support::workspace(&service, &["sms"]).await;
-    let route = Route { workspace: p.workspace, channel: Channel::Sms, endpoint: 1, flow: None, queue: Some(queue) };
+    let endpoint = support::sms_endpoint(&service, &p, "+15557770000", queue).await;
     break_commits_of_poison(&url).await;
 
     // A new customer, a new contact, its message and its place in line: refused together.
-    let refused = service.inbound(&route, Thread::Key("+15550000001".into()), from("+15550000001", POISON)).await;
+    let refused = service.inbound(endpoint, Thread::Key("+15550000001".into()), from("+15550000001", POISON)).await;
     assert!(refused.is_err(), "{refused:?}");
     let customer = service.store().customer_by_identity(p.workspace, IdentityKind::Phone, "+15550000001").await;
     assert!(customer.unwrap().is_none(), "no customer is left behind");
@@ -64,7 +64,8 @@ async fn a_failed_commit_leaves_nothing_ahead(url: String) {
     assert_eq!(stats[0].waiting, 0, "the engine has nobody in line");
 
     // What works still works, and memory matches the store.
-    let ok = service.inbound(&route, Thread::Key("+15550000002".into()), from("+15550000002", "hello")).await.unwrap();
+    let ok =
+        service.inbound(endpoint, Thread::Key("+15550000002".into()), from("+15550000002", "hello")).await.unwrap();
     let stats = service.queue_stats(&p).await.unwrap();
     assert_eq!(stats[0].waiting, 1);
     let contacts = service.store().contacts(p.workspace, &ContactFilter::default(), None, 100).await.unwrap();
@@ -74,10 +75,10 @@ async fn a_failed_commit_leaves_nothing_ahead(url: String) {
     // again (once the database takes it), it is logged.
     let mut poisoned = from("+15550000002", POISON);
     poisoned.message.as_mut().unwrap().client_id = Some("m-1".into());
-    assert!(service.inbound(&route, Thread::Key("+15550000002".into()), poisoned.clone()).await.is_err());
+    assert!(service.inbound(endpoint, Thread::Key("+15550000002".into()), poisoned.clone()).await.is_err());
     let pool_url = url.clone();
     drop_trigger(&pool_url).await;
-    let again = service.inbound(&route, Thread::Key("+15550000002".into()), poisoned).await.unwrap();
+    let again = service.inbound(endpoint, Thread::Key("+15550000002".into()), poisoned).await.unwrap();
     assert!(!again.repeat);
 }
 

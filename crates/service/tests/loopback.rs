@@ -9,8 +9,8 @@ use std::sync::{Arc, Mutex};
 use switchboard_core::channel::Channel;
 use switchboard_core::ids::ContactId;
 use switchboard_service::conversation::{
-    BoxFuture, Capabilities, ChannelAdapter, DeliveryOptions, Inbound, IncomingMessage, Outbound, Route, SendError,
-    Sender, Sent, Thread,
+    BoxFuture, Capabilities, ChannelAdapter, DeliveryOptions, Inbound, IncomingMessage, Outbound, SendError, Sender,
+    Sent, Thread,
 };
 use switchboard_service::kinds::Kind;
 use switchboard_service::{IdentityValue, Service};
@@ -95,8 +95,8 @@ async fn messages(
 async fn inbound_opens_a_contact_and_dedupes(url: String) {
     let service = support::service(&url).await;
     let (p, queue) = support::workspace(&service, &["sms"]).await;
-    let route = Route { workspace: p.workspace, channel: Channel::Sms, endpoint: 7, flow: None, queue: Some(queue) };
-    let first = service.inbound(&route, Thread::Key(PHONE.into()), text("hello", "m1")).await.unwrap();
+    let endpoint = support::sms_endpoint(&service, &p, "+15557770000", queue).await;
+    let first = service.inbound(endpoint, Thread::Key(PHONE.into()), text("hello", "m1")).await.unwrap();
     assert!(first.opened && !first.repeat);
     let customer = service.store().customer_by_identity(p.workspace, IdentityKind::Phone, PHONE).await.unwrap();
     assert_eq!(customer.map(|c| c.id), first.customer);
@@ -104,16 +104,16 @@ async fn inbound_opens_a_contact_and_dedupes(url: String) {
     assert_eq!((contact.channel, contact.state, contact.queue), (Channel::Sms, ContactState::Queued, Some(queue)));
 
     // The same thread goes on in the same conversation; a repeat changes nothing.
-    let again = service.inbound(&route, Thread::Key(PHONE.into()), text("hello", "m1")).await.unwrap();
+    let again = service.inbound(endpoint, Thread::Key(PHONE.into()), text("hello", "m1")).await.unwrap();
     assert!(again.repeat && !again.opened);
-    let second = service.inbound(&route, Thread::Key(PHONE.into()), text("are you there?", "m2")).await.unwrap();
+    let second = service.inbound(endpoint, Thread::Key(PHONE.into()), text("are you there?", "m2")).await.unwrap();
     assert_eq!((second.contact, second.opened, second.repeat), (first.contact, false, false));
     assert_eq!(messages(&service, (&p, first.contact)).await.len(), 2);
 
     // After a restart the repeat is still known: it is in the store.
     drop(service);
     let service = support::service(&url).await;
-    let after = service.inbound(&route, Thread::Key(PHONE.into()), text("hello", "m1")).await.unwrap();
+    let after = service.inbound(endpoint, Thread::Key(PHONE.into()), text("hello", "m1")).await.unwrap();
     assert!(after.repeat);
     assert_eq!(after.contact, first.contact);
     assert_eq!(messages(&service, (&p, first.contact)).await.len(), 2);
@@ -122,8 +122,8 @@ async fn inbound_opens_a_contact_and_dedupes(url: String) {
 async fn replies_are_delivered_retried_and_failures_shown(url: String) {
     let service = support::service(&url).await;
     let (p, queue) = support::workspace(&service, &["sms"]).await;
-    let route = Route { workspace: p.workspace, channel: Channel::Sms, endpoint: 7, flow: None, queue: Some(queue) };
-    let got = service.inbound(&route, Thread::Key(PHONE.into()), text("hello", "m1")).await.unwrap();
+    let endpoint = support::sms_endpoint(&service, &p, "+15557770000", queue).await;
+    let got = service.inbound(endpoint, Thread::Key(PHONE.into()), text("hello", "m1")).await.unwrap();
 
     let loopback = Arc::new(Loopback::default());
     loopback.failures.store(2, Ordering::SeqCst);
@@ -170,8 +170,8 @@ async fn replies_are_delivered_retried_and_failures_shown(url: String) {
 async fn a_restart_resumes_delivery(url: String) {
     let service = support::service(&url).await;
     let (p, queue) = support::workspace(&service, &["sms"]).await;
-    let route = Route { workspace: p.workspace, channel: Channel::Sms, endpoint: 7, flow: None, queue: Some(queue) };
-    let got = service.inbound(&route, Thread::Key(PHONE.into()), text("hello", "m1")).await.unwrap();
+    let endpoint = support::sms_endpoint(&service, &p, "+15557770000", queue).await;
+    let got = service.inbound(endpoint, Thread::Key(PHONE.into()), text("hello", "m1")).await.unwrap();
     // Committed while no delivery loop runs (the server stopped before sending).
     let reply = service.send_message(&p, got.contact, "We are on it.", None).await.unwrap();
     let id = reply["id"].as_u64().unwrap();

@@ -12,6 +12,7 @@ mod errors;
 mod events;
 mod extract;
 mod handlers;
+mod hooks;
 mod metrics;
 mod panics;
 mod people;
@@ -120,6 +121,7 @@ pub fn router(service: AppState, assets: Arc<crate::web::Assets>) -> Router {
     Router::new()
         .nest("/api/v1", api)
         .merge(public)
+        .route("/hooks/{endpoint}", get(hooks::hook).post(hooks::hook))
         .route("/health", get(handlers::health))
         .route("/ready", get(handlers::ready))
         .route("/metrics", get(edge::metrics))

@@ -5,16 +5,15 @@
 //! typing and read marks, and its status line.
 
 use super::{ChatSettings, PreChatField, Signal, session};
-use crate::conversation::{AttachmentRef, Inbound, IncomingMessage, Opening, Route, Sender, Thread, is_closed};
+use crate::conversation::{AttachmentRef, Inbound, IncomingMessage, Opening, Sender, Thread, is_closed};
 use crate::conversation::{Author, MESSAGE, MessageBody, frame};
 use crate::kinds::Kind;
 use crate::{IdentityValue, Service, ServiceError, normalize_identity};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
-use switchboard_core::channel::Channel;
 use switchboard_core::expr::Value as AttrValue;
-use switchboard_core::ids::{ContactId, CustomerId, WorkspaceId};
+use switchboard_core::ids::{ContactId, CustomerId, EndpointId, WorkspaceId};
 use switchboard_store::{ContactState, IdentityKind};
 
 /// `POST /chat/{key}/sessions`.
@@ -64,6 +63,8 @@ pub enum CustomerFrame {
 #[derive(Clone, Debug)]
 pub struct ChatSession {
     pub workspace: WorkspaceId,
+    /// The widget's endpoint.
+    pub endpoint: EndpointId,
     pub contact: ContactId,
     pub key: String,
     pub token: String,
@@ -88,7 +89,7 @@ impl Service {
     pub async fn chat_session(&self, key: &str, token: &str) -> Result<ChatSession, ServiceError> {
         let (ws, settings) = self.chat_workspace(key).await?;
         let contact = session::verify(&settings.secret, ws, token).ok_or(ServiceError::Unauthenticated)?;
-        Ok(ChatSession { workspace: ws, contact, key: key.into(), token: token.into() })
+        Ok(ChatSession { workspace: ws, endpoint: settings.endpoint, contact, key: key.into(), token: token.into() })
     }
 
     pub async fn chat_config(&self, key: &str) -> Result<ChatConfig, ServiceError> {
@@ -149,17 +150,6 @@ impl Service {
         Ok(attributes)
     }
 
-    /// The chat's way in: the widget's settings name its bot and queue.
-    fn chat_route(ws: WorkspaceId, settings: &ChatSettings) -> Route {
-        Route {
-            workspace: ws,
-            channel: Channel::Chat,
-            endpoint: super::SETTINGS_ID,
-            flow: settings.flow,
-            queue: settings.queue,
-        }
-    }
-
     /// Starts a conversation: the customer, the contact, the greeting, and
     /// the bot's first words (or the queue, when there is no bot).
     pub async fn start_chat(&self, key: &str, start: StartChat) -> Result<ChatStarted, ServiceError> {
@@ -188,7 +178,7 @@ impl Service {
             message: None,
             opening: Opening { attributes, variables, preface, skip_flow: false },
         };
-        let received = self.inbound(&Self::chat_route(ws, &settings), Thread::New, inbound).await?;
+        let received = self.inbound(settings.endpoint, Thread::New, inbound).await?;
         let id = received.contact;
         self.chat().presence.started(ws, id, self.now());
         let customer = received.customer.ok_or_else(|| ServiceError::Conflict("the chat has no customer".into()))?;
@@ -242,9 +232,8 @@ impl Service {
     /// A customer's message (or button, or file), through the seam: logged,
     /// and fed to the bot while one is talking.
     async fn customer_says(&self, s: &ChatSession, message: IncomingMessage) -> Result<(), ServiceError> {
-        let settings = self.chat_settings(s.workspace).await?;
         let inbound = Inbound { message: Some(message), ..Default::default() };
-        self.inbound(&Self::chat_route(s.workspace, &settings), Thread::Contact(s.contact), inbound).await?;
+        self.inbound(s.endpoint, Thread::Contact(s.contact), inbound).await?;
         Ok(())
     }
 
@@ -293,7 +282,7 @@ impl Service {
             message: Some(IncomingMessage { text, ..Default::default() }),
             opening: Opening { attributes, skip_flow: true, ..Default::default() },
         };
-        Ok(self.inbound(&Self::chat_route(ws, &settings), Thread::New, inbound).await?.contact)
+        Ok(self.inbound(settings.endpoint, Thread::New, inbound).await?.contact)
     }
 
     /// The messages of the customer's conversation after `after`, as frames.

@@ -5,12 +5,13 @@
 
 use super::messages::MessageBody;
 use crate::Service;
+use crate::endpoints::Endpoint;
 use std::collections::HashMap;
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::{Arc, RwLock};
 use switchboard_core::channel::Channel;
-use switchboard_core::ids::{ContactId, CustomerId, WorkspaceId};
+use switchboard_core::ids::{ContactId, CustomerId, EndpointId, WorkspaceId};
 
 pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 
@@ -108,12 +109,19 @@ pub trait ChannelAdapter: Send + Sync + 'static {
     /// `delivery`), at least once per committed message, in order per channel.
     fn send(&self, message: Outbound) -> BoxFuture<'_, Result<Sent, SendError>>;
 
-    /// A provider's webhook for `endpoint`. There is no auth header: the
-    /// channel checks the provider's signature itself. Channels without
-    /// webhooks keep the default, which answers 404.
-    fn hook<'a>(&'a self, service: &'a Service, endpoint: u64, request: HookRequest) -> BoxFuture<'a, HookResponse> {
+    /// A provider's webhook for `endpoint` (enabled, of this channel),
+    /// which the server receives at `GET|POST /hooks/{endpoint}`. There is
+    /// no auth header: the channel checks the provider's signature itself
+    /// (with `Service::endpoint_credentials`). Channels without webhooks
+    /// keep the default, which answers 405.
+    fn hook<'a>(
+        &'a self,
+        service: &'a Service,
+        endpoint: &'a Endpoint,
+        request: HookRequest,
+    ) -> BoxFuture<'a, HookResponse> {
         let _ = (service, endpoint, request);
-        Box::pin(async { HookResponse::status(404) })
+        Box::pin(async { HookResponse::status(405) })
     }
 }
 
@@ -131,5 +139,27 @@ impl Channels {
 
     pub fn get(&self, kind: Channel) -> Option<Arc<dyn ChannelAdapter>> {
         self.by_kind.read().expect("channels lock").get(&kind).cloned()
+    }
+}
+
+impl Service {
+    /// A provider's request to `/hooks/{endpoint}`, handed to the channel
+    /// registered for the endpoint's channel: 404 for an endpoint that does
+    /// not exist, 410 for a disabled one, 405 when its channel takes no
+    /// webhooks (or none is registered).
+    pub async fn hook(&self, endpoint: EndpointId, request: HookRequest) -> HookResponse {
+        let found = match self.endpoint_by_id(endpoint).await {
+            Ok(found) => found,
+            Err(e) => {
+                tracing::error!(error = %e, endpoint = endpoint.0, "looking up a hook's endpoint");
+                return HookResponse::status(500);
+            }
+        };
+        let Some(found) = found else { return HookResponse::status(404) };
+        if !found.enabled {
+            return HookResponse::status(410);
+        }
+        let Some(adapter) = self.channels().get(found.channel) else { return HookResponse::status(405) };
+        adapter.hook(self, &found, request).await
     }
 }

@@ -9,35 +9,20 @@ use super::driver::{Action, Input, Step};
 use super::messages::{Author, ButtonView, MessageBody};
 use super::{BOT_RUN_KIND, BotRun, Live};
 use crate::center::contact_event as event;
+use crate::endpoints::Endpoint;
 use crate::kinds::Kind;
 use crate::{IdentityValue, Ids, Service, ServiceError};
 use serde_json::json;
 use sha2::{Digest, Sha256};
 use std::collections::BTreeMap;
-use switchboard_core::channel::Channel;
 use switchboard_core::expr::Value as AttrValue;
-use switchboard_core::ids::{ContactId, CustomerId, QueueId, WorkspaceId};
+use switchboard_core::ids::{ContactId, CustomerId, EndpointId, WorkspaceId};
 use switchboard_store::{Change, ContactRecord, ContactState, Direction, Document, IdentityKind};
 
 /// The attribute holding a conversation's thread key, which outbound
 /// delivery needs to address the customer.
 pub const THREAD_ATTRIBUTE: &str = "thread";
 const THREAD_KIND: &str = "thread";
-
-/// The way in a message arrived by, as its endpoint configures it.
-#[derive(Clone, Debug)]
-pub struct Route {
-    pub workspace: WorkspaceId,
-    pub channel: Channel,
-    /// Tells two ways in of one channel apart (two numbers, two mailboxes),
-    /// so their thread keys never meet.
-    pub endpoint: u64,
-    /// The bot in front, if any.
-    pub flow: Option<u64>,
-    /// Where conversations go without a bot, or when the bot hands off
-    /// without naming a queue.
-    pub queue: Option<QueueId>,
-}
 
 /// Who wrote.
 #[derive(Clone, Debug, Default)]
@@ -109,8 +94,10 @@ pub struct Received {
 /// The document id of a thread key: a hash, the key itself kept in the body
 /// and compared, so a collision opens a new conversation rather than
 /// joining a stranger's.
-fn thread_doc(route: &Route, key: &str) -> u64 {
-    let digest = Sha256::digest(format!("{}:{}:{key}", route.channel, route.endpoint).as_bytes());
+fn thread_doc(route: &Endpoint, key: &str) -> u64 {
+    // Keyed by endpoint: two numbers or mailboxes of one workspace never
+    // share a thread.
+    let digest = Sha256::digest(format!("{}:{}:{key}", route.channel, route.id.0).as_bytes());
     u64::from_be_bytes(digest[..8].try_into().expect("eight bytes")) >> 1
 }
 
@@ -119,9 +106,21 @@ pub(crate) fn is_closed(state: ContactState) -> bool {
 }
 
 impl Service {
-    /// A customer's message on `route`'s channel (or, without a message, a
-    /// conversation opened: a chat started). See the module's note.
-    pub async fn inbound(&self, route: &Route, thread: Thread, inbound: Inbound) -> Result<Received, ServiceError> {
+    /// A customer's message to `endpoint` (or, without a message, a
+    /// conversation opened: a chat started), which names the workspace, the
+    /// channel, the bot and the queue. See the module's note.
+    pub async fn inbound(
+        &self,
+        endpoint: EndpointId,
+        thread: Thread,
+        inbound: Inbound,
+    ) -> Result<Received, ServiceError> {
+        let route = self
+            .endpoint_by_id(endpoint)
+            .await?
+            .filter(|e| e.enabled)
+            .ok_or_else(|| ServiceError::NotFound(format!("endpoint {}", endpoint.0)))?;
+        let route = &route;
         let open = match &thread {
             Thread::Contact(id) => Some(*id),
             Thread::Key(key) => self.thread_contact(route, key).await?,
@@ -140,7 +139,7 @@ impl Service {
     }
 
     /// The open conversation of a thread key, if any.
-    async fn thread_contact(&self, route: &Route, key: &str) -> Result<Option<ContactId>, ServiceError> {
+    async fn thread_contact(&self, route: &Endpoint, key: &str) -> Result<Option<ContactId>, ServiceError> {
         let Some(d) = self.store().document(route.workspace, THREAD_KIND, thread_doc(route, key)).await? else {
             return Ok(None);
         };
@@ -154,7 +153,7 @@ impl Service {
 
     async fn open_conversation(
         &self,
-        route: &Route,
+        route: &Endpoint,
         thread: Option<String>,
         inbound: Inbound,
     ) -> Result<Received, ServiceError> {
@@ -244,7 +243,7 @@ impl Service {
 
     async fn continue_conversation(
         &self,
-        route: &Route,
+        route: &Endpoint,
         id: ContactId,
         inbound: Inbound,
     ) -> Result<Received, ServiceError> {
@@ -309,7 +308,7 @@ impl Service {
     /// bot's state to remember — only once that commit is durable.
     async fn settle(
         &self,
-        route: &Route,
+        route: &Endpoint,
         mut record: ContactRecord,
         flow: u64,
         mut changes: Vec<Change>,

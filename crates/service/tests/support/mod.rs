@@ -2,7 +2,7 @@
 //! workspace with a queue, and a run of a test on both databases.
 
 use serde_json::json;
-use switchboard_core::ids::QueueId;
+use switchboard_core::ids::{EndpointId, QueueId};
 use switchboard_service::auth::Principal;
 use switchboard_service::{NewUser, Service, system_clock};
 use switchboard_store::Role;
@@ -55,6 +55,14 @@ pub async fn workspace(service: &Service, channels: &[&str]) -> (Principal, Queu
     let settings = serde_json::from_value(json!({ "channels": channels, "policy": policy.id })).unwrap();
     let queue = service.put_queue(&p, None, "Support", settings).await.unwrap();
     (p, queue.id)
+}
+
+/// An SMS endpoint (`address`, a number) sending its contacts to `queue`.
+pub async fn sms_endpoint(service: &Service, p: &Principal, address: &str, queue: QueueId) -> EndpointId {
+    let input =
+        serde_json::from_value(json!({ "channel": "sms", "name": address, "address": address, "queue": queue }))
+            .unwrap();
+    service.create_endpoint(p, input).await.unwrap().id
 }
 
 /// `on_both!(a, b)`: tests `sqlite::a`, `postgres::a`, … each running the

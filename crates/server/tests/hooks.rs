@@ -36,15 +36,7 @@ impl ChannelAdapter for TestSms {
     }
 
     fn capabilities(&self) -> Capabilities {
-        Capabilities {
-            text: true,
-            html: false,
-            attachments: false,
-            typing: false,
-            read_receipts: false,
-            max_length: Some(1600),
-            realtime: false,
-        }
+        Capabilities::plain_text(1600)
     }
 
     fn send(&self, message: Outbound) -> BoxFuture<'_, Result<Sent, SendError>> {

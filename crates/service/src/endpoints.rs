@@ -366,22 +366,7 @@ impl Service {
             (None, Channel::Chat) => Some(crate::auth::new_token()[..24].to_string()),
             _ => None,
         };
-        let now = self.now();
-        let blank = EndpointRecord {
-            id,
-            workspace: p.workspace,
-            channel,
-            name: String::new(),
-            address,
-            queue: None,
-            flow: None,
-            business_hours: None,
-            enabled: true,
-            settings: json!({}),
-            secrets: Vec::new(),
-            created_at: now,
-            updated_at: now,
-        };
+        let blank = self.blank_endpoint(id, p.workspace, channel, address);
         self.write_endpoint(p, blank, input, ENDPOINT_CREATED, "create_endpoint").await
     }
 
@@ -483,6 +468,32 @@ impl Service {
                 Err(ServiceError::Conflict(format!("{what} is taken")))
             }
             other => other.map(|_| ()),
+        }
+    }
+
+    /// A new endpoint with nothing set but its place and address, enabled.
+    pub(crate) fn blank_endpoint(
+        &self,
+        id: EndpointId,
+        workspace: WorkspaceId,
+        channel: Channel,
+        address: Option<String>,
+    ) -> EndpointRecord {
+        let now = self.now();
+        EndpointRecord {
+            id,
+            workspace,
+            channel,
+            name: String::new(),
+            address,
+            queue: None,
+            flow: None,
+            business_hours: None,
+            enabled: true,
+            settings: json!({}),
+            secrets: Vec::new(),
+            created_at: now,
+            updated_at: now,
         }
     }
 

@@ -12,10 +12,12 @@
 //! runs ahead of what is on disk.
 
 mod access;
+mod agents;
 pub mod audit;
 pub mod auth;
 mod center;
 pub mod chat;
+mod contacts;
 pub mod conversation;
 mod customers;
 pub mod demo;
@@ -28,18 +30,23 @@ pub mod kinds;
 pub mod metrics;
 pub mod names;
 pub mod observe;
-mod ops;
+mod routing;
 pub mod secrets;
 pub mod settings;
+mod stats;
 pub mod throttle;
 pub mod today;
+mod users;
 mod webhooks;
 pub mod workspace;
 
 pub use access::*;
+pub use agents::*;
 pub use center::Center;
+pub use contacts::*;
 pub use customers::*;
-pub use ops::*;
+pub use stats::*;
+pub use users::*;
 pub use webhooks::*;
 
 use crate::auth::Principal;

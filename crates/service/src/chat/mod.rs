@@ -8,19 +8,23 @@
 //! back in order after a reconnect (their ids are the log's), and appear on
 //! the customer's cross-channel timeline without a table of their own.
 
-mod conversation;
+mod customer;
+mod left;
 pub mod limits;
 pub mod presence;
 mod session;
 mod signals;
+mod start;
 
 pub use crate::conversation::{AttachmentRef, Author, ButtonView, MessageBody, Messages, frame};
-pub use conversation::*;
+pub use customer::*;
+pub use left::*;
+pub use start::*;
 
 use super::{Ids, Service, ServiceError, require};
 use crate::auth::Principal;
 use serde::{Deserialize, Serialize};
-use serde_json::{Value, json};
+use serde_json::Value;
 use std::collections::HashMap;
 use switchboard_core::channel::Channel;
 use switchboard_core::ids::{ContactId, EndpointId, QueueId, UserId, WorkspaceId};
@@ -245,22 +249,12 @@ impl Service {
     /// document from before chat endpoints held: one commit. The caller
     /// holds the workspace's customers lock.
     async fn make_chat_endpoint(&self, ws: WorkspaceId, mut doc: WidgetDoc) -> Result<ChatSettings, ServiceError> {
-        let now = self.now();
-        let record = EndpointRecord {
-            id: EndpointId(Ids::next(&self.ids().endpoint)),
-            workspace: ws,
-            channel: Channel::Chat,
-            name: "Chat widget".into(),
-            address: Some(doc.widget_key.take().unwrap_or_else(|| crate::conversation::random_hex(12))),
-            queue: doc.queue.take(),
-            flow: doc.flow.take(),
-            business_hours: None,
-            enabled: true,
-            settings: json!({}),
-            secrets: Vec::new(),
-            created_at: now,
-            updated_at: now,
-        };
+        let address = doc.widget_key.take().unwrap_or_else(|| crate::conversation::random_hex(12));
+        let mut record =
+            self.blank_endpoint(EndpointId(Ids::next(&self.ids().endpoint)), ws, Channel::Chat, Some(address));
+        record.name = "Chat widget".into();
+        record.queue = doc.queue.take();
+        record.flow = doc.flow.take();
         doc.endpoint = Some(record.id);
         self.save_chat_settings(ws, &doc, Some(record), Vec::new()).await?;
         self.stored_chat_settings(ws).await?.ok_or_else(|| ServiceError::NotFound("chat widget".into()))

@@ -31,6 +31,22 @@ pub struct Capabilities {
     pub realtime: bool,
 }
 
+impl Capabilities {
+    /// Plain text of at most `max_length` characters, answered later: what
+    /// SMS-like providers carry.
+    pub const fn plain_text(max_length: usize) -> Self {
+        Capabilities {
+            text: true,
+            html: false,
+            attachments: false,
+            typing: false,
+            read_receipts: false,
+            max_length: Some(max_length),
+            realtime: false,
+        }
+    }
+}
+
 /// One message to deliver: an agent's or the bot's, committed as event
 /// `message` of the contact.
 #[derive(Clone, Debug)]

@@ -58,6 +58,7 @@ pub async fn workspace(service: &Service, channels: &[&str]) -> (Principal, Queu
 }
 
 /// An SMS endpoint (`address`, a number) sending its contacts to `queue`.
+#[allow(dead_code)] // not every test binary has an SMS endpoint
 pub async fn sms_endpoint(service: &Service, p: &Principal, address: &str, queue: QueueId) -> EndpointId {
     let input =
         serde_json::from_value(json!({ "channel": "sms", "name": address, "address": address, "queue": queue }))

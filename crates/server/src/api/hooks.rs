@@ -3,7 +3,7 @@
 //! to the service, which finds the endpoint's channel. No auth header is
 //! asked for: the provider's signature is the auth, and the channel checks it.
 
-use super::AppState;
+use super::{ApiError, AppState};
 use crate::service::conversation::HookRequest;
 use axum::body::{Body, Bytes};
 use axum::extract::{Path, RawQuery, State};
@@ -19,7 +19,9 @@ pub async fn hook(
     RawQuery(query): RawQuery,
     body: Bytes,
 ) -> Response {
-    let Ok(id) = endpoint.parse::<u64>() else { return StatusCode::NOT_FOUND.into_response() };
+    let Ok(id) = endpoint.parse::<u64>() else {
+        return ApiError::new(StatusCode::NOT_FOUND, "not_found", "no such endpoint").into_response();
+    };
     let request = HookRequest {
         method: method.as_str().to_string(),
         headers: headers

@@ -110,6 +110,17 @@ impl HookResponse {
     pub fn status(status: u16) -> Self {
         HookResponse { status, headers: Vec::new(), body: Vec::new() }
     }
+
+    /// A refusal in the API's error shape (`{"error": {"code", "message"}}`),
+    /// which the server's own answers at `/hooks` use.
+    pub fn refused(status: u16, code: &str, message: &str) -> Self {
+        let body = serde_json::json!({ "error": { "code": code, "message": message } });
+        HookResponse {
+            status,
+            headers: vec![("content-type".into(), "application/json".into())],
+            body: body.to_string().into_bytes(),
+        }
+    }
 }
 
 /// A channel: a crate that turns a provider's traffic into calls of the
@@ -137,7 +148,7 @@ pub trait ChannelAdapter: Send + Sync + 'static {
         request: HookRequest,
     ) -> BoxFuture<'a, HookResponse> {
         let _ = (service, endpoint, request);
-        Box::pin(async { HookResponse::status(405) })
+        Box::pin(async { HookResponse::refused(405, "method_not_allowed", "this channel takes no webhooks") })
     }
 }
 
@@ -168,14 +179,16 @@ impl Service {
             Ok(found) => found,
             Err(e) => {
                 tracing::error!(error = %e, endpoint = endpoint.0, "looking up a hook's endpoint");
-                return HookResponse::status(500);
+                return HookResponse::refused(500, "internal", "internal error; see the server log");
             }
         };
-        let Some(found) = found else { return HookResponse::status(404) };
+        let Some(found) = found else { return HookResponse::refused(404, "not_found", "no such endpoint") };
         if !found.enabled {
-            return HookResponse::status(410);
+            return HookResponse::refused(410, "gone", "this endpoint is disabled");
         }
-        let Some(adapter) = self.channels().get(found.channel) else { return HookResponse::status(405) };
+        let Some(adapter) = self.channels().get(found.channel) else {
+            return HookResponse::refused(405, "method_not_allowed", "this endpoint's channel takes no webhooks");
+        };
         adapter.hook(self, &found, request).await
     }
 }

@@ -16,6 +16,7 @@ const { parseRanges } = await load('admin/hours.js');
 const { describe, groupTimeline, historyEvents } = await load('desktop/customer.js');
 const { niceStep } = await load('charts.js');
 const { listOf, SeenIds } = await load('api.js');
+const { deliveryMark, deliveryOf } = await load('desktop/delivery.js');
 
 const ev = (id, kind, contact, agent, payload = {}) => ({ id, kind, contact, agent, at: 1000 + id, payload });
 
@@ -226,4 +227,15 @@ test('work: a withdrawn contact goes; the timeline says so', () => {
   w.apply(ev(2, 'contact_cancelled', 10, 2, { waited: 3 }));
   assert.equal(w.items.size, 0);
   assert.equal(describe({ kind: 'contact_cancelled', payload: {} }, { agent: String, queue: String }), 'Withdrawn');
+});
+
+test('delivery marks: queued until news, then the latest state; a failure says why', () => {
+  assert.equal(deliveryMark(undefined).state, 'queued');
+  assert.equal(deliveryMark({ state: 'sent' }).text, '✓ Sent');
+  assert.equal(deliveryMark({ state: 'read' }).text, '✓✓ Read');
+  const retrying = deliveryMark(deliveryOf(ev(9, 'delivery', 10, 2, { message: 7, state: 'failed', reason: 'provider busy', final: false })).delivery);
+  assert.deepEqual(retrying, { state: 'failed', text: '⚠ Not sent yet', title: 'provider busy — trying again' });
+  const given = deliveryOf(ev(10, 'delivery', 10, 2, { message: 7, state: 'failed', reason: 'blocked number', final: true }));
+  assert.equal(given.message, 7);
+  assert.deepEqual(deliveryMark(given.delivery), { state: 'failed', text: '⚠ Not delivered', title: 'blocked number' });
 });

@@ -43,7 +43,7 @@ impl Running {
 }
 
 /// What may be tuned when starting a server; the defaults suit production.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Default)]
 pub struct Options {
     pub webhooks: delivery::DeliveryOptions,
     /// Serve the web UI from this directory instead of the copy embedded
@@ -56,6 +56,10 @@ pub struct Options {
     /// The base URL the outside world reaches the server at; `None` means
     /// `http://` and the bound address (see [`service::Service::public_url`]).
     pub public_url: Option<String>,
+    /// The channels to register: each gets its `/hooks` and a delivery
+    /// loop, which resumes what was committed but not sent before a restart.
+    pub channels: Vec<Arc<dyn service::conversation::ChannelAdapter>>,
+    pub channel_delivery: service::conversation::DeliveryOptions,
 }
 
 /// Binds `addr` (port 0 picks a free one) and serves `service` until stopped.
@@ -71,6 +75,14 @@ pub async fn start_with(service: service::Service, addr: SocketAddr, options: Op
     let (shutdown, mut stop) = tokio::sync::watch::channel(false);
     let ticker = service.clone().spawn_ticker(stop.clone());
     let deliveries = delivery::spawn(service.clone(), options.webhooks, stop.clone());
+    let sends: Vec<_> = options
+        .channels
+        .into_iter()
+        .map(|adapter| {
+            service.channels().register(adapter.clone());
+            service.spawn_delivery(adapter, options.channel_delivery.clone(), stop.clone())
+        })
+        .collect();
     let assets = Arc::new(web::Assets::new(options.assets_dir));
     let service = Arc::new(service);
     let metrics = match options.metrics_listen {
@@ -92,6 +104,9 @@ pub async fn start_with(service: service::Service, addr: SocketAddr, options: Op
         }
         ticker.abort();
         deliveries.abort();
+        for send in sends {
+            send.abort();
+        }
         if let Some((_, metrics)) = metrics {
             let _ = metrics.await;
         }

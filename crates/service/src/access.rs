@@ -72,7 +72,7 @@ impl Service {
 
     /// Sets a new password; the user's sessions end (API tokens stay).
     pub async fn reset_password(&self, p: &Principal, id: UserId, password: &str) -> Result<User, ServiceError> {
-        let hash = super::ops::password_hash(password).await?;
+        let hash = super::users::password_hash(password).await?;
         self.change_user(p, id, "reset_password", |user| {
             user.password_hash = hash;
             Ok(())

@@ -10,7 +10,7 @@ use switchboard_core::time::Timestamp;
 use switchboard_store::{Change, LoggedEvent, NewEvent, Role};
 
 /// The event kind of audit entries.
-pub const AUDIT: &str = "audit";
+pub const AUDIT: &str = crate::kinds::Kind::Audit.as_str();
 
 /// An audit entry to commit with the change it records: `action` (e.g.
 /// `create_queue`) on `target` (e.g. `queue/3`) by the principal's user.

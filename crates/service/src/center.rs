@@ -4,6 +4,7 @@
 use super::ServiceError;
 use super::documents::{BusinessHours, DocumentBody};
 use super::settings::QueueSettings;
+use crate::kinds::Kind;
 use std::collections::{BTreeSet, HashMap};
 use switchboard_core::agent::AgentConfig;
 use switchboard_core::calendar::Calendar;
@@ -195,7 +196,7 @@ impl Center {
             changes.push(Change::Append(NewEvent {
                 workspace: self.workspace,
                 at: ev.at,
-                kind: kind_name(&ev.kind).to_string(),
+                kind: Kind::of_engine(&ev.kind).as_str().into(),
                 contact,
                 agent,
                 queue,
@@ -217,12 +218,12 @@ impl Center {
 
 /// An event about a contact that is not the engine's (chat, dispositions),
 /// naming the contact's agent, queue and customer like the engine's.
-pub fn contact_event(record: &ContactRecord, at: Timestamp, kind: &str, mut payload: serde_json::Value) -> Change {
-    payload["type"] = serde_json::json!(kind);
+pub fn contact_event(record: &ContactRecord, at: Timestamp, kind: Kind, mut payload: serde_json::Value) -> Change {
+    payload["type"] = serde_json::json!(kind.as_str());
     Change::Append(NewEvent {
         workspace: record.workspace,
         at,
-        kind: kind.into(),
+        kind: kind.as_str().into(),
         contact: Some(record.id),
         agent: record.agent,
         queue: record.queue,
@@ -233,24 +234,6 @@ pub fn contact_event(record: &ContactRecord, at: Timestamp, kind: &str, mut payl
 
 fn corrupt(message: String) -> ServiceError {
     ServiceError::Store(StoreError::Corrupt(message))
-}
-
-pub fn kind_name(kind: &EventKind) -> &'static str {
-    match kind {
-        EventKind::ContactQueued { .. } => "contact_queued",
-        EventKind::StepChanged { .. } => "step_changed",
-        EventKind::OfferCreated { .. } => "offer_created",
-        EventKind::OfferAccepted { .. } => "offer_accepted",
-        EventKind::OfferEnded { .. } => "offer_ended",
-        EventKind::ContactEnded { .. } => "contact_ended",
-        EventKind::WrapUpEnded { .. } => "wrap_up_ended",
-        EventKind::ContactTransferred { .. } => "contact_transferred",
-        EventKind::ContactOverflowed { .. } => "contact_overflowed",
-        EventKind::CallbackScheduled { .. } => "callback_scheduled",
-        EventKind::ContactLeft { .. } => "contact_left",
-        EventKind::ContactCancelled { .. } => "contact_cancelled",
-        EventKind::AgentStateChanged { .. } => "agent_state_changed",
-    }
 }
 
 fn event_subjects(kind: &EventKind) -> (Option<ContactId>, Option<AgentId>, Option<QueueId>) {

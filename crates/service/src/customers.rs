@@ -12,6 +12,7 @@
 
 use super::{Ids, Service, ServiceError, require};
 use crate::auth::Principal;
+use crate::kinds::Kind;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
@@ -157,7 +158,7 @@ fn merged_into(events: &[LoggedEvent], survivor: CustomerId) -> impl Iterator<It
     events
         .iter()
         .filter(move |e| {
-            e.kind == "customer_merged"
+            e.kind == Kind::CustomerMerged
                 && e.customer == Some(survivor)
                 && e.payload.get("into").and_then(|v| v.as_u64()) == Some(survivor.0)
         })
@@ -399,12 +400,12 @@ impl Service {
         let note = Change::Append(NewEvent {
             workspace: p.workspace,
             at: self.now(),
-            kind: "customer_note".into(),
+            kind: Kind::CustomerNote.as_str().into(),
             contact: None,
             agent: None,
             queue: None,
             customer: Some(customer.id),
-            payload: json!({ "type": "customer_note", "text": text, "author": p.user }),
+            payload: json!({ "type": Kind::CustomerNote.as_str(), "text": text, "author": p.user }),
         });
         let mut logged = self.commit_and_publish(vec![note]).await?;
         logged.pop().ok_or_else(|| StoreError::Corrupt("the note was appended without an id".into()).into())
@@ -533,12 +534,12 @@ impl Service {
         changes.push(Change::Append(NewEvent {
             workspace: ws,
             at: self.now(),
-            kind: "customer_merged".into(),
+            kind: Kind::CustomerMerged.as_str().into(),
             contact: None,
             agent: None,
             queue: None,
             customer: Some(survivor.id),
-            payload: json!({ "type": "customer_merged", "from": merged.id, "into": survivor.id, "by": p.user }),
+            payload: json!({ "type": Kind::CustomerMerged.as_str(), "from": merged.id, "into": survivor.id, "by": p.user }),
         }));
         self.repoint_contacts(ws, gone.iter().map(|c| c.id).collect(), survivor.id, changes).await?;
         self.view(survivor).await
@@ -615,18 +616,22 @@ impl Service {
     }
 
     /// The owner of `identity` (its survivor if merged), or a new customer
-    /// with it, named `name` or after the identity.
-    pub(super) async fn identified_customer(
+    /// with it, named `name` or after the identity, as changes to commit
+    /// with the caller's own: the contact the customer arrives with and the
+    /// customer are one commit. The guard serialises customer writes until
+    /// the caller has committed (see the module's note).
+    pub(crate) async fn identified_customer(
         &self,
         ws: WorkspaceId,
         identity: IdentityValue,
         name: Option<&str>,
-    ) -> Result<CustomerId, ServiceError> {
+    ) -> Result<(Identified, OwnedMutexGuard<()>), ServiceError> {
         let value = normalize_identity(identity.kind, &identity.value, "customer_identity.value")?;
-        let _guard = self.customers_lock(ws).await;
+        let guard = self.customers_lock(ws).await;
         if let Some(owner) = self.store().customer_by_identity(ws, identity.kind, &value).await? {
             let survivor = self.surviving_customer(ws, owner.id).await?;
-            return Ok(survivor.map_or(owner.id, |s| s.id));
+            let id = survivor.map_or(owner.id, |s| s.id);
+            return Ok((Identified { id, changes: Vec::new() }, guard));
         }
         let customer = CustomerRecord {
             id: CustomerId(Ids::next(&self.ids().customer)),
@@ -638,24 +643,24 @@ impl Service {
             created_at: self.now(),
         };
         let id = customer.id;
-        self.commit_and_publish(vec![
+        let changes = vec![
             Change::PutCustomer(customer),
             Change::PutIdentity(Identity { workspace: ws, customer: id, kind: identity.kind, value }),
-        ])
-        .await?;
-        Ok(id)
+        ];
+        Ok((Identified { id, changes }, guard))
     }
 
     /// The customer a new contact belongs to: the one named (its survivor if
-    /// merged), or the owner of the identity given, created if there is none.
+    /// merged), or the owner of the identity given, created if there is none
+    /// (with the contact, in the same commit: hold the guard until then).
     pub(super) async fn customer_for_contact(
         &self,
         p: &Principal,
         customer: Option<CustomerId>,
         identity: Option<IdentityValue>,
-    ) -> Result<Option<CustomerId>, ServiceError> {
+    ) -> Result<(Option<Identified>, Option<OwnedMutexGuard<()>>), ServiceError> {
         match (customer, identity) {
-            (None, None) => Ok(None),
+            (None, None) => Ok((None, None)),
             (Some(_), Some(_)) => {
                 Err(ServiceError::invalid("customer_identity", "give at most one of customer and customer_identity"))
             }
@@ -664,11 +669,22 @@ impl Service {
                     .surviving_customer(p.workspace, id)
                     .await?
                     .ok_or_else(|| ServiceError::invalid("customer", format!("no customer {}", id.0)))?;
-                Ok(Some(customer.id))
+                Ok((Some(Identified { id: customer.id, changes: Vec::new() }), None))
             }
-            (None, Some(identity)) => self.identified_customer(p.workspace, identity, None).await.map(Some),
+            (None, Some(identity)) => {
+                let (found, guard) = self.identified_customer(p.workspace, identity, None).await?;
+                Ok((Some(found), Some(guard)))
+            }
         }
     }
+}
+
+/// A customer found or made for an arriving contact.
+#[derive(Debug)]
+pub struct Identified {
+    pub id: CustomerId,
+    /// Empty for a known customer; the new customer and identity otherwise.
+    pub changes: Vec<Change>,
 }
 
 #[cfg(test)]

@@ -22,6 +22,7 @@ use super::{Ids, Service, ServiceError, audit, names, require};
 use crate::auth::Principal;
 use crate::customers::normalize_identity;
 use crate::documents::BusinessHours;
+use crate::kinds::Kind;
 use crate::secrets::{SecretError, SecretKey};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
@@ -33,9 +34,9 @@ use switchboard_core::time::Timestamp;
 use switchboard_store::{Change, EndpointRecord, IdentityKind, NewEvent, Role, StoreError};
 
 /// The event kinds endpoint changes append (see `webhooks::EVENT_KINDS`).
-pub const ENDPOINT_CREATED: &str = "endpoint_created";
-pub const ENDPOINT_UPDATED: &str = "endpoint_updated";
-pub const ENDPOINT_DELETED: &str = "endpoint_deleted";
+pub const ENDPOINT_CREATED: &str = Kind::EndpointCreated.as_str();
+pub const ENDPOINT_UPDATED: &str = Kind::EndpointUpdated.as_str();
+pub const ENDPOINT_DELETED: &str = Kind::EndpointDeleted.as_str();
 
 /// The longest secret value, in characters (a PEM private key fits).
 const MAX_SECRET: usize = 16_384;
@@ -365,22 +366,7 @@ impl Service {
             (None, Channel::Chat) => Some(crate::auth::new_token()[..24].to_string()),
             _ => None,
         };
-        let now = self.now();
-        let blank = EndpointRecord {
-            id,
-            workspace: p.workspace,
-            channel,
-            name: String::new(),
-            address,
-            queue: None,
-            flow: None,
-            business_hours: None,
-            enabled: true,
-            settings: json!({}),
-            secrets: Vec::new(),
-            created_at: now,
-            updated_at: now,
-        };
+        let blank = self.blank_endpoint(id, p.workspace, channel, address);
         self.write_endpoint(p, blank, input, ENDPOINT_CREATED, "create_endpoint").await
     }
 
@@ -483,6 +469,47 @@ impl Service {
             }
             other => other.map(|_| ()),
         }
+    }
+
+    /// A new endpoint with nothing set but its place and address, enabled.
+    pub(crate) fn blank_endpoint(
+        &self,
+        id: EndpointId,
+        workspace: WorkspaceId,
+        channel: Channel,
+        address: Option<String>,
+    ) -> EndpointRecord {
+        let now = self.now();
+        EndpointRecord {
+            id,
+            workspace,
+            channel,
+            name: String::new(),
+            address,
+            queue: None,
+            flow: None,
+            business_hours: None,
+            enabled: true,
+            settings: json!({}),
+            secrets: Vec::new(),
+            created_at: now,
+            updated_at: now,
+        }
+    }
+
+    /// Commits `changes` with `record` put, and indexes it once durable:
+    /// for an endpoint the service keeps with a channel's own settings (the
+    /// chat widget's), which an admin's write does not go through.
+    pub(crate) async fn commit_with_endpoint(
+        &self,
+        record: EndpointRecord,
+        mut changes: Vec<Change>,
+    ) -> Result<(), ServiceError> {
+        let _serial = self.inner.endpoint_changes.lock().await;
+        changes.insert(0, Change::PutEndpoint(record.clone()));
+        self.commit_endpoint(changes).await?;
+        self.inner.endpoints.write().expect("endpoints lock").put(record);
+        Ok(())
     }
 
     // ----- for channels ---------------------------------------------------

@@ -12,10 +12,13 @@
 //! runs ahead of what is on disk.
 
 mod access;
+mod agents;
 pub mod audit;
 pub mod auth;
 mod center;
 pub mod chat;
+mod contacts;
+pub mod conversation;
 mod customers;
 pub mod demo;
 pub mod documents;
@@ -23,24 +26,30 @@ pub mod endpoints;
 pub mod fanout;
 pub mod flows;
 pub mod kb;
+pub mod kinds;
 mod login;
 pub mod metrics;
 pub mod names;
 pub mod observe;
-mod ops;
+mod routing;
 pub mod secrets;
 pub mod settings;
+mod stats;
 pub mod throttle;
 pub mod today;
 mod tokens;
+mod users;
 mod webhooks;
 pub mod workspace;
 
 pub use access::*;
+pub use agents::*;
 pub use center::Center;
+pub use contacts::*;
 pub use customers::*;
-pub use ops::*;
+pub use stats::*;
 pub use tokens::*;
+pub use users::*;
 pub use webhooks::*;
 
 use crate::auth::Principal;
@@ -152,6 +161,8 @@ struct Inner {
     /// Serialises changes to users (see `access.rs`).
     user_changes: Mutex<()>,
     chat: chat::ChatHub,
+    conversations: conversation::Conversations,
+    channels: conversation::Channels,
     tallies: today::Tallies,
     /// Every endpoint, for inbound lookups (see `endpoints.rs`).
     endpoints: std::sync::RwLock<endpoints::EndpointIndex>,
@@ -178,7 +189,7 @@ impl Service {
     pub async fn new(store: Store, clock: ClockFn, session_hours: u64) -> Result<Self, ServiceError> {
         let ids = Ids::seeded(store.max_ids().await?);
         let endpoints = endpoints::EndpointIndex::of(store.all_endpoints().await?);
-        Ok(Service {
+        let service = Service {
             inner: Arc::new(Inner {
                 store,
                 clock,
@@ -192,13 +203,17 @@ impl Service {
                 principals: Default::default(),
                 user_changes: Default::default(),
                 chat: Default::default(),
+                conversations: Default::default(),
+                channels: Default::default(),
                 tallies: Default::default(),
                 endpoints: std::sync::RwLock::new(endpoints),
                 endpoint_changes: Default::default(),
                 secret_key: Default::default(),
                 public_url: Default::default(),
             }),
-        })
+        };
+        service.chat_endpoints_for_old_widgets().await?;
+        Ok(service)
     }
 
     pub fn store(&self) -> &Store {
@@ -229,6 +244,16 @@ impl Service {
     /// The chat channel's live state.
     pub fn chat(&self) -> &chat::ChatHub {
         &self.inner.chat
+    }
+
+    /// The conversations' memory (see `conversation`).
+    fn conversations(&self) -> &conversation::Conversations {
+        &self.inner.conversations
+    }
+
+    /// The channels registered at start.
+    pub fn channels(&self) -> &conversation::Channels {
+        &self.inner.channels
     }
 
     fn tallies(&self) -> &today::Tallies {

@@ -11,6 +11,7 @@
 
 use super::{Service, ServiceError};
 use crate::auth::Principal;
+use crate::kinds::Kind;
 use chrono::{NaiveDate, NaiveTime, Offset, TimeZone, Utc};
 use chrono_tz::Tz;
 use serde::Serialize;
@@ -95,13 +96,13 @@ impl Tally {
         // quarter hours are local ones too.
         let bucket = e.at.0 - e.at.0.rem_euclid(BUCKET_MINUTES * 60_000);
         let threshold = e.queue.and_then(|q| sl.get(&q)).copied().unwrap_or(Duration::from_secs(20));
-        match e.kind.as_str() {
-            "bot_contained" => {
+        match Kind::parse(&e.kind) {
+            Some(Kind::BotContained) => {
                 for cell in self.cells(bucket, e.queue) {
                     cell.contained += 1;
                 }
             }
-            "csat" => {
+            Some(Kind::Csat) => {
                 let score = e.payload.get("score").and_then(|v| v.as_u64()).unwrap_or(0);
                 if let Some(a) = e.agent {
                     self.csat_agents.entry(a).or_default().add(score);

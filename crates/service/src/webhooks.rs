@@ -4,6 +4,7 @@
 use super::audit;
 use super::{Ids, Service, ServiceError, require};
 use crate::auth::Principal;
+use crate::kinds::Kind;
 use serde::Deserialize;
 use switchboard_store::{Change, Delivery, Role, Webhook};
 
@@ -51,35 +52,16 @@ fn check_url(url: &str) -> Result<String, ServiceError> {
     Ok(url.to_string())
 }
 
-/// Every kind of event a webhook can follow: the engine's, then the
-/// server's own. A new kind of event belongs here too.
-pub const EVENT_KINDS: &[&str] = &[
-    "contact_queued",
-    "step_changed",
-    "offer_created",
-    "offer_accepted",
-    "offer_ended",
-    "contact_ended",
-    "wrap_up_ended",
-    "contact_transferred",
-    "contact_overflowed",
-    "callback_scheduled",
-    "contact_left",
-    "contact_cancelled",
-    "disposition_set",
-    "agent_state_changed",
-    "customer_note",
-    "customer_merged",
-    "message",
-    "bot_contained",
-    "bot_handoff",
-    "csat",
-    "chat_ended",
-    super::endpoints::ENDPOINT_CREATED,
-    super::endpoints::ENDPOINT_UPDATED,
-    super::endpoints::ENDPOINT_DELETED,
-    super::audit::AUDIT,
-];
+/// Every kind of event a webhook can follow (see [`Kind::ALL`]).
+pub const EVENT_KINDS: [&str; Kind::ALL.len()] = {
+    let mut out = [""; Kind::ALL.len()];
+    let mut i = 0;
+    while i < out.len() {
+        out[i] = Kind::ALL[i].as_str();
+        i += 1;
+    }
+    out
+};
 
 /// `["*"]` or distinct kinds of [`EVENT_KINDS`].
 fn check_events(events: Vec<String>) -> Result<Vec<String>, ServiceError> {

@@ -378,7 +378,7 @@ function onEvent(ev) {
     flush();
   }
   const conv = convs.get(ev.contact);
-  if (conv && (ev.kind === 'message' || ev.kind === 'typing' || ev.kind === 'read')) {
+  if (conv && ['message', 'typing', 'read', 'delivery'].includes(ev.kind)) {
     conv.onEvent(ev);
     if (ev.kind === 'typing') drawList();
   }

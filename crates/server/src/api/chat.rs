@@ -7,6 +7,7 @@ use super::{ApiError, AppState, Body};
 use crate::service::ServiceError;
 use crate::service::chat::{ChatSession, CustomerFrame, LeftMessage, StartChat};
 use crate::service::fanout::{Live, Topic};
+use crate::service::kinds::Kind;
 use crate::web::Assets;
 use axum::body::Bytes;
 use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
@@ -283,22 +284,12 @@ async fn relay(
     socket: &mut WebSocket,
     waiting: &mut bool,
 ) -> bool {
-    match e.kind.as_str() {
-        "message" => {
+    match Kind::parse(&e.kind) {
+        Some(Kind::Message) => {
             let url = |a: u64| format!("/chat/{}/attachments/{a}?session={}", session.key, session.token);
             send(socket, &crate::service::chat::frame(e, url)).await
         }
-        "contact_queued"
-        | "offer_created"
-        | "offer_ended"
-        | "offer_accepted"
-        | "contact_ended"
-        | "chat_ended"
-        | "bot_contained"
-        | "contact_left"
-        | "contact_cancelled"
-        | "contact_transferred"
-        | "csat" => status(s, session, socket, waiting).await,
+        Some(k) if k.changes_customer_status() => status(s, session, socket, waiting).await,
         _ => true,
     }
 }

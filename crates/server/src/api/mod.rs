@@ -13,6 +13,7 @@ mod errors;
 mod events;
 mod extract;
 mod handlers;
+mod hooks;
 mod metrics;
 mod panics;
 mod people;
@@ -37,7 +38,7 @@ pub type AppState = Arc<Service>;
 /// Bodies larger than this are refused with 413.
 const BODY_LIMIT: usize = 1024 * 1024;
 /// Uploads may be as large as an attachment, and a little for the envelope.
-const UPLOAD_LIMIT: usize = crate::service::chat::MAX_ATTACHMENT_BYTES + 1024;
+const UPLOAD_LIMIT: usize = crate::service::conversation::MAX_ATTACHMENT_BYTES + 1024;
 
 pub fn router(service: AppState, assets: Arc<crate::web::Assets>) -> Router {
     let api = Router::new()
@@ -123,6 +124,7 @@ pub fn router(service: AppState, assets: Arc<crate::web::Assets>) -> Router {
     Router::new()
         .nest("/api/v1", api)
         .merge(public)
+        .route("/hooks/{endpoint}", get(hooks::hook).post(hooks::hook))
         .route("/health", get(handlers::health))
         .route("/ready", get(handlers::ready))
         .route("/metrics", get(edge::metrics))

@@ -8,24 +8,27 @@
 //! back in order after a reconnect (their ids are the log's), and appear on
 //! the customer's cross-channel timeline without a table of their own.
 
-mod conversation;
+mod customer;
+mod left;
 pub mod limits;
-mod messages;
 pub mod presence;
 mod session;
+mod signals;
+mod start;
 
-pub use conversation::*;
-pub use messages::*;
+pub use crate::conversation::{AttachmentRef, Author, ButtonView, MessageBody, Messages, frame};
+pub use customer::*;
+pub use left::*;
+pub use start::*;
 
-use super::{Service, ServiceError, require};
+use super::{Ids, Service, ServiceError, require};
 use crate::auth::Principal;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use std::collections::HashMap;
-use std::sync::Arc;
-use switchboard_core::ids::{ContactId, QueueId, UserId, WorkspaceId};
-use switchboard_store::{Change, Document, Role};
-use tokio::sync::Mutex;
+use switchboard_core::channel::Channel;
+use switchboard_core::ids::{ContactId, EndpointId, QueueId, UserId, WorkspaceId};
+use switchboard_store::{Change, Document, EndpointRecord, Role};
 
 /// Something that is shown live but not logged: typing and read marks.
 #[derive(Clone, Debug, Serialize)]
@@ -58,9 +61,12 @@ fn text_kind() -> String {
     "text".into()
 }
 
-/// The workspace's chat widget.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+/// The workspace's chat widget: its own settings (stored as a document)
+/// and its endpoint's (the widget key is the endpoint's address, and the
+/// endpoint names the bot and the queue, as every channel's does).
+#[derive(Clone, Debug, PartialEq)]
 pub struct ChatSettings {
+    pub endpoint: EndpointId,
     /// Public: it names the workspace in the widget's `<script>` tag.
     pub widget_key: String,
     /// Signs customer sessions; never leaves the server.
@@ -73,6 +79,28 @@ pub struct ChatSettings {
     /// The bot flow in front, if any.
     pub flow: Option<u64>,
     pub pre_chat: Vec<PreChatField>,
+    /// Whether the endpoint takes chats: a disabled widget is not found.
+    pub enabled: bool,
+}
+
+/// The widget's own settings as stored.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+struct WidgetDoc {
+    /// `None` in a document written before chat endpoints.
+    #[serde(default)]
+    endpoint: Option<EndpointId>,
+    secret: String,
+    title: String,
+    greeting: String,
+    pre_chat: Vec<PreChatField>,
+    // Before chat endpoints these were the document's; read once, to make
+    // the endpoint, and never written again.
+    #[serde(default, skip_serializing)]
+    widget_key: Option<String>,
+    #[serde(default, skip_serializing)]
+    queue: Option<QueueId>,
+    #[serde(default, skip_serializing)]
+    flow: Option<u64>,
 }
 
 /// What an admin may change; the key and secret are the server's.
@@ -124,34 +152,29 @@ const SETTINGS_ID: u64 = 1;
 /// The chat channel's live state, shared by all workspaces.
 #[derive(Default)]
 pub struct ChatHub {
-    /// Widget key → workspace, filled as keys are used.
-    keys: std::sync::Mutex<HashMap<String, WorkspaceId>>,
-    /// One lock per conversation: a customer's frames, the bot and the
-    /// agent's posts are handled one at a time.
-    conversations: std::sync::Mutex<HashMap<ContactId, Arc<Mutex<Conversation>>>>,
-    /// Users' names, by id (see `user_name`).
-    names: std::sync::Mutex<HashMap<UserId, String>>,
+    /// How far each side has read, per conversation.
+    reads: std::sync::Mutex<HashMap<ContactId, ReadMarks>>,
     /// Conversations started (and messages left) per address.
     pub starts: limits::StartLimit,
     /// Customer sockets open per conversation.
     pub presence: presence::Presence,
 }
 
-impl ChatHub {
-    fn conversation(&self, contact: ContactId) -> Arc<Mutex<Conversation>> {
-        self.conversations.lock().expect("conversations lock").entry(contact).or_default().clone()
-    }
-
-    /// Forgets a finished conversation's memory (its record stays in the store).
-    fn forget(&self, contact: ContactId) {
-        self.conversations.lock().expect("conversations lock").remove(&contact);
-    }
+/// The last message id each side of a conversation has read.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct ReadMarks {
+    pub customer: u64,
+    pub agent: u64,
 }
 
-fn random_hex(bytes: usize) -> String {
-    let mut b = vec![0u8; bytes];
-    getrandom::fill(&mut b).expect("the OS random source works");
-    b.iter().map(|x| format!("{x:02x}")).collect()
+impl ChatHub {
+    pub fn read_marks(&self, contact: ContactId) -> ReadMarks {
+        self.reads.lock().expect("reads lock").get(&contact).copied().unwrap_or_default()
+    }
+
+    fn mark_read(&self, contact: ContactId, f: impl FnOnce(&mut ReadMarks)) {
+        f(self.reads.lock().expect("reads lock").entry(contact).or_default());
+    }
 }
 
 fn nonempty_or(value: Option<String>, current: String, field: &str) -> Result<String, ServiceError> {
@@ -164,49 +187,111 @@ fn nonempty_or(value: Option<String>, current: String, field: &str) -> Result<St
 }
 
 impl Service {
-    /// The workspace's chat settings, made (with a fresh key) on first use.
+    /// The workspace's chat settings, made (with a fresh key and its
+    /// endpoint) on first use.
     pub async fn chat_settings(&self, ws: WorkspaceId) -> Result<ChatSettings, ServiceError> {
-        if let Some(d) = self.store().document(ws, SETTINGS_KIND, SETTINGS_ID).await? {
-            return Ok(serde_json::from_value(d.body).map_err(switchboard_store::StoreError::from)?);
+        if let Some(s) = self.stored_chat_settings(ws).await? {
+            return Ok(s);
         }
         let _guard = self.customers_lock(ws).await;
-        if let Some(d) = self.store().document(ws, SETTINGS_KIND, SETTINGS_ID).await? {
-            return Ok(serde_json::from_value(d.body).map_err(switchboard_store::StoreError::from)?);
+        if let Some(s) = self.stored_chat_settings(ws).await? {
+            return Ok(s);
         }
-        let settings = ChatSettings {
-            widget_key: random_hex(12),
-            secret: random_hex(32),
-            title: "Chat with us".into(),
-            greeting: String::new(),
-            queue: None,
-            flow: None,
-            pre_chat: vec![
-                PreChatField { name: "name".into(), label: "Your name".into(), kind: "text".into(), required: false },
-                PreChatField { name: "email".into(), label: "Email".into(), kind: "email".into(), required: false },
-            ],
+        let doc = match self.widget_doc(ws).await? {
+            // Its endpoint was deleted: the widget gets a new one (and key).
+            Some(doc) => doc,
+            None => WidgetDoc {
+                endpoint: None,
+                secret: crate::conversation::random_hex(32),
+                title: "Chat with us".into(),
+                greeting: String::new(),
+                pre_chat: vec![
+                    PreChatField {
+                        name: "name".into(),
+                        label: "Your name".into(),
+                        kind: "text".into(),
+                        required: false,
+                    },
+                    PreChatField { name: "email".into(), label: "Email".into(), kind: "email".into(), required: false },
+                ],
+                widget_key: None,
+                queue: None,
+                flow: None,
+            },
         };
-        self.save_chat_settings(ws, &settings, Vec::new()).await?;
-        Ok(settings)
+        self.make_chat_endpoint(ws, doc).await
     }
 
-    /// Stores `settings`, with `more` (an audit entry) in the same commit.
+    async fn widget_doc(&self, ws: WorkspaceId) -> Result<Option<WidgetDoc>, ServiceError> {
+        let Some(d) = self.store().document(ws, SETTINGS_KIND, SETTINGS_ID).await? else { return Ok(None) };
+        Ok(Some(serde_json::from_value(d.body).map_err(switchboard_store::StoreError::from)?))
+    }
+
+    /// The settings with their endpoint; `None` when either is missing.
+    async fn stored_chat_settings(&self, ws: WorkspaceId) -> Result<Option<ChatSettings>, ServiceError> {
+        let Some(doc) = self.widget_doc(ws).await? else { return Ok(None) };
+        let Some(id) = doc.endpoint else { return Ok(None) };
+        let Some(e) = self.endpoint_by_id(id).await?.filter(|e| e.workspace == ws) else { return Ok(None) };
+        Ok(Some(ChatSettings {
+            endpoint: e.id,
+            widget_key: e.address.unwrap_or_default(),
+            secret: doc.secret,
+            title: doc.title,
+            greeting: doc.greeting,
+            queue: e.queue,
+            flow: e.flow,
+            pre_chat: doc.pre_chat,
+            enabled: e.enabled,
+        }))
+    }
+
+    /// Gives the widget its endpoint, with the key, bot and queue a
+    /// document from before chat endpoints held: one commit. The caller
+    /// holds the workspace's customers lock.
+    async fn make_chat_endpoint(&self, ws: WorkspaceId, mut doc: WidgetDoc) -> Result<ChatSettings, ServiceError> {
+        let address = doc.widget_key.take().unwrap_or_else(|| crate::conversation::random_hex(12));
+        let mut record =
+            self.blank_endpoint(EndpointId(Ids::next(&self.ids().endpoint)), ws, Channel::Chat, Some(address));
+        record.name = "Chat widget".into();
+        record.queue = doc.queue.take();
+        record.flow = doc.flow.take();
+        doc.endpoint = Some(record.id);
+        self.save_chat_settings(ws, &doc, Some(record), Vec::new()).await?;
+        self.stored_chat_settings(ws).await?.ok_or_else(|| ServiceError::NotFound("chat widget".into()))
+    }
+
+    /// Makes the endpoints of widgets set up before chat endpoints, so that
+    /// their keys are found; the service calls this at start.
+    pub(crate) async fn chat_endpoints_for_old_widgets(&self) -> Result<(), ServiceError> {
+        for w in self.store().workspaces().await? {
+            if self.widget_doc(w.id).await?.is_some_and(|d| d.endpoint.is_none()) {
+                self.chat_settings(w.id).await?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Stores the widget's document, with its endpoint when that changed
+    /// and `more` (an audit entry), in one commit.
     async fn save_chat_settings(
         &self,
         ws: WorkspaceId,
-        settings: &ChatSettings,
+        doc: &WidgetDoc,
+        endpoint: Option<EndpointRecord>,
         mut more: Vec<Change>,
     ) -> Result<(), ServiceError> {
         let doc = Document {
             workspace: ws,
             kind: SETTINGS_KIND.into(),
             id: SETTINGS_ID,
-            body: serde_json::to_value(settings).map_err(switchboard_store::StoreError::from)?,
+            body: serde_json::to_value(doc).map_err(switchboard_store::StoreError::from)?,
             updated_at: self.now(),
         };
         more.insert(0, Change::PutDocument(doc));
-        self.commit_and_publish(more).await?;
-        self.chat().keys.lock().expect("keys lock").insert(settings.widget_key.clone(), ws);
-        Ok(())
+        match endpoint {
+            Some(record) => self.commit_with_endpoint(record, more).await,
+            None => self.commit_and_publish(more).await.map(|_| ()),
+        }
     }
 
     pub async fn update_chat_settings(
@@ -215,21 +300,34 @@ impl Service {
         u: ChatSettingsUpdate,
     ) -> Result<ChatSettingsView, ServiceError> {
         require(p, Role::Admin)?;
-        let mut s = self.chat_settings(p.workspace).await?;
-        s.title = nonempty_or(u.title, s.title, "title")?;
-        s.greeting = nonempty_or(u.greeting, s.greeting, "greeting")?;
+        let s = self.chat_settings(p.workspace).await?;
+        let mut endpoint = self
+            .store()
+            .endpoint(s.endpoint)
+            .await?
+            .ok_or_else(|| ServiceError::NotFound(format!("endpoint {}", s.endpoint.0)))?;
+        let mut doc = WidgetDoc {
+            endpoint: Some(s.endpoint),
+            secret: s.secret,
+            title: nonempty_or(u.title, s.title, "title")?,
+            greeting: nonempty_or(u.greeting, s.greeting, "greeting")?,
+            pre_chat: s.pre_chat,
+            widget_key: None,
+            queue: None,
+            flow: None,
+        };
         if let Some(q) = u.queue {
             if !self.store().queues(p.workspace).await?.iter().any(|r| r.id == q) {
                 return Err(ServiceError::invalid("queue", format!("no queue {}", q.0)));
             }
-            s.queue = Some(q);
+            endpoint.queue = Some(q);
         }
         match u.flow {
             Some(Some(f)) => {
                 self.flow(p.workspace, f).await.map_err(|_| ServiceError::invalid("flow", format!("no flow {f}")))?;
-                s.flow = Some(f);
+                endpoint.flow = Some(f);
             }
-            Some(None) => s.flow = None,
+            Some(None) => endpoint.flow = None,
             None => {}
         }
         if let Some(fields) = u.pre_chat {
@@ -244,31 +342,22 @@ impl Service {
                     ));
                 }
             }
-            s.pre_chat = fields;
+            doc.pre_chat = fields;
         }
+        endpoint.updated_at = self.now();
         let audit = super::audit::entry(p, self.now(), "update_chat_settings", "chat".into());
-        self.save_chat_settings(p.workspace, &s, vec![audit]).await?;
-        Ok(s.into())
+        self.save_chat_settings(p.workspace, &doc, Some(endpoint), vec![audit]).await?;
+        Ok(self.chat_settings(p.workspace).await?.into())
     }
 
-    /// The workspace whose widget has `key`.
+    /// The workspace whose widget has `key`: its chat endpoint's address.
     pub async fn chat_workspace(&self, key: &str) -> Result<(WorkspaceId, ChatSettings), ServiceError> {
-        let known = self.chat().keys.lock().expect("keys lock").get(key).copied();
         let unknown = || ServiceError::NotFound("chat widget".into());
-        if let Some(ws) = known {
-            let s = self.chat_settings(ws).await?;
-            return if s.widget_key == key { Ok((ws, s)) } else { Err(unknown()) };
+        let endpoint = self.endpoint_at(Channel::Chat, key).await?.ok_or_else(unknown)?;
+        let s = self.chat_settings(endpoint.workspace).await?;
+        if s.endpoint != endpoint.id || !s.enabled {
+            return Err(unknown());
         }
-        // Not seen since start: look through the workspaces once.
-        for w in self.store().workspaces().await? {
-            if let Some(d) = self.store().document(w.id, SETTINGS_KIND, SETTINGS_ID).await? {
-                let s: ChatSettings = serde_json::from_value(d.body).map_err(switchboard_store::StoreError::from)?;
-                self.chat().keys.lock().expect("keys lock").insert(s.widget_key.clone(), w.id);
-                if s.widget_key == key {
-                    return Ok((w.id, s));
-                }
-            }
-        }
-        Err(unknown())
+        Ok((endpoint.workspace, s))
     }
 }

@@ -6,10 +6,15 @@ import { get, post, request } from '../api.js';
 import { attrRows, clock, duration, h, label, notice, replace } from '../dom.js';
 import { icon } from '../icons.js';
 import { Composer, attachmentProblem } from './composer.js';
+import { deliveryMark, deliveryOf } from './delivery.js';
 import { wrapUpForm, wrapUpTiming } from './wrapup.js';
 
 /** Channels whose messages the desktop shows and answers. */
-export const MESSAGING = new Set(['chat']);
+export const MESSAGING = new Set(['chat', 'sms', 'whatsapp', 'telegram', 'messenger']);
+
+/** Channels with a provider between: their messages show a delivery mark
+ * rather than the chat's read ticks. */
+const PROVIDED = new Set(['sms', 'whatsapp', 'telegram', 'messenger']);
 
 const TYPING_SEND_EVERY = 3000;
 const TYPING_IDLE = 4000;
@@ -206,6 +211,14 @@ export class Conversation {
   }
 
   tick(m, el) {
+    if (PROVIDED.has(this.channel)) {
+      const mark = deliveryMark(m.delivery);
+      el.className = `ticks ${mark.state}`;
+      el.textContent = mark.text;
+      el.title = mark.title;
+      el.dataset.delivery = mark.state;
+      return;
+    }
     const read = m.id <= this.readUpto;
     el.className = `ticks ${read ? 'read' : ''}`;
     el.textContent = read ? '✓✓ Read' : '✓ Delivered';
@@ -228,6 +241,13 @@ export class Conversation {
       this.ctx.onChange();
     } else if (ev.kind === 'typing' && p.from === 'customer') {
       this.showTheirTyping(p.on);
+    } else if (ev.kind === 'delivery') {
+      const { message, delivery } = deliveryOf(ev);
+      const m = this.messages.get(message);
+      if (!m) return;
+      m.delivery = delivery;
+      const t = this.nodes.get(message)?.querySelector('.ticks');
+      if (t) this.tick(m, t);
     } else if (ev.kind === 'read' && p.from === 'customer') {
       this.readUpto = Math.max(this.readUpto, p.upto || 0);
       this.refreshTicks();

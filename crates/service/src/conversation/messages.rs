@@ -1,6 +1,6 @@
-//! Chat messages: events of kind `message` on their contact.
+//! Messages: events of kind `message` on their contact, on every channel;
+//! what agents do with them (send, list, attach files).
 
-use super::Signal;
 use crate::auth::Principal;
 use crate::{Service, ServiceError};
 use serde::{Deserialize, Serialize};
@@ -9,7 +9,7 @@ use switchboard_core::ids::{ContactId, WorkspaceId};
 use switchboard_core::time::Timestamp;
 use switchboard_store::{Attachment, Change, ContactRecord, LoggedEvent, NewEvent, Role};
 
-pub const MESSAGE: &str = "message";
+pub const MESSAGE: &str = crate::kinds::Kind::Message.as_str();
 
 /// Largest attachment accepted.
 pub const MAX_ATTACHMENT_BYTES: usize = 5 * 1024 * 1024;
@@ -51,6 +51,9 @@ pub struct MessageBody {
     pub from: Author,
     pub name: String,
     pub text: String,
+    /// The message as HTML too, where the channel has it (email).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub html: Option<String>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub buttons: Vec<ButtonView>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -65,6 +68,7 @@ impl MessageBody {
             from,
             name: name.to_string(),
             text: text.into(),
+            html: None,
             buttons: Vec::new(),
             attachment: None,
             client_id: None,
@@ -106,7 +110,7 @@ pub fn frame(e: &LoggedEvent, attachment_url: impl Fn(u64) -> String) -> Value {
     let mut v = e.payload.clone();
     if let Some(obj) = v.as_object_mut() {
         obj.remove("type");
-        obj.insert("type".into(), json!("message"));
+        obj.insert("type".into(), json!(MESSAGE));
         obj.insert("id".into(), json!(e.id));
         obj.insert("at".into(), json!(e.at.0));
         if let Some(a) = obj.get_mut("attachment").and_then(Value::as_object_mut)
@@ -170,8 +174,19 @@ impl Service {
     pub async fn messages(&self, p: &Principal, id: ContactId) -> Result<Messages, ServiceError> {
         let record = self.own_contact(p, id).await?;
         let events = self.store().contact_events(p.workspace, record.id, Some(MESSAGE)).await?;
-        let messages = events.iter().map(|e| frame(e, |a| format!("/api/v1/attachments/{a}"))).collect();
-        let read_upto = self.chat().conversation(id).lock().await.customer_read;
+        // Channels with a provider between: how each outbound message went.
+        let delivery = self.delivery_statuses(p.workspace, record.id).await?;
+        let messages = events
+            .iter()
+            .map(|e| {
+                let mut f = frame(e, |a| format!("/api/v1/attachments/{a}"));
+                if let Some(d) = delivery.get(&e.id) {
+                    f["delivery"] = json!(d);
+                }
+                f
+            })
+            .collect();
+        let read_upto = self.chat().read_marks(id).customer;
         Ok(Messages { messages, read_upto })
     }
 
@@ -215,13 +230,13 @@ impl Service {
         ws: WorkspaceId,
         user: switchboard_core::ids::UserId,
     ) -> Result<String, ServiceError> {
-        if let Some(name) = self.chat().names.lock().expect("names lock").get(&user) {
+        if let Some(name) = self.conversations().names.lock().expect("names lock").get(&user) {
             return Ok(name.clone());
         }
         let Some(u) = self.store().user(ws, user).await? else {
             return Ok(String::new());
         };
-        self.chat().names.lock().expect("names lock").insert(user, u.name.clone());
+        self.conversations().names.lock().expect("names lock").insert(user, u.name.clone());
         Ok(u.name)
     }
 
@@ -293,37 +308,5 @@ impl Service {
             }
         }
         Ok(a)
-    }
-
-    /// The agent's typing indicator, shown to the customer.
-    pub async fn agent_typing(&self, p: &Principal, id: ContactId, on: bool) -> Result<(), ServiceError> {
-        let record = self.own_contact(p, id).await?;
-        let name = self.user_name(p.workspace, p.user).await?;
-        self.fanout().signal(Signal {
-            workspace: p.workspace,
-            agent: record.agent,
-            kind: "typing",
-            contact: id,
-            payload: json!({ "from": "agent", "on": on, "name": name }),
-        });
-        Ok(())
-    }
-
-    /// The agent has read the customer's messages up to `upto`.
-    pub async fn agent_read(&self, p: &Principal, id: ContactId, upto: u64) -> Result<(), ServiceError> {
-        let record = self.own_contact(p, id).await?;
-        {
-            let conv = self.chat().conversation(id);
-            let mut conv = conv.lock().await;
-            conv.agent_read = conv.agent_read.max(upto);
-        }
-        self.fanout().signal(Signal {
-            workspace: p.workspace,
-            agent: record.agent,
-            kind: "read",
-            contact: id,
-            payload: json!({ "from": "agent", "upto": upto }),
-        });
-        Ok(())
     }
 }

@@ -1,0 +1,282 @@
+//! Contacts over the API: created by integrators, offered, accepted, rejected, completed with a disposition, transferred and cancelled.
+//! Each operation takes the caller's principal, checks its role, and
+//! works inside its workspace only.
+
+use super::center::contact_event;
+use super::documents::Disposition;
+use super::settings::DEFAULT_DISPOSITION_GRACE_SECONDS;
+use super::{Center, Ids, Service, ServiceError, require};
+use crate::auth::Principal;
+use crate::kinds::Kind;
+use serde::Deserialize;
+use serde_json::json;
+use std::collections::BTreeMap;
+use switchboard_core::channel::Channel;
+use switchboard_core::contact::ContactSpec;
+use switchboard_core::events::{CancelReason, TransferTarget};
+use switchboard_core::expr::Value;
+use switchboard_core::ids::{AgentId, ContactId, CustomerId, QueueId};
+use switchboard_core::time::Timestamp;
+use switchboard_store::{Change, ContactFilter, ContactRecord, ContactState, Direction, Role};
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NewContact {
+    pub queue: QueueId,
+    #[serde(default = "api_channel")]
+    pub channel: Channel,
+    #[serde(default)]
+    pub priority: i32,
+    #[serde(default)]
+    pub attributes: BTreeMap<String, Value>,
+    #[serde(default)]
+    pub customer: Option<CustomerId>,
+    /// Instead of `customer`: the customer with this identity, created if new.
+    #[serde(default)]
+    pub customer_identity: Option<super::IdentityValue>,
+}
+
+fn api_channel() -> Channel {
+    Channel::Api
+}
+
+/// What the agent wrote at wrap-up; what is left out keeps the contact's own.
+#[derive(Clone, Debug)]
+struct Written {
+    disposition: Option<String>,
+    notes: Option<String>,
+}
+
+impl Written {
+    fn onto(self, r: &mut ContactRecord) {
+        if self.disposition.is_some() {
+            r.disposition = self.disposition;
+        }
+        if self.notes.is_some() {
+            r.notes = self.notes;
+        }
+    }
+}
+
+impl Service {
+    /// A contact on the generic `api` channel (or any channel a queue
+    /// serves), routed at once.
+    pub async fn create_contact(&self, p: &Principal, new: NewContact) -> Result<ContactRecord, ServiceError> {
+        require(p, Role::Supervisor)?;
+        // Held until the commit: the new customer is written with the contact.
+        let (identified, _guard) = self.customer_for_contact(p, new.customer, new.customer_identity.clone()).await?;
+        let customer = identified.as_ref().map(|i| i.id);
+        let new_customer = identified.map(|i| i.changes).unwrap_or_default();
+        let id = ContactId(Ids::next(&self.ids().contact));
+        let create = move |c: &mut Center, now: Timestamp, changes: &mut Vec<Change>| {
+            if !c.queues.contains_key(&new.queue) {
+                return Err(ServiceError::invalid("queue", format!("no queue {}", new.queue.0)));
+            }
+            let record = ContactRecord {
+                id,
+                workspace: c.workspace,
+                customer,
+                channel: new.channel,
+                direction: Direction::Inbound,
+                queue: Some(new.queue),
+                state: ContactState::New,
+                priority: new.priority,
+                attributes: new.attributes.clone(),
+                agent: None,
+                enqueued_at: Some(now),
+                disposition: None,
+                notes: None,
+                created_at: now,
+                updated_at: now,
+                ended_at: None,
+            };
+            let mut spec = ContactSpec::new(id, new.channel, new.queue);
+            spec.priority = new.priority;
+            spec.attributes = new.attributes;
+            c.engine.enqueue(spec, now).map_err(|e| match e {
+                switchboard_core::engine::EngineError::ChannelNotServed { .. } => {
+                    ServiceError::invalid("channel", e.to_string())
+                }
+                other => other.into(),
+            })?;
+            // Only now, with routing agreed: a refused contact leaves no customer behind.
+            changes.extend(new_customer);
+            changes.push(Change::PutContact(record.clone()));
+            c.contacts.insert(id, record.clone());
+            Ok(record)
+        };
+        // The answer is the contact as committed (routing may already have
+        // offered it), taken from the batch rather than read back.
+        let last_put = |record: ContactRecord, changes: &[Change]| {
+            changes
+                .iter()
+                .rev()
+                .find_map(|ch| match ch {
+                    Change::PutContact(r) if r.id == id => Some(r.clone()),
+                    _ => None,
+                })
+                .unwrap_or(record)
+        };
+        self.apply_then(p.workspace, create, last_put).await
+    }
+
+    pub async fn contact(&self, p: &Principal, id: ContactId) -> Result<ContactRecord, ServiceError> {
+        let record = self
+            .store()
+            .contact(p.workspace, id)
+            .await?
+            .ok_or_else(|| ServiceError::NotFound(format!("contact {}", id.0)))?;
+        if p.role == Role::Agent && record.agent != Some(p.user) {
+            return Err(ServiceError::NotFound(format!("contact {}", id.0)));
+        }
+        Ok(record)
+    }
+
+    pub async fn contacts(
+        &self,
+        p: &Principal,
+        mut filter: ContactFilter,
+        after: Option<ContactId>,
+        limit: u32,
+    ) -> Result<Vec<ContactRecord>, ServiceError> {
+        if p.role == Role::Agent {
+            filter.agent = Some(p.user);
+        }
+        Ok(self.store().contacts(p.workspace, &filter, after, limit.clamp(1, 500)).await?)
+    }
+
+    /// The contact must be the caller's (agents) or in the workspace (supervisors).
+    fn check_own(p: &Principal, record: &ContactRecord) -> Result<(), ServiceError> {
+        if p.role == Role::Agent && record.agent != Some(p.user) {
+            return Err(ServiceError::NotFound(format!("contact {}", record.id.0)));
+        }
+        Ok(())
+    }
+
+    pub async fn accept(&self, p: &Principal, id: ContactId) -> Result<(), ServiceError> {
+        let user = p.user;
+        let principal = *p;
+        self.apply(p.workspace, move |c, now, _| {
+            let record = c.contacts.get(&id).ok_or_else(|| ServiceError::NotFound(format!("contact {}", id.0)))?;
+            Self::check_own(&principal, record)?;
+            let agent = record.agent.unwrap_or(user);
+            c.engine.accept(id, AgentId(agent.0), now)?;
+            Ok(())
+        })
+        .await
+    }
+
+    pub async fn reject(&self, p: &Principal, id: ContactId) -> Result<(), ServiceError> {
+        let principal = *p;
+        self.apply(p.workspace, move |c, now, _| {
+            let record = c.contacts.get(&id).ok_or_else(|| ServiceError::NotFound(format!("contact {}", id.0)))?;
+            Self::check_own(&principal, record)?;
+            let agent = record.agent.ok_or(ServiceError::Conflict(format!("contact {} is not offered", id.0)))?;
+            c.engine.reject(id, AgentId(agent.0), now)?;
+            Ok(())
+        })
+        .await
+    }
+
+    /// Ends handling (if still connected) and wrap-up, with a disposition.
+    /// Once wrap-up has ended (a queue without one, or a fixed one that ran
+    /// out first) the disposition and notes are still recorded, for the
+    /// queue's `disposition_grace_seconds`: the agent's work is not lost.
+    pub async fn complete(
+        &self,
+        p: &Principal,
+        id: ContactId,
+        disposition: Option<String>,
+        notes: Option<String>,
+    ) -> Result<(), ServiceError> {
+        if let Some(code) = &disposition {
+            let known = self.documents::<Disposition>(p.workspace).await?;
+            if !known.is_empty() && !known.iter().any(|d| d.body.code == *code) {
+                return Err(ServiceError::invalid("disposition", format!("no disposition code '{code}'")));
+            }
+        }
+        let principal = *p;
+        let written = Written { disposition, notes };
+        let late = written.clone();
+        let live = self
+            .apply(p.workspace, move |c, now, _| {
+                let Some(record) = c.contacts.get_mut(&id) else { return Ok(false) };
+                Self::check_own(&principal, record)?;
+                let agent =
+                    AgentId(record.agent.ok_or(ServiceError::Conflict(format!("contact {} has no agent", id.0)))?.0);
+                written.onto(record);
+                if record.state == ContactState::Connected {
+                    c.engine.end_contact(id, now)?;
+                }
+                // A queue with wrap-up leaves the agent wrapping up: completing ends that too.
+                if c.engine.agent_snapshot(agent)?.contacts.iter().any(|(x, _, phase)| *x == id && *phase == "wrap_up")
+                {
+                    c.engine.end_wrap_up(agent, id, now)?;
+                }
+                Ok(true)
+            })
+            .await?;
+        if live { Ok(()) } else { self.late_disposition(p, id, late).await }
+    }
+
+    /// Records a disposition and notes on a contact whose wrap-up is over,
+    /// with a `disposition_set` event, within the queue's grace period.
+    async fn late_disposition(&self, p: &Principal, id: ContactId, written: Written) -> Result<(), ServiceError> {
+        let mut record = self
+            .store()
+            .contact(p.workspace, id)
+            .await?
+            .ok_or_else(|| ServiceError::NotFound(format!("contact {}", id.0)))?;
+        Self::check_own(p, &record)?;
+        if record.state != ContactState::Completed {
+            let state = serde_json::to_value(record.state).unwrap_or_default();
+            return Err(ServiceError::Conflict(format!("contact {} was not handled (it is {state})", id.0)));
+        }
+        if written.disposition.is_none() && written.notes.is_none() {
+            return Ok(());
+        }
+        let by = p.user;
+        self.apply(p.workspace, move |c, now, changes| {
+            let grace = record
+                .queue
+                .and_then(|q| c.queues.get(&q))
+                .and_then(|q| q.settings.get("disposition_grace_seconds")?.as_f64())
+                .unwrap_or(DEFAULT_DISPOSITION_GRACE_SECONDS);
+            let ended = record.ended_at.unwrap_or(record.updated_at);
+            if now.since(ended).as_secs_f64() > grace {
+                return Err(ServiceError::Conflict(format!(
+                    "contact {} was wrapped up more than {grace} s ago: its disposition and notes can no longer be set",
+                    id.0
+                )));
+            }
+            let payload =
+                json!({ "contact": id, "disposition": written.disposition, "notes": written.notes, "by": by });
+            written.onto(&mut record);
+            record.updated_at = now;
+            changes.push(contact_event(&record, now, Kind::DispositionSet, payload));
+            changes.push(Change::PutContact(record));
+            Ok(())
+        })
+        .await
+    }
+
+    pub async fn transfer(&self, p: &Principal, id: ContactId, target: TransferTarget) -> Result<(), ServiceError> {
+        let principal = *p;
+        self.apply(p.workspace, move |c, now, _| {
+            let record = c.contacts.get(&id).ok_or_else(|| ServiceError::NotFound(format!("contact {}", id.0)))?;
+            Self::check_own(&principal, record)?;
+            c.engine.transfer(id, target, now)?;
+            Ok(())
+        })
+        .await
+    }
+
+    pub async fn cancel(&self, p: &Principal, id: ContactId) -> Result<(), ServiceError> {
+        require(p, Role::Supervisor)?;
+        self.apply(p.workspace, move |c, now, _| {
+            c.engine.cancel(id, CancelReason::Cancelled, now)?;
+            Ok(())
+        })
+        .await
+    }
+}

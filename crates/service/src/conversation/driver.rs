@@ -1,0 +1,153 @@
+//! The flow driver: runs a bot flow (`switchboard_core::flow`) for any
+//! channel. It takes what the customer did and answers with what the
+//! channel should do; searching the knowledge base happens inside, so a
+//! channel never sees a search. Chat renders the actions as messages and
+//! buttons; voice renders the same actions as speech and key menus.
+//!
+//! The driver changes nothing: it returns the run's next position, and the
+//! caller stores it with the actions' effects in one commit (and only then
+//! remembers it), so a failed commit leaves the bot where the disk has it.
+
+use crate::{Service, ServiceError};
+use std::collections::{BTreeMap, VecDeque};
+use switchboard_core::flow::{self, Flow, HandoffReason, Hit, Output, Run};
+use switchboard_core::ids::WorkspaceId;
+
+/// Articles handed to the bot per search.
+const SEARCH_HITS: u32 = 3;
+/// How much of an article the bot says.
+const ANSWER_CHARS: usize = 700;
+
+/// What the customer did, as any channel sees it.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Input {
+    /// Words: typed, or recognised from speech.
+    Text(String),
+    /// An option chosen: a chat button's value, or a phone menu key.
+    Press(String),
+    /// Digits keyed in answer to a question (an order number by phone).
+    Digits(String),
+    /// Nothing came within the channel's wait: the flow hears an empty answer
+    /// and takes its no-match path.
+    Silence,
+}
+
+impl Input {
+    fn into_flow(self) -> flow::Input {
+        match self {
+            Input::Text(t) | Input::Digits(t) => flow::Input::Text(t),
+            Input::Press(value) => flow::Input::Button { value },
+            Input::Silence => flow::Input::Text(String::new()),
+        }
+    }
+}
+
+/// One option of a question: a button in chat, a key by phone.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Choice {
+    pub label: String,
+    pub value: String,
+    /// The phone key that picks it, when the flow names one.
+    pub key: Option<String>,
+}
+
+/// What the channel should do, in order.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Action {
+    /// Tell the customer this.
+    Say(String),
+    /// Ask this and wait; no choices means a free answer.
+    Ask { text: String, choices: Vec<Choice> },
+    /// Hand over to a person. `queue` is a queue's name, `None` for the way
+    /// in's own queue; the variables become contact attributes.
+    HandOff { queue: Option<String>, priority: i32, reason: HandoffReason, attributes: BTreeMap<String, String> },
+    /// The bot helped; the conversation ends contained.
+    End,
+}
+
+/// A bot conversation's next position and what to do.
+#[derive(Clone, Debug)]
+pub struct Step {
+    pub run: Run,
+    pub actions: Vec<Action>,
+}
+
+impl Step {
+    pub fn finished(&self) -> bool {
+        self.run.is_finished()
+    }
+}
+
+fn excerpt(body: &str) -> String {
+    if body.chars().count() <= ANSWER_CHARS {
+        return body.to_string();
+    }
+    let cut: String = body.chars().take(ANSWER_CHARS).collect();
+    // End at a sentence or word, not mid-word.
+    let end = cut.rfind(". ").map(|i| i + 1).or_else(|| cut.rfind(' ')).unwrap_or(cut.len());
+    format!("{}…", &cut[..end])
+}
+
+impl Service {
+    /// Starts `flow` with the channel's variables (name, email, form fields).
+    pub async fn start_flow(
+        &self,
+        ws: WorkspaceId,
+        flow: &Flow,
+        variables: BTreeMap<String, String>,
+    ) -> Result<Step, ServiceError> {
+        let (run, outputs) = Run::start(flow, variables);
+        self.follow_flow(ws, flow, run, outputs).await
+    }
+
+    /// Feeds the customer's `input` to a run of `flow`.
+    pub async fn step_flow(
+        &self,
+        ws: WorkspaceId,
+        flow: &Flow,
+        mut run: Run,
+        input: Input,
+    ) -> Result<Step, ServiceError> {
+        let outputs = run.input(flow, input.into_flow());
+        self.follow_flow(ws, flow, run, outputs).await
+    }
+
+    /// Turns the interpreter's outputs into actions, answering its searches.
+    async fn follow_flow(
+        &self,
+        ws: WorkspaceId,
+        flow: &Flow,
+        mut run: Run,
+        outputs: Vec<Output>,
+    ) -> Result<Step, ServiceError> {
+        let mut pending: VecDeque<Output> = outputs.into();
+        let mut actions = Vec::new();
+        while let Some(o) = pending.pop_front() {
+            match o {
+                Output::Say { text } => actions.push(Action::Say(text)),
+                Output::Ask { text, buttons } => actions.push(Action::Ask {
+                    text,
+                    choices: buttons
+                        .into_iter()
+                        .map(|b| Choice { label: b.label, value: b.value, key: b.key })
+                        .collect(),
+                }),
+                Output::Search { query } => {
+                    let hits = self
+                        .store()
+                        .search_articles(ws, &query, true, SEARCH_HITS)
+                        .await?
+                        .into_iter()
+                        .map(|h| Hit { title: h.article.title, body: excerpt(&h.article.body), score: h.coverage })
+                        .collect();
+                    pending.extend(run.input(flow, flow::Input::Search(hits)));
+                }
+                Output::Handoff { queue, priority, reason, variables } => {
+                    actions.push(Action::HandOff { queue, priority, reason, attributes: variables })
+                }
+                Output::Contained => actions.push(Action::End),
+            }
+        }
+        Ok(Step { run, actions })
+    }
+}

@@ -1,0 +1,408 @@
+//! `inbound`: a customer's message (or a conversation opened without one)
+//! arriving on any channel. One call is one commit: the customer found or
+//! made, the contact opened on the channel, the message, the bot's answers
+//! and the hand-off to a queue are written together, and the conversation's
+//! memory (the bot's place, the message ids seen) changes only after that
+//! commit is durable.
+
+use super::driver::{Action, Input, Step};
+use super::messages::{Author, ButtonView, MessageBody};
+use super::{BOT_RUN_KIND, BotRun, Live};
+use crate::center::contact_event as event;
+use crate::endpoints::Endpoint;
+use crate::kinds::Kind;
+use crate::{IdentityValue, Ids, Service, ServiceError};
+use serde_json::json;
+use sha2::{Digest, Sha256};
+use std::collections::BTreeMap;
+use switchboard_core::expr::Value as AttrValue;
+use switchboard_core::ids::{ContactId, CustomerId, EndpointId, WorkspaceId};
+use switchboard_store::{Change, ContactRecord, ContactState, Direction, Document, IdentityKind};
+
+/// The attribute holding a conversation's thread key, which outbound
+/// delivery needs to address the customer.
+pub const THREAD_ATTRIBUTE: &str = "thread";
+const THREAD_KIND: &str = "thread";
+
+/// Who wrote.
+#[derive(Clone, Debug, Default)]
+pub struct Sender {
+    /// Their email, phone, provider handle…; `None` for an anonymous visitor,
+    /// who becomes a new customer.
+    pub identity: Option<IdentityValue>,
+    pub name: Option<String>,
+}
+
+/// Which conversation a message belongs to.
+#[derive(Clone, Debug)]
+pub enum Thread {
+    /// The provider's thread (the customer's number, a mail thread, a chat
+    /// id): the open conversation with that key, or a new one.
+    Key(String),
+    /// A conversation the channel already knows (a chat session): it must be open.
+    Contact(ContactId),
+    /// Always a new conversation.
+    New,
+}
+
+/// A customer's message.
+#[derive(Clone, Debug, Default)]
+pub struct IncomingMessage {
+    pub text: String,
+    pub html: Option<String>,
+    pub attachment: Option<super::messages::AttachmentRef>,
+    /// The sender's own id of the message (the provider's message id, the
+    /// widget's client id): a message repeated with the same id is taken
+    /// once, and the answer says it was a repeat.
+    pub client_id: Option<String>,
+    /// The option chosen, when the customer pressed a button or a key
+    /// rather than writing.
+    pub press: Option<String>,
+}
+
+/// What a new conversation starts with; ignored for an open one.
+#[derive(Clone, Debug, Default)]
+pub struct Opening {
+    /// Contact attributes (a pre-chat form's answers).
+    pub attributes: BTreeMap<String, AttrValue>,
+    /// The bot's variables.
+    pub variables: BTreeMap<String, String>,
+    /// Messages logged before anything else (a chat's greeting).
+    pub preface: Vec<MessageBody>,
+    /// Straight to the queue, past the bot: a message left for an agent.
+    pub skip_flow: bool,
+}
+
+#[derive(Clone, Debug, Default)]
+pub struct Inbound {
+    pub sender: Sender,
+    pub message: Option<IncomingMessage>,
+    pub opening: Opening,
+}
+
+/// What `inbound` did.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Received {
+    pub contact: ContactId,
+    pub customer: Option<CustomerId>,
+    /// A new conversation was opened.
+    pub opened: bool,
+    /// The message's `client_id` was seen before: nothing changed.
+    pub repeat: bool,
+}
+
+/// The document id of a thread key: a hash, the key itself kept in the body
+/// and compared, so a collision opens a new conversation rather than
+/// joining a stranger's.
+fn thread_doc(route: &Endpoint, key: &str) -> u64 {
+    // Keyed by endpoint: two numbers or mailboxes of one workspace never
+    // share a thread.
+    let digest = Sha256::digest(format!("{}:{}:{key}", route.channel, route.id.0).as_bytes());
+    u64::from_be_bytes(digest[..8].try_into().expect("eight bytes")) >> 1
+}
+
+pub(crate) fn is_closed(state: ContactState) -> bool {
+    !state.is_open() || state == ContactState::WrapUp
+}
+
+impl Service {
+    /// A customer's message to `endpoint` (or, without a message, a
+    /// conversation opened: a chat started), which names the workspace, the
+    /// channel, the bot and the queue. See the module's note.
+    pub async fn inbound(
+        &self,
+        endpoint: EndpointId,
+        thread: Thread,
+        inbound: Inbound,
+    ) -> Result<Received, ServiceError> {
+        let route = self
+            .endpoint_by_id(endpoint)
+            .await?
+            .filter(|e| e.enabled)
+            .ok_or_else(|| ServiceError::NotFound(format!("endpoint {}", endpoint.0)))?;
+        let route = &route;
+        let open = match &thread {
+            Thread::Contact(id) => Some(*id),
+            Thread::Key(key) => self.thread_contact(route, key).await?,
+            Thread::New => None,
+        };
+        match open {
+            Some(id) => self.continue_conversation(route, id, inbound).await,
+            None => {
+                let key = match thread {
+                    Thread::Key(k) => Some(k),
+                    _ => None,
+                };
+                self.open_conversation(route, key, inbound).await
+            }
+        }
+    }
+
+    /// The open conversation of a thread key, if any.
+    async fn thread_contact(&self, route: &Endpoint, key: &str) -> Result<Option<ContactId>, ServiceError> {
+        let Some(d) = self.store().document(route.workspace, THREAD_KIND, thread_doc(route, key)).await? else {
+            return Ok(None);
+        };
+        if d.body["key"].as_str() != Some(key) {
+            return Ok(None);
+        }
+        let Some(id) = d.body["contact"].as_u64().map(ContactId) else { return Ok(None) };
+        let record = self.open_record(route.workspace, id).await?;
+        Ok((!is_closed(record.state)).then_some(id))
+    }
+
+    async fn open_conversation(
+        &self,
+        route: &Endpoint,
+        thread: Option<String>,
+        inbound: Inbound,
+    ) -> Result<Received, ServiceError> {
+        let ws = route.workspace;
+        let Inbound { sender, message, opening } = inbound;
+        let name = sender.name.as_deref().map(str::trim).filter(|n| !n.is_empty());
+        let identity = sender.identity.clone().unwrap_or_else(|| IdentityValue {
+            kind: IdentityKind::Visitor,
+            value: format!("visitor-{}", super::random_hex(8)),
+        });
+        let visitor_name = name.or(sender.identity.is_none().then_some("Visitor"));
+        // Held until the commit below: the customer is written with the contact.
+        let (customer, _guard) = self.identified_customer(ws, identity, visitor_name).await?;
+        let now = self.now();
+        let mut attributes = opening.attributes;
+        if let Some(key) = &thread {
+            attributes.insert(THREAD_ATTRIBUTE.into(), AttrValue::Str(key.clone()));
+        }
+        let record = ContactRecord {
+            id: ContactId(Ids::next(&self.ids().contact)),
+            workspace: ws,
+            customer: Some(customer.id),
+            channel: route.channel,
+            direction: Direction::Inbound,
+            queue: None,
+            state: ContactState::New,
+            priority: 0,
+            attributes,
+            agent: None,
+            enqueued_at: None,
+            disposition: None,
+            notes: None,
+            created_at: now,
+            updated_at: now,
+            ended_at: None,
+        };
+        let id = record.id;
+        let mut changes = customer.changes;
+        changes.push(Change::PutContact(record.clone()));
+        if let Some(key) = &thread {
+            changes.push(Change::PutDocument(Document {
+                workspace: ws,
+                kind: THREAD_KIND.into(),
+                id: thread_doc(route, key),
+                body: json!({ "key": key, "contact": id }),
+                updated_at: now,
+            }));
+        }
+        changes.extend(opening.preface.iter().map(|m| m.event(&record, now)));
+        let client_id = message.as_ref().and_then(|m| m.client_id.clone());
+        let input = message.as_ref().map(input_of);
+        if let Some(m) = message {
+            changes.push(customer_message(m, name.unwrap_or_default()).event(&record, now));
+        }
+        let live = self.conversations().get(id);
+        let mut live = live.lock().await;
+        live.loaded = true;
+        let flow = route.flow.filter(|_| !opening.skip_flow);
+        match flow {
+            Some(flow_id) => {
+                let flow = self.flow(ws, flow_id).await?.compile()?;
+                let mut step = self.start_flow(ws, &flow, opening.variables).await?;
+                // A first message answers the bot's first question.
+                if let Some(input) = input.filter(|_| !step.finished()) {
+                    let mut next = self.step_flow(ws, &flow, step.run, input).await?;
+                    step.actions.append(&mut next.actions);
+                    step = Step { run: next.run, actions: step.actions };
+                }
+                live.bot = self.settle(route, record, flow_id, changes, step).await?;
+            }
+            None => {
+                let queue = route
+                    .queue
+                    .ok_or_else(|| ServiceError::Conflict(format!("this {} has no queue set up", route.channel)))?;
+                self.apply(ws, move |c, now, out| {
+                    let mut mine = changes;
+                    c.enqueue_record(record, queue, now, &mut mine)?;
+                    out.extend(mine);
+                    Ok(())
+                })
+                .await?;
+            }
+        }
+        live.client_ids.extend(client_id);
+        Ok(Received { contact: id, customer: Some(customer.id), opened: true, repeat: false })
+    }
+
+    async fn continue_conversation(
+        &self,
+        route: &Endpoint,
+        id: ContactId,
+        inbound: Inbound,
+    ) -> Result<Received, ServiceError> {
+        let ws = route.workspace;
+        let live = self.conversations().get(id);
+        let mut live = live.lock().await;
+        self.load(ws, id, &mut live).await?;
+        let record = self.open_record(ws, id).await?;
+        let (customer, opened) = (record.customer, false);
+        let Some(message) = inbound.message else {
+            return Ok(Received { contact: id, customer, opened, repeat: false });
+        };
+        if let Some(cid) = &message.client_id
+            && live.client_ids.contains(cid)
+        {
+            return Ok(Received { contact: id, customer, opened, repeat: true });
+        }
+        if is_closed(record.state) {
+            return Err(ServiceError::Conflict(format!("this {} has ended", route.channel)));
+        }
+        let name = match record.customer {
+            Some(c) => self.store().customer(ws, c).await?.map(|c| c.name).unwrap_or_default(),
+            None => String::new(),
+        };
+        let client_id = message.client_id.clone();
+        let input = input_of(&message);
+        let change = customer_message(message, &name).event(&record, self.now());
+        match live.bot.clone().filter(|b| !b.run.is_finished()) {
+            Some(bot) => {
+                let flow = self.flow(ws, bot.flow).await?.compile()?;
+                let step = self.step_flow(ws, &flow, bot.run, input).await?;
+                live.bot = self.settle(route, record, bot.flow, vec![change], step).await?;
+            }
+            None => {
+                self.commit_and_publish(vec![change]).await?;
+            }
+        }
+        live.client_ids.extend(client_id);
+        Ok(Received { contact: id, customer, opened, repeat: false })
+    }
+
+    /// Loads what a conversation needs after a restart: the bot's place
+    /// and the client ids already taken.
+    pub(super) async fn load(&self, ws: WorkspaceId, contact: ContactId, live: &mut Live) -> Result<(), ServiceError> {
+        if live.loaded {
+            return Ok(());
+        }
+        if let Some(d) = self.store().document(ws, BOT_RUN_KIND, contact.0).await? {
+            live.bot = Some(serde_json::from_value(d.body).map_err(switchboard_store::StoreError::from)?);
+        }
+        for e in self.store().contact_events(ws, contact, Some(Kind::Message.as_str())).await? {
+            if let Some(cid) = e.payload.get("client_id").and_then(serde_json::Value::as_str) {
+                live.client_ids.insert(cid.to_string());
+            }
+        }
+        live.loaded = true;
+        Ok(())
+    }
+
+    /// Renders the bot's actions as messages, commits them with `changes`
+    /// (and the hand-off or containment they end with), and answers the
+    /// bot's state to remember — only once that commit is durable.
+    async fn settle(
+        &self,
+        route: &Endpoint,
+        mut record: ContactRecord,
+        flow: u64,
+        mut changes: Vec<Change>,
+        step: Step,
+    ) -> Result<Option<BotRun>, ServiceError> {
+        let ws = record.workspace;
+        let mut handoff = None;
+        let mut contained = false;
+        for action in step.actions {
+            let now = self.now();
+            match action {
+                Action::Say(text) => changes.push(MessageBody::new(Author::Bot, BOT_NAME, text).event(&record, now)),
+                Action::Ask { text, choices } => {
+                    let mut m = MessageBody::new(Author::Bot, BOT_NAME, text);
+                    m.buttons = choices.into_iter().map(|c| ButtonView { label: c.label, value: c.value }).collect();
+                    changes.push(m.event(&record, now));
+                }
+                Action::HandOff { queue, priority, reason, attributes } => {
+                    handoff = Some((queue, priority, reason, attributes))
+                }
+                Action::End => contained = true,
+            }
+        }
+        let bot = (!step.run.is_finished()).then_some(BotRun { flow, run: step.run });
+        match &bot {
+            Some(bot) => changes.push(Change::PutDocument(Document {
+                workspace: ws,
+                kind: BOT_RUN_KIND.into(),
+                id: record.id.0,
+                body: serde_json::to_value(bot).map_err(switchboard_store::StoreError::from)?,
+                updated_at: self.now(),
+            })),
+            None => changes.push(Change::DeleteDocument { workspace: ws, kind: BOT_RUN_KIND.into(), id: record.id.0 }),
+        }
+        let now = self.now();
+        if contained {
+            record.state = ContactState::Contained;
+            record.ended_at = Some(now);
+            record.updated_at = now;
+            changes.push(event(&record, now, Kind::BotContained, json!({})));
+            changes.push(Change::PutContact(record));
+            self.commit_and_publish(changes).await?;
+            return Ok(bot);
+        }
+        let Some((queue_name, priority, reason, variables)) = handoff else {
+            self.commit_and_publish(changes).await?;
+            return Ok(bot);
+        };
+        for (k, v) in &variables {
+            record.attributes.entry(k.clone()).or_insert_with(|| AttrValue::Str(v.clone()));
+        }
+        record.priority = priority;
+        let fallback = route.queue;
+        let channel = route.channel;
+        self.apply(ws, move |c, now, out| {
+            let queue = queue_name
+                .as_deref()
+                .and_then(|n| c.queues.values().find(|q| q.name.eq_ignore_ascii_case(n)).map(|q| q.id))
+                .or(fallback)
+                .ok_or_else(|| ServiceError::Conflict(format!("no queue to hand the {channel} to")))?;
+            let mut handed = record.clone();
+            handed.queue = Some(queue);
+            let mut routed = Vec::new();
+            c.enqueue_record(record, queue, now, &mut routed)?;
+            out.extend(changes);
+            out.push(event(
+                &handed,
+                now,
+                Kind::BotHandoff,
+                json!({ "reason": reason.as_str(), "attributes": variables }),
+            ));
+            out.extend(routed);
+            Ok(())
+        })
+        .await?;
+        Ok(bot)
+    }
+}
+
+/// The name the bot's messages carry.
+const BOT_NAME: &str = "Bot";
+
+fn input_of(m: &IncomingMessage) -> Input {
+    match (&m.press, &m.attachment) {
+        (Some(value), _) => Input::Press(value.clone()),
+        (None, Some(a)) if m.text.is_empty() => Input::Text(a.name.clone()),
+        _ => Input::Text(m.text.clone()),
+    }
+}
+
+fn customer_message(m: IncomingMessage, name: &str) -> MessageBody {
+    let mut body = MessageBody::new(Author::Customer, name, m.text);
+    body.html = m.html;
+    body.attachment = m.attachment;
+    body.client_id = m.client_id;
+    body
+}

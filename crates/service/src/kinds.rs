@@ -1,0 +1,183 @@
+//! Every kind of event the log holds, in one place: the engine's (named
+//! after `switchboard_core::events::EventKind`) and the service's own.
+//!
+//! The names are the wire format: webhooks, the events WebSocket, the chat
+//! widget and the timeline read them, so they never change once released.
+//! Code names a kind through [`Kind`], never by a string literal, so a kind
+//! cannot be misspelt in one place and right in another.
+
+use switchboard_core::events::EventKind;
+
+/// An event kind.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Kind {
+    // The routing engine's.
+    ContactQueued,
+    StepChanged,
+    OfferCreated,
+    OfferAccepted,
+    OfferEnded,
+    ContactEnded,
+    WrapUpEnded,
+    ContactTransferred,
+    ContactOverflowed,
+    CallbackScheduled,
+    ContactLeft,
+    ContactCancelled,
+    AgentStateChanged,
+    // The service's.
+    DispositionSet,
+    CustomerNote,
+    CustomerMerged,
+    /// A message of a conversation, any channel, either way.
+    Message,
+    /// Where an outbound message stands with its channel's provider.
+    Delivery,
+    BotContained,
+    BotHandoff,
+    Csat,
+    /// A conversation ended (by the customer, the agent, or a timeout) on
+    /// any channel; the name is older than the channels besides chat.
+    ChatEnded,
+    EndpointCreated,
+    EndpointUpdated,
+    EndpointDeleted,
+    Audit,
+}
+
+impl Kind {
+    /// Every kind, engine's first: what a webhook may follow.
+    pub const ALL: [Kind; 26] = [
+        Kind::ContactQueued,
+        Kind::StepChanged,
+        Kind::OfferCreated,
+        Kind::OfferAccepted,
+        Kind::OfferEnded,
+        Kind::ContactEnded,
+        Kind::WrapUpEnded,
+        Kind::ContactTransferred,
+        Kind::ContactOverflowed,
+        Kind::CallbackScheduled,
+        Kind::ContactLeft,
+        Kind::ContactCancelled,
+        Kind::DispositionSet,
+        Kind::AgentStateChanged,
+        Kind::CustomerNote,
+        Kind::CustomerMerged,
+        Kind::Message,
+        Kind::Delivery,
+        Kind::BotContained,
+        Kind::BotHandoff,
+        Kind::Csat,
+        Kind::ChatEnded,
+        Kind::EndpointCreated,
+        Kind::EndpointUpdated,
+        Kind::EndpointDeleted,
+        Kind::Audit,
+    ];
+
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Kind::ContactQueued => "contact_queued",
+            Kind::StepChanged => "step_changed",
+            Kind::OfferCreated => "offer_created",
+            Kind::OfferAccepted => "offer_accepted",
+            Kind::OfferEnded => "offer_ended",
+            Kind::ContactEnded => "contact_ended",
+            Kind::WrapUpEnded => "wrap_up_ended",
+            Kind::ContactTransferred => "contact_transferred",
+            Kind::ContactOverflowed => "contact_overflowed",
+            Kind::CallbackScheduled => "callback_scheduled",
+            Kind::ContactLeft => "contact_left",
+            Kind::ContactCancelled => "contact_cancelled",
+            Kind::AgentStateChanged => "agent_state_changed",
+            Kind::DispositionSet => "disposition_set",
+            Kind::CustomerNote => "customer_note",
+            Kind::CustomerMerged => "customer_merged",
+            Kind::Message => "message",
+            Kind::Delivery => "delivery",
+            Kind::BotContained => "bot_contained",
+            Kind::BotHandoff => "bot_handoff",
+            Kind::Csat => "csat",
+            Kind::ChatEnded => "chat_ended",
+            Kind::EndpointCreated => "endpoint_created",
+            Kind::EndpointUpdated => "endpoint_updated",
+            Kind::EndpointDeleted => "endpoint_deleted",
+            Kind::Audit => "audit",
+        }
+    }
+
+    pub fn parse(name: &str) -> Option<Kind> {
+        Kind::ALL.into_iter().find(|k| k.as_str() == name)
+    }
+
+    /// The kind of the log entry an engine event becomes.
+    pub fn of_engine(kind: &EventKind) -> Kind {
+        match kind {
+            EventKind::ContactQueued { .. } => Kind::ContactQueued,
+            EventKind::StepChanged { .. } => Kind::StepChanged,
+            EventKind::OfferCreated { .. } => Kind::OfferCreated,
+            EventKind::OfferAccepted { .. } => Kind::OfferAccepted,
+            EventKind::OfferEnded { .. } => Kind::OfferEnded,
+            EventKind::ContactEnded { .. } => Kind::ContactEnded,
+            EventKind::WrapUpEnded { .. } => Kind::WrapUpEnded,
+            EventKind::ContactTransferred { .. } => Kind::ContactTransferred,
+            EventKind::ContactOverflowed { .. } => Kind::ContactOverflowed,
+            EventKind::CallbackScheduled { .. } => Kind::CallbackScheduled,
+            EventKind::ContactLeft { .. } => Kind::ContactLeft,
+            EventKind::ContactCancelled { .. } => Kind::ContactCancelled,
+            EventKind::AgentStateChanged { .. } => Kind::AgentStateChanged,
+        }
+    }
+
+    /// Whether an event of this kind changes where a conversation stands
+    /// for its customer (with the bot, waiting, with an agent, ended,
+    /// rated): a channel that shows the customer a status tells them again.
+    pub fn changes_customer_status(self) -> bool {
+        matches!(
+            self,
+            Kind::ContactQueued
+                | Kind::OfferCreated
+                | Kind::OfferEnded
+                | Kind::OfferAccepted
+                | Kind::ContactEnded
+                | Kind::ChatEnded
+                | Kind::BotContained
+                | Kind::ContactLeft
+                | Kind::ContactCancelled
+                | Kind::ContactTransferred
+                | Kind::Csat
+        )
+    }
+}
+
+impl std::fmt::Display for Kind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl PartialEq<Kind> for str {
+    fn eq(&self, k: &Kind) -> bool {
+        self == k.as_str()
+    }
+}
+
+impl PartialEq<Kind> for String {
+    fn eq(&self, k: &Kind) -> bool {
+        self == k.as_str()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_are_distinct_and_parse_back() {
+        for k in Kind::ALL {
+            assert_eq!(Kind::parse(k.as_str()), Some(k));
+            assert_eq!(Kind::ALL.iter().filter(|o| o.as_str() == k.as_str()).count(), 1, "{k}");
+        }
+    }
+}

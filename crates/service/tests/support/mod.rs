@@ -1,0 +1,87 @@
+//! What the service's integration tests share: fresh databases, a
+//! workspace with a queue, and a run of a test on both databases.
+
+use serde_json::json;
+use switchboard_core::ids::{EndpointId, QueueId};
+use switchboard_service::auth::Principal;
+use switchboard_service::{NewUser, Service, system_clock};
+use switchboard_store::Role;
+
+pub fn rand_suffix() -> u64 {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static N: AtomicU64 = AtomicU64::new(0);
+    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().subsec_nanos() as u64;
+    nanos * 1000 + N.fetch_add(1, Ordering::Relaxed)
+}
+
+pub fn sqlite_url() -> String {
+    let dir = std::env::temp_dir().join(format!("switchboard-service-{}-{}", std::process::id(), rand_suffix()));
+    std::fs::create_dir_all(&dir).unwrap();
+    format!("sqlite://{}", dir.join("test.db").display())
+}
+
+/// A fresh database on the local PostgreSQL; fails loudly when there is none.
+pub async fn postgres_url() -> String {
+    let admin_url = std::env::var("SWITCHBOARD_TEST_POSTGRES")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into());
+    let pool = sqlx::PgPool::connect(&admin_url)
+        .await
+        .unwrap_or_else(|e| panic!("PostgreSQL is required for these tests and is not reachable at {admin_url}: {e}"));
+    let name = format!("switchboard_service_{}", rand_suffix());
+    sqlx::query(&format!("CREATE DATABASE {name}")).execute(&pool).await.unwrap();
+    let base = admin_url.rsplit_once('/').map_or(admin_url.as_str(), |(b, _)| b).to_string();
+    format!("{base}/{name}")
+}
+
+pub async fn service(url: &str) -> Service {
+    let store = switchboard_store::Store::open(url).await.unwrap();
+    Service::new(store, system_clock(), 12).await.unwrap()
+}
+
+/// A workspace with an admin and one queue serving `channels`.
+pub async fn workspace(service: &Service, channels: &[&str]) -> (Principal, QueueId) {
+    let admin = NewUser {
+        email: format!("admin{}@example.com", rand_suffix()),
+        name: "Admin".into(),
+        role: Role::Admin,
+        password: "admin-password".into(),
+    };
+    let (ws, user) = service.create_workspace("Loopback", admin).await.unwrap();
+    let p = Principal { workspace: ws.id, user: user.id, role: Role::Admin };
+    let policy = service
+        .put_policy(&p, None, "Anyone", vec![serde_json::from_value(json!({ "expr": "true" })).unwrap()])
+        .await
+        .unwrap();
+    let settings = serde_json::from_value(json!({ "channels": channels, "policy": policy.id })).unwrap();
+    let queue = service.put_queue(&p, None, "Support", settings).await.unwrap();
+    (p, queue.id)
+}
+
+/// An SMS endpoint (`address`, a number) sending its contacts to `queue`.
+#[allow(dead_code)] // not every test binary has an SMS endpoint
+pub async fn sms_endpoint(service: &Service, p: &Principal, address: &str, queue: QueueId) -> EndpointId {
+    let input =
+        serde_json::from_value(json!({ "channel": "sms", "name": address, "address": address, "queue": queue }))
+            .unwrap();
+    service.create_endpoint(p, input).await.unwrap().id
+}
+
+/// `on_both!(a, b)`: tests `sqlite::a`, `postgres::a`, … each running the
+/// async fn `a(url)` of the calling file on a fresh database.
+macro_rules! on_both {
+    ($($name:ident),*) => {
+        mod sqlite {
+            $(#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn $name() {
+                super::$name(crate::support::sqlite_url()).await;
+            })*
+        }
+        mod postgres {
+            $(#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn $name() {
+                super::$name(crate::support::postgres_url().await).await;
+            })*
+        }
+    };
+}
+pub(crate) use on_both;

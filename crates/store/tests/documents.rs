@@ -1,33 +1,12 @@
 //! Configuration documents and chat attachments, on both stores.
 
+#[macro_use]
 mod common;
 
 use common::*;
 use std::sync::Arc;
 use switchboard_core::ids::WorkspaceId;
 use switchboard_store::*;
-
-macro_rules! both {
-    ($($case:ident),* $(,)?) => {
-        mod sqlite {
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn $case() {
-                    crate::common::with_sqlite(|s, _dir| async move { crate::$case(&s).await }).await;
-                }
-            )*
-        }
-
-        mod postgres {
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn $case() {
-                    crate::common::with_postgres(|s, _url| async move { crate::$case(&s).await }).await;
-                }
-            )*
-        }
-    };
-}
 
 both!(
     documents_round_trip_by_kind_and_id,

@@ -1,6 +1,7 @@
 //! Endpoints, on both stores: round trips, lookups across workspaces,
 //! the uniqueness of an address on its channel, and deletes.
 
+#[macro_use]
 mod common;
 
 use common::*;
@@ -8,28 +9,6 @@ use std::sync::Arc;
 use switchboard_core::channel::Channel;
 use switchboard_core::ids::{EndpointId, QueueId, WorkspaceId};
 use switchboard_store::*;
-
-macro_rules! both {
-    ($($case:ident),* $(,)?) => {
-        mod sqlite {
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn $case() {
-                    crate::common::with_sqlite(|s, _dir| async move { crate::$case(&s).await }).await;
-                }
-            )*
-        }
-
-        mod postgres {
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn $case() {
-                    crate::common::with_postgres(|s, _url| async move { crate::$case(&s).await }).await;
-                }
-            )*
-        }
-    };
-}
 
 both!(
     endpoints_round_trip_and_are_found_by_id_and_address,

@@ -1,33 +1,12 @@
 //! Knowledge-base articles and their full-text search, on both stores.
 
+#[macro_use]
 mod common;
 
 use common::*;
 use std::sync::Arc;
 use switchboard_core::ids::WorkspaceId;
 use switchboard_store::*;
-
-macro_rules! both {
-    ($($case:ident),* $(,)?) => {
-        mod sqlite {
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn $case() {
-                    crate::common::with_sqlite(|s, _dir| async move { crate::$case(&s).await }).await;
-                }
-            )*
-        }
-
-        mod postgres {
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn $case() {
-                    crate::common::with_postgres(|s, _url| async move { crate::$case(&s).await }).await;
-                }
-            )*
-        }
-    };
-}
 
 both!(
     articles_round_trip_overwrite_and_delete,

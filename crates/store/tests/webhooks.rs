@@ -1,34 +1,13 @@
 //! Webhooks, their delivery log and reading the event log by kind, on both
 //! stores.
 
+#[macro_use]
 mod common;
 
 use common::*;
 use std::sync::Arc;
 use switchboard_core::ids::{UserId, WorkspaceId};
 use switchboard_store::*;
-
-macro_rules! both {
-    ($($case:ident),* $(,)?) => {
-        mod sqlite {
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn $case() {
-                    crate::common::with_sqlite(|s, _dir| async move { crate::$case(&s).await }).await;
-                }
-            )*
-        }
-
-        mod postgres {
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn $case() {
-                    crate::common::with_postgres(|s, _url| async move { crate::$case(&s).await }).await;
-                }
-            )*
-        }
-    };
-}
 
 both!(webhooks_round_trip_and_stay_in_their_workspace, deleting_a_webhook_takes_its_log, events_read_by_kind);
 

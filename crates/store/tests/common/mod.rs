@@ -325,3 +325,28 @@ pub fn attachment(id: u64, ws: u64, contact: u64, bytes: &[u8]) -> Attachment {
         created_at: ts(9_000 + id as i64),
     }
 }
+
+/// `both!(case, …)`: each case, an `async fn case(&Arc<Store>)` of the test
+/// file, as one test on SQLite and one on PostgreSQL.
+#[allow(unused_macros)] // not every test binary runs its cases this way
+macro_rules! both {
+    ($($case:ident),* $(,)?) => {
+        mod sqlite {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $case() {
+                    crate::common::with_sqlite(|s, _dir| async move { crate::$case(&s).await }).await;
+                }
+            )*
+        }
+
+        mod postgres {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $case() {
+                    crate::common::with_postgres(|s, _url| async move { crate::$case(&s).await }).await;
+                }
+            )*
+        }
+    };
+}

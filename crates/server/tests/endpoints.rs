@@ -38,7 +38,8 @@ both!(
     endpoints_are_created_read_replaced_and_deleted,
     credentials_never_come_back_out,
     other_workspaces_and_roles_are_kept_out,
-    the_public_url_defaults_to_the_servers_address
+    the_public_url_defaults_to_the_servers_address,
+    business_hours_an_endpoint_keeps_cannot_be_deleted
 );
 
 /// A server whose service has a secret key, a workspace with an admin
@@ -264,4 +265,29 @@ async fn the_public_url_defaults_to_the_servers_address(store: Store, _url: Stri
     let behind_a_proxy = Options { public_url: Some("https://cc.example.com/".into()), ..Options::default() };
     let (_app, service) = App::start_with(Store::open(&sqlite_url()).await.unwrap(), behind_a_proxy).await;
     assert_eq!(service.public_url(), "https://cc.example.com");
+}
+
+async fn business_hours_an_endpoint_keeps_cannot_be_deleted(store: Store, _url: String) {
+    let Setup { app, admin, queue, .. } = setup(store, Options::default()).await;
+    let calendar = json!({ "time_zone": "Europe/Berlin", "weekly": { "mon": ["09:00-17:00"] } });
+    let hours =
+        app.ok("POST", "/api/v1/business-hours", &admin, json!({ "name": "Office", "calendar": calendar })).await;
+    let endpoint = app
+        .ok(
+            "POST",
+            "/api/v1/endpoints",
+            &admin,
+            json!({ "channel": "chat", "name": "Site", "queue": queue, "business_hours": hours["id"] }),
+        )
+        .await;
+    let path = format!("/api/v1/business-hours/{}", hours["id"]);
+    let (status, v) = app.call("DELETE", &path, Some(&admin), None).await;
+    assert_eq!(status, StatusCode::CONFLICT, "{v}");
+    assert!(v["error"]["message"].as_str().unwrap().contains("endpoint 'Site'"), "{v}");
+
+    // Once the endpoint has gone, so can they.
+    let (status, _) = app.call("DELETE", &format!("/api/v1/endpoints/{}", endpoint["id"]), Some(&admin), None).await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    let (status, v) = app.call("DELETE", &path, Some(&admin), None).await;
+    assert_eq!(status, StatusCode::NO_CONTENT, "{v}");
 }

@@ -12,7 +12,6 @@ use serde::Deserialize;
 use serde_json::json;
 use std::collections::BTreeMap;
 use switchboard_core::channel::Channel;
-use switchboard_core::contact::ContactSpec;
 use switchboard_core::events::{CancelReason, TransferTarget};
 use switchboard_core::expr::Value;
 use switchboard_core::ids::{AgentId, ContactId, CustomerId, QueueId};
@@ -69,40 +68,28 @@ impl Service {
         let new_customer = identified.map(|i| i.changes).unwrap_or_default();
         let id = ContactId(Ids::next(&self.ids().contact));
         let create = move |c: &mut Center, now: Timestamp, changes: &mut Vec<Change>| {
-            if !c.queues.contains_key(&new.queue) {
-                return Err(ServiceError::invalid("queue", format!("no queue {}", new.queue.0)));
-            }
             let record = ContactRecord {
                 id,
                 workspace: c.workspace,
                 customer,
                 channel: new.channel,
                 direction: Direction::Inbound,
-                queue: Some(new.queue),
+                queue: None,
                 state: ContactState::New,
                 priority: new.priority,
-                attributes: new.attributes.clone(),
+                attributes: new.attributes,
                 agent: None,
-                enqueued_at: Some(now),
+                enqueued_at: None,
                 disposition: None,
                 notes: None,
                 created_at: now,
                 updated_at: now,
                 ended_at: None,
             };
-            let mut spec = ContactSpec::new(id, new.channel, new.queue);
-            spec.priority = new.priority;
-            spec.attributes = new.attributes;
-            c.engine.enqueue(spec, now).map_err(|e| match e {
-                switchboard_core::engine::EngineError::ChannelNotServed { .. } => {
-                    ServiceError::invalid("channel", e.to_string())
-                }
-                other => other.into(),
-            })?;
+            // The conversation seam's own enqueue, as every channel's.
+            let record = c.enqueue_record(record, new.queue, now, changes)?;
             // Only now, with routing agreed: a refused contact leaves no customer behind.
             changes.extend(new_customer);
-            changes.push(Change::PutContact(record.clone()));
-            c.contacts.insert(id, record.clone());
             Ok(record)
         };
         // The answer is the contact as committed (routing may already have

@@ -231,6 +231,12 @@ impl Service {
             if let Some(q) = used {
                 return Err(ServiceError::Conflict(format!("queue '{}' uses {} {id}", q.name, T::KIND)));
             }
+            // An endpoint keeps the same calendars (business hours) as a queue.
+            let endpoint =
+                self.store().endpoints(p.workspace).await?.into_iter().find(|e| e.business_hours == Some(id));
+            if let Some(e) = endpoint {
+                return Err(ServiceError::Conflict(format!("endpoint '{}' uses {} {id}", e.name, T::KIND)));
+            }
         }
         let now = self.now();
         let action = format!("delete_{}", T::KIND);

@@ -19,9 +19,9 @@ use crate::StoreError;
 use crate::edits::{self, Edit};
 use crate::records::*;
 use crate::rows::{Named, db_id, db_opt_id, json};
+use crate::statements::{Check, Statement, Statements};
 use crate::tables::Record;
-use sqlx::error::ErrorKind;
-use sqlx::{AnyConnection, Row};
+use sqlx::AnyConnection;
 use std::collections::hash_map::Entry;
 use std::collections::{HashMap, HashSet};
 use std::hash::Hash;
@@ -91,31 +91,30 @@ pub(crate) async fn apply(
             plan.add(batch, change);
         }
     }
-    plan.workspaces.upsert(conn, shape, p).await?;
-    plan.users.upsert(conn, shape, p).await?;
-    write_tokens(conn, &plan.tokens, shape, p).await?;
-    plan.skills.upsert(conn, shape, p).await?;
-    plan.policies.upsert(conn, shape, p).await?;
-    plan.queues.upsert(conn, shape, p).await?;
-    plan.agents.upsert(conn, shape, p).await?;
-    plan.customers.upsert(conn, shape, p).await?;
-    edits::write(conn, &plan.identities, shape, p).await?;
-    plan.contacts.upsert(conn, shape, p).await?;
-    edits::write(conn, &plan.webhooks, shape, p).await?;
-    plan.deliveries.upsert(conn, shape, p).await?;
-    edits::write(conn, &plan.documents, shape, p).await?;
-    edits::write(conn, &plan.articles, shape, p).await?;
-    plan.attachments.upsert(conn, shape, p).await?;
-    edits::write(conn, &plan.endpoints, shape, p).await?;
-
-    let mut ids = vec![Vec::new(); batches.len()];
+    // Anonymous parameters number on across the statements of a script,
+    // which is how SQLite's statements go out together (see `statements`).
+    let mut statements = Statements::new(conn, p == Placeholders::Anonymous, batches.len());
+    let w = &mut statements;
+    plan.workspaces.upsert(w, shape, p).await?;
+    plan.users.upsert(w, shape, p).await?;
+    write_tokens(w, &plan.tokens, shape, p).await?;
+    plan.skills.upsert(w, shape, p).await?;
+    plan.policies.upsert(w, shape, p).await?;
+    plan.queues.upsert(w, shape, p).await?;
+    plan.agents.upsert(w, shape, p).await?;
+    plan.customers.upsert(w, shape, p).await?;
+    edits::write(w, &plan.identities, shape, p).await?;
+    plan.contacts.upsert(w, shape, p).await?;
+    edits::write(w, &plan.webhooks, shape, p).await?;
+    plan.deliveries.upsert(w, shape, p).await?;
+    edits::write(w, &plan.documents, shape, p).await?;
+    edits::write(w, &plan.articles, shape, p).await?;
+    plan.attachments.upsert(w, shape, p).await?;
+    edits::write(w, &plan.endpoints, shape, p).await?;
     for run in runs(&plan.events, |_| None::<()>, shape.max_rows) {
-        let events: Vec<&NewEvent> = run.iter().map(|(_, e)| *e).collect();
-        for ((batch, _), id) in run.iter().zip(append(conn, &events, p).await?) {
-            ids[*batch].push(id);
-        }
+        w.run(append(run, p)).await?;
     }
-    Ok(ids)
+    statements.finish().await
 }
 
 /// The changes of a group, by table, each table's in their original order.
@@ -218,36 +217,31 @@ fn runs<T, K: Eq + Hash>(items: &[T], key: impl Fn(&T) -> Option<K>, max_rows: u
 }
 
 /// Writes one table's records of a group, in order, as multi-row upserts.
-pub(crate) trait Upsert {
-    async fn upsert(&self, conn: &mut AnyConnection, shape: Shape, p: Placeholders) -> Result<(), StoreError>;
+pub(crate) trait Upsert<'a> {
+    async fn upsert(&self, w: &mut Statements<'_, 'a>, shape: Shape, p: Placeholders) -> Result<(), StoreError>;
 }
 
-impl<R: Record> Upsert for Vec<&R> {
-    async fn upsert(&self, conn: &mut AnyConnection, shape: Shape, p: Placeholders) -> Result<(), StoreError> {
-        let merged;
-        let puts: &[&R] = if shape.merge {
-            merged = last_puts(self);
-            &merged
-        } else {
-            self
-        };
-        for run in runs(puts, |r| Some(r.key()), shape.max_rows) {
-            let sql = R::TABLE.upsert_sql(run.len(), p);
-            let mut q = sqlx::query(&sql);
-            for record in run {
-                q = record.bind(q)?;
-            }
+impl<'a, R: Record + Sync> Upsert<'a> for Vec<&'a R> {
+    async fn upsert(&self, w: &mut Statements<'_, 'a>, shape: Shape, p: Placeholders) -> Result<(), StoreError> {
+        let puts = if shape.merge { last_puts(self) } else { self.clone() };
+        for run in runs(&puts, |r| Some(r.key()), shape.max_rows) {
+            let run = run.to_vec();
+            let first = run[0];
+            let rows = run.len() as u64;
+            let mut statement = Statement::new(R::TABLE.upsert_sql(run.len(), p), move |mut q| {
+                for record in run {
+                    q = record.bind(q)?;
+                }
+                Ok(q)
+            })
             // With several rows, the record named may not be the culprit;
             // the writer then retries one row at a time to find it.
-            let done = match q.execute(&mut *conn).await {
-                Err(sqlx::Error::Database(e)) if e.kind() == ErrorKind::UniqueViolation => {
-                    return Err(run[0].taken().map_or(sqlx::Error::Database(e).into(), StoreError::Conflict));
-                }
-                done => done?,
-            };
-            if R::TABLE.guarded && done.rows_affected() < run.len() as u64 {
-                return Err(StoreError::Conflict(run[0].elsewhere()));
+            .unique(move |e| first.taken().map_or(e.into(), StoreError::Conflict));
+            if R::TABLE.guarded {
+                statement = statement
+                    .check(Check::Written { rows, short: Box::new(move || StoreError::Conflict(first.elsewhere())) });
             }
+            w.run(statement).await?;
         }
         Ok(())
     }
@@ -280,9 +274,9 @@ fn last_puts<'a, R: Record>(puts: &[&'a R]) -> Vec<&'a R> {
 /// become one statement each; a user's tokens and a use are a statement
 /// each (both are rare: an administrator's action, a token's first use in
 /// a minute).
-async fn write_tokens(
-    conn: &mut AnyConnection,
-    changes: &[TokenChange<'_>],
+async fn write_tokens<'a>(
+    w: &mut Statements<'_, 'a>,
+    changes: &[TokenChange<'a>],
     shape: Shape,
     p: Placeholders,
 ) -> Result<(), StoreError> {
@@ -301,7 +295,7 @@ async fn write_tokens(
             TokenChange::Put(_) => {
                 let puts: Vec<&Token> =
                     run.iter().filter_map(|c| if let TokenChange::Put(t) = c { Some(*t) } else { None }).collect();
-                puts.upsert(conn, shape, p).await?;
+                puts.upsert(w, shape, p).await?;
             }
             TokenChange::Delete(_) => {
                 let hashes: Vec<&[u8]> =
@@ -309,11 +303,14 @@ async fn write_tokens(
                 for run in runs(&hashes, |_| None::<()>, shape.max_rows) {
                     // One row of `run.len()` parameters is the list.
                     let sql = format!("DELETE FROM tokens WHERE hash IN {}", p.rows(1, run.len()));
-                    let mut q = sqlx::query(&sql);
-                    for hash in run {
-                        q = q.bind(*hash);
-                    }
-                    q.execute(&mut *conn).await?;
+                    let run = run.to_vec();
+                    w.run(Statement::new(sql, move |mut q| {
+                        for hash in run {
+                            q = q.bind(hash);
+                        }
+                        Ok(q)
+                    }))
+                    .await?;
                 }
             }
             TokenChange::DeleteOf { workspace, user, kind } => {
@@ -321,58 +318,53 @@ async fn write_tokens(
                     None => "DELETE FROM tokens WHERE workspace_id = $1 AND user_id = $2",
                     Some(_) => "DELETE FROM tokens WHERE workspace_id = $1 AND user_id = $2 AND kind = $3",
                 };
-                let mut q = sqlx::query(sql).bind(db_id(workspace.0)?).bind(db_id(user.0)?);
-                if let Some(k) = kind {
-                    q = q.bind(k.name());
-                }
-                q.execute(&mut *conn).await?;
+                let (workspace, user, kind) = (db_id(workspace.0)?, db_id(user.0)?, *kind);
+                w.now(Statement::new(sql.into(), move |q| {
+                    let q = q.bind(workspace).bind(user);
+                    Ok(match kind {
+                        Some(k) => q.bind(k.name()),
+                        None => q,
+                    })
+                }))
+                .await?;
             }
             TokenChange::Touch { hash, at } => {
-                sqlx::query("UPDATE tokens SET last_used_at = $1 WHERE hash = $2")
-                    .bind(at.0)
-                    .bind(*hash)
-                    .execute(&mut *conn)
-                    .await?;
+                let (hash, at) = (*hash, at.0);
+                w.now(Statement::new("UPDATE tokens SET last_used_at = $1 WHERE hash = $2".into(), move |q| {
+                    Ok(q.bind(at).bind(hash))
+                }))
+                .await?;
             }
         }
     }
     Ok(())
 }
 
-/// Appends `events` with one statement and returns their ids, in order.
-async fn append(conn: &mut AnyConnection, events: &[&NewEvent], p: Placeholders) -> Result<Vec<u64>, StoreError> {
+/// The statement appending `events` (each with its batch), which returns
+/// their ids.
+fn append<'a>(events: &[(usize, &'a NewEvent)], p: Placeholders) -> Statement<'a> {
     let sql = format!(
         "INSERT INTO events (workspace_id, at, kind, contact_id, agent_id, queue_id, customer_id, payload) \
          VALUES {} RETURNING id",
         p.rows(events.len(), 8)
     );
-    let mut q = sqlx::query(&sql);
-    for e in events {
-        q = q
-            .bind(db_id(e.workspace.0)?)
-            .bind(e.at.0)
-            .bind(e.kind.as_str())
-            .bind(db_opt_id(e.contact.map(|x| x.0))?)
-            .bind(db_opt_id(e.agent.map(|x| x.0))?)
-            .bind(db_opt_id(e.queue.map(|x| x.0))?)
-            .bind(db_opt_id(e.customer.map(|x| x.0))?)
-            .bind(json(&e.payload)?);
-    }
-    let rows = q.fetch_all(&mut *conn).await?;
-    let mut ids = rows
-        .iter()
-        .map(|row| {
-            let id: i64 = row.try_get("id")?;
-            u64::try_from(id).map_err(|_| StoreError::Corrupt(format!("event id {id} is negative")))
-        })
-        .collect::<Result<Vec<u64>, StoreError>>()?;
-    if ids.len() != events.len() {
-        return Err(StoreError::Corrupt(format!("{} events appended, {} ids returned", events.len(), ids.len())));
-    }
-    // The rows of one INSERT take their ids in the order of VALUES (from the
-    // sequence, one writer), but RETURNING need not list them in that order.
-    ids.sort_unstable();
-    Ok(ids)
+    let batches = events.iter().map(|(batch, _)| *batch).collect();
+    let events: Vec<&NewEvent> = events.iter().map(|(_, e)| *e).collect();
+    Statement::new(sql, move |mut q| {
+        for e in events {
+            q = q
+                .bind(db_id(e.workspace.0)?)
+                .bind(e.at.0)
+                .bind(e.kind.as_str())
+                .bind(db_opt_id(e.contact.map(|x| x.0))?)
+                .bind(db_opt_id(e.agent.map(|x| x.0))?)
+                .bind(db_opt_id(e.queue.map(|x| x.0))?)
+                .bind(db_opt_id(e.customer.map(|x| x.0))?)
+                .bind(json(&e.payload)?);
+        }
+        Ok(q)
+    })
+    .check(Check::Ids(batches))
 }
 
 #[cfg(test)]

@@ -5,8 +5,8 @@
 
 use crate::StoreError;
 use crate::apply::{Placeholders, Shape, Upsert};
+use crate::statements::{Statement, Statements};
 use crate::tables::{Query, Record};
-use sqlx::AnyConnection;
 
 /// A put or a delete of one table's record, as the batch gave it.
 pub(crate) enum Edit<'a, R: Deletable + 'a> {
@@ -18,7 +18,7 @@ pub(crate) enum Edit<'a, R: Deletable + 'a> {
 pub(crate) trait Deletable: Record {
     /// What a delete names: the key, with the workspace always part of it,
     /// so that a delete never reaches another workspace's row.
-    type Gone<'a>: Copy
+    type Gone<'a>: Copy + Send
     where
         Self: 'a;
 
@@ -34,9 +34,9 @@ pub(crate) trait Deletable: Record {
 
 /// Writes one table's edits of a group in order: runs of puts as multi-row
 /// upserts, each delete as it comes.
-pub(crate) async fn write<R: Deletable>(
-    conn: &mut AnyConnection,
-    edits: &[Edit<'_, R>],
+pub(crate) async fn write<'a, R: Deletable + Sync>(
+    w: &mut Statements<'_, 'a>,
+    edits: &[Edit<'a, R>],
     shape: Shape,
     p: Placeholders,
 ) -> Result<(), StoreError> {
@@ -45,7 +45,8 @@ pub(crate) async fn write<R: Deletable>(
         match first {
             Edit::Delete(gone) => {
                 for sql in R::DELETE {
-                    R::bind_gone(*gone, sqlx::query(sql))?.execute(&mut *conn).await?;
+                    let gone = *gone;
+                    w.now(Statement::new(sql.to_string(), move |q| R::bind_gone(gone, q))).await?;
                 }
                 rest = &rest[1..];
             }
@@ -55,7 +56,7 @@ pub(crate) async fn write<R: Deletable>(
                 rest = after;
                 let puts: Vec<&R> =
                     run.iter().filter_map(|e| if let Edit::Put(r) = e { Some(*r) } else { None }).collect();
-                puts.upsert(conn, shape, p).await?;
+                puts.upsert(w, shape, p).await?;
             }
         }
     }

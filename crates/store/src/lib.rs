@@ -34,6 +34,7 @@ mod postgres;
 mod queries;
 mod rows;
 mod sqlite;
+mod statements;
 mod tables;
 mod webhooks;
 mod writer;
@@ -129,6 +130,8 @@ pub struct Store {
     full_text: kb::FullText,
     /// The SQLite file (`None` on PostgreSQL).
     file: Option<PathBuf>,
+    /// SQLite's checkpoints, taken beside the writer (`None` on PostgreSQL).
+    checkpoints: Option<sqlite::Checkpoints>,
 }
 
 impl std::fmt::Debug for Store {
@@ -171,6 +174,8 @@ impl Store {
 
     /// Commits what is queued, stops the writer and closes the connections.
     pub async fn close(self) {
+        // Stopped first: closing the last connection checkpoints anyway.
+        drop(self.checkpoints);
         self.writer.close().await;
         self.reads.close().await;
     }

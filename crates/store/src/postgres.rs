@@ -47,7 +47,7 @@ pub(crate) async fn open(url: &str) -> Result<Store, StoreError> {
     MIGRATOR.run(&writes).await?;
     let reads = AnyPoolOptions::new().max_connections(READERS).connect(url).await?;
     let writer = Writer::start(writes, Dialect { begin: "BEGIN", placeholders: Placeholders::Numbered, overlap: true });
-    Ok(Store { backend: Backend::Postgres, reads, writer, full_text: FULL_TEXT, file: None })
+    Ok(Store { backend: Backend::Postgres, reads, writer, full_text: FULL_TEXT, file: None, checkpoints: None })
 }
 
 /// Article search over the generated `tsvector` column `search` and its GIN

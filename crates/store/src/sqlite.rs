@@ -23,6 +23,9 @@ const READERS: u32 = 4;
 /// backup tool, a second server started by mistake) before giving up.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 
+/// How often the log is copied back into the database file.
+const CHECKPOINT_EVERY: Duration = Duration::from_millis(500);
+
 /// Set on every connection.
 ///
 /// `synchronous = NORMAL` in WAL mode does not sync the log on each commit:
@@ -31,14 +34,16 @@ const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 /// project makes. `temp_store = MEMORY` keeps the statement journal, which
 /// every multi-row statement of the writer fills, off the disk; the larger
 /// page cache (in KiB when negative) lets a group's transaction stay in
-/// memory until it commits.
-fn pragmas() -> [String; 5] {
+/// memory until it commits. `wal_autocheckpoint = 0`: no commit copies
+/// the log back into the database itself (see [`Checkpoints`]).
+fn pragmas() -> [String; 6] {
     [
         "PRAGMA synchronous = NORMAL".to_string(),
         "PRAGMA foreign_keys = ON".to_string(),
         format!("PRAGMA busy_timeout = {}", BUSY_TIMEOUT.as_millis()),
         "PRAGMA temp_store = MEMORY".to_string(),
         "PRAGMA cache_size = -32768".to_string(),
+        "PRAGMA wal_autocheckpoint = 0".to_string(),
     ]
 }
 
@@ -67,7 +72,43 @@ pub(crate) async fn open(url: &str) -> Result<Store, StoreError> {
             overlap: false,
         },
     );
-    Ok(Store { backend: Backend::Sqlite, reads, writer, full_text: FULL_TEXT, file: Some(path) })
+    let checkpoints = Some(Checkpoints::start(reads.clone()));
+    Ok(Store { backend: Backend::Sqlite, reads, writer, full_text: FULL_TEXT, file: Some(path), checkpoints })
+}
+
+/// Checkpoints taken beside the writer, for as long as the store is open.
+///
+/// SQLite's automatic checkpoint runs inside the commit that fills the log
+/// past 1,000 pages: that commit copies the log into the database and syncs
+/// it, and with one writer every caller of the group and of the groups
+/// queued behind it waits for that. A passive checkpoint on a reader's
+/// connection does the same work without holding the write lock, so the
+/// writer carries on meanwhile; the log is reused from its start once a
+/// checkpoint has caught up with it.
+pub(crate) struct Checkpoints {
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl Checkpoints {
+    fn start(reads: AnyPool) -> Checkpoints {
+        let task = tokio::spawn(async move {
+            let mut every = tokio::time::interval(CHECKPOINT_EVERY);
+            every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            loop {
+                every.tick().await;
+                if let Err(e) = sqlx::query("PRAGMA wal_checkpoint(PASSIVE)").execute(&reads).await {
+                    tracing::warn!(error = %e, "checkpoint failed; the log grows until one succeeds");
+                }
+            }
+        });
+        Checkpoints { task }
+    }
+}
+
+impl Drop for Checkpoints {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
 }
 
 /// Copies the database named by `url` to `to` through one read-only

@@ -184,20 +184,20 @@ async fn drive<S: AsyncRead + AsyncWrite + Unpin>(
     mut session: Session,
     inbox: &Inbox,
 ) -> io::Result<Ended> {
-    let mut inbox_bytes: Vec<u8> = Vec::new();
+    let mut input: Vec<u8> = Vec::new();
     let mut at = 0;
     let mut chunk = vec![0u8; 64 * 1024];
     loop {
         let step = {
-            let mut rest = &inbox_bytes[at..];
+            let mut rest = &input[at..];
             let step = session.advance(&mut rest);
-            at = inbox_bytes.len() - rest.len();
+            at = input.len() - rest.len();
             step
         };
         match step {
             Step::Read => {
                 stream.write_all(&session.take_output()).await?;
-                inbox_bytes.clear();
+                input.clear();
                 at = 0;
                 let n = match tokio::time::timeout(IDLE, stream.read(&mut chunk)).await {
                     Ok(read) => read?,
@@ -209,7 +209,7 @@ async fn drive<S: AsyncRead + AsyncWrite + Unpin>(
                 if n == 0 {
                     return Ok(Ended::Closed);
                 }
-                inbox_bytes.extend_from_slice(&chunk[..n]);
+                input.extend_from_slice(&chunk[..n]);
             }
             Step::Recipient(address) => session.recipient(inbox.accepts(&address).await),
             Step::Deliver(envelope, data) => {

@@ -163,17 +163,23 @@ pub async fn submit(relay: &Relay, mail: &Composed) -> Result<(), SendError> {
     if let Some((user, password)) = &relay.login {
         builder = builder.credentials((user.as_str(), password.as_str()));
     }
-    let result = match relay.tls {
-        Tls::None => match builder.connect_plain().await {
-            Ok(mut client) => client.send(message).await.map(|_| client),
-            Err(e) => Err(e),
+    let result: mail_send::Result<()> = async {
+        match relay.tls {
+            Tls::None => {
+                let mut client = builder.connect_plain().await?;
+                client.send(message).await?;
+                // The message is taken; a QUIT that goes wrong changes nothing.
+                let _ = client.quit().await;
+            }
+            Tls::StartTls | Tls::Implicit => {
+                let mut client = builder.connect().await?;
+                client.send(message).await?;
+                let _ = client.quit().await;
+            }
         }
-        .map(|_| ()),
-        Tls::StartTls | Tls::Implicit => match builder.connect().await {
-            Ok(mut client) => client.send(message).await.map(|_| ()),
-            Err(e) => Err(e),
-        },
-    };
+        Ok(())
+    }
+    .await;
     result.map_err(|e| classify(&relay.host, e))
 }
 

@@ -21,6 +21,8 @@ use switchboard_store::Role;
 /// Every demo user's password. It is a demo: say so on the console.
 pub const PASSWORD: &str = "switchboard-demo";
 pub const ADMIN_EMAIL: &str = "admin@demo.example";
+/// The Support queue's mailbox.
+pub const SUPPORT_EMAIL: &str = "support@demo.example";
 
 pub struct Demo {
     pub admin: Principal,
@@ -39,6 +41,7 @@ pub async fn ensure(service: &Service, known: Option<&str>) -> Result<Demo, Serv
         Some(u) => Principal { workspace: u.workspace, user: u.id, role: u.role },
         None => seed(service).await?,
     };
+    support_mailbox(service, &admin).await?;
     let reusable = match known {
         Some(token) => service.authenticate(token).await.ok().filter(|p| *p == admin).map(|_| token.to_string()),
         None => None,
@@ -59,6 +62,26 @@ pub async fn ensure(service: &Service, known: Option<&str>) -> Result<Demo, Serv
         .map(|u| (u.email, u.role.as_str().to_string()))
         .collect();
     Ok(Demo { admin, token, agents })
+}
+
+/// The Support queue's email endpoint, added to demo workspaces made
+/// before email was.
+async fn support_mailbox(service: &Service, admin: &Principal) -> Result<(), ServiceError> {
+    if service.endpoint_at(Channel::Email, SUPPORT_EMAIL).await?.is_some() {
+        return Ok(());
+    }
+    let Some(support) = service.store().queues(admin.workspace).await?.into_iter().find(|q| q.name == "Support") else {
+        return Ok(());
+    };
+    let input = serde_json::from_value(json!({
+        "channel": "email",
+        "name": "Acme Outdoor support",
+        "address": SUPPORT_EMAIL,
+        "queue": support.id,
+    }))
+    .expect("the demo mailbox is valid");
+    service.create_endpoint(admin, input).await?;
+    Ok(())
 }
 
 fn user(email: &str, name: &str, role: Role) -> NewUser {

@@ -48,6 +48,8 @@ pub use center::Center;
 pub use contacts::*;
 pub use customers::*;
 pub use stats::*;
+/// The kinds of customer identity, which a channel names its senders by.
+pub use switchboard_store::IdentityKind;
 pub use tokens::*;
 pub use users::*;
 pub use webhooks::*;

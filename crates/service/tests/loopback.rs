@@ -182,7 +182,28 @@ async fn a_restart_resumes_delivery(url: String) {
     delivery.await.unwrap();
 }
 
+/// A channel continues only its own conversations: a message naming a
+/// contact of another channel (a forged reference) finds nothing, and one
+/// naming an ended contact is refused as such.
+async fn a_known_conversation_is_continued_on_its_own_channel_only(url: String) {
+    let service = support::service(&url).await;
+    let (p, queue) = support::workspace(&service, &["sms", "email"]).await;
+    let sms = support::sms_endpoint(&service, &p, "+15557770000", queue).await;
+    let input = serde_json::from_value(
+        serde_json::json!({ "channel": "email", "name": "Mail", "address": "help@shop.example", "queue": queue }),
+    )
+    .unwrap();
+    let mail = service.create_endpoint(&p, input).await.unwrap().id;
+    let got = service.inbound(sms, Thread::Key(PHONE.into()), text("hello", "m1")).await.unwrap();
+    let forged = service.inbound(mail, Thread::Contact(got.contact), text("let me in", "m2")).await;
+    assert!(matches!(forged, Err(switchboard_service::ServiceError::NotFound(_))), "{forged:?}");
+    service.end_conversation(p.workspace, got.contact, "customer").await.unwrap();
+    let late = service.inbound(sms, Thread::Contact(got.contact), text("one more", "m3")).await;
+    assert!(matches!(late, Err(switchboard_service::ServiceError::Conflict(_))), "{late:?}");
+}
+
 support::on_both!(
+    a_known_conversation_is_continued_on_its_own_channel_only,
     inbound_opens_a_contact_and_dedupes,
     replies_are_delivered_retried_and_failures_shown,
     a_restart_resumes_delivery

@@ -90,6 +90,28 @@ pub struct ServeArgs {
     /// Address to listen on, e.g. 127.0.0.1:8080 (port 0 picks a free one).
     #[arg(long)]
     pub http: Option<std::net::SocketAddr>,
+    #[command(flatten)]
+    pub smtp: SmtpArgs,
+}
+
+/// The SMTP listener taking mail for email endpoints (docs/EMAIL.md).
+#[derive(Debug, Args)]
+pub struct SmtpArgs {
+    /// Address to take mail on, e.g. 0.0.0.0:25; `demo` listens on 127.0.0.1:2525 unless told.
+    #[arg(long, env = "SWITCHBOARD_SMTP")]
+    pub smtp: Option<std::net::SocketAddr>,
+    /// The name the SMTP listener greets with (its MX host name).
+    #[arg(long, env = "SWITCHBOARD_SMTP_HOSTNAME", default_value = "localhost")]
+    pub smtp_hostname: String,
+    /// The largest message taken, in bytes.
+    #[arg(long, env = "SWITCHBOARD_SMTP_MAX_SIZE", default_value_t = 25 * 1024 * 1024)]
+    pub smtp_max_size: usize,
+    /// Certificate chain (PEM) for STARTTLS; with --smtp-tls-key.
+    #[arg(long, env = "SWITCHBOARD_SMTP_TLS_CERT", requires = "smtp_tls_key")]
+    pub smtp_tls_cert: Option<PathBuf>,
+    /// Private key (PEM) for STARTTLS.
+    #[arg(long, env = "SWITCHBOARD_SMTP_TLS_KEY", requires = "smtp_tls_cert")]
+    pub smtp_tls_key: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]

@@ -6,11 +6,12 @@
 use super::messages::MessageBody;
 use crate::Service;
 use crate::endpoints::Endpoint;
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::{Arc, RwLock};
 use switchboard_core::channel::Channel;
+use switchboard_core::expr::Value as AttrValue;
 use switchboard_core::ids::{ContactId, CustomerId, EndpointId, WorkspaceId};
 
 pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
@@ -60,6 +61,9 @@ pub struct Outbound {
     /// The conversation's thread key (the customer's number, the mail
     /// thread…), as `inbound` was given it.
     pub thread: Option<String>,
+    /// The contact's attributes: what the channel set when the
+    /// conversation opened (an email's subject and addresses) and more.
+    pub attributes: BTreeMap<String, AttrValue>,
     pub body: MessageBody,
 }
 

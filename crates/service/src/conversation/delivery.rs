@@ -216,6 +216,7 @@ impl Service {
             customer: record.customer,
             message: e.id,
             thread,
+            attributes: record.attributes.clone(),
             body,
         };
         for attempt in 1..=options.attempts.max(1) {

@@ -6,7 +6,7 @@
 //! commit is durable.
 
 use super::driver::{Action, Input, Step};
-use super::messages::{Author, ButtonView, MessageBody};
+use super::messages::{AttachmentRef, Author, ButtonView, MessageBody};
 use super::{BOT_RUN_KIND, BotRun, Live};
 use crate::center::contact_event as event;
 use crate::endpoints::Endpoint;
@@ -17,7 +17,7 @@ use sha2::{Digest, Sha256};
 use std::collections::BTreeMap;
 use switchboard_core::expr::Value as AttrValue;
 use switchboard_core::ids::{ContactId, CustomerId, EndpointId, WorkspaceId};
-use switchboard_store::{Change, ContactRecord, ContactState, Direction, Document, IdentityKind};
+use switchboard_store::{Attachment, Change, ContactRecord, ContactState, Direction, Document, IdentityKind};
 
 /// The attribute holding a conversation's thread key, which outbound
 /// delivery needs to address the customer.
@@ -58,6 +58,34 @@ pub struct IncomingMessage {
     /// The option chosen, when the customer pressed a button or a key
     /// rather than writing.
     pub press: Option<String>,
+    /// A file that came with the message and is stored in the same commit,
+    /// as the message's attachment: an email's source, which must be
+    /// durable before the sender is told it was taken.
+    pub file: Option<IncomingFile>,
+    /// Sent by a machine (an auto-reply): logged, never answered by the
+    /// bot, and a conversation it opens goes straight to the queue, so two
+    /// automatons never answer each other.
+    pub automatic: bool,
+}
+
+/// A file a channel received with a message (see `IncomingMessage::file`).
+/// The channel bounds its size; its name is checked like an upload's.
+#[derive(Clone, Default)]
+pub struct IncomingFile {
+    pub name: String,
+    pub content_type: String,
+    pub bytes: Vec<u8>,
+}
+
+impl std::fmt::Debug for IncomingFile {
+    // The bytes may be megabytes: a log line names the file.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("IncomingFile")
+            .field("name", &self.name)
+            .field("content_type", &self.content_type)
+            .field("size", &self.bytes.len())
+            .finish()
+    }
 }
 
 /// What a new conversation starts with; ignored for an open one.
@@ -205,13 +233,15 @@ impl Service {
         changes.extend(opening.preface.iter().map(|m| m.event(&record, now)));
         let client_id = message.as_ref().and_then(|m| m.client_id.clone());
         let input = message.as_ref().map(input_of);
+        let automatic = message.as_ref().is_some_and(|m| m.automatic);
         if let Some(m) = message {
-            changes.push(customer_message(m, name.unwrap_or_default()).event(&record, now));
+            let body = self.customer_message(&record, m, name.unwrap_or_default(), &mut changes)?;
+            changes.push(body.event(&record, now));
         }
         let live = self.conversations().get(id);
         let mut live = live.lock().await;
         live.loaded = true;
-        let flow = route.flow.filter(|_| !opening.skip_flow);
+        let flow = route.flow.filter(|_| !opening.skip_flow && !automatic);
         match flow {
             Some(flow_id) => {
                 let flow = self.flow(ws, flow_id).await?.compile()?;
@@ -252,6 +282,12 @@ impl Service {
         let mut live = live.lock().await;
         self.load(ws, id, &mut live).await?;
         let record = self.open_record(ws, id).await?;
+        // A conversation is continued on its own channel only: a message
+        // naming a contact of another channel (a forged email reference to
+        // a chat) finds nothing.
+        if record.channel != route.channel {
+            return Err(ServiceError::NotFound(format!("contact {}", id.0)));
+        }
         let (customer, opened) = (record.customer, false);
         let Some(message) = inbound.message else {
             return Ok(Received { contact: id, customer, opened, repeat: false });
@@ -270,15 +306,18 @@ impl Service {
         };
         let client_id = message.client_id.clone();
         let input = input_of(&message);
-        let change = customer_message(message, &name).event(&record, self.now());
-        match live.bot.clone().filter(|b| !b.run.is_finished()) {
+        let automatic = message.automatic;
+        let mut changes = Vec::new();
+        let body = self.customer_message(&record, message, &name, &mut changes)?;
+        changes.push(body.event(&record, self.now()));
+        match live.bot.clone().filter(|b| !b.run.is_finished() && !automatic) {
             Some(bot) => {
                 let flow = self.flow(ws, bot.flow).await?.compile()?;
                 let step = self.step_flow(ws, &flow, bot.run, input).await?;
-                live.bot = self.settle(route, record, bot.flow, vec![change], step).await?;
+                live.bot = self.settle(route, record, bot.flow, changes, step).await?;
             }
             None => {
-                self.commit_and_publish(vec![change]).await?;
+                self.commit_and_publish(changes).await?;
             }
         }
         live.client_ids.extend(client_id);
@@ -399,10 +438,37 @@ fn input_of(m: &IncomingMessage) -> Input {
     }
 }
 
-fn customer_message(m: IncomingMessage, name: &str) -> MessageBody {
-    let mut body = MessageBody::new(Author::Customer, name, m.text);
-    body.html = m.html;
-    body.attachment = m.attachment;
-    body.client_id = m.client_id;
-    body
+impl Service {
+    /// The customer's message as logged; its file, if any, is pushed to
+    /// `changes` to be stored in the same commit.
+    fn customer_message(
+        &self,
+        record: &ContactRecord,
+        m: IncomingMessage,
+        name: &str,
+        changes: &mut Vec<Change>,
+    ) -> Result<MessageBody, ServiceError> {
+        let mut body = MessageBody::new(Author::Customer, name, m.text);
+        body.html = m.html;
+        body.attachment = m.attachment;
+        body.client_id = m.client_id;
+        body.automatic = m.automatic;
+        if let Some(file) = m.file {
+            let name = super::messages::file_name(&file.name)?;
+            let id = Ids::next(&self.ids().attachment);
+            let size = file.bytes.len();
+            let content_type = file.content_type.to_ascii_lowercase();
+            body.attachment = Some(AttachmentRef { id, name: name.clone(), content_type: content_type.clone(), size });
+            changes.push(Change::PutAttachment(Attachment {
+                workspace: record.workspace,
+                id,
+                contact: record.id,
+                name,
+                content_type,
+                bytes: file.bytes,
+                created_at: self.now(),
+            }));
+        }
+        Ok(body)
+    }
 }

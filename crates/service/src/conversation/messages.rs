@@ -60,6 +60,9 @@ pub struct MessageBody {
     pub attachment: Option<AttachmentRef>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub client_id: Option<String>,
+    /// Sent by a machine, not a person (an email auto-reply).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub automatic: bool,
 }
 
 impl MessageBody {
@@ -72,6 +75,7 @@ impl MessageBody {
             buttons: Vec::new(),
             attachment: None,
             client_id: None,
+            automatic: false,
         }
     }
 
@@ -134,8 +138,13 @@ pub fn check_attachment(name: &str, content_type: &str, size: usize) -> Result<S
             ATTACHMENT_TYPES.join(", ")
         )));
     }
-    // The name is shown and offered for download: one printable line, no
-    // path, at most MAX_FILE_NAME_BYTES (what file systems take).
+    file_name(name)
+}
+
+/// An attachment's name, checked: it is shown and offered for download, so
+/// one printable line, no path, at most MAX_FILE_NAME_BYTES (what file
+/// systems take).
+pub(crate) fn file_name(name: &str) -> Result<String, ServiceError> {
     let name = super::super::names::line("X-Filename", name, MAX_FILE_NAME_BYTES)?;
     if name.len() > MAX_FILE_NAME_BYTES {
         return Err(ServiceError::invalid("X-Filename", format!("at most {MAX_FILE_NAME_BYTES} bytes")));

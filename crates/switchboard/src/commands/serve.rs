@@ -4,16 +4,33 @@
 use super::data_dir::{self, SavedToken};
 use super::open_store::{config, logging, with_store};
 use super::private_files::create_private_dir;
-use crate::cli::ServeArgs;
+use crate::cli::{ServeArgs, SmtpArgs};
 use anyhow::Context;
 use std::path::Path;
+use std::sync::Arc;
+use switchboard_email::{EmailChannel, Inbox, ListenerConfig, TlsFiles};
 use switchboard_server::api::edge::Edge;
 use switchboard_server::config::Config;
 use switchboard_server::service::{Service, system_clock};
 use switchboard_server::{Options, demo, start_with, stop_on_signal};
 use switchboard_store::Store;
 
-async fn run(demo: bool, store: Store, config: &Config) -> anyhow::Result<()> {
+/// Where `demo` takes mail unless `--smtp` says otherwise.
+const DEMO_SMTP: &str = "127.0.0.1:2525";
+
+/// The SMTP listener's settings, if it is to run.
+fn smtp_config(args: &SmtpArgs, demo: bool) -> Option<ListenerConfig> {
+    let addr = args.smtp.or_else(|| demo.then(|| DEMO_SMTP.parse().expect("a socket address")))?;
+    let mut config = ListenerConfig::new(addr);
+    config.hostname = args.smtp_hostname.clone();
+    config.limits.max_message_bytes = args.smtp_max_size;
+    if let (Some(cert), Some(key)) = (&args.smtp_tls_cert, &args.smtp_tls_key) {
+        config.tls = Some(TlsFiles { cert: cert.clone(), key: key.clone() });
+    }
+    Some(config)
+}
+
+async fn run(demo: bool, store: Store, config: &Config, smtp: Option<ListenerConfig>) -> anyhow::Result<()> {
     let service = Service::new(store, system_clock(), config.session_hours).await?;
     service.chat().starts.set(config.chat_start_limit);
     let key = match &config.secret_key {
@@ -27,15 +44,35 @@ async fn run(demo: bool, store: Store, config: &Config) -> anyhow::Result<()> {
         edge: Edge { trusted_proxy: config.trusted_proxy, metrics_token: config.metrics_token.clone() },
         metrics_listen: config.metrics_listen,
         public_url: config.public_url.as_ref().map(|u| u.as_str().to_string()),
+        channels: vec![Arc::new(EmailChannel::new(service.clone()))],
         ..Options::default()
     };
+    let inbox = Arc::new(Inbox::new(service.clone(), Default::default()));
     let running =
         start_with(service, config.http, options).await.with_context(|| format!("listening on {}", config.http))?;
+    // Never stopped: it ends with the process, and a message taken is
+    // committed before it is acknowledged.
+    let (_stop_smtp, stopped) = tokio::sync::watch::channel(false);
+    let smtp = match smtp {
+        None => None,
+        Some(smtp) => match switchboard_email::listen(inbox, smtp, stopped).await {
+            Ok(listening) => Some(listening.addr),
+            // The demo's usual port may be taken: the rest of the demo still works.
+            Err(e) if demo.is_some() => {
+                eprintln!("warning: {e}; no email this time (try --smtp 127.0.0.1:0)");
+                None
+            }
+            Err(e) => return Err(e.into()),
+        },
+    };
     let base = format!("http://{}", running.addr);
     println!("Switchboard is listening on {base}");
     println!("  API:     {base}/api/v1   (health: {base}/health)");
     if let Some(at) = running.metrics_addr {
         println!("  metrics: http://{at}/metrics");
+    }
+    if let Some(at) = smtp {
+        println!("  SMTP:    {at}");
     }
     if let Some(d) = demo {
         println!("\nDemo workspace (data in {}):", config.data_dir.display());
@@ -45,6 +82,14 @@ async fn run(demo: bool, store: Store, config: &Config) -> anyhow::Result<()> {
         }
         println!("  admin API token (kept in {}): {}", SavedToken::new(&config.data_dir).path().display(), d.token);
         println!("\nTry:  curl -H 'Authorization: Bearer {}' {base}/api/v1/stats/queues", d.token);
+        if let Some(at) = smtp {
+            println!(
+                "      swaks --server {} --port {} --to {} --from you@example.com --header 'Subject: Where is my order?' --body 'It has not arrived.'",
+                at.ip(),
+                at.port(),
+                demo::SUPPORT_EMAIL
+            );
+        }
     }
     tracing::info!(addr = %running.addr, "serving");
     stop_on_signal(running).await;
@@ -67,5 +112,6 @@ async fn demo_workspace(service: &Service, dir: &Path) -> anyhow::Result<demo::D
 pub fn serve(args: ServeArgs, demo: bool) -> anyhow::Result<()> {
     let config = config(&args, if demo { "switchboard-demo" } else { "switchboard-data" })?;
     logging(config.log_json);
-    with_store(&config, async |store, config| run(demo, store, config).await)
+    let smtp = smtp_config(&args.smtp, demo);
+    with_store(&config, async |store, config| run(demo, store, config, smtp).await)
 }

@@ -1,0 +1,57 @@
+//! The email channel as the service sees it: a [`ChannelAdapter`] whose
+//! `send` submits an agent's or the bot's message through the relay of the
+//! endpoint the customer wrote to.
+
+use crate::receive::TO;
+use crate::send::{Relay, compose, submit};
+use switchboard_core::channel::Channel;
+use switchboard_core::expr::Value as AttrValue;
+use switchboard_service::Service;
+use switchboard_service::conversation::{BoxFuture, Capabilities, ChannelAdapter, Outbound, SendError, Sent};
+
+pub struct EmailChannel {
+    service: Service,
+}
+
+impl EmailChannel {
+    pub fn new(service: Service) -> Self {
+        EmailChannel { service }
+    }
+
+    async fn deliver(&self, message: Outbound) -> Result<Sent, SendError> {
+        let Some(AttrValue::Str(address)) = message.attributes.get(TO) else {
+            return Err(SendError::Permanent("this conversation did not come in by email".into()));
+        };
+        let endpoint = match self.service.endpoint_at(Channel::Email, address).await {
+            Ok(Some(e)) if e.enabled => e,
+            Ok(_) => return Err(SendError::Permanent(format!("the mailbox {address} is gone or disabled"))),
+            Err(e) => return Err(SendError::Retryable(format!("looking up the mailbox: {e}"))),
+        };
+        let credentials = self
+            .service
+            .endpoint_credentials(endpoint.id)
+            .await
+            .map_err(|e| SendError::Retryable(format!("reading the mailbox's credentials: {e}")))?;
+        let relay = Relay::of(&endpoint, &credentials)?;
+        let mail = compose(&endpoint, &message)?;
+        submit(&relay, &mail).await?;
+        // The Message-ID is what a bounce names: report_delivery finds the
+        // message by it.
+        Ok(Sent { provider_id: Some(mail.id) })
+    }
+}
+
+impl ChannelAdapter for EmailChannel {
+    fn kind(&self) -> Channel {
+        Channel::Email
+    }
+
+    fn capabilities(&self) -> Capabilities {
+        // Text of any length, answered later; HTML and files out are not sent yet.
+        Capabilities { max_length: None, ..Capabilities::plain_text(0) }
+    }
+
+    fn send(&self, message: Outbound) -> BoxFuture<'_, Result<Sent, SendError>> {
+        Box::pin(self.deliver(message))
+    }
+}

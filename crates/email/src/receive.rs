@@ -1,0 +1,278 @@
+//! A received message, from the listener's DATA to the conversation seam:
+//! parsed, checked for loops, bounces and auto-replies, threaded, and
+//! committed through `Service::inbound` — the reply the client gets (250
+//! or why not) is decided here, after that commit.
+
+use crate::parse::Email;
+use crate::safety::{self, SenderLimit};
+use crate::session::{Envelope, Reply};
+use crate::thread::{self, OurId};
+use std::collections::{BTreeMap, HashSet};
+use std::time::Instant;
+use switchboard_core::channel::Channel;
+use switchboard_core::expr::Value as AttrValue;
+use switchboard_service::conversation::{
+    Inbound, IncomingFile, IncomingMessage, Opening, Sender, Thread, delivery::DeliveryState,
+};
+use switchboard_service::endpoints::Endpoint;
+use switchboard_service::{IdentityKind, IdentityValue, Service, ServiceError};
+
+/// Contact attributes an email conversation opens with.
+pub const SUBJECT: &str = "subject";
+/// The customer's address, which replies go to.
+pub const FROM: &str = "email_from";
+/// The endpoint's address the customer wrote to, which replies come from.
+pub const TO: &str = "email_to";
+/// Why the message that opened it counts as automatic, if it does.
+pub const AUTOMATIC: &str = "email_automatic";
+/// The ended conversation a reply to it was made a new contact of.
+pub const PREVIOUS_CONTACT: &str = "previous_contact";
+
+/// Where received mail goes: the service, and the per-sender limit.
+pub struct Inbox {
+    service: Service,
+    senders: SenderLimit,
+}
+
+impl Inbox {
+    pub fn new(service: Service, senders: SenderLimit) -> Self {
+        Inbox { service, senders }
+    }
+
+    /// The enabled email endpoint at `address`, if any.
+    async fn endpoint(&self, address: &str) -> Result<Option<Endpoint>, ServiceError> {
+        Ok(self.service.endpoint_at(Channel::Email, address).await?.filter(|e| e.enabled))
+    }
+
+    /// Whether `address` is an enabled email endpoint (RCPT TO).
+    pub async fn accepts(&self, address: &str) -> bool {
+        match self.endpoint(address).await {
+            Ok(found) => found.is_some(),
+            Err(e) => {
+                tracing::error!(error = %e, "looking up an email recipient");
+                false
+            }
+        }
+    }
+
+    /// Stores one message for every recipient, and answers what the client
+    /// is told: 250 only once everything is committed.
+    pub async fn deliver(&self, envelope: &Envelope, raw: Vec<u8>) -> Reply {
+        let Some(email) = Email::parse(&raw) else {
+            return Reply::new(554, "5.6.0", "this is not an email message");
+        };
+        if let Some(own) = email.message_id.as_deref().and_then(thread::ours) {
+            tracing::warn!(
+                contact = own.contact.0,
+                message = own.message,
+                "one of our own messages came back in; dropped (a mail loop)"
+            );
+            return Reply::new(250, "2.0.0", "taken (a loop: not stored)");
+        }
+        let bounce = safety::is_bounce(&email, &envelope.from);
+        if !bounce && !envelope.from.is_empty() {
+            let sender = email.from.as_ref().map_or(envelope.from.as_str(), |m| m.address.as_str());
+            if !self.senders.allow(sender, Instant::now()) {
+                tracing::warn!("a sender over the rate limit; deferred");
+                return Reply::new(450, "4.7.1", "too many messages from this sender; try again later");
+            }
+        }
+        let mut reply = Reply::new(250, "2.0.0", "taken");
+        let mut done = HashSet::new();
+        for to in &envelope.to {
+            let endpoint = match self.endpoint(to).await {
+                Ok(Some(e)) => e,
+                Ok(None) => return Reply::new(550, "5.1.1", format!("no mailbox here by the name <{to}>")),
+                Err(e) => return failed(&e),
+            };
+            // One conversation per mailbox, however often it was named.
+            if !done.insert(endpoint.id) {
+                continue;
+            }
+            let taken = if bounce {
+                self.bounce(&endpoint, &email, &raw).await
+            } else if envelope.from.is_empty() {
+                self.null_sender_auto_reply(&endpoint, &email, raw.clone()).await
+            } else {
+                self.message(&endpoint, envelope, &email, raw.clone()).await
+            };
+            match taken {
+                Ok(Some(r)) => reply = r,
+                Ok(None) => {}
+                Err(e) => return failed(&e),
+            }
+        }
+        reply
+    }
+
+    /// A bounce never opens a conversation: it marks the delivery of the
+    /// message it reports on failed, when that message is ours.
+    async fn bounce(&self, endpoint: &Endpoint, email: &Email, raw: &[u8]) -> Result<Option<Reply>, ServiceError> {
+        let report = email.report.clone().unwrap_or_default();
+        // A report names the message it is about; a bounce that is not a
+        // proper report usually quotes it.
+        let original = report
+            .original_id
+            .as_deref()
+            .and_then(|id| thread::ours(id).map(|o| (id.to_string(), o)))
+            .or_else(|| thread::find_ours(&String::from_utf8_lossy(raw)));
+        let Some((id, OurId { contact, .. })) = original else {
+            tracing::info!(endpoint = endpoint.id.0, "a bounce about no message of ours; dropped");
+            return Ok(Some(Reply::new(250, "2.0.0", "taken (a bounce: not stored)")));
+        };
+        if email.report.is_some() && !report.failed {
+            tracing::info!(contact = contact.0, "a delivery delayed report; nothing to do");
+            return Ok(Some(Reply::new(250, "2.0.0", "taken")));
+        }
+        let reason = [report.status, report.diagnostic, report.recipient.map(|r| format!("to {r}"))]
+            .into_iter()
+            .flatten()
+            .collect::<Vec<_>>()
+            .join(" ");
+        let reason = if reason.is_empty() { "bounced".to_string() } else { format!("bounced: {reason}") };
+        match self.service.report_delivery(endpoint.workspace, contact, &id, DeliveryState::Failed, Some(reason)).await
+        {
+            Ok(()) => Ok(None),
+            Err(ServiceError::NotFound(what)) => {
+                tracing::info!(contact = contact.0, what, "a bounce about a message not on record; dropped");
+                Ok(None)
+            }
+            Err(e) => Err(e),
+        }
+    }
+
+    /// An auto-reply sent with the null reverse path (a vacation notice):
+    /// it joins the conversation of ours it answers, and never opens one.
+    async fn null_sender_auto_reply(
+        &self,
+        endpoint: &Endpoint,
+        email: &Email,
+        raw: Vec<u8>,
+    ) -> Result<Option<Reply>, ServiceError> {
+        let threading = thread::of(email.message_id.as_deref(), &email.in_reply_to, &email.references);
+        let Some(ours) = threading.answers else {
+            tracing::info!(endpoint = endpoint.id.0, "an auto-reply with no sender about nothing of ours; dropped");
+            return Ok(None);
+        };
+        let sender = email.from.clone().map(|m| m.address).unwrap_or_default();
+        let inbound = self.inbound_of(endpoint, &sender, email, raw, None);
+        match self.service.inbound(endpoint.id, Thread::Contact(ours.contact), inbound).await {
+            Ok(_) => Ok(None),
+            Err(ServiceError::Conflict(_) | ServiceError::NotFound(_)) => {
+                tracing::info!(contact = ours.contact.0, "an auto-reply to an ended conversation; dropped");
+                Ok(None)
+            }
+            Err(e) => Err(e),
+        }
+    }
+
+    async fn message(
+        &self,
+        endpoint: &Endpoint,
+        envelope: &Envelope,
+        email: &Email,
+        raw: Vec<u8>,
+    ) -> Result<Option<Reply>, ServiceError> {
+        let sender = email.from.as_ref().map(|m| m.address.clone()).unwrap_or_else(|| envelope.from.clone());
+        let threading = thread::of(email.message_id.as_deref(), &email.in_reply_to, &email.references);
+        let by_key = |previous| {
+            let thread = match &threading.key {
+                Some(k) => Thread::Key(k.clone()),
+                None => Thread::New,
+            };
+            (thread, previous)
+        };
+        let (thread, previous) = match threading.answers {
+            Some(ours) => {
+                let inbound = self.inbound_of(endpoint, &sender, email, raw.clone(), None);
+                match self.service.inbound(endpoint.id, Thread::Contact(ours.contact), inbound).await {
+                    Ok(_) => return Ok(None),
+                    // Ended: a new contact, linked to the one it answers.
+                    Err(ServiceError::Conflict(_)) => by_key(Some(ours.contact.0)),
+                    // Not a conversation of this workspace's email.
+                    Err(ServiceError::NotFound(_)) => by_key(None),
+                    Err(e) => return Err(e),
+                }
+            }
+            None => by_key(None),
+        };
+        let inbound = self.inbound_of(endpoint, &sender, email, raw, previous);
+        self.service.inbound(endpoint.id, thread, inbound).await?;
+        Ok(None)
+    }
+
+    /// The seam's view of `email` from `sender` to `endpoint`, its source
+    /// attached.
+    fn inbound_of(
+        &self,
+        endpoint: &Endpoint,
+        sender: &str,
+        email: &Email,
+        raw: Vec<u8>,
+        previous: Option<u64>,
+    ) -> Inbound {
+        let automatic = safety::automatic(&email.auto);
+        let mut attributes = BTreeMap::new();
+        if let Some(s) = &email.subject {
+            attributes.insert(SUBJECT.into(), AttrValue::Str(s.clone()));
+        }
+        attributes.insert(FROM.into(), AttrValue::Str(sender.to_ascii_lowercase()));
+        if let Some(a) = &endpoint.address {
+            attributes.insert(TO.into(), AttrValue::Str(a.clone()));
+        }
+        if let Some(why) = automatic {
+            attributes.insert(AUTOMATIC.into(), AttrValue::Str(why.into()));
+        }
+        if let Some(p) = previous {
+            attributes.insert(PREVIOUS_CONTACT.into(), AttrValue::Num(p as f64));
+        }
+        let mut text = email.text.clone();
+        if !email.attachments.is_empty() {
+            let names: Vec<String> =
+                email.attachments.iter().map(|a| format!("{} ({})", a.name, size(a.size))).collect();
+            text.push_str(&format!("\n\nAttachments (in the attached message): {}", names.join(", ")));
+        }
+        Inbound {
+            sender: Sender {
+                identity: Some(IdentityValue { kind: IdentityKind::Email, value: sender.to_string() }),
+                name: email.from.as_ref().and_then(|m| m.name.clone()),
+            },
+            message: Some(IncomingMessage {
+                text: text.trim().to_string(),
+                html: email.html.clone(),
+                client_id: email.message_id.clone(),
+                file: Some(IncomingFile {
+                    name: "message.eml".into(),
+                    content_type: "message/rfc822".into(),
+                    bytes: raw,
+                }),
+                automatic: automatic.is_some(),
+                ..Default::default()
+            }),
+            opening: Opening { attributes, ..Default::default() },
+        }
+    }
+}
+
+/// A size as people read it.
+fn size(bytes: usize) -> String {
+    match bytes {
+        b if b < 1024 => format!("{b} B"),
+        b if b < 1024 * 1024 => format!("{} KB", b / 1024),
+        b => format!("{:.1} MB", b as f64 / (1024.0 * 1024.0)),
+    }
+}
+
+/// What the client is told when the service could not take a message.
+fn failed(e: &ServiceError) -> Reply {
+    match e {
+        ServiceError::Invalid { .. } | ServiceError::TooLarge(_) | ServiceError::Unsupported(_) => {
+            Reply::new(550, "5.6.0", format!("message refused: {e}"))
+        }
+        ServiceError::NotFound(_) => Reply::new(550, "5.1.1", "no such mailbox"),
+        _ => {
+            tracing::error!(error = %e, "storing an email failed; the sender will retry");
+            Reply::new(451, "4.3.0", "could not store the message; try again later")
+        }
+    }
+}

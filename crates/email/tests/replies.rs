@@ -1,0 +1,146 @@
+//! An agent's reply goes out through a real SMTP server (aiosmtpd) with the
+//! headers that thread it, and the customer's answer to it comes back into
+//! the same conversation.
+
+mod common;
+#[path = "../../service/tests/support/mod.rs"]
+mod support;
+
+use common::{SUPPORT, Sink, header, mailroom};
+use switchboard_core::expr::Value;
+use switchboard_email::EmailChannel;
+use switchboard_service::conversation::DeliveryOptions;
+
+async fn a_reply_is_threaded_both_ways(url: String) {
+    let sink = Sink::start();
+    let m = mailroom(&url, 1024 * 1024, common::relay(&sink)).await;
+    let (ok, out) = m
+        .mail(
+            "ann@customer.example",
+            &[
+                "--h-Subject",
+                "Broken tent pole",
+                "--header",
+                "Message-Id: <q1@customer.example>",
+                "--body",
+                "The pole snapped on day one.",
+            ],
+        )
+        .await;
+    assert!(ok, "{out}");
+    let contact = m.contacts_of("ann@customer.example").await[0].id;
+
+    let reply = m.service.send_message(&m.p, contact, "We are sending a new pole today.", None).await.unwrap();
+    let id = reply["id"].as_u64().unwrap();
+    let channel = EmailChannel::new(m.service.clone());
+    m.service.deliver_pending(&channel, &DeliveryOptions::default()).await.unwrap();
+    let sent = sink.message(1).await;
+    assert_eq!(header(&sent, "Subject").as_deref(), Some("Re: Broken tent pole"));
+    assert_eq!(header(&sent, "To").as_deref(), Some("<ann@customer.example>"));
+    assert!(header(&sent, "From").unwrap().contains(SUPPORT), "{sent}");
+    assert_eq!(header(&sent, "In-Reply-To").as_deref(), Some("<q1@customer.example>"));
+    assert_eq!(header(&sent, "References").as_deref(), Some("<q1@customer.example>"));
+    let our_id = header(&sent, "Message-ID").unwrap();
+    assert!(our_id.starts_with(&format!("<c{}.m{id}.", contact.0)), "{our_id}");
+    assert!(sent.contains("We are sending a new pole today."), "{sent}");
+    let shown = m.messages(contact).await;
+    let mine = shown.iter().find(|x| x["id"] == id).unwrap();
+    assert_eq!(mine["delivery"]["state"], "sent");
+
+    // The customer answers; their client kept only In-Reply-To.
+    let (ok, out) = m
+        .mail(
+            "ann@customer.example",
+            &[
+                "--h-Subject",
+                "Re: Broken tent pole",
+                "--header",
+                "Message-Id: <q2@customer.example>",
+                "--header",
+                &format!("In-Reply-To: {our_id}"),
+                "--body",
+                "Thanks, it arrived.",
+            ],
+        )
+        .await;
+    assert!(ok, "{out}");
+    let contacts = m.contacts_of("ann@customer.example").await;
+    assert_eq!(contacts.len(), 1, "the answer joins the conversation");
+    let texts: Vec<String> =
+        m.messages(contact).await.iter().map(|x| x["text"].as_str().unwrap().to_string()).collect();
+    assert_eq!(texts, ["The pole snapped on day one.", "We are sending a new pole today.", "Thanks, it arrived."]);
+
+    // A client that keeps References finds it by the root too, and a
+    // repeat of a message changes nothing.
+    for _ in 0..2 {
+        let (ok, out) = m
+            .mail(
+                "ann@customer.example",
+                &[
+                    "--header",
+                    "Message-Id: <q3@customer.example>",
+                    "--header",
+                    "References: <q1@customer.example> <q2@customer.example>",
+                    "--body",
+                    "One more thing.",
+                ],
+            )
+            .await;
+        assert!(ok, "{out}");
+    }
+    assert_eq!(m.contacts_of("ann@customer.example").await.len(), 1);
+    assert_eq!(m.messages(contact).await.len(), 4);
+}
+
+async fn an_answer_to_an_ended_conversation_opens_a_linked_one(url: String) {
+    let sink = Sink::start();
+    let m = mailroom(&url, 1024 * 1024, common::relay(&sink)).await;
+    let (ok, out) =
+        m.mail("ann@customer.example", &["--header", "Message-Id: <e1@customer.example>", "--body", "Hi"]).await;
+    assert!(ok, "{out}");
+    let first = m.contacts_of("ann@customer.example").await[0].id;
+    m.service.send_message(&m.p, first, "Hello Ann, all done.", None).await.unwrap();
+    m.service.deliver_pending(&EmailChannel::new(m.service.clone()), &DeliveryOptions::default()).await.unwrap();
+    let our_id = header(&sink.message(1).await, "Message-ID").unwrap();
+    m.service.end_conversation(m.p.workspace, first, "agent").await.unwrap();
+
+    let (ok, out) = m
+        .mail("ann@customer.example", &["--header", &format!("In-Reply-To: {our_id}"), "--body", "Not done, sorry."])
+        .await;
+    assert!(ok, "{out}");
+    let contacts = m.contacts_of("ann@customer.example").await;
+    assert_eq!(contacts.len(), 2, "a new contact");
+    let second = &contacts[1];
+    assert_eq!(second.attributes["previous_contact"], Value::Num(first.0 as f64));
+    assert_eq!(m.messages(second.id).await[0]["text"], "Not done, sorry.");
+}
+
+/// What the relay says decides: 4xx is retried, 5xx is final; both are
+/// on record with the relay's words.
+async fn relay_refusals_are_retried_or_final_by_class(url: String) {
+    let sink = Sink::start();
+    let m = mailroom(&url, 1024 * 1024, common::relay(&sink)).await;
+    let channel = EmailChannel::new(m.service.clone());
+    let options = DeliveryOptions { attempts: 3, first_retry: std::time::Duration::from_millis(5) };
+    for (customer, attempts, code) in [("busy@customer.example", 3, "451"), ("gone@customer.example", 1, "550")] {
+        let (ok, out) = m.mail(customer, &["--body", "Hello"]).await;
+        assert!(ok, "{out}");
+        let contact = m.contacts_of(customer).await[0].id;
+        let reply = m.service.send_message(&m.p, contact, "Hello back", None).await.unwrap();
+        m.service.deliver_pending(&channel, &options).await.unwrap();
+        let shown = m.messages(contact).await;
+        let mine = shown.iter().find(|x| x["id"] == reply["id"]).unwrap();
+        assert_eq!(mine["delivery"]["state"], "failed", "{customer}");
+        assert_eq!(mine["delivery"]["final"], true);
+        assert!(mine["delivery"]["reason"].as_str().unwrap().contains(code), "{mine}");
+        let kind = switchboard_service::kinds::Kind::Delivery.as_str();
+        let tries = m.service.store().contact_events(m.p.workspace, contact, Some(kind)).await.unwrap();
+        assert_eq!(tries.len(), attempts, "{customer}: {tries:?}");
+    }
+}
+
+support::on_both!(
+    a_reply_is_threaded_both_ways,
+    an_answer_to_an_ended_conversation_opens_a_linked_one,
+    relay_refusals_are_retried_or_final_by_class
+);

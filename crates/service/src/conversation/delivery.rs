@@ -12,10 +12,11 @@
 //! - `delivered` and `read` when the provider reports them
 //!   ([`Service::report_delivery`]).
 //!
-//! The loop keeps its place per workspace in a document (`delivery_cursor`),
-//! written after every message settled, so a restart resumes with what was
-//! committed but not yet sent. Messages of one channel go out one at a
-//! time, in the log's order.
+//! The loop keeps its place per workspace in memory and in a document
+//! (`delivery_cursor`), stored after a pass that sent something and at least
+//! once a page, so a restart resumes with what was committed but not yet
+//! sent (reading again what it had read, not sending it again). Messages
+//! of one channel go out one at a time, in the log's order.
 
 use super::channel::{ChannelAdapter, Outbound, SendError};
 use super::inbound::THREAD_ATTRIBUTE;
@@ -36,6 +37,15 @@ use tokio::sync::broadcast::error::RecvError;
 const CURSOR_KIND: &str = "delivery_cursor";
 /// Messages read from the log per query.
 const PAGE: u32 = 200;
+
+/// Where a delivery loop is in each workspace's log: after event `after`,
+/// with `unsaved` messages read since the place was last stored.
+struct Place {
+    after: u64,
+    unsaved: usize,
+}
+
+type Places = HashMap<WorkspaceId, Place>;
 
 /// How sends are attempted.
 #[derive(Clone, Debug)]
@@ -94,10 +104,11 @@ impl Service {
         let mut events = self.subscribe();
         tokio::spawn(async move {
             let mut dirty: Option<Vec<WorkspaceId>> = None; // None: every workspace
+            let mut places = Places::new();
             loop {
                 let pass = match dirty.take() {
-                    None => service.deliver_pending(adapter.as_ref(), &options).await,
-                    Some(list) => service.deliver_in(&list, adapter.as_ref(), &options).await,
+                    None => service.deliver_everywhere(adapter.as_ref(), &options, &mut places).await,
+                    Some(list) => service.deliver_in(&list, adapter.as_ref(), &options, &mut places).await,
                 };
                 if let Err(e) = pass {
                     tracing::warn!(error = %e, channel = %adapter.kind(), "delivery pass failed");
@@ -123,8 +134,17 @@ impl Service {
         adapter: &dyn ChannelAdapter,
         options: &DeliveryOptions,
     ) -> Result<(), ServiceError> {
+        self.deliver_everywhere(adapter, options, &mut Places::new()).await
+    }
+
+    async fn deliver_everywhere(
+        &self,
+        adapter: &dyn ChannelAdapter,
+        options: &DeliveryOptions,
+        places: &mut Places,
+    ) -> Result<(), ServiceError> {
         let all: Vec<WorkspaceId> = self.store().workspaces().await?.into_iter().map(|w| w.id).collect();
-        self.deliver_in(&all, adapter, options).await
+        self.deliver_in(&all, adapter, options, places).await
     }
 
     async fn deliver_in(
@@ -132,9 +152,10 @@ impl Service {
         workspaces: &[WorkspaceId],
         adapter: &dyn ChannelAdapter,
         options: &DeliveryOptions,
+        places: &mut Places,
     ) -> Result<(), ServiceError> {
         for ws in workspaces {
-            self.deliver_workspace(*ws, adapter, options).await?;
+            self.deliver_workspace(*ws, adapter, options, places).await?;
         }
         Ok(())
     }
@@ -144,18 +165,29 @@ impl Service {
         ws: WorkspaceId,
         adapter: &dyn ChannelAdapter,
         options: &DeliveryOptions,
+        places: &mut Places,
     ) -> Result<(), ServiceError> {
         let cursor_id = adapter.kind().index() as u64;
-        let mut after = match self.store().document(ws, CURSOR_KIND, cursor_id).await? {
-            Some(d) => d.body["after"].as_u64().unwrap_or(0),
-            None => 0,
+        let place = match places.get_mut(&ws) {
+            Some(place) => place,
+            None => {
+                let stored = match self.store().document(ws, CURSOR_KIND, cursor_id).await? {
+                    Some(d) => d.body["after"].as_u64().unwrap_or(0),
+                    None => 0,
+                };
+                places.entry(ws).or_insert(Place { after: stored, unsaved: 0 })
+            }
         };
         let mut channels: HashMap<ContactId, Option<ContactRecord>> = HashMap::new();
         loop {
-            let page = self.store().events_of_kind(ws, Kind::Message.as_str(), after, PAGE).await?;
+            let page = self.store().events_of_kind(ws, Kind::Message.as_str(), place.after, PAGE).await?;
             let Some(last) = page.last().map(|e| e.id) else { return Ok(()) };
+            place.unsaved += page.len();
+            let mut sent = false;
             for e in page {
                 let Some(contact) = e.contact else { continue };
+                // Customers' messages, the most of them, need no lookup.
+                let Some(body) = outbound_body(&e) else { continue };
                 let record = match channels.get(&contact) {
                     Some(known) => known.clone(),
                     None => {
@@ -165,14 +197,21 @@ impl Service {
                     }
                 };
                 let Some(record) = record else { continue };
-                if let Some(body) = outbound_body(&e)
-                    && !self.settled(ws, contact, e.id).await?
-                {
+                if !self.settled(ws, contact, e.id).await? {
                     self.deliver(adapter, options, &record, &e, body).await?;
+                    sent = true;
                 }
-                self.save_cursor(ws, cursor_id, e.id).await?;
             }
-            after = last;
+            place.after = last;
+            // Every channel's loop reads every message, and a commit of the
+            // place per message made each channel cost every other one a
+            // write. It is stored when this channel sent something, or a page
+            // on; a restart then reads at most a page again and sends nothing
+            // twice (a message sent already is settled by its `delivery` event).
+            if sent || place.unsaved >= PAGE as usize {
+                self.save_cursor(ws, cursor_id, last).await?;
+                place.unsaved = 0;
+            }
         }
     }
 

@@ -10,7 +10,7 @@ use common::{SUPPORT, mailroom};
 use serde_json::json;
 use switchboard_core::channel::Channel;
 use switchboard_core::expr::Value;
-use switchboard_store::ContactState;
+use switchboard_service::ContactState;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 const MB: usize = 1024 * 1024;

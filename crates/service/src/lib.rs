@@ -49,7 +49,9 @@ pub use contacts::*;
 pub use customers::*;
 pub use stats::*;
 /// The kinds of customer identity, which a channel names its senders by.
-pub use switchboard_store::IdentityKind;
+// Store types that appear in the service's own calls and answers, so that
+// a channel (and its tests) need no dependency on the store.
+pub use switchboard_store::{ContactFilter, ContactRecord, ContactState, IdentityKind, Role};
 pub use tokens::*;
 pub use users::*;
 pub use webhooks::*;
@@ -62,7 +64,7 @@ use std::time::Duration;
 use switchboard_core::engine::EngineError;
 use switchboard_core::ids::WorkspaceId;
 use switchboard_core::time::Timestamp;
-use switchboard_store::{Change, LoggedEvent, MaxIds, Role, Store, StoreError};
+use switchboard_store::{Change, LoggedEvent, MaxIds, Store, StoreError};
 use tokio::sync::{Mutex, broadcast};
 
 #[derive(Debug, thiserror::Error)]
@@ -188,6 +190,11 @@ impl Clone for Service {
 }
 
 impl Service {
+    /// Opens the store a URL names (see `Store::open`) and starts the service on it.
+    pub async fn open(url: &str, clock: ClockFn, session_hours: u64) -> Result<Self, ServiceError> {
+        Self::new(Store::open(url).await?, clock, session_hours).await
+    }
+
     pub async fn new(store: Store, clock: ClockFn, session_hours: u64) -> Result<Self, ServiceError> {
         let ids = Ids::seeded(store.max_ids().await?);
         let endpoints = endpoints::EndpointIndex::of(store.all_endpoints().await?);

@@ -12,9 +12,8 @@ use std::sync::Arc;
 use std::time::Duration;
 use switchboard_core::ids::{ContactId, EndpointId, QueueId};
 use switchboard_email::{Inbox, ListenerConfig, TlsFiles};
-use switchboard_service::Service;
 use switchboard_service::auth::Principal;
-use switchboard_store::{ContactFilter, ContactRecord};
+use switchboard_service::{ContactFilter, ContactRecord, Service};
 
 pub const SUPPORT: &str = "support@shop.example";
 

@@ -4,8 +4,7 @@
 use serde_json::json;
 use switchboard_core::ids::{EndpointId, QueueId};
 use switchboard_service::auth::Principal;
-use switchboard_service::{NewUser, Service, system_clock};
-use switchboard_store::Role;
+use switchboard_service::{NewUser, Role, Service, system_clock};
 
 pub fn rand_suffix() -> u64 {
     use std::sync::atomic::{AtomicU64, Ordering};
@@ -34,8 +33,7 @@ pub async fn postgres_url() -> String {
 }
 
 pub async fn service(url: &str) -> Service {
-    let store = switchboard_store::Store::open(url).await.unwrap();
-    Service::new(store, system_clock(), 12).await.unwrap()
+    Service::open(url, system_clock(), 12).await.unwrap()
 }
 
 /// A workspace with an admin and one queue serving `channels`.

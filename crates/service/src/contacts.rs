@@ -16,7 +16,7 @@ use switchboard_core::events::{CancelReason, TransferTarget};
 use switchboard_core::expr::Value;
 use switchboard_core::ids::{AgentId, ContactId, CustomerId, QueueId};
 use switchboard_core::time::Timestamp;
-use switchboard_store::{Change, ContactFilter, ContactRecord, ContactState, Direction, Role};
+use switchboard_store::{Change, ContactFilter, ContactRecord, ContactState, Role};
 
 #[derive(Clone, Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -68,24 +68,8 @@ impl Service {
         let new_customer = identified.map(|i| i.changes).unwrap_or_default();
         let id = ContactId(Ids::next(&self.ids().contact));
         let create = move |c: &mut Center, now: Timestamp, changes: &mut Vec<Change>| {
-            let record = ContactRecord {
-                id,
-                workspace: c.workspace,
-                customer,
-                channel: new.channel,
-                direction: Direction::Inbound,
-                queue: None,
-                state: ContactState::New,
-                priority: new.priority,
-                attributes: new.attributes,
-                agent: None,
-                enqueued_at: None,
-                disposition: None,
-                notes: None,
-                created_at: now,
-                updated_at: now,
-                ended_at: None,
-            };
+            let mut record = ContactRecord::inbound(id, c.workspace, customer, new.channel, new.attributes, now);
+            record.priority = new.priority;
             // The conversation seam's own enqueue, as every channel's.
             let record = c.enqueue_record(record, new.queue, now, changes)?;
             // Only now, with routing agreed: a refused contact leaves no customer behind.

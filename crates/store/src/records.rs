@@ -253,6 +253,38 @@ pub struct ContactRecord {
     pub ended_at: Option<Timestamp>,
 }
 
+impl ContactRecord {
+    /// A customer's new contact, not yet in a queue: what every channel and
+    /// the API open before routing it.
+    pub fn inbound(
+        id: ContactId,
+        workspace: WorkspaceId,
+        customer: Option<CustomerId>,
+        channel: Channel,
+        attributes: BTreeMap<String, Value>,
+        now: Timestamp,
+    ) -> ContactRecord {
+        ContactRecord {
+            id,
+            workspace,
+            customer,
+            channel,
+            direction: Direction::Inbound,
+            queue: None,
+            state: ContactState::New,
+            priority: 0,
+            attributes,
+            agent: None,
+            enqueued_at: None,
+            disposition: None,
+            notes: None,
+            created_at: now,
+            updated_at: now,
+            ended_at: None,
+        }
+    }
+}
+
 /// One entry of the event log: every state change, in commit order.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct LoggedEvent {

@@ -17,7 +17,7 @@ use sha2::{Digest, Sha256};
 use std::collections::BTreeMap;
 use switchboard_core::expr::Value as AttrValue;
 use switchboard_core::ids::{ContactId, CustomerId, EndpointId, WorkspaceId};
-use switchboard_store::{Attachment, Change, ContactRecord, ContactState, Direction, Document, IdentityKind};
+use switchboard_store::{Attachment, Change, ContactRecord, ContactState, Document, IdentityKind};
 
 /// The attribute holding a conversation's thread key, which outbound
 /// delivery needs to address the customer.
@@ -200,25 +200,8 @@ impl Service {
         if let Some(key) = &thread {
             attributes.insert(THREAD_ATTRIBUTE.into(), AttrValue::Str(key.clone()));
         }
-        let record = ContactRecord {
-            id: ContactId(Ids::next(&self.ids().contact)),
-            workspace: ws,
-            customer: Some(customer.id),
-            channel: route.channel,
-            direction: Direction::Inbound,
-            queue: None,
-            state: ContactState::New,
-            priority: 0,
-            attributes,
-            agent: None,
-            enqueued_at: None,
-            disposition: None,
-            notes: None,
-            created_at: now,
-            updated_at: now,
-            ended_at: None,
-        };
-        let id = record.id;
+        let id = ContactId(Ids::next(&self.ids().contact));
+        let record = ContactRecord::inbound(id, ws, Some(customer.id), route.channel, attributes, now);
         let mut changes = customer.changes;
         changes.push(Change::PutContact(record.clone()));
         if let Some(key) = &thread {

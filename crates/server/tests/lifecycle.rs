@@ -1,7 +1,7 @@
 //! A contact's last steps, end to end on SQLite and on PostgreSQL, with the
 //! service's clock moved by the test: a disposition recorded after wrap-up
 //! has ended (and refused after the grace period or to another agent),
-//! events that name what happened (`contact_cancelled`, no `chat_ended` on
+//! events that name what happened (`contact_cancelled`, no `conversation_ended` on
 //! an `api` contact), and chat sessions whose customer never connects.
 
 use reqwest::StatusCode;
@@ -126,7 +126,7 @@ async fn wrap_up_never_loses_work(store: Store) {
     let k = kinds(&service, d.ws, id).await;
     assert!(k.contains(&"disposition_set".to_string()), "{k:?}");
     // An `api` contact ended over the API is no chat.
-    assert!(k.contains(&"contact_ended".to_string()) && !k.contains(&"chat_ended".to_string()), "{k:?}");
+    assert!(k.contains(&"contact_ended".to_string()) && !k.contains(&"conversation_ended".to_string()), "{k:?}");
     // A supervisor may correct it within the grace period; after it, a clear 409.
     later(&now, 100);
     let (status, _) = complete(&app, &d.admin, id, json!({ "notes": "refund sent twice" })).await;

@@ -6,6 +6,7 @@
 use super::{Service, ServiceError, require};
 use crate::auth::Principal;
 use serde_json::{Value, json};
+use switchboard_core::ids::WorkspaceId;
 use switchboard_core::time::Timestamp;
 use switchboard_store::{Change, LoggedEvent, NewEvent, Role};
 
@@ -23,12 +24,22 @@ pub fn entry(p: &Principal, at: Timestamp, action: &str, target: String) -> Chan
 /// names: never a value). `details` is an object whose fields join the
 /// entry's.
 pub fn detailed(p: &Principal, at: Timestamp, action: &str, target: String, details: Value) -> Change {
-    let mut payload = json!({ "type": AUDIT, "action": action, "target": target, "by": p.user });
+    appended(p.workspace, json!(p.user), at, action, target, details)
+}
+
+/// An entry for a change the server made on its own (`by` is null): the
+/// chat widget's endpoint, made the first time the widget is asked for.
+pub fn by_server(ws: WorkspaceId, at: Timestamp, action: &str, target: String, details: Value) -> Change {
+    appended(ws, Value::Null, at, action, target, details)
+}
+
+fn appended(ws: WorkspaceId, by: Value, at: Timestamp, action: &str, target: String, details: Value) -> Change {
+    let mut payload = json!({ "type": AUDIT, "action": action, "target": target, "by": by });
     if let (Value::Object(payload), Value::Object(details)) = (&mut payload, details) {
         payload.extend(details);
     }
     Change::Append(NewEvent {
-        workspace: p.workspace,
+        workspace: ws,
         at,
         kind: AUDIT.to_string(),
         contact: None,

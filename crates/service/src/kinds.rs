@@ -37,8 +37,9 @@ pub enum Kind {
     BotHandoff,
     Csat,
     /// A conversation ended (by the customer, the agent, or a timeout) on
-    /// any channel; the name is older than the channels besides chat.
-    ChatEnded,
+    /// any channel but the API's; the payload names `by` and `channel`.
+    /// Events written before there were other channels say `chat_ended`.
+    ConversationEnded,
     EndpointCreated,
     EndpointUpdated,
     EndpointDeleted,
@@ -69,7 +70,7 @@ impl Kind {
         Kind::BotContained,
         Kind::BotHandoff,
         Kind::Csat,
-        Kind::ChatEnded,
+        Kind::ConversationEnded,
         Kind::EndpointCreated,
         Kind::EndpointUpdated,
         Kind::EndpointDeleted,
@@ -99,7 +100,7 @@ impl Kind {
             Kind::BotContained => "bot_contained",
             Kind::BotHandoff => "bot_handoff",
             Kind::Csat => "csat",
-            Kind::ChatEnded => "chat_ended",
+            Kind::ConversationEnded => "conversation_ended",
             Kind::EndpointCreated => "endpoint_created",
             Kind::EndpointUpdated => "endpoint_updated",
             Kind::EndpointDeleted => "endpoint_deleted",
@@ -141,7 +142,7 @@ impl Kind {
                 | Kind::OfferEnded
                 | Kind::OfferAccepted
                 | Kind::ContactEnded
-                | Kind::ChatEnded
+                | Kind::ConversationEnded
                 | Kind::BotContained
                 | Kind::ContactLeft
                 | Kind::ContactCancelled

@@ -53,6 +53,12 @@ async fn old_widgets_keep_their_key_on_an_endpoint(url: String) {
     let chats: Vec<_> =
         service.endpoints(&p).await.unwrap().into_iter().filter(|e| e.channel == Channel::Chat).collect();
     assert_eq!(chats.len(), 1, "{chats:?}");
+    // Made by the server, not by a user: in the audit log all the same.
+    let audit = service.audit_log(&p, 0, 100).await.unwrap();
+    let made: Vec<_> = audit.iter().filter(|e| e.payload["action"] == "create_endpoint").collect();
+    assert_eq!(made.len(), 1, "{audit:?}");
+    assert_eq!(made[0].payload["target"], format!("endpoint/{}", endpoint.id.0));
+    assert_eq!(made[0].payload["by"], serde_json::Value::Null);
 
     // A disabled chat endpoint is a widget nobody finds.
     let input = serde_json::from_value(json!({ "name": "Chat widget", "queue": queue, "enabled": false })).unwrap();

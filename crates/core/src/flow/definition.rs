@@ -122,7 +122,13 @@ impl Block {
                 }
                 out
             }
-            Block::Input(i) => vec![("next".into(), &i.next)],
+            Block::Input(i) => {
+                let mut out = vec![("next".into(), &i.next)];
+                if let Some(invalid) = i.digits.as_ref().and_then(|d| d.invalid.as_ref()) {
+                    out.push(("digits.invalid".into(), invalid));
+                }
+                out
+            }
             Block::Knowledge(k) => vec![("found".into(), &k.found), ("not_found".into(), &k.not_found)],
             Block::Branch(b) => {
                 let mut out: Vec<(String, &BlockId)> =
@@ -141,6 +147,10 @@ impl Block {
 #[serde(deny_unknown_fields)]
 pub struct Message {
     pub text: String,
+    /// A recording (by name) that a voice channel plays instead of speaking
+    /// `text`; channels without sound show `text`, its transcript.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub audio: Option<String>,
     pub next: BlockId,
 }
 
@@ -192,6 +202,63 @@ pub struct InputBlock {
     pub text: String,
     pub save_as: String,
     pub next: BlockId,
+    /// The answer is digits (an account or order number keyed on a phone):
+    /// how many, how to end them, and what happens when they do not come.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub digits: Option<Digits>,
+}
+
+/// How an `input` block collects digits. Chat takes them typed; a phone
+/// collects key presses until `max` are pressed, the `terminator` is
+/// pressed, or `timeout_seconds` pass without a key.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Digits {
+    #[serde(default = "Digits::default_min")]
+    pub min: u8,
+    #[serde(default = "Digits::default_max")]
+    pub max: u8,
+    /// The key that ends the answer early (`#` unless set; `""` for none).
+    #[serde(default = "Digits::default_terminator")]
+    pub terminator: String,
+    #[serde(default = "Digits::default_timeout")]
+    pub timeout_seconds: u32,
+    /// How many more times the question is asked after an answer that is
+    /// missing or not `min`..=`max` digits.
+    #[serde(default = "Digits::default_retries")]
+    pub retries: u32,
+    /// Where the conversation goes when the retries run out; without it, to
+    /// a person.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub invalid: Option<BlockId>,
+}
+
+impl Digits {
+    /// The longest answer a flow may ask for: longer than any card or
+    /// account number, short enough that a stuck key cannot fill memory.
+    pub const MAX: u8 = 32;
+
+    fn default_min() -> u8 {
+        1
+    }
+    fn default_max() -> u8 {
+        Digits::MAX
+    }
+    fn default_terminator() -> String {
+        "#".into()
+    }
+    fn default_timeout() -> u32 {
+        5
+    }
+    fn default_retries() -> u32 {
+        2
+    }
+
+    /// Whether `answer` is what this block asks for.
+    pub fn accepts(&self, answer: &str) -> bool {
+        let n = answer.chars().count();
+        n >= usize::from(self.min) && n <= usize::from(self.max) && answer.chars().all(|c| c.is_ascii_digit())
+    }
 }
 
 /// Searches the knowledge base for `query` (through the host) and says the
@@ -252,6 +319,9 @@ pub enum HandoffReason {
     LowConfidence,
     /// The flow led there, or the interpreter could not go on.
     Flow,
+    /// A digits question got no valid answer in its tries, and names no
+    /// block to go to then.
+    NoInput,
 }
 
 impl HandoffReason {
@@ -260,6 +330,7 @@ impl HandoffReason {
             HandoffReason::Asked => "asked",
             HandoffReason::LowConfidence => "low_confidence",
             HandoffReason::Flow => "flow",
+            HandoffReason::NoInput => "no_input",
         }
     }
 }

@@ -34,7 +34,7 @@ pub mod run;
 pub mod template;
 pub mod validate;
 
-pub use definition::{Block, BlockId, Definition, HandoffReason};
+pub use definition::{Block, BlockId, Definition, Digits, HandoffReason};
 pub use run::{Button, Hit, Input, MAX_STEPS, Output, Run, Status};
 pub use validate::{FlowError, FlowErrors, Report, Warning, validate};
 

@@ -14,7 +14,7 @@
 //! customer to a person rather than stranding them.
 
 use super::Flow;
-use super::definition::{Block, BlockId, ButtonOption, Buttons, Handoff, HandoffReason};
+use super::definition::{Block, BlockId, ButtonOption, Buttons, Digits, Handoff, HandoffReason, InputBlock};
 use super::matching;
 use super::template::render;
 use serde::{Deserialize, Serialize};
@@ -38,11 +38,13 @@ pub enum Status {
     Contained,
     /// Finished by handing over to a person.
     HandedOff,
+    /// Finished because the customer left (hung up) before either.
+    Abandoned,
 }
 
 impl Status {
     pub fn is_finished(self) -> bool {
-        matches!(self, Status::Contained | Status::HandedOff)
+        matches!(self, Status::Contained | Status::HandedOff | Status::Abandoned)
     }
 }
 
@@ -56,6 +58,9 @@ pub enum Input {
     Button { value: String },
     /// The answer to [`Output::Search`]: hits best first.
     Search(Vec<Hit>),
+    /// The customer left (hung up the phone): the run finishes
+    /// [`Status::Abandoned`] where it stood, answering nothing.
+    HangUp,
 }
 
 /// A knowledge-base article found by the host, with a score in 0..=1. The
@@ -83,8 +88,14 @@ pub struct Button {
 pub enum Output {
     /// Say this to the customer (chat message, or text-to-speech).
     Say { text: String },
+    /// Say this from a recording (`audio`, by name) where the channel has
+    /// sound; `text` is its transcript, shown where it has not.
+    Play { audio: String, text: String },
     /// Ask this and wait; `buttons` is empty for a free-text answer.
     Ask { text: String, buttons: Vec<Button> },
+    /// Ask this and wait for digits as `digits` describes (keys on a phone,
+    /// typed in chat).
+    Collect { text: String, digits: Digits },
     /// Search the knowledge base; answer with [`Input::Search`].
     Search { query: String },
     /// Hand over to a person; the run is finished. `queue` is a queue's name,
@@ -106,6 +117,13 @@ pub struct Run {
     status: Status,
     #[serde(default)]
     variables: BTreeMap<String, String>,
+    /// Answers to the current digits question that were not digits enough.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    tries: u32,
+}
+
+fn is_zero(n: &u32) -> bool {
+    *n == 0
 }
 
 impl Run {
@@ -113,7 +131,7 @@ impl Run {
     /// pre-chat fields) and runs up to the first question.
     pub fn start(flow: &Flow, variables: BTreeMap<String, String>) -> (Run, Vec<Output>) {
         let start = flow.definition().start.clone();
-        let mut run = Run { block: start.clone(), status: Status::WaitingForText, variables };
+        let mut run = Run { block: start.clone(), status: Status::WaitingForText, variables, tries: 0 };
         let mut out = Vec::new();
         run.go(flow, start, None, &mut out);
         (run, out)
@@ -129,6 +147,10 @@ impl Run {
     pub fn input(&mut self, flow: &Flow, input: Input) -> Vec<Output> {
         let mut out = Vec::new();
         if self.status.is_finished() {
+            return out;
+        }
+        if input == Input::HangUp {
+            self.status = Status::Abandoned;
             return out;
         }
         let Some(block) = flow.block(self.block.as_str()) else {
@@ -169,6 +191,27 @@ impl Run {
             // flow's own word (a stale button from an earlier question).
             (Block::Input(_), Input::Text(text)) if asks_for_person(flow, &text) => {
                 self.hand_off(flow, HandoffReason::Asked, &mut out);
+            }
+            (
+                Block::Input(i @ InputBlock { digits: Some(digits), .. }),
+                Input::Text(text) | Input::Button { value: text },
+            ) => {
+                let answer = text.trim();
+                let answer = answer.strip_suffix(digits.terminator.as_str()).unwrap_or(answer).trim();
+                if digits.accepts(answer) {
+                    self.tries = 0;
+                    self.variables.insert(i.save_as.clone(), answer.to_string());
+                    self.go(flow, i.next.clone(), None, &mut out);
+                } else if self.tries < digits.retries {
+                    self.tries += 1;
+                    self.go(flow, self.block.clone(), None, &mut out);
+                } else {
+                    self.tries = 0;
+                    match &digits.invalid {
+                        Some(invalid) => self.go(flow, invalid.clone(), None, &mut out),
+                        None => self.hand_off(flow, HandoffReason::NoInput, &mut out),
+                    }
+                }
             }
             (Block::Input(i), Input::Text(text) | Input::Button { value: text }) => {
                 if text.trim().is_empty() {
@@ -238,7 +281,11 @@ impl Run {
             self.block = id;
             let next = match block {
                 Block::Message(m) => {
-                    say(render(&m.text, &self.variables), out);
+                    let text = render(&m.text, &self.variables);
+                    match &m.audio {
+                        Some(audio) => out.push(Output::Play { audio: audio.clone(), text }),
+                        None => say(text, out),
+                    }
                     m.next.clone()
                 }
                 Block::Buttons(b) => {
@@ -248,7 +295,11 @@ impl Run {
                     return;
                 }
                 Block::Input(i) => {
-                    out.push(Output::Ask { text: render(&i.text, &self.variables), buttons: Vec::new() });
+                    let text = render(&i.text, &self.variables);
+                    out.push(match &i.digits {
+                        Some(digits) => Output::Collect { text, digits: digits.clone() },
+                        None => Output::Ask { text, buttons: Vec::new() },
+                    });
                     self.status = Status::WaitingForText;
                     return;
                 }

@@ -5,7 +5,7 @@
 //! the HTTP API returns as its `field`. Problems that cannot break a
 //! conversation (a variable nobody sets reads as empty) are warnings.
 
-use super::definition::{Block, BlockId, ButtonOption, Definition, VERSION, key_path};
+use super::definition::{Block, BlockId, ButtonOption, Definition, Digits, VERSION, key_path};
 use super::graph::Graph;
 use super::{matching, template};
 use std::collections::{BTreeMap, BTreeSet};
@@ -195,6 +195,9 @@ impl<'a> Checker<'a> {
         match block {
             Block::Message(m) => {
                 self.text(&at("text"), &m.text, true);
+                if m.audio.as_deref().is_some_and(|a| a.trim().is_empty()) {
+                    self.error(at("audio"), "must name a recording (leave it out to speak the text)");
+                }
             }
             Block::Buttons(b) => {
                 self.text(&at("text"), &b.text, true);
@@ -212,6 +215,9 @@ impl<'a> Checker<'a> {
             Block::Input(i) => {
                 self.text(&at("text"), &i.text, true);
                 self.variable_name(&at("save_as"), &i.save_as);
+                if let Some(d) = &i.digits {
+                    self.digits(&at("digits"), d);
+                }
             }
             Block::Knowledge(k) => {
                 self.text(&at("query"), &k.query, true);
@@ -280,6 +286,27 @@ impl<'a> Checker<'a> {
             if warned.insert(v) {
                 self.warn(field, format!("variable '{v}' is never set by the flow or the host"));
             }
+        }
+    }
+
+    fn digits(&mut self, field: &str, d: &Digits) {
+        if d.min == 0 {
+            self.error(format!("{field}.min"), "at least 1");
+        }
+        if d.max > Digits::MAX {
+            self.error(format!("{field}.max"), format!("at most {}", Digits::MAX));
+        }
+        if d.min > d.max {
+            self.error(format!("{field}.max"), format!("must not be less than min ({})", d.min));
+        }
+        if !(d.terminator.is_empty() || d.terminator == "#" || d.terminator == "*") {
+            self.error(format!("{field}.terminator"), "'#', '*' or \"\" for none");
+        }
+        if !(1..=60).contains(&d.timeout_seconds) {
+            self.error(format!("{field}.timeout_seconds"), "between 1 and 60");
+        }
+        if d.retries > 9 {
+            self.error(format!("{field}.retries"), "at most 9");
         }
     }
 

@@ -24,7 +24,7 @@ pub use start::*;
 use super::{Ids, Service, ServiceError, require};
 use crate::auth::Principal;
 use serde::{Deserialize, Serialize};
-use serde_json::Value;
+use serde_json::{Value, json};
 use std::collections::HashMap;
 use switchboard_core::channel::Channel;
 use switchboard_core::ids::{ContactId, EndpointId, QueueId, UserId, WorkspaceId};
@@ -256,7 +256,14 @@ impl Service {
         record.queue = doc.queue.take();
         record.flow = doc.flow.take();
         doc.endpoint = Some(record.id);
-        self.save_chat_settings(ws, &doc, Some(record), Vec::new()).await?;
+        let audit = crate::audit::by_server(
+            ws,
+            self.now(),
+            "create_endpoint",
+            format!("endpoint/{}", record.id.0),
+            json!({ "why": "the chat widget needs one" }),
+        );
+        self.save_chat_settings(ws, &doc, Some(record), vec![audit]).await?;
         self.stored_chat_settings(ws).await?.ok_or_else(|| ServiceError::NotFound("chat widget".into()))
     }
 

@@ -10,6 +10,7 @@
 
 use crate::{Service, ServiceError};
 use std::collections::{BTreeMap, VecDeque};
+use std::time::Duration;
 use switchboard_core::flow::{self, Flow, HandoffReason, Hit, Output, Run};
 use switchboard_core::ids::WorkspaceId;
 
@@ -28,8 +29,11 @@ pub enum Input {
     /// Digits keyed in answer to a question (an order number by phone).
     Digits(String),
     /// Nothing came within the channel's wait: the flow hears an empty answer
-    /// and takes its no-match path.
+    /// and takes its no-match path (or, for digits, counts a try).
     Silence,
+    /// The customer left (hung up): the run finishes abandoned, where it
+    /// stood, which is what reports of where callers give up read.
+    HangUp,
 }
 
 impl Input {
@@ -38,6 +42,7 @@ impl Input {
             Input::Text(t) | Input::Digits(t) => flow::Input::Text(t),
             Input::Press(value) => flow::Input::Button { value },
             Input::Silence => flow::Input::Text(String::new()),
+            Input::HangUp => flow::Input::HangUp,
         }
     }
 }
@@ -56,8 +61,16 @@ pub struct Choice {
 pub enum Action {
     /// Tell the customer this.
     Say(String),
+    /// Play this recording (a name); where there is no sound, show `text`,
+    /// its transcript.
+    Play { recording: String, text: String },
     /// Ask this and wait; no choices means a free answer.
     Ask { text: String, choices: Vec<Choice> },
+    /// Ask this and collect digits: at most `max`, ended early by
+    /// `terminator` (when not empty), given up on after `timeout` without a
+    /// key — answered with [`Input::Digits`], or [`Input::Silence`] when none
+    /// came. A channel without keys takes them typed.
+    Collect { text: String, min: u8, max: u8, terminator: String, timeout: Duration },
     /// Hand over to a person. `queue` is a queue's name, `None` for the way
     /// in's own queue; the variables become contact attributes.
     HandOff { queue: Option<String>, priority: i32, reason: HandoffReason, attributes: BTreeMap<String, String> },
@@ -125,6 +138,14 @@ impl Service {
         while let Some(o) = pending.pop_front() {
             match o {
                 Output::Say { text } => actions.push(Action::Say(text)),
+                Output::Play { audio, text } => actions.push(Action::Play { recording: audio, text }),
+                Output::Collect { text, digits } => actions.push(Action::Collect {
+                    text,
+                    min: digits.min,
+                    max: digits.max,
+                    terminator: digits.terminator,
+                    timeout: Duration::from_secs(u64::from(digits.timeout_seconds)),
+                }),
                 Output::Ask { text, buttons } => actions.push(Action::Ask {
                     text,
                     choices: buttons

@@ -70,7 +70,7 @@ impl Service {
             r.state = ContactState::Abandoned;
             r.ended_at = Some(now);
             r.updated_at = now;
-            let ended = event(&r, now, Kind::ChatEnded, json!({ "by": by }));
+            let ended = event(&r, now, Kind::ConversationEnded, json!({ "by": by, "channel": r.channel }));
             self.commit_and_publish(vec![
                 ended,
                 Change::PutContact(r),
@@ -85,7 +85,7 @@ impl Service {
             // Contacts of the API channel (tasks, not conversations) end with
             // the engine's `contact_ended` only.
             if r.channel != Channel::Api {
-                changes.push(event(&r, now, Kind::ChatEnded, json!({ "by": by })));
+                changes.push(event(&r, now, Kind::ConversationEnded, json!({ "by": by, "channel": r.channel })));
             }
             match r.state {
                 ContactState::Connected => c.engine.end_contact(id, now)?,

@@ -342,7 +342,11 @@ impl Service {
         for action in step.actions {
             let now = self.now();
             match action {
-                Action::Say(text) => changes.push(MessageBody::new(Author::Bot, BOT_NAME, text).event(&record, now)),
+                // Chat has no sound: a recording is shown as its transcript,
+                // and digits are typed.
+                Action::Say(text) | Action::Play { text, .. } | Action::Collect { text, .. } => {
+                    changes.push(MessageBody::new(Author::Bot, BOT_NAME, text).event(&record, now))
+                }
                 Action::Ask { text, choices } => {
                     let mut m = MessageBody::new(Author::Bot, BOT_NAME, text);
                     m.buttons = choices.into_iter().map(|c| ButtonView { label: c.label, value: c.value }).collect();

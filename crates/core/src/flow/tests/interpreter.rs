@@ -479,3 +479,83 @@ fn a_run_whose_flow_changed_under_it_hands_off() {
     assert_eq!(stale.input(&gone, text("billing")), [handoff(None, 0, HandoffReason::Flow, run.variables())]);
     assert_eq!(stale.status(), Status::HandedOff);
 }
+
+/// An IVR: a recorded welcome, an account number keyed in, a hand-off.
+const PHONE: &str = r##"{
+  "start": "welcome",
+  "blocks": {
+    "welcome": {"type": "message", "text": "Welcome to Acme.", "audio": "welcome.wav", "next": "account"},
+    "account": {"type": "input", "text": "Key in your account number, then hash.", "save_as": "account",
+                "digits": {"min": 4, "max": 8, "retries": 1, "invalid": "sorry"}, "next": "agent"},
+    "sorry": {"type": "handoff", "text": "Let me find someone to help.", "reason": "flow"},
+    "agent": {"type": "handoff", "text": "Thank you."}
+  }
+}"##;
+
+fn collect_account() -> Output {
+    let digits = Digits {
+        min: 4,
+        max: 8,
+        terminator: "#".into(),
+        timeout_seconds: 5,
+        retries: 1,
+        invalid: Some(BlockId("sorry".into())),
+    };
+    Output::Collect { text: "Key in your account number, then hash.".into(), digits }
+}
+
+#[test]
+fn a_recording_is_played_with_its_transcript_and_digits_are_collected() {
+    let f = flow(PHONE);
+    let (mut run, out) = Run::start(&f, BTreeMap::new());
+    assert_eq!(out, [Output::Play { audio: "welcome.wav".into(), text: "Welcome to Acme.".into() }, collect_account()]);
+    // The terminator ends the answer and is not kept.
+    let out = run.input(&f, text("12345#"));
+    assert_eq!(out, [say("Thank you."), handoff(None, 0, HandoffReason::Flow, &vars(&[("account", "12345")]))]);
+}
+
+#[test]
+fn a_digits_question_is_asked_again_then_gives_up_where_the_flow_says() {
+    let f = flow(PHONE);
+    let (mut run, _) = Run::start(&f, BTreeMap::new());
+    // Too short, then silence: one retry, then the `invalid` block.
+    assert_eq!(run.input(&f, text("12#")), [collect_account()]);
+    let out = run.input(&f, text(""));
+    assert_eq!(out, [say("Let me find someone to help."), handoff(None, 0, HandoffReason::Flow, &BTreeMap::new())]);
+    assert_eq!(run.block().as_str(), "sorry");
+}
+
+#[test]
+fn a_digits_question_without_an_invalid_block_hands_off_for_no_input() {
+    let f = flow(
+        &PHONE
+            .replace(r#", "invalid": "sorry""#, "")
+            .replace("\"retries\": 1", "\"retries\": 0")
+            .replace(r#""sorry": {"type": "handoff", "text": "Let me find someone to help.", "reason": "flow"},"#, ""),
+    );
+    let (mut run, _) = Run::start(&f, BTreeMap::new());
+    // Letters are not digits.
+    let out = run.input(&f, text("abcd"));
+    assert_eq!(out, [handoff(None, 0, HandoffReason::NoInput, &BTreeMap::new())]);
+}
+
+#[test]
+fn a_retry_count_starts_again_with_each_question() {
+    let f = flow(PHONE);
+    let (mut run, _) = Run::start(&f, BTreeMap::new());
+    run.input(&f, text("1"));
+    // The count is kept with the run, so a restart does not forgive it.
+    let mut restored: Run = serde_json::from_str(&serde_json::to_string(&run).unwrap()).unwrap();
+    assert_eq!(restored.input(&f, text("2")).last(), Some(&handoff(None, 0, HandoffReason::Flow, &BTreeMap::new())));
+}
+
+#[test]
+fn a_hang_up_abandons_the_run_where_it_stood() {
+    let f = flow(PHONE);
+    let (mut run, _) = Run::start(&f, BTreeMap::new());
+    assert_eq!(run.input(&f, Input::HangUp), []);
+    assert_eq!(run.status(), Status::Abandoned);
+    assert_eq!(run.block().as_str(), "account");
+    assert!(run.is_finished());
+    assert_eq!(run.input(&f, text("1234#")), []);
+}

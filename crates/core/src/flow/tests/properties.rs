@@ -4,7 +4,7 @@
 
 use super::*;
 use crate::flow::definition::{
-    Branch, ButtonOption, Buttons, End, Handoff, InputBlock, Knowledge, Message, Set, VERSION,
+    Branch, ButtonOption, Buttons, Digits, End, Handoff, InputBlock, Knowledge, Message, Set, VERSION,
 };
 use proptest::prelude::*;
 
@@ -44,6 +44,8 @@ fn input() -> impl Strategy<Value = Input> {
         1 => "\\PC{0,30}".prop_map(Input::Text),
         2 => word.prop_map(|w| Input::Button { value: w.into() }),
         2 => prop::collection::vec(hit(), 0..4).prop_map(Input::Search),
+        2 => "[0-9]{0,6}#?".prop_map(Input::Text),
+        1 => Just(Input::HangUp),
     ]
 }
 
@@ -56,14 +58,18 @@ fn variables() -> impl Strategy<Value = BTreeMap<String, String>> {
 /// Checks what one call answered against where the run now stands.
 fn check_turn(f: &Flow, run: &Run, out: &[Output], validated: bool) {
     assert!(out.len() <= MAX_STEPS + 3, "{} outputs", out.len());
-    let last_only = |o: &Output| !matches!(o, Output::Say { .. });
+    let last_only = |o: &Output| !matches!(o, Output::Say { .. } | Output::Play { .. });
     if let Some(i) = out.iter().position(last_only) {
         assert_eq!(i, out.len() - 1, "only the last output may ask, search or finish: {out:?}");
     }
     assert!(f.block(run.block().as_str()).is_some() || !validated, "at an unknown block {}", run.block());
-    let Some(last) = out.last() else { return };
+    let Some(last) = out.last() else {
+        return;
+    };
+    assert_ne!(run.status(), Status::Abandoned, "a hang-up answers nothing");
     match (run.status(), last) {
         (Status::WaitingForText, Output::Ask { buttons, .. }) => assert!(buttons.is_empty()),
+        (Status::WaitingForText, Output::Collect { digits, .. }) => assert!(digits.min <= digits.max || !validated),
         (Status::WaitingForButton, Output::Ask { buttons, .. }) => assert!(!buttons.is_empty() || !validated),
         (Status::WaitingForSearch, Output::Search { query }) => assert!(!query.trim().is_empty()),
         (Status::Contained, Output::Contained) => {}
@@ -226,7 +232,7 @@ fn build(s: &BlockSpec, name: &dyn Fn(usize) -> BlockId) -> Block {
     let [a, b, c] = s.targets;
     let text = s.text.to_string();
     match s.kind {
-        0 => Block::Message(Message { text, next: name(a) }),
+        0 => Block::Message(Message { text, audio: (b % 2 == 0).then(|| "welcome.wav".into()), next: name(a) }),
         1 => Block::Buttons(Buttons {
             text,
             options: (0..s.options)
@@ -241,7 +247,19 @@ fn build(s: &BlockSpec, name: &dyn Fn(usize) -> BlockId) -> Block {
             no_match: (c % 2 == 0).then(|| name(c)),
             save_text_as: (c % 2 == 0 && a % 2 == 0).then(|| s.variable.into()),
         }),
-        2 => Block::Input(InputBlock { text, save_as: s.variable.into(), next: name(a) }),
+        2 => Block::Input(InputBlock {
+            text,
+            save_as: s.variable.into(),
+            next: name(a),
+            digits: (b % 2 == 0).then(|| Digits {
+                min: 1,
+                max: 4,
+                terminator: "#".into(),
+                timeout_seconds: 5,
+                retries: (c % 3) as u32,
+                invalid: (c % 2 == 0).then(|| name(c)),
+            }),
+        }),
         3 => Block::Knowledge(Knowledge { query: text, min_score: s.score, found: name(a), not_found: name(b) }),
         4 => Block::Branch(Branch {
             variable: s.variable.into(),

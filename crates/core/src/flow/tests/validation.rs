@@ -410,3 +410,24 @@ fn the_documentation_shows_the_demo_flow_and_a_valid_first_flow() {
     assert_eq!(documented_json("## The demo flow"), demo);
     assert!(warnings(&documented_json("## A first flow").to_string()).is_empty());
 }
+
+#[test]
+fn digits_and_recordings_are_checked() {
+    let json = r##"{"start": "a", "blocks": {
+        "a": {"type": "message", "text": "Hi", "audio": " ", "next": "b"},
+        "b": {"type": "input", "text": "Number?", "save_as": "n", "next": "c",
+              "digits": {"min": 5, "max": 4, "terminator": "1", "timeout_seconds": 0, "retries": 10, "invalid": "nowhere"}},
+        "c": {"type": "end"}}}"##;
+    let errors: Vec<String> = Flow::parse(json).unwrap_err().errors.iter().map(|e| e.to_string()).collect();
+    assert_eq!(
+        errors,
+        [
+            "blocks.a.audio: must name a recording (leave it out to speak the text)",
+            "blocks.b.digits.max: must not be less than min (5)",
+            "blocks.b.digits.terminator: '#', '*' or \"\" for none",
+            "blocks.b.digits.timeout_seconds: between 1 and 60",
+            "blocks.b.digits.retries: at most 9",
+            "blocks.b.digits.invalid: unknown block 'nowhere'",
+        ]
+    );
+}

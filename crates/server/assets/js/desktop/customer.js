@@ -41,7 +41,9 @@ export function describe(ev, names) {
     case 'bot_contained': return 'Solved by the bot';
     case 'bot_handoff': return `Bot handed over (${label(p.reason || 'asked').toLowerCase()})`;
     case 'csat': return `Rated ${p.score}/5${p.comment ? `: “${p.comment}”` : ''}`;
-    case 'chat_ended': return `Chat ended by ${p.by || 'someone'}`;
+    // `chat_ended`: what ends were called before every channel had them.
+    case 'conversation_ended':
+    case 'chat_ended': return `${label(p.channel || 'chat')} ended by ${p.by || 'someone'}`;
     default: return label(ev.kind);
   }
 }

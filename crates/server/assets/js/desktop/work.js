@@ -68,6 +68,7 @@ export class Work {
         if (!this.items.has(c)) return false;
         this.drop(c);
         return true;
+      case 'conversation_ended':
       case 'chat_ended':
         if (!this.items.has(c)) return false;
         this.item(c).chatEnded = p.by || 'customer';

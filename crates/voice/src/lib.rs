@@ -4,7 +4,10 @@
 //! anything acts on them. Nothing here answers a call yet: wiring SIP dialogs
 //! to the conversation seam comes next (docs/VOICE.md).
 
+pub mod dtmf;
 pub mod g711;
+pub mod jitter;
+pub mod mixer;
 pub mod rtcp;
 pub mod rtp;
 pub mod sdp;

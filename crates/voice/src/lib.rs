@@ -8,9 +8,11 @@ pub mod dtmf;
 pub mod g711;
 pub mod jitter;
 pub mod mixer;
+pub mod prompt;
 pub mod rtcp;
 pub mod rtp;
 pub mod sdp;
+pub mod session;
 
 /// Property-test cases: `PROPTEST_CASES` or a few thousand, what CI affords.
 #[cfg(test)]

@@ -13,6 +13,7 @@ pub mod rtcp;
 pub mod rtp;
 pub mod sdp;
 pub mod session;
+pub mod sip;
 
 /// Property-test cases: `PROPTEST_CASES` or a few thousand, what CI affords.
 #[cfg(test)]

@@ -518,7 +518,14 @@ pub fn answer(offer: &SessionDescription, ours: &LocalMedia) -> Result<(SessionD
             continue;
         };
         let te = m.telephone_event();
-        let direction = match (offer.direction_of(i), ours.direction) {
+        let remote = offer.rtp_target(i).ok_or(SdpError::NoConnection(i))?;
+        let offered = match offer.direction_of(i) {
+            // RFC 2543 hold (RFC 3264 §8.4): address 0.0.0.0 means "do not send to me".
+            d if remote.ip().is_unspecified() && d.sends() => Direction::SendOnly,
+            _ if remote.ip().is_unspecified() => Direction::Inactive,
+            d => d,
+        };
+        let direction = match (offered, ours.direction) {
             (offered, Direction::SendRecv) => offered.answer(),
             // We hold: we only send, and only if the peer receives.
             (offered, _) if offered.receives() => Direction::SendOnly,
@@ -531,7 +538,7 @@ pub fn answer(offer: &SessionDescription, ours: &LocalMedia) -> Result<(SessionD
             maps.push(te_rtpmap(te));
         }
         chosen = Some(Negotiated {
-            remote: offer.rtp_target(i).ok_or(SdpError::NoConnection(i))?,
+            remote,
             law,
             payload_type: pt,
             telephone_event: te,
@@ -597,6 +604,9 @@ mod tests {
         let held = PHONE_OFFER.replace("a=sendrecv", "a=sendonly");
         let (_, n) = answer(&SessionDescription::parse(&held).unwrap(), &ours(vec![Law::Alaw])).unwrap();
         assert_eq!((n.law, n.direction), (Law::Alaw, Direction::RecvOnly));
+        let old_style = PHONE_OFFER.replace("c=IN IP4 198.51.100.7", "c=IN IP4 0.0.0.0");
+        let (_, n) = answer(&SessionDescription::parse(&old_style).unwrap(), &ours(vec![Law::Alaw])).unwrap();
+        assert_eq!(n.direction, Direction::RecvOnly, "c=0.0.0.0 is hold too");
         let inactive = PHONE_OFFER.replace("a=sendrecv", "a=inactive");
         let (_, n) = answer(&SessionDescription::parse(&inactive).unwrap(), &ours(vec![Law::Alaw])).unwrap();
         assert_eq!(n.direction, Direction::Inactive);
@@ -681,10 +691,10 @@ mod tests {
             let mut bytes = PHONE_OFFER.as_bytes().to_vec();
             bytes[at] = byte;
             bytes.truncate(cut.max(at + 1));
-            if let Ok(sd) = SessionDescription::parse(&String::from_utf8_lossy(&bytes)) {
-                if let Ok((a, _)) = answer(&sd, &ours(vec![Law::Ulaw])) {
-                    prop_assert_eq!(SessionDescription::parse(&a.to_string()).unwrap(), a);
-                }
+            if let Ok(sd) = SessionDescription::parse(&String::from_utf8_lossy(&bytes))
+                && let Ok((a, _)) = answer(&sd, &ours(vec![Law::Ulaw]))
+            {
+                prop_assert_eq!(SessionDescription::parse(&a.to_string()).unwrap(), a);
             }
         }
     }

@@ -362,10 +362,11 @@ impl Media {
             return;
         }
         if let Some(te) = self.config.telephone_event {
-            if self.event.is_empty() && self.gap == 0 {
-                if let Some(d) = self.digits.pop_front() {
-                    self.event = dtmf::send(d, timestamp, DIGIT_MS).into();
-                }
+            if self.event.is_empty()
+                && self.gap == 0
+                && let Some(d) = self.digits.pop_front()
+            {
+                self.event = dtmf::send(d, timestamp, DIGIT_MS).into();
             }
             if let Some(p) = self.event.pop_front() {
                 if self.event.is_empty() {

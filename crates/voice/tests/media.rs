@@ -181,3 +181,65 @@ async fn a_spoken_prompt_arrives_as_speech_not_silence() {
     b.stop().await;
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn fifty_packets_a_second_without_drift_and_a_sender_report() {
+    use switchboard_voice::rtcp::{RtcpPacket, parse_compound};
+    use switchboard_voice::rtp::RtpPacket;
+    // The peer is two bare sockets (RTP on an even port, RTCP above it), reading what the session sends.
+    let peer = MediaPorts::bind(LOOPBACK).await.unwrap();
+    let peer_addr = peer.rtp_addr().unwrap();
+    drop(peer);
+    let rtp = tokio::net::UdpSocket::bind(peer_addr).await.unwrap();
+    let rtcp = tokio::net::UdpSocket::bind(SocketAddr::new(LOOPBACK, peer_addr.port() + 1)).await.unwrap();
+    let config = SessionConfig {
+        remote: peer_addr,
+        law: Law::Alaw,
+        payload_type: 8,
+        telephone_event: Some(101),
+        direction: Direction::SendRecv,
+        ssrc: Ssrc(77),
+        cname: "pace@test".into(),
+        rtcp_interval: Duration::from_secs(1),
+    };
+    let (session, _events) = MediaSession::start(MediaPorts::bind(LOOPBACK).await.unwrap(), config).unwrap();
+    let mut buf = [0u8; 1500];
+    let mut packets = Vec::new();
+    let started = tokio::time::Instant::now();
+    while started.elapsed() < Duration::from_secs(3) {
+        if let Ok(Ok(n)) = tokio::time::timeout(Duration::from_millis(100), rtp.recv(&mut buf)).await {
+            packets.push((tokio::time::Instant::now(), RtpPacket::parse(&buf[..n]).unwrap()));
+        }
+    }
+    let n = packets.len();
+    assert!((147..=151).contains(&n), "{n} packets in 3 s");
+    for pair in packets.windows(2) {
+        let (a, b) = (&pair[0].1, &pair[1].1);
+        assert_eq!(b.sequence, a.sequence.wrapping_add(1));
+        assert_eq!(b.timestamp, a.timestamp.wrapping_add(160));
+        assert_eq!((b.payload_type, b.payload.len()), (8, 160));
+    }
+    // Wall time over the run against the RTP clock: the schedule does not drift.
+    let (first, last) = (&packets[0], &packets[n - 1]);
+    let wall = last.0 - first.0;
+    let media = Duration::from_micros(u64::from(last.1.timestamp.wrapping_sub(first.1.timestamp)) * 125);
+    let drift = wall.abs_diff(media);
+    eprintln!("{n} packets, wall {wall:?} vs RTP clock {media:?}: drift {drift:?}");
+    assert!(drift < Duration::from_millis(15), "drift {drift:?}");
+    // One report a second: the latest counts what the run sent.
+    let mut reports = Vec::new();
+    while let Ok(Ok(n)) = tokio::time::timeout(Duration::from_millis(1200), rtcp.recv(&mut buf)).await {
+        reports.push(parse_compound(&buf[..n]).unwrap());
+        if reports.len() == 3 {
+            break;
+        }
+    }
+    assert!(reports.len() >= 3, "{} reports", reports.len());
+    let report = reports.pop().unwrap();
+    let RtcpPacket::SenderReport { ssrc, info, .. } = &report[0] else { panic!("{report:?}") };
+    assert_eq!(*ssrc, Ssrc(77));
+    assert!(info.packets >= 140, "{info:?}");
+    assert_eq!(info.octets, info.packets * 160);
+    assert!(matches!(&report[1], RtcpPacket::SourceDescription(c) if c[0].1 == "pace@test"));
+    session.stop().await;
+}

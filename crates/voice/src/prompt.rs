@@ -5,7 +5,6 @@
 //! Text-to-speech prefers `flite` with its `slt` voice (16 kHz, resampled by
 //! sox; it sounds better than the 8 kHz `kal`) and falls back to `espeak-ng`.
 
-use crate::g711::Law;
 use sha2::{Digest, Sha256};
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
@@ -90,11 +89,6 @@ impl Prompt {
     /// How long it plays.
     pub fn duration(&self) -> Duration {
         Duration::from_micros(self.samples.len() as u64 * 125)
-    }
-
-    /// The prompt in G.711, as a call sends it.
-    pub fn encode(&self, law: Law) -> Vec<u8> {
-        law.encode(&self.samples)
     }
 }
 

@@ -8,6 +8,9 @@ use std::collections::VecDeque;
 /// Samples in a 20 ms frame at 8 kHz.
 pub const FRAME_SAMPLES: usize = 160;
 
+/// Frames further behind the playout point than this mean the source restarted.
+const MAX_MISORDER: i32 = 100;
+
 /// One 20 ms frame of 8 kHz linear audio.
 pub type Frame = [i16; FRAME_SAMPLES];
 
@@ -101,32 +104,41 @@ impl JitterBuffer {
     pub fn push(&mut self, sequence: u16, frame: Frame) -> Pushed {
         let next = *self.next.get_or_insert(sequence);
         // Wrapping distance: negative is behind the playout point.
-        let mut offset = sequence.wrapping_sub(next) as i16;
+        let mut offset = i32::from(sequence.wrapping_sub(next) as i16);
+        if offset < 0 && !self.playing && self.slots.len() + offset.unsigned_abs() as usize <= self.depth {
+            // Before playout starts an earlier frame just moves the start back.
+            for _ in 0..offset.unsigned_abs() {
+                self.slots.push_front(None);
+            }
+            self.next = Some(sequence);
+            offset = 0;
+        }
+        if offset < -MAX_MISORDER {
+            // Far behind is not lateness but a source that started over (RFC 3550 §A.1 treats
+            // jumps alike): start again from this frame.
+            self.restart(sequence);
+            offset = 0;
+        }
         if offset < 0 {
-            if !self.playing && self.slots.len() < self.depth {
-                // Before playout starts an earlier frame just moves the start back.
-                let back = offset.unsigned_abs() as usize;
-                if self.slots.len() + back <= self.depth {
-                    for _ in 0..back {
-                        self.slots.push_front(None);
-                    }
-                    self.next = Some(sequence);
-                    offset = 0;
-                }
-            }
-            if offset < 0 {
-                self.counts.late += 1;
-                return Pushed::Late;
-            }
+            self.counts.late += 1;
+            return Pushed::Late;
         }
         let mut index = offset as usize;
-        while index >= self.depth {
-            // Too far ahead: give up the oldest slot so the newest fits.
-            if self.slots.pop_front().flatten().is_some() {
-                self.counts.overflow += 1;
+        if index >= self.depth {
+            // Too far ahead: the oldest slots give way so that the newest fits.
+            let shift = index + 1 - self.depth;
+            if shift >= self.slots.len() {
+                self.restart(sequence);
+                index = 0;
+            } else {
+                for _ in 0..shift {
+                    if self.slots.pop_front().flatten().is_some() {
+                        self.counts.overflow += 1;
+                    }
+                }
+                self.next = Some(next.wrapping_add(shift as u16));
+                index = self.depth - 1;
             }
-            self.next = self.next.map(|n| n.wrapping_add(1));
-            index -= 1;
         }
         if self.slots.len() <= index {
             self.slots.resize(index + 1, None);
@@ -137,6 +149,13 @@ impl JitterBuffer {
         }
         self.slots[index] = Some(Box::new(frame));
         Pushed::Stored
+    }
+
+    /// Drops what is held and continues from `sequence`.
+    fn restart(&mut self, sequence: u16) {
+        self.counts.overflow += self.len() as u64;
+        self.slots.clear();
+        self.next = Some(sequence);
     }
 
     /// The frame due now; call every 20 ms.
@@ -227,6 +246,21 @@ mod tests {
         assert!(b.len() <= 4);
         assert_eq!(b.counts().overflow, 1);
         assert_eq!(value(&b.pop()), Some(11));
+    }
+
+    #[test]
+    fn a_source_that_starts_over_is_followed() {
+        let mut b = JitterBuffer::new(1, 4);
+        b.push(30_000, frame(1));
+        assert_eq!(value(&b.pop()), Some(1));
+        // Far behind: a restart, not a late frame.
+        assert_eq!(b.push(7, frame(2)), Pushed::Stored);
+        assert_eq!(value(&b.pop()), Some(2));
+        // Far ahead: what is held gives way and playout goes on from the new frame.
+        b.push(8, frame(3));
+        assert_eq!(b.push(20_000, frame(4)), Pushed::Stored);
+        assert_eq!(value(&b.pop()), Some(4));
+        assert_eq!(b.counts().overflow, 1);
     }
 
     #[test]

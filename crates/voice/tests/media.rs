@@ -171,7 +171,11 @@ async fn a_spoken_prompt_arrives_as_speech_not_silence() {
     let frames = audio(&heard);
     let sent: Vec<Frame> = prompt.samples().chunks_exact(160).map(|c| c.try_into().unwrap()).collect();
     let (sent_rms, heard_rms) = (rms(&sent), rms(&frames));
-    eprintln!("{} frames heard for a {:?} prompt; RMS sent {sent_rms:.0}, heard {heard_rms:.0}", frames.len(), prompt.duration());
+    eprintln!(
+        "{} frames heard for a {:?} prompt; RMS sent {sent_rms:.0}, heard {heard_rms:.0}",
+        frames.len(),
+        prompt.duration()
+    );
     assert!(frames.len() as u32 * 20 >= prompt.duration().as_millis() as u32, "{} frames", frames.len());
     assert!(heard_rms > 300.0, "speech, not silence: rms {heard_rms:.0}");
     // G.711 keeps the energy within a few percent; the frames around the prompt are silent.

@@ -86,7 +86,8 @@ pub struct SessionConfig {
     pub ssrc: Ssrc,
     /// Our RTCP canonical name.
     pub cname: String,
-    /// The RTCP report interval (RFC 3550's minimum is 5 s).
+    /// The mean RTCP report interval (RFC 3550's minimum is 5 s); each
+    /// report comes after 0.5 to 1.5 times it.
     pub rtcp_interval: Duration,
 }
 
@@ -261,7 +262,7 @@ impl Media {
 
     async fn run(mut self, mut commands: mpsc::UnboundedReceiver<Command>) {
         let mut pacer = Pacer::new(self.start);
-        let mut next_rtcp = self.start + self.config.rtcp_interval;
+        let mut next_rtcp = self.start + rtcp_delay(self.config.rtcp_interval);
         let mut rtp_buf = vec![0u8; 2048];
         let mut rtcp_buf = vec![0u8; 2048];
         loop {
@@ -293,7 +294,7 @@ impl Media {
                     self.on_tick().await;
                 }
                 () = tokio::time::sleep_until(next_rtcp) => {
-                    next_rtcp += self.config.rtcp_interval;
+                    next_rtcp += rtcp_delay(self.config.rtcp_interval);
                     self.send_rtcp().await;
                 }
             }
@@ -416,6 +417,12 @@ impl Media {
             let _ = self.ports.rtcp.send_to(&bytes, self.remote_rtcp).await;
         }
     }
+}
+
+/// The interval times a random factor in [0.5, 1.5) (RFC 3550 §6.3.5), so
+/// that sessions started together do not report in lockstep.
+fn rtcp_delay(interval: Duration) -> Duration {
+    interval.mul_f64(0.5 + f64::from(random_u32()) / f64::from(u32::MAX).next_up())
 }
 
 fn now_ntp() -> u64 {

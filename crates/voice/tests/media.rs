@@ -231,19 +231,16 @@ async fn fifty_packets_a_second_without_drift_and_a_sender_report() {
     let drift = wall.abs_diff(media);
     eprintln!("{n} packets, wall {wall:?} vs RTP clock {media:?}: drift {drift:?}");
     assert!(drift < Duration::from_millis(15), "drift {drift:?}");
-    // One report a second: the latest counts what the run sent.
-    let mut reports = Vec::new();
-    while let Ok(Ok(n)) = tokio::time::timeout(Duration::from_millis(1200), rtcp.recv(&mut buf)).await {
-        reports.push(parse_compound(&buf[..n]).unwrap());
-        if reports.len() == 3 {
-            break;
+    // Reports come every 0.5–1.5 s; one sent after the run counts at least what the run sent.
+    let report = loop {
+        let n = tokio::time::timeout(Duration::from_secs(2), rtcp.recv(&mut buf)).await.unwrap().unwrap();
+        let report = parse_compound(&buf[..n]).unwrap();
+        if matches!(&report[0], RtcpPacket::SenderReport { info, .. } if info.packets >= 150) {
+            break report;
         }
-    }
-    assert!(reports.len() >= 3, "{} reports", reports.len());
-    let report = reports.pop().unwrap();
+    };
     let RtcpPacket::SenderReport { ssrc, info, .. } = &report[0] else { panic!("{report:?}") };
     assert_eq!(*ssrc, Ssrc(77));
-    assert!(info.packets >= 140, "{info:?}");
     assert_eq!(info.octets, info.packets * 160);
     assert!(matches!(&report[1], RtcpPacket::SourceDescription(c) if c[0].1 == "pace@test"));
     session.stop().await;

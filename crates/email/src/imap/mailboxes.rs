@@ -68,7 +68,12 @@ async fn reconcile(
     let mut keep = HashSet::new();
     let mut start = Vec::new();
     let mut unusable = Vec::new();
-    for endpoint in endpoints.into_iter().filter(|e| e.enabled) {
+    for endpoint in endpoints {
+        if !endpoint.enabled {
+            // A disabled mailbox has no health to show, even a stale error.
+            service.forget_endpoint_health(endpoint.id);
+            continue;
+        }
         if running.get(&endpoint.id).is_some_and(|r| r.version == endpoint.updated_at) {
             keep.insert(endpoint.id);
             continue;
@@ -78,7 +83,8 @@ async fn reconcile(
                 keep.insert(endpoint.id);
                 start.push((endpoint, settings));
             }
-            Ok(None) => {}
+            // No mailbox (any more): nothing to show.
+            Ok(None) => service.forget_endpoint_health(endpoint.id),
             Err(reason) => unusable.push((endpoint, reason)),
         }
     }
@@ -111,6 +117,10 @@ async fn reconcile(
 /// The endpoint's mailbox, `None` without one; `Err` says why its settings
 /// cannot be used.
 async fn mailbox_of(service: &Service, endpoint: &Endpoint) -> Result<Option<MailboxSettings>, String> {
+    // Most email endpoints have none: their credentials stay sealed.
+    if endpoint.settings.get("imap_host").is_none_or(serde_json::Value::is_null) {
+        return Ok(None);
+    }
     let credentials = service
         .endpoint_credentials(endpoint.id)
         .await

@@ -37,6 +37,10 @@ struct Room {
 }
 
 async fn room(url: &str, settings: Value) -> Room {
+    room_with(url, settings, false).await
+}
+
+async fn room_with(url: &str, settings: Value, tls: bool) -> Room {
     let skew = Arc::new(AtomicI64::new(0));
     let clock = {
         let skew = skew.clone();
@@ -46,7 +50,7 @@ async fn room(url: &str, settings: Value) -> Room {
     let service = Service::open(url, clock, 12).await.unwrap();
     service.set_secret_key(SecretKey::generate()).unwrap();
     let (p, queue) = support::workspace(&service, &["email"]).await;
-    let dovecot = Dovecot::start(&[(SUPPORT, PASSWORD)]);
+    let dovecot = Dovecot::start_with(&[(SUPPORT, PASSWORD)], tls);
     let mut all = json!({
         "imap_host": "127.0.0.1",
         "imap_port": dovecot.port,
@@ -322,10 +326,31 @@ async fn idle_brings_mail_in_within_seconds(url: String) {
     eprintln!("IDLE: a message appended while idle was a contact after {took:?}");
 }
 
+async fn an_untrusted_certificate_is_refused_with_either_tls(url: String) {
+    // STARTTLS on the plain port: the upgrade happens, the certificate is
+    // checked against the machine's trust store, and the login is never sent.
+    let r = room_with(&url, json!({ "imap_tls": "starttls" }), true).await;
+    let h = r.wait_health("a TLS error", |h| h["last_error"].is_string()).await;
+    let error = h["last_error"].as_str().unwrap();
+    assert!(error.starts_with("TLS:") && error.contains("certificate"), "{error}");
+    assert!(!r.dovecot.log().contains("Login: user="), "no login without TLS");
+
+    // Implicit TLS on the other port: the same refusal.
+    let implicit = r.dovecot.tls_port.unwrap();
+    let edited = r.service.now().0;
+    r.set(json!({ "imap_tls": "implicit", "imap_port": implicit })).await;
+    // Past two rescans, the failures are the restarted poller's.
+    let restarted = edited + 2 * switchboard_email::imap::mailboxes::RESCAN.as_millis() as i64;
+    let h = r.wait_health("an implicit TLS error", |h| h["last_error_at"].as_i64() > Some(restarted)).await;
+    let error = h["last_error"].as_str().unwrap();
+    assert!(error.starts_with("TLS:") && error.contains("certificate"), "{error}");
+}
+
 support::on_both!(
     new_mail_becomes_a_contact_replies_thread_and_restarts_duplicate_nothing,
     processed_mail_is_moved_or_deleted_as_the_endpoint_says,
     a_renumbered_folder_duplicates_nothing,
     a_wrong_password_shows_in_health_and_alerts_after_the_threshold,
-    idle_brings_mail_in_within_seconds
+    idle_brings_mail_in_within_seconds,
+    an_untrusted_certificate_is_refused_with_either_tls
 );

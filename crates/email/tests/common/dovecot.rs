@@ -16,7 +16,10 @@ const DOVECOT: &str = "/usr/sbin/dovecot";
 
 pub struct Dovecot {
     pub dir: PathBuf,
+    /// Plain IMAP (STARTTLS too when started with a certificate).
     pub port: u16,
+    /// IMAP over implicit TLS, when started with a certificate.
+    pub tls_port: Option<u16>,
     child: Option<Child>,
 }
 
@@ -28,11 +31,19 @@ fn command_line(program: &str, args: &[&str]) -> String {
 }
 
 impl Dovecot {
-    /// A server with one user per `(name, password)`.
+    /// A server with one user per `(name, password)`, without TLS.
     pub fn start(users: &[(&str, &str)]) -> Dovecot {
+        Dovecot::start_with(users, false)
+    }
+
+    /// A server that also offers STARTTLS and implicit TLS, with a
+    /// self-signed certificate made by openssl (which no client trusts).
+    pub fn start_with(users: &[(&str, &str)], tls: bool) -> Dovecot {
         assert!(Path::new(DOVECOT).exists(), "Dovecot is needed by these tests (scripts/test installs dovecot-imapd)");
         let dir = super::temp_dir();
-        let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        let free = || std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        let port = free();
+        let tls_port = tls.then(free);
         std::fs::create_dir_all(dir.join("run")).unwrap();
         std::fs::create_dir_all(dir.join("mail")).unwrap();
         let passwd: String = users.iter().map(|(u, p)| format!("{u}:{{PLAIN}}{p}::::::\n")).collect();
@@ -49,13 +60,21 @@ impl Dovecot {
             (command_line("id", &["-u"]), command_line("id", &["-g"]), accounts)
         };
         let d = dir.display();
+        let ssl = match tls {
+            false => "ssl = no".to_string(),
+            true => {
+                let files = super::certificate(&dir, "imap.shop.example");
+                format!("ssl = yes\nssl_cert = <{}\nssl_key = <{}", files.cert.display(), files.key.display())
+            }
+        };
+        let imaps = tls_port.unwrap_or(0);
         let config = format!(
             "protocols = imap
 listen = 127.0.0.1
 base_dir = {d}/run
 state_dir = {d}/run
 log_path = {d}/dovecot.log
-{accounts}ssl = no
+{accounts}{ssl}
 disable_plaintext_auth = no
 auth_mechanisms = plain login
 auth_failure_delay = 0
@@ -76,13 +95,14 @@ service imap-login {{
     port = {port}
   }}
   inet_listener imaps {{
-    port = 0
+    address = 127.0.0.1
+    port = {imaps}
   }}
 }}
 "
         );
         std::fs::write(dir.join("dovecot.conf"), config).unwrap();
-        let mut dovecot = Dovecot { dir, port, child: None };
+        let mut dovecot = Dovecot { dir, port, tls_port, child: None };
         dovecot.spawn();
         dovecot
     }

@@ -346,11 +346,38 @@ async fn an_untrusted_certificate_is_refused_with_either_tls(url: String) {
     assert!(error.starts_with("TLS:") && error.contains("certificate"), "{error}");
 }
 
+async fn a_first_connection_takes_only_unseen_mail(url: String) {
+    // The folder does not exist yet: the health says so.
+    let r = room(&url, json!({ "imap_mailbox": "Old" })).await;
+    let h = r.wait_health("a missing folder", |h| h["last_error"].is_string()).await;
+    assert!(h["last_error"].as_str().unwrap().contains("Old"), "{h}");
+
+    // It appears (renamed: at once) with a message read long ago and one
+    // not read yet.
+    let mut s = r.imap().await;
+    s.create("Staging").await.unwrap();
+    let old = message("ivy@customer.example", "<old-1@customer.example>", "Last year", "Read already.");
+    dovecot::append_flagged(&mut s, "Staging", Some("(\\Seen)"), &old).await;
+    let unread = message("jay@customer.example", "<old-2@customer.example>", "Now", "Unread.");
+    dovecot::append(&mut s, "Staging", &unread).await;
+    s.rename("Staging", "Old").await.unwrap();
+    assert_eq!(r.wait_contacts("jay@customer.example", 1, WAIT).await.len(), 1);
+    r.wait_health("a success", |h| h["failing_since"].is_null()).await;
+    assert!(r.contacts_of("ivy@customer.example").await.is_empty(), "old, read mail is not imported");
+
+    // From then on, everything new is taken, read or not.
+    let new = message("kim@customer.example", "<old-3@customer.example>", "Later", "Read on the phone first.");
+    dovecot::append_flagged(&mut s, "Old", Some("(\\Seen)"), &new).await;
+    assert_eq!(r.wait_contacts("kim@customer.example", 1, WAIT).await.len(), 1);
+    let _ = s.logout().await;
+}
+
 support::on_both!(
     new_mail_becomes_a_contact_replies_thread_and_restarts_duplicate_nothing,
     processed_mail_is_moved_or_deleted_as_the_endpoint_says,
     a_renumbered_folder_duplicates_nothing,
     a_wrong_password_shows_in_health_and_alerts_after_the_threshold,
     idle_brings_mail_in_within_seconds,
-    an_untrusted_certificate_is_refused_with_either_tls
+    an_untrusted_certificate_is_refused_with_either_tls,
+    a_first_connection_takes_only_unseen_mail
 );

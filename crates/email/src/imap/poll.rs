@@ -7,10 +7,12 @@
 //! it is going.
 //!
 //! The cursor, stored through the service per endpoint, is the mailbox's
-//! UIDVALIDITY and the last UID taken: UIDs above it are new. A changed
-//! UIDVALIDITY (the server renumbered the folder) starts over from UID 1;
-//! in `seen` mode only unseen messages are taken again, and the seam's
-//! Message-ID dedupe drops any that come back into an open conversation.
+//! UIDVALIDITY and the last UID taken: UIDs above it are new. With no
+//! cursor yet, or a changed UIDVALIDITY (the server renumbered the folder),
+//! it starts over from UID 1; in `seen` mode only the messages not flagged
+//! `\Seen` up to the folder's last UID at that moment are taken, and the
+//! seam's Message-ID dedupe drops any that come back into an open
+//! conversation.
 
 use super::ImapError;
 use super::connect::{ImapSession, login, timed};
@@ -43,6 +45,9 @@ const MAX_BACKOFF: Duration = Duration::from_secs(5 * 60);
 struct Cursor {
     uid_validity: Option<u32>,
     last_uid: u32,
+    /// Up to this UID only unseen messages are taken (see `pass`); kept
+    /// so that a first pass cut short goes on the same way.
+    unseen_through: u32,
 }
 
 pub struct Poller {
@@ -116,10 +121,7 @@ impl Poller {
         let validity = selected.uid_validity.ok_or(ImapError::NoUidValidity)?;
         let mut saved = self.cursor().await?;
         let mut cursor = saved;
-        let mut ceiling = None;
-        let wanted = if cursor.uid_validity == Some(validity) {
-            self.search(session, &format!("UID {}:*", cursor.last_uid.saturating_add(1))).await?
-        } else {
+        if cursor.uid_validity != Some(validity) {
             if cursor.uid_validity.is_some() {
                 tracing::warn!(
                     endpoint = self.endpoint.id.0,
@@ -128,19 +130,26 @@ impl Poller {
                     "the IMAP folder's UIDVALIDITY changed; reading it again from the start"
                 );
             }
-            cursor = Cursor { uid_validity: Some(validity), last_uid: 0 };
-            match self.settings.processed {
-                // What was taken before is flagged \Seen: only the rest is
-                // new, and once it is taken the cursor skips the others.
-                Processed::Seen => {
-                    ceiling = self.search(session, "ALL").await?.last().copied();
-                    self.search(session, "UNSEEN").await?
-                }
-                Processed::Move(_) | Processed::Delete => self.search(session, "ALL").await?,
-            }
-        };
+            // With `seen`, what was taken before (or read by a person before
+            // the first connection) is flagged \Seen: up to the folder's
+            // last UID now, only unseen messages are new.
+            let unseen_through = match self.settings.processed {
+                Processed::Seen => self.search(session, "ALL").await?.last().copied().unwrap_or(0),
+                Processed::Move(_) | Processed::Delete => 0,
+            };
+            cursor = Cursor { uid_validity: Some(validity), last_uid: 0, unseen_through };
+            self.save(cursor).await?;
+            saved = cursor;
+        }
+        let next = cursor.last_uid.saturating_add(1);
+        let mut wanted = Vec::new();
+        if next <= cursor.unseen_through {
+            let query = format!("UID {next}:{} UNSEEN", cursor.unseen_through);
+            wanted = self.search(session, &query).await?;
+        }
+        let after = next.max(cursor.unseen_through.saturating_add(1));
         // `n:*` always names the last message, even below n.
-        let wanted: Vec<u32> = wanted.into_iter().filter(|u| *u > cursor.last_uid).collect();
+        wanted.extend(self.search(session, &format!("UID {after}:*")).await?.into_iter().filter(|u| *u >= after));
         for slice in wanted.chunks(BATCH) {
             for (uid, size, header) in self.headers(session, slice).await? {
                 let raw = if size > MAX_MESSAGE_BYTES {
@@ -167,9 +176,8 @@ impl Poller {
                 }
             }
         }
-        if let Some(top) = ceiling.filter(|top| *top > cursor.last_uid) {
-            cursor.last_uid = top;
-        }
+        // Everything up to it is taken or was seen already.
+        cursor.last_uid = cursor.last_uid.max(cursor.unseen_through);
         if cursor != saved {
             self.save(cursor).await?;
         }
@@ -268,7 +276,11 @@ impl Poller {
             return Ok(Cursor::default());
         }
         let number = |k: &str| state[k].as_u64().and_then(|n| u32::try_from(n).ok());
-        Ok(Cursor { uid_validity: number("uid_validity"), last_uid: number("last_uid").unwrap_or(0) })
+        Ok(Cursor {
+            uid_validity: number("uid_validity"),
+            last_uid: number("last_uid").unwrap_or(0),
+            unseen_through: number("unseen_through").unwrap_or(0),
+        })
     }
 
     async fn save(&self, cursor: Cursor) -> Result<(), ImapError> {
@@ -276,6 +288,7 @@ impl Poller {
             "mailbox": self.settings.mailbox,
             "uid_validity": cursor.uid_validity,
             "last_uid": cursor.last_uid,
+            "unseen_through": cursor.unseen_through,
         });
         Ok(self.service.put_channel_state(&self.endpoint, state).await?)
     }

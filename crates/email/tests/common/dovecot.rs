@@ -172,7 +172,12 @@ impl Drop for Dovecot {
 /// Delivers `message` into `user`'s INBOX (APPEND, as a mail server's
 /// delivery would leave it: not seen).
 pub async fn append(session: &mut TestSession, folder: &str, message: &str) {
-    session.append(folder, None, None, message.replace('\n', "\r\n").replace("\r\r\n", "\r\n")).await.unwrap();
+    append_flagged(session, folder, None, message).await;
+}
+
+/// Delivers `message` into `folder` with `flags` set, e.g. `(\Seen)`.
+pub async fn append_flagged(session: &mut TestSession, folder: &str, flags: Option<&str>, message: &str) {
+    session.append(folder, flags, None, message.replace('\n', "\r\n").replace("\r\r\n", "\r\n")).await.unwrap();
 }
 
 /// The UIDs of `folder` that `query` finds, sorted.

@@ -285,7 +285,7 @@ async fn a_wrong_password_shows_in_health_and_alerts_after_the_threshold(url: St
     let r = room(&url, json!({ "imap_password": "not-the-password", "imap_alert_minutes": 15 })).await;
     let h = r.wait_health("an error", |h| h["last_error"].is_string()).await;
     let error = h["last_error"].as_str().unwrap();
-    assert!(error.contains("login refused") && error.contains("AUTHENTICATIONFAILED"), "{error}");
+    assert_eq!(error, "login: refused: [AUTHENTICATIONFAILED] Authentication failed.");
     assert!(!error.contains("not-the-password"));
     assert!(h["failing_since"].is_number() && h["last_success"].is_null(), "{h}");
     assert!(r.events("endpoint_failing").await.is_empty(), "not before the threshold");

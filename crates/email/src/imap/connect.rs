@@ -78,7 +78,10 @@ pub async fn timed<T>(doing: &'static str, what: impl Future<Output = Result<T, 
 pub async fn login(settings: &MailboxSettings) -> Result<ImapSession, ImapError> {
     let client = timed("connecting", open(settings)).await?;
     let session = timed("logging in", async {
-        client.login(&settings.username, &settings.password).await.map_err(|(e, _)| ImapError::Login(e.to_string()))
+        client
+            .login(&settings.username, &settings.password)
+            .await
+            .map_err(|(e, _)| ImapError::Login(super::server_words(&e)))
     })
     .await?;
     Ok(session)

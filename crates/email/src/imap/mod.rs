@@ -26,10 +26,10 @@ pub enum ImapError {
     Connect(String),
     #[error("TLS: {0}")]
     Tls(String),
-    #[error("login refused: {0}")]
+    #[error("login: {0}")]
     Login(String),
-    #[error("{0}: {1}")]
-    Imap(&'static str, async_imap::error::Error),
+    #[error("{doing}: {}", server_words(.error))]
+    Imap { doing: &'static str, error: async_imap::error::Error },
     #[error("the server took too long {0}")]
     Timeout(&'static str),
     #[error("the folder has no UIDVALIDITY: the server cannot be polled safely")]
@@ -42,8 +42,38 @@ pub enum ImapError {
     Service(#[from] ServiceError),
 }
 
+/// An IMAP client error as a person reads it: a server's NO or BAD by the
+/// server's own words (async-imap writes them as `code: …, info: Some("…")`).
+pub fn server_words(e: &async_imap::error::Error) -> String {
+    use async_imap::error::Error as E;
+    let (kind, text) = match e {
+        E::No(t) => ("refused", t),
+        E::Bad(t) => ("rejected as a bad command", t),
+        other => return other.to_string(),
+    };
+    let words = text
+        .split_once("info: Some(\"")
+        .and_then(|(_, rest)| rest.rsplit_once("\")"))
+        .map_or(text.as_str(), |(words, _)| words);
+    format!("{kind}: {words}")
+}
+
 impl From<async_imap::error::Error> for ImapError {
     fn from(e: async_imap::error::Error) -> Self {
-        ImapError::Imap("talking to the server", e)
+        ImapError::Imap { doing: "talking to the server", error: e }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use async_imap::error::Error as E;
+
+    #[test]
+    fn the_servers_words_without_the_clients_wrapping() {
+        let no = E::No(r#"code: None, info: Some("[AUTHENTICATIONFAILED] Authentication failed.")"#.into());
+        assert_eq!(server_words(&no), "refused: [AUTHENTICATIONFAILED] Authentication failed.");
+        assert_eq!(server_words(&E::Bad("odd".into())), "rejected as a bad command: odd");
+        assert_eq!(server_words(&E::ConnectionLost), "connection lost");
     }
 }

@@ -108,7 +108,7 @@ impl Poller {
             let (wait, _interrupt) = handle.wait_with_timeout(IDLE_SILENCE);
             match tokio::time::timeout(IDLE_RENEW, wait).await {
                 Ok(Ok(_)) | Err(_) => {}
-                Ok(Err(e)) => return Err(ImapError::Imap("waiting in IDLE", e)),
+                Ok(Err(error)) => return Err(ImapError::Imap { doing: "waiting in IDLE", error }),
             }
         }
         timed("ending IDLE", async { Ok(handle.done().await?) }).await
@@ -234,6 +234,11 @@ impl Poller {
             400..=499 => Err(ImapError::Deferred(reply.text)),
             _ => {
                 tracing::warn!(endpoint = self.endpoint.id.0, uid, reason = %reply.text, "a message refused; left in the mailbox");
+                // Shown as the last error (the pass goes on, so it is no
+                // lasting failure): a refusal may be the endpoint's
+                // configuration rather than the message.
+                let error = format!("a message (UID {uid}) was refused and left in the mailbox: {}", reply.text);
+                self.service.endpoint_failing(&self.endpoint, &error, self.settings.alert_after).await?;
                 Ok(false)
             }
         }

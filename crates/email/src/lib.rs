@@ -10,9 +10,11 @@
 //! - [`thread`]: our Message-IDs and which conversation a message joins;
 //! - [`safety`]: auto-replies, bounces and the per-sender limit;
 //! - [`receive`]: a received message through the seam, committed before 250;
+//! - [`imap`]: IMAP mailboxes polled into the same inbox;
 //! - [`send`] and [`channel`]: replies out, as the `ChannelAdapter`.
 
 pub mod channel;
+pub mod imap;
 pub mod listener;
 pub mod parse;
 pub mod receive;
@@ -22,5 +24,6 @@ pub mod session;
 pub mod thread;
 
 pub use channel::EmailChannel;
+pub use imap::run_mailboxes;
 pub use listener::{ListenError, ListenerConfig, Listening, TlsFiles, listen};
 pub use receive::Inbox;

@@ -59,6 +59,10 @@ pub struct Email {
     pub in_reply_to: Vec<String>,
     pub references: Vec<String>,
     pub from: Option<Mailbox>,
+    /// The envelope sender the delivering server recorded (`Return-Path`),
+    /// empty for the null reverse path: what a message read from a mailbox
+    /// has for `MAIL FROM`.
+    pub return_path: Option<String>,
     pub subject: Option<String>,
     pub text: String,
     /// Sanitised for display: no script, no style, no remote image.
@@ -105,6 +109,7 @@ impl Email {
             in_reply_to: ids(message.in_reply_to()),
             references: ids(message.references()),
             from,
+            return_path: message.header_raw("Return-Path").map(return_path),
             subject: message.subject().map(|s| s.trim().to_string()),
             text: cut(text.trim(), MAX_TEXT_CHARS),
             html: html_part.filter(|h| h.len() <= MAX_HTML_IN).map(sanitise).filter(|h| h.len() <= MAX_HTML_OUT),
@@ -113,6 +118,16 @@ impl Email {
             report: report(&message),
         })
     }
+}
+
+/// The address in a `Return-Path` value (`<a@b>`, `<>`, or a bare address).
+fn return_path(raw: &str) -> String {
+    let raw = raw.trim();
+    let inner = match raw.strip_prefix('<') {
+        Some(rest) => rest.split_once('>').map_or(rest, |(a, _)| a),
+        None => raw.split_whitespace().next().unwrap_or(""),
+    };
+    inner.trim().to_string()
 }
 
 /// `text` cut to `max` characters, saying so.
@@ -296,6 +311,16 @@ mod tests {
         assert_eq!(report.recipient.as_deref(), Some("gone@customer.example"));
         assert_eq!(report.diagnostic.as_deref(), Some("smtp; 550 5.1.1 no such user"));
         assert_eq!(report.original_id.as_deref(), Some("<c5.m12.00112233445566aa@demo.example>"));
+    }
+
+    #[test]
+    fn the_return_path_is_the_envelope_sender() {
+        let path =
+            |h: &str| Email::parse(format!("{h}From: a@x.example\r\n\r\nhi\r\n").as_bytes()).unwrap().return_path;
+        assert_eq!(path("Return-Path: <bounce@x.example>\r\n").as_deref(), Some("bounce@x.example"));
+        assert_eq!(path("Return-Path: <>\r\n").as_deref(), Some(""));
+        assert_eq!(path("Return-Path: bare@x.example (comment)\r\n").as_deref(), Some("bare@x.example"));
+        assert_eq!(path(""), None);
     }
 
     #[test]

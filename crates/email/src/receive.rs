@@ -7,7 +7,7 @@ use crate::parse::Email;
 use crate::safety::{self, SenderLimit};
 use crate::session::{Envelope, Reply};
 use crate::thread::{self, OurId};
-use std::collections::{BTreeMap, HashSet};
+use std::collections::BTreeMap;
 use std::time::Instant;
 use switchboard_core::channel::Channel;
 use switchboard_core::expr::Value as AttrValue;
@@ -58,9 +58,44 @@ impl Inbox {
     /// Stores one message for every recipient, and answers what the client
     /// is told: 250 only once everything is committed.
     pub async fn deliver(&self, envelope: &Envelope, raw: Vec<u8>) -> Reply {
+        let mut endpoints: Vec<Endpoint> = Vec::new();
+        for to in &envelope.to {
+            match self.endpoint(to).await {
+                // One conversation per mailbox, however often it was named.
+                Ok(Some(e)) if endpoints.iter().any(|known| known.id == e.id) => {}
+                Ok(Some(e)) => endpoints.push(e),
+                Ok(None) => return Reply::new(550, "5.1.1", format!("no mailbox here by the name <{to}>")),
+                Err(e) => return failed(&e),
+            }
+        }
+        self.take(&envelope.from, &endpoints, raw).await
+    }
+
+    /// A message read from `endpoint`'s own mailbox (IMAP): the same path
+    /// as one the listener took, its envelope sender the `Return-Path` the
+    /// delivering server recorded (else its From). The reply says whether
+    /// it was committed (2xx), is worth another try (4xx) or never will be
+    /// taken (5xx).
+    pub async fn fetched(&self, endpoint: &Endpoint, raw: Vec<u8>) -> Reply {
         let Some(email) = Email::parse(&raw) else {
             return Reply::new(554, "5.6.0", "this is not an email message");
         };
+        let from = match (&email.return_path, &email.from) {
+            (Some(path), _) => path.clone(),
+            (None, Some(m)) => m.address.clone(),
+            (None, None) => String::new(),
+        };
+        self.take_parsed(&from, std::slice::from_ref(endpoint), &email, raw).await
+    }
+
+    async fn take(&self, envelope_from: &str, endpoints: &[Endpoint], raw: Vec<u8>) -> Reply {
+        let Some(email) = Email::parse(&raw) else {
+            return Reply::new(554, "5.6.0", "this is not an email message");
+        };
+        self.take_parsed(envelope_from, endpoints, &email, raw).await
+    }
+
+    async fn take_parsed(&self, envelope_from: &str, endpoints: &[Endpoint], email: &Email, raw: Vec<u8>) -> Reply {
         if let Some(own) = email.message_id.as_deref().and_then(thread::ours) {
             tracing::warn!(
                 contact = own.contact.0,
@@ -69,32 +104,22 @@ impl Inbox {
             );
             return Reply::new(250, "2.0.0", "taken (a loop: not stored)");
         }
-        let bounce = safety::is_bounce(&email, &envelope.from);
-        if !bounce && !envelope.from.is_empty() {
-            let sender = email.from.as_ref().map_or(envelope.from.as_str(), |m| m.address.as_str());
+        let bounce = safety::is_bounce(email, envelope_from);
+        if !bounce && !envelope_from.is_empty() {
+            let sender = email.from.as_ref().map_or(envelope_from, |m| m.address.as_str());
             if !self.senders.allow(sender, Instant::now()) {
                 tracing::warn!("a sender over the rate limit; deferred");
                 return Reply::new(450, "4.7.1", "too many messages from this sender; try again later");
             }
         }
         let mut reply = Reply::new(250, "2.0.0", "taken");
-        let mut done = HashSet::new();
-        for to in &envelope.to {
-            let endpoint = match self.endpoint(to).await {
-                Ok(Some(e)) => e,
-                Ok(None) => return Reply::new(550, "5.1.1", format!("no mailbox here by the name <{to}>")),
-                Err(e) => return failed(&e),
-            };
-            // One conversation per mailbox, however often it was named.
-            if !done.insert(endpoint.id) {
-                continue;
-            }
+        for endpoint in endpoints {
             let taken = if bounce {
-                self.bounce(&endpoint, &email, &raw).await
-            } else if envelope.from.is_empty() {
-                self.null_sender_auto_reply(&endpoint, &email, raw.clone()).await
+                self.bounce(endpoint, email, &raw).await
+            } else if envelope_from.is_empty() {
+                self.null_sender_auto_reply(endpoint, email, raw.clone()).await
             } else {
-                self.message(&endpoint, envelope, &email, raw.clone()).await
+                self.message(endpoint, envelope_from, email, raw.clone()).await
             };
             match taken {
                 Ok(Some(r)) => reply = r,
@@ -169,11 +194,11 @@ impl Inbox {
     async fn message(
         &self,
         endpoint: &Endpoint,
-        envelope: &Envelope,
+        envelope_from: &str,
         email: &Email,
         raw: Vec<u8>,
     ) -> Result<Option<Reply>, ServiceError> {
-        let sender = email.from.as_ref().map(|m| m.address.clone()).unwrap_or_else(|| envelope.from.clone());
+        let sender = email.from.as_ref().map_or_else(|| envelope_from.to_string(), |m| m.address.clone());
         let threading = thread::of(email.message_id.as_deref(), &email.in_reply_to, &email.references);
         let by_key = |previous| {
             let thread = match &threading.key {

@@ -8,10 +8,12 @@ use switchboard_email::parse::Email;
 use switchboard_email::session::{Limits, Reply, Session, Step};
 use switchboard_email::{safety, thread};
 
-const MESSAGES: [&str; 3] = [
+const MESSAGES: [&str; 4] = [
     "From: Ann <ann@customer.example>\r\nSubject: =?UTF-8?B?w4dh?=\r\nMessage-ID: <a@b>\r\nReferences: <r@b> <c1.m2.0123456789abcdef@shop.example>\r\n\r\nHello\r\n..dotted\r\n",
     "From: x@y\r\nContent-Type: multipart/alternative; boundary=q\r\n\r\n--q\r\nContent-Type: text/plain; charset=iso-8859-1\r\nContent-Transfer-Encoding: quoted-printable\r\n\r\nCaf=E9\r\n--q\r\nContent-Type: text/html\r\n\r\n<p onclick=x>hi<script>x</script><img src=http://t/x></p>\r\n--q--\r\n",
     "From: MAILER-DAEMON@r\r\nContent-Type: multipart/report; report-type=delivery-status; boundary=B\r\n\r\n--B\r\nContent-Type: message/delivery-status\r\n\r\nAction: failed\r\nStatus: 5.1.1\r\nFinal-Recipient: rfc822; a@b\r\n\r\n--B\r\nContent-Type: message/rfc822\r\n\r\nMessage-ID: <c3.m4.00112233445566aa@shop.example>\r\n\r\nx\r\n--B--\r\n",
+    // As read from a mailbox: the delivering server's Return-Path first.
+    "Return-Path: <>\r\nReturn-Path: <bounce+x@lists.example> (older)\r\nFrom: list@lists.example\r\nAuto-Submitted: auto-replied\r\n\r\nAway\r\n",
 ];
 
 fn transcript(message: &str) -> Vec<u8> {

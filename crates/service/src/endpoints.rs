@@ -22,6 +22,7 @@ use super::{Ids, Service, ServiceError, audit, names, require};
 use crate::auth::Principal;
 use crate::customers::normalize_identity;
 use crate::documents::BusinessHours;
+use crate::endpoint_state::EndpointHealth;
 use crate::kinds::Kind;
 use crate::secrets::{SecretError, SecretKey};
 use serde::{Deserialize, Serialize};
@@ -98,6 +99,10 @@ pub struct Endpoint {
     pub secrets: BTreeMap<String, SecretSet>,
     pub created_at: Timestamp,
     pub updated_at: Timestamp,
+    /// How its channel's link to the provider is doing, in admins' reads,
+    /// for channels that keep one (an IMAP mailbox).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub health: Option<EndpointHealth>,
 }
 
 /// What a read says of a credential: that it is set.
@@ -195,6 +200,10 @@ impl EndpointIndex {
             self.by_address.insert((record.channel, address.clone()), record.id);
         }
         self.by_id.insert(record.id, record);
+    }
+
+    pub(crate) fn records(&self) -> impl Iterator<Item = &EndpointRecord> {
+        self.by_id.values()
     }
 
     fn remove(&mut self, id: EndpointId) {
@@ -319,7 +328,7 @@ impl Service {
         Ok(self.secret_key()?.seal(&plain, &context(id)))
     }
 
-    fn endpoint_view(&self, r: EndpointRecord) -> Result<Endpoint, ServiceError> {
+    pub(crate) fn endpoint_view(&self, r: EndpointRecord) -> Result<Endpoint, ServiceError> {
         let secrets = self.unseal(&r)?.into_keys().map(|k| (k, SecretSet { set: true })).collect();
         Ok(Endpoint {
             id: r.id,
@@ -335,18 +344,25 @@ impl Service {
             secrets,
             created_at: r.created_at,
             updated_at: r.updated_at,
+            health: None,
         })
     }
 
     /// The workspace's endpoints, by id.
     pub async fn endpoints(&self, p: &Principal) -> Result<Vec<Endpoint>, ServiceError> {
         require(p, Role::Admin)?;
-        self.store().endpoints(p.workspace).await?.into_iter().map(|r| self.endpoint_view(r)).collect()
+        self.store().endpoints(p.workspace).await?.into_iter().map(|r| self.admin_view(r)).collect()
     }
 
     pub async fn endpoint(&self, p: &Principal, id: EndpointId) -> Result<Endpoint, ServiceError> {
         require(p, Role::Admin)?;
-        self.endpoint_view(self.own_endpoint(p.workspace, id).await?)
+        self.admin_view(self.own_endpoint(p.workspace, id).await?)
+    }
+
+    /// An endpoint as admins see it: with its health.
+    fn admin_view(&self, r: EndpointRecord) -> Result<Endpoint, ServiceError> {
+        let health = self.health_of(r.id);
+        Ok(Endpoint { health, ..self.endpoint_view(r)? })
     }
 
     async fn own_endpoint(&self, ws: WorkspaceId, id: EndpointId) -> Result<EndpointRecord, ServiceError> {

@@ -43,12 +43,17 @@ pub enum Kind {
     EndpointCreated,
     EndpointUpdated,
     EndpointDeleted,
+    /// An endpoint's channel has failed to reach its provider for longer
+    /// than the endpoint allows (an IMAP mailbox that cannot be polled).
+    EndpointFailing,
+    /// It works again after an `EndpointFailing`.
+    EndpointRecovered,
     Audit,
 }
 
 impl Kind {
     /// Every kind, engine's first: what a webhook may follow.
-    pub const ALL: [Kind; 26] = [
+    pub const ALL: [Kind; 28] = [
         Kind::ContactQueued,
         Kind::StepChanged,
         Kind::OfferCreated,
@@ -74,6 +79,8 @@ impl Kind {
         Kind::EndpointCreated,
         Kind::EndpointUpdated,
         Kind::EndpointDeleted,
+        Kind::EndpointFailing,
+        Kind::EndpointRecovered,
         Kind::Audit,
     ];
 
@@ -104,6 +111,8 @@ impl Kind {
             Kind::EndpointCreated => "endpoint_created",
             Kind::EndpointUpdated => "endpoint_updated",
             Kind::EndpointDeleted => "endpoint_deleted",
+            Kind::EndpointFailing => "endpoint_failing",
+            Kind::EndpointRecovered => "endpoint_recovered",
             Kind::Audit => "audit",
         }
     }

@@ -22,6 +22,7 @@ pub mod conversation;
 mod customers;
 pub mod demo;
 pub mod documents;
+pub mod endpoint_state;
 pub mod endpoints;
 pub mod fanout;
 pub mod flows;
@@ -174,6 +175,8 @@ struct Inner {
     endpoint_changes: Mutex<()>,
     /// Seals endpoints' credentials; set once at start.
     secret_key: std::sync::OnceLock<secrets::SecretKey>,
+    /// How endpoints' links to their providers are doing (see `endpoint_state.rs`).
+    healths: endpoint_state::Healths,
     /// The base URL the outside world reaches this server at; set by the
     /// server when it starts.
     public_url: std::sync::RwLock<String>,
@@ -218,6 +221,7 @@ impl Service {
                 endpoints: std::sync::RwLock::new(endpoints),
                 endpoint_changes: Default::default(),
                 secret_key: Default::default(),
+                healths: Default::default(),
                 public_url: Default::default(),
             }),
         };

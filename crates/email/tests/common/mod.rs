@@ -4,13 +4,15 @@
 
 #![allow(dead_code)] // not every test binary uses every helper
 
+pub mod dovecot;
+
 use serde_json::{Value, json};
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::time::Duration;
-use switchboard_core::ids::{ContactId, EndpointId, QueueId};
+use switchboard_core::ids::{ContactId, EndpointId, QueueId, WorkspaceId};
 use switchboard_email::{Inbox, ListenerConfig, TlsFiles};
 use switchboard_service::auth::Principal;
 use switchboard_service::{ContactFilter, ContactRecord, Service};
@@ -79,22 +81,25 @@ impl Mailroom {
 
     /// The contacts of the customer with email `address`.
     pub async fn contacts_of(&self, address: &str) -> Vec<ContactRecord> {
-        let store = self.service.store();
-        let Some(customer) = store
-            .customer_by_identity(self.p.workspace, switchboard_service::IdentityKind::Email, address)
-            .await
-            .unwrap()
-        else {
-            return Vec::new();
-        };
-        let filter = ContactFilter { customer: Some(customer.id), ..Default::default() };
-        store.contacts(self.p.workspace, &filter, None, 100).await.unwrap()
+        contacts_of(&self.service, self.p.workspace, address).await
     }
 
     /// The messages of `contact`, as the agent sees them.
     pub async fn messages(&self, contact: ContactId) -> Vec<Value> {
         self.service.messages(&self.p, contact).await.unwrap().messages
     }
+}
+
+/// The contacts of the customer with email `address` in `ws`.
+pub async fn contacts_of(service: &Service, ws: WorkspaceId, address: &str) -> Vec<ContactRecord> {
+    let store = service.store();
+    let Some(customer) =
+        store.customer_by_identity(ws, switchboard_service::IdentityKind::Email, address).await.unwrap()
+    else {
+        return Vec::new();
+    };
+    let filter = ContactFilter { customer: Some(customer.id), ..Default::default() };
+    store.contacts(ws, &filter, None, 100).await.unwrap()
 }
 
 async fn run(program: &'static str, args: Vec<String>) -> (bool, String) {

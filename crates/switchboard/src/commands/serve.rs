@@ -48,6 +48,10 @@ async fn run(demo: bool, store: Store, config: &Config, smtp: Option<ListenerCon
         ..Options::default()
     };
     let inbox = Arc::new(Inbox::new(service.clone(), Default::default()));
+    // The IMAP mailboxes of email endpoints that name one (none in the demo
+    // unless an admin adds it), into the same inbox as the listener.
+    let (_stop_mailboxes, mailboxes_stopped) = tokio::sync::watch::channel(false);
+    tokio::spawn(switchboard_email::run_mailboxes(service.clone(), inbox.clone(), mailboxes_stopped));
     let running =
         start_with(service, config.http, options).await.with_context(|| format!("listening on {}", config.http))?;
     // Never stopped: it ends with the process, and a message taken is

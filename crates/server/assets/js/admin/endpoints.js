@@ -10,6 +10,21 @@ import { ListEditor, editorForm, rowList } from './common.js';
 
 const CHANNELS = ['chat', 'voice', 'email', 'sms', 'whatsapp', 'telegram', 'messenger', 'api'];
 
+/** A moment as the admin's browser writes dates and times. */
+const when = (ms) => new Date(ms).toLocaleString();
+
+/**
+ * How the endpoint's link to its provider is doing (an IMAP mailbox), in
+ * a few words; null when its channel keeps no connection.
+ */
+function healthLine(health) {
+  if (!health) return null;
+  if (health.failing_since != null) {
+    return `failing since ${when(health.failing_since)}${health.alerted ? ' (alerted)' : ''}: ${health.last_error || 'unknown error'}`;
+  }
+  return health.last_success != null ? `working, last checked ${when(health.last_success)}` : 'not checked yet';
+}
+
 /** `[id, name]` pairs with a leading "none". */
 const choices = (items, none) => [['', none], ...items.map((x) => [x.id, x.name])];
 const idOf = (select) => (select.value === '' ? null : Number(select.value));
@@ -31,7 +46,10 @@ export function endpointsTab() {
       return listOf(e, 'endpoints');
     },
     label: (e) => e.name,
-    sub: (e) => `${e.channel}${e.address ? ` · ${e.address}` : ''}${e.enabled ? '' : ' · disabled'}`,
+    sub: (e) => {
+      const health = healthLine(e.health);
+      return `${e.channel}${e.address ? ` · ${e.address}` : ''}${e.enabled ? '' : ' · disabled'}${health ? ` · ${health}` : ''}`;
+    },
     form(item, ctx) {
       const channel = h('select', { disabled: !!item }, options(CHANNELS.map((c) => [c, c]), item?.channel || 'chat'));
       const name = h('input', { type: 'text', value: item?.name || '' });
@@ -60,11 +78,16 @@ export function endpointsTab() {
         },
       });
       const known = Object.keys(item?.secrets || {});
+      const health = healthLine(item?.health);
+      const status = health
+        ? h('p', { class: item.health.failing_since != null ? 'notice error' : 'muted', dataset: { testid: 'endpoint-health' } }, `Connection: ${health}`)
+        : null;
       return editorForm({
         title: item ? `Edit ${item.name}` : 'New endpoint',
         testid: 'endpoint',
         ctx,
         fields: [
+          status,
           field({ label: 'Channel', name: 'channel', input: channel, testid: 'endpoint-channel', hint: item ? 'A channel cannot change.' : null }),
           field({ label: 'Name', name: 'name', input: name, testid: 'endpoint-name' }),
           field({ label: 'Address', name: 'address', input: address, testid: 'endpoint-address', hint: 'Its identifier on the channel; left empty, a chat endpoint gets a widget key.' }),

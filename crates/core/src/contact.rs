@@ -1,10 +1,9 @@
 //! What a channel knows about a contact when it asks for routing.
 
+use crate::attributes::Attributes;
 use crate::channel::Channel;
-use crate::expr::Value;
 use crate::ids::{AgentId, ContactId, QueueId};
 use crate::time::Timestamp;
-use std::collections::BTreeMap;
 
 #[derive(Clone, Debug, PartialEq)]
 pub struct ContactSpec {
@@ -13,7 +12,7 @@ pub struct ContactSpec {
     pub queue: QueueId,
     /// Higher is served first.
     pub priority: i32,
-    pub attributes: BTreeMap<String, Value>,
+    pub attributes: Attributes,
     /// The customer's recent agents, for sticky routing and expressions.
     pub preferred_agents: Vec<AgentId>,
     /// When the customer started waiting. `None` means now; callbacks and
@@ -28,7 +27,7 @@ impl ContactSpec {
             channel,
             queue,
             priority: 0,
-            attributes: BTreeMap::new(),
+            attributes: Attributes::new(),
             preferred_agents: Vec::new(),
             enqueued_at: None,
         }

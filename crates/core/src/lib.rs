@@ -7,6 +7,7 @@
 //! same engine serves the server, the tests and the simulator.
 
 pub mod agent;
+pub mod attributes;
 pub mod calendar;
 pub mod channel;
 pub mod contact;

@@ -225,9 +225,9 @@ fn apply<M: Matcher>(
                 ContactSpec::new(ContactId(*created), allowed[*channel as usize % allowed.len()], QueueId(q));
             spec.priority = *priority as i32;
             if *lang {
-                spec.attributes.insert("lang".into(), Value::from("es"));
+                spec.attributes.insert("lang", Value::from("es"));
             }
-            spec.attributes.insert("vip".into(), Value::Bool(*vip));
+            spec.attributes.insert("vip", Value::Bool(*vip));
             spec.preferred_agents = preferred.map(|p| AgentId(1 + p as u64 % AGENTS)).into_iter().collect();
             if *back > 0 {
                 spec.enqueued_at = Some(Timestamp(now.0 - *back as i64 * 7_000));

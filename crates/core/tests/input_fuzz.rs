@@ -10,6 +10,7 @@
 
 use std::collections::BTreeMap;
 use std::time::Instant;
+use switchboard_core::attributes::Attributes;
 use switchboard_core::channel::Channel;
 use switchboard_core::expr::{AgentFacts, ContactFacts, Expr, Value};
 use switchboard_core::flow::{Flow, Input, Run};
@@ -198,7 +199,7 @@ fn expressions_never_panic_on_any_string() {
             let Ok(e) = Expr::parse(&src, &registry) else { return false };
             assert_eq!(e.to_string(), src);
             let facts = ContactFacts {
-                attributes: &attributes,
+                attributes: &Attributes::from(attributes.clone()),
                 preferred_agents: &[AgentId(1)],
                 priority: 3,
                 channel: Channel::Chat,

@@ -4,6 +4,7 @@ use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::fmt;
 use switchboard_core::agent::{Capacity, Membership, Presence};
+use switchboard_core::attributes::Attributes;
 use switchboard_core::channel::Channel;
 use switchboard_core::expr::Value;
 use switchboard_core::ids::{ContactId, CustomerId, EndpointId, PolicyId, QueueId, UserId, WorkspaceId};
@@ -242,7 +243,7 @@ pub struct ContactRecord {
     pub queue: Option<QueueId>,
     pub state: ContactState,
     pub priority: i32,
-    pub attributes: BTreeMap<String, Value>,
+    pub attributes: Attributes,
     pub agent: Option<UserId>,
     /// When the customer started waiting (kept by callbacks and restarts).
     pub enqueued_at: Option<Timestamp>,
@@ -264,6 +265,7 @@ impl ContactRecord {
         attributes: BTreeMap<String, Value>,
         now: Timestamp,
     ) -> ContactRecord {
+        let attributes = Attributes::from(attributes);
         ContactRecord {
             id,
             workspace,

@@ -108,7 +108,8 @@ async fn every_record_round_trips(s: &Arc<Store>) {
     full.attributes = BTreeMap::from([
         ("order".to_string(), Value::Num(12345.0)),
         ("topic".to_string(), Value::from("billing 'quoted' \"text\"")),
-    ]);
+    ])
+    .into();
     full.agent = Some(UserId(2));
     full.enqueued_at = Some(ts(7_000));
     full.disposition = Some("sold".to_string());
@@ -191,7 +192,7 @@ async fn puts_overwrite_the_whole_record(s: &Arc<Store>) {
     let mut c = contact(1, 1);
     c.customer = Some(CustomerId(1));
     c.notes = Some("first".to_string());
-    c.attributes = BTreeMap::from([("a".to_string(), Value::Num(1.0))]);
+    c.attributes = BTreeMap::from([("a".to_string(), Value::Num(1.0))]).into();
     commit(
         s,
         vec![

@@ -1,6 +1,7 @@
 //! Configuration: policies, queues and agents, and what changes when they do.
 
 use super::*;
+use crate::attributes::Attributes;
 
 impl<M: Matcher> Engine<M> {
     pub fn upsert_policy(&mut self, policy: Policy, now: Timestamp) {
@@ -88,7 +89,7 @@ impl<M: Matcher> Engine<M> {
         for old in queue.step_preds.drain(..).flatten() {
             self.w.preds.release(old);
         }
-        let no_attributes = BTreeMap::new();
+        let no_attributes = Attributes::new();
         let facts =
             ContactFacts { attributes: &no_attributes, preferred_agents: &[], priority: 0, channel: Channel::Api };
         let steps = &self.w.policies[&queue.config.policy].steps;

@@ -36,6 +36,7 @@ pub use ordering::{AgentOrdering, AgentRank, OrderKey};
 pub use reference::ReferenceMatcher;
 
 use crate::agent::{AgentConfig, AgentState, Load, Presence, ReasonCode};
+use crate::attributes::Attributes;
 use crate::channel::Channel;
 use crate::contact::ContactSpec;
 use crate::events::{CancelReason, Event, EventKind, OfferEnd, OverflowReason, TransferTarget};
@@ -170,7 +171,7 @@ impl<M: Matcher> Engine<M> {
     pub fn new(settings: Settings) -> Self {
         let rng = Rng::seeded(settings.seed);
         let mut w = World::default();
-        let no_attributes = BTreeMap::new();
+        let no_attributes = Attributes::new();
         let always = w.preds.intern(Expr::always().bind(&ContactFacts {
             attributes: &no_attributes,
             preferred_agents: &[],

@@ -8,8 +8,9 @@
 use super::ordering::{AgentOrdering, AgentRank, OrderKey};
 use super::slab::Slab;
 use crate::agent::{AgentConfig, AgentState, Load, Presence};
+use crate::attributes::Attributes;
 use crate::channel::Channel;
-use crate::expr::{AgentFacts, Predicate, Value};
+use crate::expr::{AgentFacts, Predicate};
 use crate::fasthash::FastMap;
 use crate::ids::{AgentId, ContactId, PolicyId, QueueId};
 use crate::policy::Policy;
@@ -172,7 +173,7 @@ pub struct ContactRt {
     pub id: ContactId,
     pub channel: Channel,
     pub priority: i32,
-    pub attributes: BTreeMap<String, Value>,
+    pub attributes: Attributes,
     pub preferred_agents: Vec<AgentId>,
     pub queue: QIdx,
     pub enqueued_at: Timestamp,

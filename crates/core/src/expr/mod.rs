@@ -28,10 +28,10 @@ mod value;
 
 pub use value::{Value, ValueRef};
 
+use crate::attributes::Attributes;
 use crate::channel::Channel;
 use crate::ids::{AgentId, SkillId};
 use crate::skills::{SkillRegistry, SkillTable};
-use std::collections::BTreeMap;
 use std::fmt;
 
 /// How deeply parentheses, `!` and lists may nest. Real rules use a handful
@@ -96,7 +96,7 @@ pub struct Expr {
 /// What an expression may read of a contact.
 #[derive(Clone, Copy, Debug)]
 pub struct ContactFacts<'a> {
-    pub attributes: &'a BTreeMap<String, Value>,
+    pub attributes: &'a Attributes,
     pub preferred_agents: &'a [AgentId],
     pub priority: i32,
     pub channel: Channel,

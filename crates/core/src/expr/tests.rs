@@ -1,4 +1,6 @@
 use super::*;
+use crate::attributes::Attributes;
+use std::collections::BTreeMap;
 
 fn registry() -> SkillRegistry {
     let mut r = SkillRegistry::new();
@@ -21,8 +23,12 @@ fn check(src: &str, attrs: &[(&str, Value)], preferred: &[u64], id: u64, skills:
     let e = Expr::parse(src, &r).unwrap_or_else(|e| panic!("{}", e.caret(src)));
     let attributes: BTreeMap<String, Value> = attrs.iter().map(|(k, v)| (k.to_string(), v.clone())).collect();
     let preferred: Vec<AgentId> = preferred.iter().map(|p| AgentId(*p)).collect();
-    let facts =
-        ContactFacts { attributes: &attributes, preferred_agents: &preferred, priority: 0, channel: Channel::Chat };
+    let facts = ContactFacts {
+        attributes: &Attributes::from(attributes),
+        preferred_agents: &preferred,
+        priority: 0,
+        channel: Channel::Chat,
+    };
     let (aid, table) = agent(&r, id, skills);
     e.bind(&facts).matches(AgentFacts { id: aid, skills: &table })
 }
@@ -56,17 +62,22 @@ fn binding_folds_contact_side_to_constants() {
     let r = registry();
     let e = Expr::parse("contact.vip == true || billing >= 8", &r).unwrap();
     let attrs: BTreeMap<String, Value> = [("vip".to_string(), Value::Bool(true))].into();
-    let facts = ContactFacts { attributes: &attrs, preferred_agents: &[], priority: 0, channel: Channel::Voice };
+    let facts = ContactFacts {
+        attributes: &Attributes::from(attrs),
+        preferred_agents: &[],
+        priority: 0,
+        channel: Channel::Voice,
+    };
     assert_eq!(e.bind(&facts).constant(), Some(true));
     let none = BTreeMap::new();
-    let facts = ContactFacts { attributes: &none, ..facts };
+    let facts = ContactFacts { attributes: &Attributes::from(none), ..facts };
     assert_eq!(e.bind(&facts).constant(), None);
     // Two contacts with equal attributes bind to the same predicate.
     let e2 = Expr::parse("contact.language == 'es' && spanish", &r).unwrap();
     let a: BTreeMap<String, Value> = [("language".to_string(), Value::from("es"))].into();
     let b = a.clone();
-    let fa = ContactFacts { attributes: &a, ..facts };
-    let fb = ContactFacts { attributes: &b, ..facts };
+    let fa = ContactFacts { attributes: &Attributes::from(a), ..facts };
+    let fb = ContactFacts { attributes: &Attributes::from(b), ..facts };
     assert_eq!(e2.bind(&fa), e2.bind(&fb));
 }
 
@@ -129,7 +140,12 @@ fn deepest_allowed_expressions_bind_and_evaluate_on_a_small_stack() {
         let r = registry();
         let (aid, table) = agent(&r, 1, &[("billing", 5)]);
         let attrs: BTreeMap<String, Value> = [("vip".to_string(), Value::Bool(true))].into();
-        let facts = ContactFacts { attributes: &attrs, preferred_agents: &[], priority: 0, channel: Channel::Chat };
+        let facts = ContactFacts {
+            attributes: &Attributes::from(attrs.clone()),
+            preferred_agents: &[],
+            priority: 0,
+            channel: Channel::Chat,
+        };
         let deepest = [
             format!("{}billing >= 5 && contact.vip{}", "(".repeat(MAX_NESTING), ")".repeat(MAX_NESTING)),
             format!("{}billing", "!".repeat(MAX_NESTING)),
@@ -200,7 +216,7 @@ fn saved_expressions_load_without_literal_checks_but_with_nesting_limits() {
     let e = Expr::parse_saved("billing >= 11 || contact.x in 5", &r).unwrap();
     assert!(
         !e.bind(&ContactFacts {
-            attributes: &BTreeMap::new(),
+            attributes: &Attributes::new(),
             preferred_agents: &[],
             priority: 0,
             channel: Channel::Chat

@@ -2,6 +2,7 @@
 
 use super::dist::Dist;
 use crate::agent::{AgentConfig, Capacity, Membership};
+use crate::attributes::Attributes;
 use crate::calendar::{Calendar, Hours};
 use crate::channel::{Channel, ChannelSet};
 use crate::expr::Value;
@@ -235,7 +236,8 @@ pub struct Stream {
     pub handle_time: Dist,
     pub patience: Option<Dist>,
     pub priority: i32,
-    pub attributes: BTreeMap<String, Value>,
+    /// Shared by every contact of the stream.
+    pub attributes: Attributes,
 }
 
 #[derive(Debug)]
@@ -356,7 +358,7 @@ impl Scenario {
                 handle_time: a.handle_time,
                 patience: a.patience,
                 priority: a.priority,
-                attributes: a.attributes.clone(),
+                attributes: Attributes::from(a.attributes.clone()),
             });
         }
 

@@ -6,12 +6,12 @@
 use super::messages::MessageBody;
 use crate::Service;
 use crate::endpoints::Endpoint;
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::{Arc, RwLock};
+use switchboard_core::attributes::Attributes;
 use switchboard_core::channel::Channel;
-use switchboard_core::expr::Value as AttrValue;
 use switchboard_core::ids::{ContactId, CustomerId, EndpointId, WorkspaceId};
 
 pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
@@ -63,7 +63,7 @@ pub struct Outbound {
     pub thread: Option<String>,
     /// The contact's attributes: what the channel set when the
     /// conversation opened (an email's subject and addresses) and more.
-    pub attributes: BTreeMap<String, AttrValue>,
+    pub attributes: Attributes,
     pub body: MessageBody,
 }
 

@@ -133,7 +133,7 @@ impl Service {
         self.apply(ws, move |c, now, changes| {
             // Still in wrap-up, routing holds it; else the stored one is current.
             let record = c.contacts.get_mut(&id).unwrap_or(&mut closed);
-            record.attributes.insert("csat".into(), AttrValue::Num(score as f64));
+            record.attributes.insert("csat", AttrValue::Num(score as f64));
             changes.push(event(record, now, Kind::Csat, json!({ "score": score, "comment": comment })));
             changes.push(Change::PutContact(record.clone()));
             Ok(())

@@ -383,9 +383,14 @@ impl Service {
             self.commit_and_publish(changes).await?;
             return Ok(bot);
         };
-        for (k, v) in &variables {
-            record.attributes.entry(k.clone()).or_insert_with(|| AttrValue::Str(v.clone()));
-        }
+        // What the customer told the bot joins the attributes the channel
+        // set, which win.
+        let told: Vec<(String, AttrValue)> = variables
+            .iter()
+            .filter(|(k, _)| !record.attributes.contains_key(k))
+            .map(|(k, v)| (k.clone(), AttrValue::Str(v.clone())))
+            .collect();
+        record.attributes.extend(told);
         record.priority = priority;
         let fallback = route.queue;
         let channel = route.channel;

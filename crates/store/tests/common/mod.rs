@@ -237,7 +237,7 @@ pub fn contact(id: u64, ws: u64) -> ContactRecord {
         queue: None,
         state: ContactState::Queued,
         priority: 0,
-        attributes: BTreeMap::new(),
+        attributes: Default::default(),
         agent: None,
         enqueued_at: None,
         disposition: None,

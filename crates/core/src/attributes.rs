@@ -16,16 +16,19 @@ use std::collections::BTreeMap;
 use std::fmt;
 use std::sync::Arc;
 
+/// One attribute: its name and value.
+type Pair = (Box<str>, Value);
+
 /// Attributes by name, each name once, in name order.
 #[derive(Clone, Default, PartialEq)]
-pub struct Attributes(Option<Arc<[(Box<str>, Value)]>>);
+pub struct Attributes(Option<Arc<[Pair]>>);
 
 impl Attributes {
     pub fn new() -> Self {
         Attributes(None)
     }
 
-    fn pairs(&self) -> &[(Box<str>, Value)] {
+    fn pairs(&self) -> &[Pair] {
         self.0.as_deref().unwrap_or(&[])
     }
 

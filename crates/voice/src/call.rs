@@ -94,14 +94,18 @@ impl Call {
             Some(flow) => self.ivr(&endpoint, contact, flow).await,
             None => Ok(Ended::Queued),
         };
-        let outcome = match outcome {
-            Ok(Ended::Queued) => self.wait_in_queue().await,
-            other => other,
-        };
         let ws = endpoint.workspace;
         match outcome {
             Ok(Ended::Contained) => self.hang_up().await,
-            Ok(Ended::Queued) => unreachable!("waiting ends only when the caller goes"),
+            Ok(Ended::Failed) => {
+                self.hang_up().await;
+                self.agent.service.end_conversation(ws, contact, "system").await?
+            }
+            Ok(Ended::Queued) => {
+                // Waiting ends only when the caller goes.
+                let Gone = self.wait_in_queue().await;
+                self.agent.service.end_conversation(ws, contact, "customer").await?
+            }
             Err(Gone) => self.agent.service.end_conversation(ws, contact, "customer").await?,
         }
         Ok(())
@@ -365,19 +369,23 @@ impl Call {
         }
     }
 
-    /// A flow that fails mid-call (the store is down): the caller is sent
-    /// to the queue rather than left in silence.
+    /// A flow that fails mid-call (the store is down, a hand-off the queue
+    /// refuses): the caller hears goodbye rather than waiting for nothing.
     fn broken(&self, e: ServiceError) -> Result<Ended, Gone> {
-        tracing::warn!(error = %e, "the IVR failed; to the queue");
-        Ok(Ended::Queued)
+        tracing::warn!(error = %e, "the IVR failed; the call ends");
+        Ok(Ended::Failed)
     }
 
     /// Queued: the waiting prompt, then hold music until the caller hangs up.
-    async fn wait_in_queue(&mut self) -> Result<Ended, Gone> {
-        self.say(WAITING).await?;
+    async fn wait_in_queue(&mut self) -> Gone {
+        if let Err(gone) = self.say(WAITING).await {
+            return gone;
+        }
         let music = hold_music();
         loop {
-            self.play(music.clone()).await?;
+            if let Err(gone) = self.play(music.clone()).await {
+                return gone;
+            }
         }
     }
 
@@ -538,6 +546,8 @@ enum Ended {
     Queued,
     /// The flow ended it: goodbye.
     Contained,
+    /// The IVR could not go on: goodbye, and the conversation ends.
+    Failed,
 }
 
 /// What the caller is asked for after the prompts.

@@ -207,6 +207,28 @@ fn via_received(via: &str, from: SocketAddr) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        #![proptest_config(crate::proptest_config())]
+        // A message that failed validation is still split to address its 400.
+        #[test]
+        fn any_bytes_split_and_answer_without_panic(
+            bytes in proptest::collection::vec(any::<u8>(), 0..600),
+            text in "[ -~\r\n<>;=@:]{0,300}",
+        ) {
+            for input in [bytes.as_slice(), text.as_bytes()] {
+                if let Some(m) = Message::split(input) {
+                    let from: SocketAddr = "192.0.2.1:5060".parse().unwrap();
+                    let _ = (m.method(), m.uri(), m.status(), m.branch(), m.cseq(), m.to_tag(), m.from_tag());
+                    for v in m.headers.iter().map(|(_, v)| v.as_str()) {
+                        let _ = (uri_user(v), addr_uri(v), display_name(v));
+                    }
+                    let _ = response(&m, from, 400, "Bad Request", Some("t"), &[], b"");
+                }
+            }
+        }
+    }
 
     const INVITE: &str = "INVITE sip:1000@127.0.0.1 SIP/2.0\r\nVia: SIP/2.0/UDP 10.0.0.1:5061;branch=z9hG4bK1;rport\r\nf: \"Ann\" <sip:+15550100@example.com>;tag=a1\r\nTo: <sip:1000@127.0.0.1>\r\nCall-ID: c1\r\nCSeq: 1 INVITE\r\nContent-Length: 0\r\n\r\n";
 

@@ -23,6 +23,8 @@ pub const PASSWORD: &str = "switchboard-demo";
 pub const ADMIN_EMAIL: &str = "admin@demo.example";
 /// The Support queue's mailbox.
 pub const SUPPORT_EMAIL: &str = "support@demo.example";
+/// The demo's phone number (a voice endpoint with an IVR flow); dial 15550001000.
+pub const SUPPORT_NUMBER: &str = "+15550001000";
 
 pub struct Demo {
     pub admin: Principal,
@@ -42,6 +44,7 @@ pub async fn ensure(service: &Service, known: Option<&str>) -> Result<Demo, Serv
         None => seed(service).await?,
     };
     support_mailbox(service, &admin).await?;
+    support_line(service, &admin).await?;
     let reusable = match known {
         Some(token) => service.authenticate(token).await.ok().filter(|p| *p == admin).map(|_| token.to_string()),
         None => None,
@@ -80,6 +83,45 @@ async fn support_mailbox(service: &Service, admin: &Principal) -> Result<(), Ser
         "queue": support.id,
     }))
     .expect("the demo mailbox is valid");
+    service.create_endpoint(admin, input).await?;
+    Ok(())
+}
+
+/// The demo's phone IVR: a welcome, a menu by key, an order number by
+/// digits, then the Billing queue.
+const PHONE_IVR: &str = r##"{
+  "start": "welcome",
+  "blocks": {
+    "welcome": {"type": "message", "text": "Welcome to Acme Outdoor.", "next": "menu"},
+    "menu": {"type": "buttons", "text": "How can we help?", "save_as": "topic",
+             "options": [{"label": "billing", "value": "billing", "key": "1", "next": "agent"},
+                         {"label": "order status", "value": "order", "key": "2", "next": "order"},
+                         {"label": "an agent", "value": "agent", "key": "0", "next": "agent"}]},
+    "order": {"type": "input", "text": "Please key in your order number, then press hash.", "save_as": "order",
+              "digits": {"min": 3, "max": 10, "retries": 1}, "next": "agent"},
+    "agent": {"type": "handoff", "text": "Connecting you to an agent."}
+  }
+}"##;
+
+/// The phone number with its IVR, on the Billing queue (which takes
+/// voice), added to demo workspaces made before voice was.
+async fn support_line(service: &Service, admin: &Principal) -> Result<(), ServiceError> {
+    if service.endpoint_at(Channel::Voice, SUPPORT_NUMBER).await?.is_some() {
+        return Ok(());
+    }
+    let Some(billing) = service.store().queues(admin.workspace).await?.into_iter().find(|q| q.name == "Billing") else {
+        return Ok(());
+    };
+    let definition = serde_json::from_str(PHONE_IVR).expect("the demo IVR is JSON");
+    let flow = service.put_flow(admin, None, FlowUpdate { name: Some("Phone IVR".into()), definition }).await?;
+    let input = serde_json::from_value(json!({
+        "channel": "voice",
+        "name": "Acme Outdoor phone line",
+        "address": SUPPORT_NUMBER,
+        "queue": billing.id,
+        "flow": flow.id,
+    }))
+    .expect("the demo number is valid");
     service.create_endpoint(admin, input).await?;
     Ok(())
 }

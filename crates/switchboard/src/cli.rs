@@ -92,6 +92,32 @@ pub struct ServeArgs {
     pub http: Option<std::net::SocketAddr>,
     #[command(flatten)]
     pub smtp: SmtpArgs,
+    #[command(flatten)]
+    pub sip: SipArgs,
+}
+
+/// The SIP user agent taking calls to voice endpoints' numbers (docs/VOICE.md).
+#[derive(Debug, Args)]
+pub struct SipArgs {
+    /// Address to take calls on (UDP), e.g. 0.0.0.0:5060; `demo` listens on 127.0.0.1:5060 unless told.
+    #[arg(long, env = "SWITCHBOARD_SIP")]
+    pub sip: Option<std::net::SocketAddr>,
+    /// The address put in SDP and Contact when --sip is a wildcard (0.0.0.0).
+    #[arg(long, env = "SWITCHBOARD_SIP_PUBLIC_IP")]
+    pub sip_public_ip: Option<std::net::IpAddr>,
+    /// UDP ports for the calls' audio, START-END (RTP on even ports, RTCP on the odd one above).
+    #[arg(long, env = "SWITCHBOARD_RTP_PORTS", default_value = "20000-20999", value_parser = port_range)]
+    pub rtp_ports: (u16, u16),
+}
+
+fn port_range(s: &str) -> Result<(u16, u16), String> {
+    let (a, b) = s.split_once('-').ok_or("expected START-END, e.g. 20000-20999")?;
+    let (a, b): (u16, u16) =
+        (a.trim().parse().map_err(|e| format!("{e}"))?, b.trim().parse().map_err(|e| format!("{e}"))?);
+    if a > b || b - a < 1 {
+        return Err("START must be below END".into());
+    }
+    Ok((a, b))
 }
 
 /// The SMTP listener taking mail for email endpoints (docs/EMAIL.md).

@@ -1,11 +1,15 @@
-//! Switchboard's voice channel groundwork: the media plane (SDP offer/answer,
-//! RTP and RTCP, G.711, RFC 4733 DTMF, a jitter buffer, a mixer, prompts and a
-//! paced media session over UDP) and the validation SIP messages pass before
-//! anything acts on them. Nothing here answers a call yet: wiring SIP dialogs
-//! to the conversation seam comes next (docs/VOICE.md).
+//! Switchboard's voice channel: a SIP user agent over UDP taking calls to
+//! voice endpoints' numbers ([`agent`], [`call`]), the IVR driven by the
+//! conversation seam's flow driver, the queue with hold music ([`hold`]),
+//! and the media plane under it (SDP offer/answer, RTP and RTCP, G.711,
+//! RFC 4733 DTMF, a jitter buffer, a mixer, prompts and a paced media
+//! session). See docs/VOICE.md.
 
+pub mod agent;
+mod call;
 pub mod dtmf;
 pub mod g711;
+pub mod hold;
 pub mod jitter;
 pub mod mixer;
 pub mod prompt;
@@ -14,6 +18,15 @@ pub mod rtp;
 pub mod sdp;
 pub mod session;
 pub mod sip;
+
+pub use agent::{Listening, VoiceConfig, VoiceError, listen};
+
+/// A random token for tags and branches (RFC 3261 asks for 32 bits of randomness or more).
+pub(crate) fn random_token() -> String {
+    let mut b = [0u8; 8];
+    getrandom::fill(&mut b).expect("the OS random source works");
+    b.iter().map(|x| format!("{x:02x}")).collect()
+}
 
 /// Property-test cases: `PROPTEST_CASES` or a few thousand, what CI affords.
 #[cfg(test)]

@@ -63,6 +63,17 @@ impl MediaPorts {
         Err(last_error.unwrap_or_else(|| std::io::Error::other("no free even/odd port pair")))
     }
 
+    /// Binds `port` (even) and the one above it on `ip`: a port from the
+    /// configured range, which a firewall lets through.
+    pub async fn bind_at(ip: IpAddr, port: u16) -> std::io::Result<Self> {
+        if !port.is_multiple_of(2) || port == u16::MAX {
+            return Err(std::io::Error::other("RTP takes an even port"));
+        }
+        let rtp = UdpSocket::bind(SocketAddr::new(ip, port)).await?;
+        let rtcp = UdpSocket::bind(SocketAddr::new(ip, port + 1)).await?;
+        Ok(MediaPorts { rtp, rtcp })
+    }
+
     /// The RTP address, for the SDP.
     pub fn rtp_addr(&self) -> std::io::Result<SocketAddr> {
         self.rtp.local_addr()

@@ -129,7 +129,7 @@ impl Service {
         let inbound = Inbound {
             sender: Sender { identity, name: start.name.clone() },
             message: None,
-            opening: Opening { attributes, variables, preface, skip_flow: false },
+            opening: Opening { attributes, variables, preface, ..Opening::default() },
         };
         let received = self.inbound(settings.endpoint, Thread::New, inbound).await?;
         let id = received.contact;

@@ -99,6 +99,10 @@ pub struct Opening {
     pub preface: Vec<MessageBody>,
     /// Straight to the queue, past the bot: a message left for an agent.
     pub skip_flow: bool,
+    /// The channel runs the endpoint's flow itself, in real time (a phone
+    /// call): the conversation is opened with neither bot nor queue, and the
+    /// channel reports each of the bot's steps with [`Service::bot_step`].
+    pub channel_runs_flow: bool,
 }
 
 #[derive(Clone, Debug, Default)]
@@ -224,6 +228,11 @@ impl Service {
         let live = self.conversations().get(id);
         let mut live = live.lock().await;
         live.loaded = true;
+        if opening.channel_runs_flow {
+            self.commit_and_publish(changes).await?;
+            live.client_ids.extend(client_id);
+            return Ok(Received { contact: id, customer: Some(customer.id), opened: true, repeat: false });
+        }
         let flow = route.flow.filter(|_| !opening.skip_flow && !automatic);
         match flow {
             Some(flow_id) => {
@@ -305,6 +314,46 @@ impl Service {
         }
         live.client_ids.extend(client_id);
         Ok(Received { contact: id, customer, opened, repeat: false })
+    }
+
+    /// One step of a flow the channel runs itself (see
+    /// `Opening::channel_runs_flow`): what the customer did (`customer`: the
+    /// keys pressed, logged as their message), the bot's actions logged as
+    /// its messages, and the hand-off or containment they end with — one
+    /// commit, the same as a message channel's bot makes.
+    pub async fn bot_step(
+        &self,
+        endpoint: EndpointId,
+        contact: ContactId,
+        flow: u64,
+        customer: Option<String>,
+        step: Step,
+    ) -> Result<(), ServiceError> {
+        let route = self
+            .endpoint_by_id(endpoint)
+            .await?
+            .ok_or_else(|| ServiceError::NotFound(format!("endpoint {}", endpoint.0)))?;
+        let ws = route.workspace;
+        let live = self.conversations().get(contact);
+        let mut live = live.lock().await;
+        self.load(ws, contact, &mut live).await?;
+        let record = self.open_record(ws, contact).await?;
+        if record.channel != route.channel {
+            return Err(ServiceError::NotFound(format!("contact {}", contact.0)));
+        }
+        if is_closed(record.state) {
+            return Err(ServiceError::Conflict(format!("this {} has ended", route.channel)));
+        }
+        let mut changes = Vec::new();
+        if let Some(text) = customer {
+            let name = match record.customer {
+                Some(c) => self.store().customer(ws, c).await?.map(|c| c.name).unwrap_or_default(),
+                None => String::new(),
+            };
+            changes.push(MessageBody::new(Author::Customer, &name, text).event(&record, self.now()));
+        }
+        live.bot = self.settle(&route, record, flow, changes, step).await?;
+        Ok(())
     }
 
     /// Loads what a conversation needs after a restart: the bot's place

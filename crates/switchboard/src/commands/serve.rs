@@ -4,7 +4,7 @@
 use super::data_dir::{self, SavedToken};
 use super::open_store::{config, logging, with_store};
 use super::private_files::create_private_dir;
-use crate::cli::{ServeArgs, SmtpArgs};
+use crate::cli::{ServeArgs, SipArgs, SmtpArgs};
 use anyhow::Context;
 use std::path::Path;
 use std::sync::Arc;
@@ -14,9 +14,22 @@ use switchboard_server::config::Config;
 use switchboard_server::service::{Service, system_clock};
 use switchboard_server::{Options, demo, start_with, stop_on_signal};
 use switchboard_store::Store;
+use switchboard_voice::VoiceConfig;
 
 /// Where `demo` takes mail unless `--smtp` says otherwise.
 const DEMO_SMTP: &str = "127.0.0.1:2525";
+
+/// Where `demo` takes calls unless `--sip` says otherwise.
+const DEMO_SIP: &str = "127.0.0.1:5060";
+
+/// The SIP user agent's settings, if it is to run.
+fn sip_config(args: &SipArgs, demo: bool, data_dir: &Path) -> Option<VoiceConfig> {
+    let addr = args.sip.or_else(|| demo.then(|| DEMO_SIP.parse().expect("a socket address")))?;
+    let mut config = VoiceConfig::new(addr, data_dir);
+    config.rtp_ports = args.rtp_ports;
+    config.public_ip = args.sip_public_ip;
+    Some(config)
+}
 
 /// The SMTP listener's settings, if it is to run.
 fn smtp_config(args: &SmtpArgs, demo: bool) -> Option<ListenerConfig> {
@@ -30,7 +43,13 @@ fn smtp_config(args: &SmtpArgs, demo: bool) -> Option<ListenerConfig> {
     Some(config)
 }
 
-async fn run(demo: bool, store: Store, config: &Config, smtp: Option<ListenerConfig>) -> anyhow::Result<()> {
+async fn run(
+    demo: bool,
+    store: Store,
+    config: &Config,
+    smtp: Option<ListenerConfig>,
+    sip: &SipArgs,
+) -> anyhow::Result<()> {
     let service = Service::new(store, system_clock(), config.session_hours).await?;
     service.chat().starts.set(config.chat_start_limit);
     let key = match &config.secret_key {
@@ -52,6 +71,7 @@ async fn run(demo: bool, store: Store, config: &Config, smtp: Option<ListenerCon
     // unless an admin adds it), into the same inbox as the listener.
     let (_stop_mailboxes, mailboxes_stopped) = tokio::sync::watch::channel(false);
     tokio::spawn(switchboard_email::run_mailboxes(service.clone(), inbox.clone(), mailboxes_stopped));
+    let voice = service.clone();
     let running =
         start_with(service, config.http, options).await.with_context(|| format!("listening on {}", config.http))?;
     // Never stopped: it ends with the process, and a message taken is
@@ -69,6 +89,18 @@ async fn run(demo: bool, store: Store, config: &Config, smtp: Option<ListenerCon
             Err(e) => return Err(e.into()),
         },
     };
+    let (_stop_sip, stopped) = tokio::sync::watch::channel(false);
+    let sip = match sip_config(sip, demo.is_some(), &config.data_dir) {
+        None => None,
+        Some(sip) => match switchboard_voice::listen(voice, sip, stopped).await {
+            Ok(listening) => Some(listening.addr),
+            Err(e) if demo.is_some() => {
+                eprintln!("warning: {e}; no calls this time (try --sip 127.0.0.1:0)");
+                None
+            }
+            Err(e) => return Err(e.into()),
+        },
+    };
     let base = format!("http://{}", running.addr);
     println!("Switchboard is listening on {base}");
     println!("  API:     {base}/api/v1   (health: {base}/health)");
@@ -77,6 +109,9 @@ async fn run(demo: bool, store: Store, config: &Config, smtp: Option<ListenerCon
     }
     if let Some(at) = smtp {
         println!("  SMTP:    {at}");
+    }
+    if let Some(at) = sip {
+        println!("  SIP:     {at} (UDP)");
     }
     if let Some(d) = demo {
         println!("\nDemo workspace (data in {}):", config.data_dir.display());
@@ -92,6 +127,16 @@ async fn run(demo: bool, store: Store, config: &Config, smtp: Option<ListenerCon
                 at.ip(),
                 at.port(),
                 demo::SUPPORT_EMAIL
+            );
+        }
+        if let Some(at) = sip {
+            println!(
+                "      sipp -sf crates/voice/tests/sipp/ivr-dtmf-queue.xml -s {} -m 1 -i 127.0.0.1 -mi 127.0.0.1 {at}   (from the repository: presses 1, then 45#)",
+                demo::SUPPORT_NUMBER.trim_start_matches('+')
+            );
+            println!(
+                "      baresip, then: /dial sip:{}@{at}   (press 2, an order number and #)",
+                demo::SUPPORT_NUMBER.trim_start_matches('+')
             );
         }
     }
@@ -117,5 +162,5 @@ pub fn serve(args: ServeArgs, demo: bool) -> anyhow::Result<()> {
     let config = config(&args, if demo { "switchboard-demo" } else { "switchboard-data" })?;
     logging(config.log_json);
     let smtp = smtp_config(&args.smtp, demo);
-    with_store(&config, async |store, config| run(demo, store, config, smtp).await)
+    with_store(&config, async |store, config| run(demo, store, config, smtp, &args.sip).await)
 }

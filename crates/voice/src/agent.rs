@@ -1,0 +1,278 @@
+//! The SIP user agent over UDP: one socket, one loop. Every datagram passes
+//! the per-address rate limit and [`crate::sip::validate`] before anything
+//! reads it; a request that fails gets its 4xx/5xx, never a panic. The loop
+//! keeps the transaction state RFC 3261 needs for incoming calls (the
+//! INVITE's last response, resent when the INVITE is; CANCEL; ACK; BYE; 481
+//! for a dialog it does not know) and hands each call to its own task
+//! ([`crate::call`]).
+
+use crate::call::{self, CallEvent};
+use crate::prompt::{PromptCache, SpeechEngine};
+use crate::sip::limit::RateLimit;
+use crate::sip::message::{Message, response};
+use crate::sip::validate::{Invalid, Transport, validate};
+use std::collections::HashMap;
+use std::net::{IpAddr, SocketAddr};
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+use switchboard_service::Service;
+use thiserror::Error;
+use tokio::net::UdpSocket;
+use tokio::sync::{mpsc, watch};
+
+/// Methods we answer, for Allow headers.
+pub(crate) const ALLOW: &str = "INVITE, ACK, CANCEL, BYE, OPTIONS, INFO";
+/// A datagram larger than this cannot be a SIP message we accept.
+const DATAGRAM: usize = 65_536;
+
+#[derive(Debug, Error)]
+pub enum VoiceError {
+    #[error("cannot listen for SIP on {0}: {1}")]
+    Bind(SocketAddr, std::io::Error),
+    #[error(transparent)]
+    Prompt(#[from] crate::prompt::PromptError),
+}
+
+/// How the voice channel runs.
+#[derive(Debug, Clone)]
+pub struct VoiceConfig {
+    /// The SIP address (UDP).
+    pub sip: SocketAddr,
+    /// RTP ports to use (even ones, RTCP on the odd one above).
+    pub rtp_ports: (u16, u16),
+    /// The address put in SDP and Contact when `sip` is a wildcard.
+    pub public_ip: Option<IpAddr>,
+    /// Where recordings (`prompts/NAME`) and the speech cache live.
+    pub data_dir: PathBuf,
+    /// How long a caller hears ringing before the IVR answers.
+    pub answer_delay: Duration,
+    /// How long a menu waits for a key after its prompt.
+    pub key_timeout: Duration,
+    /// Messages a source may send at once, and per second after that.
+    pub burst: u32,
+    pub per_second: u32,
+}
+
+impl VoiceConfig {
+    pub fn new(sip: SocketAddr, data_dir: impl Into<PathBuf>) -> Self {
+        VoiceConfig {
+            sip,
+            rtp_ports: (20_000, 20_999),
+            public_ip: None,
+            data_dir: data_dir.into(),
+            answer_delay: Duration::from_millis(300),
+            key_timeout: Duration::from_secs(5),
+            burst: 100,
+            per_second: 50,
+        }
+    }
+}
+
+/// A listening user agent.
+#[derive(Debug, Clone, Copy)]
+pub struct Listening {
+    pub addr: SocketAddr,
+}
+
+/// What the loop knows of a call, shared with the call's task.
+pub(crate) struct CallEntry {
+    pub events: mpsc::UnboundedSender<CallEvent>,
+    pub invite_branch: String,
+    pub to_tag: String,
+    pub answered: bool,
+    pub acked: bool,
+    /// The INVITE's latest response, resent when the INVITE is (RFC 3261 §17.2.1).
+    pub last_response: Vec<u8>,
+}
+
+/// What the loop and the calls share.
+pub(crate) struct Agent {
+    pub socket: UdpSocket,
+    pub service: Service,
+    pub config: VoiceConfig,
+    /// The address in our Via, Contact and SDP.
+    pub local: SocketAddr,
+    pub calls: Mutex<HashMap<String, CallEntry>>,
+    pub prompts: PromptCache,
+    pub speech: Option<SpeechEngine>,
+    next_port: Mutex<u16>,
+}
+
+impl Agent {
+    pub(crate) async fn send(&self, bytes: &[u8], to: SocketAddr) {
+        if let Err(e) = self.socket.send_to(bytes, to).await {
+            tracing::warn!(%to, error = %e, "SIP send failed");
+        }
+    }
+
+    /// The next RTP port to try, going round the configured range.
+    pub(crate) fn rtp_port(&self) -> u16 {
+        let (lo, hi) = self.config.rtp_ports;
+        let mut next = self.next_port.lock().expect("port lock");
+        let port = *next;
+        *next = if port.saturating_add(2) > hi { lo + lo % 2 } else { port + 2 };
+        port
+    }
+}
+
+/// Listens for SIP on `config.sip` until `stop` turns true.
+pub async fn listen(
+    service: Service,
+    config: VoiceConfig,
+    stop: watch::Receiver<bool>,
+) -> Result<Listening, VoiceError> {
+    let socket = UdpSocket::bind(config.sip).await.map_err(|e| VoiceError::Bind(config.sip, e))?;
+    let addr = socket.local_addr().map_err(|e| VoiceError::Bind(config.sip, e))?;
+    let ip = match (addr.ip().is_unspecified(), config.public_ip) {
+        (_, Some(ip)) => ip,
+        (true, None) => IpAddr::from([127, 0, 0, 1]),
+        (false, None) => addr.ip(),
+    };
+    let speech = SpeechEngine::detect().inspect_err(|e| tracing::warn!(error = %e, "calls will hear no speech")).ok();
+    let prompts = PromptCache::new(config.data_dir.join("prompt-cache"))?;
+    let first = config.rtp_ports.0 + config.rtp_ports.0 % 2;
+    let agent = Arc::new(Agent {
+        socket,
+        service,
+        local: SocketAddr::new(ip, addr.port()),
+        calls: Mutex::new(HashMap::new()),
+        prompts,
+        speech,
+        next_port: Mutex::new(first),
+        config,
+    });
+    tokio::spawn(serve(agent, stop));
+    Ok(Listening { addr })
+}
+
+async fn serve(agent: Arc<Agent>, mut stop: watch::Receiver<bool>) {
+    let mut limit = RateLimit::new(agent.config.burst, agent.config.per_second);
+    let mut buf = vec![0u8; DATAGRAM];
+    loop {
+        let (n, from) = tokio::select! {
+            r = agent.socket.recv_from(&mut buf) => match r {
+                Ok(r) => r,
+                // ICMP port unreachable from an earlier send surfaces here on some systems.
+                Err(e) => { tracing::debug!(error = %e, "SIP receive"); continue }
+            },
+            _ = stop.changed() => return,
+        };
+        if !limit.allow(from.ip(), Instant::now()) {
+            tracing::debug!(%from, "SIP rate limit: dropped");
+            continue;
+        }
+        let bytes = &buf[..n];
+        match validate(bytes, Transport::Udp) {
+            Ok(_) => {
+                if let Some(m) = Message::split(bytes) {
+                    dispatch(&agent, m, from).await;
+                }
+            }
+            Err(Invalid::Reject { status, reason }) => {
+                tracing::info!(%from, status, reason, "SIP request rejected");
+                // Answered when enough of it is there to address a response.
+                if let Some(m) = Message::split(bytes).filter(|m| m.header("via").is_some()) {
+                    let warning = [("Warning", format!("399 switchboard \"{reason}\""))];
+                    agent.send(&response(&m, from, status, phrase(status), None, &warning, b""), from).await;
+                }
+            }
+            Err(Invalid::Drop { reason }) => tracing::debug!(%from, reason, "SIP message dropped"),
+        }
+    }
+}
+
+pub(crate) fn phrase(status: u16) -> &'static str {
+    match status {
+        100 => "Trying",
+        180 => "Ringing",
+        200 => "OK",
+        400 => "Bad Request",
+        404 => "Not Found",
+        405 => "Method Not Allowed",
+        481 => "Call/Transaction Does Not Exist",
+        483 => "Too Many Hops",
+        487 => "Request Terminated",
+        488 => "Not Acceptable Here",
+        500 => "Server Internal Error",
+        501 => "Not Implemented",
+        503 => "Service Unavailable",
+        505 => "Version Not Supported",
+        513 => "Message Too Large",
+        _ => "Error",
+    }
+}
+
+async fn dispatch(agent: &Arc<Agent>, m: Message, from: SocketAddr) {
+    let Some(method) = m.method().map(str::to_string) else {
+        // A response: to our BYE.
+        let entry = agent.calls.lock().expect("calls lock").get(m.call_id()).map(|c| c.events.clone());
+        if let (Some(events), Some(status)) = (entry, m.status()) {
+            let _ = events.send(CallEvent::Response(status));
+        }
+        return;
+    };
+    let reply = |status: u16, to_tag: Option<&str>, extra: &[(&str, String)]| {
+        response(&m, from, status, phrase(status), to_tag, extra, b"")
+    };
+    let out: Option<Vec<u8>> = {
+        let mut calls = agent.calls.lock().expect("calls lock");
+        let call = calls.get_mut(m.call_id());
+        match (method.as_str(), call) {
+            ("INVITE", Some(c)) if m.to_tag().is_none() => Some(c.last_response.clone()),
+            // A re-INVITE (a session refresh, hold): answered with the session as it is.
+            ("INVITE", Some(c)) if m.to_tag() == Some(c.to_tag.as_str()) => {
+                let _ = c.events.send(CallEvent::Reinvite(Box::new(m.clone()), from));
+                None
+            }
+            ("INVITE", None) if m.to_tag().is_none() => {
+                let (events, rx) = mpsc::unbounded_channel();
+                let to_tag = crate::random_token();
+                let trying = reply(100, None, &[]);
+                calls.insert(
+                    m.call_id().to_string(),
+                    CallEntry {
+                        events,
+                        invite_branch: m.branch().unwrap_or_default().to_string(),
+                        to_tag: to_tag.clone(),
+                        answered: false,
+                        acked: false,
+                        last_response: trying.clone(),
+                    },
+                );
+                tokio::spawn(call::run(agent.clone(), m.clone(), from, to_tag, rx));
+                Some(trying)
+            }
+            ("ACK", Some(c)) => {
+                c.acked = true;
+                let _ = c.events.send(CallEvent::Ack);
+                None
+            }
+            // An ACK for nothing is never answered (RFC 3261 §17.2.3).
+            ("ACK", None) => None,
+            ("CANCEL", Some(c)) if m.branch() == Some(c.invite_branch.as_str()) => {
+                if !c.answered {
+                    let _ = c.events.send(CallEvent::Cancel);
+                }
+                Some(reply(200, None, &[]))
+            }
+            ("BYE", Some(c)) if m.to_tag() == Some(c.to_tag.as_str()) => {
+                let _ = c.events.send(CallEvent::Bye);
+                Some(reply(200, None, &[]))
+            }
+            ("OPTIONS", _) if m.to_tag().is_none() => {
+                Some(reply(200, None, &[("Allow", ALLOW.into()), ("Accept", "application/sdp".into())]))
+            }
+            ("INFO" | "OPTIONS" | "UPDATE", Some(c)) if m.to_tag() == Some(c.to_tag.as_str()) => {
+                Some(reply(200, None, &[]))
+            }
+            // In-dialog, for a dialog we do not have, or a CANCEL matching nothing.
+            (_, _) if m.to_tag().is_some() || method == "CANCEL" || method == "BYE" => Some(reply(481, None, &[])),
+            ("INVITE" | "INFO" | "OPTIONS", _) => Some(reply(481, None, &[])),
+            _ => Some(reply(405, None, &[("Allow", ALLOW.into())])),
+        }
+    };
+    if let Some(bytes) = out {
+        agent.send(&bytes, from).await;
+    }
+}

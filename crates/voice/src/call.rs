@@ -1,0 +1,576 @@
+//! One incoming call, from INVITE to hang-up, in its own task: the number
+//! looked up, the SDP answered, the call answered, the conversation opened
+//! through the seam, the endpoint's flow driven as an IVR (speech and
+//! recordings out, RFC 4733 keys in), then the queue with a waiting prompt
+//! and hold music, or goodbye. Whatever state it is in, the caller's BYE
+//! ends the conversation (abandoned), so no contact stays queued for a
+//! caller who is gone.
+
+use crate::agent::{Agent, phrase};
+use crate::hold::hold_music;
+use crate::prompt::Prompt;
+use crate::sdp::{self, Direction, LocalMedia, SessionDescription};
+use crate::session::{MediaEvent, MediaPorts, MediaSession, SessionConfig};
+use crate::sip::message::{Message, addr_uri, display_name, response, uri_user};
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+use switchboard_core::channel::Channel;
+use switchboard_core::expr::Value as AttrValue;
+use switchboard_core::ids::ContactId;
+use switchboard_service::conversation::{Action, Choice, Inbound, Input, Opening, Sender, Thread};
+use switchboard_service::endpoints::Endpoint;
+use switchboard_service::{IdentityKind, IdentityValue, ServiceError};
+use tokio::sync::mpsc;
+use tokio::time::{Instant, sleep, sleep_until};
+
+/// What the user agent's loop tells a call.
+#[derive(Debug)]
+pub(crate) enum CallEvent {
+    Ack,
+    Cancel,
+    Bye,
+    Reinvite(Box<Message>, SocketAddr),
+    /// A response to our BYE.
+    Response(u16),
+}
+
+/// RFC 3261's T1 and T2: retransmission intervals over UDP.
+const T1: Duration = Duration::from_millis(500);
+const T2: Duration = Duration::from_secs(4);
+/// Said while the caller waits for an agent.
+const WAITING: &str = "All our agents are busy. Please stay on the line and we will be with you shortly.";
+const GOODBYE: &str = "Thank you for calling. Goodbye.";
+
+/// The caller is gone (BYE, CANCEL, no ACK): the call stops where it is.
+struct Gone;
+
+pub(crate) async fn run(
+    agent: Arc<Agent>,
+    invite: Message,
+    peer: SocketAddr,
+    to_tag: String,
+    events: mpsc::UnboundedReceiver<CallEvent>,
+) {
+    let call_id = invite.call_id().to_string();
+    let mut call = Call { agent: agent.clone(), invite, peer, to_tag, events, media: None, answer: Vec::new() };
+    if let Err(e) = call.run().await {
+        tracing::warn!(call_id, error = %e, "call failed");
+    }
+    agent.calls.lock().expect("calls lock").remove(&call_id);
+    if let Some((session, _)) = call.media.take() {
+        session.stop().await;
+    }
+}
+
+struct Call {
+    agent: Arc<Agent>,
+    invite: Message,
+    peer: SocketAddr,
+    to_tag: String,
+    events: mpsc::UnboundedReceiver<CallEvent>,
+    media: Option<(MediaSession, mpsc::Receiver<MediaEvent>)>,
+    /// Our SDP answer, repeated for a re-INVITE.
+    answer: Vec<u8>,
+}
+
+impl Call {
+    async fn run(&mut self) -> Result<(), ServiceError> {
+        let Some(endpoint) = self.endpoint().await? else {
+            self.finish(404).await;
+            return Ok(());
+        };
+        let Some(answer) = self.negotiate().await else { return Ok(()) };
+        self.answer = answer.to_string().into_bytes();
+        self.provisional(180).await;
+        if self.ring().await.is_err() {
+            self.finish(487).await;
+            return Ok(());
+        }
+        self.answer_call().await;
+        let contact = self.open(&endpoint).await?;
+        let outcome = match endpoint.flow {
+            Some(flow) => self.ivr(&endpoint, contact, flow).await,
+            None => Ok(Ended::Queued),
+        };
+        let ws = endpoint.workspace;
+        match outcome {
+            Ok(Ended::Contained) => self.hang_up().await,
+            Ok(Ended::Failed) => {
+                self.hang_up().await;
+                self.agent.service.end_conversation(ws, contact, "system").await?
+            }
+            Ok(Ended::Queued) => {
+                // Waiting ends only when the caller goes.
+                let Gone = self.wait_in_queue().await;
+                self.agent.service.end_conversation(ws, contact, "customer").await?
+            }
+            Err(Gone) => self.agent.service.end_conversation(ws, contact, "customer").await?,
+        }
+        Ok(())
+    }
+
+    /// The endpoint of the dialled number (the Request-URI's user, else the To's).
+    async fn endpoint(&self) -> Result<Option<Endpoint>, ServiceError> {
+        let did = uri_user(self.invite.uri()).or_else(|| self.invite.header("to").and_then(uri_user));
+        let Some(did) = did else { return Ok(None) };
+        // Numbers are kept in E.164; a number dialled without its + is read as one.
+        let did = e164(did).unwrap_or_else(|| did.to_string());
+        Ok(self.agent.service.endpoint_at(Channel::Voice, &did).await?.filter(|e| e.enabled))
+    }
+
+    /// Our SDP answer and the media session it describes; a final 488 or 503 when there is none.
+    async fn negotiate(&mut self) -> Option<SessionDescription> {
+        let offer = std::str::from_utf8(&self.invite.body).ok().and_then(|t| SessionDescription::parse(t).ok());
+        let Some(offer) = offer else {
+            // No offer (a late-offer INVITE is not supported) or a malformed one.
+            self.finish(488).await;
+            return None;
+        };
+        let Some(ports) = self.bind_media().await else {
+            self.finish(503).await;
+            return None;
+        };
+        let address = SocketAddr::new(self.agent.local.ip(), ports.rtp_addr().ok()?.port());
+        let ours = LocalMedia {
+            address,
+            codecs: vec![crate::g711::Law::Ulaw, crate::g711::Law::Alaw],
+            session_id: u64::from(rand_u32()),
+            version: 1,
+            direction: Direction::SendRecv,
+        };
+        let Ok((answer, negotiated)) = sdp::answer(&offer, &ours) else {
+            self.finish(488).await;
+            return None;
+        };
+        let config = SessionConfig::from_negotiated(&negotiated, crate::rtp::Ssrc(rand_u32()), "switchboard");
+        match MediaSession::start(ports, config) {
+            Ok(media) => self.media = Some(media),
+            Err(e) => {
+                tracing::warn!(error = %e, "media session");
+                self.finish(503).await;
+                return None;
+            }
+        }
+        Some(answer)
+    }
+
+    async fn bind_media(&self) -> Option<MediaPorts> {
+        let (lo, hi) = self.agent.config.rtp_ports;
+        for _ in 0..=(hi.saturating_sub(lo) / 2) {
+            let port = self.agent.rtp_port();
+            if let Ok(p) = MediaPorts::bind_at(self.agent.local.ip(), port).await {
+                return Some(p);
+            }
+        }
+        None
+    }
+
+    async fn provisional(&self, status: u16) {
+        let bytes = response(&self.invite, self.peer, status, phrase(status), Some(&self.to_tag), &[], b"");
+        self.remember(&bytes, false);
+        self.agent.send(&bytes, self.peer).await;
+    }
+
+    /// A final non-2xx answer to the INVITE; its ACK is absorbed by the loop.
+    async fn finish(&self, status: u16) {
+        let bytes = response(&self.invite, self.peer, status, phrase(status), Some(&self.to_tag), &[], b"");
+        self.remember(&bytes, false);
+        self.agent.send(&bytes, self.peer).await;
+        // Resent until the ACK, as long as a UDP server transaction lasts (RFC 3261 §17.2.1).
+        let mut wait = T1;
+        let deadline = Instant::now() + 64 * T1;
+        while Instant::now() < deadline {
+            if self.acked() {
+                return;
+            }
+            sleep(wait).await;
+            if !self.acked() {
+                self.agent.send(&bytes, self.peer).await;
+            }
+            wait = (wait * 2).min(T2);
+        }
+    }
+
+    fn acked(&self) -> bool {
+        self.agent.calls.lock().expect("calls lock").get(self.invite.call_id()).is_none_or(|c| c.acked)
+    }
+
+    fn remember(&self, bytes: &[u8], answered: bool) {
+        if let Some(c) = self.agent.calls.lock().expect("calls lock").get_mut(self.invite.call_id()) {
+            c.last_response = bytes.to_vec();
+            c.answered |= answered;
+        }
+    }
+
+    /// Rings for the configured delay; a CANCEL or BYE ends it.
+    async fn ring(&mut self) -> Result<(), Gone> {
+        let until = Instant::now() + self.agent.config.answer_delay;
+        loop {
+            tokio::select! {
+                _ = sleep_until(until) => return Ok(()),
+                e = self.events.recv() => match e {
+                    Some(CallEvent::Cancel | CallEvent::Bye) | None => return Err(Gone),
+                    Some(_) => {}
+                },
+            }
+        }
+    }
+
+    fn ok_with_answer(&self, request: &Message) -> Vec<u8> {
+        let contact = format!("<sip:{}>", self.agent.local);
+        let extra = [
+            ("Contact", contact),
+            ("Allow", crate::agent::ALLOW.to_string()),
+            ("Content-Type", "application/sdp".to_string()),
+        ];
+        response(request, self.peer, 200, "OK", Some(&self.to_tag), &extra, &self.answer)
+    }
+
+    /// 200 OK with the SDP, resent until the ACK comes (RFC 3261 §13.3.1.4).
+    async fn answer_call(&self) {
+        let ok = self.ok_with_answer(&self.invite);
+        self.remember(&ok, true);
+        self.agent.send(&ok, self.peer).await;
+        let (agent, peer, call_id) = (self.agent.clone(), self.peer, self.invite.call_id().to_string());
+        tokio::spawn(async move {
+            let mut wait = T1;
+            let deadline = Instant::now() + 64 * T1;
+            while Instant::now() < deadline {
+                sleep(wait).await;
+                let pending =
+                    agent.calls.lock().expect("calls lock").get(&call_id).map(|c| (c.acked, c.events.clone()));
+                match pending {
+                    Some((false, _)) => agent.send(&ok, peer).await,
+                    _ => return,
+                }
+                wait = (wait * 2).min(T2);
+            }
+            // No ACK: the caller is gone (RFC 3261 §13.3.1.4 asks for a BYE, which hang-up sends).
+            if let Some(events) = agent.calls.lock().expect("calls lock").get(&call_id).map(|c| c.events.clone()) {
+                let _ = events.send(CallEvent::Bye);
+            }
+        });
+    }
+
+    /// The conversation, opened through the seam with the caller's number.
+    async fn open(&self, endpoint: &Endpoint) -> Result<ContactId, ServiceError> {
+        let from = self.invite.header("from").unwrap_or_default();
+        let identity = uri_user(from).and_then(e164).map(|value| IdentityValue { kind: IdentityKind::Phone, value });
+        let mut attributes = BTreeMap::new();
+        if let Some(did) = &endpoint.address {
+            attributes.insert("dialled".to_string(), AttrValue::Str(did.clone()));
+        }
+        let opening = Opening { attributes, channel_runs_flow: endpoint.flow.is_some(), ..Opening::default() };
+        let inbound = Inbound { sender: Sender { identity, name: display_name(from) }, message: None, opening };
+        Ok(self.agent.service.inbound(endpoint.id, Thread::New, inbound).await?.contact)
+    }
+
+    /// Drives the flow until it hands off, ends, or the caller hangs up.
+    async fn ivr(&mut self, endpoint: &Endpoint, contact: ContactId, flow_id: u64) -> Result<Ended, Gone> {
+        let service = self.agent.service.clone();
+        let ws = endpoint.workspace;
+        let flow = match service.flow(ws, flow_id).await.and_then(|f| f.compile()) {
+            Ok(f) => f,
+            Err(e) => {
+                tracing::warn!(error = %e, "the number's flow does not run; straight to the queue");
+                return Ok(Ended::Queued);
+            }
+        };
+        let caller = self.invite.header("from").and_then(uri_user).unwrap_or_default().to_string();
+        let mut step = match service.start_flow(ws, &flow, BTreeMap::from([("phone".into(), caller)])).await {
+            Ok(s) => s,
+            Err(e) => return self.broken(e),
+        };
+        let mut keys: Option<String> = None;
+        // Keys pressed ahead (during a prompt, after the one a menu took) answer the next question.
+        let mut ahead = String::new();
+        loop {
+            if let Err(e) = service.bot_step(endpoint.id, contact, flow_id, keys.take(), step.clone()).await {
+                return self.broken(e);
+            }
+            let mut early = std::mem::take(&mut ahead);
+            let mut wait = Wait::Nothing;
+            let mut outcome = None;
+            for action in step.actions {
+                match action {
+                    Action::Say(text) => early += &self.say(&text).await?,
+                    Action::Play { recording, text } => {
+                        let prompt = self.recording(&recording, &text).await;
+                        early += &self.play(prompt).await?;
+                    }
+                    Action::Ask { text, choices } if choices.iter().any(|c| c.key.is_some()) => {
+                        let mut spoken = text;
+                        for c in &choices {
+                            if let Some(key) = &c.key {
+                                spoken.push_str(&format!(" For {}, press {key}.", c.label));
+                            }
+                        }
+                        early += &self.say(&spoken).await?;
+                        wait = Wait::Key(choices);
+                    }
+                    // A free answer by phone: keys up to '#', there is no speech recognition.
+                    Action::Ask { text, .. } => {
+                        early += &self.say(&text).await?;
+                        wait = Wait::Digits {
+                            min: 1,
+                            max: 32,
+                            terminator: "#".into(),
+                            timeout: self.agent.config.key_timeout,
+                        };
+                    }
+                    Action::Collect { text, min, max, terminator, timeout } => {
+                        early += &self.say(&text).await?;
+                        wait = Wait::Digits { min, max, terminator, timeout };
+                    }
+                    Action::HandOff { .. } => outcome = Some(Ended::Queued),
+                    Action::End => outcome = Some(Ended::Contained),
+                }
+            }
+            if let Some(outcome) = outcome {
+                return Ok(outcome);
+            }
+            let input = match wait {
+                Wait::Nothing if step.run.is_finished() => return Ok(Ended::Contained),
+                Wait::Nothing => Input::Silence,
+                Wait::Key(choices) => {
+                    let mut early = early.chars();
+                    let key = match early.next() {
+                        Some(k) => Some(k),
+                        None => self.key(self.agent.config.key_timeout).await?,
+                    };
+                    ahead = early.collect();
+                    match key {
+                        Some(k) => {
+                            keys = Some(k.to_string());
+                            let chosen = choices.iter().find(|c| c.key.as_deref() == Some(&*k.to_string()));
+                            Input::Press(chosen.map_or_else(|| k.to_string(), |c| c.value.clone()))
+                        }
+                        None => Input::Silence,
+                    }
+                }
+                Wait::Digits { min, max, terminator, timeout } => {
+                    let digits = self.digits(early, max, &terminator, timeout).await?;
+                    if digits.is_empty() {
+                        Input::Silence
+                    } else {
+                        keys = Some(digits.clone());
+                        // Too few digits are the flow's to judge (it counts a try).
+                        let _ = min;
+                        Input::Digits(digits)
+                    }
+                }
+            };
+            step = match service.step_flow(ws, &flow, step.run, input).await {
+                Ok(s) => s,
+                Err(e) => return self.broken(e),
+            };
+        }
+    }
+
+    /// A flow that fails mid-call (the store is down, a hand-off the queue
+    /// refuses): the caller hears goodbye rather than waiting for nothing.
+    fn broken(&self, e: ServiceError) -> Result<Ended, Gone> {
+        tracing::warn!(error = %e, "the IVR failed; the call ends");
+        Ok(Ended::Failed)
+    }
+
+    /// Queued: the waiting prompt, then hold music until the caller hangs up.
+    async fn wait_in_queue(&mut self) -> Gone {
+        if let Err(gone) = self.say(WAITING).await {
+            return gone;
+        }
+        let music = hold_music();
+        loop {
+            if let Err(gone) = self.play(music.clone()).await {
+                return gone;
+            }
+        }
+    }
+
+    /// Goodbye and our BYE: the flow ended the call.
+    async fn hang_up(&mut self) {
+        if self.say(GOODBYE).await.is_err() {
+            return;
+        }
+        let from = self.invite.header("to").unwrap_or_default();
+        let to = self.invite.header("from").unwrap_or_default();
+        let target = self.invite.header("contact").map(addr_uri).unwrap_or_else(|| addr_uri(to)).to_string();
+        let cseq = self.invite.cseq().map_or(1, |(n, _)| n.saturating_add(1));
+        let bye = format!(
+            "BYE {target} SIP/2.0\r\nVia: SIP/2.0/UDP {};branch=z9hG4bK{};rport\r\nMax-Forwards: 70\r\nFrom: {from};tag={}\r\nTo: {to}\r\nCall-ID: {}\r\nCSeq: {cseq} BYE\r\nContent-Length: 0\r\n\r\n",
+            self.agent.local,
+            crate::random_token(),
+            self.to_tag,
+            self.invite.call_id(),
+        );
+        let mut wait = T1;
+        for _ in 0..6 {
+            self.agent.send(bye.as_bytes(), self.peer).await;
+            let until = Instant::now() + wait;
+            loop {
+                tokio::select! {
+                    _ = sleep_until(until) => break,
+                    e = self.events.recv() => match e {
+                        Some(CallEvent::Response(s)) if s >= 200 => return,
+                        None | Some(CallEvent::Bye) => return,
+                        Some(_) => {}
+                    },
+                }
+            }
+            wait = (wait * 2).min(T2);
+        }
+    }
+
+    async fn say(&mut self, text: &str) -> Result<String, Gone> {
+        let prompt = self.speech(text).await;
+        self.play(prompt).await
+    }
+
+    async fn speech(&self, text: &str) -> Prompt {
+        let Some(engine) = &self.agent.speech else { return silence() };
+        match self.agent.prompts.speak(text, engine).await {
+            Ok(p) => p,
+            Err(e) => {
+                tracing::warn!(error = %e, "text to speech failed");
+                silence()
+            }
+        }
+    }
+
+    /// `prompts/NAME` (or NAME.wav) from the data directory; its transcript spoken when missing.
+    async fn recording(&self, name: &str, text: &str) -> Prompt {
+        let safe = !name.is_empty()
+            && !name.starts_with('.')
+            && name.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'));
+        let dir = self.agent.config.data_dir.join("prompts");
+        if safe {
+            for path in [dir.join(name), dir.join(format!("{name}.wav"))] {
+                if let Ok(bytes) = tokio::fs::read(&path).await {
+                    match self.agent.prompts.wav(&bytes).await {
+                        Ok(p) => return p,
+                        Err(e) => tracing::warn!(path = %path.display(), error = %e, "recording unusable"),
+                    }
+                }
+            }
+        }
+        tracing::warn!(recording = name, "recording missing from {}; speaking its transcript", dir.display());
+        self.speech(text).await
+    }
+
+    /// Plays a prompt to its end; answers the keys pressed meanwhile.
+    async fn play(&mut self, prompt: Prompt) -> Result<String, Gone> {
+        let Some((session, _)) = &self.media else { return Err(Gone) };
+        session.play(prompt);
+        let mut keys = String::new();
+        loop {
+            match self.next(None).await? {
+                Heard::Key(k) => keys.push(k),
+                Heard::PromptDone => return Ok(keys),
+                Heard::Timeout => {}
+            }
+        }
+    }
+
+    /// One key within `timeout`, `None` when none came.
+    async fn key(&mut self, timeout: Duration) -> Result<Option<char>, Gone> {
+        let until = Instant::now() + timeout;
+        loop {
+            match self.next(Some(until)).await? {
+                Heard::Key(k) => return Ok(Some(k)),
+                Heard::Timeout => return Ok(None),
+                Heard::PromptDone => {}
+            }
+        }
+    }
+
+    /// Keys up to `max`, the terminator (not kept) or `timeout` after the last key.
+    async fn digits(&mut self, mut got: String, max: u8, terminator: &str, timeout: Duration) -> Result<String, Gone> {
+        loop {
+            if let Some(end) = terminator.chars().next().and_then(|t| got.find(t)) {
+                got.truncate(end);
+                return Ok(got);
+            }
+            if got.chars().count() >= usize::from(max.max(1)) {
+                return Ok(got.chars().take(usize::from(max.max(1))).collect());
+            }
+            match self.key(timeout).await? {
+                Some(k) => got.push(k),
+                None => return Ok(got),
+            }
+        }
+    }
+
+    /// The next thing from the caller: a key, the prompt's end, or the
+    /// deadline; signalling (BYE, CANCEL, a re-INVITE) is handled on the way.
+    async fn next(&mut self, until: Option<Instant>) -> Result<Heard, Gone> {
+        let Call { agent, media, events, answer, to_tag, .. } = self;
+        let Some((_, media)) = media else { return Err(Gone) };
+        let deadline = sleep_until(until.unwrap_or_else(|| Instant::now() + Duration::from_secs(86_400)));
+        tokio::pin!(deadline);
+        loop {
+            tokio::select! {
+                _ = &mut deadline => return Ok(Heard::Timeout),
+                m = media.recv() => match m {
+                    Some(MediaEvent::PromptDone) => return Ok(Heard::PromptDone),
+                    Some(MediaEvent::Digit(d)) => return Ok(Heard::Key(d.as_char())),
+                    Some(_) => {}
+                    None => return Err(Gone),
+                },
+                e = events.recv() => match e {
+                    Some(CallEvent::Bye | CallEvent::Cancel) | None => return Err(Gone),
+                    Some(CallEvent::Reinvite(m, from)) => {
+                        // The session stays as it is: the same answer, a new version would be a change.
+                        let contact = format!("<sip:{}>", agent.local);
+                        let extra = [("Contact", contact), ("Content-Type", "application/sdp".to_string())];
+                        let ok = response(&m, from, 200, "OK", Some(to_tag), &extra, answer);
+                        agent.send(&ok, from).await;
+                    }
+                    Some(CallEvent::Ack | CallEvent::Response(_)) => {}
+                },
+            }
+        }
+    }
+}
+
+enum Heard {
+    Key(char),
+    PromptDone,
+    Timeout,
+}
+
+/// How the IVR part of a call ended.
+enum Ended {
+    /// Handed to a queue: the caller waits.
+    Queued,
+    /// The flow ended it: goodbye.
+    Contained,
+    /// The IVR could not go on: goodbye, and the conversation ends.
+    Failed,
+}
+
+/// What the caller is asked for after the prompts.
+enum Wait {
+    Nothing,
+    Key(Vec<Choice>),
+    Digits { min: u8, max: u8, terminator: String, timeout: Duration },
+}
+
+/// A moment of silence, for a prompt that could not be made.
+fn silence() -> Prompt {
+    Prompt::from_samples(vec![0; 1600])
+}
+
+/// A caller's number in E.164, when it is one: `+15550100`, or digits
+/// taken as already international (`15550100` gives `+15550100`).
+fn e164(user: &str) -> Option<String> {
+    let digits = user.strip_prefix('+').unwrap_or(user);
+    ((7..=15).contains(&digits.len()) && digits.bytes().all(|b| b.is_ascii_digit())).then(|| format!("+{digits}"))
+}
+
+fn rand_u32() -> u32 {
+    let mut b = [0u8; 4];
+    getrandom::fill(&mut b).expect("the OS random source works");
+    u32::from_be_bytes(b)
+}

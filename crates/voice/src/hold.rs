@@ -1,0 +1,40 @@
+//! Music on hold, generated rather than shipped (no recording to license):
+//! a slow arpeggio of soft sine tones with a fade on each note, which G.711
+//! carries without the harshness of a square wave.
+
+use crate::prompt::Prompt;
+
+const RATE: f64 = 8000.0;
+/// A major chord's notes in Hz, rising, then the fifth back down.
+const NOTES: [f64; 4] = [440.0, 554.37, 659.25, 554.37];
+const NOTE_SECONDS: f64 = 0.6;
+/// About -18 dBFS: audible, never clipping.
+const AMPLITUDE: f64 = 4000.0;
+
+/// One loop of the hold music (2.4 s); played again when it ends.
+pub fn hold_music() -> Prompt {
+    let per_note = (RATE * NOTE_SECONDS) as usize;
+    let mut samples = Vec::with_capacity(per_note * NOTES.len());
+    for freq in NOTES {
+        for i in 0..per_note {
+            let t = i as f64 / RATE;
+            // Rise over 30 ms and decay over the note, so notes do not click.
+            let envelope = (t / 0.03).min(1.0) * (1.0 - i as f64 / per_note as f64).powf(0.5);
+            let wave =
+                (2.0 * std::f64::consts::PI * freq * t).sin() + 0.3 * (4.0 * std::f64::consts::PI * freq * t).sin();
+            samples.push((AMPLITUDE * envelope * wave / 1.3) as i16);
+        }
+    }
+    Prompt::from_samples(samples)
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn the_loop_is_sound_not_silence() {
+        let p = super::hold_music();
+        assert_eq!(p.samples().len(), 19_200);
+        let energy = p.samples().iter().map(|&s| f64::from(s).powi(2)).sum::<f64>() / 19_200.0;
+        assert!(energy.sqrt() > 1000.0, "rms {}", energy.sqrt());
+    }
+}

@@ -1,0 +1,207 @@
+//! Calls from a real SIP peer, sipp (Debian `sip-tester`, installed by
+//! scripts/test), to the user agent on a service with a voice number and
+//! an IVR flow: keys by RFC 4733 through the menu and into the queue,
+//! hang-ups in the IVR and in the queue, CANCEL, an unknown number, an
+//! unknown dialog and a malformed INVITE.
+
+#[path = "../../service/tests/support/mod.rs"]
+mod support;
+
+use serde_json::json;
+use std::net::{SocketAddr, UdpSocket};
+use std::path::PathBuf;
+use std::process::Command;
+use std::time::Duration;
+use switchboard_core::channel::Channel;
+use switchboard_core::expr::Value as AttrValue;
+use switchboard_core::ids::QueueId;
+use switchboard_service::auth::Principal;
+use switchboard_service::flows::FlowUpdate;
+use switchboard_service::{ContactFilter, ContactRecord, ContactState, IdentityKind, Service};
+use switchboard_voice::VoiceConfig;
+
+/// The number the tests dial (sipp's `-s`), without its +.
+const DID: &str = "15550001000";
+
+const IVR: &str = r##"{
+  "start": "welcome",
+  "blocks": {
+    "welcome": {"type": "message", "text": "Welcome to Acme.", "next": "menu"},
+    "menu": {"type": "buttons", "text": "What is it about?", "save_as": "topic",
+             "options": [{"label": "billing", "value": "billing", "key": "1", "next": "order"},
+                         {"label": "an agent", "value": "agent", "key": "0", "next": "agent"}]},
+    "order": {"type": "input", "text": "Key in your order number, then hash.", "save_as": "order",
+              "digits": {"min": 1, "max": 8}, "next": "agent"},
+    "agent": {"type": "handoff", "text": "Connecting you."}
+  }
+}"##;
+
+struct Line {
+    service: Service,
+    p: Principal,
+    queue: QueueId,
+    sip: SocketAddr,
+    _stop: tokio::sync::watch::Sender<bool>,
+}
+
+async fn line(url: &str, answer_delay: Duration) -> Line {
+    let service = support::service(url).await;
+    let (p, queue) = support::workspace(&service, &["voice"]).await;
+    let flow = service
+        .put_flow(&p, None, FlowUpdate { name: Some("IVR".into()), definition: serde_json::from_str(IVR).unwrap() })
+        .await
+        .unwrap();
+    let input = serde_json::from_value(json!({
+        "channel": "voice", "name": "Acme line", "address": format!("+{DID}"), "queue": queue, "flow": flow.id,
+    }))
+    .unwrap();
+    service.create_endpoint(&p, input).await.unwrap();
+    let dir = std::env::temp_dir().join(format!("switchboard-voice-{}", support::rand_suffix()));
+    let mut config = VoiceConfig::new("127.0.0.1:0".parse().unwrap(), dir);
+    config.answer_delay = answer_delay;
+    config.rtp_ports = (free_port(), 0);
+    config.rtp_ports.1 = config.rtp_ports.0 + 200;
+    let (stop, stopped) = tokio::sync::watch::channel(false);
+    let sip = switchboard_voice::listen(service.clone(), config, stopped).await.unwrap().addr;
+    Line { service, p, queue, sip, _stop: stop }
+}
+
+/// A port the OS just had free (even, for RTP).
+fn free_port() -> u16 {
+    loop {
+        let port = UdpSocket::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        if port.is_multiple_of(2) && port < 60_000 {
+            return port;
+        }
+    }
+}
+
+fn scenario(name: &str) -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/sipp").join(name)
+}
+
+impl Line {
+    /// Runs one call of `name` with sipp; its success and its error output.
+    async fn sipp(&self, name: &str, service: &str) -> (bool, String) {
+        let args = vec![
+            "-sf".to_string(),
+            scenario(name).display().to_string(),
+            "-m".into(),
+            "1".into(),
+            "-i".into(),
+            "127.0.0.1".into(),
+            "-p".into(),
+            free_port().to_string(),
+            "-mi".into(),
+            "127.0.0.1".into(),
+            "-mp".into(),
+            free_port().to_string(),
+            "-s".into(),
+            service.into(),
+            "-timeout".into(),
+            "60s".into(),
+            "-nostdin".into(),
+            "-bg".into(),
+        ];
+        let mut args = args;
+        args.retain(|a| a != "-bg");
+        args.push(self.sip.to_string());
+        tokio::task::spawn_blocking(move || {
+            let out = Command::new("sipp")
+                .args(&args)
+                .output()
+                .unwrap_or_else(|e| panic!("sipp is needed by these tests (scripts/test installs it): {e}"));
+            (
+                out.status.success(),
+                format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr)),
+            )
+        })
+        .await
+        .unwrap()
+    }
+
+    async fn voice_contacts(&self) -> Vec<ContactRecord> {
+        let filter = ContactFilter::default();
+        let all = self.service.store().contacts(self.p.workspace, &filter, None, 100).await.unwrap();
+        all.into_iter().filter(|c| c.channel == Channel::Voice).collect()
+    }
+
+    /// The single voice contact once `ready` holds for it (the call's task commits after sipp is told).
+    async fn contact_when(&self, ready: impl Fn(&ContactRecord) -> bool) -> ContactRecord {
+        for _ in 0..100 {
+            if let [c] = self.voice_contacts().await.as_slice()
+                && ready(c)
+            {
+                return c.clone();
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        panic!("no voice contact as expected: {:?}", self.voice_contacts().await);
+    }
+}
+
+async fn keys_through_the_menu_into_the_queue_then_the_caller_hangs_up(url: String) {
+    let line = line(&url, Duration::from_millis(100)).await;
+    let (ok, out) = line.sipp("ivr-dtmf-queue.xml", DID).await;
+    assert!(ok, "{out}");
+    let c = line.contact_when(|c| c.state == ContactState::Abandoned).await;
+    assert_eq!(c.queue, Some(line.queue), "it was handed to the queue");
+    assert_eq!(c.attributes.get("order"), Some(&AttrValue::Str("45".into())), "{:?}", c.attributes);
+    assert_eq!(c.attributes.get("topic"), Some(&AttrValue::Str("billing".into())));
+    // The transcript: what the IVR said and what the caller keyed, as messages.
+    let messages = line.service.messages(&line.p, c.id).await.unwrap().messages;
+    let texts: Vec<(String, String)> = messages
+        .iter()
+        .map(|m| (m["from"].as_str().unwrap_or_default().into(), m["text"].as_str().unwrap_or_default().into()))
+        .collect();
+    for expected in [("bot", "Welcome to Acme."), ("customer", "1"), ("customer", "45"), ("bot", "Connecting you.")] {
+        assert!(texts.iter().any(|(f, t)| f == expected.0 && t == expected.1), "{expected:?} missing from {texts:?}");
+    }
+    let caller = line.service.store().customer_by_identity(line.p.workspace, IdentityKind::Phone, "+15550100");
+    assert_eq!(caller.await.unwrap().map(|c| c.id), c.customer, "the caller is the customer, by number");
+}
+
+async fn a_hang_up_in_the_ivr_abandons_the_contact_unqueued(url: String) {
+    let line = line(&url, Duration::from_millis(100)).await;
+    let (ok, out) = line.sipp("hang-up-in-ivr.xml", DID).await;
+    assert!(ok, "{out}");
+    let c = line.contact_when(|c| c.state == ContactState::Abandoned).await;
+    assert_eq!(c.queue, None, "never queued");
+}
+
+async fn cancel_before_answer_gets_487_and_opens_nothing(url: String) {
+    let line = line(&url, Duration::from_secs(3)).await;
+    let (ok, out) = line.sipp("cancel.xml", DID).await;
+    assert!(ok, "{out}");
+    assert!(line.voice_contacts().await.is_empty());
+}
+
+async fn an_unknown_number_gets_404(url: String) {
+    let line = line(&url, Duration::ZERO).await;
+    let (ok, out) = line.sipp("unknown-number.xml", "15559999999").await;
+    assert!(ok, "{out}");
+    assert!(line.voice_contacts().await.is_empty());
+}
+
+async fn a_bye_for_an_unknown_dialog_gets_481(url: String) {
+    let line = line(&url, Duration::ZERO).await;
+    let (ok, out) = line.sipp("unknown-dialog-bye.xml", DID).await;
+    assert!(ok, "{out}");
+}
+
+async fn a_malformed_invite_gets_400_and_the_agent_keeps_serving(url: String) {
+    let line = line(&url, Duration::ZERO).await;
+    let (ok, out) = line.sipp("malformed.xml", DID).await;
+    assert!(ok, "{out}");
+    let (ok, out) = line.sipp("unknown-number.xml", "15559999999").await;
+    assert!(ok, "still answering after it: {out}");
+}
+
+support::on_both!(
+    keys_through_the_menu_into_the_queue_then_the_caller_hangs_up,
+    a_hang_up_in_the_ivr_abandons_the_contact_unqueued,
+    cancel_before_answer_gets_487_and_opens_nothing,
+    an_unknown_number_gets_404,
+    a_bye_for_an_unknown_dialog_gets_481,
+    a_malformed_invite_gets_400_and_the_agent_keeps_serving
+);

@@ -24,6 +24,8 @@ pub enum Command {
     Erlang(ErlangArgs),
     /// Simulate a day (or a year) of a contact center, driving the real routing engine.
     Simulate(SimulateArgs),
+    /// Forecast contacts per interval from history and staff each interval for a service level.
+    Plan(PlanArgs),
 }
 
 #[derive(Debug, Args)]
@@ -38,6 +40,19 @@ pub struct ErlangArgs {
     /// Average handle time in seconds (talk + hold + wrap-up).
     #[arg(long)]
     pub aht: f64,
+    #[command(flatten)]
+    pub targets: TargetArgs,
+    /// Evaluate exactly this many agents instead of searching for the minimum.
+    #[arg(long)]
+    pub agents: Option<u32>,
+    /// Print one JSON object instead of a table.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// What staffing aims for, alike in `erlang` and `plan`.
+#[derive(Debug, Args)]
+pub struct TargetArgs {
     /// Service-level target as a fraction, e.g. 0.8 for 80 %.
     #[arg(long, default_value_t = 0.8)]
     pub sl_target: f64,
@@ -53,10 +68,44 @@ pub struct ErlangArgs {
     /// Mean customer patience in seconds: use Erlang A, which models abandonment.
     #[arg(long)]
     pub patience: Option<f64>,
-    /// Evaluate exactly this many agents instead of searching for the minimum.
+}
+
+#[derive(Debug, Args)]
+#[command(allow_negative_numbers = true)]
+pub struct PlanArgs {
+    /// History as CSV with a header: start,offered[,aht_seconds]; start is RFC 3339
+    /// (2026-11-02T09:30:00+01:00) or local time in --time-zone (2026-11-02 09:30).
+    pub history: PathBuf,
+    /// The workspace's time zone (IANA name); intervals follow its clock. Default: that of
+    /// --hours, else UTC.
     #[arg(long)]
-    pub agents: Option<u32>,
-    /// Print one JSON object instead of a table.
+    pub time_zone: Option<String>,
+    /// Interval length in minutes (it must divide a day).
+    #[arg(long, default_value_t = 30)]
+    pub interval_minutes: u32,
+    /// Days to forecast, from the day after the history's last.
+    #[arg(long, default_value_t = 7)]
+    pub days: u32,
+    /// Business hours (TOML: time_zone, [weekly], [[holidays]]): holidays are left out of the
+    /// fit and closed intervals forecast empty.
+    #[arg(long)]
+    pub hours: Option<PathBuf>,
+    /// A planner's change, FROM/TO=CHANGE in local time, e.g.
+    /// 2026-11-09T08:00/2026-11-09T12:00=+20% (or =1.2); may be repeated.
+    #[arg(long = "adjust")]
+    pub adjustments: Vec<String>,
+    /// Forecast with this method instead of the best on the held-out week.
+    #[arg(long, value_parser = ["seasonal_naive", "seasonal_mean", "holt_winters", "weekly_profile"])]
+    pub method: Option<String>,
+    /// Average handle time in seconds where the history has none.
+    #[arg(long)]
+    pub aht: Option<f64>,
+    #[command(flatten)]
+    pub targets: TargetArgs,
+    /// Print every interval, not only each day's totals.
+    #[arg(long)]
+    pub intervals: bool,
+    /// Print one JSON object (forecast, evaluation and plan) instead of tables.
     #[arg(long)]
     pub json: bool,
 }

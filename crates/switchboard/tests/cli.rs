@@ -144,3 +144,82 @@ fn output_into_a_closed_pipe_ends_quietly() {
         assert!(!stderr.contains("panicked") && !stderr.contains("Broken pipe"), "{args:?}: {stderr}");
     }
 }
+
+#[test]
+fn plan_forecasts_the_example_history_and_staffs_it() {
+    let history = example("history.csv");
+    let out = switchboard(&["plan", &history, "--time-zone", "Europe/Berlin", "--shrinkage", "0.3"]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(text.contains("Scored on the held-out week 2026-11-22 – 2026-11-28"), "{text}");
+    assert!(text.contains("as last week") && text.contains("chosen"), "{text}");
+    assert!(text.contains("Mon 2026-11-30"), "{text}");
+
+    let out = switchboard(&["plan", &history, "--hours", &example("hours.toml"), "--json", "--days", "14"]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["time_zone"], "Europe/Berlin", "taken from the hours");
+    let intervals = v["forecast"]["intervals"].as_array().unwrap();
+    let rows = v["plan"]["rows"].as_array().unwrap();
+    assert_eq!(intervals.len(), 14 * 48);
+    assert_eq!(rows.len(), intervals.len());
+    let scores = v["forecast"]["evaluation"]["scores"].as_array().unwrap();
+    let wape = |m: &str| scores.iter().find(|s| s["method"] == m).unwrap()["wape"].as_f64().unwrap();
+    let chosen = v["forecast"]["method"].as_str().unwrap();
+    assert!(wape(chosen) < wape("seasonal_naive"), "{chosen} beats the naive forecast on this history");
+    for (i, r) in intervals.iter().zip(rows) {
+        if i["open"] == false {
+            assert_eq!(i["offered"], 0.0);
+            assert_eq!(r["agents"], 0);
+        }
+    }
+
+    // +20 % on Monday morning, and only there.
+    let plain = switchboard(&["plan", &history, "--time-zone", "Europe/Berlin", "--json"]);
+    let adjusted = switchboard(&[
+        "plan",
+        &history,
+        "--time-zone",
+        "Europe/Berlin",
+        "--json",
+        "--adjust",
+        "2026-11-30 08:00/2026-11-30 12:00=+20%",
+    ]);
+    let (p, a): (serde_json::Value, serde_json::Value) =
+        (serde_json::from_slice(&plain.stdout).unwrap(), serde_json::from_slice(&adjusted.stdout).unwrap());
+    let offered = |v: &serde_json::Value| -> Vec<f64> {
+        v["forecast"]["intervals"].as_array().unwrap().iter().map(|i| i["offered"].as_f64().unwrap()).collect()
+    };
+    let changed: Vec<usize> =
+        offered(&p).iter().zip(offered(&a)).enumerate().filter(|(_, (x, y))| *x != y).map(|(i, _)| i).collect();
+    // The forecast starts on Sunday the 29th: Monday 08:00 is interval 48 + 16.
+    assert_eq!(changed, (64..72).collect::<Vec<_>>());
+}
+
+#[test]
+fn plan_names_the_bad_line() {
+    let dir = std::env::temp_dir().join(format!("switchboard-plan-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("history.csv");
+    std::fs::write(&path, "start,offered\n2026-11-02 09:00,4\n2026-11-02 09:30,many\n").unwrap();
+    let out = switchboard(&["plan", path.to_str().unwrap()]);
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("line 3") && err.contains("'many' is not a number"), "{err}");
+
+    std::fs::write(&path, "start,offered\n2026-11-02 09:10,4\n").unwrap();
+    let err = String::from_utf8_lossy(&switchboard(&["plan", path.to_str().unwrap()]).stderr).to_string();
+    assert!(err.contains("does not start a 30-minute interval"), "{err}");
+
+    std::fs::write(&path, "when,offered\n").unwrap();
+    let err = String::from_utf8_lossy(&switchboard(&["plan", path.to_str().unwrap()]).stderr).to_string();
+    assert!(err.contains("no 'start' column"), "{err}");
+
+    let history = example("history.csv");
+    let err =
+        String::from_utf8_lossy(&switchboard(&["plan", &history, "--time-zone", "Mars/Olympus"]).stderr).to_string();
+    assert!(err.contains("unknown time zone 'Mars/Olympus'"), "{err}");
+    let err = String::from_utf8_lossy(&switchboard(&["plan", &history, "--adjust", "2026-11-30 08:00=+20%"]).stderr)
+        .to_string();
+    assert!(err.contains("expected FROM/TO"), "{err}");
+}

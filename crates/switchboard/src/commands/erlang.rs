@@ -9,7 +9,7 @@ use std::fmt::Write;
 use std::time::Duration;
 use switchboard_core::erlang::{Model, StaffingInput, StaffingRow};
 
-fn duration(name: &str, secs: f64) -> anyhow::Result<Duration> {
+pub(super) fn duration(name: &str, secs: f64) -> anyhow::Result<Duration> {
     if !secs.is_finite() || secs < 0.0 {
         bail!("--{name} must be a non-negative number, got {secs}");
     }
@@ -26,11 +26,11 @@ fn render(args: ErlangArgs) -> anyhow::Result<String> {
         calls: args.calls,
         interval: duration("interval-minutes", args.interval_minutes * 60.0)?,
         aht: duration("aht", args.aht)?,
-        sl_target: args.sl_target,
-        sl_threshold: duration("sl-seconds", args.sl_seconds)?,
-        shrinkage: args.shrinkage,
-        max_occupancy: args.max_occupancy,
-        patience: args.patience.map(|p| duration("patience", p)).transpose()?,
+        sl_target: args.targets.sl_target,
+        sl_threshold: duration("sl-seconds", args.targets.sl_seconds)?,
+        shrinkage: args.targets.shrinkage,
+        max_occupancy: args.targets.max_occupancy,
+        patience: args.targets.patience.map(|p| duration("patience", p)).transpose()?,
     };
     input.validate()?;
     if let Some(agents) = args.agents {
@@ -53,7 +53,7 @@ fn render(args: ErlangArgs) -> anyhow::Result<String> {
     }
     let model = match staffing.model {
         Model::ErlangC => "Erlang C".to_string(),
-        Model::ErlangA => format!("Erlang A (mean patience {} s)", args.patience.unwrap_or_default()),
+        Model::ErlangA => format!("Erlang A (mean patience {} s)", args.targets.patience.unwrap_or_default()),
     };
     writeln!(
         out,
@@ -66,10 +66,15 @@ fn render(args: ErlangArgs) -> anyhow::Result<String> {
         "\nRequired agents: {} (service level {} for a target of {} in {} s)",
         staffing.agents,
         percent(Some(staffing.service_level)),
-        percent(Some(args.sl_target)),
-        args.sl_seconds
+        percent(Some(args.targets.sl_target)),
+        args.targets.sl_seconds
     )?;
-    writeln!(out, "Scheduled agents with {} shrinkage: {}", percent(Some(args.shrinkage)), staffing.scheduled_agents)?;
+    writeln!(
+        out,
+        "Scheduled agents with {} shrinkage: {}",
+        percent(Some(args.targets.shrinkage)),
+        staffing.scheduled_agents
+    )?;
     Ok(out)
 }
 

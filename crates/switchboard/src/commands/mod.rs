@@ -5,6 +5,7 @@ mod create_workspace;
 mod data_dir;
 mod erlang;
 mod open_store;
+mod plan;
 mod private_files;
 mod serve;
 mod simulate;
@@ -15,6 +16,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         Command::Erlang(args) => erlang::run(args),
         Command::Simulate(args) => simulate::run(args),
+        Command::Plan(args) => plan::run(args),
         Command::Serve(args) => serve::serve(args, false),
         Command::Demo(args) => serve::serve(args, true),
         Command::CreateWorkspace(args) => create_workspace::run(args),

@@ -75,7 +75,15 @@ pub struct TargetArgs {
 pub struct PlanArgs {
     /// History as CSV with a header: start,offered[,aht_seconds]; start is RFC 3339
     /// (2026-11-02T09:30:00+01:00) or local time in --time-zone (2026-11-02 09:30).
-    pub history: PathBuf,
+    #[arg(required_unless_present = "scenario", conflicts_with = "scenario")]
+    pub history: Option<PathBuf>,
+    /// Staff a simulation scenario instead (see `simulate`): the fewest agents of each group per
+    /// interval with which every queue meets --sl-target when the real engine routes its demand.
+    #[arg(long)]
+    pub scenario: Option<PathBuf>,
+    /// Simulated days per evaluation with --scenario.
+    #[arg(long, default_value_t = 20)]
+    pub seeds: u32,
     /// The workspace's time zone (IANA name); intervals follow its clock. Default: that of
     /// --hours, else UTC.
     #[arg(long)]

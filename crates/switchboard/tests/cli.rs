@@ -223,3 +223,26 @@ fn plan_names_the_bad_line() {
         .to_string();
     assert!(err.contains("expected FROM/TO"), "{err}");
 }
+
+#[test]
+fn plan_staffs_a_scenario_by_simulation() {
+    let out = switchboard(&["plan", "--scenario", &example("day.toml"), "--seeds", "2", "--json"]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["groups"].as_array().unwrap().len(), 4);
+    assert_eq!(v["intervals"].as_array().unwrap().len(), 20);
+    for q in v["queues"].as_array().unwrap() {
+        for (sl, offered) in q["service_level"].as_array().unwrap().iter().zip(q["offered"].as_array().unwrap()) {
+            // Judged where a contact a day came on average.
+            if offered.as_f64().unwrap() >= 1.0 {
+                assert!(sl.as_f64().unwrap() >= 0.8, "{}: {sl}", q["name"]);
+            }
+        }
+    }
+    let text = switchboard(&["plan", "--scenario", &example("day.toml"), "--seeds", "2"]);
+    let text = String::from_utf8(text.stdout).unwrap();
+    assert!(text.contains("billing SL") && text.contains("Erlang C staffing each queue on its own"), "{text}");
+
+    let both = switchboard(&["plan", &example("history.csv"), "--scenario", &example("day.toml")]);
+    assert!(!both.status.success());
+}

@@ -10,6 +10,7 @@
 
 pub mod dist;
 pub mod scenario;
+pub mod staffing;
 
 pub use scenario::{Compiled, Scenario, ScenarioError};
 

@@ -208,7 +208,7 @@ fn within(field: &str, v: f64, range: &std::ops::RangeInclusive<f64>) -> Result<
 }
 
 /// A scenario checked and turned into engine configuration.
-#[derive(Debug)]
+#[derive(Clone, Debug)]
 pub struct Compiled {
     pub seed: u64,
     pub start: Timestamp,
@@ -225,9 +225,18 @@ pub struct Compiled {
     pub queues: Vec<QueueConfig>,
     pub streams: Vec<Stream>,
     pub agents: Vec<SimAgentSpec>,
+    /// Each agent group as one agent of it (id 0): the staffing search
+    /// makes as many as it wants of each.
+    pub groups: Vec<GroupTemplate>,
 }
 
-#[derive(Debug)]
+#[derive(Clone, Debug)]
+pub struct GroupTemplate {
+    pub name: String,
+    pub agent: SimAgentSpec,
+}
+
+#[derive(Clone, Debug)]
 pub struct Stream {
     pub queue: QueueId,
     pub channel: Channel,
@@ -240,11 +249,43 @@ pub struct Stream {
     pub attributes: Attributes,
 }
 
-#[derive(Debug)]
+#[derive(Clone, Debug)]
 pub struct SimAgentSpec {
     pub config: AgentConfig,
     pub shift: Option<(Timestamp, Timestamp)>,
     pub answer: Duration,
+}
+
+impl Compiled {
+    /// The same scenario with `agents[group][interval]` agents of each group
+    /// on duty instead of the groups' counts and shifts: one simulated agent
+    /// per unbroken run of intervals in which its group has at least that
+    /// many; those on at the last interval stay on to drain the queues.
+    pub fn with_staffing(&self, agents: &[Vec<u32>]) -> Compiled {
+        let at = |i: usize| if i >= self.intervals { self.drain_end } else { self.start + self.interval * i as u32 };
+        let mut on_duty = Vec::new();
+        for (template, counts) in self.groups.iter().zip(agents) {
+            let most = counts.iter().copied().max().unwrap_or(0);
+            for k in 0..most {
+                let mut i = 0;
+                while i < counts.len() {
+                    if counts[i] <= k {
+                        i += 1;
+                        continue;
+                    }
+                    let from = i;
+                    while i < counts.len() && counts[i] > k {
+                        i += 1;
+                    }
+                    let mut agent = template.agent.clone();
+                    agent.config.id = AgentId(on_duty.len() as u64 + 1);
+                    agent.shift = Some((at(from), at(i)));
+                    on_duty.push(agent);
+                }
+            }
+        }
+        Compiled { agents: on_duty, ..self.clone() }
+    }
 }
 
 impl Scenario {
@@ -367,6 +408,7 @@ impl Scenario {
             Timestamp((local.and_utc().timestamp() - offset_minutes as i64 * 60) * 1000)
         };
         let mut agents = Vec::new();
+        let mut groups = Vec::new();
         for (g, group) in self.agents.iter().enumerate() {
             let field = |f: &str| format!("agents[{g}].{f}");
             let memberships = group
@@ -389,19 +431,21 @@ impl Scenario {
                 let at = |m: u32| day_start + Duration::from_secs(m as u64 * 60);
                 (at(from), at(to))
             });
-            for _ in 0..group.count {
-                let mut config = AgentConfig::new(AgentId(agents.len() as u64 + 1));
-                for (name, p) in &group.skills {
-                    config.skills.set(skills.intern(name), p.level());
-                }
-                config.capacity = group.capacity.clone().unwrap_or_default();
-                config.memberships = memberships.clone();
-                agents.push(SimAgentSpec {
-                    config,
-                    shift,
-                    answer: secs(&field("answer_seconds"), group.answer_seconds)?,
-                });
+            let mut config = AgentConfig::new(AgentId(0));
+            for (name, p) in &group.skills {
+                config.skills.set(skills.intern(name), p.level());
             }
+            config.capacity = group.capacity.clone().unwrap_or_default();
+            config.memberships = memberships;
+            let template =
+                SimAgentSpec { config, shift, answer: secs(&field("answer_seconds"), group.answer_seconds)? };
+            for _ in 0..group.count {
+                let mut agent = template.clone();
+                agent.config.id = AgentId(agents.len() as u64 + 1);
+                agents.push(agent);
+            }
+            let name = if group.name.is_empty() { format!("group {}", g + 1) } else { group.name.clone() };
+            groups.push(GroupTemplate { name, agent: template });
         }
 
         Ok(Compiled {
@@ -419,6 +463,7 @@ impl Scenario {
             queues,
             streams,
             agents,
+            groups,
         })
     }
 }

@@ -9,6 +9,7 @@ mod plan;
 mod private_files;
 mod serve;
 mod simulate;
+mod staffing;
 
 use crate::cli::{Cli, Command};
 

@@ -20,10 +20,15 @@ pub fn run(args: PlanArgs) -> anyhow::Result<()> {
 }
 
 fn render(args: &PlanArgs) -> anyhow::Result<String> {
+    let history = match (&args.history, &args.scenario) {
+        (_, Some(scenario)) => return super::staffing::render(scenario, args),
+        (Some(history), None) => history,
+        (None, None) => bail!("give a history file or --scenario"),
+    };
     let calendar = args.hours.as_ref().map(|path| read_calendar(path)).transpose()?;
     let time_zone = time_zone(args.time_zone.as_deref(), calendar.as_ref())?;
     let grid = Grid::new(time_zone, args.interval_minutes)?;
-    let history = read_history(&args.history, &grid)?;
+    let history_rows = read_history(history, &grid)?;
     let adjustments = args
         .adjustments
         .iter()
@@ -32,13 +37,13 @@ fn render(args: &PlanArgs) -> anyhow::Result<String> {
     let method = args.method.as_deref().map(|m| serde_json::from_value::<Method>(json!(m))).transpose()?;
     let forecast = forecast::forecast(&Request {
         grid,
-        history: &history,
+        history: &history_rows,
         days: args.days,
         calendar: calendar.as_ref(),
         adjustments: &adjustments,
         method,
     })
-    .with_context(|| format!("forecasting from {}", args.history.display()))?;
+    .with_context(|| format!("forecasting from {}", history.display()))?;
     let t = &args.targets;
     let targets = Targets {
         sl_target: t.sl_target,

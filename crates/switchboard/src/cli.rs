@@ -110,6 +110,14 @@ pub struct PlanArgs {
     pub aht: Option<f64>,
     #[command(flatten)]
     pub targets: TargetArgs,
+    /// Shift templates (TOML `[[shifts]]`: name, length_minutes, starts, breaks, days): schedule
+    /// the plan with the fewest paid hours.
+    #[arg(long)]
+    pub shifts: Option<PathBuf>,
+    /// Seconds of branch and bound for --shifts before the best schedule found is taken (its gap
+    /// to the bound is printed either way).
+    #[arg(long, default_value_t = 10.0)]
+    pub schedule_seconds: f64,
     /// Print every interval, not only each day's totals.
     #[arg(long)]
     pub intervals: bool,

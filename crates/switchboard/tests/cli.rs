@@ -197,6 +197,34 @@ fn plan_forecasts_the_example_history_and_staffs_it() {
 }
 
 #[test]
+fn plan_schedules_shifts_that_cover_it() {
+    let out = switchboard(&[
+        "plan",
+        &example("history.csv"),
+        "--hours",
+        &example("hours.toml"),
+        "--shrinkage",
+        "0.3",
+        "--shifts",
+        &example("shifts.toml"),
+        "--json",
+    ]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let s = &v["schedule"];
+    for c in s["coverage"].as_array().unwrap() {
+        assert!(c["scheduled"].as_u64() >= c["required"].as_u64(), "{c}");
+    }
+    let (paid, bound) = (s["paid_hours"].as_f64().unwrap(), s["lower_bound_hours"].as_f64().unwrap());
+    assert!(paid >= bound - 1e-6 && s["gap"].as_f64().unwrap() < 0.05, "{paid} against {bound}");
+    let saturday: Vec<_> = s["shifts"].as_array().unwrap().iter().filter(|a| a["template"] == "saturday").collect();
+    assert_eq!(saturday.len(), 1, "one start time, on Saturdays only");
+
+    let bad = switchboard(&["plan", &example("history.csv"), "--shifts", &example("hours.toml")]);
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("is not a shifts file"));
+}
+
+#[test]
 fn plan_names_the_bad_line() {
     let dir = std::env::temp_dir().join(format!("switchboard-plan-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();

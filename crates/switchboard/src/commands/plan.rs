@@ -14,6 +14,7 @@ use switchboard_core::calendar::Calendar;
 use switchboard_core::forecast::{self, Adjustment, Forecast, Grid, Method, Observation, Request};
 use switchboard_core::plan::{self, Plan, Targets};
 use switchboard_core::time::Timestamp;
+use switchboard_planning::schedule::{self, Method as ScheduleMethod, Schedule, ShiftFile};
 
 pub fn run(args: PlanArgs) -> anyhow::Result<()> {
     super::emit(&render(&args)?)
@@ -54,8 +55,26 @@ fn render(args: &PlanArgs) -> anyhow::Result<String> {
         aht: args.aht.map(|a| duration("aht", a)).transpose()?,
     };
     let plan = plan::staff(&forecast, &grid, &targets)?;
+    let schedule = match &args.shifts {
+        None => None,
+        Some(path) => {
+            let text = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+            let file: ShiftFile =
+                toml::from_str(&text).with_context(|| format!("{} is not a shifts file", path.display()))?;
+            let required: Vec<(Timestamp, u32)> = plan.rows.iter().map(|r| (r.start, r.scheduled_agents)).collect();
+            Some(
+                schedule::generate(
+                    &grid,
+                    &required,
+                    &file.shifts,
+                    duration("schedule-seconds", args.schedule_seconds)?,
+                )
+                .with_context(|| format!("scheduling {}", path.display()))?,
+            )
+        }
+    };
     if args.json {
-        let out = json!({ "time_zone": time_zone.name(), "forecast": forecast, "plan": plan });
+        let out = json!({ "time_zone": time_zone.name(), "forecast": forecast, "plan": plan, "schedule": schedule });
         return Ok(format!("{}\n", serde_json::to_string_pretty(&out)?));
     }
     let mut out = String::new();
@@ -82,7 +101,38 @@ fn render(args: &PlanArgs) -> anyhow::Result<String> {
         plan.peak_agents,
         plan.peak_scheduled_agents
     )?;
+    if let Some(s) = &schedule {
+        describe_schedule(&mut out, &grid, s)?;
+    }
     Ok(out)
+}
+
+fn describe_schedule(out: &mut String, grid: &Grid, s: &Schedule) -> anyhow::Result<()> {
+    let over: u32 = s.coverage.iter().map(|c| c.scheduled.saturating_sub(c.required)).sum();
+    writeln!(
+        out,
+        "\nShifts ({}): {:.1} paid hours; no schedule can do with less than {:.1} (gap {}); {:.1} agent-hours over the requirement\n",
+        match s.method {
+            ScheduleMethod::IntegerProgram => "branch and bound",
+            ScheduleMethod::RoundedRelaxation => "relaxation rounded up and trimmed",
+        },
+        s.paid_hours,
+        s.lower_bound_hours,
+        percent(Some(s.gap)),
+        f64::from(over) * f64::from(grid.minutes()) / 60.0
+    )?;
+    let mut table = Table::new(&["day", "shift", "start", "agents"]);
+    for a in &s.shifts {
+        let local = grid.local(a.start);
+        table.row(vec![
+            local.format("%a %Y-%m-%d").to_string(),
+            a.template.clone(),
+            local.format("%H:%M").to_string(),
+            a.agents.to_string(),
+        ]);
+    }
+    write!(out, "{}", table.render())?;
+    Ok(())
 }
 
 fn time_zone(given: Option<&str>, calendar: Option<&Calendar>) -> anyhow::Result<Tz> {

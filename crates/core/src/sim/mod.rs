@@ -11,6 +11,7 @@
 pub mod dist;
 pub mod scenario;
 pub mod staffing;
+mod window;
 
 pub use scenario::{Compiled, Scenario, ScenarioError};
 
@@ -104,7 +105,7 @@ struct Sim<'a> {
     rng: Rng,
     agenda: BinaryHeap<Reverse<(Timestamp, u64, Step)>>,
     agenda_seq: u64,
-    contacts: Vec<SimContact>,
+    contacts: window::Window<SimContact>,
     agents: Vec<SimAgent>,
     live: u64,
     arrivals_pending: usize,
@@ -156,7 +157,7 @@ impl<'a> Sim<'a> {
             rng: Rng::seeded(c.seed),
             agenda: BinaryHeap::new(),
             agenda_seq: 0,
-            contacts: Vec::new(),
+            contacts: window::Window::new(),
             agents: Vec::new(),
             live: 0,
             arrivals_pending: 0,
@@ -252,6 +253,7 @@ impl<'a> Sim<'a> {
                 self.step(t, step)?;
             }
             self.absorb_events(t)?;
+            self.contacts.trim(|c| c.phase == Phase::Done);
             steps += 1;
             if steps.is_multiple_of(16_384) {
                 progress(((t.0 - self.c.start.0) as f64 / span).min(1.0));
@@ -277,13 +279,17 @@ impl<'a> Sim<'a> {
                 }
             }
             Step::Abandon { contact } => {
-                let c = &self.contacts[contact as usize - 1];
-                if matches!(c.phase, Phase::Waiting | Phase::Offered) && !c.callback {
+                // A contact already dropped from the window was finished.
+                let waiting = self
+                    .contacts
+                    .get(contact)
+                    .is_some_and(|c| matches!(c.phase, Phase::Waiting | Phase::Offered) && !c.callback);
+                if waiting {
                     self.engine.cancel(ContactId(contact), CancelReason::Abandoned, now).map_err(engine_error)?;
                 }
             }
             Step::Accept { contact, agent } => {
-                if self.contacts[contact as usize - 1].phase == Phase::Offered {
+                if self.contacts.get(contact).is_some_and(|c| c.phase == Phase::Offered) {
                     // The offer may have been withdrawn meanwhile; then there is nothing to accept.
                     let _ = self.engine.accept(ContactId(contact), AgentId(agent), now);
                 }
@@ -303,11 +309,10 @@ impl<'a> Sim<'a> {
 
     fn arrive(&mut self, s: usize, now: Timestamp) -> Result<(), ScenarioError> {
         let stream = &self.c.streams[s];
-        let id = self.contacts.len() as u64 + 1;
         let millis = |secs: f64| Duration::from_millis((secs * 1000.0) as u64);
         let handle = millis(stream.handle_time.sample(&mut self.rng));
         let patience = stream.patience.map(|p| millis(p.sample(&mut self.rng)));
-        self.contacts.push(SimContact {
+        let id = self.contacts.push(SimContact {
             interval: self.interval_of(now),
             counted: now >= self.c.warmup_end,
             handle,
@@ -452,7 +457,8 @@ impl<'a> Sim<'a> {
     }
 
     fn contact(&mut self, id: ContactId) -> &mut SimContact {
-        &mut self.contacts[id.0 as usize - 1]
+        // Dropped only once finished, and the engine names no finished contact.
+        self.contacts.get_mut(id.0).expect("an event names a contact in play")
     }
 
     fn line_changed(&mut self, q: usize, delta: i32, t: Timestamp) {
@@ -537,12 +543,44 @@ impl<'a> Sim<'a> {
             seed: c.seed,
             interval_minutes: c.interval.as_secs() / 60,
             intervals: labels,
-            contacts: self.contacts.len() as u64,
+            contacts: self.contacts.arrived(),
             unfinished: self.live,
             engine_events: self.engine_events,
             queues,
             total: row(&total, total_max.iter().copied().max().unwrap_or(0)),
             total_intervals: total_by_interval.iter().zip(&total_max).map(|(k, m)| row(k, *m)).collect(),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn memory_follows_the_contacts_in_play_not_the_run() {
+        let scenario = Scenario::from_toml(
+            r#"
+            duration_hours = 100
+            [[queues]]
+            name = "support"
+            [[arrivals]]
+            queue = "support"
+            per_interval = 100
+            handle_time = { distribution = "exponential", mean_seconds = 180 }
+            patience = { distribution = "exponential", mean_seconds = 120 }
+            [[agents]]
+            count = 11
+            queues = ["support"]
+            "#,
+        )
+        .unwrap()
+        .compile()
+        .unwrap();
+        let mut sim = Sim::new(&scenario).unwrap();
+        sim.run(&mut |_| {}).unwrap();
+        let (held, arrived) = (sim.contacts.held(), sim.contacts.arrived());
+        assert!(arrived > 19_000, "{arrived}");
+        assert!(held < 100, "{held} contacts held at the end of a run of {arrived}");
     }
 }

@@ -9,10 +9,12 @@
 //!   delivery reports);
 //! - [`thread`]: our Message-IDs and which conversation a message joins;
 //! - [`safety`]: auto-replies, bounces and the per-sender limit;
+//! - [`blocklist`]: an endpoint's blocked senders;
 //! - [`receive`]: a received message through the seam, committed before 250;
 //! - [`imap`]: IMAP mailboxes polled into the same inbox;
 //! - [`send`] and [`channel`]: replies out, as the `ChannelAdapter`.
 
+pub mod blocklist;
 pub mod channel;
 pub mod imap;
 pub mod listener;

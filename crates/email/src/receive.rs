@@ -3,6 +3,7 @@
 //! committed through `Service::inbound` — the reply the client gets (250
 //! or why not) is decided here, after that commit.
 
+use crate::blocklist;
 use crate::parse::Email;
 use crate::safety::{self, SenderLimit};
 use crate::session::{Envelope, Reply};
@@ -25,6 +26,8 @@ pub const FROM: &str = "email_from";
 pub const TO: &str = "email_to";
 /// Why the message that opened it counts as automatic, if it does.
 pub const AUTOMATIC: &str = "email_automatic";
+/// The endpoint setting with the text of the automatic acknowledgement.
+pub const AUTO_ACKNOWLEDGE: &str = "auto_acknowledge";
 /// The ended conversation a reply to it was made a new contact of.
 pub const PREVIOUS_CONTACT: &str = "previous_contact";
 
@@ -113,8 +116,12 @@ impl Inbox {
             }
         }
         let mut reply = Reply::new(250, "2.0.0", "taken");
+        let sender = email.from.as_ref().map_or(envelope_from, |m| m.address.as_str());
         for endpoint in endpoints {
-            let taken = if bounce {
+            let taken = if !bounce && blocklist::blocks(endpoint, sender) {
+                tracing::info!(endpoint = endpoint.id.0, "mail from a blocked sender; dropped");
+                Ok(None)
+            } else if bounce {
                 self.bounce(endpoint, email, &raw).await
             } else if envelope_from.is_empty() {
                 self.null_sender_auto_reply(endpoint, email, raw.clone()).await
@@ -274,9 +281,16 @@ impl Inbox {
                 automatic: automatic.is_some(),
                 ..Default::default()
             }),
-            opening: Opening { attributes, ..Default::default() },
+            opening: Opening { attributes, acknowledgement: acknowledgement(endpoint), ..Default::default() },
         }
     }
+}
+
+/// The endpoint's automatic acknowledgement of new conversations (setting
+/// `auto_acknowledge`, `{{reference}}` standing for the conversation's
+/// number), if it has one.
+fn acknowledgement(endpoint: &Endpoint) -> Option<String> {
+    endpoint.settings.get(AUTO_ACKNOWLEDGE)?.as_str().map(str::trim).filter(|t| !t.is_empty()).map(String::from)
 }
 
 /// A size as people read it.

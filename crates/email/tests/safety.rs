@@ -1,6 +1,8 @@
 //! Email that must make no noise: auto-replies are marked and never get the
 //! bot's answer, bounces never open a contact and mark the delivery of the
-//! message they report on failed, and our own mail coming back is a loop.
+//! message they report on failed, our own mail coming back is a loop,
+//! blocked senders open nothing, and the acknowledgement of new mail is
+//! sent once and never to a machine.
 
 mod common;
 #[path = "../../service/tests/support/mod.rs"]
@@ -96,4 +98,52 @@ async fn bounces_fail_the_delivery_and_open_nothing(url: String) {
     std::fs::remove_dir_all(dir).unwrap();
 }
 
-support::on_both!(auto_replies_are_marked_and_never_answered, bounces_fail_the_delivery_and_open_nothing);
+async fn blocked_senders_open_nothing_and_new_mail_is_acknowledged_once(url: String) {
+    let sink = Sink::start();
+    let mut settings = common::relay(&sink);
+    settings["blocklist"] = json!(["spam@customer.example", "@junk.example"]);
+    settings["auto_acknowledge"] = json!("We have your message (reference {{reference}}) and will answer soon.");
+    let m = mailroom(&url, 1024 * 1024, settings).await;
+
+    for blocked in ["spam@customer.example", "offers@mail.junk.example"] {
+        let (ok, out) = m.mail(blocked, &["--body", "Buy now"]).await;
+        assert!(ok, "taken, so no bounce goes to a forged sender: {out}");
+        assert!(m.contacts_of(blocked).await.is_empty(), "{blocked} opens nothing");
+    }
+
+    let (ok, out) = m.mail("person@customer.example", &["--h-Subject", "Broken lamp", "--body", "It flickers."]).await;
+    assert!(ok, "{out}");
+    let contact = m.contacts_of("person@customer.example").await[0].id;
+    let shown = m.messages(contact).await;
+    assert_eq!(shown.len(), 2, "{shown:?}");
+    assert_eq!(shown[1]["from"], "bot");
+    let text = shown[1]["text"].as_str().unwrap();
+    assert!(text.contains(&format!("reference {}", contact.0)), "{text}");
+    m.service.deliver_pending(&EmailChannel::new(m.service.clone()), &DeliveryOptions::default()).await.unwrap();
+    let ack = sink.message(1).await;
+    assert!(ack.contains(&format!("reference {}", contact.0)), "{ack}");
+    assert_eq!(header(&ack, "Subject").as_deref(), Some("Re: Broken lamp"));
+    let our_id = header(&ack, "Message-ID").unwrap();
+
+    // The customer's answer continues the conversation: no second acknowledgement.
+    let (ok, out) = m
+        .mail("person@customer.example", &["--header", &format!("In-Reply-To: {our_id}"), "--body", "Any news?"])
+        .await;
+    assert!(ok, "{out}");
+    let shown = m.messages(contact).await;
+    assert_eq!(shown.len(), 3, "{shown:?}");
+    assert_eq!(shown[2]["from"], "customer");
+
+    // An auto-reply opening a conversation is never acknowledged (a loop).
+    let (ok, out) =
+        m.mail("away@customer.example", &["--header", "Auto-Submitted: auto-replied", "--body", "Away"]).await;
+    assert!(ok, "{out}");
+    let away = m.contacts_of("away@customer.example").await[0].id;
+    assert_eq!(m.messages(away).await.len(), 1);
+}
+
+support::on_both!(
+    auto_replies_are_marked_and_never_answered,
+    bounces_fail_the_delivery_and_open_nothing,
+    blocked_senders_open_nothing_and_new_mail_is_acknowledged_once
+);

@@ -103,6 +103,11 @@ pub struct Opening {
     /// call): the conversation is opened with neither bot nor queue, and the
     /// channel reports each of the bot's steps with [`Service::bot_step`].
     pub channel_runs_flow: bool,
+    /// An automatic acknowledgement, logged as the endpoint's message right
+    /// after the customer's and delivered like any reply; `{{reference}}`
+    /// becomes the conversation's number. Never sent for a message a
+    /// machine sent (it would answer an auto-reply: a mail loop).
+    pub acknowledgement: Option<String>,
 }
 
 #[derive(Clone, Debug, Default)]
@@ -224,6 +229,10 @@ impl Service {
         if let Some(m) = message {
             let body = self.customer_message(&record, m, name.unwrap_or_default(), &mut changes)?;
             changes.push(body.event(&record, now));
+        }
+        if let Some(text) = opening.acknowledgement.filter(|_| !automatic) {
+            let text = text.replace("{{reference}}", &id.0.to_string());
+            changes.push(MessageBody::new(Author::Bot, &route.name, text).event(&record, now));
         }
         let live = self.conversations().get(id);
         let mut live = live.lock().await;

@@ -13,9 +13,9 @@ mod support;
 use serde_json::{Value, json};
 use std::collections::HashMap;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::atomic::Ordering;
 use std::time::Duration;
-use support::{Api, DataDir, Server};
+use support::{Api, DataDir, Progress, Server};
 
 /// Concurrent clients, each with its own connection.
 const CLIENTS: usize = 16;
@@ -34,18 +34,6 @@ struct Ack {
     seq: u64,
     id: u64,
     enqueued_at: i64,
-}
-
-/// Counters the clients share with the test, which watches them to decide
-/// when to kill.
-#[derive(Default)]
-struct Progress {
-    /// Requests started (the tickets handed out, up to [`TOTAL`]).
-    issued: AtomicUsize,
-    acked: AtomicUsize,
-    in_flight: AtomicUsize,
-    /// Set just before the kill: from then on, failed requests are expected.
-    killed: AtomicBool,
 }
 
 /// Creates contacts one after another until the tickets run out or the
@@ -149,37 +137,21 @@ async fn load_and_kill(server: &mut Server, api: &Api, queue: u64) -> Vec<Vec<Ac
     server.kill();
     eprintln!("killed the server with {in_flight} requests in flight");
 
-    let mut per_client = Vec::new();
-    for (c, task) in tasks.into_iter().enumerate() {
-        let result = tokio::time::timeout(Duration::from_secs(30), task)
-            .await
-            .unwrap_or_else(|_| panic!("client {c} still running 30 s after the kill"))
-            .unwrap_or_else(|e| panic!("client {c} panicked: {e}"));
-        per_client.push(result.unwrap_or_else(|e| panic!("{e}\n--- server log ---\n{}", server.log_text())));
-    }
+    let per_client = support::join_clients(tasks, server).await;
     let acked: usize = per_client.iter().map(Vec::len).sum();
     assert!(acked >= KILL_AFTER, "{acked} acknowledged, fewer than the {KILL_AFTER} counted before the kill");
     assert!(acked < TOTAL, "all {TOTAL} contacts were acknowledged: the kill came too late to test anything");
     per_client
 }
 
-/// Every contact of `queue`, paging with `after`.
+/// Every contact of `queue`, by id.
 async fn all_contacts(api: &Api, queue: u64) -> HashMap<u64, Value> {
     let mut out = HashMap::new();
-    let mut after: Option<u64> = None;
-    loop {
-        let cursor = after.map(|a| format!("&after={a}")).unwrap_or_default();
-        let page = api.get(&format!("/api/v1/contacts?queue={queue}&limit=500{cursor}")).await;
-        let contacts = page["contacts"].as_array().unwrap_or_else(|| panic!("no contacts list: {page}"));
-        for c in contacts {
-            let id = c["id"].as_u64().unwrap_or_else(|| panic!("contact without an id: {c}"));
-            assert!(out.insert(id, c.clone()).is_none(), "contact {id} listed twice");
-        }
-        match page["next_after"].as_u64() {
-            Some(next) => after = Some(next),
-            None => return out,
-        }
+    for c in support::queue_contacts(api, queue).await {
+        let id = c["id"].as_u64().unwrap_or_else(|| panic!("contact without an id: {c}"));
+        assert!(out.insert(id, c).is_none(), "contact {id} listed twice");
     }
+    out
 }
 
 /// What must hold after the restart.
@@ -282,18 +254,9 @@ async fn crash_and_restart(data: &DataDir) {
     check_after_restart(&api, queue, &per_client).await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn acknowledged_contacts_survive_kill_9_on_sqlite() {
-    let data = DataDir::new("crash-sqlite", None);
-    crash_and_restart(&data).await;
-    support::remove(&data.dir);
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn acknowledged_contacts_survive_kill_9_on_postgres() {
-    let (url, name) = support::fresh_postgres("crash").await;
-    let data = DataDir::new("crash-postgres", Some(url));
-    crash_and_restart(&data).await;
-    support::drop_postgres(&name).await;
-    support::remove(&data.dir);
-}
+support::on_both_databases!(
+    "crash",
+    crash_and_restart,
+    acknowledged_contacts_survive_kill_9_on_sqlite,
+    acknowledged_contacts_survive_kill_9_on_postgres
+);

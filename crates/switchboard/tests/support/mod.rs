@@ -3,7 +3,7 @@
 //! leaves a server behind.
 
 // Each test binary uses its own part of this.
-#![allow(dead_code)]
+#![allow(dead_code, unused_macros)]
 
 use serde_json::Value;
 use std::net::TcpListener;
@@ -71,7 +71,7 @@ pub fn unique() -> u64 {
 
 /// A free port, found by binding port 0 and letting it go. Another process
 /// may take it before the server binds it; [`Server::start`] retries then.
-fn free_port() -> u16 {
+pub fn free_port() -> u16 {
     let listener = TcpListener::bind("127.0.0.1:0").expect("binding 127.0.0.1:0");
     listener.local_addr().expect("local address").port()
 }
@@ -88,13 +88,21 @@ impl Server {
     /// `label` names the log file, so the logs of a run and its restart are
     /// both kept.
     pub async fn start(data: &DataDir, label: &str) -> Server {
+        Server::start_with(data, label, &[]).await
+    }
+
+    /// The same with more arguments for `serve` (`--smtp 127.0.0.1:2526`).
+    pub async fn start_with(data: &DataDir, label: &str, extra: &[&str]) -> Server {
         for attempt in 1..=5 {
             let port = free_port();
             let log = data.dir.join(format!("{label}-{attempt}.log"));
             let file = std::fs::File::create(&log).unwrap_or_else(|e| panic!("creating {}: {e}", log.display()));
             let err = file.try_clone().expect("cloning the log file handle");
+            let http = format!("127.0.0.1:{port}");
+            let mut args = vec!["serve", "--http", http.as_str()];
+            args.extend_from_slice(extra);
             let child = data
-                .command(&["serve", "--http", &format!("127.0.0.1:{port}")])
+                .command(&args)
                 .stdin(Stdio::null())
                 .stdout(file)
                 .stderr(err)
@@ -236,3 +244,69 @@ pub async fn drop_postgres(name: &str) {
 pub fn remove(dir: &Path) {
     let _ = std::fs::remove_dir_all(dir);
 }
+
+/// Counters a crash test's load clients share with the test, which watches
+/// them to decide when to kill.
+#[derive(Default)]
+pub struct Progress {
+    /// Requests started (the tickets handed out).
+    pub issued: std::sync::atomic::AtomicUsize,
+    pub acked: std::sync::atomic::AtomicUsize,
+    pub in_flight: std::sync::atomic::AtomicUsize,
+    /// Set just before the kill: from then on, failed requests are expected.
+    pub killed: std::sync::atomic::AtomicBool,
+}
+
+/// Each load client's result once the server is killed: a client still
+/// running 30 s later, or one that failed while the server lived, fails
+/// the test with the server's log.
+pub async fn join_clients<T>(tasks: Vec<tokio::task::JoinHandle<Result<T, String>>>, server: &Server) -> Vec<T> {
+    let mut out = Vec::new();
+    for (c, task) in tasks.into_iter().enumerate() {
+        let result = tokio::time::timeout(Duration::from_secs(30), task)
+            .await
+            .unwrap_or_else(|_| panic!("client {c} still running 30 s after the kill"))
+            .unwrap_or_else(|e| panic!("client {c} panicked: {e}"));
+        out.push(result.unwrap_or_else(|e| panic!("{e}\n--- server log ---\n{}", server.log_text())));
+    }
+    out
+}
+
+/// Every contact of `queue`, in the API's order, paging with `after`.
+pub async fn queue_contacts(api: &Api, queue: u64) -> Vec<Value> {
+    let mut out = Vec::new();
+    let mut after: Option<u64> = None;
+    loop {
+        let cursor = after.map(|a| format!("&after={a}")).unwrap_or_default();
+        let page = api.get(&format!("/api/v1/contacts?queue={queue}&limit=500{cursor}")).await;
+        out.extend(page["contacts"].as_array().unwrap_or_else(|| panic!("no contacts list: {page}")).iter().cloned());
+        match page["next_after"].as_u64() {
+            Some(next) => after = Some(next),
+            None => return out,
+        }
+    }
+}
+
+/// Two tests of one scenario over a `DataDir`: on SQLite, and on a fresh
+/// PostgreSQL database dropped afterwards.
+macro_rules! on_both_databases {
+    ($label:literal, $scenario:ident, $sqlite:ident, $postgres:ident) => {
+        #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+        async fn $sqlite() {
+            let data = support::DataDir::new(concat!($label, "-sqlite"), None);
+            $scenario(&data).await;
+            support::remove(&data.dir);
+        }
+
+        #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+        async fn $postgres() {
+            let (url, name) = support::fresh_postgres($label).await;
+            let data = support::DataDir::new(concat!($label, "-postgres"), Some(url));
+            $scenario(&data).await;
+            support::drop_postgres(&name).await;
+            support::remove(&data.dir);
+        }
+    };
+}
+#[allow(unused_imports)] // Not every test file has a scenario for both.
+pub(crate) use on_both_databases;

@@ -439,3 +439,6 @@ fn read(
         })
         .collect()
 }
+
+#[cfg(test)]
+mod tests;

@@ -194,6 +194,7 @@ async fn seed(service: &Service) -> Result<Principal, ServiceError> {
     }
     service.create_user(&p, user("dave@demo.example", "Dave", Role::Supervisor)).await?;
     seed_self_service(service, &p, support.id).await?;
+    crate::demo_history::seed(service, &p).await?;
     Ok(p)
 }
 

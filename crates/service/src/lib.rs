@@ -21,6 +21,7 @@ mod contacts;
 pub mod conversation;
 mod customers;
 pub mod demo;
+mod demo_history;
 pub mod documents;
 pub mod endpoint_state;
 pub mod endpoints;

@@ -64,17 +64,17 @@ fn contact(start: i64, span: i64) -> impl Strategy<Value = Contact> {
         })
 }
 
+/// An event to log: the engine's (no name), or a service kind's name and payload.
+type Pending = (EventKind, &'static str, serde_json::Value);
+
 /// The events the service would log for these contacts, in time order.
 fn log(contacts: &[Contact]) -> Vec<LoggedEvent> {
-    let mut events: Vec<(i64, u64, Option<u64>, Option<u64>, EventKind, &'static str, serde_json::Value)> = Vec::new();
+    let mut events: Vec<(i64, u64, Option<u64>, Pending)> = Vec::new();
     for (i, c) in contacts.iter().enumerate() {
         let id = i as u64 + 1;
         let (contact, queue) = (ContactId(id), QueueId(c.queue));
         let engine = |kind: EventKind| (kind, "", json!(null));
-        let mut push =
-            |at: i64, agent: Option<u64>, (kind, name, payload): (EventKind, &'static str, serde_json::Value)| {
-                events.push((at, id, agent, Some(c.queue), kind, name, payload))
-            };
+        let mut push = |at: i64, agent: Option<u64>, pending: Pending| events.push((at, id, agent, pending));
         push(c.arrive, None, engine(EventKind::ContactQueued { contact, queue, channel: c.channel, position: 1 }));
         match c.outcome {
             Outcome::Abandoned { wait } => push(
@@ -125,7 +125,7 @@ fn log(contacts: &[Contact]) -> Vec<LoggedEvent> {
     events
         .into_iter()
         .enumerate()
-        .map(|(i, (at, contact, agent, queue, kind, name, payload))| {
+        .map(|(i, (at, contact, agent, (kind, name, payload)))| {
             let (kind_name, payload) = if name.is_empty() {
                 let name = Kind::of_engine(&kind).as_str();
                 (name, serde_json::to_value(Event { at: Timestamp(at), kind }).unwrap())
@@ -139,7 +139,7 @@ fn log(contacts: &[Contact]) -> Vec<LoggedEvent> {
                 kind: kind_name.to_string(),
                 contact: Some(ContactId(contact)),
                 agent: agent.map(UserId),
-                queue: queue.map(QueueId),
+                queue: Some(QueueId(contacts[contact as usize - 1].queue)),
                 customer: Some(CustomerId(contacts[contact as usize - 1].customer)),
                 payload,
             }

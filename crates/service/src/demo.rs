@@ -39,9 +39,23 @@ pub struct Demo {
 /// start: it is reused while it still belongs to the demo's admin, so that
 /// restarts do not pile up permanent admin tokens.
 pub async fn ensure(service: &Service, known: Option<&str>) -> Result<Demo, ServiceError> {
+    ensure_with_history(service, known, crate::demo_history::DAYS).await
+}
+
+/// [`ensure`], with `history_days` of generated past contacts written when
+/// the workspace is made (the benchmark of reports asks for a year).
+pub async fn ensure_with_history(
+    service: &Service,
+    known: Option<&str>,
+    history_days: i64,
+) -> Result<Demo, ServiceError> {
     let admin = match service.store().user_by_email(ADMIN_EMAIL).await? {
         Some(u) => Principal { workspace: u.workspace, user: u.id, role: u.role },
-        None => seed(service).await?,
+        None => {
+            let admin = seed(service).await?;
+            crate::demo_history::seed(service, &admin, history_days).await?;
+            admin
+        }
     };
     support_mailbox(service, &admin).await?;
     support_line(service, &admin).await?;
@@ -194,7 +208,6 @@ async fn seed(service: &Service) -> Result<Principal, ServiceError> {
     }
     service.create_user(&p, user("dave@demo.example", "Dave", Role::Supervisor)).await?;
     seed_self_service(service, &p, support.id).await?;
-    crate::demo_history::seed(service, &p).await?;
     Ok(p)
 }
 

@@ -26,6 +26,7 @@ use switchboard_core::rng::Rng;
 use switchboard_core::time::Timestamp;
 use switchboard_store::{Change, ContactRecord, ContactState, CustomerRecord, Identity, IdentityKind, NewEvent};
 
+/// The demo's history: four weeks.
 pub const DAYS: i64 = 28;
 const CUSTOMERS: usize = 1500;
 const SEED: u64 = 20_260_101;
@@ -208,8 +209,8 @@ impl Day<'_> {
     }
 }
 
-/// Writes the demo's past days, one commit each (the demo's workspace is new).
-pub async fn seed(service: &Service, p: &Principal) -> Result<(), ServiceError> {
+/// Writes the `days` days before today, one commit each (the demo's workspace is new).
+pub async fn seed(service: &Service, p: &Principal, days: i64) -> Result<(), ServiceError> {
     let ws = p.workspace;
     let zone = service.time_zone(ws).await?;
     let store = service.store();
@@ -236,7 +237,7 @@ pub async fn seed(service: &Service, p: &Principal) -> Result<(), ServiceError> 
     // The customers, with an email address each.
     let customer_base = service.ids().customer.load(std::sync::atomic::Ordering::Relaxed);
     let (today, _) = local_day(zone, service.now().0);
-    let first_day = local_day(zone, today - DAYS * 24 * HOUR + 12 * HOUR).0;
+    let first_day = local_day(zone, today - days * 24 * HOUR + 12 * HOUR).0;
     let mut changes = Vec::with_capacity(2 * CUSTOMERS);
     for _ in 0..CUSTOMERS {
         let id = CustomerId(Ids::next(&service.ids().customer));

@@ -3,6 +3,8 @@
 //! report after that. Not run by default; docs/BENCHMARKS.md has its numbers:
 //! `cargo test --release -p switchboard-service --test reports_speed -- --ignored --nocapture`.
 
+// The benchmark needs only part of the shared support.
+#[allow(dead_code, unused_imports, unused_macros)]
 mod support;
 
 use std::time::{Duration, Instant};

@@ -49,16 +49,16 @@ pub async fn ensure_with_history(
     known: Option<&str>,
     history_days: i64,
 ) -> Result<Demo, ServiceError> {
-    let admin = match service.store().user_by_email(ADMIN_EMAIL).await? {
-        Some(u) => Principal { workspace: u.workspace, user: u.id, role: u.role },
-        None => {
-            let admin = seed(service).await?;
-            crate::demo_history::seed(service, &admin, history_days).await?;
-            admin
-        }
+    let (admin, fresh) = match service.store().user_by_email(ADMIN_EMAIL).await? {
+        Some(u) => (Principal { workspace: u.workspace, user: u.id, role: u.role }, false),
+        None => (seed(service).await?, true),
     };
     support_mailbox(service, &admin).await?;
     support_line(service, &admin).await?;
+    // After the endpoints, which the history's conversations name.
+    if fresh {
+        crate::demo_history::seed(service, &admin, history_days).await?;
+    }
     let reusable = match known {
         Some(token) => service.authenticate(token).await.ok().filter(|p| *p == admin).map(|_| token.to_string()),
         None => None,

@@ -160,7 +160,9 @@ impl Rollup {
                 }
             }
             Some(Kind::BotContained) => self.cell(bucket, key(e.queue, None)).contained += 1,
-            Some(Kind::BotHandoff) => self.cell(bucket, key(e.queue, None)).handed_off += 1,
+            // The bot works before any queue: its hand-offs count against its
+            // containment there, not against the queue it hands to.
+            Some(Kind::BotHandoff) => self.cell(bucket, key(None, None)).handed_off += 1,
             Some(Kind::Csat) => {
                 let score = e.payload["score"].as_u64().unwrap_or(0).min(5) as usize;
                 self.cell(bucket, key(e.queue, e.agent)).ratings[score] += 1;

@@ -60,8 +60,19 @@ impl Dimension {
         })
     }
 
-    /// The part of a cell's key this dimension groups by, as JSON.
-    fn project(self, k: &Key) -> Value {
+    /// The part of a cell's key this dimension groups by (the rest left out).
+    fn project(self, k: &Key) -> Key {
+        match self {
+            Dimension::Totals => Key::default(),
+            Dimension::Queues => Key { queue: k.queue, ..Key::default() },
+            Dimension::Agents => Key { agent: k.agent, ..Key::default() },
+            Dimension::Channels => Key { channel: k.channel, ..Key::default() },
+            Dimension::Endpoints => Key { endpoint: k.endpoint, ..Key::default() },
+        }
+    }
+
+    /// A projected key's id, as JSON.
+    fn id(self, k: &Key) -> Value {
         match self {
             Dimension::Totals => Value::Null,
             Dimension::Queues => json!(k.queue),
@@ -343,12 +354,11 @@ fn read(
     names: &HashMap<String, String>,
 ) -> Vec<Row> {
     let (lo, hi) = (bucket_of(from), to);
-    let mut groups: BTreeMap<(i64, String), (Value, Group)> = BTreeMap::new();
+    let mut groups: BTreeMap<(i64, Key), Group> = BTreeMap::new();
     let mut starts: HashMap<i64, i64> = HashMap::new();
     let mut start_of = |bucket: i64| *starts.entry(bucket).or_insert_with(|| r.interval.start(zone, bucket));
     for ((bucket, key), cell) in rollup.cells.range((lo, Key::default())..(hi, Key::default())) {
-        let id = r.dimension.project(key);
-        let g = &mut groups.entry((start_of(*bucket), id.to_string())).or_insert_with(|| (id, Group::default())).1;
+        let g = groups.entry((start_of(*bucket), r.dimension.project(key))).or_default();
         let sl = key.queue.and_then(|q| thresholds.get(&q)).copied().unwrap_or(DEFAULT_SL);
         g.counters += counters(cell, sl, r.short_abandon);
         for (s, n) in cell.ratings.iter().enumerate() {
@@ -360,8 +370,7 @@ fn read(
     let mut all_starts = rollup.starts.clone();
     all_starts.sort_unstable();
     for res in rollup.resolutions.iter().filter(|x| x.bucket >= lo && x.bucket < hi) {
-        let id = r.dimension.project(&res.key);
-        let g = &mut groups.entry((start_of(res.bucket), id.to_string())).or_insert_with(|| (id, Group::default())).1;
+        let g = groups.entry((start_of(res.bucket), r.dimension.project(&res.key))).or_default();
         g.resolutions.push((res.customer, res.at));
         let next = all_starts.partition_point(|s| *s <= (res.customer, res.at));
         if let Some(s) = all_starts.get(next).filter(|s| s.0 == res.customer) {
@@ -375,14 +384,15 @@ fn read(
         let open = open.range((lo, switchboard_core::ids::UserId(0))..(hi, switchboard_core::ids::UserId(0)));
         for ((bucket, agent), a) in closed.chain(open) {
             let key = Key { agent: Some(*agent), ..Default::default() };
-            let id = r.dimension.project(&key);
-            let g = &mut groups.entry((start_of(*bucket), id.to_string())).or_insert_with(|| (id, Group::default())).1;
+            let g = groups.entry((start_of(*bucket), r.dimension.project(&key))).or_default();
             g.activity.get_or_insert_with(Activity::default).add(a);
         }
     }
     groups
         .into_iter()
-        .map(|((start, id_text), (id, g))| {
+        .map(|((start, key), g)| {
+            let id = r.dimension.id(&key);
+            let id_text = id.to_string();
             let mut c = g.counters;
             let activity = r.dimension.has_activity().then(|| g.activity.unwrap_or_default());
             if let Some(a) = &activity {

@@ -101,7 +101,6 @@ struct Seen {
     customer: Option<CustomerId>,
     /// Answered: its bucket, key and time.
     answered: Option<(i64, Key, i64)>,
-    ended_at: Option<i64>,
 }
 
 /// An agent's state since a time, with its reason code.
@@ -125,6 +124,9 @@ pub struct Rollup {
     pub starts: Vec<(CustomerId, i64)>,
     pub resolutions: Vec<Resolution>,
     contacts: HashMap<ContactId, Seen>,
+    /// Handlings ended and not yet wrapped up, by contact and agent: where
+    /// they are counted and when they ended.
+    wrapping: HashMap<(ContactId, UserId), (i64, Key, i64)>,
     agents: HashMap<UserId, Current>,
 }
 
@@ -214,9 +216,17 @@ impl Rollup {
             }
             EventKind::ContactOverflowed { .. } => self.cell(bucket, key).overflowed += 1,
             EventKind::ContactTransferred { .. } => {
-                // Counted where the contact was handled, if it was.
-                let (b, k) = seen.answered.map_or((bucket, key), |(b, k, _)| (b, k));
-                self.cell(b, k).transferred += 1;
+                // Counted where the contact was handled, if it was: that
+                // handling ends here and its agent wraps up; the next agent's
+                // is a handling of its own.
+                let Some((b, k, answered)) = seen.answered else {
+                    self.cell(bucket, key).transferred += 1;
+                    return;
+                };
+                let cell = self.cell(b, k);
+                cell.transferred += 1;
+                cell.talk_ms += (at - answered).max(0) as u64;
+                self.hand_over(contact, b, k, at);
             }
             EventKind::ContactEnded { .. } => {
                 if let Some((b, k, answered)) = seen.answered {
@@ -224,19 +234,12 @@ impl Rollup {
                     if let Some(customer) = seen.customer {
                         self.resolutions.push(Resolution { customer, at, bucket: b, key: k });
                     }
-                }
-                if let Some(s) = contact.and_then(|c| self.contacts.get_mut(&c)) {
-                    s.ended_at = Some(at);
+                    self.hand_over(contact, b, k, at);
                 }
             }
-            EventKind::WrapUpEnded { .. } => {
-                if let (Some((b, k, _)), Some(ended)) = (seen.answered, seen.ended_at) {
+            EventKind::WrapUpEnded { agent, .. } => {
+                if let Some((b, k, ended)) = contact.and_then(|c| self.wrapping.remove(&(c, UserId(agent.0)))) {
                     self.cell(b, k).wrap_ms += (at - ended).max(0) as u64;
-                }
-                if let Some(s) = contact.and_then(|c| self.contacts.get_mut(&c)) {
-                    // Done: a later transfer back starts a new handling.
-                    s.answered = None;
-                    s.ended_at = None;
                 }
             }
             EventKind::OfferCreated { agent, .. } => self.act(bucket, UserId(agent.0)).offers += 1,
@@ -260,6 +263,17 @@ impl Rollup {
                 }
             }
             _ => {}
+        }
+    }
+
+    /// A handling of `contact` ended at `at`: its agent (in `k`) wraps up
+    /// until its `wrap_up_ended`, counted in the same cell.
+    fn hand_over(&mut self, contact: Option<ContactId>, b: i64, k: Key, at: i64) {
+        if let Some(s) = contact.and_then(|c| self.contacts.get_mut(&c)) {
+            s.answered = None;
+        }
+        if let (Some(c), Some(agent)) = (contact, k.agent) {
+            self.wrapping.insert((c, agent), (b, k, at));
         }
     }
 

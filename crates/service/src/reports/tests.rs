@@ -100,14 +100,22 @@ fn log(contacts: &[Contact]) -> Vec<LoggedEvent> {
                         waited: Duration::from_millis(wait as u64),
                     }),
                 );
-                if transferred {
+                // A transfer ends the first agent's handling halfway; the
+                // contact queues again and another agent takes it a second later.
+                let (agent, a, answered) = if transferred {
+                    let moved = answered + talk / 2;
                     let target = TransferTarget::Queue(queue);
-                    push(
-                        answered + talk / 2,
-                        None,
-                        engine(EventKind::ContactTransferred { contact, from: queue, target }),
-                    );
-                }
+                    push(moved, None, engine(EventKind::ContactTransferred { contact, from: queue, target }));
+                    push(moved + wrap, Some(agent), engine(EventKind::WrapUpEnded { contact, agent: a }));
+                    let channel = c.channel;
+                    push(moved, None, engine(EventKind::ContactQueued { contact, queue, channel, position: 1 }));
+                    let (next, b) = (agent % 3 + 1, AgentId(agent % 3 + 1));
+                    let waited = Duration::from_millis(S as u64);
+                    push(moved + S, Some(next), engine(EventKind::OfferAccepted { contact, queue, agent: b, waited }));
+                    (next, b, moved + S - talk / 2)
+                } else {
+                    (agent, a, answered)
+                };
                 push(answered + talk, Some(agent), engine(EventKind::ContactEnded { contact, queue, agent: a }));
                 push(answered + talk + wrap, Some(agent), engine(EventKind::WrapUpEnded { contact, agent: a }));
                 if let Some(score) = rating {
@@ -212,13 +220,27 @@ proptest! {
                 }
                 Outcome::Handled { wait, talk, wrap, transferred, rating, .. } => {
                     let answered = c.arrive + wait;
-                    let ended = answered + talk;
                     let e = expected.entry((day(answered), c.queue)).or_default();
                     e.handled += 1;
                     e.within_sl += (wait <= SL) as u64;
                     e.wait += wait;
+                    // A transferred contact: two handlings, each with its talk and wrap-up.
+                    let (answered, talk) = if transferred {
+                        let moved = answered + talk / 2;
+                        e.handle += talk / 2 + wrap;
+                        e.transferred += 1;
+                        expected.entry((day(moved), c.queue)).or_default().offered += 1;
+                        let e = expected.entry((day(moved + S), c.queue)).or_default();
+                        e.handled += 1;
+                        e.within_sl += 1;
+                        e.wait += S;
+                        (moved + S, talk - talk / 2)
+                    } else {
+                        (answered, talk)
+                    };
+                    let ended = answered + talk;
+                    let e = expected.entry((day(answered), c.queue)).or_default();
                     e.handle += talk + wrap;
-                    e.transferred += transferred as u64;
                     e.resolved += 1;
                     let window = DEFAULT_FCR_WINDOW.as_millis() as i64;
                     e.repeated += contacts.iter().any(|o| o.customer == c.customer && o.arrive > ended && o.arrive <= ended + window) as u64;
@@ -256,7 +278,7 @@ proptest! {
         prop_assert_eq!(seen, expected.len(), "every day and queue with something in it has a row");
         // Totals add the queues' counts up.
         let totals = report(&events, &request(from, to, Interval::Week, Dimension::Totals), berlin, to);
-        prop_assert_eq!(totals.iter().map(|r| r.offered).sum::<u64>(), contacts.len() as u64);
+        prop_assert_eq!(totals.iter().map(|r| r.offered).sum::<u64>(), expected.values().map(|e| e.offered).sum::<u64>());
         prop_assert_eq!(totals.iter().map(|r| r.handled).sum::<u64>(), rows.iter().map(|r| r.handled).sum::<u64>());
     }
 }

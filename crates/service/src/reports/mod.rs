@@ -3,7 +3,8 @@
 //! event log (see `rollup.rs`).
 //!
 //! The rollup lives in memory. It is built by folding the workspace's whole
-//! log at the first report after a start and then kept up to date by folding
+//! log after a start (in the background as the server starts, or at the
+//! first report if that comes first) and then kept up to date by folding
 //! what was logged since the last folded event, at each request. Building it
 //! costs one pass over the log (docs/BENCHMARKS.md has the numbers);
 //! answering reads only the 15-minute cells of the range.
@@ -295,13 +296,36 @@ impl Service {
             return Err(ServiceError::invalid("to", "must be after from"));
         }
         let thresholds: Thresholds = self.inspect(ws, |c| c.sl_thresholds()).await?;
-        let rollup = self.rollups().by_workspace.lock().expect("rollups lock").entry(ws).or_default().clone();
-        let mut rollup = rollup.lock().await;
-        self.catch_up(ws, &mut *rollup).await?;
+        let rollup = self.rollup(ws).await?;
         let now = self.now().0;
         let names = self.names_of(ws, r.dimension).await?;
         let rows = read(&rollup, r, zone, from, to, now, &thresholds, &names);
         Ok(Report { from, to, time_zone: zone.name().to_string(), rows })
+    }
+
+    /// The workspace's rollup, caught up with the log.
+    async fn rollup(&self, ws: WorkspaceId) -> Result<tokio::sync::OwnedMutexGuard<Rollup>, ServiceError> {
+        let rollup = self.rollups().by_workspace.lock().expect("rollups lock").entry(ws).or_default().clone();
+        let mut rollup = rollup.lock_owned().await;
+        self.catch_up(ws, &mut *rollup).await?;
+        Ok(rollup)
+    }
+
+    /// Builds every workspace's rollup in the background (the server does
+    /// at start), so that the first report after a start does not wait for
+    /// the whole log to be read — unless it comes before this is done.
+    pub fn spawn_report_warmup(self) -> tokio::task::JoinHandle<()> {
+        tokio::spawn(async move {
+            let workspaces = match self.store().workspaces().await {
+                Ok(w) => w,
+                Err(e) => return tracing::warn!(error = %e, "listing workspaces to build their reports"),
+            };
+            for w in workspaces {
+                if let Err(e) = self.rollup(w.id).await {
+                    tracing::warn!(error = %e, workspace = w.id.0, "building a workspace's reports");
+                }
+            }
+        })
     }
 
     /// Names of the dimension's keys, by their JSON.

@@ -10,6 +10,10 @@
 //! - AHT = (talk + hold + after-contact work) / handled.
 //! - Abandonment rate = abandoned / offered.
 //! - Occupancy = time handling / (time available + time handling).
+//! - Utilisation = time handling / time logged in (handling, available or away).
+//! - Transfer rate = transferred / handled.
+//! - Containment = contacts the bot ended / (those it ended + those it handed
+//!   to a queue).
 
 use serde::{Deserialize, Serialize};
 use std::ops::AddAssign;
@@ -34,6 +38,17 @@ pub struct Counters {
     pub handle_ms: u64,
     pub busy_ms: u64,
     pub available_ms: u64,
+    /// Logged in but away (on a break, in training, …).
+    pub away_ms: u64,
+    /// The parts of `handle_ms` that are known: connected (talk), and
+    /// after-contact work. Hold is not yet told apart from talk.
+    pub talk_ms: u64,
+    pub wrap_ms: u64,
+    pub transferred: u64,
+    /// Ended by the bot (or IVR) without an agent.
+    pub contained: u64,
+    /// Handed by the bot (or IVR) to a queue.
+    pub handed_off: u64,
 }
 
 impl AddAssign for Counters {
@@ -49,6 +64,12 @@ impl AddAssign for Counters {
         self.handle_ms += o.handle_ms;
         self.busy_ms += o.busy_ms;
         self.available_ms += o.available_ms;
+        self.away_ms += o.away_ms;
+        self.talk_ms += o.talk_ms;
+        self.wrap_ms += o.wrap_ms;
+        self.transferred += o.transferred;
+        self.contained += o.contained;
+        self.handed_off += o.handed_off;
     }
 }
 
@@ -69,6 +90,17 @@ impl Counters {
         self.abandoned += 1;
         self.abandoned_within_sl += (wait <= sl_threshold) as u64;
         self.short_abandoned += (wait < short) as u64;
+    }
+
+    /// A customer left after waiting `wait`, counted as reports count it:
+    /// under `short` it is a short abandon only (a misdial is neither a
+    /// failure of service nor an abandoned contact), else abandoned.
+    pub fn record_left(&mut self, wait: Duration, sl_threshold: Duration, short: Duration) {
+        if wait < short {
+            self.short_abandoned += 1;
+        } else {
+            self.record_abandoned(wait, sl_threshold, short);
+        }
     }
 
     pub fn service_level(&self) -> Option<f64> {
@@ -93,6 +125,28 @@ impl Counters {
 
     pub fn occupancy(&self) -> Option<f64> {
         ratio(self.busy_ms, self.busy_ms + self.available_ms)
+    }
+
+    pub fn utilisation(&self) -> Option<f64> {
+        ratio(self.busy_ms, self.busy_ms + self.available_ms + self.away_ms)
+    }
+
+    /// Average talk time per handled contact.
+    pub fn talk_seconds(&self) -> Option<f64> {
+        ratio(self.talk_ms, self.handled).map(|ms| ms / 1000.0)
+    }
+
+    /// Average after-contact work per handled contact.
+    pub fn wrap_seconds(&self) -> Option<f64> {
+        ratio(self.wrap_ms, self.handled).map(|ms| ms / 1000.0)
+    }
+
+    pub fn transfer_rate(&self) -> Option<f64> {
+        ratio(self.transferred, self.handled)
+    }
+
+    pub fn containment(&self) -> Option<f64> {
+        ratio(self.contained, self.contained + self.handed_off)
     }
 
     pub fn summary(&self) -> Summary {

@@ -74,6 +74,7 @@ pub async fn start_with(service: service::Service, addr: SocketAddr, options: Op
     service.set_public_url(options.public_url.as_deref().unwrap_or(&format!("http://{addr}")));
     let (shutdown, mut stop) = tokio::sync::watch::channel(false);
     let ticker = service.clone().spawn_ticker(stop.clone());
+    let warmup = service.clone().spawn_report_warmup();
     let deliveries = delivery::spawn(service.clone(), options.webhooks, stop.clone());
     let sends: Vec<_> = options
         .channels
@@ -103,6 +104,7 @@ pub async fn start_with(service: service::Service, addr: SocketAddr, options: Op
             tracing::error!(error = %e, "server stopped");
         }
         ticker.abort();
+        warmup.abort();
         deliveries.abort();
         for send in sends {
             send.abort();

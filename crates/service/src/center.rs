@@ -103,7 +103,7 @@ impl Center {
     }
 
     /// Each queue's service-level threshold, for counting today's figures.
-    pub fn sl_thresholds(&self) -> super::today::Thresholds {
+    pub fn sl_thresholds(&self) -> crate::reports::Thresholds {
         self.queues
             .values()
             .map(|q| {

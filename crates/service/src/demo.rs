@@ -39,12 +39,26 @@ pub struct Demo {
 /// start: it is reused while it still belongs to the demo's admin, so that
 /// restarts do not pile up permanent admin tokens.
 pub async fn ensure(service: &Service, known: Option<&str>) -> Result<Demo, ServiceError> {
-    let admin = match service.store().user_by_email(ADMIN_EMAIL).await? {
-        Some(u) => Principal { workspace: u.workspace, user: u.id, role: u.role },
-        None => seed(service).await?,
+    ensure_with_history(service, known, crate::demo_history::DAYS).await
+}
+
+/// [`ensure`], with `history_days` of generated past contacts written when
+/// the workspace is made (the benchmark of reports asks for a year).
+pub async fn ensure_with_history(
+    service: &Service,
+    known: Option<&str>,
+    history_days: i64,
+) -> Result<Demo, ServiceError> {
+    let (admin, fresh) = match service.store().user_by_email(ADMIN_EMAIL).await? {
+        Some(u) => (Principal { workspace: u.workspace, user: u.id, role: u.role }, false),
+        None => (seed(service).await?, true),
     };
     support_mailbox(service, &admin).await?;
     support_line(service, &admin).await?;
+    // After the endpoints, which the history's conversations name.
+    if fresh {
+        crate::demo_history::seed(service, &admin, history_days).await?;
+    }
     let reusable = match known {
         Some(token) => service.authenticate(token).await.ok().filter(|p| *p == admin).map(|_| token.to_string()),
         None => None,

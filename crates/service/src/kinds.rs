@@ -36,6 +36,9 @@ pub enum Kind {
     BotContained,
     BotHandoff,
     Csat,
+    /// A customer opened a conversation at an endpoint; the payload names
+    /// `channel` and `endpoint`, which reports group by.
+    ConversationOpened,
     /// A conversation ended (by the customer, the agent, or a timeout) on
     /// any channel but the API's; the payload names `by` and `channel`.
     /// Events written before there were other channels say `chat_ended`.
@@ -53,7 +56,7 @@ pub enum Kind {
 
 impl Kind {
     /// Every kind, engine's first: what a webhook may follow.
-    pub const ALL: [Kind; 28] = [
+    pub const ALL: [Kind; 29] = [
         Kind::ContactQueued,
         Kind::StepChanged,
         Kind::OfferCreated,
@@ -75,6 +78,7 @@ impl Kind {
         Kind::BotContained,
         Kind::BotHandoff,
         Kind::Csat,
+        Kind::ConversationOpened,
         Kind::ConversationEnded,
         Kind::EndpointCreated,
         Kind::EndpointUpdated,
@@ -107,6 +111,7 @@ impl Kind {
             Kind::BotContained => "bot_contained",
             Kind::BotHandoff => "bot_handoff",
             Kind::Csat => "csat",
+            Kind::ConversationOpened => "conversation_opened",
             Kind::ConversationEnded => "conversation_ended",
             Kind::EndpointCreated => "endpoint_created",
             Kind::EndpointUpdated => "endpoint_updated",

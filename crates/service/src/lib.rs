@@ -21,6 +21,7 @@ mod contacts;
 pub mod conversation;
 mod customers;
 pub mod demo;
+mod demo_history;
 pub mod documents;
 pub mod endpoint_state;
 pub mod endpoints;
@@ -32,6 +33,7 @@ mod login;
 pub mod metrics;
 pub mod names;
 pub mod observe;
+pub mod reports;
 mod routing;
 pub mod secrets;
 pub mod settings;
@@ -169,6 +171,8 @@ struct Inner {
     conversations: conversation::Conversations,
     channels: conversation::Channels,
     tallies: today::Tallies,
+    /// Per workspace, the whole log rolled up for reports.
+    rollups: reports::Rollups,
     /// Every endpoint, for inbound lookups (see `endpoints.rs`).
     endpoints: std::sync::RwLock<endpoints::EndpointIndex>,
     /// Serialises changes to endpoints, so that the index follows commits.
@@ -218,6 +222,7 @@ impl Service {
                 conversations: Default::default(),
                 channels: Default::default(),
                 tallies: Default::default(),
+                rollups: Default::default(),
                 endpoints: std::sync::RwLock::new(endpoints),
                 endpoint_changes: Default::default(),
                 secret_key: Default::default(),

@@ -17,6 +17,7 @@ mod hooks;
 mod metrics;
 mod panics;
 mod people;
+mod reports;
 mod seen;
 mod selfservice;
 mod yaml;
@@ -77,6 +78,7 @@ pub fn router(service: AppState, assets: Arc<crate::web::Assets>) -> Router {
         .route("/stats/agents", get(handlers::agent_stats))
         .route("/stats/intervals", get(handlers::interval_stats))
         .route("/stats/csat", get(handlers::csat_stats))
+        .route("/reports/{dimension}", get(reports::report))
         .route("/workspace", get(handlers::workspace).put(handlers::update_workspace))
         .route("/contacts/{id}/messages", get(conversations::messages).post(conversations::send))
         .route("/contacts/{id}/typing", post(conversations::typing))

@@ -222,6 +222,12 @@ impl Service {
                 updated_at: now,
             }));
         }
+        changes.push(event(
+            &record,
+            now,
+            Kind::ConversationOpened,
+            json!({ "channel": route.channel, "endpoint": route.id }),
+        ));
         changes.extend(opening.preface.iter().map(|m| m.event(&record, now)));
         let client_id = message.as_ref().and_then(|m| m.client_id.clone());
         let input = message.as_ref().map(input_of);

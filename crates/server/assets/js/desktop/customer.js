@@ -38,6 +38,7 @@ export function describe(ev, names) {
       return `${who}: ${p.text || ''}${file}`;
     }
     case 'messages': return `${plural(p.count, 'message')}${p.first ? `, first: “${p.first}”` : ''}`;
+    case 'conversation_opened': return `${label(p.channel || 'conversation')} opened`;
     case 'bot_contained': return 'Solved by the bot';
     case 'bot_handoff': return `Bot handed over (${label(p.reason || 'asked').toLowerCase()})`;
     case 'csat': return `Rated ${p.score}/5${p.comment ? `: “${p.comment}”` : ''}`;

@@ -74,13 +74,18 @@ pub struct TargetArgs {
 #[command(allow_negative_numbers = true)]
 pub struct PlanArgs {
     /// History as CSV with a header: start,offered[,aht_seconds]; start is RFC 3339
-    /// (2026-11-02T09:30:00+01:00) or local time in --time-zone (2026-11-02 09:30).
+    /// (2026-11-02T09:30:00+01:00), local time in --time-zone (2026-11-02 09:30) or milliseconds
+    /// since the epoch. A report's CSV (GET /api/v1/reports/queues?...&format=csv) is such a file.
     #[arg(required_unless_present = "scenario", conflicts_with = "scenario")]
     pub history: Option<PathBuf>,
     /// Staff a simulation scenario instead (see `simulate`): the fewest agents of each group per
     /// interval with which every queue meets --sl-target when the real engine routes its demand.
     #[arg(long)]
     pub scenario: Option<PathBuf>,
+    /// Only the history's rows with this name (a queue, an endpoint, a channel), for a report's
+    /// CSV with a row per queue and interval.
+    #[arg(long)]
+    pub queue: Option<String>,
     /// Simulated days per evaluation with --scenario.
     #[arg(long, default_value_t = 20)]
     pub seeds: u32,

@@ -225,6 +225,45 @@ fn plan_schedules_shifts_that_cover_it() {
 }
 
 #[test]
+fn plan_reads_a_report_csv_one_queue_at_a_time() {
+    // The columns a report's CSV has (GET /api/v1/reports/queues?...&format=csv):
+    // the start in milliseconds, the queue's name, the measures by name.
+    let dir = std::env::temp_dir().join(format!("switchboard-report-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("queues.csv");
+    let first = 1_795_478_400_000_i64; // 2026-11-24T00:00:00Z
+    let mut csv = String::from("start,start_local,id,name,aht_seconds,offered\n");
+    for day in 0..14 {
+        for half_hour in 16..36 {
+            let start = first + (day * 48 + half_hour) * 1_800_000;
+            csv.push_str(&format!("{start},x,1,Billing,240,{}\n", 10 + half_hour % 5));
+            csv.push_str(&format!("{start},x,2,Support,300,3\n"));
+        }
+    }
+    std::fs::write(&path, csv).unwrap();
+    let file = path.to_str().unwrap();
+    let out = switchboard(&["plan", file, "--queue", "Billing", "--json", "--days", "1"]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let busy: Vec<f64> = v["forecast"]["intervals"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["offered"].as_f64().unwrap())
+        .filter(|&o| o > 0.0)
+        .collect();
+    assert_eq!(busy.len(), 20);
+    assert!(busy.iter().all(|&o| (10.0..=14.0).contains(&o)), "Billing's volumes, not Support's: {busy:?}");
+    assert_eq!(v["forecast"]["intervals"][20]["aht_seconds"], 240.0);
+
+    let err = String::from_utf8_lossy(&switchboard(&["plan", file]).stderr).to_string();
+    assert!(err.contains("pick one with --queue") && err.contains("'Support'"), "{err}");
+    let err = String::from_utf8_lossy(&switchboard(&["plan", file, "--queue", "Sales"]).stderr).to_string();
+    assert!(err.contains("no rows named 'Sales'"), "{err}");
+    std::fs::remove_dir_all(dir).unwrap();
+}
+
+#[test]
 fn plan_names_the_bad_line() {
     let dir = std::env::temp_dir().join(format!("switchboard-plan-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();

@@ -29,7 +29,7 @@ fn render(args: &PlanArgs) -> anyhow::Result<String> {
     let calendar = args.hours.as_ref().map(|path| read_calendar(path)).transpose()?;
     let time_zone = time_zone(args.time_zone.as_deref(), calendar.as_ref())?;
     let grid = Grid::new(time_zone, args.interval_minutes)?;
-    let history_rows = read_history(history, &grid)?;
+    let history_rows = read_history(history, &grid, args.queue.as_deref())?;
     let adjustments = args
         .adjustments
         .iter()
@@ -166,6 +166,10 @@ fn parse_time(text: &str, tz: Tz, after: Option<Timestamp>) -> anyhow::Result<Ti
     if let Ok(t) = DateTime::parse_from_rfc3339(text) {
         return Ok(Timestamp(t.timestamp_millis()));
     }
+    // A report's CSV gives the start in milliseconds since the epoch.
+    if !text.is_empty() && text.bytes().all(|b| b.is_ascii_digit()) {
+        return Ok(Timestamp(text.parse().with_context(|| format!("'{text}' is not a time"))?));
+    }
     let local = LOCAL_FORMATS
         .iter()
         .find_map(|f| NaiveDateTime::parse_from_str(text, f).ok())
@@ -180,7 +184,9 @@ fn parse_time(text: &str, tz: Tz, after: Option<Timestamp>) -> anyhow::Result<Ti
     }
 }
 
-fn read_history(path: &std::path::Path, grid: &Grid) -> anyhow::Result<Vec<Observation>> {
+/// The history's rows, those named `only` when it is given (a report's CSV
+/// has a row per queue and interval, named in its `name` column).
+fn read_history(path: &std::path::Path, grid: &Grid, only: Option<&str>) -> anyhow::Result<Vec<Observation>> {
     let text = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
     let mut lines = text.lines().enumerate().filter(|(_, l)| !l.trim().is_empty() && !l.starts_with('#'));
     let (_, header) = lines.next().with_context(|| format!("{} is empty", path.display()))?;
@@ -190,10 +196,24 @@ fn read_history(path: &std::path::Path, grid: &Grid) -> anyhow::Result<Vec<Obser
     let offered =
         column("offered").with_context(|| format!("{}: no 'offered' column in its header", path.display()))?;
     let aht = column("aht_seconds");
+    let name = match (only, column("name")) {
+        (Some(_), None) => bail!("{}: --queue needs a 'name' column to pick rows by", path.display()),
+        (Some(wanted), Some(i)) => Some((i, wanted)),
+        (None, _) => None,
+    };
     let mut history: Vec<Observation> = Vec::new();
+    let mut names = std::collections::BTreeSet::new();
     for (index, line) in lines {
         let at = || format!("{} line {}", path.display(), index + 1);
         let cells = fields(line);
+        if let Some(i) = column("name") {
+            names.insert(cells.get(i).copied().unwrap_or_default().to_string());
+        }
+        if let Some((i, wanted)) = name
+            && cells.get(i).copied() != Some(wanted)
+        {
+            continue;
+        }
         let cell = |i: usize| cells.get(i).copied().with_context(|| format!("{}: too few fields", at()));
         let number = |i: usize| -> anyhow::Result<f64> {
             let c = cell(i)?;
@@ -208,6 +228,23 @@ fn read_history(path: &std::path::Path, grid: &Grid) -> anyhow::Result<Vec<Obser
                 Some(_) => Some(number(aht.unwrap_or_default())?),
             },
         });
+    }
+    if only.is_none() && names.len() > 1 {
+        bail!(
+            "{} has rows for {} ({}): pick one with --queue",
+            path.display(),
+            names.len(),
+            names.iter().map(|n| format!("'{n}'")).collect::<Vec<_>>().join(", ")
+        );
+    }
+    if let Some(wanted) = only
+        && history.is_empty()
+    {
+        bail!(
+            "{}: no rows named '{wanted}' (there are {})",
+            path.display(),
+            names.into_iter().collect::<Vec<_>>().join(", ")
+        );
     }
     Ok(history)
 }

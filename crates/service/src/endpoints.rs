@@ -304,7 +304,7 @@ impl Service {
 
     /// The installation's key; its absence is the server's fault (a 500
     /// that is logged), never the caller's.
-    fn secret_key(&self) -> Result<&SecretKey, ServiceError> {
+    pub(crate) fn secret_key(&self) -> Result<&SecretKey, ServiceError> {
         let missing = StoreError::Unsupported("no secret key is configured for endpoint credentials");
         self.inner.secret_key.get().ok_or(ServiceError::Store(missing))
     }

@@ -35,6 +35,7 @@ pub mod observe;
 mod routing;
 pub mod secrets;
 pub mod settings;
+pub mod sip_accounts;
 mod stats;
 pub mod throttle;
 pub mod today;

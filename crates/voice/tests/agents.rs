@@ -84,16 +84,19 @@ fn free_port() -> u16 {
 struct Phone {
     child: Child,
     output: Arc<Mutex<String>>,
+    /// baresip's `ctrl_tcp` address: `menu`'s commands as JSON in netstrings.
+    control: SocketAddr,
 }
 
 impl Phone {
     fn start(sip: SocketAddr, user: &str, password: &str, auto_answer: bool) -> Phone {
         let dir = std::env::temp_dir().join(format!("switchboard-baresip-{}", support::rand_suffix()));
+        let control: SocketAddr = format!("127.0.0.1:{}", free_port()).parse().unwrap();
         std::fs::create_dir_all(&dir).unwrap();
         let config = format!(
             "sip_listen 127.0.0.1:{}\naudio_player aubridge,out\naudio_source ausine,{}\naudio_alert aubridge,alert\n\
              ausrc_srate 48000\nausrc_channels 2\nauplay_srate 48000\nauplay_channels 2\nrtp_ports 30000-39998\n\
-             module_path /usr/lib/baresip/modules\nmodule g711.so\nmodule ausine.so\nmodule aubridge.so\nmodule_app account.so\n",
+             module_path /usr/lib/baresip/modules\nmodule g711.so\nmodule ausine.so\nmodule aubridge.so\nmodule_app account.so\nmodule_app menu.so\nmodule_app ctrl_tcp.so\nctrl_tcp_listen {control}\n",
             free_port(),
             TONE as u32,
         );
@@ -125,7 +128,24 @@ impl Phone {
                 }
             });
         }
-        Phone { child, output }
+        Phone { child, output, control }
+    }
+
+    /// The agent hangs up on the phone.
+    fn hang_up(&self) {
+        use std::io::Write;
+        let command = r#"{"command":"hangup","params":"","token":"1"}"#;
+        let mut tcp = std::net::TcpStream::connect(self.control).unwrap();
+        tcp.write_all(format!("{}:{command},", command.len()).as_bytes()).unwrap();
+        // Events come on the same connection: read up to the command's response.
+        let mut answer = String::new();
+        let mut buf = [0u8; 1024];
+        while !answer.contains(r#""response":true"#) {
+            let n = tcp.read(&mut buf).unwrap();
+            assert!(n > 0, "baresip closed its control connection: {answer}");
+            answer.push_str(&String::from_utf8_lossy(&buf[..n]));
+        }
+        assert!(answer.contains(r#""ok":true"#), "baresip refused to hang up: {answer}");
     }
 
     fn output(&self) -> String {
@@ -156,12 +176,12 @@ fn scenario(name: &str) -> PathBuf {
 }
 
 impl Office {
-    /// One call with sipp's `queue-to-agent.xml`, talking `talk_ms` after the answer,
+    /// One call with sipp's scenario `name`, hanging up (when it does) `talk_ms` after the answer,
     /// its SDP naming `rtp` as the caller's media address.
-    async fn call(&self, rtp: u16, talk_ms: u32) -> (bool, String) {
+    fn call(&self, name: &str, rtp: u16, talk_ms: u32) -> tokio::task::JoinHandle<(bool, String)> {
         let args: Vec<String> = [
             "-sf",
-            scenario("queue-to-agent.xml").to_str().unwrap(),
+            scenario(name).to_str().unwrap(),
             "-m",
             "1",
             "-i",
@@ -189,8 +209,6 @@ impl Office {
             let out = Command::new("sipp").args(&args).output().expect("sipp (scripts/test installs it)");
             (out.status.success(), format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr)))
         })
-        .await
-        .unwrap()
     }
 
     async fn voice_contact_when(&self, ready: impl Fn(&ContactRecord) -> bool) -> ContactRecord {
@@ -257,7 +275,7 @@ async fn the_phone_answers_the_offer_and_the_caller_hears_the_agent(url: String)
     let rtp = socket.local_addr().unwrap().port();
     let done = Arc::new(AtomicBool::new(false));
     let heard = listen_rtp(socket, done.clone());
-    let (ok, out) = office.call(rtp, 4000).await;
+    let (ok, out) = office.call("queue-to-agent.xml", rtp, 4000).await.unwrap();
     done.store(true, Ordering::SeqCst);
     assert!(ok, "{out}\n{}", phone.output());
     // Accepted by Alice through her phone, then the caller's BYE: wrap-up.
@@ -274,7 +292,8 @@ async fn the_phone_answers_the_offer_and_the_caller_hears_the_agent(url: String)
         .map(|e| e.kind)
         .collect();
     assert!(kinds.iter().any(|k| k == "offer_accepted"), "{kinds:?}");
-    // The phone heard our BYE.
+    // The phone answered, then heard our BYE.
+    phone.wait_for("Call established").await;
     phone.wait_for("terminated").await;
     // The tone Alice's phone sends reached the caller: 20 ms frames where 1 kHz carries most of the energy.
     let samples = heard.join().unwrap();
@@ -299,17 +318,58 @@ async fn a_caller_hanging_up_while_the_phone_rings_cancels_it(url: String) {
     office.service.set_agent_state(&office.p, office.alice, Presence::Available).await.unwrap();
     let socket = UdpSocket::bind("127.0.0.1:0").unwrap();
     let rtp = socket.local_addr().unwrap().port();
-    let (ok, out) = office.call(rtp, 3000).await;
+    let (ok, out) = office.call("queue-to-agent.xml", rtp, 3000).await.unwrap();
     assert!(ok, "{out}");
     let c = office.voice_contact_when(|c| c.state == ContactState::Abandoned).await;
     assert!(c.agent.is_none() || c.agent == Some(office.alice));
-    // The phone rang, then stopped: our CANCEL.
-    phone.wait_for("Incoming call").await;
-    phone.wait_for("terminated").await;
+    // The phone was rung with the caller's name, then stopped by our CANCEL
+    // (baresip, with no user interface loaded, says the session was reset).
+    phone.wait_for("sip:Caller@").await;
+    phone.wait_for("session closed").await;
     assert_eq!(office.alice_state().await, (AgentState::Available, 0), "Alice is free, not reserved");
 }
 
+/// Who hangs up first on the agent's side: the phone, or the desktop.
+async fn the_agent_hangs_up(url: String, on_the_desktop: bool) {
+    let office = office(&url).await;
+    let phone = Phone::start(office.sip, "alice", PASSWORD, true);
+    phone.wait_for("200 OK").await;
+    office.service.set_agent_state(&office.p, office.alice, Presence::Available).await.unwrap();
+    let socket = UdpSocket::bind("127.0.0.1:0").unwrap();
+    let rtp = socket.local_addr().unwrap().port();
+    let sipp = office.call("agent-hangs-up.xml", rtp, 0);
+    let c = office.voice_contact_when(|c| c.state == ContactState::Connected).await;
+    phone.wait_for("Call established").await;
+    if on_the_desktop {
+        let alice = Principal { workspace: office.p.workspace, user: office.alice, role: Role::Agent };
+        office.service.agent_ends_chat(&alice, c.id).await.unwrap();
+    } else {
+        phone.hang_up();
+    }
+    // sipp passes only once it has our BYE (and answered it).
+    let (ok, out) = sipp.await.unwrap();
+    assert!(ok, "{out}\n{}", phone.output());
+    // The phone's own BYE, or ours to it.
+    phone.wait_for(if on_the_desktop { "session closed" } else { "terminate call" }).await;
+    let c = office.voice_contact_when(|c| c.state == ContactState::WrapUp).await;
+    assert_eq!(c.agent, Some(office.alice));
+    assert_eq!(office.alice_state().await, (AgentState::WrapUp, 1));
+    let ended = office.service.store().contact_events(office.p.workspace, c.id, Some("conversation_ended")).await.unwrap();
+    assert_eq!(ended.len(), 1);
+    assert_eq!(ended[0].payload["by"], "agent");
+}
+
+async fn the_agent_hangs_up_the_phone(url: String) {
+    the_agent_hangs_up(url, false).await;
+}
+
+async fn the_agent_hangs_up_on_the_desktop(url: String) {
+    the_agent_hangs_up(url, true).await;
+}
+
 support::on_both!(
+    the_agent_hangs_up_the_phone,
+    the_agent_hangs_up_on_the_desktop,
     the_phone_answers_the_offer_and_the_caller_hears_the_agent,
     a_wrong_password_is_refused,
     a_caller_hanging_up_while_the_phone_rings_cancels_it

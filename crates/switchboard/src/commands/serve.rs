@@ -138,6 +138,12 @@ async fn run(
                 "      baresip, then: /dial sip:{}@{at}   (press 2, an order number and #)",
                 demo::SUPPORT_NUMBER.trim_start_matches('+')
             );
+            println!(
+                "      Alice's phone: baresip with the account <sip:{}@{at}>;auth_pass={};answermode=auto",
+                demo::ALICE_SIP_USER,
+                demo::ALICE_SIP_PASSWORD
+            );
+            println!("      (Alice Ready on the desktop, then call: the offer rings her phone, answering takes the call)");
         }
     }
     tracing::info!(addr = %running.addr, "serving");

@@ -116,8 +116,11 @@ impl Service {
         update: SipAccountUpdate,
     ) -> Result<SipAccount, ServiceError> {
         require(p, Role::Admin)?;
-        let record =
-            self.store().user(p.workspace, user).await?.ok_or_else(|| ServiceError::NotFound(format!("user {}", user.0)))?;
+        let record = self
+            .store()
+            .user(p.workspace, user)
+            .await?
+            .ok_or_else(|| ServiceError::NotFound(format!("user {}", user.0)))?;
         if update.password.chars().count() < MIN_PASSWORD || update.password.len() > 256 {
             return Err(ServiceError::invalid("password", format!("{MIN_PASSWORD} to 256 characters")));
         }
@@ -138,8 +141,8 @@ impl Service {
             }
             (None, Some(current)) => current,
             (None, None) => {
-                let base = valid_username(&default_username(&record.email))
-                    .unwrap_or_else(|_| format!("user{}", user.0));
+                let base =
+                    valid_username(&default_username(&record.email)).unwrap_or_else(|_| format!("user{}", user.0));
                 if taken(&base, &all) { format!("{base}-{}", user.0) } else { base }
             }
         };
@@ -206,7 +209,8 @@ impl Service {
         let Ok(username) = valid_username(username) else { return Ok(None) };
         let found = self.all_sip_usernames().await?.into_iter().find(|(_, _, n)| *n == username);
         let Some((ws, user, _)) = found else { return Ok(None) };
-        let active = self.store().user(ws, user).await?.is_some_and(|u| u.state == switchboard_store::UserState::Active);
+        let active =
+            self.store().user(ws, user).await?.is_some_and(|u| u.state == switchboard_store::UserState::Active);
         let Some(body) = self.sip_body(ws, user).await?.filter(|_| active) else { return Ok(None) };
         let sealed: Vec<u8> = (0..body.sealed_ha1.len() / 2)
             .filter_map(|i| u8::from_str_radix(body.sealed_ha1.get(2 * i..2 * i + 2)?, 16).ok())

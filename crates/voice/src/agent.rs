@@ -10,9 +10,9 @@
 //! offers, and the end, of its contact.
 
 use crate::call::{self, CallEvent};
+use crate::prompt::{PromptCache, SpeechEngine};
 use crate::registrar::Registrar;
 use crate::session::MediaPorts;
-use crate::prompt::{PromptCache, SpeechEngine};
 use crate::sip::limit::RateLimit;
 use crate::sip::message::{Message, response};
 use crate::sip::validate::{Invalid, Transport, validate};

@@ -425,7 +425,8 @@ impl Call {
         if let Some((session, _)) = &self.media {
             session.play(waiting);
         }
-        let caller = self.invite.header("from").and_then(|f| display_name(f).or_else(|| uri_user(f).map(str::to_string)));
+        let caller =
+            self.invite.header("from").and_then(|f| display_name(f).or_else(|| uri_user(f).map(str::to_string)));
         let caller = caller.unwrap_or_else(|| "caller".into());
         // The phone being rung (or talking) and its agent; the agent leg's media once answered.
         let mut leg: Option<(UserId, Leg)> = None;
@@ -445,7 +446,9 @@ impl Call {
                 }
             };
             match wake {
-                Wake::Caller(None | Some(CallEvent::Bye | CallEvent::Cancel)) | Wake::CallerMedia(None) => break "customer",
+                Wake::Caller(None | Some(CallEvent::Bye | CallEvent::Cancel)) | Wake::CallerMedia(None) => {
+                    break "customer";
+                }
                 Wake::Caller(Some(CallEvent::Reinvite(m, from))) => self.same_session(&m, from).await,
                 Wake::Caller(Some(CallEvent::Ack | CallEvent::Response(_))) => {}
                 Wake::Caller(Some(CallEvent::Offered(user))) => {
@@ -491,7 +494,12 @@ impl Call {
                 }
                 Wake::Leg(Some(LegEvent::Refused(status))) => {
                     if let Some((user, _)) = leg.take() {
-                        tracing::info!(contact = contact.0, user = user.0, status, "the agent's phone refused the call");
+                        tracing::info!(
+                            contact = contact.0,
+                            user = user.0,
+                            status,
+                            "the agent's phone refused the call"
+                        );
                         // Declined: routing offers it elsewhere. The offer may have ended meanwhile.
                         let _ = self.agent.service.decline_offer_for(ws, contact, user).await;
                     }

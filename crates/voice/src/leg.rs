@@ -10,7 +10,7 @@
 //! [`Leg`] hangs it up, so a call that ends for any reason never leaves a
 //! phone ringing.
 
-use crate::agent::{Agent, ALLOW, phrase};
+use crate::agent::{ALLOW, Agent, phrase};
 use crate::registrar::Binding;
 use crate::sdp::{self, Direction, LocalMedia, SessionDescription};
 use crate::session::{MediaEvent, MediaSession, SessionConfig};
@@ -106,7 +106,13 @@ async fn run(
         target: binding.source,
         uri: binding.contact.clone(),
         call_id: format!("{}@switchboard", crate::random_token()),
-        from: format!("\"{}\" <sip:{}@{}>;tag={}", caller.replace('"', ""), sip_user(&caller), agent.local, crate::random_token()),
+        from: format!(
+            "\"{}\" <sip:{}@{}>;tag={}",
+            caller.replace('"', ""),
+            sip_user(&caller),
+            agent.local,
+            crate::random_token()
+        ),
         to: format!("<sip:{}@{}>", binding.username, agent.local),
         branch: format!("z9hG4bK{}", crate::random_token()),
         remote_tag: None,
@@ -258,7 +264,15 @@ impl Dialog {
         self.agent.send(bytes, self.target).await;
     }
 
-    fn request(&self, method: &str, uri: &str, branch: &str, cseq: u32, extra: &[(&str, String)], body: &[u8]) -> Vec<u8> {
+    fn request(
+        &self,
+        method: &str,
+        uri: &str,
+        branch: &str,
+        cseq: u32,
+        extra: &[(&str, String)],
+        body: &[u8],
+    ) -> Vec<u8> {
         let to = match &self.remote_tag {
             Some(tag) => format!("{};tag={tag}", self.to),
             None => self.to.clone(),

@@ -124,9 +124,7 @@ impl DigestAnswer {
     pub fn expected(&self, ha1: &str, method: &str) -> String {
         let ha2 = md5_hex(&format!("{method}:{}", self.uri));
         match (&self.qop, &self.nc, &self.cnonce) {
-            (Some(qop), Some(nc), Some(cnonce)) => {
-                md5_hex(&format!("{ha1}:{}:{nc}:{cnonce}:{qop}:{ha2}", self.nonce))
-            }
+            (Some(qop), Some(nc), Some(cnonce)) => md5_hex(&format!("{ha1}:{}:{nc}:{cnonce}:{qop}:{ha2}", self.nonce)),
             _ => md5_hex(&format!("{ha1}:{}:{ha2}", self.nonce)),
         }
     }
@@ -179,7 +177,10 @@ async fn answer(agent: &Agent, m: &Message, from: SocketAddr) -> Vec<u8> {
     };
     let challenge = |stale: bool| {
         let stale = if stale { ", stale=true" } else { "" };
-        let value = format!("Digest realm=\"{SIP_REALM}\", nonce=\"{}\", algorithm=MD5, qop=\"auth\"{stale}", agent.registrar.nonce());
+        let value = format!(
+            "Digest realm=\"{SIP_REALM}\", nonce=\"{}\", algorithm=MD5, qop=\"auth\"{stale}",
+            agent.registrar.nonce()
+        );
         reply(401, &[("WWW-Authenticate", value)])
     };
     let Some(digest) = m.header("authorization").and_then(DigestAnswer::parse) else { return challenge(false) };
@@ -220,7 +221,16 @@ async fn answer(agent: &Agent, m: &Message, from: SocketAddr) -> Vec<u8> {
         let current = agent.registrar.binding(account.workspace, account.user);
         let extra: Vec<(&str, String)> = current
             .iter()
-            .map(|b| ("Contact", format!("<{}>;expires={}", b.contact, b.expires.saturating_duration_since(Instant::now()).as_secs())))
+            .map(|b| {
+                (
+                    "Contact",
+                    format!(
+                        "<{}>;expires={}",
+                        b.contact,
+                        b.expires.saturating_duration_since(Instant::now()).as_secs()
+                    ),
+                )
+            })
             .collect();
         return reply(200, &extra);
     }

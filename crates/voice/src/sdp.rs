@@ -558,7 +558,8 @@ pub fn answered(answer: &SessionDescription, ours: &LocalMedia) -> Result<Negoti
         if m.port == 0 || m.kind != "audio" {
             continue;
         }
-        let Some((pt, law)) = m.payload_types().find_map(|pt| m.law_of(pt).filter(|l| ours.codecs.contains(l)).map(|l| (pt, l)))
+        let Some((pt, law)) =
+            m.payload_types().find_map(|pt| m.law_of(pt).filter(|l| ours.codecs.contains(l)).map(|l| (pt, l)))
         else {
             continue;
         };

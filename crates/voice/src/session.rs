@@ -427,7 +427,9 @@ impl Media {
         // Two frames are held before live audio flows (and again after it ran
         // dry), so the feeder's clock wandering against ours does not cut every other frame.
         self.live_flowing = if self.live_flowing { !self.live.is_empty() } else { self.live.len() >= 2 };
-        if self.live_flowing && let Some(frame) = self.live.pop_front() {
+        if self.live_flowing
+            && let Some(frame) = self.live.pop_front()
+        {
             return frame;
         }
         let mut frame = SILENCE;

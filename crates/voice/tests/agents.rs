@@ -113,10 +113,9 @@ impl Phone {
             .spawn()
             .unwrap_or_else(|e| panic!("baresip is needed by these tests (scripts/test installs it): {e}"));
         let output = Arc::new(Mutex::new(String::new()));
-        for mut stream in [
-            Box::new(child.stdout.take().unwrap()) as Box<dyn Read + Send>,
-            Box::new(child.stderr.take().unwrap()),
-        ] {
+        for mut stream in
+            [Box::new(child.stdout.take().unwrap()) as Box<dyn Read + Send>, Box::new(child.stderr.take().unwrap())]
+        {
             let output = output.clone();
             std::thread::spawn(move || {
                 let mut buf = [0u8; 4096];
@@ -207,13 +206,17 @@ impl Office {
         .collect();
         tokio::task::spawn_blocking(move || {
             let out = Command::new("sipp").args(&args).output().expect("sipp (scripts/test installs it)");
-            (out.status.success(), format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr)))
+            (
+                out.status.success(),
+                format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr)),
+            )
         })
     }
 
     async fn voice_contact_when(&self, ready: impl Fn(&ContactRecord) -> bool) -> ContactRecord {
         for _ in 0..300 {
-            let all = self.service.store().contacts(self.p.workspace, &ContactFilter::default(), None, 10).await.unwrap();
+            let all =
+                self.service.store().contacts(self.p.workspace, &ContactFilter::default(), None, 10).await.unwrap();
             if let Some(c) = all.into_iter().find(|c| c.channel == Channel::Voice && ready(c)) {
                 return c;
             }
@@ -299,7 +302,10 @@ async fn the_phone_answers_the_offer_and_the_caller_hears_the_agent(url: String)
     let samples = heard.join().unwrap();
     let toned = samples.chunks(160).filter(|f| tone_share(f, TONE) > 0.6).count();
     let music = samples.chunks(160).filter(|f| tone_share(f, 440.0) > 0.6).count();
-    println!("{} frames heard, {toned} with the agent's 1 kHz tone, {music} of hold music at 440 Hz", samples.len() / 160);
+    println!(
+        "{} frames heard, {toned} with the agent's 1 kHz tone, {music} of hold music at 440 Hz",
+        samples.len() / 160
+    );
     assert!(toned >= 50, "the agent's tone in only {toned} of {} frames", samples.len() / 160);
 }
 
@@ -354,7 +360,8 @@ async fn the_agent_hangs_up(url: String, on_the_desktop: bool) {
     let c = office.voice_contact_when(|c| c.state == ContactState::WrapUp).await;
     assert_eq!(c.agent, Some(office.alice));
     assert_eq!(office.alice_state().await, (AgentState::WrapUp, 1));
-    let ended = office.service.store().contact_events(office.p.workspace, c.id, Some("conversation_ended")).await.unwrap();
+    let ended =
+        office.service.store().contact_events(office.p.workspace, c.id, Some("conversation_ended")).await.unwrap();
     assert_eq!(ended.len(), 1);
     assert_eq!(ended[0].payload["by"], "agent");
 }

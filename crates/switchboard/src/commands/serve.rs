@@ -143,7 +143,9 @@ async fn run(
                 demo::ALICE_SIP_USER,
                 demo::ALICE_SIP_PASSWORD
             );
-            println!("      (Alice Ready on the desktop, then call: the offer rings her phone, answering takes the call)");
+            println!(
+                "      (Alice Ready on the desktop, then call: the offer rings her phone, answering takes the call)"
+            );
         }
     }
     tracing::info!(addr = %running.addr, "serving");

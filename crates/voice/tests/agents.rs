@@ -374,7 +374,34 @@ async fn the_agent_hangs_up_on_the_desktop(url: String) {
     the_agent_hangs_up(url, true).await;
 }
 
+/// sipp as a phone: challenged, a too-short expiry refused with Min-Expires,
+/// registered for what it asked, then unregistered.
+async fn expiry_is_bounded_and_expires_0_unregisters(url: String) {
+    let office = office(&url).await;
+    let args: Vec<String> = [
+        "-sf",
+        scenario("register.xml").to_str().unwrap(),
+        "-m",
+        "1",
+        "-i",
+        "127.0.0.1",
+        "-p",
+        &free_port().to_string(),
+        "-timeout",
+        "30s",
+        "-nostdin",
+        &office.sip.to_string(),
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect();
+    let out =
+        tokio::task::spawn_blocking(move || Command::new("sipp").args(&args).output().expect("sipp")).await.unwrap();
+    assert!(out.status.success(), "{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+}
+
 support::on_both!(
+    expiry_is_bounded_and_expires_0_unregisters,
     the_agent_hangs_up_the_phone,
     the_agent_hangs_up_on_the_desktop,
     the_phone_answers_the_offer_and_the_caller_hears_the_agent,

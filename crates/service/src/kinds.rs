@@ -40,6 +40,8 @@ pub enum Kind {
     /// any channel but the API's; the payload names `by` and `channel`.
     /// Events written before there were other channels say `chat_ended`.
     ConversationEnded,
+    /// A call's recording was written; the payload names its file.
+    Recording,
     EndpointCreated,
     EndpointUpdated,
     EndpointDeleted,
@@ -53,7 +55,7 @@ pub enum Kind {
 
 impl Kind {
     /// Every kind, engine's first: what a webhook may follow.
-    pub const ALL: [Kind; 28] = [
+    pub const ALL: [Kind; 29] = [
         Kind::ContactQueued,
         Kind::StepChanged,
         Kind::OfferCreated,
@@ -76,6 +78,7 @@ impl Kind {
         Kind::BotHandoff,
         Kind::Csat,
         Kind::ConversationEnded,
+        Kind::Recording,
         Kind::EndpointCreated,
         Kind::EndpointUpdated,
         Kind::EndpointDeleted,
@@ -108,6 +111,7 @@ impl Kind {
             Kind::BotHandoff => "bot_handoff",
             Kind::Csat => "csat",
             Kind::ConversationEnded => "conversation_ended",
+            Kind::Recording => "recording",
             Kind::EndpointCreated => "endpoint_created",
             Kind::EndpointUpdated => "endpoint_updated",
             Kind::EndpointDeleted => "endpoint_deleted",

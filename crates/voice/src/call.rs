@@ -13,6 +13,7 @@ use crate::agent::{Agent, phrase};
 use crate::hold::hold_music;
 use crate::leg::{Leg, LegEvent};
 use crate::prompt::Prompt;
+use crate::recording::Recording;
 use crate::sdp::{self, Direction, LocalMedia, SessionDescription};
 use crate::session::{MediaEvent, MediaSession, SessionConfig};
 use crate::sip::message::{Message, addr_uri, display_name, response, uri_user};
@@ -107,6 +108,8 @@ enum Wake {
     CallerMedia(Option<MediaEvent>),
     Leg(Option<LegEvent>),
     AgentMedia(Option<MediaEvent>),
+    /// 20 ms more of the recording are due.
+    Record,
 }
 
 impl Call {
@@ -431,6 +434,8 @@ impl Call {
         // The phone being rung (or talking) and its agent; the agent leg's media once answered.
         let mut leg: Option<(UserId, Leg)> = None;
         let mut bridge: Option<(MediaSession, mpsc::Receiver<MediaEvent>)> = None;
+        // Once bridged: the recording and its 20 ms clock.
+        let mut recording: Option<(Recording, tokio::time::Interval)> = None;
         let by = loop {
             let wake = match self.deferred.pop_front() {
                 Some(e) => Wake::Caller(Some(e)),
@@ -442,6 +447,7 @@ impl Call {
                         m = caller_media.recv() => Wake::CallerMedia(m),
                         e = async { match &mut leg { Some((_, l)) => l.events.recv().await, None => std::future::pending().await } } => Wake::Leg(e),
                         m = async { match &mut bridge { Some((_, rx)) => rx.recv().await, None => std::future::pending().await } } => Wake::AgentMedia(m),
+                        () = async { match &mut recording { Some((_, clock)) => { clock.tick().await; } None => std::future::pending().await } } => Wake::Record,
                     }
                 }
             };
@@ -484,6 +490,10 @@ impl Call {
                                 caller_session.hush();
                             }
                             bridge = Some((session, rx));
+                            match Recording::create(&self.agent.config.data_dir, ws, contact) {
+                                Ok(r) => recording = Some((r, tokio::time::interval(crate::session::PTIME))),
+                                Err(e) => tracing::warn!(contact = contact.0, error = %e, "the call is not recorded"),
+                            }
                         }
                         Err(e) => {
                             tracing::info!(error = %e, "the phone answered an offer that is gone; hanging it up");
@@ -513,6 +523,9 @@ impl Call {
                 }
                 Wake::Leg(None) => leg = None,
                 Wake::CallerMedia(Some(MediaEvent::Audio(frame))) => {
+                    if let Some((r, _)) = &mut recording {
+                        r.caller(&frame);
+                    }
                     if let Some((agent_session, _)) = &bridge {
                         agent_session.feed(frame);
                     }
@@ -526,6 +539,9 @@ impl Call {
                 }
                 Wake::CallerMedia(Some(_)) => {}
                 Wake::AgentMedia(Some(MediaEvent::Audio(frame))) => {
+                    if let Some((r, _)) = &mut recording {
+                        r.agent(&frame);
+                    }
                     if let Some((caller_session, _)) = &self.media {
                         caller_session.feed(frame);
                     }
@@ -533,12 +549,31 @@ impl Call {
                 Wake::AgentMedia(Some(_)) => {}
                 // The agent leg's media stopped; its signalling says why.
                 Wake::AgentMedia(None) => {}
+                Wake::Record => {
+                    if let Some((r, _)) = &mut recording
+                        && let Err(e) = r.tick()
+                    {
+                        tracing::warn!(contact = contact.0, error = %e, "recording stopped");
+                        recording = None;
+                    }
+                }
             }
         };
         // Dropping the leg hangs it up: CANCEL while ringing, BYE once answered.
         drop(leg);
         if let Some((session, _)) = bridge {
             session.stop().await;
+        }
+        if let Some((r, _)) = recording {
+            match r.finish() {
+                Ok((path, length)) => {
+                    let path = path.to_string_lossy();
+                    if let Err(e) = self.agent.service.recording_saved(ws, contact, &path, length.as_secs_f64()).await {
+                        tracing::warn!(contact = contact.0, error = %e, "the recording's event was not written");
+                    }
+                }
+                Err(e) => tracing::warn!(contact = contact.0, error = %e, "the recording could not be closed"),
+            }
         }
         by
     }

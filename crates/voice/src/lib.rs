@@ -14,6 +14,7 @@ pub mod jitter;
 mod leg;
 pub mod mixer;
 pub mod prompt;
+mod recording;
 pub mod registrar;
 pub mod rtcp;
 pub mod rtp;

@@ -36,6 +36,8 @@ struct Office {
     p: Principal,
     alice: UserId,
     sip: SocketAddr,
+    /// The voice channel's data directory (recordings).
+    dir: PathBuf,
     _stop: tokio::sync::watch::Sender<bool>,
 }
 
@@ -60,14 +62,14 @@ async fn office(url: &str) -> Office {
     let account = SipAccountUpdate { username: Some("alice".into()), password: PASSWORD.into() };
     assert_eq!(service.put_sip_account(&p, alice, account).await.unwrap().username, "alice");
     let dir = std::env::temp_dir().join(format!("switchboard-agents-{}", support::rand_suffix()));
-    let mut config = VoiceConfig::new("127.0.0.1:0".parse().unwrap(), dir);
+    let mut config = VoiceConfig::new("127.0.0.1:0".parse().unwrap(), dir.clone());
     config.answer_delay = Duration::from_millis(100);
     config.rtp_ports = (free_port(), 0);
     config.rtp_ports.1 = config.rtp_ports.0 + 200;
     let (stop, stopped) = tokio::sync::watch::channel(false);
     let sip = switchboard_voice::listen(service.clone(), config, stopped.clone()).await.unwrap().addr;
     service.clone().spawn_ticker(stopped);
-    Office { service, p, alice, sip, _stop: stop }
+    Office { service, p, alice, sip, dir, _stop: stop }
 }
 
 /// A port the OS just had free (even, for RTP).
@@ -307,6 +309,25 @@ async fn the_phone_answers_the_offer_and_the_caller_hears_the_agent(url: String)
         samples.len() / 160
     );
     assert!(toned >= 50, "the agent's tone in only {toned} of {} frames", samples.len() / 160);
+
+    // The recording: a `recording` event naming a stereo WAV whose right channel is the agent.
+    let recorded = office.service.store().contact_events(office.p.workspace, c.id, Some("recording")).await.unwrap();
+    assert_eq!(recorded.len(), 1, "one recording event");
+    let path = office.dir.join(recorded[0].payload["path"].as_str().unwrap());
+    let wav = std::fs::read(&path).unwrap();
+    assert_eq!(&wav[..4], b"RIFF");
+    assert_eq!(u16::from_le_bytes([wav[22], wav[23]]), 2, "stereo");
+    let data = u32::from_le_bytes(wav[40..44].try_into().unwrap()) as usize;
+    assert_eq!(data, wav.len() - 44, "the header covers the whole file");
+    let samples: Vec<i16> = wav[44..].chunks(2).map(|b| i16::from_le_bytes([b[0], b[1]])).collect();
+    let agent: Vec<i16> = samples.iter().skip(1).step_by(2).copied().collect();
+    let caller: Vec<i16> = samples.iter().step_by(2).copied().collect();
+    let toned = agent.chunks(160).filter(|f| tone_share(f, TONE) > 0.6).count();
+    let seconds = recorded[0].payload["seconds"].as_f64().unwrap();
+    println!("recorded {seconds} s, {toned} agent frames with the tone");
+    assert!(toned >= 50, "the agent's tone in {toned} recorded frames");
+    // sipp sends no audio: the caller's side is silence.
+    assert!(caller.iter().all(|&s| s == 0), "the caller's channel is silent");
 }
 
 async fn a_wrong_password_is_refused(url: String) {

@@ -234,6 +234,7 @@ async fn follow(agent: Arc<Agent>, mut stop: watch::Receiver<bool>) {
         let told = match Kind::parse(&event.kind) {
             Some(Kind::OfferCreated) => CallEvent::Offered(agent_of()),
             Some(Kind::OfferEnded) => CallEvent::OfferGone(agent_of()),
+            Some(Kind::OfferAccepted) => CallEvent::Accepted(agent_of()),
             Some(Kind::ContactEnded | Kind::ConversationEnded) => CallEvent::ContactEnded,
             _ => continue,
         };

@@ -43,6 +43,8 @@ pub(crate) enum CallEvent {
     Offered(UserId),
     /// The offer to this agent ended (timed out, rejected, taken back).
     OfferGone(UserId),
+    /// This agent accepted the offer (on the desktop, or through their phone).
+    Accepted(UserId),
     /// The conversation ended elsewhere (the agent hung up on the desktop).
     ContactEnded,
 }
@@ -436,6 +438,8 @@ impl Call {
         let mut bridge: Option<(MediaSession, mpsc::Receiver<MediaEvent>)> = None;
         // Once bridged: the recording and its 20 ms clock.
         let mut recording: Option<(Recording, tokio::time::Interval)> = None;
+        // The agent who accepted the offer (on the desktop while their phone rang, say): their phone's answer needs no accept.
+        let mut accepted: Option<UserId> = None;
         let by = loop {
             let wake = match self.deferred.pop_front() {
                 Some(e) => Wake::Caller(Some(e)),
@@ -476,6 +480,7 @@ impl Call {
                         leg = None;
                     }
                 }
+                Wake::Caller(Some(CallEvent::Accepted(user))) => accepted = Some(user),
                 // Ended on the desktop: our BYE to both.
                 Wake::Caller(Some(CallEvent::ContactEnded)) => {
                     self.bye().await;
@@ -484,7 +489,11 @@ impl Call {
                 Wake::Leg(Some(LegEvent::Ringing)) => {}
                 Wake::Leg(Some(LegEvent::Answered(session, rx))) => {
                     let Some((user, _)) = &leg else { continue };
-                    match self.agent.service.accept_offer_for(ws, contact, *user).await {
+                    let taken = match accepted {
+                        Some(a) if a == *user => Ok(()),
+                        _ => self.agent.service.accept_offer_for(ws, contact, *user).await,
+                    };
+                    match taken {
                         Ok(()) => {
                             if let Some((caller_session, _)) = &self.media {
                                 caller_session.hush();
@@ -547,8 +556,12 @@ impl Call {
                     }
                 }
                 Wake::AgentMedia(Some(_)) => {}
-                // The agent leg's media stopped; its signalling says why.
-                Wake::AgentMedia(None) => {}
+                // The agent leg's media loop is gone (it never stops while held): end the call rather than spin.
+                Wake::AgentMedia(None) => {
+                    tracing::warn!(contact = contact.0, "the agent leg's media stopped");
+                    self.bye().await;
+                    break "system";
+                }
                 Wake::Record => {
                     if let Some((r, _)) = &mut recording
                         && let Err(e) = r.tick()
@@ -730,7 +743,7 @@ impl Call {
                     }
                     Some(CallEvent::Ack | CallEvent::Response(_)) => {}
                     // For the queue's loop, once the prompt is over.
-                    Some(e @ (CallEvent::Offered(_) | CallEvent::OfferGone(_) | CallEvent::ContactEnded)) => deferred.push_back(e),
+                    Some(e @ (CallEvent::Offered(_) | CallEvent::OfferGone(_) | CallEvent::Accepted(_) | CallEvent::ContactEnded)) => deferred.push_back(e),
                 },
             }
         }

@@ -132,10 +132,10 @@ impl Phone {
         Phone { child, output, control }
     }
 
-    /// The agent hangs up on the phone.
-    fn hang_up(&self) {
+    /// A `menu` command on the phone: `hangup`, `accept`.
+    fn command(&self, name: &str) {
         use std::io::Write;
-        let command = r#"{"command":"hangup","params":"","token":"1"}"#;
+        let command = format!(r#"{{"command":"{name}","params":"","token":"1"}}"#);
         let mut tcp = std::net::TcpStream::connect(self.control).unwrap();
         tcp.write_all(format!("{}:{command},", command.len()).as_bytes()).unwrap();
         // Events come on the same connection: read up to the command's response.
@@ -146,7 +146,7 @@ impl Phone {
             assert!(n > 0, "baresip closed its control connection: {answer}");
             answer.push_str(&String::from_utf8_lossy(&buf[..n]));
         }
-        assert!(answer.contains(r#""ok":true"#), "baresip refused to hang up: {answer}");
+        assert!(answer.contains(r#""ok":true"#), "baresip refused {name}: {answer}");
     }
 
     fn output(&self) -> String {
@@ -371,7 +371,7 @@ async fn the_agent_hangs_up(url: String, on_the_desktop: bool) {
         let alice = Principal { workspace: office.p.workspace, user: office.alice, role: Role::Agent };
         office.service.agent_ends_chat(&alice, c.id).await.unwrap();
     } else {
-        phone.hang_up();
+        phone.command("hangup");
     }
     // sipp passes only once it has our BYE (and answered it).
     let (ok, out) = sipp.await.unwrap();
@@ -421,7 +421,33 @@ async fn expiry_is_bounded_and_expires_0_unregisters(url: String) {
     assert!(out.status.success(), "{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
 }
 
+/// The agent accepts on the desktop while the phone rings, then picks up:
+/// the phone's answer bridges the call without a second accept.
+async fn accepted_on_the_desktop_then_picked_up(url: String) {
+    let office = office(&url).await;
+    let phone = Phone::start(office.sip, "alice", PASSWORD, false);
+    phone.wait_for("200 OK").await;
+    office.service.set_agent_state(&office.p, office.alice, Presence::Available).await.unwrap();
+    let socket = UdpSocket::bind("127.0.0.1:0").unwrap();
+    let rtp = socket.local_addr().unwrap().port();
+    let sipp = office.call("queue-to-agent.xml", rtp, 5000);
+    let c = office.voice_contact_when(|c| c.state == ContactState::Offered).await;
+    phone.wait_for("Incoming call").await;
+    let alice = Principal { workspace: office.p.workspace, user: office.alice, role: Role::Agent };
+    office.service.accept(&alice, c.id).await.unwrap();
+    phone.command("accept");
+    phone.wait_for("Call established").await;
+    let (ok, out) = sipp.await.unwrap();
+    assert!(ok, "{out}");
+    let c = office.voice_contact_when(|c| c.state == ContactState::WrapUp).await;
+    assert_eq!(c.agent, Some(office.alice));
+    // Bridged: the call was recorded.
+    let recorded = office.service.store().contact_events(office.p.workspace, c.id, Some("recording")).await.unwrap();
+    assert_eq!(recorded.len(), 1);
+}
+
 support::on_both!(
+    accepted_on_the_desktop_then_picked_up,
     expiry_is_bounded_and_expires_0_unregisters,
     the_agent_hangs_up_the_phone,
     the_agent_hangs_up_on_the_desktop,

@@ -181,6 +181,8 @@ struct Inner {
     /// The base URL the outside world reaches this server at; set by the
     /// server when it starts.
     public_url: std::sync::RwLock<String>,
+    /// The server's data directory, where channels keep recordings.
+    data_dir: std::sync::OnceLock<std::path::PathBuf>,
 }
 
 pub struct Service {
@@ -224,6 +226,7 @@ impl Service {
                 secret_key: Default::default(),
                 healths: Default::default(),
                 public_url: Default::default(),
+                data_dir: Default::default(),
             }),
         };
         service.chat_endpoints_for_old_widgets().await?;

@@ -62,6 +62,7 @@ async fn office(url: &str) -> Office {
     let account = SipAccountUpdate { username: Some("alice".into()), password: PASSWORD.into() };
     assert_eq!(service.put_sip_account(&p, alice, account).await.unwrap().username, "alice");
     let dir = std::env::temp_dir().join(format!("switchboard-agents-{}", support::rand_suffix()));
+    service.set_data_dir(dir.clone());
     let mut config = VoiceConfig::new("127.0.0.1:0".parse().unwrap(), dir.clone());
     config.answer_delay = Duration::from_millis(100);
     config.rtp_ports = (free_port(), 0);
@@ -328,6 +329,19 @@ async fn the_phone_answers_the_offer_and_the_caller_hears_the_agent(url: String)
     assert!(toned >= 50, "the agent's tone in {toned} recorded frames");
     // sipp sends no audio: the caller's side is silence.
     assert!(caller.iter().all(|&s| s == 0), "the caller's channel is silent");
+    // Served to Alice, who took the call, and to the admin; not to another agent.
+    let alice = Principal { workspace: office.p.workspace, user: office.alice, role: Role::Agent };
+    assert_eq!(office.service.recording(&alice, c.id).await.unwrap(), wav);
+    assert_eq!(office.service.recording(&office.p, c.id).await.unwrap(), wav);
+    let bob = NewUser {
+        email: format!("bob{}@example.com", support::rand_suffix()),
+        name: "Bob".into(),
+        role: Role::Agent,
+        password: "bob-password".into(),
+    };
+    let bob = office.service.create_user(&office.p, bob).await.unwrap().id;
+    let bob = Principal { workspace: office.p.workspace, user: bob, role: Role::Agent };
+    assert!(office.service.recording(&bob, c.id).await.is_err());
 }
 
 async fn a_wrong_password_is_refused(url: String) {

@@ -83,6 +83,7 @@ pub fn router(service: AppState, assets: Arc<crate::web::Assets>) -> Router {
         .route("/stats/csat", get(handlers::csat_stats))
         .route("/workspace", get(handlers::workspace).put(handlers::update_workspace))
         .route("/contacts/{id}/messages", get(conversations::messages).post(conversations::send))
+        .route("/contacts/{id}/recording", get(conversations::recording))
         .route("/contacts/{id}/typing", post(conversations::typing))
         .route("/contacts/{id}/read", post(conversations::read))
         .route("/contacts/{id}/end", post(conversations::end))

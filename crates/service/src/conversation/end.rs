@@ -99,22 +99,6 @@ impl Service {
         .await
     }
 
-    /// A channel wrote the conversation's recording (a call's audio):
-    /// a `recording` event on the contact with where the file is, under
-    /// the data directory, and how long it runs.
-    pub async fn recording_saved(
-        &self,
-        ws: WorkspaceId,
-        id: ContactId,
-        path: &str,
-        seconds: f64,
-    ) -> Result<(), ServiceError> {
-        let record = self.open_record(ws, id).await?;
-        let payload = json!({ "path": path, "seconds": seconds, "format": "wav", "channels": ["customer", "agent"] });
-        self.commit_and_publish(vec![event(&record, self.now(), Kind::Recording, payload)]).await?;
-        Ok(())
-    }
-
     /// The agent closes the chat; the customer is asked for a rating.
     pub async fn agent_ends_chat(&self, p: &crate::auth::Principal, id: ContactId) -> Result<(), ServiceError> {
         let record = self.own_contact(p, id).await?;

@@ -57,6 +57,8 @@ async fn run(
         None => data_dir::secret_key(&config.data_dir)?,
     };
     service.set_secret_key(key)?;
+    // Calls' recordings are written and read there.
+    service.set_data_dir(config.data_dir.clone());
     let demo = if demo { Some(demo_workspace(&service, &config.data_dir).await?) } else { None };
     let options = Options {
         assets_dir: config.assets_dir.clone(),

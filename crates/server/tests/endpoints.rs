@@ -39,7 +39,8 @@ both!(
     credentials_never_come_back_out,
     other_workspaces_and_roles_are_kept_out,
     the_public_url_defaults_to_the_servers_address,
-    business_hours_an_endpoint_keeps_cannot_be_deleted
+    business_hours_an_endpoint_keeps_cannot_be_deleted,
+    sip_accounts_are_set_by_admins_and_never_echo_the_password
 );
 
 /// A server whose service has a secret key, a workspace with an admin
@@ -290,4 +291,37 @@ async fn business_hours_an_endpoint_keeps_cannot_be_deleted(store: Store, _url: 
     assert_eq!(status, StatusCode::NO_CONTENT);
     let (status, v) = app.call("DELETE", &path, Some(&admin), None).await;
     assert_eq!(status, StatusCode::NO_CONTENT, "{v}");
+}
+
+/// `PUT /users/{id}/sip` answers with the username only; the user reads
+/// their own account, nobody reads the password; agents cannot write.
+async fn sip_accounts_are_set_by_admins_and_never_echo_the_password(store: Store, _url: String) {
+    let Setup { app, admin, .. } = setup(store, Options::default()).await;
+    let alice = app
+        .ok(
+            "POST",
+            "/api/v1/users",
+            &admin,
+            json!({ "email": "alice@acme.example", "name": "Alice", "role": "agent", "password": "alice-password" }),
+        )
+        .await["id"]
+        .as_u64()
+        .unwrap();
+    let path = format!("/api/v1/users/{alice}/sip");
+    let (status, none) = app.call("GET", &path, Some(&admin), None).await;
+    assert_eq!(status, StatusCode::NOT_FOUND, "{none}");
+    let set = app.ok("PUT", &path, &admin, json!({ "password": "phone-secret-1" })).await;
+    assert_eq!(set, json!({ "user": alice, "username": "alice", "realm": "switchboard" }));
+    let (status, short) = app.call("PUT", &path, Some(&admin), Some(json!({ "password": "short" }))).await;
+    assert_eq!((status, error_field(&short)), (StatusCode::BAD_REQUEST, "password"));
+    let as_alice = app.login("alice@acme.example", "alice-password").await;
+    assert_eq!(app.get(&path, &as_alice).await, set);
+    let (status, _) = app.call("PUT", &path, Some(&as_alice), Some(json!({ "password": "mine-secret-12" }))).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    let audit = app.get("/api/v1/audit", &admin).await.to_string();
+    assert!(audit.contains("put_sip_account") && !audit.contains("phone-secret-1"), "{audit}");
+    let (status, _) = app.call("DELETE", &path, Some(&admin), None).await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    let (status, _) = app.call("GET", &path, Some(&as_alice), None).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
 }

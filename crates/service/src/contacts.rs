@@ -14,7 +14,7 @@ use std::collections::BTreeMap;
 use switchboard_core::channel::Channel;
 use switchboard_core::events::{CancelReason, TransferTarget};
 use switchboard_core::expr::Value;
-use switchboard_core::ids::{AgentId, ContactId, CustomerId, QueueId};
+use switchboard_core::ids::{AgentId, ContactId, CustomerId, QueueId, UserId, WorkspaceId};
 use switchboard_core::time::Timestamp;
 use switchboard_store::{Change, ContactFilter, ContactRecord, ContactState, Role};
 
@@ -147,6 +147,38 @@ impl Service {
             Ok(())
         })
         .await
+    }
+
+    /// A channel's device answered an offer for the agent it was made to
+    /// (the agent's SIP phone picked up): accepted as that agent, as if
+    /// from the desktop. `Conflict` when the offer is no longer that
+    /// agent's (it timed out or was taken back meanwhile).
+    pub async fn accept_offer_for(&self, ws: WorkspaceId, id: ContactId, agent: UserId) -> Result<(), ServiceError> {
+        self.apply(ws, move |c, now, _| {
+            Self::offered_to(c, id, agent)?;
+            c.engine.accept(id, AgentId(agent.0), now)?;
+            Ok(())
+        })
+        .await
+    }
+
+    /// A channel's device declined an offer for its agent (the phone was
+    /// busy or rejected the call): the same as the agent's reject.
+    pub async fn decline_offer_for(&self, ws: WorkspaceId, id: ContactId, agent: UserId) -> Result<(), ServiceError> {
+        self.apply(ws, move |c, now, _| {
+            Self::offered_to(c, id, agent)?;
+            c.engine.reject(id, AgentId(agent.0), now)?;
+            Ok(())
+        })
+        .await
+    }
+
+    fn offered_to(c: &Center, id: ContactId, agent: UserId) -> Result<(), ServiceError> {
+        let record = c.contacts.get(&id).ok_or_else(|| ServiceError::NotFound(format!("contact {}", id.0)))?;
+        if record.state != ContactState::Offered || record.agent != Some(agent) {
+            return Err(ServiceError::Conflict(format!("contact {} is not offered to user {}", id.0, agent.0)));
+        }
+        Ok(())
     }
 
     /// Ends handling (if still connected) and wrap-up, with a disposition.

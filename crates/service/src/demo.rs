@@ -8,6 +8,7 @@ use crate::documents::{CannedResponse, Disposition, KbCategory};
 use crate::flows::FlowUpdate;
 use crate::kb::ArticleBody;
 use crate::settings::QueueSettings;
+use crate::sip_accounts::SipAccountUpdate;
 use crate::{AgentSpec, NewToken, NewUser, Service, ServiceError};
 use serde_json::json;
 use std::collections::BTreeMap;
@@ -25,6 +26,9 @@ pub const ADMIN_EMAIL: &str = "admin@demo.example";
 pub const SUPPORT_EMAIL: &str = "support@demo.example";
 /// The demo's phone number (a voice endpoint with an IVR flow); dial 15550001000.
 pub const SUPPORT_NUMBER: &str = "+15550001000";
+/// Alice's SIP phone: she answers the Billing queue's calls on it.
+pub const ALICE_SIP_USER: &str = "alice";
+pub const ALICE_SIP_PASSWORD: &str = "switchboard-demo-phone";
 
 pub struct Demo {
     pub admin: Principal,
@@ -55,6 +59,7 @@ pub async fn ensure_with_history(
     };
     support_mailbox(service, &admin).await?;
     support_line(service, &admin).await?;
+    alice_phone(service, &admin).await?;
     // After the endpoints, which the history's conversations name.
     if fresh {
         crate::demo_history::seed(service, &admin, history_days).await?;
@@ -98,6 +103,22 @@ async fn support_mailbox(service: &Service, admin: &Principal) -> Result<(), Ser
     }))
     .expect("the demo mailbox is valid");
     service.create_endpoint(admin, input).await?;
+    Ok(())
+}
+
+/// Alice's SIP account, so a softphone can register as her and answer
+/// the calls offered to her; added to demo workspaces made before it was.
+async fn alice_phone(service: &Service, admin: &Principal) -> Result<(), ServiceError> {
+    // Without the installation's key (a demo seeded with no server) there is nothing to seal HA1 with.
+    if !service.has_secret_key() {
+        return Ok(());
+    }
+    let Some(alice) = service.store().user_by_email("alice@demo.example").await? else { return Ok(()) };
+    if service.sip_account(admin, alice.id).await.is_ok() {
+        return Ok(());
+    }
+    let account = SipAccountUpdate { username: Some(ALICE_SIP_USER.into()), password: ALICE_SIP_PASSWORD.into() };
+    service.put_sip_account(admin, alice.id, account).await?;
     Ok(())
 }
 

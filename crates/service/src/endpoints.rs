@@ -302,9 +302,14 @@ impl Service {
         self.inner.secret_key.set(key).map_err(|_| ServiceError::Conflict("the secret key is set already".into()))
     }
 
+    /// Whether [`Service::set_secret_key`] was called.
+    pub fn has_secret_key(&self) -> bool {
+        self.inner.secret_key.get().is_some()
+    }
+
     /// The installation's key; its absence is the server's fault (a 500
     /// that is logged), never the caller's.
-    fn secret_key(&self) -> Result<&SecretKey, ServiceError> {
+    pub(crate) fn secret_key(&self) -> Result<&SecretKey, ServiceError> {
         let missing = StoreError::Unsupported("no secret key is configured for endpoint credentials");
         self.inner.secret_key.get().ok_or(ServiceError::Store(missing))
     }

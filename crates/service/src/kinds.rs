@@ -43,6 +43,8 @@ pub enum Kind {
     /// any channel but the API's; the payload names `by` and `channel`.
     /// Events written before there were other channels say `chat_ended`.
     ConversationEnded,
+    /// A call's recording was written; the payload names its file.
+    Recording,
     EndpointCreated,
     EndpointUpdated,
     EndpointDeleted,
@@ -80,6 +82,7 @@ impl Kind {
         Kind::Csat,
         Kind::ConversationOpened,
         Kind::ConversationEnded,
+        Kind::Recording,
         Kind::EndpointCreated,
         Kind::EndpointUpdated,
         Kind::EndpointDeleted,
@@ -113,6 +116,7 @@ impl Kind {
             Kind::Csat => "csat",
             Kind::ConversationOpened => "conversation_opened",
             Kind::ConversationEnded => "conversation_ended",
+            Kind::Recording => "recording",
             Kind::EndpointCreated => "endpoint_created",
             Kind::EndpointUpdated => "endpoint_updated",
             Kind::EndpointDeleted => "endpoint_deleted",

@@ -37,6 +37,7 @@ pub mod reports;
 mod routing;
 pub mod secrets;
 pub mod settings;
+pub mod sip_accounts;
 mod stats;
 pub mod throttle;
 pub mod today;
@@ -184,6 +185,8 @@ struct Inner {
     /// The base URL the outside world reaches this server at; set by the
     /// server when it starts.
     public_url: std::sync::RwLock<String>,
+    /// The server's data directory, where channels keep recordings.
+    data_dir: std::sync::OnceLock<std::path::PathBuf>,
 }
 
 pub struct Service {
@@ -228,6 +231,7 @@ impl Service {
                 secret_key: Default::default(),
                 healths: Default::default(),
                 public_url: Default::default(),
+                data_dir: Default::default(),
             }),
         };
         service.chat_endpoints_for_old_widgets().await?;

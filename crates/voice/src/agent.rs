@@ -4,10 +4,15 @@
 //! keeps the transaction state RFC 3261 needs for incoming calls (the
 //! INVITE's last response, resent when the INVITE is; CANCEL; ACK; BYE; 481
 //! for a dialog it does not know) and hands each call to its own task
-//! ([`crate::call`]).
+//! ([`crate::call`]). REGISTERs go to the [`crate::registrar`]; messages
+//! of the dialogs we start with agents' phones go to their [`crate::leg`].
+//! A follower of the service's committed events tells each call of the
+//! offers, and the end, of its contact.
 
 use crate::call::{self, CallEvent};
 use crate::prompt::{PromptCache, SpeechEngine};
+use crate::registrar::Registrar;
+use crate::session::MediaPorts;
 use crate::sip::limit::RateLimit;
 use crate::sip::message::{Message, response};
 use crate::sip::validate::{Invalid, Transport, validate};
@@ -16,13 +21,15 @@ use std::net::{IpAddr, SocketAddr};
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
+use switchboard_core::ids::{ContactId, UserId};
 use switchboard_service::Service;
+use switchboard_service::kinds::Kind;
 use thiserror::Error;
 use tokio::net::UdpSocket;
 use tokio::sync::{mpsc, watch};
 
 /// Methods we answer, for Allow headers.
-pub(crate) const ALLOW: &str = "INVITE, ACK, CANCEL, BYE, OPTIONS, INFO";
+pub(crate) const ALLOW: &str = "INVITE, ACK, CANCEL, BYE, OPTIONS, INFO, REGISTER";
 /// A datagram larger than this cannot be a SIP message we accept.
 const DATAGRAM: usize = 65_536;
 
@@ -97,6 +104,11 @@ pub(crate) struct Agent {
     pub prompts: PromptCache,
     pub speech: Option<SpeechEngine>,
     next_port: Mutex<u16>,
+    pub registrar: Registrar,
+    /// The dialogs we started with agents' phones, by Call-ID.
+    pub legs: Mutex<HashMap<String, mpsc::UnboundedSender<(Message, SocketAddr)>>>,
+    /// The calls that have a conversation, by contact: the event follower tells them.
+    pub contacts: Mutex<HashMap<ContactId, mpsc::UnboundedSender<CallEvent>>>,
 }
 
 impl Agent {
@@ -113,6 +125,17 @@ impl Agent {
         let port = *next;
         *next = if port.saturating_add(2) > hi { lo + lo % 2 } else { port + 2 };
         port
+    }
+
+    /// RTP and RTCP ports from the configured range; `None` when all are taken.
+    pub(crate) async fn bind_media(&self) -> Option<MediaPorts> {
+        let (lo, hi) = self.config.rtp_ports;
+        for _ in 0..=(hi.saturating_sub(lo) / 2) {
+            if let Ok(p) = MediaPorts::bind_at(self.local.ip(), self.rtp_port()).await {
+                return Some(p);
+            }
+        }
+        None
     }
 }
 
@@ -141,7 +164,11 @@ pub async fn listen(
         speech,
         next_port: Mutex::new(first),
         config,
+        registrar: Registrar::default(),
+        legs: Mutex::new(HashMap::new()),
+        contacts: Mutex::new(HashMap::new()),
     });
+    tokio::spawn(follow(agent.clone(), stop.clone()));
     tokio::spawn(serve(agent, stop));
     Ok(Listening { addr })
 }
@@ -182,12 +209,48 @@ async fn serve(agent: Arc<Agent>, mut stop: watch::Receiver<bool>) {
     }
 }
 
+/// Follows committed events for the contacts of our calls: an offer rings
+/// the agent's phone, an offer's end stops it, the contact's end (the
+/// agent hung up on the desktop) ends the call.
+async fn follow(agent: Arc<Agent>, mut stop: watch::Receiver<bool>) {
+    let mut events = agent.service.subscribe();
+    loop {
+        let event = tokio::select! {
+            e = events.recv() => match e {
+                Ok(e) => e,
+                Err(tokio::sync::broadcast::error::RecvError::Lagged(n)) => {
+                    // The ticker's offer timeouts still end offers; a missed offer stays for the desktop.
+                    tracing::warn!(missed = n, "voice fell behind the event stream");
+                    continue;
+                }
+                Err(_) => return,
+            },
+            _ = stop.changed() => return,
+        };
+        let Some(contact) = event.contact else { continue };
+        let call = agent.contacts.lock().expect("contacts lock").get(&contact).cloned();
+        let Some(call) = call else { continue };
+        let agent_of = || event.agent.unwrap_or(UserId(0));
+        let told = match Kind::parse(&event.kind) {
+            Some(Kind::OfferCreated) => CallEvent::Offered(agent_of()),
+            Some(Kind::OfferEnded) => CallEvent::OfferGone(agent_of()),
+            Some(Kind::OfferAccepted) => CallEvent::Accepted(agent_of()),
+            Some(Kind::ContactEnded | Kind::ConversationEnded) => CallEvent::ContactEnded,
+            _ => continue,
+        };
+        let _ = call.send(told);
+    }
+}
+
 pub(crate) fn phrase(status: u16) -> &'static str {
     match status {
         100 => "Trying",
         180 => "Ringing",
         200 => "OK",
         400 => "Bad Request",
+        401 => "Unauthorized",
+        403 => "Forbidden",
+        423 => "Interval Too Brief",
         404 => "Not Found",
         405 => "Method Not Allowed",
         481 => "Call/Transaction Does Not Exist",
@@ -204,6 +267,15 @@ pub(crate) fn phrase(status: u16) -> &'static str {
 }
 
 async fn dispatch(agent: &Arc<Agent>, m: Message, from: SocketAddr) {
+    let leg = agent.legs.lock().expect("legs lock").get(m.call_id()).cloned();
+    if let Some(leg) = leg {
+        let _ = leg.send((m, from));
+        return;
+    }
+    if m.method() == Some("REGISTER") {
+        tokio::spawn(crate::registrar::register(agent.clone(), m, from));
+        return;
+    }
     let Some(method) = m.method().map(str::to_string) else {
         // A response: to our BYE.
         let entry = agent.calls.lock().expect("calls lock").get(m.call_id()).map(|c| c.events.clone());

@@ -2,23 +2,28 @@
 //! looked up, the SDP answered, the call answered, the conversation opened
 //! through the seam, the endpoint's flow driven as an IVR (speech and
 //! recordings out, RFC 4733 keys in), then the queue with a waiting prompt
-//! and hold music, or goodbye. Whatever state it is in, the caller's BYE
-//! ends the conversation (abandoned), so no contact stays queued for a
-//! caller who is gone.
+//! and hold music, or goodbye. Queued, an offer to an agent whose phone is
+//! registered rings it ([`crate::leg`]); the phone's answer accepts the
+//! offer as that agent and bridges the two legs' audio until either side
+//! hangs up. Whatever state it is in, the caller's BYE ends the
+//! conversation (abandoned, or to wrap-up once answered), so no contact
+//! stays queued, and no phone keeps ringing, for a caller who is gone.
 
 use crate::agent::{Agent, phrase};
 use crate::hold::hold_music;
+use crate::leg::{Leg, LegEvent};
 use crate::prompt::Prompt;
+use crate::recording::Recording;
 use crate::sdp::{self, Direction, LocalMedia, SessionDescription};
-use crate::session::{MediaEvent, MediaPorts, MediaSession, SessionConfig};
+use crate::session::{MediaEvent, MediaSession, SessionConfig};
 use crate::sip::message::{Message, addr_uri, display_name, response, uri_user};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, VecDeque};
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 use switchboard_core::channel::Channel;
 use switchboard_core::expr::Value as AttrValue;
-use switchboard_core::ids::ContactId;
+use switchboard_core::ids::{ContactId, UserId, WorkspaceId};
 use switchboard_service::conversation::{Action, Choice, Inbound, Input, Opening, Sender, Thread};
 use switchboard_service::endpoints::Endpoint;
 use switchboard_service::{IdentityKind, IdentityValue, ServiceError};
@@ -34,6 +39,14 @@ pub(crate) enum CallEvent {
     Reinvite(Box<Message>, SocketAddr),
     /// A response to our BYE.
     Response(u16),
+    /// The contact was offered to this agent.
+    Offered(UserId),
+    /// The offer to this agent ended (timed out, rejected, taken back).
+    OfferGone(UserId),
+    /// This agent accepted the offer (on the desktop, or through their phone).
+    Accepted(UserId),
+    /// The conversation ended elsewhere (the agent hung up on the desktop).
+    ContactEnded,
 }
 
 /// RFC 3261's T1 and T2: retransmission intervals over UDP.
@@ -54,11 +67,24 @@ pub(crate) async fn run(
     events: mpsc::UnboundedReceiver<CallEvent>,
 ) {
     let call_id = invite.call_id().to_string();
-    let mut call = Call { agent: agent.clone(), invite, peer, to_tag, events, media: None, answer: Vec::new() };
+    let mut call = Call {
+        agent: agent.clone(),
+        invite,
+        peer,
+        to_tag,
+        events,
+        media: None,
+        answer: Vec::new(),
+        deferred: VecDeque::new(),
+        contact: None,
+    };
     if let Err(e) = call.run().await {
         tracing::warn!(call_id, error = %e, "call failed");
     }
     agent.calls.lock().expect("calls lock").remove(&call_id);
+    if let Some(contact) = call.contact {
+        agent.contacts.lock().expect("contacts lock").remove(&contact);
+    }
     if let Some((session, _)) = call.media.take() {
         session.stop().await;
     }
@@ -73,6 +99,19 @@ struct Call {
     media: Option<(MediaSession, mpsc::Receiver<MediaEvent>)>,
     /// Our SDP answer, repeated for a re-INVITE.
     answer: Vec<u8>,
+    /// The contact's news that came while a prompt played, for the queue's loop.
+    deferred: VecDeque<CallEvent>,
+    contact: Option<ContactId>,
+}
+
+/// What woke the queue's loop.
+enum Wake {
+    Caller(Option<CallEvent>),
+    CallerMedia(Option<MediaEvent>),
+    Leg(Option<LegEvent>),
+    AgentMedia(Option<MediaEvent>),
+    /// 20 ms more of the recording are due.
+    Record,
 }
 
 impl Call {
@@ -90,6 +129,10 @@ impl Call {
         }
         self.answer_call().await;
         let contact = self.open(&endpoint).await?;
+        self.contact = Some(contact);
+        let (tx, rx) = mpsc::unbounded_channel();
+        self.agent.contacts.lock().expect("contacts lock").insert(contact, tx);
+        self.forward(rx);
         let outcome = match endpoint.flow {
             Some(flow) => self.ivr(&endpoint, contact, flow).await,
             None => Ok(Ended::Queued),
@@ -102,9 +145,8 @@ impl Call {
                 self.agent.service.end_conversation(ws, contact, "system").await?
             }
             Ok(Ended::Queued) => {
-                // Waiting ends only when the caller goes.
-                let Gone = self.wait_in_queue().await;
-                self.agent.service.end_conversation(ws, contact, "customer").await?
+                let by = self.wait_for_agent(ws, contact).await;
+                self.agent.service.end_conversation(ws, contact, by).await?
             }
             Err(Gone) => self.agent.service.end_conversation(ws, contact, "customer").await?,
         }
@@ -128,7 +170,7 @@ impl Call {
             self.finish(488).await;
             return None;
         };
-        let Some(ports) = self.bind_media().await else {
+        let Some(ports) = self.agent.bind_media().await else {
             self.finish(503).await;
             return None;
         };
@@ -156,15 +198,17 @@ impl Call {
         Some(answer)
     }
 
-    async fn bind_media(&self) -> Option<MediaPorts> {
-        let (lo, hi) = self.agent.config.rtp_ports;
-        for _ in 0..=(hi.saturating_sub(lo) / 2) {
-            let port = self.agent.rtp_port();
-            if let Ok(p) = MediaPorts::bind_at(self.agent.local.ip(), port).await {
-                return Some(p);
+    /// The event follower's news joins the call's own events (one queue, in order).
+    fn forward(&self, mut rx: mpsc::UnboundedReceiver<CallEvent>) {
+        let events = self.agent.calls.lock().expect("calls lock").get(self.invite.call_id()).map(|c| c.events.clone());
+        let Some(events) = events else { return };
+        tokio::spawn(async move {
+            while let Some(e) = rx.recv().await {
+                if events.send(e).is_err() {
+                    return;
+                }
             }
-        }
-        None
+        });
     }
 
     async fn provisional(&self, status: u16) {
@@ -376,24 +420,194 @@ impl Call {
         Ok(Ended::Failed)
     }
 
-    /// Queued: the waiting prompt, then hold music until the caller hangs up.
-    async fn wait_in_queue(&mut self) -> Gone {
-        if let Err(gone) = self.say(WAITING).await {
-            return gone;
-        }
+    /// Queued: the waiting prompt and hold music; an offer to an agent
+    /// with a registered phone rings it, its answer accepts the offer and
+    /// bridges the call until one side hangs up. Says who ended it.
+    async fn wait_for_agent(&mut self, ws: WorkspaceId, contact: ContactId) -> &'static str {
+        // The waiting prompt, then the music (each `PromptDone` starts it again); an offer may ring meanwhile.
+        let waiting = self.speech(WAITING).await;
         let music = hold_music();
-        loop {
-            if let Err(gone) = self.play(music.clone()).await {
-                return gone;
+        if let Some((session, _)) = &self.media {
+            session.play(waiting);
+        }
+        let caller =
+            self.invite.header("from").and_then(|f| display_name(f).or_else(|| uri_user(f).map(str::to_string)));
+        let caller = caller.unwrap_or_else(|| "caller".into());
+        // The phone being rung (or talking) and its agent; the agent leg's media once answered.
+        let mut leg: Option<(UserId, Leg)> = None;
+        let mut bridge: Option<(MediaSession, mpsc::Receiver<MediaEvent>)> = None;
+        // Once bridged: the recording and its 20 ms clock.
+        let mut recording: Option<(Recording, tokio::time::Interval)> = None;
+        // The agent who accepted the offer (on the desktop while their phone rang, say): their phone's answer needs no accept.
+        let mut accepted: Option<UserId> = None;
+        let by = loop {
+            let wake = match self.deferred.pop_front() {
+                Some(e) => Wake::Caller(Some(e)),
+                None => {
+                    let Call { media, events, .. } = self;
+                    let Some((_, caller_media)) = media else { break "customer" };
+                    tokio::select! {
+                        e = events.recv() => Wake::Caller(e),
+                        m = caller_media.recv() => Wake::CallerMedia(m),
+                        e = async { match &mut leg { Some((_, l)) => l.events.recv().await, None => std::future::pending().await } } => Wake::Leg(e),
+                        m = async { match &mut bridge { Some((_, rx)) => rx.recv().await, None => std::future::pending().await } } => Wake::AgentMedia(m),
+                        () = async { match &mut recording { Some((_, clock)) => { clock.tick().await; } None => std::future::pending().await } } => Wake::Record,
+                    }
+                }
+            };
+            match wake {
+                Wake::Caller(None | Some(CallEvent::Bye | CallEvent::Cancel)) | Wake::CallerMedia(None) => {
+                    break "customer";
+                }
+                Wake::Caller(Some(CallEvent::Reinvite(m, from))) => self.same_session(&m, from).await,
+                Wake::Caller(Some(CallEvent::Ack | CallEvent::Response(_))) => {}
+                Wake::Caller(Some(CallEvent::Offered(user))) => {
+                    if leg.is_some() {
+                        continue;
+                    }
+                    match self.agent.registrar.binding(ws, user) {
+                        Some(binding) => {
+                            tracing::info!(contact = contact.0, user = user.0, "ringing the agent's phone");
+                            leg = Some((user, Leg::start(self.agent.clone(), binding, caller.clone())));
+                        }
+                        // The offer stays for the desktop, where the agent can accept it (with no audio).
+                        None => tracing::info!(contact = contact.0, user = user.0, "the agent has no registered phone"),
+                    }
+                }
+                Wake::Caller(Some(CallEvent::OfferGone(user))) => {
+                    // Dropping the leg sends CANCEL: the phone stops ringing.
+                    if bridge.is_none() && leg.as_ref().is_some_and(|(u, _)| *u == user) {
+                        leg = None;
+                    }
+                }
+                Wake::Caller(Some(CallEvent::Accepted(user))) => accepted = Some(user),
+                // Ended on the desktop: our BYE to both.
+                Wake::Caller(Some(CallEvent::ContactEnded)) => {
+                    self.bye().await;
+                    break "agent";
+                }
+                Wake::Leg(Some(LegEvent::Ringing)) => {}
+                Wake::Leg(Some(LegEvent::Answered(session, rx))) => {
+                    let Some((user, _)) = &leg else { continue };
+                    let taken = match accepted {
+                        Some(a) if a == *user => Ok(()),
+                        _ => self.agent.service.accept_offer_for(ws, contact, *user).await,
+                    };
+                    match taken {
+                        Ok(()) => {
+                            if let Some((caller_session, _)) = &self.media {
+                                caller_session.hush();
+                            }
+                            bridge = Some((session, rx));
+                            match Recording::create(&self.agent.config.data_dir, ws, contact) {
+                                Ok(r) => recording = Some((r, tokio::time::interval(crate::session::PTIME))),
+                                Err(e) => tracing::warn!(contact = contact.0, error = %e, "the call is not recorded"),
+                            }
+                        }
+                        Err(e) => {
+                            tracing::info!(error = %e, "the phone answered an offer that is gone; hanging it up");
+                            leg = None;
+                            session.stop().await;
+                        }
+                    }
+                }
+                Wake::Leg(Some(LegEvent::Refused(status))) => {
+                    if let Some((user, _)) = leg.take() {
+                        tracing::info!(
+                            contact = contact.0,
+                            user = user.0,
+                            status,
+                            "the agent's phone refused the call"
+                        );
+                        // Declined: routing offers it elsewhere. The offer may have ended meanwhile.
+                        let _ = self.agent.service.decline_offer_for(ws, contact, user).await;
+                    }
+                }
+                Wake::Leg(Some(LegEvent::Ended)) => {
+                    if bridge.is_some() {
+                        self.bye().await;
+                        break "agent";
+                    }
+                    leg = None;
+                }
+                Wake::Leg(None) => leg = None,
+                Wake::CallerMedia(Some(MediaEvent::Audio(frame))) => {
+                    if let Some((r, _)) = &mut recording {
+                        r.caller(&frame);
+                    }
+                    if let Some((agent_session, _)) = &bridge {
+                        agent_session.feed(frame);
+                    }
+                }
+                Wake::CallerMedia(Some(MediaEvent::PromptDone)) => {
+                    if bridge.is_none()
+                        && let Some((session, _)) = &self.media
+                    {
+                        session.play(music.clone());
+                    }
+                }
+                Wake::CallerMedia(Some(_)) => {}
+                Wake::AgentMedia(Some(MediaEvent::Audio(frame))) => {
+                    if let Some((r, _)) = &mut recording {
+                        r.agent(&frame);
+                    }
+                    if let Some((caller_session, _)) = &self.media {
+                        caller_session.feed(frame);
+                    }
+                }
+                Wake::AgentMedia(Some(_)) => {}
+                // The agent leg's media loop is gone (it never stops while held): end the call rather than spin.
+                Wake::AgentMedia(None) => {
+                    tracing::warn!(contact = contact.0, "the agent leg's media stopped");
+                    self.bye().await;
+                    break "system";
+                }
+                Wake::Record => {
+                    if let Some((r, _)) = &mut recording
+                        && let Err(e) = r.tick()
+                    {
+                        tracing::warn!(contact = contact.0, error = %e, "recording stopped");
+                        recording = None;
+                    }
+                }
+            }
+        };
+        // Dropping the leg hangs it up: CANCEL while ringing, BYE once answered.
+        drop(leg);
+        if let Some((session, _)) = bridge {
+            session.stop().await;
+        }
+        if let Some((r, _)) = recording {
+            match r.finish() {
+                Ok((path, length)) => {
+                    let path = path.to_string_lossy();
+                    if let Err(e) = self.agent.service.recording_saved(ws, contact, &path, length.as_secs_f64()).await {
+                        tracing::warn!(contact = contact.0, error = %e, "the recording's event was not written");
+                    }
+                }
+                Err(e) => tracing::warn!(contact = contact.0, error = %e, "the recording could not be closed"),
             }
         }
+        by
+    }
+
+    /// A re-INVITE in the dialog: the session stays as it is (the same answer; a new version would be a change).
+    async fn same_session(&self, m: &Message, from: SocketAddr) {
+        let contact = format!("<sip:{}>", self.agent.local);
+        let extra = [("Contact", contact), ("Content-Type", "application/sdp".to_string())];
+        let ok = response(m, from, 200, "OK", Some(&self.to_tag), &extra, &self.answer);
+        self.agent.send(&ok, from).await;
     }
 
     /// Goodbye and our BYE: the flow ended the call.
     async fn hang_up(&mut self) {
-        if self.say(GOODBYE).await.is_err() {
-            return;
+        if self.say(GOODBYE).await.is_ok() {
+            self.bye().await;
         }
+    }
+
+    /// Our BYE to the caller, resent until answered.
+    async fn bye(&mut self) {
         let from = self.invite.header("to").unwrap_or_default();
         let to = self.invite.header("from").unwrap_or_default();
         let target = self.invite.header("contact").map(addr_uri).unwrap_or_else(|| addr_uri(to)).to_string();
@@ -505,7 +719,7 @@ impl Call {
     /// The next thing from the caller: a key, the prompt's end, or the
     /// deadline; signalling (BYE, CANCEL, a re-INVITE) is handled on the way.
     async fn next(&mut self, until: Option<Instant>) -> Result<Heard, Gone> {
-        let Call { agent, media, events, answer, to_tag, .. } = self;
+        let Call { agent, media, events, answer, to_tag, deferred, .. } = self;
         let Some((_, media)) = media else { return Err(Gone) };
         let deadline = sleep_until(until.unwrap_or_else(|| Instant::now() + Duration::from_secs(86_400)));
         tokio::pin!(deadline);
@@ -528,6 +742,8 @@ impl Call {
                         agent.send(&ok, from).await;
                     }
                     Some(CallEvent::Ack | CallEvent::Response(_)) => {}
+                    // For the queue's loop, once the prompt is over.
+                    Some(e @ (CallEvent::Offered(_) | CallEvent::OfferGone(_) | CallEvent::Accepted(_) | CallEvent::ContactEnded)) => deferred.push_back(e),
                 },
             }
         }
@@ -569,7 +785,7 @@ fn e164(user: &str) -> Option<String> {
     ((7..=15).contains(&digits.len()) && digits.bytes().all(|b| b.is_ascii_digit())).then(|| format!("+{digits}"))
 }
 
-fn rand_u32() -> u32 {
+pub(crate) fn rand_u32() -> u32 {
     let mut b = [0u8; 4];
     getrandom::fill(&mut b).expect("the OS random source works");
     u32::from_be_bytes(b)

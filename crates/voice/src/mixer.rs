@@ -1,6 +1,7 @@
 //! Mixing 20 ms frames of several legs: each leg hears the sum of the others
-//! (never itself), saturated to 16 bits. The bridge of a call uses it with
-//! two legs; a supervisor's listen, whisper and barge will add a third.
+//! (never itself), saturated to 16 bits. A call's bridge of two legs relays
+//! each to the other directly; this is for a third leg (a supervisor's
+//! listen, whisper and barge, not done yet).
 
 use crate::jitter::{FRAME_SAMPLES, Frame, SILENCE};
 

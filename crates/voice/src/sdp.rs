@@ -551,6 +551,32 @@ pub fn answer(offer: &SessionDescription, ours: &LocalMedia) -> Result<(SessionD
     Ok((description(ours, media), negotiated))
 }
 
+/// Reads the answer to our [`offer`] (RFC 3264 §7): the first audio stream
+/// not refused (port 0) with the first of its codecs we offered.
+pub fn answered(answer: &SessionDescription, ours: &LocalMedia) -> Result<Negotiated, SdpError> {
+    for (i, m) in answer.media.iter().enumerate() {
+        if m.port == 0 || m.kind != "audio" {
+            continue;
+        }
+        let Some((pt, law)) =
+            m.payload_types().find_map(|pt| m.law_of(pt).filter(|l| ours.codecs.contains(l)).map(|l| (pt, l)))
+        else {
+            continue;
+        };
+        let remote = answer.rtp_target(i).ok_or(SdpError::NoConnection(i))?;
+        return Ok(Negotiated {
+            remote,
+            law,
+            payload_type: pt,
+            telephone_event: m.telephone_event(),
+            ptime: m.ptime.unwrap_or(20),
+            // What the answerer does, seen from our side.
+            direction: answer.direction_of(i).answer(),
+        });
+    }
+    Err(SdpError::NotAcceptable)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

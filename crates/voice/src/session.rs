@@ -134,6 +134,8 @@ pub enum MediaEvent {
 
 enum Command {
     Play(Prompt),
+    Hush,
+    Feed(Box<Frame>),
     Digits(Vec<Digit>),
     Direction(Direction),
 }
@@ -165,6 +167,19 @@ impl MediaSession {
     /// Plays a prompt from its start, replacing one that is playing.
     pub fn play(&self, prompt: Prompt) {
         let _ = self.commands.send(Command::Play(prompt));
+    }
+
+    /// Stops the prompt playing (hold music once an agent answers), with no `PromptDone`.
+    pub fn hush(&self) {
+        let _ = self.commands.send(Command::Hush);
+    }
+
+    /// Sends 20 ms of live audio (the other leg of a bridge) in place of
+    /// prompts: frames are queued (at most [`JITTER_DEPTH`], the oldest
+    /// giving way) and sent on this session's own clock, so two sessions'
+    /// clocks need not agree.
+    pub fn feed(&self, frame: Box<Frame>) {
+        let _ = self.commands.send(Command::Feed(frame));
     }
 
     /// Sends keys as RFC 4733 events, one after the other; characters that
@@ -229,6 +244,9 @@ struct Media {
     timestamp: u32,
     marker: bool,
     prompt: Option<(Prompt, usize)>,
+    /// Live frames to send, and whether enough have come to start (see `next_samples`).
+    live: VecDeque<Frame>,
+    live_flowing: bool,
     digits: VecDeque<Digit>,
     event: VecDeque<EventPacket>,
     gap: u32,
@@ -261,6 +279,8 @@ impl Media {
             timestamp: random_u32(),
             marker: true,
             prompt: None,
+            live: VecDeque::new(),
+            live_flowing: false,
             digits: VecDeque::new(),
             event: VecDeque::new(),
             gap: 0,
@@ -281,6 +301,13 @@ impl Media {
                 command = commands.recv() => match command {
                     None => break,
                     Some(Command::Play(p)) => self.prompt = Some((p, 0)),
+                    Some(Command::Hush) => self.prompt = None,
+                    Some(Command::Feed(frame)) => {
+                        if self.live.len() >= JITTER_DEPTH {
+                            self.live.pop_front();
+                        }
+                        self.live.push_back(*frame);
+                    }
                     Some(Command::Digits(d)) => {
                         if self.config.telephone_event.is_some() {
                             self.digits.extend(d);
@@ -395,8 +422,16 @@ impl Media {
         self.send_rtp(self.config.payload_type, marker, timestamp, payload).await;
     }
 
-    /// The next 20 ms of the prompt (padded at its end), or silence.
+    /// The next 20 ms of live audio, else of the prompt (padded at its end), else silence.
     fn next_samples(&mut self) -> Frame {
+        // Two frames are held before live audio flows (and again after it ran
+        // dry), so the feeder's clock wandering against ours does not cut every other frame.
+        self.live_flowing = if self.live_flowing { !self.live.is_empty() } else { self.live.len() >= 2 };
+        if self.live_flowing
+            && let Some(frame) = self.live.pop_front()
+        {
+            return frame;
+        }
         let mut frame = SILENCE;
         if let Some((prompt, at)) = &mut self.prompt {
             let rest = &prompt.samples()[*at..];

@@ -1,5 +1,5 @@
 //! The agent's side of a conversation: messages, typing, read marks,
-//! attachments, ending a chat.
+//! attachments, ending a chat, a call's recording.
 
 use super::chat::{file_response, upload_meta};
 use super::extract::Path;
@@ -7,13 +7,19 @@ use super::{ApiError, AppState, Auth, Body};
 use axum::Json;
 use axum::body::Bytes;
 use axum::extract::State;
-use axum::http::{HeaderMap, StatusCode};
-use axum::response::Response;
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use serde_json::{Value, json};
 use switchboard_core::ids::ContactId;
 
 type Result<T> = std::result::Result<T, ApiError>;
+
+/// The contact's recording as `audio/wav`: its agent and supervisors.
+pub async fn recording(State(s): State<AppState>, Auth(p): Auth, Path(id): Path<u64>) -> Result<impl IntoResponse> {
+    let wav = s.recording(&p, ContactId(id)).await?;
+    Ok(([(header::CONTENT_TYPE, "audio/wav")], wav))
+}
 
 pub async fn messages(State(s): State<AppState>, Auth(p): Auth, Path(id): Path<u64>) -> Result<Json<Value>> {
     Ok(Json(json!(s.messages(&p, ContactId(id)).await?)))

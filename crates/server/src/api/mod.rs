@@ -53,6 +53,10 @@ pub fn router(service: AppState, assets: Arc<crate::web::Assets>) -> Router {
         .route("/users/{id}/disable", post(people::disable_user))
         .route("/users/{id}/enable", post(people::enable_user))
         .route("/users/{id}/password", post(people::reset_password))
+        .route(
+            "/users/{id}/sip",
+            get(people::sip_account).put(people::put_sip_account).delete(people::delete_sip_account),
+        )
         .route("/skills", get(people::skills).post(handlers::create_skill))
         .route("/policies", get(handlers::policies).post(handlers::create_policy))
         .route("/policies/{id}", put(handlers::update_policy))
@@ -81,6 +85,7 @@ pub fn router(service: AppState, assets: Arc<crate::web::Assets>) -> Router {
         .route("/reports/{dimension}", get(reports::report))
         .route("/workspace", get(handlers::workspace).put(handlers::update_workspace))
         .route("/contacts/{id}/messages", get(conversations::messages).post(conversations::send))
+        .route("/contacts/{id}/recording", get(conversations::recording))
         .route("/contacts/{id}/typing", post(conversations::typing))
         .route("/contacts/{id}/read", post(conversations::read))
         .route("/contacts/{id}/end", post(conversations::end))

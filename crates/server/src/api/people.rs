@@ -4,6 +4,7 @@
 
 use super::extract::{Admin, Needs, Path};
 use super::{ApiError, AppState, Auth, Body};
+use crate::service::sip_accounts::SipAccountUpdate;
 use crate::service::{NewToken, UserUpdate};
 use axum::Json;
 use axum::extract::State;
@@ -93,6 +94,30 @@ pub async fn reset_password(
     Body(b): Body<NewPassword>,
 ) -> Result<Json<Value>> {
     Ok(Json(json!(s.reset_password(&p, UserId(id), &b.password).await?)))
+}
+
+/// The user's SIP account for their desk phone: the username only, never the password.
+pub async fn sip_account(State(s): State<AppState>, Auth(p): Auth, Path(id): Path<u64>) -> Result<Json<Value>> {
+    Ok(Json(json!(s.sip_account(&p, UserId(id)).await?)))
+}
+
+/// Sets the SIP password (and username); the answer has the username only.
+pub async fn put_sip_account(
+    State(s): State<AppState>,
+    Needs(p, ..): Needs<Admin>,
+    Path(id): Path<u64>,
+    Body(b): Body<SipAccountUpdate>,
+) -> Result<Json<Value>> {
+    Ok(Json(json!(s.put_sip_account(&p, UserId(id), b).await?)))
+}
+
+pub async fn delete_sip_account(
+    State(s): State<AppState>,
+    Needs(p, ..): Needs<Admin>,
+    Path(id): Path<u64>,
+) -> Result<StatusCode> {
+    s.delete_sip_account(&p, UserId(id)).await?;
+    Ok(StatusCode::NO_CONTENT)
 }
 
 pub async fn agents(State(s): State<AppState>, Auth(p): Auth) -> Result<Json<Value>> {

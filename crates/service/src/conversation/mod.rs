@@ -20,6 +20,7 @@ pub mod driver;
 pub mod end;
 mod inbound;
 mod messages;
+mod recordings;
 
 pub use channel::*;
 pub use delivery::DeliveryOptions;

@@ -57,6 +57,8 @@ async fn run(
         None => data_dir::secret_key(&config.data_dir)?,
     };
     service.set_secret_key(key)?;
+    // Calls' recordings are written and read there.
+    service.set_data_dir(config.data_dir.clone());
     let demo = if demo { Some(demo_workspace(&service, &config.data_dir).await?) } else { None };
     let options = Options {
         assets_dir: config.assets_dir.clone(),
@@ -137,6 +139,14 @@ async fn run(
             println!(
                 "      baresip, then: /dial sip:{}@{at}   (press 2, an order number and #)",
                 demo::SUPPORT_NUMBER.trim_start_matches('+')
+            );
+            println!(
+                "      Alice's phone: baresip with the account <sip:{}@{at}>;auth_pass={};answermode=auto",
+                demo::ALICE_SIP_USER,
+                demo::ALICE_SIP_PASSWORD
+            );
+            println!(
+                "      (Alice Ready on the desktop, then call: the offer rings her phone, answering takes the call)"
             );
         }
     }

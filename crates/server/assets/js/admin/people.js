@@ -71,7 +71,41 @@ function userForm(user, ctx) {
     h('div', { class: 'panel', style: { padding: '1em 1.2em', marginTop: '1em' } },
       h('h2', null, 'Access'),
       h('p', { class: 'muted' }, 'Disabling ends the user\'s sessions and API tokens and takes them offline at once.'),
-      message, h('div', { class: 'actions' }, toggle), reset));
+      message, h('div', { class: 'actions' }, toggle), reset),
+    sipPanel(user));
+}
+
+/** The user's SIP phone: the username it registers as (shown), and a new password (write-only). */
+function sipPanel(user) {
+  const current = h('dd', { dataset: { testid: 'sip-username' } }, '…');
+  const username = h('input', { type: 'text', autocomplete: 'off', placeholder: 'the e-mail before @' });
+  const password = h('input', { type: 'password', autocomplete: 'new-password' });
+  const message = notice('sip-message');
+  const show = (account) => replace(current, account ? account.username : 'none set');
+  get(`users/${user.id}/sip`).then(show, () => show(null));
+  const form = h('form', { novalidate: true, dataset: { testid: 'sip-form' } },
+    field({ label: 'SIP username', name: 'username', input: username, hint: 'unique across the installation; leave empty to keep it' }),
+    field({ label: 'SIP password', name: 'password', input: password, hint: 'at least 10 characters; never shown again' }),
+    h('div', { class: 'actions' }, h('button', { type: 'submit', dataset: { testid: 'sip-save' } }, 'Set SIP password')));
+  form.addEventListener('submit', (e) => {
+    e.preventDefault();
+    busy(form, async () => {
+      try {
+        const body = { password: password.value };
+        if (username.value.trim()) body.username = username.value.trim();
+        show(await put(`users/${user.id}/sip`, body));
+        password.value = '';
+        message.show('SIP password set: register the phone again with it.', 'ok');
+      } catch (err) {
+        showError(form, err, message);
+      }
+    });
+  });
+  return h('div', { class: 'panel', style: { padding: '1em 1.2em', marginTop: '1em' } },
+    h('h2', null, 'SIP phone'),
+    h('p', { class: 'muted' }, 'The desk phone or softphone this user answers voice contacts on registers with this username and password (realm "switchboard").'),
+    h('dl', { class: 'attrs' }, h('dt', null, 'Username'), current),
+    message, form);
 }
 
 export function usersTab() {

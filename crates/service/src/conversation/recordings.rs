@@ -1,0 +1,54 @@
+//! Recordings of conversations (a call's audio): the channel writes the
+//! file under the data directory and records a `recording` event naming
+//! it; the agent who took the contact and supervisors read it back.
+
+use crate::auth::Principal;
+use crate::center::contact_event as event;
+use crate::kinds::Kind;
+use crate::{Service, ServiceError};
+use serde_json::json;
+use std::path::{Component, Path, PathBuf};
+use switchboard_core::ids::{ContactId, WorkspaceId};
+
+/// Where recordings live under the data directory; an event naming anything else is not served.
+const DIR: &str = "recordings";
+
+impl Service {
+    /// A channel wrote the conversation's recording: a `recording` event on
+    /// the contact with where the file is, relative to the data directory,
+    /// and how long it runs.
+    pub async fn recording_saved(
+        &self,
+        ws: WorkspaceId,
+        id: ContactId,
+        path: &str,
+        seconds: f64,
+    ) -> Result<(), ServiceError> {
+        let record = self.open_record(ws, id).await?;
+        let payload = json!({ "path": path, "seconds": seconds, "format": "wav", "channels": ["customer", "agent"] });
+        self.commit_and_publish(vec![event(&record, self.now(), Kind::Recording, payload)]).await?;
+        Ok(())
+    }
+
+    /// The data directory recordings are read from; the server sets it at start.
+    pub fn set_data_dir(&self, dir: PathBuf) {
+        // Set once; a second call (tests starting twice) keeps the first.
+        let _ = self.inner.data_dir.set(dir);
+    }
+
+    /// The contact's latest recording (a WAV file's bytes): for the agent
+    /// who took the contact and for supervisors; `NotFound` otherwise or
+    /// when there is none.
+    pub async fn recording(&self, p: &Principal, id: ContactId) -> Result<Vec<u8>, ServiceError> {
+        // Agents see only their own contacts.
+        self.contact(p, id).await?;
+        let missing = || ServiceError::NotFound(format!("recording of contact {}", id.0));
+        let events = self.store().contact_events(p.workspace, id, Some(Kind::Recording.as_str())).await?;
+        let path = events.last().and_then(|e| e.payload["path"].as_str().map(PathBuf::from)).ok_or_else(missing)?;
+        // Only a plain relative path under recordings/: never anywhere else on the disk.
+        let inside = path.starts_with(DIR) && path.components().all(|c| matches!(c, Component::Normal(_)));
+        let dir = self.inner.data_dir.get().filter(|_| inside).ok_or_else(missing)?;
+        let file = dir.join(Path::new(&path));
+        tokio::task::spawn_blocking(move || std::fs::read(file)).await.map_err(|_| missing())?.map_err(|_| missing())
+    }
+}

@@ -1,0 +1,309 @@
+//! The agent leg: our INVITE to an agent's registered phone when a voice
+//! contact is offered to that agent, as a UAC (RFC 3261 §17.1.1, §13.2):
+//! the INVITE resent on T1 doubling until a provisional answer, the ACK
+//! for the final answer (a 2xx's in its own transaction, a failure's in the
+//! INVITE's), CANCEL when the call no longer wants the phone (the caller
+//! hung up, the offer timed out or was taken back), and BYE both ways once
+//! answered.
+//!
+//! It runs as its own task and tells the call what happened; dropping the
+//! [`Leg`] hangs it up, so a call that ends for any reason never leaves a
+//! phone ringing.
+
+use crate::agent::{ALLOW, Agent, phrase};
+use crate::registrar::Binding;
+use crate::sdp::{self, Direction, LocalMedia, SessionDescription};
+use crate::session::{MediaEvent, MediaSession, SessionConfig};
+use crate::sip::message::{addr_uri, response};
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::mpsc;
+use tokio::time::{Instant, sleep_until};
+
+const T1: Duration = Duration::from_millis(500);
+const T2: Duration = Duration::from_secs(4);
+
+/// What the leg tells its call.
+#[derive(Debug)]
+pub(crate) enum LegEvent {
+    /// 180 or 183: the phone rings.
+    Ringing,
+    /// 200: the agent picked up; the leg's media is running.
+    Answered(MediaSession, mpsc::Receiver<MediaEvent>),
+    /// A final failure: busy (486), declined (603), no answer (408, 480), …
+    Refused(u16),
+    /// The agent hung up (their BYE).
+    Ended,
+}
+
+/// A leg being rung or talking; dropping it hangs up.
+pub(crate) struct Leg {
+    pub events: mpsc::UnboundedReceiver<LegEvent>,
+    _hang_up: mpsc::UnboundedSender<()>,
+}
+
+impl Leg {
+    /// Rings the phone at `binding`, showing `caller` (a number or name) as who calls.
+    pub(crate) fn start(agent: Arc<Agent>, binding: Binding, caller: String) -> Leg {
+        let (tx, events) = mpsc::unbounded_channel();
+        let (hang_up, control) = mpsc::unbounded_channel();
+        tokio::spawn(run(agent, binding, caller, tx, control));
+        Leg { events, _hang_up: hang_up }
+    }
+}
+
+/// Where the dialog stands.
+#[derive(PartialEq)]
+enum State {
+    /// INVITE sent, nothing back yet: it is resent.
+    Calling,
+    /// A provisional answer came: the phone rings.
+    Proceeding,
+    /// CANCEL sent; waiting for the INVITE's 487 (or a 200 that crossed it).
+    Cancelling,
+    /// Answered and acknowledged.
+    Talking,
+    /// Our BYE is out; waiting for its 200.
+    Leaving,
+}
+
+struct Dialog {
+    agent: Arc<Agent>,
+    target: SocketAddr,
+    uri: String,
+    call_id: String,
+    from: String,
+    to: String,
+    branch: String,
+    /// The phone's tag and Contact once it answered.
+    remote_tag: Option<String>,
+    remote_contact: Option<String>,
+}
+
+async fn run(
+    agent: Arc<Agent>,
+    binding: Binding,
+    caller: String,
+    tx: mpsc::UnboundedSender<LegEvent>,
+    mut control: mpsc::UnboundedReceiver<()>,
+) {
+    let Some(ports) = agent.bind_media().await else {
+        let _ = tx.send(LegEvent::Refused(503));
+        return;
+    };
+    let Ok(rtp) = ports.rtp_addr() else { return };
+    let ours = LocalMedia {
+        address: SocketAddr::new(agent.local.ip(), rtp.port()),
+        codecs: vec![crate::g711::Law::Ulaw, crate::g711::Law::Alaw],
+        session_id: u64::from(crate::call::rand_u32()),
+        version: 1,
+        direction: Direction::SendRecv,
+    };
+    let offer = sdp::offer(&ours).to_string();
+    let (sip_tx, mut sip) = mpsc::unbounded_channel();
+    let d = Dialog {
+        target: binding.source,
+        uri: binding.contact.clone(),
+        call_id: format!("{}@switchboard", crate::random_token()),
+        from: format!(
+            "\"{}\" <sip:{}@{}>;tag={}",
+            caller.replace('"', ""),
+            sip_user(&caller),
+            agent.local,
+            crate::random_token()
+        ),
+        to: format!("<sip:{}@{}>", binding.username, agent.local),
+        branch: format!("z9hG4bK{}", crate::random_token()),
+        remote_tag: None,
+        remote_contact: None,
+        agent,
+    };
+    d.agent.legs.lock().expect("legs lock").insert(d.call_id.clone(), sip_tx);
+    let mut d = d;
+    let invite = d.request(
+        "INVITE",
+        &d.uri,
+        &d.branch,
+        1,
+        &[("Content-Type", "application/sdp".into()), ("Allow", ALLOW.into())],
+        offer.as_bytes(),
+    );
+    d.send(&invite).await;
+    let mut state = State::Calling;
+    let mut media = Some(ports);
+    let mut resend = T1;
+    let mut next_resend = Instant::now() + T1;
+    // Timer B (and, once leaving, how long we wait for anything at all).
+    let mut deadline = Instant::now() + 64 * T1;
+    let mut bye = Vec::new();
+    let mut wanted = true;
+    loop {
+        tokio::select! {
+            c = control.recv(), if wanted => {
+                // The call hung up or dropped the leg: either way, stop this phone.
+                let _ = c;
+                wanted = false;
+                match state {
+                    State::Calling => {} // CANCEL only once something came back (RFC 3261 §9.1).
+                    State::Proceeding => {
+                        d.send(&d.cancel()).await;
+                        state = State::Cancelling;
+                        deadline = Instant::now() + 64 * T1;
+                    }
+                    State::Talking => {
+                        bye = d.in_dialog("BYE", 2);
+                        d.send(&bye).await;
+                        state = State::Leaving;
+                        (resend, next_resend, deadline) = (T1, Instant::now() + T1, Instant::now() + 64 * T1);
+                    }
+                    State::Cancelling | State::Leaving => {}
+                }
+            }
+            m = sip.recv() => {
+                let Some((m, from)) = m else { break };
+                match (m.status(), m.cseq()) {
+                    (Some(status), Some((_, "INVITE"))) => {
+                        if (100..200).contains(&status) {
+                            if state == State::Calling {
+                                if wanted {
+                                    state = State::Proceeding;
+                                } else {
+                                    // Hung up before anything came: now CANCEL may go.
+                                    d.send(&d.cancel()).await;
+                                    state = State::Cancelling;
+                                    deadline = Instant::now() + 64 * T1;
+                                }
+                            }
+                            if status != 100 {
+                                let _ = tx.send(LegEvent::Ringing);
+                            }
+                        } else if (200..300).contains(&status) {
+                            d.remote_tag = m.to_tag().map(str::to_string);
+                            d.remote_contact = m.header("contact").map(|c| addr_uri(c).to_string());
+                            // Every 2xx is acknowledged, retransmissions too (RFC 3261 §13.2.2.4).
+                            d.send(&d.in_dialog("ACK", 1)).await;
+                            if state == State::Talking || state == State::Leaving {
+                                continue;
+                            }
+                            let negotiated = std::str::from_utf8(&m.body)
+                                .ok()
+                                .and_then(|t| SessionDescription::parse(t).ok())
+                                .and_then(|a| sdp::answered(&a, &ours).ok());
+                            let session = match (wanted, negotiated, media.take()) {
+                                (true, Some(n), Some(ports)) => {
+                                    let config = SessionConfig::from_negotiated(&n, crate::rtp::Ssrc(crate::call::rand_u32()), "switchboard");
+                                    MediaSession::start(ports, config).ok()
+                                }
+                                _ => None,
+                            };
+                            match session {
+                                Some((session, rx)) => {
+                                    state = State::Talking;
+                                    let _ = tx.send(LegEvent::Answered(session, rx));
+                                }
+                                None => {
+                                    // Answered too late (we cancelled) or with nothing we can play: hang up.
+                                    bye = d.in_dialog("BYE", 2);
+                                    d.send(&bye).await;
+                                    state = State::Leaving;
+                                    (resend, next_resend, deadline) = (T1, Instant::now() + T1, Instant::now() + 64 * T1);
+                                }
+                            }
+                        } else {
+                            // A failure's ACK belongs to the INVITE's transaction: same branch.
+                            d.remote_tag = m.to_tag().map(str::to_string);
+                            let ack = d.request("ACK", &d.uri, &d.branch, 1, &[], b"");
+                            d.send(&ack).await;
+                            let _ = tx.send(LegEvent::Refused(status));
+                            break;
+                        }
+                    }
+                    (Some(status), Some((_, "BYE"))) if status >= 200 => break,
+                    (Some(_), _) => {}
+                    (None, _) => {
+                        let method = m.method().unwrap_or_default().to_string();
+                        let ok = |status: u16| response(&m, from, status, phrase(status), None, &[], b"");
+                        match method.as_str() {
+                            "BYE" => {
+                                d.send(&ok(200)).await;
+                                let _ = tx.send(LegEvent::Ended);
+                                break;
+                            }
+                            "ACK" => {}
+                            // A re-INVITE (a session refresh) keeps the session as it is.
+                            "INVITE" => {
+                                let extra = [("Contact", format!("<sip:{}>", d.agent.local)), ("Content-Type", "application/sdp".into())];
+                                let bytes = response(&m, from, 200, "OK", None, &extra, offer.as_bytes());
+                                d.send(&bytes).await;
+                            }
+                            _ => d.send(&ok(200)).await,
+                        }
+                    }
+                }
+            }
+            () = sleep_until(next_resend), if state == State::Calling || state == State::Leaving => {
+                let bytes = if state == State::Calling { &invite } else { &bye };
+                d.send(bytes).await;
+                resend = if state == State::Calling { resend * 2 } else { (resend * 2).min(T2) };
+                next_resend = Instant::now() + resend;
+            }
+            () = sleep_until(deadline), if state != State::Talking && state != State::Proceeding => {
+                if state == State::Calling {
+                    let _ = tx.send(LegEvent::Refused(408));
+                }
+                break;
+            }
+        }
+    }
+    d.agent.legs.lock().expect("legs lock").remove(&d.call_id);
+}
+
+impl Dialog {
+    async fn send(&self, bytes: &[u8]) {
+        self.agent.send(bytes, self.target).await;
+    }
+
+    fn request(
+        &self,
+        method: &str,
+        uri: &str,
+        branch: &str,
+        cseq: u32,
+        extra: &[(&str, String)],
+        body: &[u8],
+    ) -> Vec<u8> {
+        let to = match &self.remote_tag {
+            Some(tag) => format!("{};tag={tag}", self.to),
+            None => self.to.clone(),
+        };
+        let mut out = format!(
+            "{method} {uri} SIP/2.0\r\nVia: SIP/2.0/UDP {};branch={branch};rport\r\nMax-Forwards: 70\r\nFrom: {}\r\nTo: {to}\r\nCall-ID: {}\r\nCSeq: {cseq} {method}\r\nContact: <sip:{}>\r\n",
+            self.agent.local, self.from, self.call_id, self.agent.local,
+        );
+        for (name, value) in extra {
+            out.push_str(&format!("{name}: {value}\r\n"));
+        }
+        out.push_str(&format!("User-Agent: Switchboard\r\nContent-Length: {}\r\n\r\n", body.len()));
+        let mut bytes = out.into_bytes();
+        bytes.extend_from_slice(body);
+        bytes
+    }
+
+    /// CANCEL: the INVITE's Request-URI, branch and CSeq number (RFC 3261 §9.1).
+    fn cancel(&self) -> Vec<u8> {
+        self.request("CANCEL", &self.uri, &self.branch, 1, &[], b"")
+    }
+
+    /// A request in the dialog (the 2xx's ACK, BYE): to the phone's Contact, in a new transaction.
+    fn in_dialog(&self, method: &str, cseq: u32) -> Vec<u8> {
+        let uri = self.remote_contact.clone().unwrap_or_else(|| self.uri.clone());
+        self.request(method, &uri, &format!("z9hG4bK{}", crate::random_token()), cseq, &[], b"")
+    }
+}
+
+/// The caller shown on the phone, as a SIP user part: digits and `+`, else `caller`.
+fn sip_user(caller: &str) -> String {
+    let user: String = caller.chars().filter(|c| c.is_ascii_alphanumeric() || *c == '+').collect();
+    if user.is_empty() { "caller".into() } else { user }
+}

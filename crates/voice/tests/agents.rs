@@ -1,0 +1,471 @@
+//! Agents on SIP phones: baresip (Debian `baresip`, installed by
+//! scripts/test) is the agent's phone — it registers with digest, rings
+//! when the agent is offered a call, answers by itself (`answermode=auto`)
+//! and sends a 1 kHz tone (`ausine`); sipp is the caller, on a number with
+//! no IVR. The caller's SDP names the test's own RTP socket, so the test
+//! hears what the caller hears and finds the agent's tone in it (Goertzel).
+
+#[path = "../../service/tests/support/mod.rs"]
+mod support;
+
+use serde_json::json;
+use std::io::Read;
+use std::net::{SocketAddr, UdpSocket};
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use switchboard_core::agent::{AgentState, Presence};
+use switchboard_core::channel::Channel;
+use switchboard_core::ids::{AgentId, UserId};
+use switchboard_service::auth::Principal;
+use switchboard_service::secrets::SecretKey;
+use switchboard_service::sip_accounts::SipAccountUpdate;
+use switchboard_service::{ContactFilter, ContactRecord, ContactState, NewUser, Role, Service};
+use switchboard_voice::VoiceConfig;
+use switchboard_voice::g711::Law;
+
+const DID: &str = "15550002000";
+const PASSWORD: &str = "alice-phone-secret";
+/// The tone baresip's `ausine` sends.
+const TONE: f64 = 1000.0;
+
+struct Office {
+    service: Service,
+    p: Principal,
+    alice: UserId,
+    sip: SocketAddr,
+    /// The voice channel's data directory (recordings).
+    dir: PathBuf,
+    _stop: tokio::sync::watch::Sender<bool>,
+}
+
+async fn office(url: &str) -> Office {
+    let service = support::service(url).await;
+    service.set_secret_key(SecretKey::generate()).unwrap();
+    let (p, queue) = support::workspace(&service, &["voice"]).await;
+    let input = serde_json::from_value(json!({
+        "channel": "voice", "name": "Support line", "address": format!("+{DID}"), "queue": queue,
+    }))
+    .unwrap();
+    service.create_endpoint(&p, input).await.unwrap();
+    let alice = NewUser {
+        email: format!("alice{}@example.com", support::rand_suffix()),
+        name: "Alice".into(),
+        role: Role::Agent,
+        password: "alice-password".into(),
+    };
+    let alice = service.create_user(&p, alice).await.unwrap().id;
+    let spec = json!({ "capacity": { "voice": 1 }, "queues": [{ "queue": queue }], "wrap_up": "until_ended" });
+    service.put_agent(&p, alice, serde_json::from_value(spec).unwrap()).await.unwrap();
+    let account = SipAccountUpdate { username: Some("alice".into()), password: PASSWORD.into() };
+    assert_eq!(service.put_sip_account(&p, alice, account).await.unwrap().username, "alice");
+    let dir = std::env::temp_dir().join(format!("switchboard-agents-{}", support::rand_suffix()));
+    service.set_data_dir(dir.clone());
+    let mut config = VoiceConfig::new("127.0.0.1:0".parse().unwrap(), dir.clone());
+    config.answer_delay = Duration::from_millis(100);
+    config.rtp_ports = (free_port(), 0);
+    config.rtp_ports.1 = config.rtp_ports.0 + 200;
+    let (stop, stopped) = tokio::sync::watch::channel(false);
+    let sip = switchboard_voice::listen(service.clone(), config, stopped.clone()).await.unwrap().addr;
+    service.clone().spawn_ticker(stopped);
+    Office { service, p, alice, sip, dir, _stop: stop }
+}
+
+/// A port the OS just had free (even, for RTP).
+fn free_port() -> u16 {
+    loop {
+        let port = UdpSocket::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        if port.is_multiple_of(2) && port < 60_000 {
+            return port;
+        }
+    }
+}
+
+/// A baresip phone registering as `user` to the office; killed when dropped.
+struct Phone {
+    child: Child,
+    output: Arc<Mutex<String>>,
+    /// baresip's `ctrl_tcp` address: `menu`'s commands as JSON in netstrings.
+    control: SocketAddr,
+}
+
+impl Phone {
+    fn start(sip: SocketAddr, user: &str, password: &str, auto_answer: bool) -> Phone {
+        let dir = std::env::temp_dir().join(format!("switchboard-baresip-{}", support::rand_suffix()));
+        let control: SocketAddr = format!("127.0.0.1:{}", free_port()).parse().unwrap();
+        std::fs::create_dir_all(&dir).unwrap();
+        let config = format!(
+            "sip_listen 127.0.0.1:{}\naudio_player aubridge,out\naudio_source ausine,{}\naudio_alert aubridge,alert\n\
+             ausrc_srate 48000\nausrc_channels 2\nauplay_srate 48000\nauplay_channels 2\nrtp_ports 30000-39998\n\
+             module_path /usr/lib/baresip/modules\nmodule g711.so\nmodule ausine.so\nmodule aubridge.so\nmodule_app account.so\nmodule_app menu.so\nmodule_app ctrl_tcp.so\nctrl_tcp_listen {control}\n",
+            free_port(),
+            TONE as u32,
+        );
+        std::fs::write(dir.join("config"), config).unwrap();
+        let answer = if auto_answer { ";answermode=auto" } else { "" };
+        let account = format!("<sip:{user}@{sip}>;auth_pass={password};regint=600{answer}\n");
+        std::fs::write(dir.join("accounts"), account).unwrap();
+        let mut child = Command::new("baresip")
+            // Loopback only: by default baresip would put the machine's own address in its SDP.
+            .args(["-4", "-n", "127.0.0.1", "-f", dir.to_str().unwrap()])
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap_or_else(|e| panic!("baresip is needed by these tests (scripts/test installs it): {e}"));
+        let output = Arc::new(Mutex::new(String::new()));
+        for mut stream in
+            [Box::new(child.stdout.take().unwrap()) as Box<dyn Read + Send>, Box::new(child.stderr.take().unwrap())]
+        {
+            let output = output.clone();
+            std::thread::spawn(move || {
+                let mut buf = [0u8; 4096];
+                while let Ok(n) = stream.read(&mut buf) {
+                    if n == 0 {
+                        return;
+                    }
+                    output.lock().unwrap().push_str(&String::from_utf8_lossy(&buf[..n]));
+                }
+            });
+        }
+        Phone { child, output, control }
+    }
+
+    /// A `menu` command on the phone: `hangup`, `accept`.
+    fn command(&self, name: &str) {
+        use std::io::Write;
+        let command = format!(r#"{{"command":"{name}","params":"","token":"1"}}"#);
+        let mut tcp = std::net::TcpStream::connect(self.control).unwrap();
+        tcp.write_all(format!("{}:{command},", command.len()).as_bytes()).unwrap();
+        // Events come on the same connection: read up to the command's response.
+        let mut answer = String::new();
+        let mut buf = [0u8; 1024];
+        while !answer.contains(r#""response":true"#) {
+            let n = tcp.read(&mut buf).unwrap();
+            assert!(n > 0, "baresip closed its control connection: {answer}");
+            answer.push_str(&String::from_utf8_lossy(&buf[..n]));
+        }
+        assert!(answer.contains(r#""ok":true"#), "baresip refused {name}: {answer}");
+    }
+
+    fn output(&self) -> String {
+        self.output.lock().unwrap().clone()
+    }
+
+    /// Waits until the phone has printed `text` (up to a minute; the test fails after that).
+    async fn wait_for(&self, text: &str) {
+        for _ in 0..600 {
+            if self.output().contains(text) {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        panic!("baresip never printed {text:?}:\n{}", self.output());
+    }
+}
+
+impl Drop for Phone {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn scenario(name: &str) -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/sipp").join(name)
+}
+
+impl Office {
+    /// One call with sipp's scenario `name`, hanging up (when it does) `talk_ms` after the answer,
+    /// its SDP naming `rtp` as the caller's media address.
+    fn call(&self, name: &str, rtp: u16, talk_ms: u32) -> tokio::task::JoinHandle<(bool, String)> {
+        let args: Vec<String> = [
+            "-sf",
+            scenario(name).to_str().unwrap(),
+            "-m",
+            "1",
+            "-i",
+            "127.0.0.1",
+            "-p",
+            &free_port().to_string(),
+            "-mi",
+            "127.0.0.1",
+            "-s",
+            DID,
+            "-set",
+            "rtp",
+            &rtp.to_string(),
+            "-d",
+            &talk_ms.to_string(),
+            "-timeout",
+            "90s",
+            "-nostdin",
+            &self.sip.to_string(),
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+        tokio::task::spawn_blocking(move || {
+            let out = Command::new("sipp").args(&args).output().expect("sipp (scripts/test installs it)");
+            (
+                out.status.success(),
+                format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr)),
+            )
+        })
+    }
+
+    async fn voice_contact_when(&self, ready: impl Fn(&ContactRecord) -> bool) -> ContactRecord {
+        for _ in 0..300 {
+            let all =
+                self.service.store().contacts(self.p.workspace, &ContactFilter::default(), None, 10).await.unwrap();
+            if let Some(c) = all.into_iter().find(|c| c.channel == Channel::Voice && ready(c)) {
+                return c;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        panic!("no voice contact as expected");
+    }
+
+    async fn alice_state(&self) -> (AgentState, usize) {
+        let agent = AgentId(self.alice.0);
+        self.service
+            .inspect(self.p.workspace, |c| {
+                let s = c.engine.agent_snapshot(agent).unwrap();
+                (s.state, s.contacts.len())
+            })
+            .await
+            .unwrap()
+    }
+}
+
+/// Everything the caller's socket received (PCMU payloads, decoded) until `done` is set.
+fn listen_rtp(socket: UdpSocket, done: Arc<AtomicBool>) -> std::thread::JoinHandle<Vec<i16>> {
+    std::thread::spawn(move || {
+        socket.set_read_timeout(Some(Duration::from_millis(200))).unwrap();
+        let mut samples = Vec::new();
+        let mut buf = [0u8; 2048];
+        while !done.load(Ordering::SeqCst) {
+            if let Ok(n) = socket.recv(&mut buf)
+                && n > 12
+                && buf[1] & 0x7f == 0
+            {
+                samples.extend(Law::Ulaw.decode(&buf[12..n]));
+            }
+        }
+        samples
+    })
+}
+
+/// The share of a frame's energy at `freq` (Goertzel), 0 to about 1.
+fn tone_share(frame: &[i16], freq: f64) -> f64 {
+    let w = 2.0 * std::f64::consts::PI * freq / 8000.0;
+    let (mut s1, mut s2) = (0.0, 0.0);
+    for &x in frame {
+        let s = f64::from(x) + 2.0 * w.cos() * s1 - s2;
+        s2 = s1;
+        s1 = s;
+    }
+    let power = s1 * s1 + s2 * s2 - 2.0 * w.cos() * s1 * s2;
+    let energy: f64 = frame.iter().map(|&x| f64::from(x).powi(2)).sum();
+    if energy < 1.0 { 0.0 } else { 2.0 * power / (energy * frame.len() as f64) }
+}
+
+async fn the_phone_answers_the_offer_and_the_caller_hears_the_agent(url: String) {
+    let office = office(&url).await;
+    let phone = Phone::start(office.sip, "alice", PASSWORD, true);
+    phone.wait_for("200 OK").await;
+    office.service.set_agent_state(&office.p, office.alice, Presence::Available).await.unwrap();
+    let socket = UdpSocket::bind("127.0.0.1:0").unwrap();
+    let rtp = socket.local_addr().unwrap().port();
+    let done = Arc::new(AtomicBool::new(false));
+    let heard = listen_rtp(socket, done.clone());
+    let (ok, out) = office.call("queue-to-agent.xml", rtp, 4000).await.unwrap();
+    done.store(true, Ordering::SeqCst);
+    assert!(ok, "{out}\n{}", phone.output());
+    // Accepted by Alice through her phone, then the caller's BYE: wrap-up.
+    let c = office.voice_contact_when(|c| c.state == ContactState::WrapUp).await;
+    assert_eq!(c.agent, Some(office.alice));
+    assert_eq!(office.alice_state().await, (AgentState::WrapUp, 1));
+    let kinds: Vec<String> = office
+        .service
+        .store()
+        .contact_events(office.p.workspace, c.id, None)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|e| e.kind)
+        .collect();
+    assert!(kinds.iter().any(|k| k == "offer_accepted"), "{kinds:?}");
+    // The phone answered, then heard our BYE.
+    phone.wait_for("Call established").await;
+    phone.wait_for("terminated").await;
+    // The tone Alice's phone sends reached the caller: 20 ms frames where 1 kHz carries most of the energy.
+    let samples = heard.join().unwrap();
+    let toned = samples.chunks(160).filter(|f| tone_share(f, TONE) > 0.6).count();
+    let music = samples.chunks(160).filter(|f| tone_share(f, 440.0) > 0.6).count();
+    println!(
+        "{} frames heard, {toned} with the agent's 1 kHz tone, {music} of hold music at 440 Hz",
+        samples.len() / 160
+    );
+    assert!(toned >= 50, "the agent's tone in only {toned} of {} frames", samples.len() / 160);
+
+    // The recording: a `recording` event naming a stereo WAV whose right channel is the agent.
+    let recorded = office.service.store().contact_events(office.p.workspace, c.id, Some("recording")).await.unwrap();
+    assert_eq!(recorded.len(), 1, "one recording event");
+    let path = office.dir.join(recorded[0].payload["path"].as_str().unwrap());
+    let wav = std::fs::read(&path).unwrap();
+    assert_eq!(&wav[..4], b"RIFF");
+    assert_eq!(u16::from_le_bytes([wav[22], wav[23]]), 2, "stereo");
+    let data = u32::from_le_bytes(wav[40..44].try_into().unwrap()) as usize;
+    assert_eq!(data, wav.len() - 44, "the header covers the whole file");
+    let samples: Vec<i16> = wav[44..].chunks(2).map(|b| i16::from_le_bytes([b[0], b[1]])).collect();
+    let agent: Vec<i16> = samples.iter().skip(1).step_by(2).copied().collect();
+    let caller: Vec<i16> = samples.iter().step_by(2).copied().collect();
+    let toned = agent.chunks(160).filter(|f| tone_share(f, TONE) > 0.6).count();
+    let seconds = recorded[0].payload["seconds"].as_f64().unwrap();
+    println!("recorded {seconds} s, {toned} agent frames with the tone");
+    assert!(toned >= 50, "the agent's tone in {toned} recorded frames");
+    // sipp sends no audio: the caller's side is silence.
+    assert!(caller.iter().all(|&s| s == 0), "the caller's channel is silent");
+    // Served to Alice, who took the call, and to the admin; not to another agent.
+    let alice = Principal { workspace: office.p.workspace, user: office.alice, role: Role::Agent };
+    assert_eq!(office.service.recording(&alice, c.id).await.unwrap(), wav);
+    assert_eq!(office.service.recording(&office.p, c.id).await.unwrap(), wav);
+    let bob = NewUser {
+        email: format!("bob{}@example.com", support::rand_suffix()),
+        name: "Bob".into(),
+        role: Role::Agent,
+        password: "bob-password".into(),
+    };
+    let bob = office.service.create_user(&office.p, bob).await.unwrap().id;
+    let bob = Principal { workspace: office.p.workspace, user: bob, role: Role::Agent };
+    assert!(office.service.recording(&bob, c.id).await.is_err());
+}
+
+async fn a_wrong_password_is_refused(url: String) {
+    let office = office(&url).await;
+    let phone = Phone::start(office.sip, "alice", "not-the-password", true);
+    phone.wait_for("403 Forbidden").await;
+    let stranger = Phone::start(office.sip, "mallory", PASSWORD, true);
+    stranger.wait_for("403 Forbidden").await;
+}
+
+async fn a_caller_hanging_up_while_the_phone_rings_cancels_it(url: String) {
+    let office = office(&url).await;
+    let phone = Phone::start(office.sip, "alice", PASSWORD, false);
+    phone.wait_for("200 OK").await;
+    office.service.set_agent_state(&office.p, office.alice, Presence::Available).await.unwrap();
+    let socket = UdpSocket::bind("127.0.0.1:0").unwrap();
+    let rtp = socket.local_addr().unwrap().port();
+    let (ok, out) = office.call("queue-to-agent.xml", rtp, 3000).await.unwrap();
+    assert!(ok, "{out}");
+    let c = office.voice_contact_when(|c| c.state == ContactState::Abandoned).await;
+    assert!(c.agent.is_none() || c.agent == Some(office.alice));
+    // The phone was rung with the caller's name, then stopped by our CANCEL
+    // (baresip, with no user interface loaded, says the session was reset).
+    phone.wait_for("sip:Caller@").await;
+    phone.wait_for("session closed").await;
+    assert_eq!(office.alice_state().await, (AgentState::Available, 0), "Alice is free, not reserved");
+}
+
+/// Who hangs up first on the agent's side: the phone, or the desktop.
+async fn the_agent_hangs_up(url: String, on_the_desktop: bool) {
+    let office = office(&url).await;
+    let phone = Phone::start(office.sip, "alice", PASSWORD, true);
+    phone.wait_for("200 OK").await;
+    office.service.set_agent_state(&office.p, office.alice, Presence::Available).await.unwrap();
+    let socket = UdpSocket::bind("127.0.0.1:0").unwrap();
+    let rtp = socket.local_addr().unwrap().port();
+    let sipp = office.call("agent-hangs-up.xml", rtp, 0);
+    let c = office.voice_contact_when(|c| c.state == ContactState::Connected).await;
+    phone.wait_for("Call established").await;
+    if on_the_desktop {
+        let alice = Principal { workspace: office.p.workspace, user: office.alice, role: Role::Agent };
+        office.service.agent_ends_chat(&alice, c.id).await.unwrap();
+    } else {
+        phone.command("hangup");
+    }
+    // sipp passes only once it has our BYE (and answered it).
+    let (ok, out) = sipp.await.unwrap();
+    assert!(ok, "{out}\n{}", phone.output());
+    // The phone's own BYE, or ours to it.
+    phone.wait_for(if on_the_desktop { "session closed" } else { "terminate call" }).await;
+    let c = office.voice_contact_when(|c| c.state == ContactState::WrapUp).await;
+    assert_eq!(c.agent, Some(office.alice));
+    assert_eq!(office.alice_state().await, (AgentState::WrapUp, 1));
+    let ended =
+        office.service.store().contact_events(office.p.workspace, c.id, Some("conversation_ended")).await.unwrap();
+    assert_eq!(ended.len(), 1);
+    assert_eq!(ended[0].payload["by"], "agent");
+}
+
+async fn the_agent_hangs_up_the_phone(url: String) {
+    the_agent_hangs_up(url, false).await;
+}
+
+async fn the_agent_hangs_up_on_the_desktop(url: String) {
+    the_agent_hangs_up(url, true).await;
+}
+
+/// sipp as a phone: challenged, a too-short expiry refused with Min-Expires,
+/// registered for what it asked, then unregistered.
+async fn expiry_is_bounded_and_expires_0_unregisters(url: String) {
+    let office = office(&url).await;
+    let args: Vec<String> = [
+        "-sf",
+        scenario("register.xml").to_str().unwrap(),
+        "-m",
+        "1",
+        "-i",
+        "127.0.0.1",
+        "-p",
+        &free_port().to_string(),
+        "-timeout",
+        "30s",
+        "-nostdin",
+        &office.sip.to_string(),
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect();
+    let out =
+        tokio::task::spawn_blocking(move || Command::new("sipp").args(&args).output().expect("sipp")).await.unwrap();
+    assert!(out.status.success(), "{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+}
+
+/// The agent accepts on the desktop while the phone rings, then picks up:
+/// the phone's answer bridges the call without a second accept.
+async fn accepted_on_the_desktop_then_picked_up(url: String) {
+    let office = office(&url).await;
+    let phone = Phone::start(office.sip, "alice", PASSWORD, false);
+    phone.wait_for("200 OK").await;
+    office.service.set_agent_state(&office.p, office.alice, Presence::Available).await.unwrap();
+    let socket = UdpSocket::bind("127.0.0.1:0").unwrap();
+    let rtp = socket.local_addr().unwrap().port();
+    let sipp = office.call("queue-to-agent.xml", rtp, 5000);
+    let c = office.voice_contact_when(|c| c.state == ContactState::Offered).await;
+    phone.wait_for("Incoming call").await;
+    let alice = Principal { workspace: office.p.workspace, user: office.alice, role: Role::Agent };
+    office.service.accept(&alice, c.id).await.unwrap();
+    phone.command("accept");
+    phone.wait_for("Call established").await;
+    let (ok, out) = sipp.await.unwrap();
+    assert!(ok, "{out}");
+    let c = office.voice_contact_when(|c| c.state == ContactState::WrapUp).await;
+    assert_eq!(c.agent, Some(office.alice));
+    // Bridged: the call was recorded.
+    let recorded = office.service.store().contact_events(office.p.workspace, c.id, Some("recording")).await.unwrap();
+    assert_eq!(recorded.len(), 1);
+}
+
+support::on_both!(
+    accepted_on_the_desktop_then_picked_up,
+    expiry_is_bounded_and_expires_0_unregisters,
+    the_agent_hangs_up_the_phone,
+    the_agent_hangs_up_on_the_desktop,
+    the_phone_answers_the_offer_and_the_caller_hears_the_agent,
+    a_wrong_password_is_refused,
+    a_caller_hanging_up_while_the_phone_rings_cancels_it
+);

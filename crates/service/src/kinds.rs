@@ -58,7 +58,7 @@ pub enum Kind {
 
 impl Kind {
     /// Every kind, engine's first: what a webhook may follow.
-    pub const ALL: [Kind; 29] = [
+    pub const ALL: [Kind; 30] = [
         Kind::ContactQueued,
         Kind::StepChanged,
         Kind::OfferCreated,

@@ -431,9 +431,20 @@ impl Service {
             return Err(ServiceError::invalid("queue", format!("no queue {} in this workspace", q.0)));
         }
         if let Some(f) = input.flow {
-            self.flow(ws, f)
+            let flow = self
+                .flow(ws, f)
                 .await
                 .map_err(|_| ServiceError::invalid("flow", format!("no flow {f} in this workspace")))?;
+            if record.channel == Channel::Voice {
+                let problems = switchboard_core::flow::validate::on_phone(flow.compile()?.definition());
+                if !problems.is_empty() {
+                    let all: Vec<String> = problems.iter().map(ToString::to_string).collect();
+                    return Err(ServiceError::invalid(
+                        "flow",
+                        format!("flow {f} cannot run on a phone: {}", all.join("; ")),
+                    ));
+                }
+            }
         }
         if let Some(h) = input.business_hours {
             self.document::<BusinessHours>(ws, h).await.map_err(|_| {

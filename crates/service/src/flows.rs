@@ -5,6 +5,7 @@ use super::{Ids, Service, ServiceError, audit, require};
 use crate::auth::Principal;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
+use switchboard_core::channel::Channel;
 use switchboard_core::flow::definition::{Handoff, key_path};
 use switchboard_core::flow::{Block, Flow, FlowError};
 use switchboard_core::ids::WorkspaceId;
@@ -99,11 +100,33 @@ impl Service {
         Ok(())
     }
 
+    /// A flow a phone number runs must stay one a caller can answer with keys.
+    async fn check_phone_numbers(&self, ws: WorkspaceId, id: u64, flow: &Flow) -> Result<(), ServiceError> {
+        let numbers = self.store().endpoints(ws).await?;
+        let Some(number) = numbers.iter().find(|e| e.channel == Channel::Voice && e.flow == Some(id)) else {
+            return Ok(());
+        };
+        match switchboard_core::flow::validate::on_phone(flow.definition()).first() {
+            None => Ok(()),
+            Some(problem) => Err(ServiceError::invalid(
+                format!("definition.{}", problem.field().unwrap_or_default()),
+                format!(
+                    "the number {} runs this flow: {}",
+                    number.address.as_deref().unwrap_or("?"),
+                    problem.message()
+                ),
+            )),
+        }
+    }
+
     /// Creates a flow (`id` None) or saves a new version of one.
     pub async fn put_flow(&self, p: &Principal, id: Option<u64>, u: FlowUpdate) -> Result<FlowRecord, ServiceError> {
         require(p, Role::Admin)?;
         let (flow, warnings) = compile(&u.definition)?;
         self.check_handoff_queues(p.workspace, &flow).await?;
+        if let Some(id) = id {
+            self.check_phone_numbers(p.workspace, id, &flow).await?;
+        }
         let now = self.now();
         let record = match id {
             Some(id) => {

@@ -42,6 +42,7 @@ both!(
     credentials_are_sealed_write_only_and_open_for_channels,
     inbound_lookups_follow_commits,
     endpoints_stay_in_their_workspace_and_need_an_admin,
+    a_phone_number_runs_only_flows_a_caller_can_answer_with_keys,
 );
 
 /// A service over `store` (which it then owns), with a key, and a
@@ -271,4 +272,59 @@ async fn endpoints_stay_in_their_workspace_and_need_an_admin(store: Arc<Store>) 
     let body = json!({"channel": "sms", "name": "x", "queue": queue});
     assert!(matches!(service.create_endpoint(&supervisor, input(body)).await, Err(ServiceError::Forbidden(_))));
     assert!(matches!(service.delete_endpoint(&supervisor, mine.id).await, Err(ServiceError::Forbidden(_))));
+}
+
+async fn a_phone_number_runs_only_flows_a_caller_can_answer_with_keys(store: Arc<Store>) {
+    let World { service, admin, queue } = world(store).await;
+    let flow = |keys: bool, digits: bool| {
+        let option = |label: &str, key: &str, next: &str| {
+            let mut o = json!({ "label": label, "next": next });
+            if keys {
+                o["key"] = json!(key);
+            }
+            o
+        };
+        let mut order = json!({ "type": "input", "text": "Your order number?", "save_as": "order", "next": "agent" });
+        if digits {
+            order["digits"] = json!({ "max": 8 });
+        }
+        json!({
+            "start": "menu",
+            "blocks": {
+                "menu": { "type": "buttons", "text": "What is it about?", "options": [
+                    option("Billing", "1", "agent"), option("An order", "2", "order")
+                ]},
+                "order": order,
+                "agent": { "type": "handoff" }
+            }
+        })
+    };
+    let update = |definition: Value| switchboard_service::flows::FlowUpdate { name: Some("IVR".into()), definition };
+    let chatty = service.put_flow(&admin, None, update(flow(false, false))).await.unwrap();
+    let body =
+        json!({"channel": "voice", "name": "Line", "address": "+15550002000", "queue": queue, "flow": chatty.id});
+    match service.create_endpoint(&admin, input(body.clone())).await {
+        Err(ServiceError::Invalid { field, message }) => {
+            assert_eq!(field, "flow");
+            assert!(message.contains("blocks.menu.options[0].key"), "{message}");
+            assert!(message.contains("blocks.order.digits"), "{message}");
+        }
+        other => panic!("expected invalid, got {other:?}"),
+    }
+    // The same flow is fine for chat, and keyed it is fine for a phone.
+    let sms = json!({"channel": "sms", "name": "Texts", "address": "+15550002001", "queue": queue, "flow": chatty.id});
+    service.create_endpoint(&admin, input(sms)).await.unwrap();
+    let keyed = service.put_flow(&admin, None, update(flow(true, true))).await.unwrap();
+    let body = json!({"channel": "voice", "name": "Line", "address": "+15550002000", "queue": queue, "flow": keyed.id});
+    service.create_endpoint(&admin, input(body)).await.unwrap();
+    // Once a number runs it, a new version must stay answerable with keys.
+    let err = service.put_flow(&admin, Some(keyed.id), update(flow(true, false))).await;
+    match err {
+        Err(ServiceError::Invalid { field, message }) => {
+            assert_eq!(field, "definition.blocks.order.digits");
+            assert!(message.contains("+15550002000"), "{message}");
+        }
+        other => panic!("expected invalid, got {other:?}"),
+    }
+    service.put_flow(&admin, Some(chatty.id), update(flow(false, false))).await.unwrap();
 }

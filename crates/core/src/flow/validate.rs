@@ -389,3 +389,31 @@ impl<'a> Checker<'a> {
         }
     }
 }
+
+/// What a flow cannot do on a phone, where the caller has only keys: every
+/// option of a `buttons` block needs its key (a menu without keys would be
+/// read out as a question nobody can answer), and an `input` block needs
+/// `digits` (there is no speech recognition: a free-text answer cannot be
+/// given). Empty when the flow works on a phone.
+pub fn on_phone(def: &Definition) -> Vec<FlowError> {
+    let mut errors = Vec::new();
+    for (id, block) in &def.blocks {
+        let path = block_path(id);
+        match block {
+            Block::Buttons(b) => {
+                for (i, o) in b.options.iter().enumerate().filter(|(_, o)| o.key.is_none()) {
+                    errors.push(FlowError::at(
+                        format!("{path}.options[{i}].key"),
+                        format!("on a phone an option is chosen by its key: give '{}' one (\"1\")", o.label),
+                    ));
+                }
+            }
+            Block::Input(input) if input.digits.is_none() => errors.push(FlowError::at(
+                format!("{path}.digits"),
+                "on a phone there is no speech recognition: the answer must be keyed, so give `digits`",
+            )),
+            _ => {}
+        }
+    }
+    errors
+}

@@ -178,6 +178,17 @@ fn scenario(name: &str) -> PathBuf {
 }
 
 impl Office {
+    /// Alice's phone registered (answering by itself or not) and Alice
+    /// available; the socket standing for the caller's media, and its port.
+    async fn alice_ready(&self, answers: bool) -> (Phone, UdpSocket, u16) {
+        let phone = Phone::start(self.sip, "alice", PASSWORD, answers);
+        phone.wait_for("200 OK").await;
+        self.service.set_agent_state(&self.p, self.alice, Presence::Available).await.unwrap();
+        let socket = UdpSocket::bind("127.0.0.1:0").unwrap();
+        let rtp = socket.local_addr().unwrap().port();
+        (phone, socket, rtp)
+    }
+
     /// One call with sipp's scenario `name`, hanging up (when it does) `talk_ms` after the answer,
     /// its SDP naming `rtp` as the caller's media address.
     fn call(&self, name: &str, rtp: u16, talk_ms: u32) -> tokio::task::JoinHandle<(bool, String)> {
@@ -274,11 +285,7 @@ fn tone_share(frame: &[i16], freq: f64) -> f64 {
 
 async fn the_phone_answers_the_offer_and_the_caller_hears_the_agent(url: String) {
     let office = office(&url).await;
-    let phone = Phone::start(office.sip, "alice", PASSWORD, true);
-    phone.wait_for("200 OK").await;
-    office.service.set_agent_state(&office.p, office.alice, Presence::Available).await.unwrap();
-    let socket = UdpSocket::bind("127.0.0.1:0").unwrap();
-    let rtp = socket.local_addr().unwrap().port();
+    let (phone, socket, rtp) = office.alice_ready(true).await;
     let done = Arc::new(AtomicBool::new(false));
     let heard = listen_rtp(socket, done.clone());
     let (ok, out) = office.call("queue-to-agent.xml", rtp, 4000).await.unwrap();
@@ -354,11 +361,7 @@ async fn a_wrong_password_is_refused(url: String) {
 
 async fn a_caller_hanging_up_while_the_phone_rings_cancels_it(url: String) {
     let office = office(&url).await;
-    let phone = Phone::start(office.sip, "alice", PASSWORD, false);
-    phone.wait_for("200 OK").await;
-    office.service.set_agent_state(&office.p, office.alice, Presence::Available).await.unwrap();
-    let socket = UdpSocket::bind("127.0.0.1:0").unwrap();
-    let rtp = socket.local_addr().unwrap().port();
+    let (phone, _socket, rtp) = office.alice_ready(false).await;
     let (ok, out) = office.call("queue-to-agent.xml", rtp, 3000).await.unwrap();
     assert!(ok, "{out}");
     let c = office.voice_contact_when(|c| c.state == ContactState::Abandoned).await;
@@ -373,11 +376,7 @@ async fn a_caller_hanging_up_while_the_phone_rings_cancels_it(url: String) {
 /// Who hangs up first on the agent's side: the phone, or the desktop.
 async fn the_agent_hangs_up(url: String, on_the_desktop: bool) {
     let office = office(&url).await;
-    let phone = Phone::start(office.sip, "alice", PASSWORD, true);
-    phone.wait_for("200 OK").await;
-    office.service.set_agent_state(&office.p, office.alice, Presence::Available).await.unwrap();
-    let socket = UdpSocket::bind("127.0.0.1:0").unwrap();
-    let rtp = socket.local_addr().unwrap().port();
+    let (phone, _socket, rtp) = office.alice_ready(true).await;
     let sipp = office.call("agent-hangs-up.xml", rtp, 0);
     let c = office.voice_contact_when(|c| c.state == ContactState::Connected).await;
     phone.wait_for("Call established").await;
@@ -439,11 +438,7 @@ async fn expiry_is_bounded_and_expires_0_unregisters(url: String) {
 /// the phone's answer bridges the call without a second accept.
 async fn accepted_on_the_desktop_then_picked_up(url: String) {
     let office = office(&url).await;
-    let phone = Phone::start(office.sip, "alice", PASSWORD, false);
-    phone.wait_for("200 OK").await;
-    office.service.set_agent_state(&office.p, office.alice, Presence::Available).await.unwrap();
-    let socket = UdpSocket::bind("127.0.0.1:0").unwrap();
-    let rtp = socket.local_addr().unwrap().port();
+    let (phone, _socket, rtp) = office.alice_ready(false).await;
     let sipp = office.call("queue-to-agent.xml", rtp, 5000);
     let c = office.voice_contact_when(|c| c.state == ContactState::Offered).await;
     phone.wait_for("Incoming call").await;

@@ -499,12 +499,7 @@ impl<'a> Sim<'a> {
 
     fn report(&self) -> SimReport {
         let c = self.c;
-        let labels = (0..c.intervals)
-            .map(|i| {
-                let local = c.start.0 + i as i64 * c.interval.as_millis() as i64 + c.offset_minutes as i64 * 60_000;
-                Timestamp(local).to_utc().format("%H:%M").to_string()
-            })
-            .collect();
+        let labels = (0..c.intervals).map(|i| c.interval_label(i)).collect();
         let row = |counters: &Counters, max_len: u32| Row { summary: counters.summary(), max_queue_length: max_len };
         let mut total = Counters::default();
         let mut total_by_interval = vec![Counters::default(); c.intervals];

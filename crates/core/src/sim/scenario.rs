@@ -257,6 +257,12 @@ pub struct SimAgentSpec {
 }
 
 impl Compiled {
+    /// The local start of interval `i`, "HH:MM", by the start's UTC offset.
+    pub fn interval_label(&self, i: usize) -> String {
+        let local = self.start.0 + i as i64 * self.interval.as_millis() as i64 + self.offset_minutes as i64 * 60_000;
+        Timestamp(local).to_utc().format("%H:%M").to_string()
+    }
+
     /// The same scenario with `agents[group][interval]` agents of each group
     /// on duty instead of the groups' counts and shifts: one simulated agent
     /// per unbroken run of intervals in which its group has at least that

@@ -125,7 +125,7 @@ pub fn staff(base: &Compiled, search: &Search) -> Result<Staffed, StaffingError>
         let Some((_, g, t)) = best else {
             return Err(StaffingError::Unreachable {
                 queue: base.queue_names[queue].clone(),
-                interval: label(base, interval),
+                interval: base.interval_label(interval),
                 max: search.max_per_group,
             });
         };
@@ -151,7 +151,7 @@ pub fn staff(base: &Compiled, search: &Search) -> Result<Staffed, StaffingError>
     let seeds = f64::from(search.seeds);
     Ok(Staffed {
         groups: base.groups.iter().map(|g| g.name.clone()).collect(),
-        intervals: (0..base.intervals).map(|i| label(base, i)).collect(),
+        intervals: (0..base.intervals).map(|i| base.interval_label(i)).collect(),
         interval_minutes: base.interval.as_secs() / 60,
         agent_hours: agents.iter().flatten().map(|&n| f64::from(n) * hours).sum(),
         erlang_agent_hours,
@@ -173,12 +173,6 @@ pub fn staff(base: &Compiled, search: &Search) -> Result<Staffed, StaffingError>
 /// Handled within the threshold / handled; none handled of some offered is 0.
 fn service_level(t: &Tally) -> f64 {
     if t.handled > 0.0 { t.within / t.handled } else { 0.0 }
-}
-
-fn label(c: &Compiled, interval: usize) -> String {
-    let local = c.start.0 / 60_000 + i64::from(c.offset_minutes) + (interval as i64) * c.interval.as_secs() as i64 / 60;
-    let minute = local.rem_euclid(24 * 60);
-    format!("{:02}:{:02}", minute / 60, minute % 60)
 }
 
 impl Searcher<'_> {

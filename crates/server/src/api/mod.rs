@@ -14,6 +14,7 @@ mod events;
 mod extract;
 mod handlers;
 mod hooks;
+mod linger;
 mod metrics;
 mod panics;
 mod people;
@@ -138,6 +139,7 @@ pub fn router(service: AppState, assets: Arc<crate::web::Assets>) -> Router {
         .route("/api/openapi.json", get(docs::openapi))
         .route("/api/docs", get(docs::page))
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
+        .layer(axum::middleware::from_fn(linger::drain_refused))
         .layer(axum::middleware::from_fn(panics::catch_panic))
         .layer(axum::middleware::from_fn_with_state(service.clone(), metrics::track))
         .with_state(service)

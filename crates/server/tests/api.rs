@@ -20,38 +20,13 @@ async fn contact_lifecycle(store: Store) {
     let admin_token = app.login("admin@acme.example", "admin-password").await;
 
     app.ok("POST", "/api/v1/skills", &admin_token, json!({ "name": "billing" })).await;
-    let policy = app
-        .ok(
-            "POST",
-            "/api/v1/policies",
+    let (queue, agent_id) = app
+        .billing_with_alice(
             &admin_token,
-            json!({ "name": "Billing", "steps": [{ "expr": "billing >= 3" }] }),
+            "billing >= 3",
+            json!({ "skills": { "billing": 5 }, "capacity": { "api": 2 } }),
         )
         .await;
-    let queue = app
-        .ok(
-            "POST",
-            "/api/v1/queues",
-            &admin_token,
-            json!({ "name": "Billing", "channels": ["api"], "policy": policy["id"] }),
-        )
-        .await;
-    let agent = app
-        .ok(
-            "POST",
-            "/api/v1/users",
-            &admin_token,
-            json!({ "email": "alice@acme.example", "name": "Alice", "role": "agent", "password": "alice-password" }),
-        )
-        .await;
-    let agent_id = agent["id"].as_u64().unwrap();
-    app.ok(
-        "PUT",
-        &format!("/api/v1/agents/{agent_id}"),
-        &admin_token,
-        json!({ "skills": { "billing": 5 }, "capacity": { "api": 2 }, "queues": [{ "queue": queue["id"] }] }),
-    )
-    .await;
 
     let alice = app.login("alice@acme.example", "alice-password").await;
     let mut request = format!("ws://{}/api/v1/events", app.running.addr).into_client_request().unwrap();

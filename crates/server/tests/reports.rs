@@ -13,33 +13,7 @@ async fn reports(store: Store) {
     let (app, service) = App::start(store).await;
     service.create_workspace("Acme", admin("admin@acme.example")).await.unwrap();
     let admin_token = app.login("admin@acme.example", "admin-password").await;
-    let policy = app
-        .ok("POST", "/api/v1/policies", &admin_token, json!({ "name": "Anyone", "steps": [{ "expr": "true" }] }))
-        .await;
-    let queue = app
-        .ok(
-            "POST",
-            "/api/v1/queues",
-            &admin_token,
-            json!({ "name": "Billing", "channels": ["api"], "policy": policy["id"] }),
-        )
-        .await;
-    let agent = app
-        .ok(
-            "POST",
-            "/api/v1/users",
-            &admin_token,
-            json!({ "email": "alice@acme.example", "name": "Alice", "role": "agent", "password": "alice-password" }),
-        )
-        .await;
-    let agent_id = agent["id"].as_u64().unwrap();
-    app.ok(
-        "PUT",
-        &format!("/api/v1/agents/{agent_id}"),
-        &admin_token,
-        json!({ "capacity": { "api": 1 }, "queues": [{ "queue": queue["id"] }] }),
-    )
-    .await;
+    let (queue, agent_id) = app.billing_with_alice(&admin_token, "true", json!({ "capacity": { "api": 1 } })).await;
     let alice = app.login("alice@acme.example", "alice-password").await;
     app.ok("POST", &format!("/api/v1/agents/{agent_id}/state"), &alice, json!({ "state": "available" })).await;
     let customer = json!({ "kind": "email", "value": "pat@example.com" });

@@ -2,64 +2,25 @@
 //! the service's public seam (`Service::inbound`, the `ChannelAdapter`
 //! trait, the delivery loop). If it needed a private helper, so would SMS.
 
+#[path = "support/sms.rs"]
+mod sms;
 mod support;
 
-use std::sync::atomic::{AtomicU32, Ordering};
-use std::sync::{Arc, Mutex};
+use sms::TestSms as Loopback;
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
 use switchboard_core::channel::Channel;
 use switchboard_core::ids::ContactId;
-use switchboard_service::conversation::{
-    BoxFuture, Capabilities, ChannelAdapter, DeliveryOptions, Inbound, IncomingMessage, Outbound, SendError, Sender,
-    Sent, Thread,
-};
+use switchboard_service::Service;
+use switchboard_service::conversation::{DeliveryOptions, Inbound, Thread};
 use switchboard_service::kinds::Kind;
-use switchboard_service::{IdentityValue, Service};
 use switchboard_store::{ContactState, IdentityKind, LoggedEvent};
 use tokio::sync::broadcast;
-
-/// An SMS provider in memory: what was sent, and failures on demand.
-#[derive(Default)]
-struct Loopback {
-    sent: Mutex<Vec<Outbound>>,
-    /// This many sends fail (retryably) before one goes through.
-    failures: AtomicU32,
-    /// Every send fails for good.
-    refuse: std::sync::atomic::AtomicBool,
-}
-
-impl ChannelAdapter for Loopback {
-    fn kind(&self) -> Channel {
-        Channel::Sms
-    }
-
-    fn capabilities(&self) -> Capabilities {
-        Capabilities::plain_text(1600)
-    }
-
-    fn send(&self, message: Outbound) -> BoxFuture<'_, Result<Sent, SendError>> {
-        Box::pin(async move {
-            if self.refuse.load(Ordering::SeqCst) {
-                return Err(SendError::Permanent("the number does not take messages".into()));
-            }
-            if self.failures.load(Ordering::SeqCst) > 0 {
-                self.failures.fetch_sub(1, Ordering::SeqCst);
-                return Err(SendError::Retryable("provider busy".into()));
-            }
-            let mut sent = self.sent.lock().unwrap();
-            sent.push(message);
-            Ok(Sent { provider_id: Some(format!("lb-{}", sent.len())) })
-        })
-    }
-}
 
 const PHONE: &str = "+15550001234";
 
 fn text(body: &str, id: &str) -> Inbound {
-    Inbound {
-        sender: Sender { identity: Some(IdentityValue { kind: IdentityKind::Phone, value: PHONE.into() }), name: None },
-        message: Some(IncomingMessage { text: body.into(), client_id: Some(id.into()), ..Default::default() }),
-        ..Default::default()
-    }
+    sms::text(PHONE, body, id)
 }
 
 fn fast() -> DeliveryOptions {

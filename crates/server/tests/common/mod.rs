@@ -73,6 +73,22 @@ impl App {
         v
     }
 
+    /// A queue "Billing" on the api channel routed by the policy `expr`,
+    /// and agent Alice (alice@acme.example, alice-password) serving it with
+    /// `spec`'s skills and capacity; answers the queue and Alice's id.
+    pub async fn billing_with_alice(&self, admin: &str, expr: &str, mut spec: Value) -> (Value, u64) {
+        let steps = json!({ "name": "Billing", "steps": [{ "expr": expr }] });
+        let policy = self.ok("POST", "/api/v1/policies", admin, steps).await;
+        let queue = json!({ "name": "Billing", "channels": ["api"], "policy": policy["id"] });
+        let queue = self.ok("POST", "/api/v1/queues", admin, queue).await;
+        let alice =
+            json!({ "email": "alice@acme.example", "name": "Alice", "role": "agent", "password": "alice-password" });
+        let alice = self.ok("POST", "/api/v1/users", admin, alice).await["id"].as_u64().unwrap();
+        spec["queues"] = json!([{ "queue": queue["id"] }]);
+        self.ok("PUT", &format!("/api/v1/agents/{alice}"), admin, spec).await;
+        (queue, alice)
+    }
+
     pub async fn login(&self, email: &str, password: &str) -> String {
         let (status, v) =
             self.call("POST", "/api/v1/auth/login", None, Some(json!({ "email": email, "password": password }))).await;
@@ -85,31 +101,13 @@ pub fn admin(email: &str) -> NewUser {
     NewUser { email: email.into(), name: "Admin".into(), role: Role::Admin, password: "admin-password".into() }
 }
 
-pub fn sqlite_url() -> String {
-    let dir = std::env::temp_dir().join(format!("switchboard-api-{}-{}", std::process::id(), rand_suffix()));
-    std::fs::create_dir_all(&dir).unwrap();
-    format!("sqlite://{}", dir.join("test.db").display())
-}
-
-pub fn rand_suffix() -> u64 {
-    use std::sync::atomic::{AtomicU64, Ordering};
-    static N: AtomicU64 = AtomicU64::new(0);
-    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().subsec_nanos() as u64;
-    nanos * 1000 + N.fetch_add(1, Ordering::Relaxed)
-}
-
-/// A fresh database on the local PostgreSQL; fails loudly when there is none.
-pub async fn postgres_url() -> String {
-    let admin_url = std::env::var("SWITCHBOARD_TEST_POSTGRES")
-        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into());
-    let pool = sqlx::PgPool::connect(&admin_url)
-        .await
-        .unwrap_or_else(|e| panic!("PostgreSQL is required for these tests and is not reachable at {admin_url}: {e}"));
-    let name = format!("switchboard_api_{}", rand_suffix());
-    sqlx::query(&format!("CREATE DATABASE {name}")).execute(&pool).await.unwrap();
-    let base = admin_url.rsplit_once('/').map_or(admin_url.as_str(), |(b, _)| b).to_string();
-    format!("{base}/{name}")
-}
+// Fresh databases, workspaces and SMS endpoints as the service's own tests make them.
+// Its `on_both!` runs a test by URL; ours below, by store.
+#[allow(unused_macros, unused_imports)]
+#[path = "../../../service/tests/support/mod.rs"]
+pub mod support;
+#[allow(unused_imports)]
+pub use support::{postgres_url, rand_suffix, sqlite_url};
 
 /// `on_both!(a, b)`: tests `sqlite::a`, `postgres::a`, … each running the
 /// async fn `a(store)` of the calling file on a fresh database.

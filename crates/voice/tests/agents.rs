@@ -83,6 +83,21 @@ fn free_port() -> u16 {
     }
 }
 
+/// A port for a phone's SIP and control listeners, free for both UDP and TCP
+/// when probed. Below the kernel's ephemeral range (32768 and up), so that the
+/// outgoing connections of the tests running beside these (PostgreSQL's,
+/// HTTP clients') cannot take it between the probe and baresip's bind.
+fn phone_port() -> u16 {
+    loop {
+        let port = 20_000 + (support::rand_suffix() % 10_000) as u16;
+        let tcp = std::net::TcpListener::bind(("127.0.0.1", port));
+        let udp = UdpSocket::bind(("127.0.0.1", port));
+        if tcp.is_ok() && udp.is_ok() {
+            return port;
+        }
+    }
+}
+
 /// A baresip phone registering as `user` to the office; killed when dropped.
 struct Phone {
     child: Child,
@@ -94,14 +109,19 @@ struct Phone {
 impl Phone {
     fn start(sip: SocketAddr, user: &str, password: &str, auto_answer: bool) -> Phone {
         let dir = std::env::temp_dir().join(format!("switchboard-baresip-{}", support::rand_suffix()));
-        let control: SocketAddr = format!("127.0.0.1:{}", free_port()).parse().unwrap();
+        let control: SocketAddr = format!("127.0.0.1:{}", phone_port()).parse().unwrap();
+        let sip_port = loop {
+            let port = phone_port();
+            if port != control.port() {
+                break port;
+            }
+        };
         std::fs::create_dir_all(&dir).unwrap();
         let config = format!(
             "sip_listen 127.0.0.1:{}\naudio_player aubridge,out\naudio_source ausine,{}\naudio_alert aubridge,alert\n\
              ausrc_srate 48000\nausrc_channels 2\nauplay_srate 48000\nauplay_channels 2\nrtp_ports 30000-39998\n\
              module_path /usr/lib/baresip/modules\nmodule g711.so\nmodule ausine.so\nmodule aubridge.so\nmodule_app account.so\nmodule_app menu.so\nmodule_app ctrl_tcp.so\nctrl_tcp_listen {control}\n",
-            free_port(),
-            TONE as u32,
+            sip_port, TONE as u32,
         );
         std::fs::write(dir.join("config"), config).unwrap();
         let answer = if auto_answer { ";answermode=auto" } else { "" };

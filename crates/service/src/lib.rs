@@ -371,11 +371,17 @@ impl Service {
 
     /// Fires the engines' timers (offer timeouts, wrap-up ends, step changes)
     /// every 100 ms, for every loaded workspace, and ends the chats whose
-    /// customers are gone.
+    /// customers are gone; at start and then hourly, deletes recordings past
+    /// their workspace's retention.
     pub fn spawn_ticker(self, mut stop: tokio::sync::watch::Receiver<bool>) -> tokio::task::JoinHandle<()> {
         tokio::spawn(async move {
             let mut tick = tokio::time::interval(Duration::from_millis(100));
+            let mut swept: Option<std::time::Instant> = None;
             loop {
+                if swept.is_none_or(|at| at.elapsed() >= RECORDING_SWEEP_EVERY) {
+                    swept = Some(std::time::Instant::now());
+                    self.sweep_all_recordings().await;
+                }
                 tokio::select! {
                     _ = tick.tick() => {}
                     _ = stop.changed() => return,
@@ -396,6 +402,25 @@ impl Service {
                 self.end_left_chats().await;
             }
         })
+    }
+}
+
+/// How often recordings past their retention are looked for.
+const RECORDING_SWEEP_EVERY: Duration = Duration::from_secs(3600);
+
+impl Service {
+    async fn sweep_all_recordings(&self) {
+        let workspaces = match self.store().workspaces().await {
+            Ok(w) => w,
+            Err(e) => return tracing::warn!(error = %e, "recordings not swept"),
+        };
+        for w in workspaces {
+            match self.sweep_recordings(w.id, self.now()).await {
+                Ok(0) => {}
+                Ok(n) => tracing::info!(workspace = %w.id, deleted = n, "recordings past their retention deleted"),
+                Err(e) => tracing::warn!(workspace = %w.id, error = %e, "recordings not swept"),
+            }
+        }
     }
 }
 

@@ -1,9 +1,10 @@
 //! The agent's side of a conversation: messages, typing, read marks,
-//! attachments, ending a chat, a call's recording.
+//! attachments, ending a chat, a call's recording and how long recordings are kept.
 
 use super::chat::{file_response, upload_meta};
-use super::extract::Path;
+use super::extract::{Admin, Needs, Path};
 use super::{ApiError, AppState, Auth, Body};
+use crate::service::conversation::RecordingSettings;
 use axum::Json;
 use axum::body::Bytes;
 use axum::extract::State;
@@ -19,6 +20,19 @@ type Result<T> = std::result::Result<T, ApiError>;
 pub async fn recording(State(s): State<AppState>, Auth(p): Auth, Path(id): Path<u64>) -> Result<impl IntoResponse> {
     let wav = s.recording(&p, ContactId(id)).await?;
     Ok(([(header::CONTENT_TYPE, "audio/wav")], wav))
+}
+
+/// How long recordings are kept (supervisors read it, admins set it).
+pub async fn recording_settings(State(s): State<AppState>, Auth(p): Auth) -> Result<Json<Value>> {
+    Ok(Json(json!(s.recording_settings(&p).await?)))
+}
+
+pub async fn put_recording_settings(
+    State(s): State<AppState>,
+    Needs(p, ..): Needs<Admin>,
+    Body(b): Body<RecordingSettings>,
+) -> Result<Json<Value>> {
+    Ok(Json(json!(s.put_recording_settings(&p, b).await?)))
 }
 
 pub async fn messages(State(s): State<AppState>, Auth(p): Auth, Path(id): Path<u64>) -> Result<Json<Value>> {

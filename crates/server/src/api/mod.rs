@@ -87,6 +87,10 @@ pub fn router(service: AppState, assets: Arc<crate::web::Assets>) -> Router {
         .route("/workspace", get(handlers::workspace).put(handlers::update_workspace))
         .route("/contacts/{id}/messages", get(conversations::messages).post(conversations::send))
         .route("/contacts/{id}/recording", get(conversations::recording))
+        .route(
+            "/recordings/settings",
+            get(conversations::recording_settings).put(conversations::put_recording_settings),
+        )
         .route("/contacts/{id}/typing", post(conversations::typing))
         .route("/contacts/{id}/read", post(conversations::read))
         .route("/contacts/{id}/end", post(conversations::end))

@@ -44,11 +44,17 @@ impl Service {
         self.contact(p, id).await?;
         let missing = || ServiceError::NotFound(format!("recording of contact {}", id.0));
         let events = self.store().contact_events(p.workspace, id, Some(Kind::Recording.as_str())).await?;
-        let path = events.last().and_then(|e| e.payload["path"].as_str().map(PathBuf::from)).ok_or_else(missing)?;
-        // Only a plain relative path under recordings/: never anywhere else on the disk.
-        let inside = path.starts_with(DIR) && path.components().all(|c| matches!(c, Component::Normal(_)));
-        let dir = self.inner.data_dir.get().filter(|_| inside).ok_or_else(missing)?;
-        let file = dir.join(Path::new(&path));
+        let path = events.last().and_then(|e| e.payload["path"].as_str()).ok_or_else(missing)?;
+        let dir = self.inner.data_dir.get().ok_or_else(missing)?;
+        let file = recording_file(dir, path).ok_or_else(missing)?;
         tokio::task::spawn_blocking(move || std::fs::read(file)).await.map_err(|_| missing())?.map_err(|_| missing())
     }
+}
+
+/// The file an event's `path` names under the data directory `dir`: only a
+/// plain relative path under recordings/, never anywhere else on the disk.
+pub(super) fn recording_file(dir: &Path, path: &str) -> Option<PathBuf> {
+    let path = Path::new(path);
+    let inside = path.starts_with(DIR) && path.components().all(|c| matches!(c, Component::Normal(_)));
+    inside.then(|| dir.join(path))
 }

@@ -17,7 +17,7 @@ use crate::kinds::Kind;
 use crate::reports::intervals::Interval;
 use crate::reports::{Bound, DEFAULT_FCR_WINDOW, Dimension, ReportRequest, Row};
 use crate::{Service, ServiceError, audit, require};
-use chrono::{Duration as Days, NaiveDate, NaiveTime, TimeZone};
+use chrono::{NaiveDate, NaiveTime, TimeZone};
 use chrono_tz::Tz;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
@@ -79,7 +79,7 @@ pub fn send_instant(zone: Tz, day: NaiveDate, at: NaiveTime) -> Timestamp {
         if let Some(t) = zone.from_local_datetime(&local).earliest() {
             return Timestamp(t.timestamp_millis());
         }
-        local += Days::minutes(1);
+        local += chrono::Duration::minutes(1);
     }
     Timestamp(zone.from_utc_datetime(&day.and_time(at)).timestamp_millis())
 }
@@ -116,7 +116,7 @@ fn seconds(x: Option<f64>) -> String {
 
 /// The summary as the text of an email.
 fn text_of(name: &str, date: NaiveDate, zone: Tz, rows: &[(String, &Row)]) -> String {
-    let mut out = format!("{name}: {date} ({zone})\n\n");
+    let mut out = format!("{name}: {date} ({})\n\n", zone.name());
     out.push_str("queue                          offered handled abandoned     SL    ASA    AHT  CSAT\n");
     for (label, r) in rows {
         let csat = r.csat_mean.map_or("–".into(), |c| format!("{c:.2}"));
@@ -233,7 +233,7 @@ impl Service {
             fcr_window: DEFAULT_FCR_WINDOW,
         };
         let queues = self.workspace_report(ws, &request).await?;
-        let totals = self.workspace_report(ws, &ReportRequest { dimension: Dimension::Totals, ..request }).await?;
+        let totals = self.workspace_report(ws, &ReportRequest { dimension: Dimension::Totals, ..request.clone() }).await?;
         let total = totals.rows.first();
         let name = self.workspace_record(ws).await?.name;
         let rows: Vec<Value> = queues

@@ -646,6 +646,7 @@ fn an_updated_contact_keeps_its_place_among_its_new_priority_and_rebinds_its_ste
     for (id, at) in [(1, 1), (2, 2), (3, 3)] {
         cc.contact(id, 1, at);
     }
+    cc.e.drain_events().for_each(drop);
     // The last to arrive becomes the most urgent without being queued again.
     cc.e.update_contact(ContactId(3), 5, Attributes::new(), t(4)).unwrap();
     assert!(!cc.e.drain_events().any(|e| matches!(e.kind, EventKind::ContactQueued { .. })));

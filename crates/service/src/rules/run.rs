@@ -49,6 +49,9 @@ struct Firing<'a> {
     rule: &'a StoredRule,
     depth: u32,
     canned: &'a [crate::documents::Stored<CannedResponse>],
+    /// Whether the center holds the contact (it is still open).
+    live: bool,
+    now: Timestamp,
 }
 
 impl Service {
@@ -95,19 +98,27 @@ impl Service {
             Err(e) => return tracing::warn!(error = %e, "listing workspaces to catch up on automation rules"),
         };
         for ws in workspaces {
-            let has_rules = self.workspace_rules(ws.id).await.is_ok_and(|r| !r.is_empty());
+            if !self.workspace_rules(ws.id).await.is_ok_and(|r| !r.is_empty()) {
+                continue;
+            }
             let mut from = after;
-            while has_rules {
+            'pages: loop {
                 let page = match self.store().events(ws.id, from, crate::reports::PAGE).await {
                     Ok(p) => p,
-                    Err(e) => break tracing::warn!(error = %e, "reading events to catch up on automation rules"),
+                    Err(e) => {
+                        tracing::warn!(error = %e, "reading events to catch up on automation rules");
+                        break;
+                    }
                 };
                 let full = page.len() == crate::reports::PAGE as usize;
-                for e in page.iter().take_while(|e| e.id < next) {
+                for e in &page {
+                    if e.id >= next {
+                        break 'pages;
+                    }
                     from = e.id;
                     self.run_rules_logged(e).await;
                 }
-                if !full || from + 1 >= next {
+                if !full {
                     break;
                 }
             }
@@ -149,6 +160,7 @@ impl Service {
             Some(c) => self.store().customer(ws, c).await?,
             None => None,
         };
+        let cause = e.id;
         self.apply(ws, move |c, now, changes| {
             let live = c.contacts.contains_key(&id);
             let mut record = c.contacts.get(&id).cloned().unwrap_or(stored);
@@ -162,11 +174,11 @@ impl Service {
             let mut customer = customer;
             let tags_before = customer.as_ref().map(|c| c.tags.len());
             for f in fired {
-                let firing = Firing { rule: &rules[f.index], depth, canned: &canned };
+                let firing = Firing { rule: &rules[f.index], depth, canned: &canned, live, now };
                 let mut done = Vec::with_capacity(f.actions.len());
                 let mut out = Vec::new();
                 for a in f.actions {
-                    let outcome = firing.carry_out(c, &mut record, live, customer.as_mut(), a, now, &mut out)?;
+                    let outcome = firing.carry_out(c, &mut record, customer.as_mut(), a, &mut out)?;
                     let mut entry = serde_json::to_value(a).unwrap_or_default();
                     entry["outcome"] = json!(outcome);
                     done.push(entry);
@@ -182,7 +194,7 @@ impl Service {
                     "rule": firing.rule.id,
                     "name": firing.rule.rule.name,
                     "event": trigger.as_str(),
-                    "cause": e.id,
+                    "cause": cause,
                     "rule_depth": depth + 1,
                     "actions": done,
                     "webhooks": webhooks,
@@ -213,12 +225,11 @@ impl Firing<'_> {
         &self,
         c: &mut Center,
         record: &mut ContactRecord,
-        live: bool,
         customer: Option<&mut CustomerRecord>,
         action: &Action,
-        now: Timestamp,
         out: &mut Vec<Change>,
     ) -> Result<&'static str, ServiceError> {
+        let (live, now) = (self.live, self.now);
         let routed =
             live && matches!(record.state, ContactState::Queued | ContactState::Offered | ContactState::Connected | ContactState::CallbackScheduled);
         Ok(match action {

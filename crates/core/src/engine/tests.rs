@@ -639,7 +639,7 @@ fn restored_connections_hold_the_agent() {
 #[test]
 fn an_updated_contact_keeps_its_place_among_its_new_priority_and_rebinds_its_step() {
     let mut cc = Cc::new();
-    let policy = cc.policy(&[("contact.lang != \"es\" || spanish", None, false)]);
+    let policy = cc.policy(&[("!(contact.lang == \"es\") || spanish", None, false)]);
     cc.queue_with(1, policy, |_| {});
     cc.agent(100, &[1], &[], 0);
     cc.e.set_presence(AgentId(100), Presence::Away(ReasonCode::new("lunch")), t(0)).unwrap();

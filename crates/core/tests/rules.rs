@@ -33,7 +33,11 @@ fn field() -> impl Strategy<Value = Field> {
 }
 
 fn condition() -> impl Strategy<Value = Condition> {
-    (field(), prop::sample::select(Op::ALL.to_vec()), value()).prop_map(|(field, op, value)| Condition { field, op, value })
+    (field(), prop::sample::select(Op::ALL.to_vec()), value()).prop_map(|(field, op, value)| Condition {
+        field,
+        op,
+        value,
+    })
 }
 
 fn facts() -> impl Strategy<Value = Facts> {
@@ -43,7 +47,11 @@ fn facts() -> impl Strategy<Value = Facts> {
         -5i32..20,
         prop::option::of(word()),
         prop::collection::vec(word(), 0..3),
-        prop::collection::btree_map(prop_oneof![Just("tier".to_string()), Just("vip".to_string()), Just("orders".to_string())], value(), 0..3),
+        prop::collection::btree_map(
+            prop_oneof![Just("tier".to_string()), Just("vip".to_string()), Just("orders".to_string())],
+            value(),
+            0..3,
+        ),
         prop::option::of(1u8..=5),
     )
         .prop_map(|(channel, queue, priority, text, tags, attributes, rating)| Facts {

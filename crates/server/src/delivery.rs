@@ -282,7 +282,10 @@ impl Dispatcher {
 /// Whether the event names the webhook as its recipient: an automation
 /// rule's `webhook` action, the daily summary's webhook.
 fn names(e: &LoggedEvent, webhook: u64) -> bool {
-    e.payload.get("webhooks").and_then(|w| w.as_array()).is_some_and(|w| w.iter().any(|id| id.as_u64() == Some(webhook)))
+    e.payload
+        .get("webhooks")
+        .and_then(|w| w.as_array())
+        .is_some_and(|w| w.iter().any(|id| id.as_u64() == Some(webhook)))
 }
 
 /// Every attempt at one event for one webhook, until one is answered 2xx,

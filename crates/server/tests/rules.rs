@@ -78,10 +78,14 @@ async fn eventually<T, F: AsyncFnMut() -> Option<T>>(what: &str, mut check: F) -
 async fn setup(app: &App, service: &Service) -> (String, Value, Value) {
     let (_, _) = service.create_workspace("Acme", admin("admin@acme.example")).await.unwrap();
     let admin = app.login("admin@acme.example", "admin-password").await;
-    let policy = app.ok("POST", "/api/v1/policies", &admin, json!({ "name": "Any", "steps": [{ "expr": "true" }] })).await;
-    let support =
-        app.ok("POST", "/api/v1/queues", &admin, json!({ "name": "Support", "channels": ["api"], "policy": policy["id"] })).await;
-    let vip = app.ok("POST", "/api/v1/queues", &admin, json!({ "name": "VIP", "channels": ["api"], "policy": policy["id"] })).await;
+    let policy =
+        app.ok("POST", "/api/v1/policies", &admin, json!({ "name": "Any", "steps": [{ "expr": "true" }] })).await;
+    let support = app
+        .ok("POST", "/api/v1/queues", &admin, json!({ "name": "Support", "channels": ["api"], "policy": policy["id"] }))
+        .await;
+    let vip = app
+        .ok("POST", "/api/v1/queues", &admin, json!({ "name": "VIP", "channels": ["api"], "policy": policy["id"] }))
+        .await;
     (admin, support, vip)
 }
 
@@ -89,9 +93,16 @@ async fn rules_over_the_api(store: Store) {
     let (app, service) = App::start(store).await;
     let (hooks, receiver) = Receiver::start().await;
     let (admin, support, vip) = setup(&app, &service).await;
-    let hook = app.ok("POST", "/api/v1/webhooks", &admin, json!({ "url": format!("http://{hooks}/hook"), "events": ["audit"] })).await;
+    let hook = app
+        .ok("POST", "/api/v1/webhooks", &admin, json!({ "url": format!("http://{hooks}/hook"), "events": ["audit"] }))
+        .await;
     let secret = hook["secret"].as_str().unwrap().to_string();
-    let supervisor = NewUser { email: "sup@acme.example".into(), name: "Sup".into(), role: Role::Supervisor, password: "sup-password".into() };
+    let supervisor = NewUser {
+        email: "sup@acme.example".into(),
+        name: "Sup".into(),
+        role: Role::Supervisor,
+        password: "sup-password".into(),
+    };
     let p = service.authenticate(&admin).await.unwrap();
     service.create_user(&p, supervisor).await.unwrap();
     let sup = app.login("sup@acme.example", "sup-password").await;
@@ -130,20 +141,31 @@ async fn rules_over_the_api(store: Store) {
     let (status, _) = app.call("POST", "/api/v1/rules", Some(&admin), Some(vip_rule.clone())).await;
     assert_eq!(status, StatusCode::CONFLICT, "names are unique");
     let silver = app
-        .ok("POST", "/api/v1/rules", &admin, json!({ "name": "Silver", "enabled": false, "event": "contact_created",
-            "actions": [{ "type": "add_tag", "tag": "silver" }] }))
+        .ok(
+            "POST",
+            "/api/v1/rules",
+            &admin,
+            json!({ "name": "Silver", "enabled": false, "event": "contact_created",
+            "actions": [{ "type": "add_tag", "tag": "silver" }] }),
+        )
         .await;
     let ids = |v: &Value| v["rules"].as_array().unwrap().iter().map(|r| r["id"].clone()).collect::<Vec<_>>();
     assert_eq!(ids(&app.get("/api/v1/rules", &admin).await), [gold["id"].clone(), silver["id"].clone()]);
-    let (status, _) = app.call("PUT", "/api/v1/rules/order", Some(&admin), Some(json!({ "ids": [silver["id"]] }))).await;
+    let (status, _) =
+        app.call("PUT", "/api/v1/rules/order", Some(&admin), Some(json!({ "ids": [silver["id"]] }))).await;
     assert_eq!(status, StatusCode::BAD_REQUEST, "every rule, once");
     let reordered = app.ok("PUT", "/api/v1/rules/order", &admin, json!({ "ids": [silver["id"], gold["id"]] })).await;
     assert_eq!(ids(&reordered), [silver["id"].clone(), gold["id"].clone()]);
 
     // A gold customer's contact: moved, prioritised, tagged, announced.
     let contact = app
-        .ok("POST", "/api/v1/contacts", &admin, json!({ "queue": support["id"], "attributes": { "tier": "Gold" },
-            "customer_identity": { "kind": "email", "value": "ada@example.com" } }))
+        .ok(
+            "POST",
+            "/api/v1/contacts",
+            &admin,
+            json!({ "queue": support["id"], "attributes": { "tier": "Gold" },
+            "customer_identity": { "kind": "email", "value": "ada@example.com" } }),
+        )
         .await;
     let id = contact["id"].as_u64().unwrap();
     let moved = eventually("the rule's transfer", async || {
@@ -158,17 +180,22 @@ async fn rules_over_the_api(store: Store) {
     assert_eq!(delivered["contact"], id);
     assert_eq!(delivered["payload"]["name"], "Gold customers");
     assert_eq!(delivered["payload"]["notify"], json!(["a gold customer is waiting"]));
-    let outcomes: Vec<Value> = delivered["payload"]["actions"].as_array().unwrap().iter().map(|a| a["outcome"].clone()).collect();
+    let outcomes: Vec<Value> =
+        delivered["payload"]["actions"].as_array().unwrap().iter().map(|a| a["outcome"].clone()).collect();
     assert_eq!(outcomes, [json!("done"), json!("done"), json!("done"), json!("queued"), json!("sent")]);
 
     // A silver one: nothing fires (the Silver rule is disabled).
-    let plain = app.ok("POST", "/api/v1/contacts", &admin, json!({ "queue": support["id"], "attributes": { "tier": "silver" } })).await;
+    let plain = app
+        .ok("POST", "/api/v1/contacts", &admin, json!({ "queue": support["id"], "attributes": { "tier": "silver" } }))
+        .await;
     let dry = |contact: &Value| json!({ "rule": vip_rule.clone(), "contact": contact["id"] });
     let run = app.ok("POST", "/api/v1/rules/dry-run", &admin, dry(&plain)).await;
     assert_eq!((run["would_fire"].clone(), run["conditions"][0]["holds"].clone()), (json!(false), json!(false)));
     let run = app.ok("POST", "/api/v1/rules/dry-run", &admin, dry(&contact)).await;
     assert_eq!(run["would_fire"], true, "{run}");
-    let (status, _) = app.call("POST", "/api/v1/rules/dry-run", Some(&admin), Some(json!({ "rule": vip_rule, "contact": 99999 }))).await;
+    let (status, _) = app
+        .call("POST", "/api/v1/rules/dry-run", Some(&admin), Some(json!({ "rule": vip_rule, "contact": 99999 })))
+        .await;
     assert_eq!(status, StatusCode::NOT_FOUND);
     tokio::time::sleep(Duration::from_millis(300)).await;
     let ws = service.authenticate(&admin).await.unwrap().workspace;
@@ -202,7 +229,9 @@ async fn daily_summary_is_posted_once_a_day(store: Store) {
     let (hooks, receiver) = Receiver::start().await;
     let (admin, support, _) = setup(&app, &service).await;
     app.ok("PUT", "/api/v1/workspace", &admin, json!({ "time_zone": "Europe/Berlin" })).await;
-    let hook = app.ok("POST", "/api/v1/webhooks", &admin, json!({ "url": format!("http://{hooks}/hook"), "events": ["audit"] })).await;
+    let hook = app
+        .ok("POST", "/api/v1/webhooks", &admin, json!({ "url": format!("http://{hooks}/hook"), "events": ["audit"] }))
+        .await;
     let secret = hook["secret"].as_str().unwrap().to_string();
 
     assert_eq!(app.get("/api/v1/workspace/daily-summary", &admin).await["enabled"], false);
@@ -210,13 +239,21 @@ async fn daily_summary_is_posted_once_a_day(store: Store) {
         (json!({ "enabled": true, "at": "25:00" }), "at"),
         (json!({ "enabled": true, "at": "08:00" }), "webhook"),
         (json!({ "enabled": true, "at": "08:00", "webhook": 777 }), "webhook"),
-        (json!({ "enabled": true, "at": "08:00", "email": { "endpoint": 777, "to": ["a@b.example"] } }), "email.endpoint"),
+        (
+            json!({ "enabled": true, "at": "08:00", "email": { "endpoint": 777, "to": ["a@b.example"] } }),
+            "email.endpoint",
+        ),
     ] {
         let (status, v) = app.call("PUT", "/api/v1/workspace/daily-summary", Some(&admin), Some(body)).await;
         assert_eq!((status, v["error"]["field"].as_str()), (StatusCode::BAD_REQUEST, Some(field)), "{v}");
     }
     let set = app
-        .ok("PUT", "/api/v1/workspace/daily-summary", &admin, json!({ "enabled": true, "at": "8:00", "webhook": hook["id"] }))
+        .ok(
+            "PUT",
+            "/api/v1/workspace/daily-summary",
+            &admin,
+            json!({ "enabled": true, "at": "8:00", "webhook": hook["id"] }),
+        )
         .await;
     assert_eq!(set["at"], "08:00");
 

@@ -168,7 +168,10 @@ impl Service {
                 other => other,
             })?;
             if endpoint.channel != Channel::Email || endpoint.settings.get("smtp_host").is_none() {
-                return Err(ServiceError::invalid("email.endpoint", "an email endpoint with an smtp_host to send through"));
+                return Err(ServiceError::invalid(
+                    "email.endpoint",
+                    "an email endpoint with an smtp_host to send through",
+                ));
             }
             if email.to.is_empty() || email.to.len() > MAX_RECIPIENTS {
                 return Err(ServiceError::invalid("email.to", format!("1 to {MAX_RECIPIENTS} addresses")));
@@ -233,7 +236,8 @@ impl Service {
             fcr_window: DEFAULT_FCR_WINDOW,
         };
         let queues = self.workspace_report(ws, &request).await?;
-        let totals = self.workspace_report(ws, &ReportRequest { dimension: Dimension::Totals, ..request.clone() }).await?;
+        let totals =
+            self.workspace_report(ws, &ReportRequest { dimension: Dimension::Totals, ..request.clone() }).await?;
         let total = totals.rows.first();
         let name = self.workspace_record(ws).await?.name;
         let rows: Vec<Value> = queues
@@ -295,7 +299,10 @@ impl Service {
 
     /// Mails `notice` through an email endpoint's channel.
     async fn send_notice(&self, endpoint: EndpointId, notice: Notice) -> Result<(), ServiceError> {
-        let found = self.endpoint_by_id(endpoint).await?.ok_or_else(|| ServiceError::NotFound(format!("endpoint {}", endpoint.0)))?;
+        let found = self
+            .endpoint_by_id(endpoint)
+            .await?
+            .ok_or_else(|| ServiceError::NotFound(format!("endpoint {}", endpoint.0)))?;
         let adapter = self
             .channels()
             .get(found.channel)

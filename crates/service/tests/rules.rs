@@ -57,7 +57,11 @@ async fn rules_act_on_a_conversation(url: String) {
         .put_document(
             &p,
             None,
-            CannedResponse { shortcut: "refund-ack".into(), title: "Refund".into(), text: "A refund specialist will answer.".into() },
+            CannedResponse {
+                shortcut: "refund-ack".into(),
+                title: "Refund".into(),
+                text: "A refund specialist will answer.".into(),
+            },
         )
         .await
         .unwrap();
@@ -145,7 +149,8 @@ async fn rules_act_on_a_conversation(url: String) {
     assert_eq!(names, ["Refunds", "Topic seen", "Echo"]);
     let first = &fired[0].payload;
     assert_eq!(first["event"], "message_received");
-    let outcomes: Vec<&str> = first["actions"].as_array().unwrap().iter().map(|a| a["outcome"].as_str().unwrap()).collect();
+    let outcomes: Vec<&str> =
+        first["actions"].as_array().unwrap().iter().map(|a| a["outcome"].as_str().unwrap()).collect();
     assert_eq!(outcomes, ["done", "done", "done", "sent", "done", "sent"]);
     assert_eq!(first["notify"], json!(["a refund request"]));
     assert_eq!(first["actions"][3]["canned"], "refund-ack", "saved as the shortcut it names");
@@ -163,7 +168,9 @@ async fn rules_act_on_a_conversation(url: String) {
     let messages = wait_for(&service, &p, got.contact, Kind::Message, 3).await;
     let replies: Vec<_> = messages.iter().filter(|m| m.payload["from"] == "bot").collect();
     assert_eq!(replies.len(), 2);
-    assert!(replies.iter().all(|m| m.payload["rule_depth"] == 1 && m.payload["text"] == "A refund specialist will answer."));
+    assert!(
+        replies.iter().all(|m| m.payload["rule_depth"] == 1 && m.payload["text"] == "A refund specialist will answer.")
+    );
 
     // The next message: not Refunds (no refund in it), Topic seen again (the
     // attribute stays), Echo once more — and nothing loops.

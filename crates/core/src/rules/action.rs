@@ -46,10 +46,9 @@ impl Action {
 
     pub(crate) fn validate(&self) -> Result<(), RuleError> {
         match self {
-            Action::SetPriority { priority } if !PRIORITY_RANGE.contains(priority) => Err(RuleError::new(
-                "priority",
-                format!("from {} to {}", PRIORITY_RANGE.start(), PRIORITY_RANGE.end()),
-            )),
+            Action::SetPriority { priority } if !PRIORITY_RANGE.contains(priority) => {
+                Err(RuleError::new("priority", format!("from {} to {}", PRIORITY_RANGE.start(), PRIORITY_RANGE.end())))
+            }
             Action::SetAttribute { name, value } => {
                 attribute_name(name).map_err(|m| RuleError::new("name", m))?;
                 match value {

@@ -71,18 +71,26 @@ fn rules_fire_in_order_and_see_earlier_effects() {
 #[test]
 fn bad_rules_name_their_field() {
     let field = |v: serde_json::Value| rule(v).validate().unwrap_err().field;
-    let base = |conditions: serde_json::Value, actions: serde_json::Value| {
-        json!({ "name": "r", "event": "contact_created", "conditions": conditions, "actions": actions })
-    };
+    let base = |conditions: serde_json::Value, actions: serde_json::Value| json!({ "name": "r", "event": "contact_created", "conditions": conditions, "actions": actions });
     let tag = json!([{ "type": "add_tag", "tag": "t" }]);
     assert_eq!(field(base(json!([]), json!([]))), "actions");
-    assert_eq!(field(base(json!([{ "field": "channel", "op": "equals", "value": "fax" }]), tag.clone())), "conditions[0].value");
-    assert_eq!(field(base(json!([{ "field": "tags", "op": "greater_than", "value": 1 }]), tag.clone())), "conditions[0].op");
+    assert_eq!(
+        field(base(json!([{ "field": "channel", "op": "equals", "value": "fax" }]), tag.clone())),
+        "conditions[0].value"
+    );
+    assert_eq!(
+        field(base(json!([{ "field": "tags", "op": "greater_than", "value": 1 }]), tag.clone())),
+        "conditions[0].op"
+    );
     assert_eq!(field(base(json!([{ "field": "rating", "op": "present" }]), tag.clone())), "conditions[0].field");
-    assert_eq!(field(base(json!([{ "field": "queue", "op": "in", "value": [1, "x"] }]), tag.clone())), "conditions[0].value[1]");
+    assert_eq!(
+        field(base(json!([{ "field": "queue", "op": "in", "value": [1, "x"] }]), tag.clone())),
+        "conditions[0].value[1]"
+    );
     assert_eq!(field(base(json!([]), json!([{ "type": "set_priority", "priority": 5000 }]))), "actions[0].priority");
     assert_eq!(field(base(json!([]), json!([{ "type": "add_tag", "tag": "a\nb" }]))), "actions[0].tag");
     assert_eq!(field(json!({ "name": "r", "event": "contact_created", "match": "any", "actions": tag })), "conditions");
-    let unknown = serde_json::from_value::<Rule>(base(json!([{ "field": "colour", "op": "equals", "value": 1 }]), json!([])));
+    let unknown =
+        serde_json::from_value::<Rule>(base(json!([{ "field": "colour", "op": "equals", "value": 1 }]), json!([])));
     assert!(unknown.unwrap_err().to_string().contains("not a field"));
 }

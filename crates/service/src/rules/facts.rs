@@ -2,10 +2,10 @@
 //! one): the contact, its customer's tags, the text and rating of the
 //! event.
 
+use crate::auth::Principal;
 use crate::conversation::{Author, MessageBody};
 use crate::kinds::Kind;
 use crate::{Service, ServiceError, require};
-use crate::auth::Principal;
 use serde::{Deserialize, Serialize};
 use switchboard_core::ids::{ContactId, WorkspaceId};
 use switchboard_core::rules::{Action, Condition, Facts, Rule, Trigger, explain};

@@ -56,7 +56,11 @@ impl Service {
     }
 
     pub async fn rule(&self, p: &Principal, id: u64) -> Result<StoredRule, ServiceError> {
-        self.rules(p).await?.into_iter().find(|r| r.id == id).ok_or_else(|| ServiceError::NotFound(format!("rule {id}")))
+        self.rules(p)
+            .await?
+            .into_iter()
+            .find(|r| r.id == id)
+            .ok_or_else(|| ServiceError::NotFound(format!("rule {id}")))
     }
 
     /// The workspace's rules in order, from memory once read.

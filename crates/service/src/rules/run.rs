@@ -13,8 +13,8 @@
 //! rule. Events a rule makes carry `rule_depth`, and core fires nothing at
 //! [`MAX_DEPTH`](switchboard_core::rules::MAX_DEPTH) should that change.
 
-use super::facts::{customer_text, facts_of, rating_of};
 use super::StoredRule;
+use super::facts::{customer_text, facts_of, rating_of};
 use crate::center::contact_event;
 use crate::conversation::{Author, MessageBody};
 use crate::documents::CannedResponse;
@@ -183,12 +183,17 @@ impl Service {
                     entry["outcome"] = json!(outcome);
                     done.push(entry);
                 }
-                let webhooks: Vec<u64> =
-                    f.actions.iter().filter_map(|a| if let Action::Webhook { webhook } = a { Some(*webhook) } else { None }).collect();
+                let webhooks: Vec<u64> = f
+                    .actions
+                    .iter()
+                    .filter_map(|a| if let Action::Webhook { webhook } = a { Some(*webhook) } else { None })
+                    .collect();
                 let notify: Vec<&str> = f
                     .actions
                     .iter()
-                    .filter_map(|a| if let Action::NotifySupervisors { message } = a { Some(message.as_str()) } else { None })
+                    .filter_map(|a| {
+                        if let Action::NotifySupervisors { message } = a { Some(message.as_str()) } else { None }
+                    })
                     .collect();
                 let payload = json!({
                     "rule": firing.rule.id,
@@ -230,8 +235,14 @@ impl Firing<'_> {
         out: &mut Vec<Change>,
     ) -> Result<&'static str, ServiceError> {
         let (live, now) = (self.live, self.now);
-        let routed =
-            live && matches!(record.state, ContactState::Queued | ContactState::Offered | ContactState::Connected | ContactState::CallbackScheduled);
+        let routed = live
+            && matches!(
+                record.state,
+                ContactState::Queued
+                    | ContactState::Offered
+                    | ContactState::Connected
+                    | ContactState::CallbackScheduled
+            );
         Ok(match action {
             Action::SetPriority { priority } => {
                 record.priority = *priority;
@@ -270,10 +281,13 @@ impl Firing<'_> {
             Action::Reply { canned } => {
                 let found = self.canned.iter().find(|r| r.body.shortcut == *canned);
                 match found {
-                    _ if matches!(record.channel, Channel::Api | Channel::Voice) => "skipped: the channel carries no messages",
+                    _ if matches!(record.channel, Channel::Api | Channel::Voice) => {
+                        "skipped: the channel carries no messages"
+                    }
                     None => "skipped: the canned response is gone",
                     Some(r) => {
-                        let mut change = MessageBody::new(Author::Bot, &self.rule.rule.name, r.body.text.clone()).event(record, now);
+                        let mut change =
+                            MessageBody::new(Author::Bot, &self.rule.rule.name, r.body.text.clone()).event(record, now);
                         if let Change::Append(ev) = &mut change {
                             ev.payload["rule"] = json!(self.rule.id);
                             ev.payload["rule_depth"] = json!(self.depth + 1);

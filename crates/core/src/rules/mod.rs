@@ -50,9 +50,6 @@ pub enum Trigger {
 }
 
 impl Trigger {
-    pub const ALL: [Trigger; 4] =
-        [Trigger::ContactCreated, Trigger::MessageReceived, Trigger::ContactEnded, Trigger::CsatReceived];
-
     pub fn as_str(self) -> &'static str {
         match self {
             Trigger::ContactCreated => "contact_created",

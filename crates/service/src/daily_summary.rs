@@ -117,6 +117,10 @@ fn seconds(x: Option<f64>) -> String {
 /// The summary as the text of an email.
 fn text_of(name: &str, date: NaiveDate, zone: Tz, rows: &[(String, &Row)]) -> String {
     let mut out = format!("{name}: {date} ({})\n\n", zone.name());
+    if rows.is_empty() {
+        out.push_str("No contacts that day.\n");
+        return out;
+    }
     out.push_str("queue                          offered handled abandoned     SL    ASA    AHT  CSAT\n");
     for (label, r) in rows {
         let csat = r.csat_mean.map_or("–".into(), |c| format!("{c:.2}"));
@@ -368,6 +372,6 @@ mod tests {
     #[test]
     fn the_text_lists_every_queue() {
         let text = text_of("Acme", NaiveDate::from_ymd_opt(2026, 3, 9).unwrap(), Tz::UTC, &[]);
-        assert!(text.starts_with("Acme: 2026-03-09 (UTC)"), "{text}");
+        assert_eq!(text, "Acme: 2026-03-09 (UTC)\n\nNo contacts that day.\n");
     }
 }

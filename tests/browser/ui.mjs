@@ -8,7 +8,7 @@
 //   article); the wallboard's tiles at laptop and tablet widths; the
 //   desktop's state control while on a contact; a 1 MB attribute; the
 //   customer panel's history; "typing…" when the agent clears the composer;
-//   emoji drawn in colour, not as boxes.
+//   emoji drawn in colour, not as boxes; the rules admin's order and dry run.
 //
 //   SWITCHBOARD_URL=http://127.0.0.1:8099 SCREENSHOTS=/tmp/shots node ui.mjs
 //
@@ -137,6 +137,27 @@ async function main() {
     if ((await page.content()).includes(secret)) fail('the credential is in the page');
     if (JSON.stringify(await api('GET', 'endpoints')).includes(secret)) fail('the credential came back from the API');
     await shoot(page, 'endpoints-admin');
+  });
+
+  await check('the rules admin saves a rule, orders it, and says what it would do on a past contact', async () => {
+    const page = await open('rules admin', '/admin#rules', 'admin@demo.example');
+    const contact = (await api('GET', 'contacts?limit=1')).contacts[0];
+    for (const name of ['Tag everything', 'Tag again']) {
+      await page.getByTestId('rules-new').click();
+      await page.getByTestId('rule-name').fill(name);
+      await page.getByTestId('rule-event').selectOption('contact_ended');
+      await page.getByTestId('rule-actions').getByLabel('Argument').first().fill('reviewed');
+      await page.getByTestId('rule-save').click();
+      await waitFor(`${name} in the list`, async () => (await page.getByTestId('rules-list').textContent({ timeout: 1000 })).includes(name));
+    }
+    // The second moves up: the list is the firing order.
+    await page.getByTestId('rule-up').click();
+    await waitFor('the new order', async () => /Tag again.*Tag everything/.test(await page.getByTestId('rules-list').textContent({ timeout: 1000 })));
+    await page.locator('input[placeholder="contact id"]').fill(String(contact.id));
+    await page.getByTestId('rule-dry-run-button').click();
+    await waitFor('the dry run', async () => (await page.getByTestId('rule-dry-run').textContent({ timeout: 1000 })) === 'would fire: add_tag reviewed');
+    await shoot(page, 'rules-admin');
+    for (const r of (await api('GET', 'rules')).rules) await api('DELETE', `rules/${r.id}`);
   });
 
   await check('the help center marks the matched words of a snippet, with no raw ** and no markup from the article', async () => {

@@ -24,6 +24,7 @@ pub mod plan;
 pub mod policy;
 pub mod queue;
 pub mod rng;
+pub mod rules;
 pub mod serde_secs;
 pub mod sim;
 pub mod skills;

@@ -3,11 +3,12 @@
 //! endpoint the customer wrote to.
 
 use crate::receive::TO;
-use crate::send::{Relay, compose, submit};
+use crate::send::{Relay, compose, compose_notice, submit};
 use switchboard_core::channel::Channel;
 use switchboard_core::expr::Value as AttrValue;
 use switchboard_service::Service;
-use switchboard_service::conversation::{BoxFuture, Capabilities, ChannelAdapter, Outbound, SendError, Sent};
+use switchboard_service::conversation::{BoxFuture, Capabilities, ChannelAdapter, Notice, Outbound, SendError, Sent};
+use switchboard_service::endpoints::Endpoint;
 
 pub struct EmailChannel {
     service: Service,
@@ -39,6 +40,20 @@ impl EmailChannel {
         // message by it.
         Ok(Sent { provider_id: Some(mail.id) })
     }
+
+    /// A notice through `endpoint`'s relay, one message per recipient.
+    async fn mail_notice(&self, endpoint: &Endpoint, notice: Notice) -> Result<(), SendError> {
+        let credentials = self
+            .service
+            .endpoint_credentials(endpoint.id)
+            .await
+            .map_err(|e| SendError::Retryable(format!("reading the mailbox's credentials: {e}")))?;
+        let relay = Relay::of(endpoint, &credentials)?;
+        for to in &notice.to {
+            submit(&relay, &compose_notice(endpoint, to, &notice)?).await?;
+        }
+        Ok(())
+    }
 }
 
 impl ChannelAdapter for EmailChannel {
@@ -53,5 +68,9 @@ impl ChannelAdapter for EmailChannel {
 
     fn send(&self, message: Outbound) -> BoxFuture<'_, Result<Sent, SendError>> {
         Box::pin(self.deliver(message))
+    }
+
+    fn notify<'a>(&'a self, endpoint: &'a Endpoint, notice: Notice) -> BoxFuture<'a, Result<(), SendError>> {
+        Box::pin(self.mail_notice(endpoint, notice))
     }
 }

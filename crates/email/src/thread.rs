@@ -24,10 +24,19 @@ const RANDOM_HEX: usize = 16;
 
 /// A new Message-ID, with its angle brackets, for `message` of `contact`.
 pub fn new_id(contact: ContactId, message: u64, domain: &str) -> String {
+    format!("<c{}.m{message}.{}@{domain}>", contact.0, random_hex())
+}
+
+/// A notice's Message-ID (`<n.{random}@{domain}>`): no conversation's, so
+/// an answer to it opens a new one.
+pub fn notice_id(domain: &str) -> String {
+    format!("<n.{}@{domain}>", random_hex())
+}
+
+fn random_hex() -> String {
     let mut random = [0u8; RANDOM_HEX / 2];
     getrandom::fill(&mut random).expect("the OS random source works");
-    let hex: String = random.iter().map(|b| format!("{b:02x}")).collect();
-    format!("<c{}.m{message}.{hex}@{domain}>", contact.0)
+    random.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// `id` (with or without angle brackets) read as one of ours.

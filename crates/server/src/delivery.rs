@@ -15,6 +15,10 @@
 //! `X-Switchboard-Delivery` is the same for every attempt at one event, so
 //! a receiver can drop repeats.
 //!
+//! An event whose payload lists webhook ids under `webhooks` (an
+//! automation rule's `webhook` action, the daily summary) goes to those
+//! webhooks too, whatever kinds they follow.
+//!
 //! Deliveries are at least once and not ordered: retries of one event do
 //! not hold back the next (events carry increasing `id`s to sort by). At
 //! most [`DeliveryOptions::per_webhook`] requests to one webhook are in
@@ -192,7 +196,7 @@ impl Dispatcher {
             self.reload(e.workspace).await;
         }
         let Some(hooks) = self.hooks_of(e.workspace).await else { return };
-        for hook in hooks.iter().filter(|h| h.webhook.wants(&e.kind)) {
+        for hook in hooks.iter().filter(|h| h.webhook.wants(&e.kind) || names(&e, h.webhook.id)) {
             let job = deliver(self.service.clone(), self.client.clone(), self.options.clone(), hook.clone(), e.clone());
             self.tasks.spawn(job);
         }
@@ -273,6 +277,15 @@ impl Dispatcher {
             }
         }
     }
+}
+
+/// Whether the event names the webhook as its recipient: an automation
+/// rule's `webhook` action, the daily summary's webhook.
+fn names(e: &LoggedEvent, webhook: u64) -> bool {
+    e.payload
+        .get("webhooks")
+        .and_then(|w| w.as_array())
+        .is_some_and(|w| w.iter().any(|id| id.as_u64() == Some(webhook)))
 }
 
 /// Every attempt at one event for one webhook, until one is answered 2xx,

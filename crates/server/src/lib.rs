@@ -76,6 +76,8 @@ pub async fn start_with(service: service::Service, addr: SocketAddr, options: Op
     let ticker = service.clone().spawn_ticker(stop.clone());
     let warmup = service.clone().spawn_report_warmup();
     let deliveries = delivery::spawn(service.clone(), options.webhooks, stop.clone());
+    let rules = service.clone().spawn_rules(stop.clone());
+    let summaries = service.clone().spawn_daily_summaries(stop.clone());
     let sends: Vec<_> = options
         .channels
         .into_iter()
@@ -106,6 +108,8 @@ pub async fn start_with(service: service::Service, addr: SocketAddr, options: Op
         ticker.abort();
         warmup.abort();
         deliveries.abort();
+        rules.abort();
+        summaries.abort();
         for send in sends {
             send.abort();
         }

@@ -54,11 +54,16 @@ pub enum Kind {
     /// It works again after an `EndpointFailing`.
     EndpointRecovered,
     Audit,
+    /// An automation rule fired on a contact; the payload names the rule
+    /// and every action with its outcome.
+    RuleFired,
+    /// Yesterday's totals per queue, sent as the workspace's daily summary.
+    DailySummary,
 }
 
 impl Kind {
     /// Every kind, engine's first: what a webhook may follow.
-    pub const ALL: [Kind; 30] = [
+    pub const ALL: [Kind; 32] = [
         Kind::ContactQueued,
         Kind::StepChanged,
         Kind::OfferCreated,
@@ -89,6 +94,8 @@ impl Kind {
         Kind::EndpointFailing,
         Kind::EndpointRecovered,
         Kind::Audit,
+        Kind::RuleFired,
+        Kind::DailySummary,
     ];
 
     pub const fn as_str(self) -> &'static str {
@@ -123,6 +130,8 @@ impl Kind {
             Kind::EndpointFailing => "endpoint_failing",
             Kind::EndpointRecovered => "endpoint_recovered",
             Kind::Audit => "audit",
+            Kind::RuleFired => "rule_fired",
+            Kind::DailySummary => "daily_summary",
         }
     }
 

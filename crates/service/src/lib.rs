@@ -20,6 +20,7 @@ pub mod chat;
 mod contacts;
 pub mod conversation;
 mod customers;
+pub mod daily_summary;
 pub mod demo;
 mod demo_history;
 pub mod documents;
@@ -35,6 +36,7 @@ pub mod names;
 pub mod observe;
 pub mod reports;
 mod routing;
+pub mod rules;
 pub mod secrets;
 pub mod settings;
 pub mod sip_accounts;
@@ -174,6 +176,8 @@ struct Inner {
     tallies: today::Tallies,
     /// Per workspace, the whole log rolled up for reports.
     rollups: reports::Rollups,
+    /// Per workspace, its automation rules in order.
+    rules: rules::RuleCache,
     /// Every endpoint, for inbound lookups (see `endpoints.rs`).
     endpoints: std::sync::RwLock<endpoints::EndpointIndex>,
     /// Serialises changes to endpoints, so that the index follows commits.
@@ -226,6 +230,7 @@ impl Service {
                 channels: Default::default(),
                 tallies: Default::default(),
                 rollups: Default::default(),
+                rules: Default::default(),
                 endpoints: std::sync::RwLock::new(endpoints),
                 endpoint_changes: Default::default(),
                 secret_key: Default::default(),
@@ -276,6 +281,10 @@ impl Service {
     /// The channels registered at start.
     pub fn channels(&self) -> &conversation::Channels {
         &self.inner.channels
+    }
+
+    fn rule_cache(&self) -> &rules::RuleCache {
+        &self.inner.rules
     }
 
     fn tallies(&self) -> &today::Tallies {

@@ -42,7 +42,7 @@ pub fn parse_zone(name: &str) -> Result<Tz, ServiceError> {
 }
 
 impl Service {
-    async fn workspace_record(&self, ws: WorkspaceId) -> Result<Workspace, ServiceError> {
+    pub(crate) async fn workspace_record(&self, ws: WorkspaceId) -> Result<Workspace, ServiceError> {
         let found = self.store().workspaces().await?.into_iter().find(|w| w.id == ws);
         found.ok_or_else(|| ServiceError::NotFound("workspace".into()))
     }

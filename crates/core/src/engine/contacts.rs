@@ -280,6 +280,40 @@ impl<M: Matcher> Engine<M> {
         Ok(())
     }
 
+    /// Changes a contact's priority and attributes (an automation rule's
+    /// doing). A waiting contact keeps its queue, step and enqueue time —
+    /// its place among contacts of its new priority — with its step bound
+    /// again to the new attributes, and is routed at once if that makes an
+    /// agent eligible. Nothing is announced: the contact was not queued
+    /// again. An offered or connected contact keeps the values for when it
+    /// comes back to the line.
+    pub fn update_contact(
+        &mut self,
+        contact: ContactId,
+        priority: i32,
+        attributes: Attributes,
+        now: Timestamp,
+    ) -> Result<(), EngineError> {
+        let now = self.advance(now);
+        let c = self.contact_idx(contact)?;
+        let queued = self.w.contact(c).status == ContactStatus::Queued;
+        if queued {
+            self.unqueue(c);
+        }
+        let ct = &mut self.w.contacts[c.0];
+        ct.priority = priority;
+        ct.attributes = attributes;
+        let step = ct.step;
+        let bound = self.bind_step(c, step);
+        let old = std::mem::replace(&mut self.w.contacts[c.0].pred, bound.pred);
+        self.w.preds.release(old);
+        if queued {
+            self.requeue(c);
+            self.route_contact(c, now);
+        }
+        Ok(())
+    }
+
     pub fn transfer(&mut self, contact: ContactId, target: TransferTarget, now: Timestamp) -> Result<(), EngineError> {
         let now = self.advance(now);
         let c = self.contact_idx(contact)?;

@@ -635,3 +635,28 @@ fn restored_connections_hold_the_agent() {
     cc.e.end_contact(ContactId(10), t(7)).unwrap();
     assert_eq!(cc.offers(), vec![(11, 100)]);
 }
+
+#[test]
+fn an_updated_contact_keeps_its_place_among_its_new_priority_and_rebinds_its_step() {
+    let mut cc = Cc::new();
+    let policy = cc.policy(&[("!(contact.lang == \"es\") || spanish", None, false)]);
+    cc.queue_with(1, policy, |_| {});
+    cc.agent(100, &[1], &[], 0);
+    cc.e.set_presence(AgentId(100), Presence::Away(ReasonCode::new("lunch")), t(0)).unwrap();
+    for (id, at) in [(1, 1), (2, 2), (3, 3)] {
+        cc.contact(id, 1, at);
+    }
+    cc.e.drain_events().for_each(drop);
+    // The last to arrive becomes the most urgent without being queued again.
+    cc.e.update_contact(ContactId(3), 5, Attributes::new(), t(4)).unwrap();
+    assert!(!cc.e.drain_events().any(|e| matches!(e.kind, EventKind::ContactQueued { .. })));
+    cc.e.set_presence(AgentId(100), Presence::Available, t(5)).unwrap();
+    assert_eq!(cc.offers(), vec![(3, 100)]);
+    // An attribute the step reads now keeps the Spanish-less agent out.
+    let spanish: Attributes = [("lang".to_string(), crate::expr::Value::Str("es".into()))].into_iter().collect();
+    cc.e.update_contact(ContactId(1), 0, spanish, t(6)).unwrap();
+    cc.e.reject(ContactId(3), AgentId(100), t(7)).unwrap();
+    let offered = cc.offers();
+    assert!(!offered.iter().any(|(c, _)| *c == 1), "{offered:?}");
+    assert!(cc.e.routable_pairs().is_empty());
+}

@@ -12,6 +12,7 @@ import { flowsTab } from './admin/flows.js';
 import { chatTab } from './admin/chat.js';
 import { endpointsTab } from './admin/endpoints.js';
 import { workspaceTab } from './admin/workspace.js';
+import { rulesTab } from './admin/rules.js';
 
 const TABS = [
   ['queues', 'Queues', queuesTab],
@@ -53,6 +54,7 @@ const TABS = [
   ['flows', 'Bot flows', flowsTab],
   ['endpoints', 'Endpoints', endpointsTab],
   ['chat', 'Chat settings', chatTab],
+  ['rules', 'Automation rules', rulesTab],
   ['workspace', 'Workspace', workspaceTab],
 ];
 

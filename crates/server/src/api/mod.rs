@@ -19,6 +19,7 @@ mod metrics;
 mod panics;
 mod people;
 mod reports;
+mod rules;
 mod seen;
 mod selfservice;
 mod yaml;
@@ -85,6 +86,11 @@ pub fn router(service: AppState, assets: Arc<crate::web::Assets>) -> Router {
         .route("/stats/csat", get(handlers::csat_stats))
         .route("/reports/{dimension}", get(reports::report))
         .route("/workspace", get(handlers::workspace).put(handlers::update_workspace))
+        .route("/workspace/daily-summary", get(rules::daily_summary).put(rules::set_daily_summary))
+        .route("/rules", get(rules::list).post(rules::create))
+        .route("/rules/order", put(rules::order))
+        .route("/rules/dry-run", post(rules::dry_run))
+        .route("/rules/{id}", get(rules::get_one).put(rules::update).delete(rules::delete))
         .route("/contacts/{id}/messages", get(conversations::messages).post(conversations::send))
         .route("/contacts/{id}/recording", get(conversations::recording))
         .route(

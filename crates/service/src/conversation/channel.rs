@@ -85,6 +85,15 @@ pub enum SendError {
     Permanent(String),
 }
 
+/// A message that belongs to no conversation (the daily summary), sent
+/// from an endpoint to people of the workspace.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Notice {
+    pub to: Vec<String>,
+    pub subject: String,
+    pub text: String,
+}
+
 /// A provider's request to `/hooks/{endpoint}`, as the server received it.
 #[derive(Clone, Debug, Default)]
 pub struct HookRequest {
@@ -139,6 +148,13 @@ pub trait ChannelAdapter: Send + Sync + 'static {
     /// Delivers one message. Called by the service's delivery loop (see
     /// `delivery`), at least once per committed message, in order per channel.
     fn send(&self, message: Outbound) -> BoxFuture<'_, Result<Sent, SendError>>;
+
+    /// Sends `notice` from `endpoint` (of this channel). Channels that
+    /// cannot keep the default, which refuses.
+    fn notify<'a>(&'a self, endpoint: &'a Endpoint, notice: Notice) -> BoxFuture<'a, Result<(), SendError>> {
+        let _ = (endpoint, notice);
+        Box::pin(async { Err(SendError::Permanent("this channel sends no notices".into())) })
+    }
 
     /// A provider's webhook for `endpoint` (enabled, of this channel),
     /// which the server receives at `GET|POST /hooks/{endpoint}`. There is

@@ -289,7 +289,11 @@ impl Service {
     /// A report of the caller's workspace (supervisors and admins).
     pub async fn report(&self, p: &Principal, r: &ReportRequest) -> Result<Report, ServiceError> {
         require(p, Role::Supervisor)?;
-        let ws = p.workspace;
+        self.workspace_report(p.workspace, r).await
+    }
+
+    /// A report of workspace `ws`, for the server's own use (the daily summary).
+    pub(crate) async fn workspace_report(&self, ws: WorkspaceId, r: &ReportRequest) -> Result<Report, ServiceError> {
         let zone = self.time_zone(ws).await?;
         let (from, to) = (r.from.resolve(zone), r.to.resolve(zone));
         if from >= to {

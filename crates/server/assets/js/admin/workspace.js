@@ -4,6 +4,7 @@
 import { get, put } from '../api.js';
 import { h, notice, options, replace } from '../dom.js';
 import { busy, clearErrors, field, showError } from '../forms.js';
+import { dailySummaryForm } from './rules.js';
 
 /** Time zone names the browser knows, with `current` among them. */
 export function zoneNames(current) {
@@ -47,5 +48,5 @@ async function load(box) {
       }
     });
   });
-  replace(box, h('h1', null, 'Workspace'), form);
+  replace(box, h('h1', null, 'Workspace'), form, dailySummaryForm());
 }

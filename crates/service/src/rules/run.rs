@@ -1,0 +1,312 @@
+//! Running the rules. A task follows the committed events; for each that is
+//! one of the rules' events it evaluates the workspace's rules on the
+//! contact (core's `evaluate`) and carries out the actions of those that
+//! fire, with one `rule_fired` event per rule naming every action and its
+//! outcome, in one commit with the effects.
+//!
+//! Rules run just after the event's own commit, so a rule on
+//! `contact_created` may find the contact already offered to an agent: its
+//! priority then counts if the contact comes back to the line.
+//!
+//! Loops: a rule's reply is the bot's message, never a received one, and
+//! its transfer never creates a contact, so a rule's effects trigger no
+//! rule. Events a rule makes carry `rule_depth`, and core fires nothing at
+//! [`MAX_DEPTH`](switchboard_core::rules::MAX_DEPTH) should that change.
+
+use super::StoredRule;
+use super::facts::{customer_text, facts_of, rating_of};
+use crate::center::contact_event;
+use crate::conversation::{Author, MessageBody};
+use crate::documents::CannedResponse;
+use crate::kinds::Kind;
+use crate::{Center, Service, ServiceError};
+use serde_json::{Value, json};
+use switchboard_core::channel::Channel;
+use switchboard_core::events::TransferTarget;
+use switchboard_core::rules::{Action, Rule, Trigger, evaluate};
+use switchboard_core::time::Timestamp;
+use switchboard_store::{Change, ContactRecord, ContactState, CustomerRecord, LoggedEvent};
+use tokio::sync::broadcast::error::RecvError;
+
+/// The rules' event an event is, if any. (A new API contact's is its
+/// first `contact_queued`, which [`Service::run_rules_on`] tells apart.)
+fn trigger_of(e: &LoggedEvent) -> Option<Trigger> {
+    let kind = Kind::parse(&e.kind)?;
+    Some(match kind {
+        Kind::ConversationOpened => Trigger::ContactCreated,
+        Kind::ContactQueued if e.payload.get("channel").and_then(Value::as_str) == Some(Channel::Api.as_str()) => {
+            Trigger::ContactCreated
+        }
+        Kind::Message if customer_text(e).is_some() => Trigger::MessageReceived,
+        Kind::ContactEnded | Kind::ContactLeft | Kind::ContactCancelled => Trigger::ContactEnded,
+        Kind::Csat => Trigger::CsatReceived,
+        _ => return None,
+    })
+}
+
+/// What carrying out one rule's actions needs besides the center.
+struct Firing<'a> {
+    rule: &'a StoredRule,
+    depth: u32,
+    canned: &'a [crate::documents::Stored<CannedResponse>],
+    /// Whether the center holds the contact (it is still open).
+    live: bool,
+    now: Timestamp,
+}
+
+impl Service {
+    /// Starts the task that runs the rules on committed events; it stops
+    /// when `stop` changes. Having fallen behind the event stream, it reads
+    /// what it missed back from the store.
+    pub fn spawn_rules(self, mut stop: tokio::sync::watch::Receiver<bool>) -> tokio::task::JoinHandle<()> {
+        let mut events = self.subscribe();
+        tokio::spawn(async move {
+            let (mut seen, mut lagged) = (0u64, false);
+            loop {
+                let received = tokio::select! {
+                    _ = stop.changed() => return,
+                    e = events.recv() => e,
+                };
+                match received {
+                    Ok(e) => {
+                        if std::mem::take(&mut lagged) {
+                            self.rules_catch_up(seen, e.id).await;
+                        }
+                        seen = seen.max(e.id);
+                        self.run_rules_logged(&e).await;
+                    }
+                    Err(RecvError::Lagged(n)) => {
+                        tracing::warn!(skipped = n, "automation rules fell behind; reading the skipped events back");
+                        lagged = true;
+                    }
+                    Err(RecvError::Closed) => return,
+                }
+            }
+        })
+    }
+
+    async fn run_rules_logged(&self, e: &LoggedEvent) {
+        if let Err(err) = self.run_rules_on(e).await {
+            tracing::warn!(error = %err, event = e.id, workspace = %e.workspace, "running automation rules");
+        }
+    }
+
+    /// Runs the rules on the events between `after` and `next` (exclusive).
+    async fn rules_catch_up(&self, after: u64, next: u64) {
+        let workspaces = match self.store().workspaces().await {
+            Ok(w) => w,
+            Err(e) => return tracing::warn!(error = %e, "listing workspaces to catch up on automation rules"),
+        };
+        for ws in workspaces {
+            if !self.workspace_rules(ws.id).await.is_ok_and(|r| !r.is_empty()) {
+                continue;
+            }
+            let mut from = after;
+            'pages: loop {
+                let page = match self.store().events(ws.id, from, crate::reports::PAGE).await {
+                    Ok(p) => p,
+                    Err(e) => {
+                        tracing::warn!(error = %e, "reading events to catch up on automation rules");
+                        break;
+                    }
+                };
+                let full = page.len() == crate::reports::PAGE as usize;
+                for e in &page {
+                    if e.id >= next {
+                        break 'pages;
+                    }
+                    from = e.id;
+                    self.run_rules_logged(e).await;
+                }
+                if !full {
+                    break;
+                }
+            }
+        }
+    }
+
+    /// Runs the workspace's rules on one committed event: nothing unless
+    /// it is one of the rules' events and some enabled rule listens for it.
+    pub async fn run_rules_on(&self, e: &LoggedEvent) -> Result<(), ServiceError> {
+        let (Some(id), Some(trigger)) = (e.contact, trigger_of(e)) else { return Ok(()) };
+        let ws = e.workspace;
+        let rules = self.workspace_rules(ws).await?;
+        if !rules.iter().any(|r| r.rule.enabled && r.rule.event == trigger) {
+            return Ok(());
+        }
+        let Some(stored) = self.store().contact(ws, id).await? else { return Ok(()) };
+        // Only its first queueing is an API contact's creation.
+        if e.kind == Kind::ContactQueued && stored.created_at != e.at {
+            return Ok(());
+        }
+        let depth = e.payload.get("rule_depth").and_then(Value::as_u64).unwrap_or(0) as u32;
+        let (text, rating) = match trigger {
+            Trigger::MessageReceived => (customer_text(e), None),
+            Trigger::CsatReceived => {
+                let (score, comment) = rating_of(e);
+                (comment, score)
+            }
+            Trigger::ContactCreated => {
+                let messages = self.store().contact_events(ws, id, Some(Kind::Message.as_str())).await?;
+                (messages.iter().find_map(customer_text), None)
+            }
+            Trigger::ContactEnded => (None, None),
+        };
+        let replies = rules.iter().any(|r| r.rule.actions.iter().any(|a| matches!(a, Action::Reply { .. })));
+        let canned = if replies { self.documents::<CannedResponse>(ws).await? } else { Vec::new() };
+        // Tags are written with the rest, and nobody else writes the customer meanwhile.
+        let _guard = self.customers_lock(ws).await;
+        let customer = match stored.customer {
+            Some(c) => self.store().customer(ws, c).await?,
+            None => None,
+        };
+        let cause = e.id;
+        self.apply(ws, move |c, now, changes| {
+            let live = c.contacts.contains_key(&id);
+            let mut record = c.contacts.get(&id).cloned().unwrap_or(stored);
+            let tags = customer.as_ref().map(|c| c.tags.clone()).unwrap_or_default();
+            let mut facts = facts_of(&record, tags, text, rating);
+            let list: Vec<Rule> = rules.iter().map(|r| r.rule.clone()).collect();
+            let fired = evaluate(&list, trigger, &mut facts, depth);
+            if fired.is_empty() {
+                return Ok(());
+            }
+            let mut customer = customer;
+            let tags_before = customer.as_ref().map(|c| c.tags.len());
+            for f in fired {
+                let firing = Firing { rule: &rules[f.index], depth, canned: &canned, live, now };
+                let mut done = Vec::with_capacity(f.actions.len());
+                let mut out = Vec::new();
+                for a in f.actions {
+                    let outcome = firing.carry_out(c, &mut record, customer.as_mut(), a, &mut out)?;
+                    let mut entry = serde_json::to_value(a).unwrap_or_default();
+                    entry["outcome"] = json!(outcome);
+                    done.push(entry);
+                }
+                let webhooks: Vec<u64> = f
+                    .actions
+                    .iter()
+                    .filter_map(|a| if let Action::Webhook { webhook } = a { Some(*webhook) } else { None })
+                    .collect();
+                let notify: Vec<&str> = f
+                    .actions
+                    .iter()
+                    .filter_map(|a| {
+                        if let Action::NotifySupervisors { message } = a { Some(message.as_str()) } else { None }
+                    })
+                    .collect();
+                let payload = json!({
+                    "rule": firing.rule.id,
+                    "name": firing.rule.rule.name,
+                    "event": trigger.as_str(),
+                    "cause": cause,
+                    "rule_depth": depth + 1,
+                    "actions": done,
+                    "webhooks": webhooks,
+                    "notify": notify,
+                });
+                changes.push(contact_event(&record, now, Kind::RuleFired, payload));
+                changes.append(&mut out);
+            }
+            record.updated_at = now;
+            if live {
+                c.contacts.insert(id, record.clone());
+            }
+            changes.push(Change::PutContact(record));
+            if let Some(cust) = customer.filter(|c| Some(c.tags.len()) != tags_before) {
+                changes.push(Change::PutCustomer(cust));
+            }
+            Ok(())
+        })
+        .await?;
+        Ok(())
+    }
+}
+
+impl Firing<'_> {
+    /// Carries out one action on the contact, pushing what it logs to
+    /// `out`; answers what came of it, for the `rule_fired` event.
+    fn carry_out(
+        &self,
+        c: &mut Center,
+        record: &mut ContactRecord,
+        customer: Option<&mut CustomerRecord>,
+        action: &Action,
+        out: &mut Vec<Change>,
+    ) -> Result<&'static str, ServiceError> {
+        let (live, now) = (self.live, self.now);
+        let routed = live
+            && matches!(
+                record.state,
+                ContactState::Queued
+                    | ContactState::Offered
+                    | ContactState::Connected
+                    | ContactState::CallbackScheduled
+            );
+        Ok(match action {
+            Action::SetPriority { priority } => {
+                record.priority = *priority;
+                update_engine(c, record, routed, now)?;
+                "done"
+            }
+            Action::SetAttribute { name, value } => {
+                record.attributes.insert(name.clone(), value.clone());
+                update_engine(c, record, routed, now)?;
+                "done"
+            }
+            Action::AddTag { tag } => match customer {
+                None => "skipped: no customer",
+                Some(cust) if cust.tags.iter().any(|t| t.eq_ignore_ascii_case(tag)) => "already tagged",
+                Some(cust) => {
+                    cust.tags.push(tag.clone());
+                    "done"
+                }
+            },
+            Action::Transfer { queue } => {
+                if !routed || record.state == ContactState::Connected {
+                    "skipped: not waiting in a queue"
+                } else if record.queue == Some(*queue) {
+                    "skipped: already in that queue"
+                } else if !c.queues.contains_key(queue) {
+                    "skipped: the queue is gone"
+                } else {
+                    // Routing's own checks (the queue must serve the channel) decide.
+                    c.contacts.insert(record.id, record.clone());
+                    match c.engine.transfer(record.id, TransferTarget::Queue(*queue), now) {
+                        Ok(()) => "done",
+                        Err(_) => "skipped: that queue does not take this channel",
+                    }
+                }
+            }
+            Action::Reply { canned } => {
+                let found = self.canned.iter().find(|r| r.body.shortcut == *canned);
+                match found {
+                    _ if matches!(record.channel, Channel::Api | Channel::Voice) => {
+                        "skipped: the channel carries no messages"
+                    }
+                    None => "skipped: the canned response is gone",
+                    Some(r) => {
+                        let mut change =
+                            MessageBody::new(Author::Bot, &self.rule.rule.name, r.body.text.clone()).event(record, now);
+                        if let Change::Append(ev) = &mut change {
+                            ev.payload["rule"] = json!(self.rule.id);
+                            ev.payload["rule_depth"] = json!(self.depth + 1);
+                        }
+                        out.push(change);
+                        "sent"
+                    }
+                }
+            }
+            Action::Webhook { .. } => "queued",
+            Action::NotifySupervisors { .. } => "sent",
+        })
+    }
+}
+
+/// Hands a routed contact's new priority and attributes to the engine.
+fn update_engine(c: &mut Center, record: &ContactRecord, routed: bool, now: Timestamp) -> Result<(), ServiceError> {
+    if routed {
+        c.engine.update_contact(record.id, record.priority, record.attributes.clone(), now)?;
+    }
+    Ok(())
+}

@@ -32,6 +32,7 @@ pub mod kinds;
 mod login;
 pub mod metrics;
 pub mod names;
+pub mod planning;
 pub mod observe;
 pub mod reports;
 mod routing;

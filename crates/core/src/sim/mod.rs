@@ -596,6 +596,62 @@ impl<'a> Sim<'a> {
 mod tests {
     use super::*;
 
+    /// One queue, one agent, no random arrivals: what is replayed is all.
+    fn one_agent() -> Compiled {
+        Scenario::from_toml(
+            r#"
+            duration_hours = 1
+            arrivals = []
+            [[queues]]
+            name = "support"
+            [[agents]]
+            queues = ["support"]
+            "#,
+        )
+        .unwrap()
+        .compile()
+        .unwrap()
+    }
+
+    fn replayed(c: &Compiled, at_s: i64, handle_s: u64, patience_s: Option<u64>) -> Replayed {
+        Replayed {
+            at: Timestamp(c.start.0 + at_s * 1000),
+            queue: crate::ids::QueueId(1),
+            channel: crate::channel::Channel::Voice,
+            handle: Duration::from_secs(handle_s),
+            patience: patience_s.map(Duration::from_secs),
+            more_patience: None,
+        }
+    }
+
+    #[test]
+    fn replayed_contacts_arrive_and_are_handled_as_given() {
+        let mut c = one_agent();
+        // Handled at 0, 60 (waited 50) and 120 (waited 100): ASA 50 s; the
+        // fourth gives up after 30 s, before the agent is free.
+        c.replay = vec![
+            replayed(&c, 0, 60, None),
+            replayed(&c, 10, 60, None),
+            replayed(&c, 20, 60, None),
+            replayed(&c, 30, 60, Some(30)),
+        ];
+        let r = run(&c, &mut |_| {}).unwrap();
+        let s = &r.queues[0].total.summary;
+        assert_eq!((s.offered, s.handled, s.abandoned), (4, 3, 1));
+        assert_eq!(s.asa_seconds, Some(50.0));
+        assert_eq!(s.aht_seconds, Some(60.0));
+        assert_eq!(r.contacts, 4);
+    }
+
+    #[test]
+    fn an_agent_away_takes_nothing_until_back() {
+        let mut c = one_agent();
+        c.replay = vec![replayed(&c, 0, 60, None)];
+        c.agents[0].away = vec![(c.start, Timestamp(c.start.0 + 90_000))];
+        let r = run(&c, &mut |_| {}).unwrap();
+        assert_eq!(r.queues[0].total.summary.asa_seconds, Some(90.0));
+    }
+
     #[test]
     fn memory_follows_the_contacts_in_play_not_the_run() {
         let scenario = Scenario::from_toml(

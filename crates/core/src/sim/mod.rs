@@ -65,16 +65,35 @@ pub struct SimReport {
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
 enum Step {
-    Arrival { stream: u32 },
+    Arrival {
+        stream: u32,
+    },
     /// A contact of `Compiled::replay`.
-    Replayed { index: u32 },
-    Abandon { contact: u64 },
-    Accept { contact: u64, agent: u64 },
-    End { contact: u64 },
-    ShiftStart { agent: u64 },
-    ShiftEnd { agent: u64 },
-    BreakStart { agent: u64 },
-    BreakEnd { agent: u64 },
+    Replayed {
+        index: u32,
+    },
+    Abandon {
+        contact: u64,
+    },
+    Accept {
+        contact: u64,
+        agent: u64,
+    },
+    End {
+        contact: u64,
+    },
+    ShiftStart {
+        agent: u64,
+    },
+    ShiftEnd {
+        agent: u64,
+    },
+    BreakStart {
+        agent: u64,
+    },
+    BreakEnd {
+        agent: u64,
+    },
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -35,15 +35,30 @@ pub struct PlanQuery {
 /// What a line of the intervals' CSV starts with.
 const LEADING: [&str; 3] = ["start", "start_local", "offered"];
 
-pub async fn forecast(s: State<AppState>, p: Needs<Supervisor>, q: Query<PlanQuery>, h: HeaderMap) -> Result<Response, ApiError> {
+pub async fn forecast(
+    s: State<AppState>,
+    p: Needs<Supervisor>,
+    q: Query<PlanQuery>,
+    h: HeaderMap,
+) -> Result<Response, ApiError> {
     plan(s, p, q, h, Depth::Forecast).await
 }
 
-pub async fn staffing(s: State<AppState>, p: Needs<Supervisor>, q: Query<PlanQuery>, h: HeaderMap) -> Result<Response, ApiError> {
+pub async fn staffing(
+    s: State<AppState>,
+    p: Needs<Supervisor>,
+    q: Query<PlanQuery>,
+    h: HeaderMap,
+) -> Result<Response, ApiError> {
     plan(s, p, q, h, Depth::Staffing).await
 }
 
-pub async fn schedule(s: State<AppState>, p: Needs<Supervisor>, q: Query<PlanQuery>, h: HeaderMap) -> Result<Response, ApiError> {
+pub async fn schedule(
+    s: State<AppState>,
+    p: Needs<Supervisor>,
+    q: Query<PlanQuery>,
+    h: HeaderMap,
+) -> Result<Response, ApiError> {
     plan(s, p, q, h, Depth::Schedule).await
 }
 

@@ -25,8 +25,8 @@ use switchboard_core::forecast::{self, Adjustment, Evaluation, Grid, Method};
 use switchboard_core::ids::QueueId;
 use switchboard_core::plan::{self, Targets};
 use switchboard_core::time::Timestamp;
-pub use switchboard_planning::schedule::ShiftTemplate;
 use switchboard_planning::schedule;
+pub use switchboard_planning::schedule::ShiftTemplate;
 use switchboard_store::Role;
 
 /// How long the shift search may take per request (it answers a page).
@@ -340,9 +340,7 @@ impl Service {
                     service_level: row.and_then(|r| r.service_level),
                     occupancy: row.and_then(|r| r.occupancy),
                     scheduled,
-                    over_under: scheduled
-                        .zip(row)
-                        .map(|(s, r)| i64::from(s) - i64::from(r.scheduled_agents)),
+                    over_under: scheduled.zip(row).map(|(s, r)| i64::from(s) - i64::from(r.scheduled_agents)),
                 }
             })
             .collect();
@@ -373,11 +371,7 @@ impl Service {
 }
 
 /// Shifts covering the plan's agents to schedule, or why there are none.
-fn shifts(
-    grid: &Grid,
-    plan: &plan::Plan,
-    templates: &[ShiftTemplate],
-) -> Result<schedule::Schedule, String> {
+fn shifts(grid: &Grid, plan: &plan::Plan, templates: &[ShiftTemplate]) -> Result<schedule::Schedule, String> {
     if templates.is_empty() {
         return Err("the workspace has no shift templates (POST /api/v1/planning/shifts)".into());
     }

@@ -19,8 +19,8 @@
 //! queue's setting); a transferred contact is replayed as one handling in
 //! its first queue.
 
-use crate::center::Replica;
 use crate::auth::Principal;
+use crate::center::Replica;
 use crate::reports::intervals::local_day;
 use crate::reports::{Bound, DEFAULT_FCR_WINDOW, Dimension, ReportRequest, intervals::Interval};
 use crate::{Service, ServiceError, require};
@@ -154,11 +154,11 @@ pub struct WhatIf {
 }
 
 /// A contact of the day as the log tells it.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug)]
 struct Traced {
     at: i64,
     queue: QueueId,
-    channel: Option<Channel>,
+    channel: Channel,
     /// Waited until answered, or until the customer left.
     waited: Option<Duration>,
     left: bool,
@@ -202,7 +202,8 @@ impl Service {
             return Err(ServiceError::invalid("day", "must be a day before today"));
         }
         let replica = self.inspect(ws, |c| c.replica()).await?.map_err(ServiceError::Unsupported)?;
-        let names: HashMap<QueueId, String> = self.store().queues(ws).await?.into_iter().map(|q| (q.id, q.name)).collect();
+        let names: HashMap<QueueId, String> =
+            self.store().queues(ws).await?.into_iter().map(|q| (q.id, q.name)).collect();
         for c in &r.agents {
             if !names.contains_key(&c.queue) {
                 return Err(ServiceError::NotFound(format!("queue {}", c.queue.0)));
@@ -308,7 +309,7 @@ impl Service {
                 break;
             }
         }
-        let mut contacts: Vec<Traced> = contacts.into_values().filter(|c| c.channel.is_some()).collect();
+        let mut contacts: Vec<Traced> = contacts.into_values().collect();
         contacts.sort_by_key(|c| c.at);
         changes.sort_by_key(|&(agent, at, id, _)| (agent, at, id));
         let mut attendance = BTreeMap::new();
@@ -331,7 +332,18 @@ impl Service {
 fn trace_contact(contacts: &mut HashMap<ContactId, Traced>, id: ContactId, kind: &EventKind, at: i64, day_end: i64) {
     if let EventKind::ContactQueued { queue, channel, .. } = kind {
         if !contacts.contains_key(&id) && at < day_end {
-            contacts.insert(id, Traced { at, queue: *queue, channel: Some(*channel), ..Default::default() });
+            let traced = Traced {
+                at,
+                queue: *queue,
+                channel: *channel,
+                waited: None,
+                left: false,
+                accepted: None,
+                ended: None,
+                handle_ms: 0,
+                handled: false,
+            };
+            contacts.insert(id, traced);
         }
         return;
     }
@@ -500,7 +512,7 @@ fn replay(
 /// module's comment says.
 fn replayed_contacts(contacts: &[Traced], renumber: &impl Fn(QueueId) -> Option<QueueId>) -> Vec<Replayed> {
     // Mean patience per queue and channel: time in line / abandons.
-    let mut line: HashMap<(QueueId, Option<Channel>), (f64, u32)> = HashMap::new();
+    let mut line: HashMap<(QueueId, Channel), (f64, u32)> = HashMap::new();
     for c in contacts {
         let e = line.entry((c.queue, c.channel)).or_default();
         e.0 += c.waited.map_or(0.0, |w| w.as_secs_f64());
@@ -511,7 +523,6 @@ fn replayed_contacts(contacts: &[Traced], renumber: &impl Fn(QueueId) -> Option<
         .iter()
         .filter_map(|c| {
             let queue = renumber(c.queue)?;
-            let channel = c.channel?;
             let handle_ms = if c.handled {
                 c.handle_ms
             } else {
@@ -522,8 +533,8 @@ fn replayed_contacts(contacts: &[Traced], renumber: &impl Fn(QueueId) -> Option<
                     .map_or(0, |h| h.handle_ms)
             };
             let (total, abandons) = line.get(&(c.queue, c.channel)).copied().unwrap_or_default();
-            let more = (abandons > 0 && total > 0.0)
-                .then(|| Dist::Exponential { mean_seconds: total / f64::from(abandons) });
+            let more =
+                (abandons > 0 && total > 0.0).then(|| Dist::Exponential { mean_seconds: total / f64::from(abandons) });
             let (patience, more_patience) = match (c.left, c.handled) {
                 (true, _) => (c.waited, None),
                 (false, true) => (more.map(|_| c.waited.unwrap_or_default()), more),
@@ -534,7 +545,7 @@ fn replayed_contacts(contacts: &[Traced], renumber: &impl Fn(QueueId) -> Option<
             Some(Replayed {
                 at: Timestamp(c.at),
                 queue,
-                channel,
+                channel: c.channel,
                 handle: Duration::from_millis(handle_ms.max(0) as u64),
                 patience,
                 more_patience,
@@ -602,7 +613,8 @@ fn change(
             shifts.iter().map(|s| s.1).max().unwrap_or(base.drain_end),
         );
         for _ in 0..add {
-            let spec = SimAgentSpec { config: config.clone(), shift: Some(shift), away: Vec::new(), answer: Duration::ZERO };
+            let spec =
+                SimAgentSpec { config: config.clone(), shift: Some(shift), away: Vec::new(), answer: Duration::ZERO };
             agents.push((spec, 0));
         }
     }

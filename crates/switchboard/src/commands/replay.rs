@@ -23,7 +23,8 @@ pub fn run(args: &SimulateArgs, day: chrono::NaiveDate) -> anyhow::Result<()> {
             .agents
             .iter()
             .map(|a| {
-                let (name, change) = a.split_once('=').with_context(|| format!("--agents {a}: expected QUEUE=CHANGE"))?;
+                let (name, change) =
+                    a.split_once('=').with_context(|| format!("--agents {a}: expected QUEUE=CHANGE"))?;
                 let queue = queues.iter().find(|q| q.name == name.trim()).with_context(|| {
                     let names: Vec<&str> = queues.iter().map(|q| q.name.as_str()).collect();
                     format!("--agents {a}: no queue '{name}' (there are {})", names.join(", "))
@@ -49,7 +50,7 @@ async fn workspace(store: &Store, named: Option<&str>) -> anyhow::Result<switchb
     match named {
         Some(n) => all
             .iter()
-            .find(|w| w.name == n || w.id.to_string() == n)
+            .find(|w| w.name == n || w.id.0.to_string() == n || w.id.to_string() == n)
             .map(|w| w.id)
             .with_context(|| format!("no workspace '{n}' (there are {})", list())),
         None if all.len() == 1 => Ok(all[0].id),
@@ -60,14 +61,7 @@ async fn workspace(store: &Store, named: Option<&str>) -> anyhow::Result<switchb
 
 fn render(w: &WhatIf) -> anyhow::Result<String> {
     let mut out = String::new();
-    writeln!(
-        out,
-        "{} ({}): {} contacts replayed, {} times each staffing\n",
-        w.day,
-        w.time_zone,
-        w.contacts,
-        w.seeds
-    )?;
+    writeln!(out, "{} ({}): {} contacts replayed, {} times each staffing\n", w.day, w.time_zone, w.contacts, w.seeds)?;
     let mut t = Table::new(&["queue", "", "agents", "offered", "handled", "abandoned", "SL", "ASA (s)", "AHT (s)"]);
     for q in &w.queues {
         let row = |what: &str, agents: String, o: &Outcome| {

@@ -82,6 +82,10 @@ async fn plans_from_the_demo_history(url: String) {
     assert!(matches!(&refused, Err(ServiceError::Invalid { field, .. }) if field == "weeks"), "{refused:?}");
     let nowhere = service.planning(&admin, &request(switchboard_core::ids::QueueId(999_999), Depth::Forecast)).await;
     assert!(matches!(nowhere, Err(ServiceError::NotFound(_))), "{nowhere:?}");
+    // A new workspace has no history to forecast from, and says so.
+    let (fresh, queue) = support::workspace(&service, &["api"]).await;
+    let refused = service.planning(&fresh, &request(queue, Depth::Forecast)).await;
+    assert!(matches!(&refused, Err(ServiceError::Invalid { field, .. }) if field == "history"), "{refused:?}");
 }
 
 async fn replays_yesterday(url: String) {

@@ -14,65 +14,14 @@
 //
 //   SWITCHBOARD_URL=http://127.0.0.1:8099 node planning.mjs
 
-import { existsSync, mkdirSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { tmpdir } from 'node:os';
+import { fail, session, waitFor } from './harness.mjs';
 
-const BASE = (process.env.SWITCHBOARD_URL || '').replace(/\/$/, '');
-const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
 const shots = process.env.SCREENSHOTS || tmpdir();
-const PASSWORD = 'switchboard-demo';
-
-if (!BASE || !existsSync(CHROMIUM)) {
-  console.error('Set SWITCHBOARD_URL to a demo server, and CHROMIUM if Chromium is not at /usr/bin/chromium.');
-  process.exit(2);
-}
-const { chromium } = await import('playwright-core');
-
-class Failure extends Error {}
-const fail = (message) => {
-  throw new Failure(message);
-};
-
-let passed = 0;
-let failed = 0;
-const pages = [];
-async function check(name, fn) {
-  try {
-    await fn();
-    passed += 1;
-    console.log(`  ok  ${name}`);
-  } catch (e) {
-    failed += 1;
-    console.error(`FAIL  ${name}: ${e instanceof Failure ? e.message : e.stack || e}`);
-    for (const [who, page] of pages) {
-      const file = join(tmpdir(), `switchboard-planning-failure-${who}.png`);
-      await page.screenshot({ path: file, timeout: 5000 }).then(() => console.error(`  screenshot of ${who}: ${file}`), () => {});
-    }
-  }
-}
-
-async function waitFor(what, fn, timeout = 15000) {
-  const end = Date.now() + timeout;
-  let seen;
-  while (Date.now() < end) {
-    seen = await fn().catch((e) => e.message);
-    if (seen === true) return;
-    await new Promise((r) => setTimeout(r, 200));
-  }
-  fail(`${what} (last seen: ${String(seen).slice(0, 300)})`);
-}
-
-const browser = await chromium.launch({ executablePath: CHROMIUM, headless: !process.env.HEADED, args: ['--no-sandbox'] });
-async function open(who, email) {
-  const page = await (await browser.newContext({ viewport: { width: 1440, height: 1000 } })).newPage();
-  pages.push([who, page]);
-  await page.goto(`${BASE}/planning`);
-  await page.getByTestId('login-email').fill(email);
-  await page.getByTestId('login-password').fill(PASSWORD);
-  await page.getByTestId('login-submit').click();
-  return page;
-}
+const { open: login, check, finish } = await session('planning');
+const open = (who, email) => login(who, email, '/planning');
 
 const rowsOf = (page) => page.getByTestId('plan-row').count();
 const requiredHours = async (page) => Number(await page.getByTestId('plan-summary').getAttribute('data-required-hours'));
@@ -146,7 +95,5 @@ try {
     await page.screenshot({ path: file, fullPage: true });
   });
 } finally {
-  await browser.close();
+  await finish();
 }
-console.log(`${passed} passed, ${failed} failed`);
-process.exit(failed ? 1 : 0);

@@ -35,40 +35,23 @@ pub struct PlanQuery {
 /// What a line of the intervals' CSV starts with.
 const LEADING: [&str; 3] = ["start", "start_local", "offered"];
 
-pub async fn forecast(
-    s: State<AppState>,
-    p: Needs<Supervisor>,
-    q: Query<PlanQuery>,
-    h: HeaderMap,
-) -> Result<Response, ApiError> {
-    plan(s, p, q, h, Depth::Forecast).await
-}
+/// The depths of `plan`, as its const parameter (one handler per route).
+pub const FORECAST: u8 = 0;
+pub const STAFFING: u8 = 1;
+pub const SCHEDULE: u8 = 2;
 
-pub async fn staffing(
-    s: State<AppState>,
-    p: Needs<Supervisor>,
-    q: Query<PlanQuery>,
-    h: HeaderMap,
-) -> Result<Response, ApiError> {
-    plan(s, p, q, h, Depth::Staffing).await
-}
-
-pub async fn schedule(
-    s: State<AppState>,
-    p: Needs<Supervisor>,
-    q: Query<PlanQuery>,
-    h: HeaderMap,
-) -> Result<Response, ApiError> {
-    plan(s, p, q, h, Depth::Schedule).await
-}
-
-async fn plan(
+/// `GET /planning/forecast`, `/staffing` or `/schedule` by `DEPTH`.
+pub async fn plan<const DEPTH: u8>(
     State(s): State<AppState>,
     Needs(p, ..): Needs<Supervisor>,
     Query(q): Query<PlanQuery>,
     headers: HeaderMap,
-    depth: Depth,
 ) -> Result<Response, ApiError> {
+    let depth = match DEPTH {
+        FORECAST => Depth::Forecast,
+        STAFFING => Depth::Staffing,
+        _ => Depth::Schedule,
+    };
     let interval_minutes = match q.interval.as_deref() {
         None | Some("30m") => 30,
         Some("15m") => 15,

@@ -16,7 +16,7 @@ if (!BASE || !existsSync(CHROMIUM)) {
 }
 const { chromium } = await import('playwright-core');
 
-class Failure extends Error {}
+export class Failure extends Error {}
 export const fail = (message) => {
   throw new Failure(message);
 };

@@ -196,15 +196,15 @@ impl ShiftTemplate {
     /// length, starts and breaks on the grid, its breaks within it.
     pub fn check(&self, step: u32) -> Result<(), ScheduleError> {
         let bad = |reason: String| ScheduleError::Template { name: self.name.clone(), reason };
-        if self.length_minutes == 0 || self.length_minutes > 24 * 60 || self.length_minutes % step != 0 {
+        if self.length_minutes == 0 || self.length_minutes > 24 * 60 || !self.length_minutes.is_multiple_of(step) {
             return Err(bad(format!("length_minutes must be a multiple of the {step}-minute interval up to a day")));
         }
         let (first, last) = self.starts.minutes();
-        if first > last || first % step != 0 || last % step != 0 {
+        if first > last || !first.is_multiple_of(step) || !last.is_multiple_of(step) {
             return Err(bad(format!("starts must run forward within a day, on the {step}-minute grid")));
         }
         for b in &self.breaks {
-            if b.minutes == 0 || b.after_minutes % step != 0 || b.minutes % step != 0 {
+            if b.minutes == 0 || !b.after_minutes.is_multiple_of(step) || !b.minutes.is_multiple_of(step) {
                 return Err(bad(format!("breaks start and last multiples of the {step}-minute interval")));
             }
             if b.after_minutes + b.minutes > self.length_minutes {

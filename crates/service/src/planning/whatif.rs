@@ -626,7 +626,7 @@ fn mean<'a>(runs: impl Iterator<Item = &'a Summary>) -> Outcome {
     let runs: Vec<&Summary> = runs.collect();
     let n = runs.len().max(1) as f64;
     let avg = |f: &dyn Fn(&Summary) -> Option<f64>| {
-        let known: Vec<f64> = runs.iter().filter_map(|s| f(s)).collect();
+        let known: Vec<f64> = runs.iter().filter_map(|s| f(*s)).collect();
         (!known.is_empty()).then(|| known.iter().sum::<f64>() / known.len() as f64)
     };
     Outcome {

@@ -625,18 +625,18 @@ fn change(
 fn mean<'a>(runs: impl Iterator<Item = &'a Summary>) -> Outcome {
     let runs: Vec<&Summary> = runs.collect();
     let n = runs.len().max(1) as f64;
-    let avg = |f: &dyn Fn(&Summary) -> Option<f64>| {
-        let known: Vec<f64> = runs.iter().filter_map(|s| f(*s)).collect();
+    let avg = |f: fn(&Summary) -> Option<f64>| {
+        let known: Vec<f64> = runs.iter().copied().filter_map(f).collect();
         (!known.is_empty()).then(|| known.iter().sum::<f64>() / known.len() as f64)
     };
     Outcome {
         offered: runs.iter().map(|s| s.offered as f64).sum::<f64>() / n,
         handled: runs.iter().map(|s| s.handled as f64).sum::<f64>() / n,
         abandoned: runs.iter().map(|s| s.abandoned as f64).sum::<f64>() / n,
-        service_level: avg(&|s| s.service_level),
-        asa_seconds: avg(&|s| s.asa_seconds),
-        aht_seconds: avg(&|s| s.aht_seconds),
-        abandonment_rate: avg(&|s| s.abandonment_rate),
+        service_level: avg(|s| s.service_level),
+        asa_seconds: avg(|s| s.asa_seconds),
+        aht_seconds: avg(|s| s.aht_seconds),
+        abandonment_rate: avg(|s| s.abandonment_rate),
     }
 }
 

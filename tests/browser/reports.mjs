@@ -11,65 +11,14 @@
 //
 //   SWITCHBOARD_URL=http://127.0.0.1:8099 node reports.mjs
 
-import { existsSync, mkdirSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { tmpdir } from 'node:os';
+import { fail, session, waitFor } from './harness.mjs';
 
-const BASE = (process.env.SWITCHBOARD_URL || '').replace(/\/$/, '');
-const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
 const shots = process.env.SCREENSHOTS || tmpdir();
-const PASSWORD = 'switchboard-demo';
-
-if (!BASE || !existsSync(CHROMIUM)) {
-  console.error('Set SWITCHBOARD_URL to a demo server, and CHROMIUM if Chromium is not at /usr/bin/chromium.');
-  process.exit(2);
-}
-const { chromium } = await import('playwright-core');
-
-class Failure extends Error {}
-const fail = (message) => {
-  throw new Failure(message);
-};
-
-let passed = 0;
-let failed = 0;
-const pages = [];
-async function check(name, fn) {
-  try {
-    await fn();
-    passed += 1;
-    console.log(`  ok  ${name}`);
-  } catch (e) {
-    failed += 1;
-    console.error(`FAIL  ${name}: ${e instanceof Failure ? e.message : e.stack || e}`);
-    for (const [who, page] of pages) {
-      const file = join(tmpdir(), `switchboard-reports-failure-${who}.png`);
-      await page.screenshot({ path: file, timeout: 5000 }).then(() => console.error(`  screenshot of ${who}: ${file}`), () => {});
-    }
-  }
-}
-
-async function waitFor(what, fn, timeout = 15000) {
-  const end = Date.now() + timeout;
-  let seen;
-  while (Date.now() < end) {
-    seen = await fn().catch((e) => e.message);
-    if (seen === true) return;
-    await new Promise((r) => setTimeout(r, 200));
-  }
-  fail(`${what} (last seen: ${String(seen).slice(0, 300)})`);
-}
-
-const browser = await chromium.launch({ executablePath: CHROMIUM, headless: !process.env.HEADED, args: ['--no-sandbox'] });
-async function open(who, email) {
-  const page = await (await browser.newContext({ viewport: { width: 1440, height: 1000 } })).newPage();
-  pages.push([who, page]);
-  await page.goto(`${BASE}/reports`);
-  await page.getByTestId('login-email').fill(email);
-  await page.getByTestId('login-password').fill(PASSWORD);
-  await page.getByTestId('login-submit').click();
-  return page;
-}
+const { open: login, check, finish } = await session('reports');
+const open = (who, email) => login(who, email, '/reports');
 
 const rowsOf = (page) => page.getByTestId('report-row').count();
 
@@ -131,7 +80,5 @@ try {
     await waitFor('the empty table', async () => /Nothing happened in this range/.test(await page.getByTestId('report-table').textContent({ timeout: 1000 })));
   });
 } finally {
-  await browser.close();
+  await finish();
 }
-console.log(`${passed} passed, ${failed} failed`);
-process.exit(failed ? 1 : 0);

@@ -15,25 +15,13 @@
 // Each page it checks is saved as ui-*.png in SCREENSHOTS (default: the temp
 // directory), to look at.
 
-import { existsSync, mkdirSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { tmpdir } from 'node:os';
+import { BASE, CHROMIUM, Failure, PASSWORD, fail, waitFor } from './harness.mjs';
 
-const BASE = (process.env.SWITCHBOARD_URL || '').replace(/\/$/, '');
-const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
 const shots = process.env.SCREENSHOTS || tmpdir();
-const PASSWORD = 'switchboard-demo';
-
-if (!BASE || !existsSync(CHROMIUM)) {
-  console.error('Set SWITCHBOARD_URL to a demo server, and CHROMIUM if Chromium is not at /usr/bin/chromium.');
-  process.exit(2);
-}
 const { chromium } = await import('playwright-core');
-
-class Failure extends Error {}
-const fail = (message) => {
-  throw new Failure(message);
-};
 
 let passed = 0;
 let failed = 0;
@@ -56,18 +44,6 @@ async function screenshotsOfFailure() {
     const file = join(tmpdir(), `switchboard-ui-failure-${who.replace(/\W+/g, '-')}.png`);
     await page.screenshot({ path: file, timeout: 5000 }).then(() => console.error(`  screenshot of ${who}: ${file}`), () => {});
   }
-}
-
-/** Polls `fn` until it is truthy, or fails naming `what` and the last value seen. */
-async function waitFor(what, fn, timeout = 15000) {
-  const end = Date.now() + timeout;
-  let seen;
-  while (Date.now() < end) {
-    seen = await fn().catch((e) => e.message);
-    if (seen === true) return;
-    await new Promise((r) => setTimeout(r, 200));
-  }
-  fail(`${what} (last seen: ${String(seen).slice(0, 200)})`);
 }
 
 async function api(method, path, body) {

@@ -188,26 +188,31 @@ pub fn generate(
 }
 
 fn validate(grid: &Grid, templates: &[ShiftTemplate]) -> Result<(), ScheduleError> {
-    let step = grid.minutes();
-    for t in templates {
-        let bad = |reason: String| ScheduleError::Template { name: t.name.clone(), reason };
-        if t.length_minutes == 0 || t.length_minutes > 24 * 60 || t.length_minutes % step != 0 {
+    templates.iter().try_for_each(|t| t.check(grid.minutes()))
+}
+
+impl ShiftTemplate {
+    /// Whether the template fits a grid of `step`-minute intervals: its
+    /// length, starts and breaks on the grid, its breaks within it.
+    pub fn check(&self, step: u32) -> Result<(), ScheduleError> {
+        let bad = |reason: String| ScheduleError::Template { name: self.name.clone(), reason };
+        if self.length_minutes == 0 || self.length_minutes > 24 * 60 || !self.length_minutes.is_multiple_of(step) {
             return Err(bad(format!("length_minutes must be a multiple of the {step}-minute interval up to a day")));
         }
-        let (first, last) = t.starts.minutes();
-        if first > last || first % step != 0 || last % step != 0 {
+        let (first, last) = self.starts.minutes();
+        if first > last || !first.is_multiple_of(step) || !last.is_multiple_of(step) {
             return Err(bad(format!("starts must run forward within a day, on the {step}-minute grid")));
         }
-        for b in &t.breaks {
-            if b.minutes == 0 || b.after_minutes % step != 0 || b.minutes % step != 0 {
+        for b in &self.breaks {
+            if b.minutes == 0 || !b.after_minutes.is_multiple_of(step) || !b.minutes.is_multiple_of(step) {
                 return Err(bad(format!("breaks start and last multiples of the {step}-minute interval")));
             }
-            if b.after_minutes + b.minutes > t.length_minutes {
+            if b.after_minutes + b.minutes > self.length_minutes {
                 return Err(bad("a break ends after the shift".into()));
             }
         }
+        Ok(())
     }
-    Ok(())
 }
 
 fn candidates(grid: &Grid, required: &[(Timestamp, u32)], templates: &[ShiftTemplate]) -> Vec<Candidate> {

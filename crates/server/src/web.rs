@@ -125,6 +125,7 @@ pub fn router<St: Clone + Send + Sync + 'static>(assets: Arc<Assets>) -> Router<
         .route("/wallboard", page("wallboard.html"))
         .route("/admin", page("admin.html"))
         .route("/reports", page("reports.html"))
+        .route("/planning", page("planning.html"))
         .route("/widget.js", page("widget.js"))
         .route("/assets/{*path}", get(asset).with_state(assets.clone()))
 }

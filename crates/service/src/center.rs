@@ -94,12 +94,31 @@ impl Center {
     }
 
     pub fn install_queue(&mut self, q: QueueRecord, now: Timestamp) -> Result<(), String> {
-        let settings: QueueSettings = serde_json::from_value(q.settings.clone()).map_err(|e| e.to_string())?;
-        let config =
-            settings.to_config(q.id, &q.name, |b| self.business_hours.get(&b).cloned()).map_err(|e| e.to_string())?;
+        let config = self.queue_config(&q)?;
         self.engine.upsert_queue(config, now).map_err(|e| e.to_string())?;
         self.queues.insert(q.id, q);
         Ok(())
+    }
+
+    /// A queue's engine configuration from its record.
+    fn queue_config(&self, q: &QueueRecord) -> Result<switchboard_core::queue::QueueConfig, String> {
+        let settings: QueueSettings = serde_json::from_value(q.settings.clone()).map_err(|e| e.to_string())?;
+        settings.to_config(q.id, &q.name, |b| self.business_hours.get(&b).cloned()).map_err(|e| e.to_string())
+    }
+
+    /// The routing configuration as the engine has it — policies, queues
+    /// and agents — for a simulation of this workspace.
+    pub fn replica(&self) -> Result<Replica, String> {
+        let mut skills = self.skills.clone();
+        let mut policies = Vec::new();
+        for p in self.policies.values() {
+            policies.push(policy::compile_saved(p.id, &p.steps, &skills).map_err(|e| e.to_string())?);
+        }
+        let mut queues = self.queues.values().map(|q| self.queue_config(q)).collect::<Result<Vec<_>, _>>()?;
+        queues.sort_by_key(|q| q.id);
+        let mut agents: Vec<AgentConfig> = self.agents.values().map(|a| agent_config(&mut skills, a)).collect();
+        agents.sort_by_key(|a| a.id);
+        Ok(Replica { policies, queues, agents })
     }
 
     /// Each queue's service-level threshold, for counting today's figures.
@@ -131,19 +150,8 @@ impl Center {
         Ok(())
     }
 
-    pub fn agent_config(&mut self, a: &AgentRecord) -> AgentConfig {
-        let mut config = AgentConfig::new(AgentId(a.user.0));
-        for (name, p) in &a.skills {
-            config.skills.set(self.skills.intern(name), p.level());
-        }
-        config.capacity = a.capacity.clone();
-        config.memberships = a.memberships.clone();
-        config.wrap_up = a.wrap_up;
-        config
-    }
-
     pub fn install_agent(&mut self, a: AgentRecord, now: Timestamp) -> Result<(), String> {
-        let config = self.agent_config(&a);
+        let config = agent_config(&mut self.skills, &a);
         let id = config.id;
         self.engine.upsert_agent(config, now).map_err(|e| e.to_string())?;
         self.engine.set_presence(id, a.presence.clone(), now).map_err(|e| e.to_string())?;
@@ -218,6 +226,25 @@ impl Center {
 
 /// An event about a contact that is not the engine's (chat, dispositions),
 /// naming the contact's agent, queue and customer like the engine's.
+/// A workspace's routing configuration, copied out of its engine.
+pub struct Replica {
+    pub policies: Vec<switchboard_core::policy::Policy>,
+    pub queues: Vec<switchboard_core::queue::QueueConfig>,
+    pub agents: Vec<AgentConfig>,
+}
+
+/// An agent's engine configuration, its skills interned in `skills`.
+fn agent_config(skills: &mut SkillRegistry, a: &AgentRecord) -> AgentConfig {
+    let mut config = AgentConfig::new(AgentId(a.user.0));
+    for (name, p) in &a.skills {
+        config.skills.set(skills.intern(name), p.level());
+    }
+    config.capacity = a.capacity.clone();
+    config.memberships = a.memberships.clone();
+    config.wrap_up = a.wrap_up;
+    config
+}
+
 pub fn contact_event(record: &ContactRecord, at: Timestamp, kind: Kind, mut payload: serde_json::Value) -> Change {
     payload["type"] = serde_json::json!(kind.as_str());
     Change::Append(NewEvent {

@@ -229,7 +229,24 @@ async fn seed(service: &Service) -> Result<Principal, ServiceError> {
     }
     service.create_user(&p, user("dave@demo.example", "Dave", Role::Supervisor)).await?;
     seed_self_service(service, &p, support.id).await?;
+    seed_shifts(service, &p).await?;
     Ok(p)
+}
+
+/// Shift templates for the Planning page's schedule: full days on
+/// weekdays (a 30-minute unpaid lunch) and four-hour shifts any day.
+async fn seed_shifts(service: &Service, p: &Principal) -> Result<(), ServiceError> {
+    let templates = json!([
+        { "name": "Full day", "length_minutes": 510, "starts": "07:30-10:00",
+          "breaks": [{ "after_minutes": 240, "minutes": 30 }], "days": ["Mon", "Tue", "Wed", "Thu", "Fri"] },
+        { "name": "Half day", "length_minutes": 240, "starts": "08:00-14:00" },
+    ]);
+    let templates: Vec<crate::planning::ShiftTemplate> =
+        serde_json::from_value(templates).expect("demo shift templates are valid");
+    for t in templates {
+        service.put_document(p, None, t).await?;
+    }
+    Ok(())
 }
 
 /// Dispositions, canned responses, the knowledge base, the bot and the

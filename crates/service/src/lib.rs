@@ -34,6 +34,7 @@ mod login;
 pub mod metrics;
 pub mod names;
 pub mod observe;
+pub mod planning;
 pub mod reports;
 mod routing;
 pub mod rules;

@@ -133,8 +133,25 @@ pub struct PlanArgs {
 
 #[derive(Debug, Args)]
 pub struct SimulateArgs {
-    /// Scenario file (TOML); see examples/.
-    pub scenario: PathBuf,
+    /// Scenario file (TOML); see examples/. Not with --from-history.
+    #[arg(required_unless_present = "from_history", conflicts_with = "from_history")]
+    pub scenario: Option<PathBuf>,
+    /// Replay this past day (YYYY-MM-DD in the workspace's time zone) of the data directory's
+    /// history, as staffed and with --agents changed, next to what really happened.
+    #[arg(long, value_name = "DAY")]
+    pub from_history: Option<chrono::NaiveDate>,
+    /// With --from-history: a queue's agents changed, QUEUE=+N, QUEUE=-N or QUEUE=N (the
+    /// queue's name); may be repeated.
+    #[arg(long = "agents", value_name = "QUEUE=CHANGE", requires = "from_history")]
+    pub agents: Vec<String>,
+    /// With --from-history: the workspace (its id or name) when the store has several.
+    #[arg(long, requires = "from_history")]
+    pub workspace: Option<String>,
+    /// With --from-history: replays of each staffing, averaged.
+    #[arg(long, default_value_t = 3)]
+    pub seeds: u32,
+    #[command(flatten)]
+    pub server: ServeArgs,
     /// Override the scenario's seed.
     #[arg(long)]
     pub seed: Option<u64>,

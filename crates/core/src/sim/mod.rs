@@ -13,7 +13,7 @@ pub mod scenario;
 pub mod staffing;
 mod window;
 
-pub use scenario::{Compiled, Scenario, ScenarioError};
+pub use scenario::{Compiled, Replayed, Scenario, ScenarioError};
 
 use crate::agent::{AgentState, Presence};
 use crate::contact::ContactSpec;
@@ -65,12 +65,35 @@ pub struct SimReport {
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
 enum Step {
-    Arrival { stream: u32 },
-    Abandon { contact: u64 },
-    Accept { contact: u64, agent: u64 },
-    End { contact: u64 },
-    ShiftStart { agent: u64 },
-    ShiftEnd { agent: u64 },
+    Arrival {
+        stream: u32,
+    },
+    /// A contact of `Compiled::replay`.
+    Replayed {
+        index: u32,
+    },
+    Abandon {
+        contact: u64,
+    },
+    Accept {
+        contact: u64,
+        agent: u64,
+    },
+    End {
+        contact: u64,
+    },
+    ShiftStart {
+        agent: u64,
+    },
+    ShiftEnd {
+        agent: u64,
+    },
+    BreakStart {
+        agent: u64,
+    },
+    BreakEnd {
+        agent: u64,
+    },
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -185,6 +208,18 @@ impl<'a> Sim<'a> {
                     sim.schedule(off, Step::ShiftEnd { agent: id });
                 }
             }
+            // Only within the shift: away while logged out would log in.
+            for &(from, to) in &a.away {
+                let (from, to) = (from.max(on).max(c.start), to.min(off));
+                if from < to {
+                    sim.schedule(from, Step::BreakStart { agent: id });
+                    sim.schedule(to, Step::BreakEnd { agent: id });
+                }
+            }
+        }
+        for (index, r) in c.replay.iter().enumerate() {
+            sim.schedule(r.at, Step::Replayed { index: index as u32 });
+            sim.arrivals_pending += 1;
         }
         for s in 0..c.streams.len() {
             if let Some(t) = sim.next_arrival(s) {
@@ -272,11 +307,19 @@ impl<'a> Sim<'a> {
         match step {
             Step::Arrival { stream } => {
                 self.arrivals_pending -= 1;
-                self.arrive(stream as usize, now)?;
+                self.arrive_from(stream as usize, now)?;
                 if let Some(t) = self.next_arrival(stream as usize) {
                     self.schedule(t, Step::Arrival { stream });
                     self.arrivals_pending += 1;
                 }
+            }
+            Step::Replayed { index } => {
+                self.arrivals_pending -= 1;
+                let r = &self.c.replay[index as usize];
+                let more = r.more_patience.map(|d| Duration::from_millis((d.sample(&mut self.rng) * 1000.0) as u64));
+                let patience = r.patience.map(|p| p + more.unwrap_or_default());
+                let spec = ContactSpec::new(ContactId(0), r.channel, r.queue);
+                self.arrive(spec, r.handle, patience, now)?;
             }
             Step::Abandon { contact } => {
                 // A contact already dropped from the window was finished.
@@ -303,21 +346,43 @@ impl<'a> Sim<'a> {
             Step::ShiftEnd { agent } => {
                 self.engine.set_presence(AgentId(agent), Presence::Offline, now).map_err(engine_error)?;
             }
+            Step::BreakStart { agent } => {
+                let away = Presence::Away(crate::agent::ReasonCode("break".into()));
+                self.engine.set_presence(AgentId(agent), away, now).map_err(engine_error)?;
+            }
+            Step::BreakEnd { agent } => {
+                self.engine.set_presence(AgentId(agent), Presence::Available, now).map_err(engine_error)?;
+            }
         }
         Ok(())
     }
 
-    fn arrive(&mut self, s: usize, now: Timestamp) -> Result<(), ScenarioError> {
+    /// A Poisson arrival of stream `s`, its handle time and patience drawn.
+    fn arrive_from(&mut self, s: usize, now: Timestamp) -> Result<(), ScenarioError> {
         let stream = &self.c.streams[s];
         let millis = |secs: f64| Duration::from_millis((secs * 1000.0) as u64);
         let handle = millis(stream.handle_time.sample(&mut self.rng));
         let patience = stream.patience.map(|p| millis(p.sample(&mut self.rng)));
+        let mut spec = ContactSpec::new(ContactId(0), stream.channel, stream.queue);
+        spec.priority = stream.priority;
+        spec.attributes = stream.attributes.clone();
+        self.arrive(spec, handle, patience, now)
+    }
+
+    /// A customer arrives with `spec` (its id is given here).
+    fn arrive(
+        &mut self,
+        mut spec: ContactSpec,
+        handle: Duration,
+        patience: Option<Duration>,
+        now: Timestamp,
+    ) -> Result<(), ScenarioError> {
         let id = self.contacts.push(SimContact {
             interval: self.interval_of(now),
             counted: now >= self.c.warmup_end,
             handle,
             phase: Phase::Waiting,
-            queue: stream.queue.0 as usize - 1,
+            queue: spec.queue.0 as usize - 1,
             in_line: false,
             callback: false,
             accepted_at: now,
@@ -326,9 +391,7 @@ impl<'a> Sim<'a> {
         if let Some(p) = patience {
             self.schedule(now + p, Step::Abandon { contact: id });
         }
-        let mut spec = ContactSpec::new(ContactId(id), stream.channel, stream.queue);
-        spec.priority = stream.priority;
-        spec.attributes = stream.attributes.clone();
+        spec.id = ContactId(id);
         self.engine.enqueue(spec, now).map_err(engine_error)?;
         Ok(())
     }
@@ -551,6 +614,62 @@ impl<'a> Sim<'a> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// One queue, one agent, no random arrivals: what is replayed is all.
+    fn one_agent() -> Compiled {
+        Scenario::from_toml(
+            r#"
+            duration_hours = 1
+            arrivals = []
+            [[queues]]
+            name = "support"
+            [[agents]]
+            queues = ["support"]
+            "#,
+        )
+        .unwrap()
+        .compile()
+        .unwrap()
+    }
+
+    fn replayed(c: &Compiled, at_s: i64, handle_s: u64, patience_s: Option<u64>) -> Replayed {
+        Replayed {
+            at: Timestamp(c.start.0 + at_s * 1000),
+            queue: crate::ids::QueueId(1),
+            channel: crate::channel::Channel::Voice,
+            handle: Duration::from_secs(handle_s),
+            patience: patience_s.map(Duration::from_secs),
+            more_patience: None,
+        }
+    }
+
+    #[test]
+    fn replayed_contacts_arrive_and_are_handled_as_given() {
+        let mut c = one_agent();
+        // Handled at 0, 60 (waited 50) and 120 (waited 100): ASA 50 s; the
+        // fourth gives up after 30 s, before the agent is free.
+        c.replay = vec![
+            replayed(&c, 0, 60, None),
+            replayed(&c, 10, 60, None),
+            replayed(&c, 20, 60, None),
+            replayed(&c, 30, 60, Some(30)),
+        ];
+        let r = run(&c, &mut |_| {}).unwrap();
+        let s = &r.queues[0].total.summary;
+        assert_eq!((s.offered, s.handled, s.abandoned), (4, 3, 1));
+        assert_eq!(s.asa_seconds, Some(50.0));
+        assert_eq!(s.aht_seconds, Some(60.0));
+        assert_eq!(r.contacts, 4);
+    }
+
+    #[test]
+    fn an_agent_away_takes_nothing_until_back() {
+        let mut c = one_agent();
+        c.replay = vec![replayed(&c, 0, 60, None)];
+        c.agents[0].away = vec![(c.start, Timestamp(c.start.0 + 90_000))];
+        let r = run(&c, &mut |_| {}).unwrap();
+        assert_eq!(r.queues[0].total.summary.asa_seconds, Some(90.0));
+    }
 
     #[test]
     fn memory_follows_the_contacts_in_play_not_the_run() {

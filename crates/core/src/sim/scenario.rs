@@ -228,6 +228,26 @@ pub struct Compiled {
     /// Each agent group as one agent of it (id 0): the staffing search
     /// makes as many as it wants of each.
     pub groups: Vec<GroupTemplate>,
+    /// Contacts that arrive at given times with given handle times (a day
+    /// of history replayed), besides the streams' Poisson arrivals.
+    pub replay: Vec<Replayed>,
+}
+
+/// One contact of a replayed history.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Replayed {
+    pub at: Timestamp,
+    pub queue: QueueId,
+    pub channel: Channel,
+    /// Talk and hold once answered (the queue's wrap-up follows).
+    pub handle: Duration,
+    /// How long the customer waits at least before leaving; `None` for
+    /// ever. A customer who left waited exactly this; one who was answered
+    /// would have waited at least as long as they did.
+    pub patience: Option<Duration>,
+    /// Drawn and added to `patience`: what is not known of an answered
+    /// customer's patience.
+    pub more_patience: Option<Dist>,
 }
 
 #[derive(Clone, Debug)]
@@ -253,6 +273,8 @@ pub struct Stream {
 pub struct SimAgentSpec {
     pub config: AgentConfig,
     pub shift: Option<(Timestamp, Timestamp)>,
+    /// Spans within the shift when the agent is away (breaks, lunch).
+    pub away: Vec<(Timestamp, Timestamp)>,
     pub answer: Duration,
 }
 
@@ -443,8 +465,12 @@ impl Scenario {
             }
             config.capacity = group.capacity.clone().unwrap_or_default();
             config.memberships = memberships;
-            let template =
-                SimAgentSpec { config, shift, answer: secs(&field("answer_seconds"), group.answer_seconds)? };
+            let template = SimAgentSpec {
+                config,
+                shift,
+                away: Vec::new(),
+                answer: secs(&field("answer_seconds"), group.answer_seconds)?,
+            };
             for _ in 0..group.count {
                 let mut agent = template.clone();
                 agent.config.id = AgentId(agents.len() as u64 + 1);
@@ -470,6 +496,7 @@ impl Scenario {
             streams,
             agents,
             groups,
+            replay: Vec::new(),
         })
     }
 }

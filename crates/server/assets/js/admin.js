@@ -67,7 +67,7 @@ panel.id = 'admin-panel';
 
 replace(
   root,
-  h('header', { class: 'topbar' }, h('a', { class: 'brand', href: '/' }, 'Switchboard'), h('span', null, 'Administration'), h('a', { href: '/reports', dataset: { testid: 'link-reports' } }, 'Reports'), h('span', { class: 'spacer' }), userMenu(me)),
+  h('header', { class: 'topbar' }, h('a', { class: 'brand', href: '/' }, 'Switchboard'), h('span', null, 'Administration'), h('a', { href: '/reports', dataset: { testid: 'link-reports' } }, 'Reports'), h('a', { href: '/planning', dataset: { testid: 'link-planning' } }, 'Planning'), h('span', { class: 'spacer' }), userMenu(me)),
   h('div', { class: 'admin' }, h('nav', { role: 'tablist', 'aria-label': 'Settings', 'aria-orientation': 'vertical' }, buttons), panel),
 );
 

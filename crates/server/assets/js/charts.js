@@ -73,6 +73,23 @@ export function percentLines({ labels, series, target, summary, testid }) {
   if (target !== null && target !== undefined) {
     parts.push(s('line', { x1: PAD.left, x2: W - PAD.right, y1: y(target), y2: y(target), stroke: '#8a5a00', 'stroke-dasharray': '6 4', 'stroke-width': 1.5 }, s('title', null, `Target ${target}%`)));
   }
+  drawLines(parts, { labels, series, y, slot, format: (v) => `${Math.round(v)}%` });
+  return svg(summary, testid, parts);
+}
+
+/**
+ * Lines of counts (agents, contacts) on a scale from 0 to the largest
+ * value; `series` as for percentLines.
+ */
+export function countLines({ labels, series, summary, testid }) {
+  const max = Math.max(1, ...series.flatMap((sr) => sr.values.filter((v) => v !== null && v !== undefined)));
+  const step = Math.max(1, niceStep(max));
+  const { parts, y, slot } = frame(labels, Math.ceil(max / step) * step, step, (v) => String(Math.round(v)));
+  drawLines(parts, { labels, series, y, slot, format: (v) => String(Math.round(v * 10) / 10) });
+  return svg(summary, testid, parts);
+}
+
+function drawLines(parts, { labels, series, y, slot, format }) {
   for (const sr of series) {
     let d = '';
     let pen = false;
@@ -85,11 +102,10 @@ export function percentLines({ labels, series, target, summary, testid }) {
       const x = PAD.left + slot * (i + 0.5);
       d += `${pen ? 'L' : 'M'}${x.toFixed(1)} ${y(v).toFixed(1)} `;
       pen = true;
-      dots.push(s('circle', { cx: x, cy: y(v), r: 3.5, fill: sr.color }, s('title', null, `${labels[i]} · ${sr.name}: ${Math.round(v)}%`)));
+      dots.push(s('circle', { cx: x, cy: y(v), r: 3.5, fill: sr.color, 'data-series': sr.name }, s('title', null, `${labels[i]} · ${sr.name}: ${format(v)}`)));
     });
     // The line under its points, so that each point's tooltip can be reached.
-    if (d) parts.push(s('path', { d, fill: 'none', stroke: sr.color, 'stroke-width': 2.5 }));
+    if (d) parts.push(s('path', { d, fill: 'none', stroke: sr.color, 'stroke-width': 2.5, 'stroke-dasharray': sr.dashed ? '6 4' : null }));
     parts.push(...dots);
   }
-  return svg(summary, testid, parts);
 }

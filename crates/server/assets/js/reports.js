@@ -7,6 +7,7 @@ import { get } from './api.js';
 import { duration, h, notice, options, percent, replace } from './dom.js';
 import { requireLogin, userMenu } from './session.js';
 import { percentLines, stackedBars } from './charts.js';
+import { addDays, today, weekday } from './dates.js';
 
 const COLORS = { handled: '#0b5cd5', contained: '#1b7a36', abandoned: '#b3261e', sl: '#0b5cd5' };
 const DIMENSIONS = [['totals', 'Totals'], ['queues', 'Queue'], ['agents', 'Agent'], ['channels', 'Channel'], ['endpoints', 'Endpoint']];
@@ -23,32 +24,15 @@ try {
   // The reports still work; "today" is then UTC's.
 }
 
-// ----- dates (plain calendar dates, no time zone arithmetic) ---------------
-
-/** Today's date in the workspace's zone, as YYYY-MM-DD. */
-function today() {
-  try {
-    return new Intl.DateTimeFormat('en-CA', { timeZone: zone, year: 'numeric', month: '2-digit', day: '2-digit' }).format(new Date());
-  } catch {
-    return new Date().toISOString().slice(0, 10);
-  }
-}
-
-function addDays(date, n) {
-  const d = new Date(`${date}T00:00:00Z`);
-  d.setUTCDate(d.getUTCDate() + n);
-  return d.toISOString().slice(0, 10);
-}
-
 /** [from, to) of a named range; `to` is excluded. */
 function rangeOf(name) {
-  const t = today();
+  const t = today(zone);
   switch (name) {
     case 'yesterday': return [addDays(t, -1), t];
     case 'last7': return [addDays(t, -7), t];
     case 'last28': return [addDays(t, -28), t];
     case 'lastweek': {
-      const monday = addDays(t, -((new Date(`${t}T00:00:00Z`).getUTCDay() + 6) % 7));
+      const monday = addDays(t, -weekday(t));
       return [addDays(monday, -7), monday];
     }
     default: return null;
@@ -77,6 +61,7 @@ replace(
   h('header', { class: 'topbar' },
     h('a', { class: 'brand', href: '/' }, 'Switchboard'), h('span', null, 'Reports'),
     h('a', { href: '/wallboard', dataset: { testid: 'link-wallboard' } }, 'Wallboard'),
+    h('a', { href: '/planning', dataset: { testid: 'link-planning' } }, 'Planning'),
     me.principal.role === 'admin' ? h('a', { href: '/admin' }, 'Administration') : null,
     h('span', { class: 'spacer' }), userMenu(me)),
   banner,

@@ -52,7 +52,7 @@ const th = (text, num) => h('th', { class: num ? 'num' : null, scope: 'col' }, t
 
 replace(
   root,
-  h('header', { class: 'topbar' }, h('a', { class: 'brand', href: '/' }, 'Switchboard'), h('span', null, 'Wallboard'), h('a', { href: '/reports', dataset: { testid: 'link-reports' } }, 'Reports'), h('span', { class: 'spacer' }), updated, conn, big, userMenu(me)),
+  h('header', { class: 'topbar' }, h('a', { class: 'brand', href: '/' }, 'Switchboard'), h('span', null, 'Wallboard'), h('a', { href: '/reports', dataset: { testid: 'link-reports' } }, 'Reports'), h('a', { href: '/planning', dataset: { testid: 'link-planning' } }, 'Planning'), h('span', { class: 'spacer' }), updated, conn, big, userMenu(me)),
   banner,
   h('main', { class: 'wallboard', dataset: { testid: 'wallboard' } },
     h('div', { class: 'tiles' }, Object.values(tiles).map((t) => t.el)),

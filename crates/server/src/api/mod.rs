@@ -4,6 +4,7 @@
 mod admin;
 mod chat;
 mod conversations;
+mod csv_export;
 mod customers;
 mod docs;
 mod documents;
@@ -18,6 +19,7 @@ mod linger;
 mod metrics;
 mod panics;
 mod people;
+mod planning;
 mod reports;
 mod rules;
 mod seen;
@@ -29,6 +31,7 @@ pub use errors::ApiError;
 use crate::auth::Principal;
 use crate::service::Service;
 use crate::service::documents::{BusinessHours, CannedResponse, Disposition, DocumentBody, KbCategory};
+use crate::service::planning::{PlanningAdjustment, ShiftTemplate};
 use axum::Router;
 use axum::extract::{DefaultBodyLimit, FromRequest, FromRequestParts, Request};
 use axum::http::request::Parts;
@@ -85,6 +88,10 @@ pub fn router(service: AppState, assets: Arc<crate::web::Assets>) -> Router {
         .route("/stats/intervals", get(handlers::interval_stats))
         .route("/stats/csat", get(handlers::csat_stats))
         .route("/reports/{dimension}", get(reports::report))
+        .route("/planning/forecast", get(planning::plan::<{ planning::FORECAST }>))
+        .route("/planning/staffing", get(planning::plan::<{ planning::STAFFING }>))
+        .route("/planning/schedule", get(planning::plan::<{ planning::SCHEDULE }>))
+        .route("/planning/what-if", post(planning::what_if))
         .route("/workspace", get(handlers::workspace).put(handlers::update_workspace))
         .route("/workspace/daily-summary", get(rules::daily_summary).put(rules::set_daily_summary))
         .route("/rules", get(rules::list).post(rules::create))
@@ -121,6 +128,8 @@ pub fn router(service: AppState, assets: Arc<crate::web::Assets>) -> Router {
     let api = document_routes::<Disposition>(api, "/dispositions");
     let api = document_routes::<CannedResponse>(api, "/canned-responses");
     let api = document_routes::<BusinessHours>(api, "/business-hours");
+    let api = document_routes::<PlanningAdjustment>(api, "/planning/adjustments");
+    let api = document_routes::<ShiftTemplate>(api, "/planning/shifts");
     let api = document_routes::<KbCategory>(api, "/kb/categories")
         .fallback(handlers::not_found)
         .layer(axum::middleware::from_fn(errors::json_errors));

@@ -5,13 +5,12 @@ use super::extract::{Needs, Path, Query, Supervisor};
 use super::{ApiError, AppState};
 use crate::service::ServiceError;
 use crate::service::reports::intervals::Interval;
-use crate::service::reports::{Bound, DEFAULT_FCR_WINDOW, Dimension, Report, ReportRequest};
+use crate::service::reports::{Bound, DEFAULT_FCR_WINDOW, Dimension, ReportRequest};
 use axum::Json;
 use axum::extract::State;
-use axum::http::{HeaderMap, StatusCode, header};
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
-use serde_json::Value;
 use std::time::Duration;
 use switchboard_core::metrics::DEFAULT_SHORT_ABANDON;
 
@@ -61,25 +60,12 @@ pub async fn report(
         short_abandon: seconds("short_abandon_seconds", q.short_abandon_seconds, DEFAULT_SHORT_ABANDON)?,
         fcr_window: seconds("fcr_days", q.fcr_days.map(|d| d * 86_400.0), DEFAULT_FCR_WINDOW)?,
     };
-    let csv = match q.format.as_deref() {
-        Some("csv") => true,
-        Some("json") => false,
-        Some(_) => return Err(ServiceError::invalid("format", "json or csv").into()),
-        None => headers.get(header::ACCEPT).and_then(|v| v.to_str().ok()).is_some_and(|v| v.contains("text/csv")),
-    };
+    let csv = super::csv_export::wanted(q.format.as_deref(), &headers)?;
     let report = s.report(&p, &request).await?;
     if !csv {
         return Ok(Json(report).into_response());
     }
-    let body =
-        to_csv(&report).map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", e.to_string()))?;
-    let name = format!("attachment; filename=\"{}-{}-{}.csv\"", dimension_name(dimension), q.from, q.to);
-    let disposition = name.replace(|c: char| !c.is_ascii_graphic() && c != ' ', "_");
-    Ok((
-        [(header::CONTENT_TYPE, "text/csv; charset=utf-8".to_string()), (header::CONTENT_DISPOSITION, disposition)],
-        body,
-    )
-        .into_response())
+    super::csv_export::download(&report.rows, &LEADING, &format!("{}-{}-{}", dimension_name(dimension), q.from, q.to))
 }
 
 fn dimension_name(d: Dimension) -> &'static str {
@@ -94,42 +80,3 @@ fn dimension_name(d: Dimension) -> &'static str {
 
 /// What a line starts with; the measures follow by name.
 const LEADING: [&str; 4] = ["start", "start_local", "id", "name"];
-
-/// One line per row; nested objects (time in each state) become columns
-/// named `state_seconds.<state>`, the union over the rows; empty for null.
-fn to_csv(report: &Report) -> Result<String, Box<dyn std::error::Error>> {
-    let rows: Vec<Vec<(String, Value)>> =
-        report.rows.iter().map(|r| serde_json::to_value(r).map(|v| flatten(&v))).collect::<Result<_, _>>()?;
-    let mut columns: Vec<String> = Vec::new();
-    for row in &rows {
-        for (name, _) in row {
-            if !columns.contains(name) {
-                columns.push(name.clone());
-            }
-        }
-    }
-    columns.sort_by_key(|c| (LEADING.iter().position(|l| l == c).unwrap_or(LEADING.len()), c.clone()));
-    let mut w = csv::Writer::from_writer(Vec::new());
-    w.write_record(&columns)?;
-    for row in &rows {
-        w.write_record(columns.iter().map(|c| match row.iter().find(|(n, _)| n == c).map(|(_, v)| v) {
-            None | Some(Value::Null) => String::new(),
-            Some(Value::String(s)) => s.clone(),
-            Some(v) => v.to_string(),
-        }))?;
-    }
-    Ok(String::from_utf8(w.into_inner()?)?)
-}
-
-/// A row's fields in order, objects' fields as `outer.inner`.
-fn flatten(v: &Value) -> Vec<(String, Value)> {
-    let Value::Object(fields) = v else { return vec![] };
-    let mut out = Vec::new();
-    for (k, v) in fields {
-        match v {
-            Value::Object(inner) => out.extend(inner.iter().map(|(i, v)| (format!("{k}.{i}"), v.clone()))),
-            _ => out.push((k.clone(), v.clone())),
-        }
-    }
-    out
-}

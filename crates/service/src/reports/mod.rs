@@ -308,7 +308,7 @@ impl Service {
     }
 
     /// The workspace's rollup, caught up with the log.
-    async fn rollup(&self, ws: WorkspaceId) -> Result<tokio::sync::OwnedMutexGuard<Rollup>, ServiceError> {
+    pub(crate) async fn rollup(&self, ws: WorkspaceId) -> Result<tokio::sync::OwnedMutexGuard<Rollup>, ServiceError> {
         let rollup = self.rollups().by_workspace.lock().expect("rollups lock").entry(ws).or_default().clone();
         let mut rollup = rollup.lock_owned().await;
         self.catch_up(ws, &mut *rollup).await?;

@@ -7,6 +7,7 @@ mod erlang;
 mod open_store;
 mod plan;
 mod private_files;
+mod replay;
 mod serve;
 mod simulate;
 mod staffing;

@@ -13,13 +13,17 @@ use std::time::Instant;
 use switchboard_core::sim::{self, Row, Scenario, SimReport};
 
 pub fn run(args: SimulateArgs) -> anyhow::Result<()> {
-    let text =
-        std::fs::read_to_string(&args.scenario).with_context(|| format!("reading {}", args.scenario.display()))?;
-    let mut scenario = Scenario::from_toml(&text).with_context(|| format!("in {}", args.scenario.display()))?;
+    let path = match (&args.scenario, args.from_history) {
+        (_, Some(day)) => return super::replay::run(&args, day),
+        (Some(path), None) => path,
+        (None, None) => anyhow::bail!("give a scenario file or --from-history DAY"),
+    };
+    let text = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+    let mut scenario = Scenario::from_toml(&text).with_context(|| format!("in {}", path.display()))?;
     if let Some(seed) = args.seed {
         scenario.seed = seed;
     }
-    let compiled = scenario.compile().with_context(|| format!("in {}", args.scenario.display()))?;
+    let compiled = scenario.compile().with_context(|| format!("in {}", path.display()))?;
 
     // Long runs get a progress bar on a terminal; pipes and CI stay quiet.
     let bar = std::io::stderr().is_terminal().then(|| {

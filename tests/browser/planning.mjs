@@ -1,0 +1,99 @@
+#!/usr/bin/env node
+// The Planning page in a real browser against a demo server, which starts
+// with four weeks of generated history and two shift templates:
+//
+//   an agent is turned away; a supervisor sees the Billing queue's forecast
+//   for next week (bars on the day shown, the methods scored on the
+//   held-out week with one chosen), the required and scheduled agents per
+//   interval with over/under, and shifts from the templates; a +50 %
+//   adjustment on the day shown raises the agents required and is listed,
+//   then removed; a what-if replays yesterday with two more Billing agents
+//   next to what happened. Saves docs/screenshots/planning.png when
+//   SCREENSHOTS_DOCS is set, else planning.png in SCREENSHOTS (default: the
+//   temp directory).
+//
+//   SWITCHBOARD_URL=http://127.0.0.1:8099 node planning.mjs
+
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { tmpdir } from 'node:os';
+import { fail, session, waitFor } from './harness.mjs';
+
+const shots = process.env.SCREENSHOTS || tmpdir();
+const { open: login, check, finish } = await session('planning');
+const open = (who, email) => login(who, email, '/planning');
+
+const rowsOf = (page) => page.getByTestId('plan-row').count();
+const requiredHours = async (page) => Number(await page.getByTestId('plan-summary').getAttribute('data-required-hours'));
+
+try {
+  mkdirSync(shots, { recursive: true });
+  await check('an agent is told planning needs a supervisor', async () => {
+    const page = await open('agent', 'alice@demo.example');
+    await waitFor('the wrong-role notice', async () => /needs a supervisor/.test(await page.locator('main.login .notice.error').textContent({ timeout: 1000 })));
+  });
+
+  const page = await open('supervisor', 'dave@demo.example');
+  await check('the forecast of the demo history: bars, and the methods scored on the held-out week', async () => {
+    await page.getByTestId('plan-table').waitFor();
+    await waitFor('intervals of the day shown', async () => (await rowsOf(page)) >= 10 || `${await rowsOf(page)} rows`, 30000);
+    const queue = await page.getByTestId('plan-queue').locator('option:checked').textContent();
+    if (queue !== 'Billing') fail(`the queue shown first is ${queue}`);
+    const bars = await page.getByTestId('plan-forecast-chart').locator('rect').count();
+    if (bars < 10) fail(`${bars} bars in the forecast chart`);
+    const methods = await page.getByTestId('plan-score').count();
+    if (methods < 3) fail(`${methods} methods scored`);
+    const scores = await page.getByTestId('plan-scores').textContent();
+    if (!/chosen/.test(scores) || !/As last week/.test(scores) || !/\d+%/.test(scores)) fail(`scores: ${scores}`);
+  });
+
+  await check('required versus scheduled agents per interval, with over/under, and the shifts', async () => {
+    const lines = await page.getByTestId('plan-staff-chart').locator('circle[data-series="Required"]').count();
+    if (lines < 10) fail(`${lines} points of the required agents`);
+    const scheduled = await page.getByTestId('plan-staff-chart').locator('circle[data-series="Scheduled"]').count();
+    if (scheduled < 10) fail(`${scheduled} points of the scheduled agents`);
+    const required = await page.getByTestId('plan-required').allTextContents();
+    if (!required.some((r) => Number(r) >= 1)) fail(`required agents: ${required.join(' ')}`);
+    const cells = await page.getByTestId('plan-row').first().locator('td').allTextContents();
+    if (!/^([+-]?\d+)$/.test(cells[6])) fail(`over/under reads "${cells[6]}"`);
+    const summary = await page.getByTestId('plan-schedule-summary').textContent();
+    if (!/paid hours/.test(summary)) fail(`the schedule says: ${summary}`);
+    const shifts = await page.getByTestId('plan-shift').count();
+    if (shifts < 1) fail('no shift starts on the day shown');
+  });
+
+  await check('a +50 % adjustment on the day shown raises the agents required; removed again', async () => {
+    const before = await requiredHours(page);
+    await page.getByTestId('adjust-from').fill('08:00');
+    await page.getByTestId('adjust-to').fill('18:00');
+    await page.getByTestId('adjust-change').fill('50');
+    await page.getByTestId('adjust-note').fill('a mailing goes out');
+    await page.getByTestId('adjust-add').click();
+    await waitFor('more agents required', async () => (await requiredHours(page)) > before || `${await requiredHours(page)} hours, ${before} before`, 30000);
+    const listed = await page.getByTestId('adjustments').textContent();
+    if (!/\+50%/.test(listed) || !/a mailing goes out/.test(listed)) fail(`adjustments: ${listed}`);
+    const adjusted = await page.getByTestId('plan-table').textContent();
+    if (!/×1\.5/.test(adjusted)) fail('no interval marked as adjusted');
+    await page.getByTestId('adjustment-delete').click();
+    await waitFor('the requirement back', async () => Math.abs((await requiredHours(page)) - before) < 1e-9 || `${await requiredHours(page)} hours, ${before} before`, 30000);
+  });
+
+  await check('what if Billing had had two more agents yesterday: replayed next to what happened', async () => {
+    const billing = page.locator('[data-testid="whatif-change"][data-name="Billing"]');
+    await billing.fill('+2');
+    await page.getByTestId('whatif-run').click();
+    await waitFor('the replay', async () => (await page.getByTestId('whatif-row').count()) >= 3 || await page.getByTestId('whatif-status').textContent(), 60000);
+    const row = await page.getByTestId('whatif-table').locator('tr', { hasText: 'Billing' }).locator('td').allTextContents();
+    if (!/^\d+ → \d+$/.test(row[0])) fail(`Billing's agents read "${row[0]}"`);
+    const [from, to] = row[0].split(' → ').map(Number);
+    if (to !== from + 2) fail(`agents ${from} → ${to}`);
+    if (!(Number(row[1]) > 0)) fail(`offered ${row[1]}`);
+    for (const cell of row.slice(2, 5)) if (!/^\d+%$/.test(cell)) fail(`service levels: ${row.slice(2, 5).join(' ')}`);
+    const status = await page.getByTestId('whatif-status').textContent();
+    if (!/contacts of \d{4}-\d{2}-\d{2} replayed/.test(status)) fail(`status: ${status}`);
+    const file = process.env.SCREENSHOTS_DOCS ? join(process.env.SCREENSHOTS_DOCS, 'planning.png') : join(shots, 'planning.png');
+    await page.screenshot({ path: file, fullPage: true });
+  });
+} finally {
+  await finish();
+}

@@ -180,6 +180,13 @@ impl Sink {
         }
         panic!("the sink got no message {n}");
     }
+
+    /// The envelope of the `n`th message: its sender, then its recipients.
+    pub async fn envelope(&self, n: usize) -> Vec<String> {
+        self.message(n).await;
+        let env = std::fs::read_to_string(self.dir.join(format!("{n}.env"))).unwrap();
+        env.lines().map(str::to_string).collect()
+    }
 }
 
 impl Drop for Sink {

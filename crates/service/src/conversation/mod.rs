@@ -21,12 +21,14 @@ pub mod end;
 mod inbound;
 mod messages;
 mod recordings;
+mod reply;
 
 pub use channel::*;
 pub use delivery::DeliveryOptions;
 pub use driver::{Action, Choice, Input, Step};
 pub use inbound::*;
 pub use messages::*;
+pub use reply::*;
 
 use serde::{Deserialize, Serialize};
 use std::collections::{HashMap, HashSet};

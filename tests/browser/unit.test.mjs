@@ -17,6 +17,7 @@ const { describe, groupTimeline, historyEvents } = await load('desktop/customer.
 const { niceStep } = await load('charts.js');
 const { listOf, SeenIds } = await load('api.js');
 const { deliveryMark, deliveryOf } = await load('desktop/delivery.js');
+const email = await load('desktop/email.js');
 
 const ev = (id, kind, contact, agent, payload = {}) => ({ id, kind, contact, agent, at: 1000 + id, payload });
 
@@ -239,4 +240,35 @@ test('delivery marks: queued until news, then the latest state; a failure says w
   const given = deliveryOf(ev(10, 'delivery', 10, 2, { message: 7, state: 'failed', reason: 'blocked number', final: true }));
   assert.equal(given.message, 7);
   assert.deepEqual(deliveryMark(given.delivery), { state: 'failed', text: '⚠ Not delivered', title: 'blocked number' });
+});
+
+test('email: a reply goes to the customer, a reply to all to the others too, never to us', () => {
+  const attrs = { email_from: 'ann@customer.example', email_to: 'support@demo.example', subject: 'Order' };
+  const messages = [
+    { id: 1, from: 'customer', subject: 'Order', to: ['support@demo.example'], cc: [] },
+    { id: 2, from: 'agent' },
+    { id: 3, from: 'customer', subject: 'Re: Order', to: ['Support@demo.example', 'bob@customer.example'], cc: ['carol@x.example', 'ANN@customer.example', 'bob@customer.example'] },
+  ];
+  assert.deepEqual(email.replyDefaults(messages, attrs, false), { to: ['ann@customer.example'], cc: [], subject: 'Re: Order' });
+  assert.deepEqual(email.replyDefaults(messages, attrs, true), { to: ['ann@customer.example'], cc: ['bob@customer.example', 'carol@x.example'], subject: 'Re: Order' });
+  assert.equal(email.replyDefaults([], { subject: 'Hello' }, true).subject, 'Re: Hello');
+  assert.equal(email.reSubject('RE: x'), 'RE: x');
+  assert.equal(email.reSubject(''), 'Re: your message');
+  assert.deepEqual(email.splitAddresses(' a@x.example, b@y.example;c@z.example '), ['a@x.example', 'b@y.example', 'c@z.example']);
+});
+
+test('email: quoted history, signatures and Outlook headers fold away; a forward stays whole', () => {
+  const reply = 'Thanks, that works.\n\nOn Mon, 1 Dec 2026 at 10:00, Support\n<support@demo.example> wrote:\n> Try again?\n>\n> -- \n> Alice';
+  assert.deepEqual(email.splitQuoted(reply), { body: 'Thanks, that works.', history: 'On Mon, 1 Dec 2026 at 10:00, Support\n<support@demo.example> wrote:\n> Try again?\n>\n> -- \n> Alice' });
+  assert.deepEqual(email.splitQuoted('Hi\n-- \nAnn, Acme'), { body: 'Hi', history: '-- \nAnn, Acme' });
+  assert.deepEqual(email.splitQuoted('Yes.\n-----Original Message-----\nFrom: x'), { body: 'Yes.', history: '-----Original Message-----\nFrom: x' });
+  assert.deepEqual(email.splitQuoted('> all quoted\n> here'), { body: '> all quoted\n> here', history: '' });
+  assert.deepEqual(email.splitQuoted('> a quote first\nthen my answer'), { body: '> a quote first\nthen my answer', history: '' }, 'a quote answered inline is the message');
+});
+
+test('email: the draft has room to write, the signature and the quote of the customer', () => {
+  const quote = email.quoteOf({ name: 'Ann', at: 0, text: 'It broke.\n\nOn Sunday, Bob wrote:\n> old' }, () => 'Monday');
+  assert.equal(quote, 'On Monday, Ann wrote:\n> It broke.');
+  assert.equal(email.draftOf('The Support team', quote), '\n\n-- \nThe Support team\n\nOn Monday, Ann wrote:\n> It broke.');
+  assert.equal(email.draftOf(null, ''), '');
 });

@@ -6,9 +6,9 @@ use crate::receive::TO;
 use crate::send::{Relay, compose, compose_notice, submit};
 use switchboard_core::channel::Channel;
 use switchboard_core::expr::Value as AttrValue;
-use switchboard_service::Service;
 use switchboard_service::conversation::{BoxFuture, Capabilities, ChannelAdapter, Notice, Outbound, SendError, Sent};
 use switchboard_service::endpoints::Endpoint;
+use switchboard_service::{Service, ServiceError};
 
 pub struct EmailChannel {
     service: Service,
@@ -34,7 +34,16 @@ impl EmailChannel {
             .await
             .map_err(|e| SendError::Retryable(format!("reading the mailbox's credentials: {e}")))?;
         let relay = Relay::of(&endpoint, &credentials)?;
-        let mail = compose(&endpoint, &message)?;
+        let mut files = Vec::new();
+        for f in message.body.files() {
+            let file = match self.service.contact_file(message.workspace, message.contact, f.id).await {
+                Ok(file) => file,
+                Err(ServiceError::NotFound(what)) => return Err(SendError::Permanent(format!("{what} is gone"))),
+                Err(e) => return Err(SendError::Retryable(format!("reading an attachment: {e}"))),
+            };
+            files.push(file);
+        }
+        let mail = compose(&endpoint, &message, &files)?;
         submit(&relay, &mail).await?;
         // The Message-ID is what a bounce names: report_delivery finds the
         // message by it.
@@ -62,8 +71,14 @@ impl ChannelAdapter for EmailChannel {
     }
 
     fn capabilities(&self) -> Capabilities {
-        // Text of any length, answered later; HTML and files out are not sent yet.
-        Capabilities { max_length: None, ..Capabilities::plain_text(0) }
+        // Text of any length with its HTML, files, recipients and a subject; answered later.
+        Capabilities {
+            html: true,
+            attachments: true,
+            addressing: true,
+            max_length: None,
+            ..Capabilities::plain_text(0)
+        }
     }
 
     fn send(&self, message: Outbound) -> BoxFuture<'_, Result<Sent, SendError>> {

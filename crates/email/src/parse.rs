@@ -13,6 +13,9 @@ pub const MAX_TEXT_CHARS: usize = 10_000;
 const MAX_HTML_IN: usize = 1024 * 1024;
 /// Largest sanitised HTML kept in the message.
 const MAX_HTML_OUT: usize = 256 * 1024;
+/// Addresses kept of one To or Cc header (a list mailed to thousands is
+/// not a reply-all list).
+const MAX_ADDRESSES: usize = 50;
 
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Mailbox {
@@ -59,6 +62,9 @@ pub struct Email {
     pub in_reply_to: Vec<String>,
     pub references: Vec<String>,
     pub from: Option<Mailbox>,
+    /// The addresses of To and Cc (a reply to all goes to them too).
+    pub to: Vec<String>,
+    pub cc: Vec<String>,
     /// The envelope sender the delivering server recorded (`Return-Path`),
     /// empty for the null reverse path: what a message read from a mailbox
     /// has for `MAIL FROM`.
@@ -85,6 +91,13 @@ impl Email {
             let name = a.name.as_deref().map(str::trim).filter(|n| !n.is_empty()).map(str::to_string);
             (!address.is_empty()).then_some(Mailbox { address, name })
         });
+        let addresses = |list: Option<&mail_parser::Address<'_>>| -> Vec<String> {
+            list.into_iter()
+                .flat_map(|l| l.iter())
+                .filter_map(|a| a.address.as_deref().map(str::trim).filter(|a| !a.is_empty()).map(str::to_string))
+                .take(MAX_ADDRESSES)
+                .collect()
+        };
         let mut text: String = message
             .text_bodies()
             .filter_map(|p| match &p.body {
@@ -109,9 +122,11 @@ impl Email {
             in_reply_to: ids(message.in_reply_to()),
             references: ids(message.references()),
             from,
+            to: addresses(message.to()),
+            cc: addresses(message.cc()),
             return_path: message.header_raw("Return-Path").map(return_path),
-            subject: message.subject().map(|s| s.trim().to_string()),
-            text: cut(text.trim(), MAX_TEXT_CHARS),
+            subject: message.subject().map(|s| printable(s).trim().to_string()),
+            text: cut(printable(&text).trim(), MAX_TEXT_CHARS),
             html: html_part.filter(|h| h.len() <= MAX_HTML_IN).map(sanitise).filter(|h| h.len() <= MAX_HTML_OUT),
             attachments,
             auto: auto_headers(&message),
@@ -128,6 +143,13 @@ fn return_path(raw: &str) -> String {
         None => raw.split_whitespace().next().unwrap_or(""),
     };
     inner.trim().to_string()
+}
+
+/// `text` without control characters but line breaks and tabs: a message
+/// declared text may hold anything (a NUL, a form feed, bare CRs), and an
+/// agent's screen shows none of it.
+fn printable(text: &str) -> String {
+    text.chars().filter(|&c| !c.is_control() || c == '\n' || c == '\t').collect()
 }
 
 /// `text` cut to `max` characters, saying so.
@@ -259,7 +281,8 @@ mod tests {
     fn text_html_charsets_encoded_words_and_attachments() {
         let raw = concat!(
             "From: =?ISO-8859-1?Q?Andr=E9?= <andre@example.com>\r\n",
-            "To: support@demo.example\r\n",
+            "To: support@demo.example, \"Bob\" <bob@example.com>\r\n",
+            "Cc: carol@example.com\r\n",
             "Subject: =?UTF-8?B?w4dhIG5lIG1hcmNoZSBwYXM=?=\r\n",
             "Message-ID: <m1@example.com>\r\n",
             "References: <root@example.com> <c3.m9.0123456789abcdef@demo.example>\r\n",
@@ -278,6 +301,10 @@ mod tests {
         let e = Email::parse(raw.as_bytes()).unwrap();
         assert_eq!(e.from, Some(Mailbox { address: "andre@example.com".into(), name: Some("André".into()) }));
         assert_eq!(e.subject.as_deref(), Some("Ça ne marche pas"));
+        assert_eq!(
+            (e.to, e.cc),
+            (vec!["support@demo.example".into(), "bob@example.com".into()], vec!["carol@example.com".into()])
+        );
         assert_eq!(e.text, "Café froid");
         let html = e.html.unwrap();
         assert!(html.contains("<b>froid</b>") && !html.contains("script") && !html.contains("onclick"), "{html}");
@@ -321,6 +348,12 @@ mod tests {
         assert_eq!(path("Return-Path: <>\r\n").as_deref(), Some(""));
         assert_eq!(path("Return-Path: bare@x.example (comment)\r\n").as_deref(), Some("bare@x.example"));
         assert_eq!(path(""), None);
+    }
+
+    #[test]
+    fn control_characters_are_not_shown() {
+        let e = Email::parse(b"From: a@x.example\r\nSubject: a\x07b\r\n\r\none\x00two\r\n\tthree\x0c\r\n").unwrap();
+        assert_eq!((e.subject.as_deref(), e.text.as_str()), (Some("ab"), "onetwo\n\tthree"));
     }
 
     #[test]

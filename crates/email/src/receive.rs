@@ -13,7 +13,7 @@ use std::time::Instant;
 use switchboard_core::channel::Channel;
 use switchboard_core::expr::Value as AttrValue;
 use switchboard_service::conversation::{
-    Inbound, IncomingFile, IncomingMessage, Opening, Sender, Thread, delivery::DeliveryState,
+    Addressing, Inbound, IncomingFile, IncomingMessage, Opening, Sender, Thread, delivery::DeliveryState,
 };
 use switchboard_service::endpoints::Endpoint;
 use switchboard_service::{IdentityKind, IdentityValue, Service, ServiceError};
@@ -272,6 +272,12 @@ impl Inbox {
             message: Some(IncomingMessage {
                 text: text.trim().to_string(),
                 html: email.html.clone(),
+                addressing: Addressing {
+                    subject: email.subject.clone(),
+                    to: email.to.clone(),
+                    cc: email.cc.clone(),
+                    bcc: Vec::new(),
+                },
                 client_id: email.message_id.clone(),
                 file: Some(IncomingFile {
                     name: "message.eml".into(),

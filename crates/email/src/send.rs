@@ -13,6 +13,7 @@ use mail_send::SmtpClientBuilder;
 use mail_send::mail_builder::MessageBuilder;
 use std::time::Duration;
 use switchboard_core::expr::Value as AttrValue;
+use switchboard_service::Attachment;
 use switchboard_service::conversation::{Notice, Outbound, SendError};
 use switchboard_service::endpoints::{Credentials, Endpoint};
 
@@ -109,38 +110,76 @@ pub struct Composed {
     /// Its Message-ID, with angle brackets.
     pub id: String,
     pub from: String,
-    pub to: String,
+    /// Every recipient, Bcc included: the envelope's.
+    pub recipients: Vec<String>,
     pub bytes: Vec<u8>,
 }
 
-/// The message `message` becomes, from `endpoint`.
-pub fn compose(endpoint: &Endpoint, message: &Outbound) -> Result<Composed, SendError> {
+/// Whether `address` has the form `local@domain` (the service has already
+/// refused spaces, brackets and commas).
+fn is_address(address: &str) -> bool {
+    matches!(address.split_once('@'), Some((local, domain)) if !local.is_empty() && !domain.is_empty() && !domain.contains('@'))
+}
+
+/// `list`, each checked to be an address.
+fn addresses(header: &str, list: &[String]) -> Result<Vec<String>, SendError> {
+    match list.iter().find(|a| !is_address(a)) {
+        Some(bad) => Err(SendError::Permanent(format!("{header}: '{bad}' is not an email address"))),
+        None => Ok(list.to_vec()),
+    }
+}
+
+/// The message `message` becomes, from `endpoint`, with `files` (the
+/// message's attachments, in order) attached.
+pub fn compose(endpoint: &Endpoint, message: &Outbound, files: &[Attachment]) -> Result<Composed, SendError> {
     let from = endpoint
         .address
         .clone()
         .ok_or_else(|| SendError::Permanent("the endpoint has no address to send from".into()))?;
-    let to = attribute(message, FROM)
-        .ok_or_else(|| SendError::Permanent("this conversation has no customer email address".into()))?;
-    if message.body.attachment.is_some() {
-        return Err(SendError::Permanent("files are not sent by email yet: send the text alone".into()));
-    }
+    let chosen = &message.body.addressing;
+    // The agent's recipients, else the customer's address.
+    let to = if chosen.to.is_empty() {
+        let customer = attribute(message, FROM)
+            .ok_or_else(|| SendError::Permanent("this conversation has no customer email address".into()))?;
+        vec![customer.to_string()]
+    } else {
+        chosen.to.clone()
+    };
+    let to = addresses("To", &to)?;
+    let cc = addresses("Cc", &chosen.cc)?;
+    let bcc = addresses("Bcc", &chosen.bcc)?;
+    let subject = match &chosen.subject {
+        Some(s) => s.clone(),
+        None => reply_subject(attribute(message, SUBJECT)),
+    };
     let domain = from.rsplit_once('@').map_or("localhost", |(_, d)| d);
     let id = thread::new_id(message.contact, message.message, domain);
     let bare = |id: &str| id.trim_start_matches('<').trim_end_matches('>').to_string();
     let mut builder = MessageBuilder::new()
         .from((endpoint.name.clone(), from.clone()))
-        .to(to.to_string())
-        .subject(reply_subject(attribute(message, SUBJECT)))
+        .to(to.clone())
+        .subject(subject)
         .message_id(bare(&id))
         .header("Auto-Submitted", mail_send::mail_builder::headers::raw::Raw::new(auto_submitted(message)))
         .text_body(message.body.text.clone());
+    if !cc.is_empty() {
+        builder = builder.cc(cc.clone());
+    }
+    if let Some(html) = &message.body.html {
+        builder = builder.html_body(html.clone());
+    }
+    for f in files {
+        builder = builder.attachment(f.content_type.clone(), f.name.clone(), f.bytes.as_slice());
+    }
     if let Some(root) = &message.thread {
         // The thread's root: the customer's first message, which every
         // reply's References starts with.
         builder = builder.in_reply_to(bare(root)).references(bare(root));
     }
     let bytes = builder.write_to_vec().map_err(|e| SendError::Permanent(format!("building the message: {e}")))?;
-    Ok(Composed { id, from, to: to.to_string(), bytes })
+    // Bcc is on the envelope only: no header names them.
+    let recipients = to.into_iter().chain(cc).chain(bcc).collect();
+    Ok(Composed { id, from, recipients, bytes })
 }
 
 /// A notice (the daily summary) from `endpoint` to one of its recipients:
@@ -175,7 +214,8 @@ fn auto_submitted(message: &Outbound) -> &'static str {
 /// Hands `mail` to `relay`.
 pub async fn submit(relay: &Relay, mail: &Composed) -> Result<(), SendError> {
     let from = mail.from.as_str();
-    let message = mail_send::smtp::message::Message::new(from, [mail.to.as_str()], mail.bytes.as_slice());
+    let message =
+        mail_send::smtp::message::Message::new(from, mail.recipients.iter().map(String::as_str), mail.bytes.as_slice());
     let mut builder = SmtpClientBuilder::new(relay.host.as_str(), relay.port)
         .map_err(|e| SendError::Permanent(format!("TLS set-up: {e}")))?
         .timeout(TIMEOUT)

@@ -1,7 +1,8 @@
-//! The session and the parser over mutated transcripts: whatever a client
-//! sends, nothing panics, nothing loops, and every reply is one well-formed
-//! line. `PROPTEST_CASES` sets the number of cases (2,000 by default; see
-//! docs/EMAIL.md for the million-case run).
+//! The session and the parser over mutated transcripts and messages (the
+//! handwritten ones below and the MIME corpus of tests/corpus): whatever a
+//! client sends, nothing panics, nothing loops, and every reply is one
+//! well-formed line. `PROPTEST_CASES` sets the number of cases (2,000 by
+//! default; see docs/EMAIL.md for the million-case run).
 
 use proptest::prelude::*;
 use switchboard_email::parse::Email;
@@ -15,6 +16,36 @@ const MESSAGES: [&str; 4] = [
     // As read from a mailbox: the delivering server's Return-Path first.
     "Return-Path: <>\r\nReturn-Path: <bounce+x@lists.example> (older)\r\nFrom: list@lists.example\r\nAuto-Submitted: auto-replied\r\n\r\nAway\r\n",
 ];
+
+/// The corpus's messages, read once.
+static CORPUS: std::sync::LazyLock<Vec<Vec<u8>>> = std::sync::LazyLock::new(|| {
+    fn read(dir: &std::path::Path, out: &mut Vec<Vec<u8>>) {
+        let mut entries: Vec<_> = std::fs::read_dir(dir).unwrap().map(|e| e.unwrap().path()).collect();
+        entries.sort();
+        for path in entries {
+            if path.is_dir() {
+                read(&path, out);
+            } else if path.extension().is_some_and(|e| e == "eml") {
+                out.push(std::fs::read(path).unwrap());
+            }
+        }
+    }
+    let mut out = Vec::new();
+    read(&std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/corpus"), &mut out);
+    assert!(!out.is_empty(), "the corpus is there");
+    out
+});
+
+/// Everything the inbox decides on one message from `envelope_from`, which
+/// must not panic; whether it was a message at all.
+fn examine(raw: &[u8], envelope_from: &str) -> bool {
+    let Some(email) = Email::parse(raw) else { return false };
+    assert!(email.text.chars().count() <= switchboard_email::parse::MAX_TEXT_CHARS + 60);
+    let t = thread::of(email.message_id.as_deref(), &email.in_reply_to, &email.references);
+    let _ = (t, safety::automatic(&email.auto), safety::is_bounce(&email, envelope_from));
+    let _ = thread::find_ours(&String::from_utf8_lossy(raw));
+    true
+}
 
 fn transcript(message: &str) -> Vec<u8> {
     format!(
@@ -89,14 +120,10 @@ fn drive(input: &[u8], chunk: usize) {
             }
             Step::Recipient(a) => session.recipient(a.ends_with("@shop.example")),
             Step::Deliver(envelope, data) => {
-                let reply = match Email::parse(&data) {
-                    Some(email) => {
-                        let t = thread::of(email.message_id.as_deref(), &email.in_reply_to, &email.references);
-                        let _ = (t, safety::automatic(&email.auto), safety::is_bounce(&email, &envelope.from));
-                        let _ = thread::find_ours(&String::from_utf8_lossy(&data));
-                        Reply::new(250, "2.0.0", "taken")
-                    }
-                    None => Reply::new(554, "5.6.0", "not a message"),
+                let reply = if examine(&data, &envelope.from) {
+                    Reply::new(250, "2.0.0", "taken")
+                } else {
+                    Reply::new(554, "5.6.0", "not a message")
                 };
                 session.delivered(reply);
             }
@@ -135,9 +162,14 @@ proptest! {
         which in 0..MESSAGES.len(),
         mutations in proptest::collection::vec(mutation(), 0..16),
     ) {
-        let raw = mutate(MESSAGES[which].as_bytes().to_vec(), &mutations);
-        if let Some(email) = Email::parse(&raw) {
-            prop_assert!(email.text.chars().count() <= switchboard_email::parse::MAX_TEXT_CHARS + 60);
-        }
+        examine(&mutate(MESSAGES[which].as_bytes().to_vec(), &mutations), "");
+    }
+
+    #[test]
+    fn mutated_corpus_messages_parse_without_panic(
+        which in any::<prop::sample::Index>(),
+        mutations in proptest::collection::vec(mutation(), 1..16),
+    ) {
+        examine(&mutate(which.get(&CORPUS).clone(), &mutations), "");
     }
 }

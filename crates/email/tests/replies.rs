@@ -9,7 +9,9 @@ mod support;
 use common::{SUPPORT, Sink, header, mailroom};
 use switchboard_core::expr::Value;
 use switchboard_email::EmailChannel;
-use switchboard_service::conversation::DeliveryOptions;
+use switchboard_email::parse::Email;
+use switchboard_service::ServiceError;
+use switchboard_service::conversation::{Addressing, DeliveryOptions, Reply};
 
 async fn a_reply_is_threaded_both_ways(url: String) {
     let sink = Sink::start();
@@ -115,6 +117,80 @@ async fn an_answer_to_an_ended_conversation_opens_a_linked_one(url: String) {
     assert_eq!(m.messages(second.id).await[0]["text"], "Not done, sorry.");
 }
 
+/// A reply to all, in rich text with two files, a Bcc and its own subject:
+/// the customer's Cc is on record to reply to, the Bcc is on the envelope
+/// only, and the message carries both parts and both files.
+async fn a_reply_to_all_carries_rich_text_files_and_copies(url: String) {
+    let sink = Sink::start();
+    let m = mailroom(&url, 1024 * 1024, common::relay(&sink)).await;
+    let (ok, out) = m
+        .mail(
+            "ann@customer.example",
+            &["--h-Subject", "Invoice", "--header", "Cc: Bob <bob@customer.example>", "--body", "Where is it?"],
+        )
+        .await;
+    assert!(ok, "{out}");
+    let contact = m.contacts_of("ann@customer.example").await[0].id;
+    let first = &m.messages(contact).await[0];
+    assert_eq!(first["subject"], "Invoice");
+    assert_eq!(first["to"], serde_json::json!([SUPPORT]));
+    assert_eq!(first["cc"], serde_json::json!(["bob@customer.example"]));
+
+    let pdf = m.service.upload_attachment(&m.p, contact, "invoice.pdf", "application/pdf", b"%PDF-1.4 x".to_vec());
+    let note = m.service.upload_attachment(&m.p, contact, "note.txt", "text/plain", b"paid in full".to_vec());
+    let files = vec![pdf.await.unwrap().id, note.await.unwrap().id];
+    let reply = Reply {
+        text: "Here it is: **attached**.".into(),
+        html: Some("<p>Here it is: <strong>attached</strong>.<script>x()</script></p>".into()),
+        files,
+        addressing: Addressing {
+            subject: Some("Re: Invoice (March)".into()),
+            to: vec!["ann@customer.example".into()],
+            cc: vec!["bob@customer.example".into()],
+            bcc: vec!["audit@shop.example".into()],
+        },
+    };
+    let sent = m.service.send_reply(&m.p, contact, reply).await.unwrap();
+    assert_eq!(sent["html"], "<p>Here it is: <strong>attached</strong>.</p>", "kept safe");
+    assert_eq!(sent["attachments"].as_array().unwrap().len(), 1, "the second file after `attachment`");
+    m.service.deliver_pending(&EmailChannel::new(m.service.clone()), &DeliveryOptions::default()).await.unwrap();
+
+    let raw = sink.message(1).await;
+    assert_eq!(header(&raw, "Subject").as_deref(), Some("Re: Invoice (March)"));
+    assert_eq!(header(&raw, "Cc").as_deref(), Some("<bob@customer.example>"));
+    assert_eq!(header(&raw, "Bcc"), None, "{raw}");
+    let envelope = sink.envelope(1).await;
+    assert_eq!(envelope, [SUPPORT, "ann@customer.example", "bob@customer.example", "audit@shop.example"]);
+    let mail = Email::parse(raw.as_bytes()).unwrap();
+    assert_eq!(mail.text, "Here it is: **attached**.");
+    assert!(mail.html.unwrap().contains("<strong>attached</strong>"));
+    let names: Vec<&str> = mail.attachments.iter().map(|a| a.name.as_str()).collect();
+    assert_eq!(names, ["invoice.pdf", "note.txt"]);
+    assert!(header(&raw, "In-Reply-To").is_some() && header(&raw, "Message-ID").is_some());
+
+    // What the relay could never take is refused before it is queued.
+    let bad = |addressing: Addressing| Reply { text: "x".into(), addressing, ..Default::default() };
+    let refused =
+        m.service.send_reply(&m.p, contact, bad(Addressing { to: vec!["a b@x".into()], ..Default::default() }));
+    assert!(matches!(refused.await, Err(ServiceError::Invalid { .. })));
+    let copies_only = Addressing { cc: vec!["bob@customer.example".into()], ..Default::default() };
+    assert!(matches!(m.service.send_reply(&m.p, contact, bad(copies_only)).await, Err(ServiceError::Invalid { .. })));
+}
+
+/// The endpoint's signature comes with the conversation's messages, for
+/// the composer.
+async fn the_signature_comes_with_the_messages(url: String) {
+    let sink = Sink::start();
+    let mut settings = common::relay(&sink);
+    settings["signature"] = "The Shop team\nshop.example".into();
+    let m = mailroom(&url, 1024 * 1024, settings).await;
+    let (ok, out) = m.mail("ann@customer.example", &["--body", "Hello"]).await;
+    assert!(ok, "{out}");
+    let contact = m.contacts_of("ann@customer.example").await[0].id;
+    let answer = m.service.messages(&m.p, contact).await.unwrap();
+    assert_eq!(answer.signature.as_deref(), Some("The Shop team\nshop.example"));
+}
+
 /// What the relay says decides: 4xx is retried, 5xx is final; both are
 /// on record with the relay's words.
 async fn relay_refusals_are_retried_or_final_by_class(url: String) {
@@ -142,5 +218,7 @@ async fn relay_refusals_are_retried_or_final_by_class(url: String) {
 support::on_both!(
     a_reply_is_threaded_both_ways,
     an_answer_to_an_ended_conversation_opens_a_linked_one,
+    a_reply_to_all_carries_rich_text_files_and_copies,
+    the_signature_comes_with_the_messages,
     relay_refusals_are_retried_or_final_by_class
 );

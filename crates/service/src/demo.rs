@@ -100,6 +100,7 @@ async fn support_mailbox(service: &Service, admin: &Principal) -> Result<(), Ser
         "name": "Acme Outdoor support",
         "address": SUPPORT_EMAIL,
         "queue": support.id,
+        "settings": { "signature": "The Acme Outdoor support team\nacme-outdoor.example" },
     }))
     .expect("the demo mailbox is valid");
     service.create_endpoint(admin, input).await?;

@@ -58,7 +58,7 @@ pub use stats::*;
 /// The kinds of customer identity, which a channel names its senders by.
 // Store types that appear in the service's own calls and answers, so that
 // a channel (and its tests) need no dependency on the store.
-pub use switchboard_store::{ContactFilter, ContactRecord, ContactState, IdentityKind, Role};
+pub use switchboard_store::{Attachment, ContactFilter, ContactRecord, ContactState, IdentityKind, Role};
 pub use tokens::*;
 pub use users::*;
 pub use webhooks::*;

@@ -38,6 +38,8 @@ pub async fn mailroom_with(url: &str, max_message_bytes: usize, settings: Value,
     let service = crate::support::service(url).await;
     let (p, queue) = crate::support::workspace(&service, &["email"]).await;
     let endpoint = mailbox(&service, &p, SUPPORT, queue, settings).await;
+    // As the server does: what the channel carries decides what an agent may send.
+    service.channels().register(Arc::new(switchboard_email::EmailChannel::new(service.clone())));
     let mut config = ListenerConfig::new("127.0.0.1:0".parse().unwrap());
     config.hostname = "mx.shop.example".into();
     config.limits.max_message_bytes = max_message_bytes;
@@ -179,6 +181,13 @@ impl Sink {
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
         panic!("the sink got no message {n}");
+    }
+
+    /// The envelope of the `n`th message: its sender, then its recipients.
+    pub async fn envelope(&self, n: usize) -> Vec<String> {
+        self.message(n).await;
+        let env = std::fs::read_to_string(self.dir.join(format!("{n}.env"))).unwrap();
+        env.lines().map(str::to_string).collect()
     }
 }
 

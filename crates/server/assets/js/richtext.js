@@ -1,5 +1,6 @@
-// Article bodies as a small, safe subset of Markdown: headings (#, ##),
-// lists (-, *, 1.), paragraphs, **bold**, `code` and [links](https://…).
+// Article bodies and email replies as a small, safe subset of Markdown:
+// headings (#, ##), lists (-, *, 1.), quotes (>), paragraphs, **bold**,
+// `code` and [links](https://…).
 // Built from DOM nodes, never HTML strings, so an article cannot inject markup.
 // Search snippets get their matches marked the same safe way.
 
@@ -61,8 +62,19 @@ export function render(body) {
     if (list) blocks.push(list);
     list = null;
   };
-  for (const raw of String(body || '').split(/\r?\n/)) {
-    const line = raw.trimEnd();
+  const lines = String(body || '').split(/\r?\n/);
+  for (let i = 0; i < lines.length; i++) {
+    const line = lines[i].trimEnd();
+    if (/^>/.test(line)) {
+      // A quote: its lines, unquoted once, are blocks of their own.
+      flushPara();
+      flushList();
+      const quoted = [];
+      while (i < lines.length && /^>/.test(lines[i])) quoted.push(lines[i++].replace(/^> ?/, ''));
+      i -= 1;
+      blocks.push(h('blockquote', null, render(quoted.join('\n'))));
+      continue;
+    }
     const heading = /^(#{1,3})\s+(.*)$/.exec(line);
     const bullet = /^\s*[-*]\s+(.*)$/.exec(line);
     const numbered = /^\s*\d+[.)]\s+(.*)$/.exec(line);

@@ -13,6 +13,7 @@ use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use serde_json::{Value, json};
 use switchboard_core::ids::ContactId;
+use switchboard_service::conversation::{Addressing, Reply};
 
 type Result<T> = std::result::Result<T, ApiError>;
 
@@ -44,7 +45,19 @@ pub async fn messages(State(s): State<AppState>, Auth(p): Auth, Path(id): Path<u
 pub struct Outgoing {
     #[serde(default)]
     text: String,
+    html: Option<String>,
     attachment: Option<u64>,
+    /// More files, on channels that carry several.
+    #[serde(default)]
+    attachments: Vec<u64>,
+    // Not flattened from `Addressing`: serde cannot deny unknown fields then.
+    subject: Option<String>,
+    #[serde(default)]
+    to: Vec<String>,
+    #[serde(default)]
+    cc: Vec<String>,
+    #[serde(default)]
+    bcc: Vec<String>,
 }
 
 pub async fn send(
@@ -53,7 +66,13 @@ pub async fn send(
     Path(id): Path<u64>,
     Body(b): Body<Outgoing>,
 ) -> Result<(StatusCode, Json<Value>)> {
-    Ok((StatusCode::CREATED, Json(s.send_message(&p, ContactId(id), &b.text, b.attachment).await?)))
+    let reply = Reply {
+        text: b.text,
+        html: b.html,
+        files: b.attachment.into_iter().chain(b.attachments).collect(),
+        addressing: Addressing { subject: b.subject, to: b.to, cc: b.cc, bcc: b.bcc },
+    };
+    Ok((StatusCode::CREATED, Json(s.send_reply(&p, ContactId(id), reply).await?)))
 }
 
 #[derive(Deserialize)]

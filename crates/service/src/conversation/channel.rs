@@ -25,6 +25,9 @@ pub struct Capabilities {
     pub attachments: bool,
     pub typing: bool,
     pub read_receipts: bool,
+    /// Messages name their recipients and subject (email): an agent may
+    /// choose them for a reply.
+    pub addressing: bool,
     /// The longest text one message may have, in characters.
     pub max_length: Option<usize>,
     /// Whether the customer is there live (chat, voice) or answers later
@@ -42,6 +45,7 @@ impl Capabilities {
             attachments: false,
             typing: false,
             read_receipts: false,
+            addressing: false,
             max_length: Some(max_length),
             realtime: false,
         }

@@ -51,6 +51,8 @@ pub struct IncomingMessage {
     pub text: String,
     pub html: Option<String>,
     pub attachment: Option<super::messages::AttachmentRef>,
+    /// Its recipients and subject, where the channel has them (email).
+    pub addressing: super::messages::Addressing,
     /// The sender's own id of the message (the provider's message id, the
     /// widget's client id): a message repeated with the same id is taken
     /// once, and the answer says it was a repeat.
@@ -507,6 +509,7 @@ impl Service {
         let mut body = MessageBody::new(Author::Customer, name, m.text);
         body.html = m.html;
         body.attachment = m.attachment;
+        body.addressing = m.addressing;
         body.client_id = m.client_id;
         body.automatic = m.automatic;
         if let Some(file) = m.file {

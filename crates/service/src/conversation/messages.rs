@@ -45,6 +45,29 @@ pub struct AttachmentRef {
     pub size: usize,
 }
 
+/// Who a message is addressed to and under what subject, on channels whose
+/// messages carry them (email): what a customer's message said, or what
+/// the agent chose for a reply. Empty on the others, and for a reply that
+/// keeps the conversation's own (the channel then answers the customer).
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct Addressing {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub subject: Option<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub to: Vec<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub cc: Vec<String>,
+    /// Only ever on an agent's message: the customer never sees it.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub bcc: Vec<String>,
+}
+
+impl Addressing {
+    pub fn is_empty(&self) -> bool {
+        self.subject.is_none() && self.to.is_empty() && self.cc.is_empty() && self.bcc.is_empty()
+    }
+}
+
 /// The payload of a `message` event.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct MessageBody {
@@ -58,6 +81,11 @@ pub struct MessageBody {
     pub buttons: Vec<ButtonView>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub attachment: Option<AttachmentRef>,
+    /// The files after the first, on channels that carry several (email).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub attachments: Vec<AttachmentRef>,
+    #[serde(flatten)]
+    pub addressing: Addressing,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub client_id: Option<String>,
     /// Sent by a machine, not a person (an email auto-reply).
@@ -74,9 +102,16 @@ impl MessageBody {
             html: None,
             buttons: Vec::new(),
             attachment: None,
+            attachments: Vec::new(),
+            addressing: Addressing::default(),
             client_id: None,
             automatic: false,
         }
+    }
+
+    /// Every file of the message, the first first.
+    pub fn files(&self) -> impl Iterator<Item = &AttachmentRef> {
+        self.attachment.iter().chain(&self.attachments)
     }
 
     /// The log entry of this message on `contact`.
@@ -160,6 +195,10 @@ pub(crate) fn file_name(name: &str) -> Result<String, ServiceError> {
 pub struct Messages {
     pub messages: Vec<Value>,
     pub read_upto: u64,
+    /// What the conversation's endpoint adds under an agent's reply (its
+    /// setting `signature`), for the composer to put in.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub signature: Option<String>,
 }
 
 impl Service {
@@ -196,7 +235,8 @@ impl Service {
             })
             .collect();
         let read_upto = self.chat().read_marks(id).customer;
-        Ok(Messages { messages, read_upto })
+        let signature = self.signature(p.workspace, record.id).await?;
+        Ok(Messages { messages, read_upto, signature })
     }
 
     /// An agent's (or supervisor's) message to the customer.
@@ -207,17 +247,9 @@ impl Service {
         text: &str,
         attachment: Option<u64>,
     ) -> Result<Value, ServiceError> {
-        let record = self.own_contact(p, id).await?;
-        let text = message_text(text, attachment.is_some())?;
-        let attachment = match attachment {
-            Some(a) => Some(self.attachment_ref(p.workspace, id, a).await?),
-            None => None,
-        };
-        let name = self.user_name(p.workspace, p.user).await?;
-        let mut body = MessageBody::new(Author::Agent, &name, text);
-        body.attachment = attachment;
-        let e = self.post_message(&record, body).await?;
-        Ok(frame(&e, |a| format!("/api/v1/attachments/{a}")))
+        let reply =
+            super::Reply { text: text.to_string(), files: attachment.into_iter().collect(), ..Default::default() };
+        self.send_reply(p, id, reply).await
     }
 
     /// Logs one message and tells every listener.

@@ -22,6 +22,7 @@ mod inbound;
 mod messages;
 mod recordings;
 mod retention;
+mod reply;
 
 pub use channel::*;
 pub use delivery::DeliveryOptions;
@@ -29,6 +30,7 @@ pub use driver::{Action, Choice, Input, Step};
 pub use inbound::*;
 pub use messages::*;
 pub use retention::RecordingSettings;
+pub use reply::*;
 
 use serde::{Deserialize, Serialize};
 use std::collections::{HashMap, HashSet};

@@ -58,7 +58,14 @@ export function endpointsTab() {
       const flow = h('select', null, options(choices(flows, '— none —'), item?.flow ?? ''));
       const open = h('select', null, options(choices(hours, '— always open —'), item?.business_hours ?? ''));
       const enabled = checkbox({ label: 'Enabled', name: 'enabled', checked: item ? item.enabled : true, testid: 'endpoint-enabled' });
-      const settings = h('textarea', { rows: 4, spellcheck: false }, JSON.stringify(item?.settings || {}, null, 2));
+      // An email endpoint's signature has a field of its own, out of the JSON.
+      const { signature: signed, ...rest } = item?.settings || {};
+      const settings = h('textarea', { rows: 4, spellcheck: false }, JSON.stringify(rest, null, 2));
+      const signature = h('textarea', { rows: 3, placeholder: 'e.g. The Support team\nExample Ltd · example.com' }, typeof signed === 'string' ? signed : '');
+      const signatureField = field({ label: 'Signature', name: 'signature', input: signature, testid: 'endpoint-signature', hint: 'Put under agents’ email replies (they can edit it in the reply).' });
+      const showSignature = () => (signatureField.hidden = channel.value !== 'email');
+      channel.addEventListener('change', showSignature);
+      showSignature();
       // Each credential already set is a row with an empty password input:
       // typing replaces it, removing the row removes it, leaving it keeps it.
       const secrets = rowList({
@@ -95,6 +102,7 @@ export function endpointsTab() {
           field({ label: 'Queue', name: 'queue', input: queue, testid: 'endpoint-queue' }),
           field({ label: 'Business hours', name: 'business_hours', input: open, testid: 'endpoint-hours' }),
           enabled,
+          signatureField,
           field({ label: 'Settings (JSON)', name: 'settings', input: settings, testid: 'endpoint-settings', hint: 'Keys named like a token, secret, password or key are taken as credentials.' }),
           secrets.el,
         ],
@@ -104,6 +112,10 @@ export function endpointsTab() {
             parsed = JSON.parse(settings.value.trim() || '{}');
           } catch (e) {
             throw { field: 'settings', message: `not JSON: ${e.message}` };
+          }
+          if (channel.value === 'email' && parsed && typeof parsed === 'object' && !Array.isArray(parsed)) {
+            if (signature.value.trim()) parsed.signature = signature.value.trim();
+            else delete parsed.signature;
           }
           const rows = secrets.read();
           const given = {};

@@ -1,6 +1,8 @@
 // The agent's message box: Enter (or Ctrl+Enter) sends, Shift+Enter breaks
 // the line, `/shortcut` expands a canned response (Tab or Enter picks from
-// the list that opens while typing one), and a file can go along.
+// the list that opens while typing one), and a file can go along. A letter
+// (email) is written in a taller box where Enter breaks the line and only
+// Ctrl+Enter sends, and several files can be picked at once.
 
 import { h } from '../dom.js';
 
@@ -33,19 +35,21 @@ export class Composer {
    * `canned()` returns the current canned responses; `onSend(text)` and
    * `onFile(file)` return promises (rejections are shown by the caller);
    * `onTyping(on)` is called on every edit: `on` is false when the box
-   * was cleared, so the customer's "typing…" goes at once.
+   * was cleared, so the customer's "typing…" goes at once. `letter`: the
+   * email box (Ctrl+Enter sends, several files).
    */
-  constructor({ canned, onSend, onFile, onTyping }) {
+  constructor({ canned, onSend, onFile, onTyping, letter = false }) {
     this.canned = canned;
     this.onSend = onSend;
     this.onFile = onFile;
     this.onTyping = onTyping;
+    this.letter = letter;
     this.choices = [];
     this.active = 0;
     this.range = null;
 
     this.input = h('textarea', {
-      rows: 2,
+      rows: letter ? 10 : 2,
       placeholder: 'Write a reply… (/ for canned responses)',
       'aria-label': 'Reply',
       'aria-autocomplete': 'list',
@@ -54,7 +58,7 @@ export class Composer {
     });
     this.picker = h('ul', { class: 'picker', role: 'listbox', id: `picker-${Math.random().toString(36).slice(2)}`, 'aria-label': 'Canned responses', hidden: true, dataset: { testid: 'canned-picker' } });
     this.input.setAttribute('aria-controls', this.picker.id);
-    this.file = h('input', { type: 'file', hidden: true, accept: ATTACHMENT_TYPES.join(','), dataset: { testid: 'composer-file' } });
+    this.file = h('input', { type: 'file', hidden: true, multiple: letter, accept: ATTACHMENT_TYPES.join(','), dataset: { testid: 'composer-file' } });
     this.sendButton = h('button', { type: 'button', class: 'primary', dataset: { testid: 'composer-send' } }, 'Send');
     const cannedButton = h('button', { type: 'button', title: 'Canned responses', dataset: { testid: 'canned-open' } }, 'Canned');
     const attachButton = h('button', { type: 'button', title: 'Attach a file', dataset: { testid: 'composer-attach' } }, 'Attach');
@@ -64,7 +68,7 @@ export class Composer {
       { class: 'composer' },
       this.picker,
       this.input,
-      h('div', { class: 'tools' }, cannedButton, attachButton, this.file, h('span', { class: 'grow muted', style: { fontSize: '.82em' } }, 'Enter to send · Shift+Enter new line'), this.sendButton),
+      h('div', { class: 'tools' }, cannedButton, attachButton, this.file, h('span', { class: 'grow muted', style: { fontSize: '.82em' } }, letter ? 'Ctrl+Enter to send' : 'Enter to send · Shift+Enter new line'), this.sendButton),
     );
 
     this.input.addEventListener('input', () => {
@@ -77,9 +81,9 @@ export class Composer {
     cannedButton.addEventListener('click', () => this.openPicker(''));
     attachButton.addEventListener('click', () => this.file.click());
     this.file.addEventListener('change', () => {
-      const f = this.file.files[0];
+      const files = [...this.file.files];
       this.file.value = '';
-      if (f) this.onFile(f);
+      for (const f of files) this.onFile(f);
     });
   }
 
@@ -113,7 +117,7 @@ export class Composer {
       this.closePicker();
       return;
     }
-    if (e.key === 'Enter' && !e.shiftKey && !e.altKey && !e.isComposing) {
+    if (e.key === 'Enter' && !e.shiftKey && !e.altKey && !e.isComposing && (e.ctrlKey || !this.letter)) {
       e.preventDefault();
       this.send();
     }

@@ -7,14 +7,15 @@ import { attrRows, clock, duration, h, label, notice, replace } from '../dom.js'
 import { icon } from '../icons.js';
 import { Composer, attachmentProblem } from './composer.js';
 import { deliveryMark, deliveryOf } from './delivery.js';
+import { EmailComposer, emailBody, emailHeading } from './email.js';
 import { wrapUpForm, wrapUpTiming } from './wrapup.js';
 
 /** Channels whose messages the desktop shows and answers. */
-export const MESSAGING = new Set(['chat', 'sms', 'whatsapp', 'telegram', 'messenger']);
+export const MESSAGING = new Set(['chat', 'email', 'sms', 'whatsapp', 'telegram', 'messenger']);
 
 /** Channels with a provider between: their messages show a delivery mark
  * rather than the chat's read ticks. */
-const PROVIDED = new Set(['sms', 'whatsapp', 'telegram', 'messenger']);
+const PROVIDED = new Set(['email', 'sms', 'whatsapp', 'telegram', 'messenger']);
 
 const TYPING_SEND_EVERY = 3000;
 const TYPING_IDLE = 4000;
@@ -96,6 +97,7 @@ export class Conversation {
       onFile: (file) => this.sendFile(file),
       onTyping: (on) => (on ? this.typed() : this.stopTyping()),
     });
+    this.mail = null; // the email composer, once the contact is known to be an email
     this.details = h('div', { class: 'thread', dataset: { testid: 'contact-details' } });
     this.wrapSlot = h('div');
 
@@ -127,14 +129,17 @@ export class Conversation {
 
     const connected = state === 'connected';
     const chat = this.messaging;
-    // A message left while the chat was closed: nobody is on the other end to answer live.
+    if (this.channel === 'email' && !this.mail) this.useMailComposer();
+    // A message left while the chat was closed, or an email: nobody is on
+    // the other end live, so there is no chat to end and no typing mark.
     const left = Boolean(rec && rec.attributes && rec.attributes.left_message === true);
+    const letter = this.channel === 'email';
     this.thread.hidden = rec ? !chat : false;
     this.typing.hidden = !chat;
     this.details.hidden = !rec || chat;
     this.composer.el.hidden = !chat || !connected || Boolean(this.item.chatEnded) || left;
-    this.endButton.hidden = !(chat && connected) || left;
-    this.wrapButton.hidden = !connected || (chat && !this.item.chatEnded && !left) || this.wrapping;
+    this.endButton.hidden = !(chat && connected) || left || letter;
+    this.wrapButton.hidden = !connected || (chat && !this.item.chatEnded && !left && !letter) || this.wrapping;
     if (left && connected) this.notice.show(`Left while the chat was closed. Answer by email${rec.attributes.email ? ` to ${rec.attributes.email}` : ''}, then wrap up.`, 'info');
     this.transferButton.hidden = !connected;
     if (this.item.chatEnded && connected && chat) {
@@ -162,12 +167,34 @@ export class Conversation {
     );
   }
 
+  /** An email is answered with the letter composer in place of the chat's. */
+  useMailComposer() {
+    this.mail = new EmailComposer({
+      canned: () => this.ctx.canned(),
+      onSend: (reply) => this.sendMail(reply),
+      problem: (file) => attachmentProblem(file),
+      onProblem: (why) => this.notice.show(why),
+    });
+    this.composer.el.replaceWith(this.mail.el);
+    // The rest of the view shows and hides `composer` by its element.
+    this.composer = { el: this.mail.el, focus: () => this.mail.focus() };
+    this.typing.remove();
+  }
+
+  /** What the email composer fills its fields from. */
+  mailContext(signature) {
+    if (!this.mail) return;
+    const messages = [...this.messages.values()].sort((a, b) => a.id - b.id);
+    this.mail.setContext({ messages, attributes: this.record?.attributes || {}, ...(signature !== undefined ? { signature } : {}) });
+  }
+
   async load() {
     this.loaded = true;
     try {
       const answer = await get(`contacts/${this.id}/messages`);
       this.readUpto = Math.max(this.readUpto, answer.read_upto || 0);
       for (const m of answer.messages || []) this.add(m);
+      this.mailContext(answer.signature || null);
       this.refreshTicks();
       this.markRead();
     } catch (err) {
@@ -196,13 +223,16 @@ export class Conversation {
 
   messageView(m) {
     const own = m.from === 'agent';
+    const letter = this.channel === 'email';
     const ticks = own ? h('span', { class: 'ticks', dataset: { testid: 'msg-ticks' } }) : null;
     const el = h(
       'div',
-      { class: ['msg', m.from], dataset: { testid: 'msg', from: m.from, id: String(m.id) } },
+      { class: ['msg', m.from, letter ? 'letter' : null], dataset: { testid: 'msg', from: m.from, id: String(m.id) } },
       h('div', { class: 'who' }, h('span', null, m.name || label(m.from)), h('time', null, m.at ? clock(m.at) : '')),
-      m.text ? h('div', { class: 'text' }, m.text) : null,
+      letter ? emailHeading(m) : null,
+      letter && (m.text || m.html) ? emailBody(m) : m.text ? h('div', { class: 'text' }, m.text) : null,
       m.attachment ? attachmentView(m.attachment) : null,
+      ...(m.attachments || []).map(attachmentView),
       m.buttons && m.buttons.length ? h('div', { class: 'buttons' }, m.buttons.map((b) => h('span', { class: 'tag' }, b.label))) : null,
       ticks,
     );
@@ -214,7 +244,8 @@ export class Conversation {
     if (PROVIDED.has(this.channel)) {
       const mark = deliveryMark(m.delivery);
       el.className = `ticks ${mark.state}`;
-      el.textContent = mark.text;
+      // A failure says why where it is seen, not only on hover.
+      el.textContent = mark.state === 'failed' ? `${mark.text}: ${mark.title}` : mark.text;
       el.title = mark.title;
       el.dataset.delivery = mark.state;
       return;
@@ -237,6 +268,7 @@ export class Conversation {
     const p = ev.payload || {};
     if (ev.kind === 'message') {
       this.add(messageOf(ev));
+      this.mailContext();
       this.markRead();
       this.ctx.onChange();
     } else if (ev.kind === 'typing' && p.from === 'customer') {
@@ -315,6 +347,27 @@ export class Conversation {
       this.notice.clear();
     } catch (err) {
       pending.remove();
+      this.notice.show(`Not sent: ${err.message}`);
+      throw err;
+    }
+  }
+
+  /** An email reply: its files uploaded first, then the message naming them. */
+  async sendMail(reply) {
+    try {
+      const ids = [];
+      for (const file of reply.files) {
+        this.notice.show(`Uploading ${file.name}…`, 'info');
+        const a = await request('POST', `contacts/${this.id}/attachments`, file, {
+          headers: { 'Content-Type': file.type, 'X-Filename': headerSafe(file.name) },
+        });
+        ids.push(a.id);
+      }
+      const body = { text: reply.text, html: reply.html, to: reply.to, cc: reply.cc, bcc: reply.bcc, subject: reply.subject, attachments: ids };
+      const m = await post(`contacts/${this.id}/messages`, body);
+      if (m && typeof m.id === 'number') this.add(m);
+      this.notice.clear();
+    } catch (err) {
       this.notice.show(`Not sent: ${err.message}`);
       throw err;
     }

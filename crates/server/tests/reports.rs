@@ -1,8 +1,10 @@
 //! Historical reports over HTTP, on SQLite and on PostgreSQL: figures of a
-//! handled contact, who may read them, and the CSV export.
+//! handled contact, who may read them, and the CSV export; planning from the
+//! demo's history over HTTP.
 
 use reqwest::StatusCode;
 use serde_json::json;
+use switchboard_server::demo;
 use switchboard_store::Store;
 
 mod common;
@@ -100,4 +102,66 @@ async fn reports_on_sqlite() {
 #[tokio::test]
 async fn reports_on_postgres() {
     reports(Store::open(&postgres_url().await).await.unwrap()).await;
+}
+
+/// The Planning API over the demo's four weeks: a supervisor's plan as JSON
+/// and CSV, adjustments, a what-if; agents may do none of it.
+async fn planning(store: Store) {
+    let (app, service) = App::start(store).await;
+    demo::ensure(&service, None).await.unwrap();
+    let dave = app.login("dave@demo.example", demo::PASSWORD).await;
+    let alice = app.login("alice@demo.example", demo::PASSWORD).await;
+    let queues = app.get("/api/v1/queues", &dave).await;
+    let billing = queues["queues"].as_array().unwrap().iter().find(|q| q["name"] == "Billing").unwrap()["id"].clone();
+
+    let plan = app.get(&format!("/api/v1/planning/schedule?queue={billing}&weeks=1"), &dave).await;
+    assert_eq!(plan["queue_name"], "Billing");
+    assert_eq!(plan["evaluation"]["scores"].as_array().unwrap().len(), 4, "{}", plan["evaluation"]);
+    assert!(plan["schedule"]["shifts"].as_array().is_some_and(|s| !s.is_empty()), "{}", plan["schedule"]);
+    let intervals = plan["intervals"].as_array().unwrap();
+    assert!(intervals.iter().all(|i| i["over_under"].as_i64().is_some_and(|o| o >= 0)));
+    let forecast = app.get(&format!("/api/v1/planning/forecast?queue={billing}"), &dave).await;
+    assert!(forecast["intervals"][0].get("required").is_none(), "a forecast has no staffing");
+
+    let url = format!("{}/api/v1/planning/staffing?queue={billing}&format=csv", app.base);
+    let resp = app.http.get(&url).bearer_auth(&dave).send().await.unwrap();
+    assert_eq!(resp.headers()["content-type"], "text/csv; charset=utf-8");
+    let csv = resp.text().await.unwrap();
+    assert!(csv.starts_with("start,start_local,offered,"), "{csv}");
+    assert_eq!(csv.lines().count(), intervals.len() + 1);
+
+    let adjustment =
+        json!({ "queue": billing, "from": "2030-01-07T08:00", "to": "2030-01-07T12:00", "change_percent": 20 });
+    let (status, _) = app.call("POST", "/api/v1/planning/adjustments", Some(&alice), Some(adjustment.clone())).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    let made = app.ok("POST", "/api/v1/planning/adjustments", &dave, adjustment).await;
+    assert_eq!(made["change_percent"], 20.0);
+    let listed = app.get("/api/v1/planning/adjustments", &dave).await;
+    assert_eq!(listed["adjustments"].as_array().unwrap().len(), 1, "{listed}");
+
+    let yesterday = chrono::Utc::now().date_naive().pred_opt().unwrap();
+    let ask = json!({ "day": yesterday, "agents": [{ "queue": billing, "change": "+1" }], "seeds": 1 });
+    let what_if = app.ok("POST", "/api/v1/planning/what-if", &dave, ask.clone()).await;
+    assert_eq!(what_if["queues"].as_array().unwrap().len(), 3, "{what_if}");
+    for (path, body) in [
+        (format!("/api/v1/planning/staffing?queue={billing}"), None),
+        ("/api/v1/planning/what-if".to_string(), Some(ask)),
+    ] {
+        let method = if body.is_some() { "POST" } else { "GET" };
+        let (status, _) = app.call(method, &path, Some(&alice), body).await;
+        assert_eq!(status, StatusCode::FORBIDDEN, "{path}");
+    }
+    let (status, body) = app.call("GET", "/api/v1/planning/staffing?queue=1&interval=7m", Some(&dave), None).await;
+    assert_eq!((status, body["error"]["field"].clone()), (StatusCode::BAD_REQUEST, json!("interval")));
+    app.running.stop().await;
+}
+
+#[tokio::test]
+async fn planning_on_sqlite() {
+    planning(Store::open(&sqlite_url()).await.unwrap()).await;
+}
+
+#[tokio::test]
+async fn planning_on_postgres() {
+    planning(Store::open(&postgres_url().await).await.unwrap()).await;
 }

@@ -370,7 +370,7 @@ mod tests {
     }
 
     #[test]
-    fn the_text_lists_every_queue() {
+    fn a_day_without_contacts_says_so() {
         let text = text_of("Acme", NaiveDate::from_ymd_opt(2026, 3, 9).unwrap(), Tz::UTC, &[]);
         assert_eq!(text, "Acme: 2026-03-09 (UTC)\n\nNo contacts that day.\n");
     }

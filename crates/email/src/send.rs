@@ -200,7 +200,7 @@ pub fn compose_notice(endpoint: &Endpoint, to: &str, notice: &Notice) -> Result<
         .text_body(notice.text.clone())
         .write_to_vec()
         .map_err(|e| SendError::Permanent(format!("building the message: {e}")))?;
-    Ok(Composed { id, from, to: to.to_string(), bytes })
+    Ok(Composed { id, from, recipients: vec![to.to_string()], bytes })
 }
 
 /// RFC 3834: the bot's answers are automatic, an agent's are not.

@@ -59,7 +59,8 @@ fn frame(payload: &[u8]) -> Vec<u8> {
     f.extend_from_slice(&0x0800u16.to_be_bytes());
     let mut ip = vec![0x45, 0, 0, 0, 0, 0, 0x40, 0, 64, 17, 0, 0, 127, 0, 0, 1, 127, 0, 0, 1];
     ip[2..4].copy_from_slice(&ip_len.to_be_bytes());
-    ip[10..12].copy_from_slice(&(!fold(ip_sum(&ip)) as u16).to_be_bytes());
+    let checksum = !fold(ip_sum(&ip)) as u16;
+    ip[10..12].copy_from_slice(&checksum.to_be_bytes());
     f.extend_from_slice(&ip);
     f.extend_from_slice(&FILE_PORT.to_be_bytes());
     f.extend_from_slice(&FILE_PORT.to_be_bytes());

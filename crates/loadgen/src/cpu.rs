@@ -29,12 +29,7 @@ impl Snapshot {
     /// Reads /proc; zeros where it cannot (the shares then say nothing).
     pub fn take(server_pid: u32) -> Snapshot {
         let (busy, total) = machine().unwrap_or_default();
-        Snapshot {
-            busy,
-            total,
-            server: tree(server_pid),
-            client: process("self").unwrap_or_default(),
-        }
+        Snapshot { busy, total, server: tree(server_pid), client: process("self").unwrap_or_default() }
     }
 
     pub fn shares_until(self, end: Snapshot) -> Shares {

@@ -63,7 +63,10 @@ async fn wav_files_become_8khz_mono_once() {
     // Calls share one copy of the samples, and so does a second cache on the directory once it read the file.
     assert_eq!(again.samples().as_ptr(), stereo.samples().as_ptr());
     let other = PromptCache::new(&dir).unwrap();
-    let (first, second) = (other.wav(&wav(1, 2, 16_000, 16, &pcm)).await.unwrap(), other.wav(&wav(1, 2, 16_000, 16, &pcm)).await.unwrap());
+    let (first, second) = (
+        other.wav(&wav(1, 2, 16_000, 16, &pcm)).await.unwrap(),
+        other.wav(&wav(1, 2, 16_000, 16, &pcm)).await.unwrap(),
+    );
     assert_eq!(first, stereo);
     assert_eq!(first.samples().as_ptr(), second.samples().as_ptr());
     let mut names: Vec<String> =

@@ -112,7 +112,8 @@ pub async fn hold(binary: &Path, plan: &HoldPlan) -> anyhow::Result<Vec<Held>> {
     let mut rows = Vec::new();
     for &calls in &plan.calls {
         for &target in &plan.targets {
-            let row = hold_once(binary, plan, target, calls).await.with_context(|| format!("{target:?}, {calls} calls"))?;
+            let row =
+                hold_once(binary, plan, target, calls).await.with_context(|| format!("{target:?}, {calls} calls"))?;
             report::held_line(&row);
             rows.push(row);
         }

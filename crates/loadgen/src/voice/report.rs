@@ -1,7 +1,7 @@
 //! The voice runs' results: a line per step as it finishes, a summary
 //! with the ratios at the end, and one JSON line per step for scripts.
 
-use super::{HoldPlan, HoldTarget, Held, P99_LIMIT_MS, SetUp, SetupPlan, SetupTarget};
+use super::{Held, HoldPlan, HoldTarget, P99_LIMIT_MS, SetUp, SetupPlan, SetupTarget};
 use serde_json::json;
 
 fn hold_name(t: HoldTarget) -> &'static str {
@@ -98,7 +98,10 @@ pub fn held_summary(rows: &[Held]) {
         }
     }
     for r in rows {
-        println!("{}", json!({ "voice": "hold", "row": r, "calls_per_core": r.calls_per_core(), "kib_per_call": r.kib_per_call(), "held": r.passed() }));
+        println!(
+            "{}",
+            json!({ "voice": "hold", "row": r, "calls_per_core": r.calls_per_core(), "kib_per_call": r.kib_per_call(), "held": r.passed() })
+        );
     }
 }
 

@@ -3,7 +3,7 @@
 //! prompt first), and Kamailio as a stateless replier.
 
 use crate::process::Server;
-use crate::switchboard::{Api, command, text};
+use crate::switchboard::{Api, billing_queue, command, text};
 use anyhow::{Context, bail};
 use serde_json::json;
 use std::net::{SocketAddr, UdpSocket};
@@ -54,12 +54,8 @@ impl VoiceSwitchboard {
         let api = Api::new(&server.base);
         let login = api.call("/api/v1/auth/login", None, json!({ "email": EMAIL, "password": PASSWORD })).await?;
         let token = text(&login, "token")?;
-        api.call("/api/v1/skills", Some(&token), json!({ "name": "billing" })).await?;
-        let policy = json!({ "name": "Billing", "steps": [{ "expr": "billing >= 3" }] });
-        let policy = api.call("/api/v1/policies", Some(&token), policy).await?;
-        let queue = json!({ "name": "Billing", "channels": ["voice"], "policy": policy["id"] });
-        let queue = api.call("/api/v1/queues", Some(&token), queue).await?;
-        let mut endpoint = json!({ "channel": "voice", "name": "Load line", "address": NUMBER, "queue": queue["id"] });
+        let queue = billing_queue(&api, &token, "voice").await?;
+        let mut endpoint = json!({ "channel": "voice", "name": "Load line", "address": NUMBER, "queue": queue });
         if ivr_seconds.is_some() {
             let flow = json!({ "name": "Welcome", "definition": {
                 "start": "welcome",

@@ -142,6 +142,9 @@ struct HoldArgs {
     /// Callers hear an IVR recording instead of the queue's hold music.
     #[arg(long)]
     ivr: bool,
+    /// Run the target at real-time priority (SCHED_FIFO 10), as on a machine of its own.
+    #[arg(long)]
+    realtime: bool,
     #[arg(long, value_enum, default_value_t = HoldWith::Both)]
     target: HoldWith,
 }
@@ -320,6 +323,7 @@ async fn run_voice(binary: &std::path::Path, command: &VoiceCommand) -> anyhow::
                 settle: Duration::from_secs(a.settle),
                 measure: Duration::from_secs(a.seconds),
                 ivr: a.ivr,
+                realtime: a.realtime,
                 targets,
             };
             voice::report::held_header(&plan);

@@ -57,6 +57,10 @@ pub struct HoldPlan {
     pub measure: Duration,
     /// Callers hear an IVR recording (longer than the call) instead of hold music.
     pub ivr: bool,
+    /// Run the target (Switchboard or sipp's answerer alike) at real-time
+    /// priority, so that a machine busy with other work delays its packets
+    /// no more than a dedicated one would.
+    pub realtime: bool,
     pub targets: Vec<HoldTarget>,
 }
 
@@ -156,6 +160,9 @@ async fn hold_once(binary: &Path, plan: &HoldPlan, target: HoldTarget, calls: us
             out
         }
     };
+    if plan.realtime {
+        realtime(pid)?;
+    }
     // One call first: the first caller's prompts are spoken or converted and
     // cached (a text-to-speech run per prompt), which is start-up, not load.
     let warm_up = Sipp::start(Launch {
@@ -211,6 +218,14 @@ async fn hold_once(binary: &Path, plan: &HoldPlan, target: HoldTarget, calls: us
     let cores = cpu.server / 100.0 * cores_of_machine() as f64;
     let _ = std::fs::remove_dir_all(&dir);
     Ok(Held { target, calls, callers, waiting, cpu, cores, rss_idle_kib, rss_load_kib, pacing })
+}
+
+/// Every thread of `pid` to SCHED_FIFO at priority 10 (threads it starts later inherit it).
+fn realtime(pid: u32) -> anyhow::Result<()> {
+    let out = std::process::Command::new("chrt").args(["-a", "-f", "-p", "10", &pid.to_string()]).output();
+    let out = out.context("running chrt (util-linux)")?;
+    anyhow::ensure!(out.status.success(), "chrt failed: {}", String::from_utf8_lossy(&out.stderr));
+    Ok(())
 }
 
 fn args(a: &[&str]) -> Vec<String> {

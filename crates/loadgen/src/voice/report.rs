@@ -20,11 +20,12 @@ fn setup_name(t: SetupTarget) -> &'static str {
 
 pub fn held_header(plan: &HoldPlan) {
     println!(
-        "voice hold: callers {} ({} new a second), {} s settling + {} s measured; p99 limit {P99_LIMIT_MS} ms, loss 0",
+        "voice hold: callers {} ({} new a second), {} s settling + {} s measured; p99 limit {P99_LIMIT_MS} ms, loss 0{}",
         if plan.ivr { "in an IVR prompt" } else { "in the queue with hold music" },
         plan.rate,
         plan.settle.as_secs(),
-        plan.measure.as_secs()
+        plan.measure.as_secs(),
+        if plan.realtime { "; targets at real-time priority" } else { "" }
     );
     println!(
         "{:<14} {:>6} {:>7} {:>6} {:>8} {:>7} {:>7} {:>7} {:>9} {:>6} {:>8} {:>10} {:>8}  {:>22}  CPU % of machine: target / loadgen / other",

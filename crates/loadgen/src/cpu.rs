@@ -29,12 +29,7 @@ impl Snapshot {
     /// Reads /proc; zeros where it cannot (the shares then say nothing).
     pub fn take(server_pid: u32) -> Snapshot {
         let (busy, total) = machine().unwrap_or_default();
-        Snapshot {
-            busy,
-            total,
-            server: process(&server_pid.to_string()).unwrap_or_default(),
-            client: process("self").unwrap_or_default(),
-        }
+        Snapshot { busy, total, server: tree(server_pid), client: process("self").unwrap_or_default() }
     }
 
     pub fn shares_until(self, end: Snapshot) -> Shares {
@@ -59,10 +54,42 @@ fn machine() -> Option<(u64, u64)> {
 
 /// User + system ticks of a process, all its threads (/proc/PID/stat).
 fn process(pid: &str) -> Option<u64> {
+    Some(stat(pid)?.1)
+}
+
+/// Ticks of a process and of its live descendants: a server may work in
+/// several processes (Kamailio's workers are children of its first process).
+fn tree(pid: u32) -> u64 {
+    let Ok(dir) = std::fs::read_dir("/proc") else { return 0 };
+    let all: Vec<(u32, u32, u64)> = dir
+        .filter_map(|e| {
+            let name = e.ok()?.file_name().into_string().ok()?;
+            let (parent, ticks) = stat(&name)?;
+            Some((name.parse().ok()?, parent, ticks))
+        })
+        .collect();
+    let mut members = vec![pid];
+    let mut total = 0;
+    while let Some(p) = members.pop() {
+        for &(child, parent, ticks) in &all {
+            if child == p {
+                total += ticks;
+            }
+            if parent == p {
+                members.push(child);
+            }
+        }
+    }
+    total
+}
+
+/// A process's parent and its user + system ticks, all its threads (/proc/PID/stat).
+fn stat(pid: &str) -> Option<(u32, u64)> {
     let text = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
     // The command name may hold spaces; the fields after it do not.
     let rest = &text[text.rfind(')')? + 2..];
     let fields: Vec<&str> = rest.split_whitespace().collect();
-    // utime and stime are fields 14 and 15 of the line, 12 and 13 after the name and state.
-    Some(fields.get(11)?.parse::<u64>().ok()? + fields.get(12)?.parse::<u64>().ok()?)
+    // ppid is field 4 of the line, utime and stime 14 and 15: indices 1, 11 and 12 from the state on.
+    let parent = fields.get(1)?.parse().ok()?;
+    Some((parent, fields.get(11)?.parse::<u64>().ok()? + fields.get(12)?.parse::<u64>().ok()?))
 }

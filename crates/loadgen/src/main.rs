@@ -2,7 +2,8 @@
 //! by the real `switchboard serve` and by a bare axum + sqlx peer measured
 //! in the same run, on SQLite and on PostgreSQL. With `--websockets N`, the
 //! memory N idle event sockets cost the server instead. `loadgen chat`
-//! measures live chats against a bare WebSocket relay.
+//! measures live chats against a bare WebSocket relay; `loadgen voice`
+//! measures calls over SIP and RTP against sipp and Kamailio.
 //!
 //! See docs/BENCHMARKS.md ("Contacts over HTTP", "Chat") for the figures.
 
@@ -15,6 +16,7 @@ mod process;
 mod report;
 mod stats;
 mod switchboard;
+mod voice;
 mod websockets;
 
 use anyhow::Context;
@@ -66,6 +68,9 @@ struct Cli {
 enum Command {
     /// Live chats: customers, auto-answering agents, round trips and server memory.
     Chat(ChatArgs),
+    /// Calls from sipp over SIP and RTP: calls held per core, set-ups per CPU-second.
+    #[command(subcommand)]
+    Voice(VoiceCommand),
     /// The bare WebSocket relay peer of `chat` (started by loadgen itself).
     #[command(hide = true)]
     Relay {
@@ -110,6 +115,67 @@ struct ChatArgs {
     parallel: usize,
     #[arg(long, value_enum, default_value_t = ChatTarget::Both)]
     target: ChatTarget,
+}
+
+#[derive(Debug, Subcommand)]
+enum VoiceCommand {
+    /// Calls held at once with audio both ways: RTP pacing (from a loopback capture), CPU and memory per call.
+    Hold(HoldArgs),
+    /// Short calls (INVITE, 200, ACK, BYE) at rising rates: calls per CPU-second.
+    Setup(SetupArgs),
+}
+
+#[derive(Debug, clap::Args)]
+struct HoldArgs {
+    /// Calls held at once, one step each (at most 2,500).
+    #[arg(long, value_delimiter = ',', default_value = "50,100,200,400,800", value_parser = at_least_one)]
+    calls: Vec<usize>,
+    /// New calls a second while ramping up.
+    #[arg(long, default_value_t = 100, value_parser = clap::value_parser!(u32).range(1..))]
+    rate: u32,
+    /// Seconds between the last call answered and the measured window.
+    #[arg(long, default_value_t = 3)]
+    settle: u64,
+    /// Measured seconds per step.
+    #[arg(long, default_value_t = 15, value_parser = clap::value_parser!(u64).range(1..))]
+    seconds: u64,
+    /// Callers hear an IVR recording instead of the queue's hold music.
+    #[arg(long)]
+    ivr: bool,
+    /// Run the target at real-time priority (SCHED_FIFO 10), as on a machine of its own.
+    #[arg(long)]
+    realtime: bool,
+    #[arg(long, value_enum, default_value_t = HoldWith::Both)]
+    target: HoldWith,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+enum HoldWith {
+    Switchboard,
+    Sipp,
+    Both,
+}
+
+#[derive(Debug, clap::Args)]
+struct SetupArgs {
+    /// Calls a second, one step each.
+    #[arg(long, value_delimiter = ',', default_value = "100,200,400,800", value_parser = clap::value_parser!(u32).range(1..))]
+    rates: Vec<u32>,
+    /// Seconds of calls per step.
+    #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u32).range(1..))]
+    seconds: u32,
+    /// Kamailio's UDP worker processes.
+    #[arg(long, default_value_t = 2, value_parser = clap::value_parser!(u32).range(1..))]
+    kamailio_workers: u32,
+    #[arg(long, value_enum, default_value_t = SetupWith::Both)]
+    target: SetupWith,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+enum SetupWith {
+    Switchboard,
+    Kamailio,
+    Both,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
@@ -162,7 +228,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
     match &cli.command {
         Some(Command::Peer { database, connections, http }) => return peer::serve(database, *connections, *http).await,
         Some(Command::Relay { http, agents }) => return chat::serve_relay(*http, *agents).await,
-        Some(Command::Chat(_)) | None => {}
+        Some(Command::Chat(_) | Command::Voice(_)) | None => {}
     }
     let binary = cli.binary.clone().unwrap_or_else(default_binary);
     anyhow::ensure!(
@@ -172,6 +238,9 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
     );
     if let Some(Command::Chat(args)) = &cli.command {
         return run_chat(&binary, args).await;
+    }
+    if let Some(Command::Voice(command)) = &cli.command {
+        return run_voice(&binary, command).await;
     }
     if let Some(n) = cli.websockets {
         let r = websockets::run(&binary, n).await?;
@@ -229,6 +298,56 @@ async fn run_chat(binary: &std::path::Path, args: &ChatArgs) -> anyhow::Result<(
     chat::report::table(plan, &rows);
     for row in &rows {
         println!("{}", chat::report::json_line(plan, row));
+    }
+    Ok(())
+}
+
+async fn run_voice(binary: &std::path::Path, command: &VoiceCommand) -> anyhow::Result<()> {
+    match command {
+        VoiceCommand::Hold(a) => {
+            anyhow::ensure!(
+                a.calls.iter().all(|&n| n <= voice::MAX_CALLS),
+                "at most {} calls (sipp's media ports go round after that)",
+                voice::MAX_CALLS
+            );
+            let mut targets = Vec::new();
+            if matches!(a.target, HoldWith::Switchboard | HoldWith::Both) {
+                targets.push(voice::HoldTarget::Switchboard);
+            }
+            if matches!(a.target, HoldWith::Sipp | HoldWith::Both) {
+                targets.push(voice::HoldTarget::SippAnswerer);
+            }
+            let plan = voice::HoldPlan {
+                calls: a.calls.clone(),
+                rate: a.rate,
+                settle: Duration::from_secs(a.settle),
+                measure: Duration::from_secs(a.seconds),
+                ivr: a.ivr,
+                realtime: a.realtime,
+                targets,
+            };
+            voice::report::held_header(&plan);
+            let rows = voice::hold(binary, &plan).await?;
+            voice::report::held_summary(&rows);
+        }
+        VoiceCommand::Setup(a) => {
+            let mut targets = Vec::new();
+            if matches!(a.target, SetupWith::Switchboard | SetupWith::Both) {
+                targets.push(voice::SetupTarget::Switchboard);
+            }
+            if matches!(a.target, SetupWith::Kamailio | SetupWith::Both) {
+                targets.push(voice::SetupTarget::Kamailio);
+            }
+            let plan = voice::SetupPlan {
+                rates: a.rates.clone(),
+                seconds: a.seconds,
+                targets,
+                kamailio_workers: a.kamailio_workers,
+            };
+            voice::report::setup_header(&plan);
+            let rows = voice::setup(binary, &plan).await?;
+            voice::report::setup_summary(&rows);
+        }
     }
     Ok(())
 }

@@ -65,7 +65,7 @@ impl Server {
 
     /// Resident memory (VmRSS) in KiB, from /proc.
     pub fn rss_kib(&self) -> anyhow::Result<u64> {
-        status_field(self.pid(), "VmRSS")
+        rss_kib(self.pid())
     }
 
     pub fn log_text(&self) -> String {
@@ -84,6 +84,11 @@ impl Drop for Server {
 fn free_port() -> anyhow::Result<u16> {
     let listener = TcpListener::bind("127.0.0.1:0").context("binding 127.0.0.1:0")?;
     Ok(listener.local_addr()?.port())
+}
+
+/// A process's resident memory (VmRSS) in KiB, from /proc.
+pub fn rss_kib(pid: u32) -> anyhow::Result<u64> {
+    status_field(pid, "VmRSS")
 }
 
 /// A `kB` field of /proc/PID/status.

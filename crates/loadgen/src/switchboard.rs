@@ -57,12 +57,7 @@ impl Switchboard {
         // An integration creating contacts would hold an API token, not a session.
         let token = api.call("/api/v1/tokens", Some(&session), json!({ "name": "load" })).await?;
         let token = text(&token, "token")?;
-        api.call("/api/v1/skills", Some(&token), json!({ "name": "billing" })).await?;
-        let policy = json!({ "name": "Billing", "steps": [{ "expr": "billing >= 3" }] });
-        let policy = api.call("/api/v1/policies", Some(&token), policy).await?;
-        let queue = json!({ "name": "Billing", "channels": ["api"], "policy": policy["id"] });
-        let queue = api.call("/api/v1/queues", Some(&token), queue).await?;
-        let queue = queue["id"].as_u64().with_context(|| format!("a queue without an id: {queue}"))?;
+        let queue = billing_queue(&api, &token, "api").await?;
         Ok(Switchboard { server, token, queue })
     }
 
@@ -83,6 +78,17 @@ impl Switchboard {
         let stats: Value = reqwest::Client::new().get(url).bearer_auth(&self.token).send().await?.json().await?;
         stats["queues"][0]["waiting"].as_u64().with_context(|| format!("no waiting count in {stats}"))
     }
+}
+
+/// A Billing queue on `channel` that only agents with the `billing` skill at
+/// 3 or more may serve: with no such agent, whatever comes in waits in line.
+pub(crate) async fn billing_queue(api: &Api, token: &str, channel: &str) -> anyhow::Result<u64> {
+    api.call("/api/v1/skills", Some(token), json!({ "name": "billing" })).await?;
+    let policy = json!({ "name": "Billing", "steps": [{ "expr": "billing >= 3" }] });
+    let policy = api.call("/api/v1/policies", Some(token), policy).await?;
+    let queue = json!({ "name": "Billing", "channels": [channel], "policy": policy["id"] });
+    let queue = api.call("/api/v1/queues", Some(token), queue).await?;
+    queue["id"].as_u64().with_context(|| format!("a queue without an id: {queue}"))
 }
 
 /// JSON calls for the set-up, each failing with the server's answer.

@@ -195,6 +195,13 @@ pub struct SipArgs {
     /// UDP ports for the calls' audio, START-END (RTP on even ports, RTCP on the odd one above).
     #[arg(long, env = "SWITCHBOARD_RTP_PORTS", default_value = "20000-20999", value_parser = port_range)]
     pub rtp_ports: (u16, u16),
+    /// SIP messages one source address may send per second (a token bucket; beyond it they are
+    /// dropped unread). A trunk sends every call from one address: raise it for a busy trunk.
+    #[arg(long, env = "SWITCHBOARD_SIP_SOURCE_RATE", default_value_t = 50, value_parser = clap::value_parser!(u32).range(1..))]
+    pub sip_source_rate: u32,
+    /// SIP messages one source address may send at once, before the rate applies.
+    #[arg(long, env = "SWITCHBOARD_SIP_SOURCE_BURST", default_value_t = 100, value_parser = clap::value_parser!(u32).range(1..))]
+    pub sip_source_burst: u32,
 }
 
 fn port_range(s: &str) -> Result<(u16, u16), String> {

@@ -3,6 +3,7 @@
 //! carries without the harshness of a square wave.
 
 use crate::prompt::Prompt;
+use std::sync::OnceLock;
 
 const RATE: f64 = 8000.0;
 /// A major chord's notes in Hz, rising, then the fifth back down.
@@ -11,8 +12,14 @@ const NOTE_SECONDS: f64 = 0.6;
 /// About -18 dBFS: audible, never clipping.
 const AMPLITUDE: f64 = 4000.0;
 
-/// One loop of the hold music (2.4 s); played again when it ends.
+/// One loop of the hold music (2.4 s); played again when it ends. Made
+/// once: every caller on hold shares the same samples.
 pub fn hold_music() -> Prompt {
+    static MUSIC: OnceLock<Prompt> = OnceLock::new();
+    MUSIC.get_or_init(compose).clone()
+}
+
+fn compose() -> Prompt {
     let per_note = (RATE * NOTE_SECONDS) as usize;
     let mut samples = Vec::with_capacity(per_note * NOTES.len());
     for freq in NOTES {
@@ -36,5 +43,10 @@ mod tests {
         assert_eq!(p.samples().len(), 19_200);
         let energy = p.samples().iter().map(|&s| f64::from(s).powi(2)).sum::<f64>() / 19_200.0;
         assert!(energy.sqrt() > 1000.0, "rms {}", energy.sqrt());
+    }
+
+    #[test]
+    fn every_caller_shares_one_loop() {
+        assert_eq!(super::hold_music().samples().as_ptr(), super::hold_music().samples().as_ptr());
     }
 }

@@ -1,14 +1,16 @@
 //! Audio prompts: uploaded WAV files and text-to-speech, converted once to
 //! 8 kHz mono 16-bit audio by `sox` and cached on disk under the SHA-256 of
-//! what produced them, so that a call only reads samples.
+//! what produced them, so that a call only reads samples — from memory once
+//! the prompt has been read, shared by every call playing it.
 //!
 //! Text-to-speech prefers `flite` with its `slt` voice (16 kHz, resampled by
 //! sox; it sounds better than the 8 kHz `kal`) and falls back to `espeak-ng`.
 
 use sha2::{Digest, Sha256};
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use thiserror::Error;
 use tokio::io::AsyncWriteExt;
@@ -131,18 +133,43 @@ fn on_path(program: &str) -> bool {
     std::env::var_os("PATH").is_some_and(|paths| std::env::split_paths(&paths).any(|dir| dir.join(program).is_file()))
 }
 
-/// Converted prompts in a directory, named by the hash of their source.
+/// Converted prompts in a directory, named by the hash of their source,
+/// and the ones read since the start kept in memory: every call playing a
+/// prompt shares its samples instead of holding a copy of its own (a
+/// 30-second recording is 480 KB; a thousand callers in that IVR would
+/// otherwise hold 480 MB of the same audio).
 #[derive(Debug, Clone)]
 pub struct PromptCache {
     dir: PathBuf,
+    loaded: Arc<Mutex<Loaded>>,
 }
+
+/// The prompts in memory, by key, and their samples in all.
+#[derive(Debug, Default)]
+struct Loaded {
+    prompts: HashMap<String, Prompt>,
+    samples: usize,
+}
+
+/// Samples kept in memory at most (64 MiB, over an hour of audio): beyond
+/// that a prompt is read from disk each time, as the first one was.
+const MAX_LOADED_SAMPLES: usize = 32 * 1024 * 1024;
 
 impl PromptCache {
     /// A cache in `dir` (created when missing).
     pub fn new(dir: impl Into<PathBuf>) -> Result<Self, PromptError> {
         let dir = dir.into();
         std::fs::create_dir_all(&dir).map_err(io(&dir))?;
-        Ok(PromptCache { dir })
+        Ok(PromptCache { dir, loaded: Arc::default() })
+    }
+
+    fn remember(&self, key: &str, prompt: &Prompt) {
+        let mut loaded = self.loaded.lock().expect("prompt cache lock");
+        let n = prompt.samples().len();
+        if loaded.samples + n <= MAX_LOADED_SAMPLES && !loaded.prompts.contains_key(key) {
+            loaded.samples += n;
+            loaded.prompts.insert(key.to_string(), prompt.clone());
+        }
     }
 
     /// Converts a WAV (16-bit PCM, µ-law or A-law at any rate and channel
@@ -197,9 +224,16 @@ impl PromptCache {
     }
 
     async fn cached(&self, key: &str) -> Result<Option<Prompt>, PromptError> {
+        if let Some(p) = self.loaded.lock().expect("prompt cache lock").prompts.get(key) {
+            return Ok(Some(p.clone()));
+        }
         let path = self.path(key);
         match tokio::fs::read(&path).await {
-            Ok(raw) => Ok(Some(from_raw(&raw))),
+            Ok(raw) => {
+                let prompt = from_raw(&raw);
+                self.remember(key, &prompt);
+                Ok(Some(prompt))
+            }
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
             Err(e) => Err(io(&path)(e)),
         }
@@ -220,7 +254,9 @@ impl PromptCache {
         let raw = tokio::fs::read(&tmp).await.map_err(io(&tmp))?;
         let path = self.path(key);
         tokio::fs::rename(&tmp, &path).await.map_err(io(&path))?;
-        Ok(from_raw(&raw))
+        let prompt = from_raw(&raw);
+        self.remember(key, &prompt);
+        Ok(prompt)
     }
 }
 

@@ -60,6 +60,15 @@ async fn wav_files_become_8khz_mono_once() {
     // Converted once: the same bytes again read the cache (three files, no leftovers).
     let again = cache.wav(&wav(1, 2, 16_000, 16, &pcm)).await.unwrap();
     assert_eq!(again, stereo);
+    // Calls share one copy of the samples, and so does a second cache on the directory once it read the file.
+    assert_eq!(again.samples().as_ptr(), stereo.samples().as_ptr());
+    let other = PromptCache::new(&dir).unwrap();
+    let (first, second) = (
+        other.wav(&wav(1, 2, 16_000, 16, &pcm)).await.unwrap(),
+        other.wav(&wav(1, 2, 16_000, 16, &pcm)).await.unwrap(),
+    );
+    assert_eq!(first, stereo);
+    assert_eq!(first.samples().as_ptr(), second.samples().as_ptr());
     let mut names: Vec<String> =
         std::fs::read_dir(&dir).unwrap().map(|e| e.unwrap().file_name().into_string().unwrap()).collect();
     names.sort();

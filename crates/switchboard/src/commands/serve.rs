@@ -28,6 +28,8 @@ fn sip_config(args: &SipArgs, demo: bool, data_dir: &Path) -> Option<VoiceConfig
     let mut config = VoiceConfig::new(addr, data_dir);
     config.rtp_ports = args.rtp_ports;
     config.public_ip = args.sip_public_ip;
+    config.per_second = args.sip_source_rate;
+    config.burst = args.sip_source_burst;
     Some(config)
 }
 

@@ -13,7 +13,7 @@ const metrics = await load('wallboard/metrics.js');
 const { splitPath, locate, lineCol } = await load('admin/jsonpath.js');
 const { shortcutAt, matching, attachmentProblem } = await load('desktop/composer.js');
 const { parseRanges } = await load('admin/hours.js');
-const { describe, groupTimeline, historyEvents } = await load('desktop/customer.js');
+const { describe, groupTimeline, historyEvents, verification } = await load('desktop/customer.js');
 const { niceStep } = await load('charts.js');
 const { listOf, SeenIds } = await load('api.js');
 const { deliveryMark, deliveryOf } = await load('desktop/delivery.js');
@@ -239,4 +239,17 @@ test('delivery marks: queued until news, then the latest state; a failure says w
   const given = deliveryOf(ev(10, 'delivery', 10, 2, { message: 7, state: 'failed', reason: 'blocked number', final: true }));
   assert.equal(given.message, 7);
   assert.deepEqual(deliveryMark(given.delivery), { state: 'failed', text: '⚠ Not delivered', title: 'blocked number' });
+});
+
+test('screen pop: the caller verification outcome, from the event or the attribute', () => {
+  const names = { agent: String, queue: String };
+  const checked = (outcome) => ({ kind: 'verification', contact: 7, payload: { check: 'pin', outcome } });
+  assert.equal(describe(checked('verified'), names), 'Caller verification (pin): verified');
+  assert.equal(describe({ kind: 'verification', payload: { check: 'date_of_birth', outcome: 'not_attempted' } }, names), 'Caller verification (date of birth): not attempted');
+  assert.equal(verification({ id: 7, attributes: {} }, [checked('failed'), checked('verified')]), 'verified');
+  // Another contact's outcome is not this one's.
+  assert.equal(verification({ id: 8, attributes: {} }, [checked('verified')]), 'not_attempted');
+  assert.equal(verification({ id: 8, attributes: { verified: false } }, []), 'failed');
+  assert.equal(verification({ id: 8, attributes: { verified: true } }, []), 'verified');
+  assert.equal(verification({ id: 8, attributes: { verified: 'true' } }, []), 'not_attempted');
 });

@@ -24,7 +24,7 @@ mod recordings;
 
 pub use channel::*;
 pub use delivery::DeliveryOptions;
-pub use driver::{Action, Choice, Input, Step};
+pub use driver::{Action, Choice, Input, Party, SECRET, Step};
 pub use inbound::*;
 pub use messages::*;
 

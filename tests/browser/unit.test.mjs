@@ -13,7 +13,7 @@ const metrics = await load('wallboard/metrics.js');
 const { splitPath, locate, lineCol } = await load('admin/jsonpath.js');
 const { shortcutAt, matching, attachmentProblem } = await load('desktop/composer.js');
 const { parseRanges } = await load('admin/hours.js');
-const { describe, groupTimeline, historyEvents } = await load('desktop/customer.js');
+const { describe, groupTimeline, historyEvents, verification } = await load('desktop/customer.js');
 const { niceStep } = await load('charts.js');
 const { listOf, SeenIds } = await load('api.js');
 const { deliveryMark, deliveryOf } = await load('desktop/delivery.js');
@@ -271,4 +271,17 @@ test('email: the draft has room to write, the signature and the quote of the cus
   assert.equal(quote, 'On Monday, Ann wrote:\n> It broke.');
   assert.equal(email.draftOf('The Support team', quote), '\n\n-- \nThe Support team\n\nOn Monday, Ann wrote:\n> It broke.');
   assert.equal(email.draftOf(null, ''), '');
+});
+
+test('screen pop: the caller verification outcome, from the event or the attribute', () => {
+  const names = { agent: String, queue: String };
+  const checked = (outcome) => ({ kind: 'verification', contact: 7, payload: { check: 'pin', outcome } });
+  assert.equal(describe(checked('verified'), names), 'Caller verification (pin): verified');
+  assert.equal(describe({ kind: 'verification', payload: { check: 'date_of_birth', outcome: 'not_attempted' } }, names), 'Caller verification (date of birth): not attempted');
+  assert.equal(verification({ id: 7, attributes: {} }, [checked('failed'), checked('verified')]), 'verified');
+  // Another contact's outcome is not this one's.
+  assert.equal(verification({ id: 8, attributes: {} }, [checked('verified')]), 'not_attempted');
+  assert.equal(verification({ id: 8, attributes: { verified: false } }, []), 'failed');
+  assert.equal(verification({ id: 8, attributes: { verified: true } }, []), 'verified');
+  assert.equal(verification({ id: 8, attributes: { verified: 'true' } }, []), 'not_attempted');
 });

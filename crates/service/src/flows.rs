@@ -6,7 +6,7 @@ use crate::auth::Principal;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use switchboard_core::channel::Channel;
-use switchboard_core::flow::definition::{Handoff, key_path};
+use switchboard_core::flow::definition::{Handoff, Verify, key_path};
 use switchboard_core::flow::{Block, Flow, FlowError};
 use switchboard_core::ids::WorkspaceId;
 use switchboard_core::time::Timestamp;
@@ -90,11 +90,15 @@ impl Service {
     async fn check_handoff_queues(&self, ws: WorkspaceId, flow: &Flow) -> Result<(), ServiceError> {
         let queues = self.store().queues(ws).await?;
         for (id, block) in &flow.definition().blocks {
-            if let Block::Handoff(Handoff { queue: Some(name), .. }) = block
-                && !queues.iter().any(|q| q.name.eq_ignore_ascii_case(name))
-            {
+            let queue = match block {
+                Block::Handoff(Handoff { queue: Some(name), .. }) | Block::Verify(Verify { queue: Some(name), .. }) => {
+                    name
+                }
+                _ => continue,
+            };
+            if !queues.iter().any(|q| q.name.eq_ignore_ascii_case(queue)) {
                 let field = format!("definition.blocks{}.queue", key_path(id.as_str()));
-                return Err(ServiceError::invalid(field, format!("no queue named '{name}'")));
+                return Err(ServiceError::invalid(field, format!("no queue named '{queue}'")));
             }
         }
         Ok(())

@@ -45,6 +45,9 @@ pub enum Kind {
     ConversationEnded,
     /// A call's recording was written; the payload names its file.
     Recording,
+    /// A flow's `verify` block finished: the payload names the `check` and
+    /// its `outcome` (`verified`, `failed`, `not_attempted`).
+    Verification,
     EndpointCreated,
     EndpointUpdated,
     EndpointDeleted,
@@ -63,7 +66,7 @@ pub enum Kind {
 
 impl Kind {
     /// Every kind, engine's first: what a webhook may follow.
-    pub const ALL: [Kind; 32] = [
+    pub const ALL: [Kind; 33] = [
         Kind::ContactQueued,
         Kind::StepChanged,
         Kind::OfferCreated,
@@ -88,6 +91,7 @@ impl Kind {
         Kind::ConversationOpened,
         Kind::ConversationEnded,
         Kind::Recording,
+        Kind::Verification,
         Kind::EndpointCreated,
         Kind::EndpointUpdated,
         Kind::EndpointDeleted,
@@ -124,6 +128,7 @@ impl Kind {
             Kind::ConversationOpened => "conversation_opened",
             Kind::ConversationEnded => "conversation_ended",
             Kind::Recording => "recording",
+            Kind::Verification => "verification",
             Kind::EndpointCreated => "endpoint_created",
             Kind::EndpointUpdated => "endpoint_updated",
             Kind::EndpointDeleted => "endpoint_deleted",

@@ -46,6 +46,8 @@ pub mod throttle;
 pub mod today;
 mod tokens;
 mod users;
+pub mod verification;
+pub mod waiting;
 mod webhooks;
 pub mod workspace;
 

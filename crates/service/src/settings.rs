@@ -86,7 +86,20 @@ pub struct QueueSettings {
     /// and notes (see [`DEFAULT_DISPOSITION_GRACE_SECONDS`]).
     #[serde(default = "default_disposition_grace")]
     pub disposition_grace_seconds: f64,
+    /// Voice: how often a waiting caller hears their place in line and
+    /// expected wait, between the hold music; 0 (the default) never, else
+    /// [`ANNOUNCE_EVERY_RANGE`].
+    #[serde(default)]
+    pub announce_every_seconds: f64,
+    /// Voice: after the agent hangs up, the caller stays on the line to
+    /// rate the call 1 to 5 by keypad, stored as CSAT like chat's rating.
+    #[serde(default)]
+    pub post_call_survey: bool,
 }
+
+/// The periods an announcement may have, in seconds: often enough to be
+/// told, seldom enough to hear some music between two.
+pub const ANNOUNCE_EVERY_RANGE: RangeInclusive<f64> = 10.0..=3600.0;
 
 #[derive(Debug, thiserror::Error)]
 #[error("{field}: {message}")]
@@ -114,6 +127,17 @@ impl QueueSettings {
         self.offer_timeout_seconds = clamp(self.offer_timeout_seconds, &OFFER_TIMEOUT_RANGE);
         self.decline_cooldown_seconds = clamp(self.decline_cooldown_seconds, &DECLINE_COOLDOWN_RANGE);
         before != (self.offer_timeout_seconds, self.decline_cooldown_seconds)
+    }
+
+    /// How often a waiting caller hears their place in line; `None` for never.
+    pub fn announce_every(&self) -> Result<Option<Duration>, SettingsError> {
+        if self.announce_every_seconds == 0.0 {
+            return Ok(None);
+        }
+        seconds_within(self.announce_every_seconds, &ANNOUNCE_EVERY_RANGE).map(Some).map_err(|m| SettingsError {
+            field: "announce_every_seconds",
+            message: format!("0 (never) or {}", m.trim_start_matches("must be ")),
+        })
     }
 
     /// The engine's configuration; `hours` resolves a business-hours id.
@@ -148,6 +172,7 @@ impl QueueSettings {
         c.sticky = secs("sticky_seconds", self.sticky_seconds)?;
         c.expected_handle_time = secs("expected_handle_seconds", self.expected_handle_seconds)?;
         secs("disposition_grace_seconds", self.disposition_grace_seconds)?;
+        self.announce_every()?;
         Ok(c)
     }
 }

@@ -7,7 +7,7 @@ mod support;
 use std::collections::BTreeMap;
 use std::time::Duration;
 use switchboard_core::flow::{Flow, HandoffReason, Status};
-use switchboard_service::conversation::driver::{Action, Input};
+use switchboard_service::conversation::driver::{Action, Input, Party};
 
 const IVR: &str = r##"{
   "start": "welcome",
@@ -33,16 +33,17 @@ async fn a_phone_menu_plays_collects_and_hears_a_hang_up(url: String) {
     let service = support::service(&url).await;
     let (p, _) = support::workspace(&service, &["voice"]).await;
     let flow = Flow::parse(IVR).unwrap();
+    let party = Party { workspace: p.workspace, customer: None };
 
-    let step = service.start_flow(p.workspace, &flow, BTreeMap::new()).await.unwrap();
+    let step = service.start_flow(party, &flow, BTreeMap::new()).await.unwrap();
     assert_eq!(
         step.actions,
         [Action::Play { recording: "welcome.wav".into(), text: "Welcome to Acme.".into() }, collect()]
     );
     // Nothing keyed within the timeout: asked once more.
-    let step = service.step_flow(p.workspace, &flow, step.run, Input::Silence).await.unwrap();
+    let step = service.step_flow(party, &flow, step.run, Input::Silence).await.unwrap();
     assert_eq!(step.actions, [collect()]);
-    let digits = service.step_flow(p.workspace, &flow, step.run.clone(), Input::Digits("2468".into())).await.unwrap();
+    let digits = service.step_flow(party, &flow, step.run.clone(), Input::Digits("2468".into())).await.unwrap();
     let attributes = BTreeMap::from([("account".to_string(), "2468".to_string())]);
     assert_eq!(
         digits.actions,
@@ -53,7 +54,7 @@ async fn a_phone_menu_plays_collects_and_hears_a_hang_up(url: String) {
     );
 
     // The same caller hanging up instead: the run ends abandoned at the question.
-    let gone = service.step_flow(p.workspace, &flow, step.run, Input::HangUp).await.unwrap();
+    let gone = service.step_flow(party, &flow, step.run, Input::HangUp).await.unwrap();
     assert!(gone.actions.is_empty());
     assert_eq!(gone.run.status(), Status::Abandoned);
     assert_eq!(gone.run.block().as_str(), "account");

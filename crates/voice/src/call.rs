@@ -23,9 +23,10 @@ use std::sync::Arc;
 use std::time::Duration;
 use switchboard_core::channel::Channel;
 use switchboard_core::expr::Value as AttrValue;
-use switchboard_core::ids::{ContactId, UserId, WorkspaceId};
-use switchboard_service::conversation::{Action, Choice, Inbound, Input, Opening, Sender, Thread};
+use switchboard_core::ids::{ContactId, CustomerId, UserId, WorkspaceId};
+use switchboard_service::conversation::{Action, Choice, Inbound, Input, Opening, Party, Received, Sender, Thread};
 use switchboard_service::endpoints::Endpoint;
+use switchboard_service::waiting::{CallerCare, PlaceInLine};
 use switchboard_service::{IdentityKind, IdentityValue, ServiceError};
 use tokio::sync::mpsc;
 use tokio::time::{Instant, sleep, sleep_until};
@@ -49,12 +50,18 @@ pub(crate) enum CallEvent {
     ContactEnded,
 }
 
+/// How long the survey waits for the caller's key after asking.
+const SURVEY_WAIT: Duration = Duration::from_secs(10);
 /// RFC 3261's T1 and T2: retransmission intervals over UDP.
 const T1: Duration = Duration::from_millis(500);
 const T2: Duration = Duration::from_secs(4);
 /// Said while the caller waits for an agent.
 const WAITING: &str = "All our agents are busy. Please stay on the line and we will be with you shortly.";
 const GOODBYE: &str = "Thank you for calling. Goodbye.";
+/// The post-call survey's question, after the agent hung up.
+const SURVEY: &str =
+    "Before you go, please rate this call. Press 1 to 5 on your keypad, where 5 is excellent and 1 is poor.";
+const SURVEY_THANKS: &str = "Thank you for your rating. Goodbye.";
 
 /// The caller is gone (BYE, CANCEL, no ACK): the call stops where it is.
 struct Gone;
@@ -112,6 +119,8 @@ enum Wake {
     AgentMedia(Option<MediaEvent>),
     /// 20 ms more of the recording are due.
     Record,
+    /// The caller is due to hear their place in line.
+    Announce,
 }
 
 impl Call {
@@ -128,13 +137,13 @@ impl Call {
             return Ok(());
         }
         self.answer_call().await;
-        let contact = self.open(&endpoint).await?;
+        let Received { contact, customer, .. } = self.open(&endpoint).await?;
         self.contact = Some(contact);
         let (tx, rx) = mpsc::unbounded_channel();
         self.agent.contacts.lock().expect("contacts lock").insert(contact, tx);
         self.forward(rx);
         let outcome = match endpoint.flow {
-            Some(flow) => self.ivr(&endpoint, contact, flow).await,
+            Some(flow) => self.ivr(&endpoint, contact, customer, flow).await,
             None => Ok(Ended::Queued),
         };
         let ws = endpoint.workspace;
@@ -145,8 +154,11 @@ impl Call {
                 self.agent.service.end_conversation(ws, contact, "system").await?
             }
             Ok(Ended::Queued) => {
-                let by = self.wait_for_agent(ws, contact).await;
-                self.agent.service.end_conversation(ws, contact, by).await?
+                let (by, survey) = self.wait_for_agent(ws, contact).await;
+                self.agent.service.end_conversation(ws, contact, by).await?;
+                if survey {
+                    self.survey(ws, contact).await;
+                }
             }
             Err(Gone) => self.agent.service.end_conversation(ws, contact, "customer").await?,
         }
@@ -299,7 +311,7 @@ impl Call {
     }
 
     /// The conversation, opened through the seam with the caller's number.
-    async fn open(&self, endpoint: &Endpoint) -> Result<ContactId, ServiceError> {
+    async fn open(&self, endpoint: &Endpoint) -> Result<Received, ServiceError> {
         let from = self.invite.header("from").unwrap_or_default();
         let identity = uri_user(from).and_then(e164).map(|value| IdentityValue { kind: IdentityKind::Phone, value });
         let mut attributes = BTreeMap::new();
@@ -308,13 +320,20 @@ impl Call {
         }
         let opening = Opening { attributes, channel_runs_flow: endpoint.flow.is_some(), ..Opening::default() };
         let inbound = Inbound { sender: Sender { identity, name: display_name(from) }, message: None, opening };
-        Ok(self.agent.service.inbound(endpoint.id, Thread::New, inbound).await?.contact)
+        self.agent.service.inbound(endpoint.id, Thread::New, inbound).await
     }
 
     /// Drives the flow until it hands off, ends, or the caller hangs up.
-    async fn ivr(&mut self, endpoint: &Endpoint, contact: ContactId, flow_id: u64) -> Result<Ended, Gone> {
+    async fn ivr(
+        &mut self,
+        endpoint: &Endpoint,
+        contact: ContactId,
+        customer: Option<CustomerId>,
+        flow_id: u64,
+    ) -> Result<Ended, Gone> {
         let service = self.agent.service.clone();
         let ws = endpoint.workspace;
+        let party = Party { workspace: ws, customer };
         let flow = match service.flow(ws, flow_id).await.and_then(|f| f.compile()) {
             Ok(f) => f,
             Err(e) => {
@@ -323,7 +342,7 @@ impl Call {
             }
         };
         let caller = self.invite.header("from").and_then(uri_user).unwrap_or_default().to_string();
-        let mut step = match service.start_flow(ws, &flow, BTreeMap::from([("phone".into(), caller)])).await {
+        let mut step = match service.start_flow(party, &flow, BTreeMap::from([("phone".into(), caller)])).await {
             Ok(s) => s,
             Err(e) => return self.broken(e),
         };
@@ -368,6 +387,8 @@ impl Call {
                         early += &self.say(&text).await?;
                         wait = Wait::Digits { min, max, terminator, timeout };
                     }
+                    // Recorded by the service with the step.
+                    Action::Verified { .. } => {}
                     Action::HandOff { .. } => outcome = Some(Ended::Queued),
                     Action::End => outcome = Some(Ended::Contained),
                 }
@@ -406,7 +427,7 @@ impl Call {
                     }
                 }
             };
-            step = match service.step_flow(ws, &flow, step.run, input).await {
+            step = match service.step_flow(party, &flow, step.run, input).await {
                 Ok(s) => s,
                 Err(e) => return self.broken(e),
             };
@@ -420,10 +441,12 @@ impl Call {
         Ok(Ended::Failed)
     }
 
-    /// Queued: the waiting prompt and hold music; an offer to an agent
-    /// with a registered phone rings it, its answer accepts the offer and
-    /// bridges the call until one side hangs up. Says who ended it.
-    async fn wait_for_agent(&mut self, ws: WorkspaceId, contact: ContactId) -> &'static str {
+    /// Queued: the waiting prompt and hold music, with the place in line
+    /// announced as often as the queue says; an offer to an agent with a
+    /// registered phone rings it, its answer accepts the offer and bridges
+    /// the call until one side hangs up. Says who ended it, and whether the
+    /// caller, still on the line after the agent hung up, is to be surveyed.
+    async fn wait_for_agent(&mut self, ws: WorkspaceId, contact: ContactId) -> (&'static str, bool) {
         // The waiting prompt, then the music (each `PromptDone` starts it again); an offer may ring meanwhile.
         let waiting = self.speech(WAITING).await;
         let music = hold_music();
@@ -440,10 +463,16 @@ impl Call {
         let mut recording: Option<(Recording, tokio::time::Interval)> = None;
         // The agent who accepted the offer (on the desktop while their phone rang, say): their phone's answer needs no accept.
         let mut accepted: Option<UserId> = None;
+        // What the queue asks for, read again at each announcement and at the answer (a transfer changes the queue).
+        let mut care = self.care(ws, contact).await;
+        let mut next_announcement = care.announce_every.map(|every| Instant::now() + every);
+        let mut survey = false;
         let by = loop {
             let wake = match self.deferred.pop_front() {
                 Some(e) => Wake::Caller(Some(e)),
                 None => {
+                    // No announcement once the caller talks to an agent.
+                    let announce_at = next_announcement.filter(|_| bridge.is_none());
                     let Call { media, events, .. } = self;
                     let Some((_, caller_media)) = media else { break "customer" };
                     tokio::select! {
@@ -452,6 +481,7 @@ impl Call {
                         e = async { match &mut leg { Some((_, l)) => l.events.recv().await, None => std::future::pending().await } } => Wake::Leg(e),
                         m = async { match &mut bridge { Some((_, rx)) => rx.recv().await, None => std::future::pending().await } } => Wake::AgentMedia(m),
                         () = async { match &mut recording { Some((_, clock)) => { clock.tick().await; } None => std::future::pending().await } } => Wake::Record,
+                        () = async { match announce_at { Some(at) => sleep_until(at).await, None => std::future::pending().await } } => Wake::Announce,
                     }
                 }
             };
@@ -481,9 +511,12 @@ impl Call {
                     }
                 }
                 Wake::Caller(Some(CallEvent::Accepted(user))) => accepted = Some(user),
-                // Ended on the desktop: our BYE to both.
+                // Ended on the desktop: our BYE to both, or the survey for the caller.
                 Wake::Caller(Some(CallEvent::ContactEnded)) => {
-                    self.bye().await;
+                    survey = bridge.is_some() && care.survey;
+                    if !survey {
+                        self.bye().await;
+                    }
                     break "agent";
                 }
                 Wake::Leg(Some(LegEvent::Ringing)) => {}
@@ -498,6 +531,7 @@ impl Call {
                             if let Some((caller_session, _)) = &self.media {
                                 caller_session.hush();
                             }
+                            care = self.care(ws, contact).await;
                             bridge = Some((session, rx));
                             match Recording::create(&self.agent.config.data_dir, ws, contact) {
                                 Ok(r) => recording = Some((r, tokio::time::interval(crate::session::PTIME))),
@@ -525,7 +559,10 @@ impl Call {
                 }
                 Wake::Leg(Some(LegEvent::Ended)) => {
                     if bridge.is_some() {
-                        self.bye().await;
+                        survey = care.survey;
+                        if !survey {
+                            self.bye().await;
+                        }
                         break "agent";
                     }
                     leg = None;
@@ -562,6 +599,26 @@ impl Call {
                     self.bye().await;
                     break "system";
                 }
+                Wake::Announce => {
+                    care = self.care(ws, contact).await;
+                    next_announcement = care.announce_every.map(|every| Instant::now() + every);
+                    // Only while waiting in line: not while a phone rings for the caller.
+                    match self.agent.service.place_in_line(ws, contact).await {
+                        Ok(Some(place)) if leg.is_none() => {
+                            tracing::debug!(
+                                contact = contact.0,
+                                position = place.position,
+                                "announcing the place in line"
+                            );
+                            let prompt = self.announcement(place).await;
+                            if let Some((session, _)) = &self.media {
+                                session.play(prompt);
+                            }
+                        }
+                        Ok(_) => {}
+                        Err(e) => tracing::warn!(contact = contact.0, error = %e, "no place in line to announce"),
+                    }
+                }
                 Wake::Record => {
                     if let Some((r, _)) = &mut recording
                         && let Err(e) = r.tick()
@@ -588,7 +645,54 @@ impl Call {
                 Err(e) => tracing::warn!(contact = contact.0, error = %e, "the recording could not be closed"),
             }
         }
-        by
+        (by, survey)
+    }
+
+    /// What the contact's queue asks for (nothing, if it cannot be read).
+    async fn care(&self, ws: WorkspaceId, contact: ContactId) -> CallerCare {
+        self.agent.service.caller_care(ws, contact).await.unwrap_or_else(|e| {
+            tracing::warn!(contact = contact.0, error = %e, "the queue's announcements and survey are off for this call");
+            CallerCare::default()
+        })
+    }
+
+    /// "You are number 3 in line…", said from cached pieces.
+    async fn announcement(&self, place: PlaceInLine) -> Prompt {
+        let mut parts = Vec::new();
+        for piece in crate::announce::pieces(place) {
+            parts.push(self.speech(&piece).await);
+        }
+        Prompt::join(&parts)
+    }
+
+    /// The post-call survey: the agent hung up, the caller stayed. A key
+    /// from 1 to 5 is the contact's CSAT, as a chat's rating; anything
+    /// else, silence or the caller hanging up records nothing.
+    async fn survey(&mut self, ws: WorkspaceId, contact: ContactId) {
+        let Ok(early) = self.say(SURVEY).await else { return };
+        let key = match early.chars().next() {
+            Some(k) => Some(k),
+            None => match self.key(SURVEY_WAIT).await {
+                Ok(k) => k,
+                Err(Gone) => return,
+            },
+        };
+        let score = key.and_then(|k| k.to_digit(10)).filter(|d| (1..=5).contains(d));
+        let Some(score) = score else {
+            self.hang_up().await;
+            return;
+        };
+        match self.agent.service.rate(ws, contact, score as u8, None).await {
+            Ok(()) => {
+                if self.say(SURVEY_THANKS).await.is_ok() {
+                    self.bye().await;
+                }
+            }
+            Err(e) => {
+                tracing::warn!(contact = contact.0, error = %e, "the call's rating was not stored");
+                self.hang_up().await;
+            }
+        }
     }
 
     /// A re-INVITE in the dialog: the session stays as it is (the same answer; a new version would be a change).

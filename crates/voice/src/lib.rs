@@ -6,6 +6,7 @@
 //! session). See docs/VOICE.md.
 
 pub mod agent;
+pub mod announce;
 mod call;
 pub mod dtmf;
 pub mod g711;

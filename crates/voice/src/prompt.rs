@@ -88,6 +88,11 @@ impl Prompt {
         &self.samples
     }
 
+    /// Prompts one after the other, as one (a sentence said in cached pieces).
+    pub fn join(parts: &[Prompt]) -> Self {
+        Prompt { samples: parts.iter().flat_map(|p| p.samples.iter().copied()).collect() }
+    }
+
     /// How long it plays.
     pub fn duration(&self) -> Duration {
         Duration::from_micros(self.samples.len() as u64 * 125)

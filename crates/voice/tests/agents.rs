@@ -18,13 +18,15 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use switchboard_core::agent::{AgentState, Presence};
 use switchboard_core::channel::Channel;
-use switchboard_core::ids::{AgentId, UserId};
+use switchboard_core::ids::{AgentId, QueueId, UserId};
 use switchboard_service::auth::Principal;
 use switchboard_service::secrets::SecretKey;
 use switchboard_service::sip_accounts::SipAccountUpdate;
 use switchboard_service::{ContactFilter, ContactRecord, ContactState, NewUser, Role, Service};
 use switchboard_voice::VoiceConfig;
 use switchboard_voice::g711::Law;
+use switchboard_voice::hold::hold_music;
+use switchboard_voice::prompt::{PromptCache, SpeechEngine};
 
 const DID: &str = "15550002000";
 const PASSWORD: &str = "alice-phone-secret";
@@ -34,6 +36,7 @@ const TONE: f64 = 1000.0;
 struct Office {
     service: Service,
     p: Principal,
+    queue: QueueId,
     alice: UserId,
     sip: SocketAddr,
     /// The voice channel's data directory (recordings).
@@ -70,7 +73,7 @@ async fn office(url: &str) -> Office {
     let (stop, stopped) = tokio::sync::watch::channel(false);
     let sip = switchboard_voice::listen(service.clone(), config, stopped.clone()).await.unwrap().addr;
     service.clone().spawn_ticker(stopped);
-    Office { service, p, alice, sip, dir, _stop: stop }
+    Office { service, p, queue, alice, sip, dir, _stop: stop }
 }
 
 /// A port the OS just had free (even, for RTP).
@@ -198,6 +201,18 @@ fn scenario(name: &str) -> PathBuf {
 }
 
 impl Office {
+    /// Changes the queue's settings: `changes` over what it has.
+    async fn set_queue(&self, changes: serde_json::Value) {
+        let queues = self.service.store().queues(self.p.workspace).await.unwrap();
+        let queue = queues.into_iter().find(|q| q.id == self.queue).unwrap();
+        let mut settings = queue.settings;
+        for (k, v) in changes.as_object().unwrap() {
+            settings[k] = v.clone();
+        }
+        let settings = serde_json::from_value(settings).unwrap();
+        self.service.put_queue(&self.p, Some(self.queue), &queue.name, settings).await.unwrap();
+    }
+
     /// Alice's phone registered (answering by itself or not) and Alice
     /// available; the socket standing for the caller's media, and its port.
     async fn alice_ready(&self, answers: bool) -> (Phone, UdpSocket, u16) {
@@ -475,7 +490,91 @@ async fn accepted_on_the_desktop_then_picked_up(url: String) {
     assert_eq!(recorded.len(), 1);
 }
 
+/// The CSAT events of a contact, as scores.
+async fn ratings(office: &Office, c: &ContactRecord) -> Vec<u64> {
+    let events = office.service.store().contact_events(office.p.workspace, c.id, Some("csat")).await.unwrap();
+    events.iter().map(|e| e.payload["score"].as_u64().unwrap()).collect()
+}
+
+/// A queue with the post-call survey; Alice answers sipp's `scenario` (`talk_ms` its pause) and hangs up
+/// at once. The contact once sipp is done and Alice is in wrap-up.
+async fn surveyed_call(office: &Office, scenario: &str, talk_ms: u32) -> ContactRecord {
+    office.set_queue(json!({ "post_call_survey": true })).await;
+    let (phone, _socket, rtp) = office.alice_ready(true).await;
+    let sipp = office.call(scenario, rtp, talk_ms);
+    office.voice_contact_when(|c| c.state == ContactState::Connected).await;
+    phone.wait_for("Call established").await;
+    phone.command("hangup");
+    let (ok, out) = sipp.await.unwrap();
+    assert!(ok, "{out}\n{}", phone.output());
+    office.voice_contact_when(|c| c.state == ContactState::WrapUp).await
+}
+
+async fn the_caller_rates_the_call_after_the_agent_hangs_up(url: String) {
+    let office = office(&url).await;
+    // sipp keys 4 eight seconds after the answer, during the survey's question, and passes once it
+    // has our BYE, after the thanks.
+    let c = surveyed_call(&office, "survey.xml", 8000).await;
+    assert_eq!(ratings(&office, &c).await, [4], "stored as CSAT, as a chat's rating");
+    assert_eq!(c.attributes.get("csat"), Some(&switchboard_core::expr::Value::Num(4.0)));
+    // The agent was free of the call (in wrap-up) while the caller rated it.
+    assert_eq!(office.alice_state().await, (AgentState::WrapUp, 1));
+    let ended =
+        office.service.store().contact_events(office.p.workspace, c.id, Some("conversation_ended")).await.unwrap();
+    assert_eq!((ended.len(), ended[0].payload["by"].as_str()), (1, Some("agent")));
+}
+
+async fn a_caller_who_hangs_up_instead_of_rating_records_nothing(url: String) {
+    let office = office(&url).await;
+    // The caller's BYE comes five seconds after the answer: while the survey asks.
+    let c = surveyed_call(&office, "queue-to-agent.xml", 5000).await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert!(ratings(&office, &c).await.is_empty(), "no rating without a key");
+    assert_eq!(c.attributes.get("csat"), None);
+}
+
+/// asterisk#1386: announcements that silently stop. A caller waits 35 s
+/// with no agent on a queue announcing every 10 s: the caller's audio has
+/// the announcement three times, ten seconds apart, with music between.
+async fn position_announcements_keep_coming_while_the_caller_waits(url: String) {
+    let office = office(&url).await;
+    office.set_queue(json!({ "announce_every_seconds": 10 })).await;
+    // The announcement's first piece, spoken into the cache the call reads from.
+    let engine = SpeechEngine::detect().expect("flite or espeak-ng (scripts/test installs them)");
+    let cache = PromptCache::new(office.dir.join("prompt-cache")).unwrap();
+    let piece = cache.speak("You are number", &engine).await.unwrap();
+    // Its loudest 20 ms frame, as the caller receives it (µ-law both ways).
+    let loudest =
+        piece.samples().chunks_exact(160).max_by_key(|f| f.iter().map(|&s| i64::from(s).abs()).sum::<i64>()).unwrap();
+    let marker = Law::Ulaw.decode(&Law::Ulaw.encode(loudest));
+    let music: std::collections::HashSet<Vec<i16>> =
+        hold_music().samples().chunks_exact(160).map(|f| Law::Ulaw.decode(&Law::Ulaw.encode(f))).collect();
+
+    let socket = UdpSocket::bind("127.0.0.1:0").unwrap();
+    let rtp = socket.local_addr().unwrap().port();
+    let done = Arc::new(AtomicBool::new(false));
+    let heard = listen_rtp(socket, done.clone());
+    let (ok, out) = office.call("queue-to-agent.xml", rtp, 35_000).await.unwrap();
+    done.store(true, Ordering::SeqCst);
+    assert!(ok, "{out}");
+    office.voice_contact_when(|c| c.state == ContactState::Abandoned).await;
+    let samples = heard.join().unwrap();
+    let frames: Vec<&[i16]> = samples.chunks_exact(160).collect();
+    let at: Vec<usize> = frames.iter().enumerate().filter(|(_, f)| **f == marker.as_slice()).map(|(i, _)| i).collect();
+    let music_frames = frames.iter().filter(|f| music.contains(**f)).count();
+    println!("{} frames heard, {music_frames} of music, the announcement at frames {at:?}", frames.len());
+    assert_eq!(at.len(), 3, "one announcement every 10 s of a 35 s wait");
+    for pair in at.windows(2) {
+        let gap = (pair[1] - pair[0]) as f64 * 0.02;
+        assert!((9.5..=12.0).contains(&gap), "{gap} s between two announcements");
+    }
+    assert!(music_frames > 500, "the music plays between announcements: {music_frames} frames");
+}
+
 support::on_both!(
+    the_caller_rates_the_call_after_the_agent_hangs_up,
+    a_caller_who_hangs_up_instead_of_rating_records_nothing,
+    position_announcements_keep_coming_while_the_caller_waits,
     accepted_on_the_desktop_then_picked_up,
     expiry_is_bounded_and_expires_0_unregisters,
     the_agent_hangs_up_the_phone,

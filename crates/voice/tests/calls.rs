@@ -16,6 +16,7 @@ use switchboard_core::channel::Channel;
 use switchboard_core::expr::Value as AttrValue;
 use switchboard_core::ids::QueueId;
 use switchboard_service::auth::Principal;
+use switchboard_service::conversation::SECRET;
 use switchboard_service::flows::FlowUpdate;
 use switchboard_service::{ContactFilter, ContactRecord, ContactState, IdentityKind, Service};
 use switchboard_voice::VoiceConfig;
@@ -36,19 +37,42 @@ const IVR: &str = r##"{
   }
 }"##;
 
+/// A PIN check: verified callers go to the number's queue, those who fail twice to "Security".
+const VERIFY: &str = r##"{
+  "start": "pin",
+  "blocks": {
+    "pin": {"type": "verify", "text": "Please key your PIN, then hash.", "check": "pin", "attempts": 2,
+            "timeout_seconds": 5, "verified": "thanks", "queue": "Security"},
+    "thanks": {"type": "handoff", "text": "Thank you."}
+  }
+}"##;
+
 struct Line {
     service: Service,
     p: Principal,
     queue: QueueId,
+    /// Where callers who fail verification go.
+    security: QueueId,
     sip: SocketAddr,
     _stop: tokio::sync::watch::Sender<bool>,
 }
 
 async fn line(url: &str, answer_delay: Duration) -> Line {
+    line_with(url, answer_delay, IVR).await
+}
+
+/// A line whose number runs `flow`.
+async fn line_with(url: &str, answer_delay: Duration, flow: &str) -> Line {
     let service = support::service(url).await;
     let (p, queue) = support::workspace(&service, &["voice"]).await;
+    let policy = service
+        .put_policy(&p, None, "Security desk", vec![serde_json::from_value(json!({ "expr": "true" })).unwrap()])
+        .await
+        .unwrap();
+    let settings = serde_json::from_value(json!({ "channels": ["voice"], "policy": policy.id })).unwrap();
+    let security = service.put_queue(&p, None, "Security", settings).await.unwrap().id;
     let flow = service
-        .put_flow(&p, None, FlowUpdate { name: Some("IVR".into()), definition: serde_json::from_str(IVR).unwrap() })
+        .put_flow(&p, None, FlowUpdate { name: Some("IVR".into()), definition: serde_json::from_str(flow).unwrap() })
         .await
         .unwrap();
     let input = serde_json::from_value(json!({
@@ -63,7 +87,7 @@ async fn line(url: &str, answer_delay: Duration) -> Line {
     config.rtp_ports.1 = config.rtp_ports.0 + 200;
     let (stop, stopped) = tokio::sync::watch::channel(false);
     let sip = switchboard_voice::listen(service.clone(), config, stopped).await.unwrap().addr;
-    Line { service, p, queue, sip, _stop: stop }
+    Line { service, p, queue, security, sip, _stop: stop }
 }
 
 /// A port the OS just had free (even, for RTP).
@@ -197,7 +221,59 @@ async fn a_malformed_invite_gets_400_and_the_agent_keeps_serving(url: String) {
     assert!(ok, "still answering after it: {out}");
 }
 
+impl Line {
+    /// The caller of the sipp scenarios (+15550100) as a customer with the PIN 2468.
+    async fn caller_with_pin(&self) {
+        let new = serde_json::from_value(json!({ "identities": [{"kind": "phone", "value": "+15550100"}] })).unwrap();
+        let caller = self.service.create_customer(&self.p, new).await.unwrap().customer.id;
+        let pin = switchboard_service::verification::PinUpdate { pin: "2468".into() };
+        self.service.put_customer_pin(&self.p, caller, pin).await.unwrap();
+    }
+
+    /// The contact's verification outcomes and what the caller keyed, as the transcript has them.
+    async fn verification(&self, c: &ContactRecord) -> (Vec<String>, Vec<String>) {
+        let events = self.service.store().contact_events(self.p.workspace, c.id, None).await.unwrap();
+        let all = serde_json::to_string(&events.iter().map(|e| &e.payload).collect::<Vec<_>>()).unwrap();
+        for secret in ["2468", "1234", "5678"] {
+            assert!(!all.contains(&format!("\"{secret}")), "{secret} is in the log: {all}");
+        }
+        support::verification_log(&self.service, &self.p, c.id).await
+    }
+}
+
+async fn a_caller_keys_their_pin_and_is_verified(url: String) {
+    let line = line_with(&url, Duration::from_millis(100), VERIFY).await;
+    line.caller_with_pin().await;
+    let (ok, out) = line.sipp("verify-pass.xml", DID).await;
+    assert!(ok, "{out}");
+    let c = line.contact_when(|c| c.state == ContactState::Abandoned).await;
+    assert_eq!(c.queue, Some(line.queue), "verified, it went on to the number's queue");
+    assert_eq!(c.attributes.get("verified"), Some(&AttrValue::Bool(true)));
+    let (outcomes, keyed) = line.verification(&c).await;
+    assert_eq!(outcomes, ["pin verified"]);
+    assert_eq!(keyed, [SECRET], "the PIN is masked in the transcript");
+}
+
+async fn a_wrong_pin_twice_is_locked_out_and_escalated(url: String) {
+    let line = line_with(&url, Duration::from_millis(100), VERIFY).await;
+    line.caller_with_pin().await;
+    let (ok, out) = line.sipp("verify-fail.xml", DID).await;
+    assert!(ok, "{out}");
+    let c = line.contact_when(|c| c.state == ContactState::Abandoned).await;
+    let events = line.service.store().contact_events(line.p.workspace, c.id, None).await.unwrap();
+    let log: Vec<_> = events.iter().map(|e| &e.payload).collect();
+    assert_eq!(c.queue, Some(line.security), "escalated to the block's queue: {log:?}");
+    assert_eq!(c.attributes.get("verified"), Some(&AttrValue::Bool(false)));
+    let (outcomes, keyed) = line.verification(&c).await;
+    assert_eq!(outcomes, ["pin failed"]);
+    assert_eq!(keyed, [SECRET, SECRET]);
+    let handoff = line.service.store().contact_events(line.p.workspace, c.id, Some("bot_handoff")).await.unwrap();
+    assert_eq!(handoff[0].payload["reason"], "verification");
+}
+
 support::on_both!(
+    a_caller_keys_their_pin_and_is_verified,
+    a_wrong_pin_twice_is_locked_out_and_escalated,
     keys_through_the_menu_into_the_queue_then_the_caller_hangs_up,
     a_hang_up_in_the_ivr_abandons_the_contact_unqueued,
     cancel_before_answer_gets_487_and_opens_nothing,

@@ -58,6 +58,18 @@ fn contact_attributes_and_preferred_agents() {
 }
 
 #[test]
+fn a_verified_caller_routes_by_contact_verified() {
+    // A verify block sets `verified` true or false; absent, nothing was attempted.
+    let yes = [("verified", Value::Bool(true))];
+    let no = [("verified", Value::Bool(false))];
+    assert!(check("contact.verified", &yes, &[], 1, &[]));
+    assert!(!check("contact.verified", &no, &[], 1, &[]));
+    assert!(!check("contact.verified", &[], &[], 1, &[]));
+    assert!(check("!contact.verified && tier2", &[], &[], 1, &[("tier2", 1)]));
+    assert!(check("contact.verified == false || billing", &no, &[], 1, &[]));
+}
+
+#[test]
 fn binding_folds_contact_side_to_constants() {
     let r = registry();
     let e = Expr::parse("contact.vip == true || billing >= 8", &r).unwrap();

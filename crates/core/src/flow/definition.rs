@@ -77,6 +77,7 @@ pub enum Block {
     Buttons(Buttons),
     Input(InputBlock),
     Knowledge(Knowledge),
+    Verify(Verify),
     Branch(Branch),
     Set(Set),
     End(End),
@@ -91,6 +92,7 @@ impl Block {
             Block::Buttons(_) => "buttons",
             Block::Input(_) => "input",
             Block::Knowledge(_) => "knowledge",
+            Block::Verify(_) => "verify",
             Block::Branch(_) => "branch",
             Block::Set(_) => "set",
             Block::End(_) => "end",
@@ -101,7 +103,7 @@ impl Block {
     /// Whether the interpreter stops here until the customer answers. Only
     /// such blocks may close a cycle: anything else would loop without end.
     pub fn waits_for_customer(&self) -> bool {
-        matches!(self, Block::Buttons(_) | Block::Input(_))
+        matches!(self, Block::Buttons(_) | Block::Input(_) | Block::Verify(_))
     }
 
     /// Whether a conversation finishes here.
@@ -130,6 +132,13 @@ impl Block {
                 out
             }
             Block::Knowledge(k) => vec![("found".into(), &k.found), ("not_found".into(), &k.not_found)],
+            Block::Verify(v) => {
+                let mut out = vec![("verified".into(), &v.verified)];
+                if let Some(failed) = &v.failed {
+                    out.push(("failed".into(), failed));
+                }
+                out
+            }
             Block::Branch(b) => {
                 let mut out: Vec<(String, &BlockId)> =
                     b.cases.iter().map(|(value, target)| (format!("cases{}", key_path(value)), target)).collect();
@@ -281,6 +290,125 @@ fn default_min_score() -> f64 {
     DEFAULT_MIN_SCORE
 }
 
+/// Asks the customer to key something only they should know (a PIN, their
+/// account number, their date of birth) and has the host check it against
+/// the customer's record. A wrong answer is asked again until `attempts`
+/// are used up; then the customer is locked out of this check and goes to
+/// `failed`, or without it to a person in `queue`. The keyed answer is
+/// never kept: not in the run's variables, not in the transcript.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Verify {
+    pub text: String,
+    pub check: Check,
+    /// The customer attribute compared for `account_number` and
+    /// `date_of_birth` (by default the check's own name); a PIN is kept
+    /// hashed apart from the attributes and names none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub attribute: Option<String>,
+    /// How a date of birth is keyed: `mdy` (`07041976`), `dmy` or `ymd`.
+    #[serde(default, skip_serializing_if = "DateOrder::is_default")]
+    pub date_order: DateOrder,
+    /// Answers allowed before the lockout, the first one included.
+    #[serde(default = "Verify::default_attempts")]
+    pub attempts: u32,
+    /// Said before asking again after a wrong answer.
+    #[serde(default = "Verify::default_retry_text")]
+    pub retry_text: String,
+    /// Seconds without a key before a phone gives up on an answer (which
+    /// counts as a wrong one).
+    #[serde(default = "Verify::default_timeout")]
+    pub timeout_seconds: u32,
+    pub verified: BlockId,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub failed: Option<BlockId>,
+    /// The queue (by name) a customer who failed is escalated to when there
+    /// is no `failed` block; the host's default queue when absent too.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub queue: Option<String>,
+}
+
+impl Verify {
+    /// Attempts may be at most this many: the check is a secret's, and
+    /// each answer is a guess.
+    pub const MAX_ATTEMPTS: u32 = 5;
+
+    fn default_attempts() -> u32 {
+        3
+    }
+    fn default_retry_text() -> String {
+        "That does not match our records. Please try again.".into()
+    }
+    fn default_timeout() -> u32 {
+        10
+    }
+
+    /// The customer attribute an answer is compared with (none for a PIN).
+    pub fn attribute(&self) -> Option<&str> {
+        match self.check {
+            Check::Pin => None,
+            Check::AccountNumber | Check::DateOfBirth => Some(self.attribute.as_deref().unwrap_or(self.check.as_str())),
+        }
+    }
+
+    /// How the answer is collected: the lengths the check allows, ended by `#`.
+    pub fn digits(&self) -> Digits {
+        let (min, max) = self.check.lengths();
+        Digits { min, max, terminator: "#".into(), timeout_seconds: self.timeout_seconds, retries: 0, invalid: None }
+    }
+}
+
+/// What a `verify` block checks.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Check {
+    /// A PIN the customer was given, kept hashed by the host.
+    Pin,
+    /// The number of their account (an attribute).
+    AccountNumber,
+    /// Their date of birth (an attribute, `YYYY-MM-DD`).
+    DateOfBirth,
+}
+
+impl Check {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Check::Pin => "pin",
+            Check::AccountNumber => "account_number",
+            Check::DateOfBirth => "date_of_birth",
+        }
+    }
+
+    /// The shortest and longest answer, in digits.
+    pub fn lengths(self) -> (u8, u8) {
+        match self {
+            Check::Pin => (PIN_MIN, PIN_MAX),
+            Check::AccountNumber => (1, Digits::MAX),
+            Check::DateOfBirth => (8, 8),
+        }
+    }
+}
+
+/// A PIN's length in digits, as the host accepts one to be set.
+pub const PIN_MIN: u8 = 4;
+pub const PIN_MAX: u8 = 12;
+
+/// The order a date of birth's eight digits are keyed in.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DateOrder {
+    #[default]
+    Mdy,
+    Dmy,
+    Ymd,
+}
+
+impl DateOrder {
+    fn is_default(&self) -> bool {
+        *self == DateOrder::default()
+    }
+}
+
 /// Goes to `cases[value of variable]` (exact match), else to `else`.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -322,6 +450,9 @@ pub enum HandoffReason {
     /// A digits question got no valid answer in its tries, and names no
     /// block to go to then.
     NoInput,
+    /// A `verify` block's check failed (or could not be made) and names no
+    /// block to go to then: the customer is escalated to its queue.
+    Verification,
 }
 
 impl HandoffReason {
@@ -331,6 +462,7 @@ impl HandoffReason {
             HandoffReason::LowConfidence => "low_confidence",
             HandoffReason::Flow => "flow",
             HandoffReason::NoInput => "no_input",
+            HandoffReason::Verification => "verification",
         }
     }
 }

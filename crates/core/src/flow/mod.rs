@@ -33,10 +33,12 @@ mod parse;
 pub mod run;
 pub mod template;
 pub mod validate;
+pub mod verify;
 
-pub use definition::{Block, BlockId, Definition, Digits, HandoffReason};
+pub use definition::{Block, BlockId, Check, DateOrder, Definition, Digits, HandoffReason, Verify};
 pub use run::{Button, Hit, Input, MAX_STEPS, Output, Run, Status};
 pub use validate::{FlowError, FlowErrors, Report, Warning, validate};
+pub use verify::{Checked, Outcome};
 
 use serde::{Serialize, Serializer};
 

@@ -14,9 +14,12 @@
 //! customer to a person rather than stranding them.
 
 use super::Flow;
-use super::definition::{Block, BlockId, ButtonOption, Buttons, Digits, Handoff, HandoffReason, InputBlock};
+use super::definition::{
+    Block, BlockId, ButtonOption, Buttons, Check, DateOrder, Digits, Handoff, HandoffReason, InputBlock, Verify,
+};
 use super::matching;
 use super::template::render;
+use super::verify::{Checked, Outcome};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
@@ -34,6 +37,9 @@ pub enum Status {
     WaitingForButton,
     /// The host must search and answer with [`Input::Search`].
     WaitingForSearch,
+    /// The host must check a `verify` block's answer and tell with
+    /// [`Input::Verified`].
+    WaitingForVerification,
     /// Finished without a person.
     Contained,
     /// Finished by handing over to a person.
@@ -58,6 +64,8 @@ pub enum Input {
     Button { value: String },
     /// The answer to [`Output::Search`]: hits best first.
     Search(Vec<Hit>),
+    /// The answer to [`Output::Verify`].
+    Verified(Checked),
     /// The customer left (hung up the phone): the run finishes
     /// [`Status::Abandoned`] where it stood, answering nothing.
     HangUp,
@@ -98,6 +106,14 @@ pub enum Output {
     Collect { text: String, digits: Digits },
     /// Search the knowledge base; answer with [`Input::Search`].
     Search { query: String },
+    /// Check `answer` (the digits the customer keyed) against the
+    /// customer's record: their PIN, or the `attribute` (a date keyed in
+    /// `order`); answer with [`Input::Verified`]. The answer is a secret:
+    /// the host neither logs nor keeps it.
+    Verify { check: Check, attribute: Option<String>, order: DateOrder, answer: String },
+    /// A `verify` block finished with this outcome: the host records it on
+    /// the contact. (A hand-off may follow, for a failure.)
+    Verified { check: Check, outcome: Outcome },
     /// Hand over to a person; the run is finished. `queue` is a queue's name,
     /// `None` for the host's default.
     Handoff { queue: Option<String>, priority: i32, reason: HandoffReason, variables: BTreeMap<String, String> },
@@ -153,6 +169,15 @@ impl Run {
             self.status = Status::Abandoned;
             return out;
         }
+        if self.status == Status::WaitingForVerification {
+            match (flow.block(self.block.as_str()), input) {
+                (Some(Block::Verify(v)), Input::Verified(checked)) => self.checked(flow, v, checked, &mut out),
+                // Anything else while the host checks is stale: ignored.
+                (Some(Block::Verify(_)), _) => {}
+                _ => self.give_up(flow, &mut out),
+            }
+            return out;
+        }
         let Some(block) = flow.block(self.block.as_str()) else {
             self.give_up(flow, &mut out);
             return out;
@@ -189,7 +214,7 @@ impl Run {
             }
             // Only typed text can ask for a person: a button's value is the
             // flow's own word (a stale button from an earlier question).
-            (Block::Input(_), Input::Text(text)) if asks_for_person(flow, &text) => {
+            (Block::Input(_) | Block::Verify(_), Input::Text(text)) if asks_for_person(flow, &text) => {
                 self.hand_off(flow, HandoffReason::Asked, &mut out);
             }
             (
@@ -211,6 +236,22 @@ impl Run {
                         Some(invalid) => self.go(flow, invalid.clone(), None, &mut out),
                         None => self.hand_off(flow, HandoffReason::NoInput, &mut out),
                     }
+                }
+            }
+            (Block::Verify(v), Input::Text(text) | Input::Button { value: text }) => {
+                let answer = text.trim();
+                let answer = answer.strip_suffix('#').unwrap_or(answer).trim();
+                if v.digits().accepts(answer) {
+                    self.status = Status::WaitingForVerification;
+                    out.push(Output::Verify {
+                        check: v.check,
+                        attribute: v.attribute().map(str::to_string),
+                        order: v.date_order,
+                        answer: answer.to_string(),
+                    });
+                } else {
+                    // Silence, or not the shape of an answer: a wrong one.
+                    self.checked(flow, v, Checked::Mismatch, &mut out);
                 }
             }
             (Block::Input(i), Input::Text(text) | Input::Button { value: text }) => {
@@ -259,11 +300,49 @@ impl Run {
         self.status.is_finished()
     }
 
+    /// Whether the run waits for a `verify` block's answer: a secret (a
+    /// PIN, a date of birth) that the host must not log as the customer
+    /// typed or keyed it.
+    pub fn awaits_secret(&self, flow: &Flow) -> bool {
+        self.status == Status::WaitingForText && matches!(flow.block(self.block.as_str()), Some(Block::Verify(_)))
+    }
+
     fn choose(&mut self, flow: &Flow, b: &Buttons, option: &ButtonOption, out: &mut Vec<Output>) {
         if let Some(save_as) = &b.save_as {
             self.variables.insert(save_as.clone(), option.value().to_string());
         }
         self.go(flow, option.next.clone(), None, out);
+    }
+
+    /// Goes on from a `verify` block with the host's verdict on an answer:
+    /// on, asked again, or out of attempts (locked out of this check).
+    fn checked(&mut self, flow: &Flow, v: &Verify, checked: Checked, out: &mut Vec<Output>) {
+        let outcome = match checked {
+            Checked::Match => Outcome::Verified,
+            Checked::Unavailable => Outcome::NotAttempted,
+            Checked::Mismatch if self.tries + 1 < v.attempts => {
+                self.tries += 1;
+                say(render(&v.retry_text, &self.variables), out);
+                return self.go(flow, self.block.clone(), None, out);
+            }
+            Checked::Mismatch => Outcome::Failed,
+        };
+        self.tries = 0;
+        out.push(Output::Verified { check: v.check, outcome });
+        match (outcome, &v.failed, &v.queue) {
+            (Outcome::Verified, _, _) => self.go(flow, v.verified.clone(), None, out),
+            (_, Some(failed), _) => self.go(flow, failed.clone(), Some(HandoffReason::Verification), out),
+            (_, None, Some(queue)) => {
+                self.status = Status::HandedOff;
+                out.push(Output::Handoff {
+                    queue: Some(queue.clone()),
+                    priority: 0,
+                    reason: HandoffReason::Verification,
+                    variables: self.variables.clone(),
+                });
+            }
+            (_, None, None) => self.hand_off(flow, HandoffReason::Verification, out),
+        }
     }
 
     fn no_match(&mut self, flow: &Flow, b: &Buttons, out: &mut Vec<Output>) {
@@ -300,6 +379,11 @@ impl Run {
                         Some(digits) => Output::Collect { text, digits: digits.clone() },
                         None => Output::Ask { text, buttons: Vec::new() },
                     });
+                    self.status = Status::WaitingForText;
+                    return;
+                }
+                Block::Verify(v) => {
+                    out.push(Output::Collect { text: render(&v.text, &self.variables), digits: v.digits() });
                     self.status = Status::WaitingForText;
                     return;
                 }
@@ -386,7 +470,7 @@ impl Run {
 fn waits_as(block: &Block) -> Option<Status> {
     match block {
         Block::Buttons(_) => Some(Status::WaitingForButton),
-        Block::Input(_) => Some(Status::WaitingForText),
+        Block::Input(_) | Block::Verify(_) => Some(Status::WaitingForText),
         Block::Knowledge(_) => Some(Status::WaitingForSearch),
         _ => None,
     }

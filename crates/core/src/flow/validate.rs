@@ -5,7 +5,9 @@
 //! the HTTP API returns as its `field`. Problems that cannot break a
 //! conversation (a variable nobody sets reads as empty) are warnings.
 
-use super::definition::{Block, BlockId, ButtonOption, Definition, Digits, VERSION, key_path};
+use super::definition::{
+    Block, BlockId, ButtonOption, Check, DateOrder, Definition, Digits, VERSION, Verify, key_path,
+};
 use super::graph::Graph;
 use super::{matching, template};
 use std::collections::{BTreeMap, BTreeSet};
@@ -223,6 +225,37 @@ impl<'a> Checker<'a> {
                 self.text(&at("query"), &k.query, true);
                 if !(0.0..=1.0).contains(&k.min_score) {
                     self.error(at("min_score"), "must be between 0 and 1");
+                }
+            }
+            Block::Verify(v) => {
+                self.text(&at("text"), &v.text, true);
+                self.text(&at("retry_text"), &v.retry_text, false);
+                if !(1..=Verify::MAX_ATTEMPTS).contains(&v.attempts) {
+                    self.error(at("attempts"), format!("between 1 and {}", Verify::MAX_ATTEMPTS));
+                }
+                if !(1..=60).contains(&v.timeout_seconds) {
+                    self.error(at("timeout_seconds"), "between 1 and 60");
+                }
+                match (&v.attribute, v.check) {
+                    (Some(_), Check::Pin) => {
+                        self.error(at("attribute"), "a PIN is kept apart from the attributes: leave it out")
+                    }
+                    (Some(a), _) if a.trim().is_empty() => {
+                        self.error(at("attribute"), "must name an attribute (leave it out for the check's name)")
+                    }
+                    _ => {}
+                }
+                if v.date_order != DateOrder::default() && v.check != Check::DateOfBirth {
+                    self.error(at("date_order"), "only a date_of_birth check has one");
+                }
+                match (&v.failed, &v.queue) {
+                    (Some(_), Some(_)) => {
+                        self.error(at("queue"), "either failed (a block) or queue (to escalate to), not both")
+                    }
+                    (None, Some(q)) if q.trim().is_empty() => {
+                        self.error(at("queue"), "must not be empty (leave it out for the default queue)")
+                    }
+                    _ => {}
                 }
             }
             Block::Branch(b) => {

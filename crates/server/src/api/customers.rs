@@ -3,6 +3,7 @@
 
 use super::extract::{Needs, Path, Query, Supervisor};
 use super::{ApiError, AppState, Auth, Body};
+use crate::service::verification::PinUpdate;
 use crate::service::{CustomerUpdate, IdentityValue, NewCustomer, ServiceError};
 use axum::Json;
 use axum::extract::State;
@@ -125,6 +126,26 @@ pub async fn add_note(
     Body(b): Body<NoteBody>,
 ) -> Result<(StatusCode, Json<Value>)> {
     Ok((StatusCode::CREATED, Json(json!(s.add_customer_note(&p, CustomerId(id), &b.text).await?))))
+}
+
+/// Sets the customer's PIN for caller verification; never shown back.
+pub async fn put_pin(
+    State(s): State<AppState>,
+    Needs(p, ..): Needs<Supervisor>,
+    Path(id): Path<u64>,
+    Body(b): Body<PinUpdate>,
+) -> Result<StatusCode> {
+    s.put_customer_pin(&p, CustomerId(id), b).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+pub async fn delete_pin(
+    State(s): State<AppState>,
+    Needs(p, ..): Needs<Supervisor>,
+    Path(id): Path<u64>,
+) -> Result<StatusCode> {
+    s.delete_customer_pin(&p, CustomerId(id)).await?;
+    Ok(StatusCode::NO_CONTENT)
 }
 
 pub async fn timeline(State(s): State<AppState>, Auth(p): Auth, Path(id): Path<u64>) -> Result<Json<Value>> {

@@ -82,6 +82,7 @@ pub fn router(service: AppState, assets: Arc<crate::web::Assets>) -> Router {
         .route("/customers/{id}/identities", post(customers::add_identity).delete(customers::remove_identity))
         .route("/customers/{id}/merge", post(customers::merge))
         .route("/customers/{id}/notes", post(customers::add_note))
+        .route("/customers/{id}/pin", put(customers::put_pin).delete(customers::delete_pin))
         .route("/customers/{id}/timeline", get(customers::timeline))
         .route("/stats/queues", get(handlers::queue_stats))
         .route("/stats/agents", get(handlers::agent_stats))

@@ -11,8 +11,8 @@
 use crate::{Service, ServiceError};
 use std::collections::{BTreeMap, VecDeque};
 use std::time::Duration;
-use switchboard_core::flow::{self, Flow, HandoffReason, Hit, Output, Run};
-use switchboard_core::ids::WorkspaceId;
+use switchboard_core::flow::{self, Check, Flow, HandoffReason, Hit, Outcome, Output, Run};
+use switchboard_core::ids::{CustomerId, WorkspaceId};
 
 /// Articles handed to the bot per search.
 const SEARCH_HITS: u32 = 3;
@@ -74,8 +74,18 @@ pub enum Action {
     /// Hand over to a person. `queue` is a queue's name, `None` for the way
     /// in's own queue; the variables become contact attributes.
     HandOff { queue: Option<String>, priority: i32, reason: HandoffReason, attributes: BTreeMap<String, String> },
+    /// A `verify` block finished: record its outcome on the contact.
+    Verified { check: Check, outcome: Outcome },
     /// The bot helped; the conversation ends contained.
     End,
+}
+
+/// Whom a flow runs for: its workspace, and the customer a `verify` block
+/// checks (`None` when nobody is known).
+#[derive(Clone, Copy, Debug)]
+pub struct Party {
+    pub workspace: WorkspaceId,
+    pub customer: Option<CustomerId>,
 }
 
 /// A bot conversation's next position and what to do.
@@ -83,7 +93,13 @@ pub enum Action {
 pub struct Step {
     pub run: Run,
     pub actions: Vec<Action>,
+    /// The input this step took answered a `verify` block: a secret the
+    /// transcript shows masked (see [`SECRET`]).
+    pub secret: bool,
 }
+
+/// What the transcript shows for an answer to a `verify` block.
+pub const SECRET: &str = "••••";
 
 impl Step {
     pub fn finished(&self) -> bool {
@@ -105,34 +121,32 @@ impl Service {
     /// Starts `flow` with the channel's variables (name, email, form fields).
     pub async fn start_flow(
         &self,
-        ws: WorkspaceId,
+        party: Party,
         flow: &Flow,
         variables: BTreeMap<String, String>,
     ) -> Result<Step, ServiceError> {
         let (run, outputs) = Run::start(flow, variables);
-        self.follow_flow(ws, flow, run, outputs).await
+        self.follow_flow(party, flow, run, outputs, false).await
     }
 
     /// Feeds the customer's `input` to a run of `flow`.
-    pub async fn step_flow(
-        &self,
-        ws: WorkspaceId,
-        flow: &Flow,
-        mut run: Run,
-        input: Input,
-    ) -> Result<Step, ServiceError> {
+    pub async fn step_flow(&self, party: Party, flow: &Flow, mut run: Run, input: Input) -> Result<Step, ServiceError> {
+        let secret = run.awaits_secret(flow);
         let outputs = run.input(flow, input.into_flow());
-        self.follow_flow(ws, flow, run, outputs).await
+        self.follow_flow(party, flow, run, outputs, secret).await
     }
 
-    /// Turns the interpreter's outputs into actions, answering its searches.
+    /// Turns the interpreter's outputs into actions, answering its searches
+    /// and checks.
     async fn follow_flow(
         &self,
-        ws: WorkspaceId,
+        party: Party,
         flow: &Flow,
         mut run: Run,
         outputs: Vec<Output>,
+        secret: bool,
     ) -> Result<Step, ServiceError> {
+        let ws = party.workspace;
         let mut pending: VecDeque<Output> = outputs.into();
         let mut actions = Vec::new();
         while let Some(o) = pending.pop_front() {
@@ -163,12 +177,18 @@ impl Service {
                         .collect();
                     pending.extend(run.input(flow, flow::Input::Search(hits)));
                 }
+                Output::Verify { check, attribute, order, answer } => {
+                    let checked =
+                        self.check_answer(ws, party.customer, check, attribute.as_deref(), order, answer).await?;
+                    pending.extend(run.input(flow, flow::Input::Verified(checked)));
+                }
+                Output::Verified { check, outcome } => actions.push(Action::Verified { check, outcome }),
                 Output::Handoff { queue, priority, reason, variables } => {
                     actions.push(Action::HandOff { queue, priority, reason, attributes: variables })
                 }
                 Output::Contained => actions.push(Action::End),
             }
         }
-        Ok(Step { run, actions })
+        Ok(Step { run, actions, secret })
     }
 }

@@ -5,17 +5,19 @@
 //! memory (the bot's place, the message ids seen) changes only after that
 //! commit is durable.
 
-use super::driver::{Action, Input, Step};
+use super::driver::{Action, Input, Party, SECRET, Step};
 use super::messages::{AttachmentRef, Author, ButtonView, MessageBody};
 use super::{BOT_RUN_KIND, BotRun, Live};
 use crate::center::contact_event as event;
 use crate::endpoints::Endpoint;
 use crate::kinds::Kind;
+use crate::verification::VERIFIED_ATTRIBUTE;
 use crate::{IdentityValue, Ids, Service, ServiceError};
 use serde_json::json;
 use sha2::{Digest, Sha256};
 use std::collections::BTreeMap;
 use switchboard_core::expr::Value as AttrValue;
+use switchboard_core::flow::Outcome;
 use switchboard_core::ids::{ContactId, CustomerId, EndpointId, WorkspaceId};
 use switchboard_store::{Attachment, Change, ContactRecord, ContactState, Document, IdentityKind};
 
@@ -208,6 +210,7 @@ impl Service {
         let (customer, _guard) = self.identified_customer(ws, identity, visitor_name).await?;
         let now = self.now();
         let mut attributes = opening.attributes;
+        attributes.remove(VERIFIED_ATTRIBUTE);
         if let Some(key) = &thread {
             attributes.insert(THREAD_ATTRIBUTE.into(), AttrValue::Str(key.clone()));
         }
@@ -234,8 +237,11 @@ impl Service {
         let client_id = message.as_ref().and_then(|m| m.client_id.clone());
         let input = message.as_ref().map(input_of);
         let automatic = message.as_ref().is_some_and(|m| m.automatic);
+        // Where the first message is in `changes`, to be masked if it answered a `verify` block.
+        let mut first = None;
         if let Some(m) = message {
             let body = self.customer_message(&record, m, name.unwrap_or_default(), &mut changes)?;
+            first = Some((changes.len(), body.clone()));
             changes.push(body.event(&record, now));
         }
         if let Some(text) = opening.acknowledgement.filter(|_| !automatic) {
@@ -254,12 +260,16 @@ impl Service {
         match flow {
             Some(flow_id) => {
                 let flow = self.flow(ws, flow_id).await?.compile()?;
-                let mut step = self.start_flow(ws, &flow, opening.variables).await?;
+                let party = Party { workspace: ws, customer: Some(customer.id) };
+                let mut step = self.start_flow(party, &flow, opening.variables).await?;
                 // A first message answers the bot's first question.
                 if let Some(input) = input.filter(|_| !step.finished()) {
-                    let mut next = self.step_flow(ws, &flow, step.run, input).await?;
+                    let mut next = self.step_flow(party, &flow, step.run, input).await?;
                     step.actions.append(&mut next.actions);
-                    step = Step { run: next.run, actions: step.actions };
+                    step = Step { run: next.run, actions: step.actions, secret: next.secret };
+                    if let Some((at, body)) = first.filter(|_| step.secret) {
+                        changes[at] = masked(body).event(&record, now);
+                    }
                 }
                 live.bot = self.settle(route, record, flow_id, changes, step).await?;
             }
@@ -318,11 +328,16 @@ impl Service {
         let automatic = message.automatic;
         let mut changes = Vec::new();
         let body = self.customer_message(&record, message, &name, &mut changes)?;
-        changes.push(body.event(&record, self.now()));
+        let at = changes.len();
+        changes.push(body.clone().event(&record, self.now()));
         match live.bot.clone().filter(|b| !b.run.is_finished() && !automatic) {
             Some(bot) => {
                 let flow = self.flow(ws, bot.flow).await?.compile()?;
-                let step = self.step_flow(ws, &flow, bot.run, input).await?;
+                let party = Party { workspace: ws, customer: record.customer };
+                let step = self.step_flow(party, &flow, bot.run, input).await?;
+                if step.secret {
+                    changes[at] = masked(body).event(&record, self.now());
+                }
                 live.bot = self.settle(route, record, bot.flow, changes, step).await?;
             }
             None => {
@@ -367,6 +382,7 @@ impl Service {
                 Some(c) => self.store().customer(ws, c).await?.map(|c| c.name).unwrap_or_default(),
                 None => String::new(),
             };
+            let text = if step.secret { SECRET.to_string() } else { text };
             changes.push(MessageBody::new(Author::Customer, &name, text).event(&record, self.now()));
         }
         live.bot = self.settle(&route, record, flow, changes, step).await?;
@@ -405,6 +421,8 @@ impl Service {
         let ws = record.workspace;
         let mut handoff = None;
         let mut contained = false;
+        // A verification's outcome changes the record, which is written with the step.
+        let mut verified = false;
         for action in step.actions {
             let now = self.now();
             match action {
@@ -420,6 +438,14 @@ impl Service {
                 }
                 Action::HandOff { queue, priority, reason, attributes } => {
                     handoff = Some((queue, priority, reason, attributes))
+                }
+                Action::Verified { check, outcome } => {
+                    let passed = outcome == Outcome::Verified;
+                    record.attributes.insert(VERIFIED_ATTRIBUTE, AttrValue::Bool(passed));
+                    record.updated_at = now;
+                    let payload = json!({ "check": check.as_str(), "outcome": outcome.as_str() });
+                    changes.push(event(&record, now, Kind::Verification, payload));
+                    verified = true;
                 }
                 Action::End => contained = true,
             }
@@ -446,6 +472,9 @@ impl Service {
             return Ok(bot);
         }
         let Some((queue_name, priority, reason, variables)) = handoff else {
+            if verified {
+                changes.push(Change::PutContact(record));
+            }
             self.commit_and_publish(changes).await?;
             return Ok(bot);
         };
@@ -453,7 +482,7 @@ impl Service {
         // set, which win.
         let told: Vec<(String, AttrValue)> = variables
             .iter()
-            .filter(|(k, _)| !record.attributes.contains_key(k))
+            .filter(|(k, _)| !record.attributes.contains_key(k) && k.as_str() != VERIFIED_ATTRIBUTE)
             .map(|(k, v)| (k.clone(), AttrValue::Str(v.clone())))
             .collect();
         record.attributes.extend(told);
@@ -487,6 +516,13 @@ impl Service {
 
 /// The name the bot's messages carry.
 const BOT_NAME: &str = "Bot";
+
+/// A customer's answer to a `verify` block, as the transcript keeps it.
+fn masked(mut body: MessageBody) -> MessageBody {
+    body.text = SECRET.to_string();
+    body.html = None;
+    body
+}
 
 fn input_of(m: &IncomingMessage) -> Input {
     match (&m.press, &m.attachment) {

@@ -26,7 +26,7 @@ mod reply;
 
 pub use channel::*;
 pub use delivery::DeliveryOptions;
-pub use driver::{Action, Choice, Input, Step};
+pub use driver::{Action, Choice, Input, Party, SECRET, Step};
 pub use inbound::*;
 pub use messages::*;
 pub use retention::RecordingSettings;

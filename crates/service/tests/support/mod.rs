@@ -2,7 +2,7 @@
 //! workspace with a queue, and a run of a test on both databases.
 
 use serde_json::json;
-use switchboard_core::ids::{EndpointId, QueueId};
+use switchboard_core::ids::{ContactId, EndpointId, QueueId};
 use switchboard_service::auth::Principal;
 use switchboard_service::{NewUser, Role, Service, system_clock};
 
@@ -62,6 +62,24 @@ pub async fn sms_endpoint(service: &Service, p: &Principal, address: &str, queue
         serde_json::from_value(json!({ "channel": "sms", "name": address, "address": address, "queue": queue }))
             .unwrap();
     service.create_endpoint(p, input).await.unwrap().id
+}
+
+/// A contact's verification outcomes (`"pin verified"`) and what the
+/// customer said, as the transcript has it.
+#[allow(dead_code)] // not every test binary verifies callers
+pub async fn verification_log(service: &Service, p: &Principal, id: ContactId) -> (Vec<String>, Vec<String>) {
+    let events = service.store().contact_events(p.workspace, id, None).await.unwrap();
+    let outcomes = events
+        .iter()
+        .filter(|e| e.kind == "verification")
+        .map(|e| format!("{} {}", e.payload["check"].as_str().unwrap(), e.payload["outcome"].as_str().unwrap()))
+        .collect();
+    let said = events
+        .iter()
+        .filter(|e| e.kind == "message" && e.payload["from"] == "customer")
+        .map(|e| e.payload["text"].as_str().unwrap().to_string())
+        .collect();
+    (outcomes, said)
 }
 
 /// `on_both!(a, b)`: tests `sqlite::a`, `postgres::a`, … each running the

@@ -559,3 +559,130 @@ fn a_hang_up_abandons_the_run_where_it_stood() {
     assert!(run.is_finished());
     assert_eq!(run.input(&f, text("1234#")), []);
 }
+
+/// A PIN check with two attempts, escalating to "Security" when it fails.
+const VERIFY: &str = r#"{
+  "start": "pin",
+  "blocks": {
+    "pin": {"type": "verify", "text": "Key your PIN, then hash.", "check": "pin", "attempts": 2,
+            "verified": "thanks", "queue": "Security"},
+    "thanks": {"type": "handoff", "text": "Thank you, you are verified.", "queue": "Billing"}
+  }
+}"#;
+
+fn collect_pin() -> Output {
+    let digits = Digits { min: 4, max: 12, terminator: "#".into(), timeout_seconds: 10, retries: 0, invalid: None };
+    Output::Collect { text: "Key your PIN, then hash.".into(), digits }
+}
+
+fn check_pin(answer: &str) -> Output {
+    Output::Verify { check: Check::Pin, attribute: None, order: DateOrder::Mdy, answer: answer.into() }
+}
+
+fn verified(outcome: Outcome) -> Output {
+    Output::Verified { check: Check::Pin, outcome }
+}
+
+#[test]
+fn a_verified_caller_goes_on_and_the_answer_is_never_kept() {
+    let f = flow(VERIFY);
+    let (mut run, out) = Run::start(&f, BTreeMap::new());
+    assert_eq!(out, [collect_pin()]);
+    assert_eq!(run.input(&f, text(" 4321# ")), [check_pin("4321")]);
+    assert_eq!(run.status(), Status::WaitingForVerification);
+    // Anything but the host's verdict meanwhile is stale.
+    assert_eq!(run.input(&f, text("9999#")), []);
+    assert_eq!(run.input(&f, Input::Search(Vec::new())), []);
+    let stored = serde_json::to_string(&run).unwrap();
+    assert!(!stored.contains("4321"), "{stored}");
+    let out = run.input(&f, Input::Verified(Checked::Match));
+    assert_eq!(
+        out,
+        [
+            verified(Outcome::Verified),
+            say("Thank you, you are verified."),
+            handoff(Some("Billing"), 0, HandoffReason::Flow, &BTreeMap::new())
+        ]
+    );
+    assert!(run.variables().is_empty());
+}
+
+#[test]
+fn wrong_answers_are_asked_again_then_locked_out_and_escalated() {
+    let f = flow(VERIFY);
+    let (mut run, _) = Run::start(&f, BTreeMap::new());
+    run.input(&f, text("1111"));
+    let again = run.input(&f, Input::Verified(Checked::Mismatch));
+    assert_eq!(again, [say("That does not match our records. Please try again."), collect_pin()]);
+    // The count survives a restart, so hanging the run up and resuming forgives nothing.
+    let mut run: Run = serde_json::from_str(&serde_json::to_string(&run).unwrap()).unwrap();
+    // Too short to be a PIN: a wrong answer without asking the host.
+    let out = run.input(&f, text("12#"));
+    assert_eq!(
+        out,
+        [verified(Outcome::Failed), handoff(Some("Security"), 0, HandoffReason::Verification, &BTreeMap::new())]
+    );
+    assert_eq!(run.status(), Status::HandedOff);
+}
+
+#[test]
+fn nothing_to_check_against_is_not_attempted_and_fails_over_at_once() {
+    let f = flow(&VERIFY.replace(r#""queue": "Security""#, r#""failed": "manual""#).replace(
+        r#""thanks":"#,
+        r#""manual": {"type": "message", "text": "An agent will check who you are.", "next": "thanks"}, "thanks":"#,
+    ));
+    let (mut run, _) = Run::start(&f, BTreeMap::new());
+    run.input(&f, text("1234"));
+    let out = run.input(&f, Input::Verified(Checked::Unavailable));
+    assert_eq!(out[..2], [verified(Outcome::NotAttempted), say("An agent will check who you are.")]);
+    // Silence is a wrong answer; one attempt here and the failed block.
+    let f = flow(&VERIFY.replace(r#""attempts": 2"#, r#""attempts": 1"#));
+    let (mut run, _) = Run::start(&f, BTreeMap::new());
+    assert_eq!(run.input(&f, text(""))[0], verified(Outcome::Failed));
+}
+
+#[test]
+fn a_verify_block_without_queue_or_failed_uses_the_flows_handoff() {
+    let f = flow(
+        &VERIFY
+            .replace(r#", "queue": "Security""#, "")
+            .replace(r#""attempts": 2"#, r#""attempts": 1"#)
+            .replace(r#""start": "pin","#, r#""start": "pin", "handoff": "thanks","#),
+    );
+    let (mut run, _) = Run::start(&f, BTreeMap::new());
+    run.input(&f, text("1234"));
+    let out = run.input(&f, Input::Verified(Checked::Mismatch));
+    assert_eq!(out.last(), Some(&handoff(Some("Billing"), 0, HandoffReason::Verification, &BTreeMap::new())));
+}
+
+#[test]
+fn dates_of_birth_are_checked_against_an_attribute_in_the_keyed_order() {
+    let f = flow(
+        r#"{"start": "dob", "blocks": {
+        "dob": {"type": "verify", "text": "Key your date of birth as day, month, year.", "check": "date_of_birth",
+                "date_order": "dmy", "attribute": "dob", "verified": "ok"},
+        "ok": {"type": "end"}}}"#,
+    );
+    let (mut run, out) = Run::start(&f, BTreeMap::new());
+    assert!(matches!(&out[0], Output::Collect { digits, .. } if digits.min == 8 && digits.max == 8));
+    let out = run.input(&f, text("04071976#"));
+    let want = Output::Verify {
+        check: Check::DateOfBirth,
+        attribute: Some("dob".into()),
+        order: DateOrder::Dmy,
+        answer: "04071976".into(),
+    };
+    assert_eq!(out, [want]);
+}
+
+#[test]
+fn only_a_verify_blocks_answer_is_a_secret() {
+    let f = flow(VERIFY);
+    let (mut run, _) = Run::start(&f, BTreeMap::new());
+    assert!(run.awaits_secret(&f));
+    run.input(&f, text("1234"));
+    assert!(!run.awaits_secret(&f), "the host checks it now");
+    let f = flow(PHONE);
+    let (run, _) = Run::start(&f, BTreeMap::new());
+    assert!(!run.awaits_secret(&f));
+}

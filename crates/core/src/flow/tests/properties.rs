@@ -4,8 +4,10 @@
 
 use super::*;
 use crate::flow::definition::{
-    Branch, ButtonOption, Buttons, Digits, End, Handoff, InputBlock, Knowledge, Message, Set, VERSION,
+    Branch, ButtonOption, Buttons, Check, DateOrder, Digits, End, Handoff, InputBlock, Knowledge, Message, Set,
+    VERSION, Verify,
 };
+use crate::flow::verify::{Checked, Outcome};
 use proptest::prelude::*;
 
 const WORDS: &[&str] = &[
@@ -45,6 +47,7 @@ fn input() -> impl Strategy<Value = Input> {
         2 => word.prop_map(|w| Input::Button { value: w.into() }),
         2 => prop::collection::vec(hit(), 0..4).prop_map(Input::Search),
         2 => "[0-9]{0,6}#?".prop_map(Input::Text),
+        2 => prop::sample::select(&[Checked::Match, Checked::Mismatch, Checked::Unavailable][..]).prop_map(Input::Verified),
         1 => Just(Input::HangUp),
     ]
 }
@@ -58,7 +61,7 @@ fn variables() -> impl Strategy<Value = BTreeMap<String, String>> {
 /// Checks what one call answered against where the run now stands.
 fn check_turn(f: &Flow, run: &Run, out: &[Output], validated: bool) {
     assert!(out.len() <= MAX_STEPS + 3, "{} outputs", out.len());
-    let last_only = |o: &Output| !matches!(o, Output::Say { .. } | Output::Play { .. });
+    let last_only = |o: &Output| !matches!(o, Output::Say { .. } | Output::Play { .. } | Output::Verified { .. });
     if let Some(i) = out.iter().position(last_only) {
         assert_eq!(i, out.len() - 1, "only the last output may ask, search or finish: {out:?}");
     }
@@ -72,8 +75,20 @@ fn check_turn(f: &Flow, run: &Run, out: &[Output], validated: bool) {
         (Status::WaitingForText, Output::Collect { digits, .. }) => assert!(digits.min <= digits.max || !validated),
         (Status::WaitingForButton, Output::Ask { buttons, .. }) => assert!(!buttons.is_empty() || !validated),
         (Status::WaitingForSearch, Output::Search { query }) => assert!(!query.trim().is_empty()),
+        (Status::WaitingForVerification, Output::Verify { check, answer, .. }) => {
+            let (min, max) = check.lengths();
+            assert!((usize::from(min)..=usize::from(max)).contains(&answer.len()), "{answer:?}");
+            assert!(answer.bytes().all(|b| b.is_ascii_digit()));
+        }
         (Status::Contained, Output::Contained) => {}
         (Status::HandedOff, Output::Handoff { reason, variables, .. }) => {
+            if *reason == HandoffReason::Verification {
+                let outcome = out.iter().rev().find_map(|o| match o {
+                    Output::Verified { outcome, .. } => Some(*outcome),
+                    _ => None,
+                });
+                assert!(outcome.is_some_and(|o| o != Outcome::Verified), "{out:?}");
+            }
             assert_eq!(variables, run.variables());
             // A valid flow never makes the interpreter give up: a "flow"
             // hand-off there is a handoff block the flow led to.
@@ -166,7 +181,7 @@ fn block_spec(n: usize, i: usize) -> impl Strategy<Value = BlockSpec> {
     let forward = if i + 1 < n { (i + 1)..n } else { 0..n };
     let target = prop_oneof![12 => forward, 3 => 0..n, 1 => Just(n)];
     // The last block mostly finishes.
-    let kind = if i + 1 == n { prop_oneof![8 => 6u8..8, 1 => 0u8..6].boxed() } else { (0u8..8).boxed() };
+    let kind = if i + 1 == n { prop_oneof![8 => 6u8..8, 1 => 0u8..6].boxed() } else { (0u8..9).boxed() };
     (
         kind,
         [target.clone(), target.clone(), target],
@@ -268,6 +283,18 @@ fn build(s: &BlockSpec, name: &dyn Fn(usize) -> BlockId) -> Block {
         }),
         5 => Block::Set(Set { values: [(s.variable.to_string(), text)].into(), next: name(a) }),
         6 => Block::End(End { text: Some(text) }),
-        _ => Block::Handoff(Handoff { text: Some(text), queue: Some("Support".into()), priority: 1, reason: None }),
+        7 => Block::Handoff(Handoff { text: Some(text), queue: Some("Support".into()), priority: 1, reason: None }),
+        _ => Block::Verify(Verify {
+            text,
+            check: [Check::Pin, Check::AccountNumber, Check::DateOfBirth][b % 3],
+            attribute: None,
+            date_order: if b % 3 == 2 { [DateOrder::Mdy, DateOrder::Ymd][c % 2] } else { DateOrder::Mdy },
+            attempts: (c % 4) as u32,
+            retry_text: "Again.".into(),
+            timeout_seconds: 5,
+            verified: name(a),
+            failed: (b % 2 == 0).then(|| name(c)),
+            queue: (b % 2 == 1 && c % 2 == 0).then(|| "Security".into()),
+        }),
     }
 }

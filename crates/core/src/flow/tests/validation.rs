@@ -431,3 +431,38 @@ fn digits_and_recordings_are_checked() {
         ]
     );
 }
+
+#[test]
+fn verify_blocks_name_what_is_wrong() {
+    // Reached from the menu's "Billing", so it is no unreachable block.
+    let with_verify = |block: &str| {
+        let mut doc: serde_json::Value = serde_json::from_str(&with_block("check", block)).unwrap();
+        doc["blocks"]["menu"]["options"][0]["next"] = "check".into();
+        doc.to_string()
+    };
+    let good = r#"{"type": "verify", "text": "Your PIN?", "check": "pin", "verified": "route", "queue": "Security"}"#;
+    let f = flow(&with_verify(good));
+    assert!(matches!(f.block("check"), Some(Block::Verify(v)) if v.attempts == 3 && v.attribute().is_none()));
+    // It works on a phone as it is: the answer is always keyed.
+    let phone = doc(
+        r#""start": "pin""#,
+        r#""pin": {"type": "verify", "text": "Your PIN?", "check": "pin", "verified": "ok"}, "ok": {"type": "end"}"#,
+    );
+    assert!(validate::on_phone(flow(&phone).definition()).is_empty());
+    let bad = r#"{"type": "verify", "text": " ", "check": "pin", "attribute": "pin", "date_order": "ymd",
+                  "attempts": 6, "timeout_seconds": 0, "verified": "route", "failed": "nowhere", "queue": "S"}"#;
+    assert_eq!(
+        errors(&with_verify(bad)),
+        [
+            "blocks.check.text: must not be empty",
+            "blocks.check.attempts: between 1 and 5",
+            "blocks.check.timeout_seconds: between 1 and 60",
+            "blocks.check.attribute: a PIN is kept apart from the attributes: leave it out",
+            "blocks.check.date_order: only a date_of_birth check has one",
+            "blocks.check.queue: either failed (a block) or queue (to escalate to), not both",
+            "blocks.check.failed: unknown block 'nowhere'",
+        ]
+    );
+    let unknown = r#"{"type": "verify", "text": "?", "check": "ssn", "verified": "route"}"#;
+    assert!(Flow::parse(&with_verify(unknown)).unwrap_err().to_string().contains("ssn"));
+}

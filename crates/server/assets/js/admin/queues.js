@@ -74,6 +74,8 @@ export function queuesTab() {
       const maxLength = numberInput(st.max_length, { min: 0, step: 1, placeholder: 'no limit' });
       const sticky = numberInput(st.sticky_seconds, { min: 0 });
       const handle = numberInput(st.expected_handle_seconds, { min: 1 });
+      const announce = numberInput(st.announce_every_seconds || 0, { min: 0, max: 3600 });
+      const survey = checkbox({ label: 'Post-call survey: after the agent hangs up, the caller rates the call 1 to 5 by keypad', name: 'post_call_survey', checked: Boolean(st.post_call_survey), testid: 'queue-survey' });
       const wrap = wrapUpInput(st.wrap_up);
       const overflow = overflowInput(st.overflow, queues, item?.id);
       const afterHours = overflowInput(st.after_hours, queues, item?.id);
@@ -102,6 +104,9 @@ export function queuesTab() {
           h('div', { class: 'row' },
             field({ label: 'Sticky routing (s)', name: 'sticky_seconds', input: sticky, hint: 'offer to the last agent first for this long; 0 = off' }),
             field({ label: 'Expected handle time (s)', name: 'expected_handle_seconds', input: handle, hint: 'for wait estimates until measured' })),
+          h('fieldset', null, h('legend', null, 'Callers (voice)'),
+            field({ label: 'Announce place in line every (s)', name: 'announce_every_seconds', input: announce, testid: 'queue-announce', hint: 'callers hear their position and expected wait between the hold music; 0 = never, else 10 to 3600' }),
+            survey),
         ],
         save() {
           const body = {
@@ -120,6 +125,8 @@ export function queuesTab() {
             after_hours: afterHours.read(),
             sticky_seconds: sticky.read() ?? 0,
             expected_handle_seconds: handle.read() ?? 300,
+            announce_every_seconds: announce.read() ?? 0,
+            post_call_survey: survey.querySelector('input').checked,
           };
           // A named calendar is sent only when chosen, so servers without them still accept the form.
           if (calendar.value) body.business_hours = Number(calendar.value);

@@ -9,6 +9,25 @@ import { attrRows, clock, dateTime, h, label, notice, plural, replace } from '..
 import { busy, field, showError } from '../forms.js';
 
 const KIND_LABEL = { phone: 'Phone', email: 'Email', visitor: 'Visitor', handle: 'Handle' };
+const VERIFICATION_LABEL = { verified: 'verified', failed: 'failed', not_attempted: 'not attempted' };
+
+/**
+ * Whether the caller proved who they are on this contact: the outcome of its
+ * last `verification` event among `events`, else its `verified` attribute
+ * (set only by a flow's verify block), else not attempted.
+ */
+export function verification(rec, events) {
+  const last = events.filter((ev) => ev.kind === 'verification' && ev.contact === rec.id).pop();
+  if (last?.payload?.outcome) return last.payload.outcome;
+  const v = rec.attributes?.verified;
+  return v === true ? 'verified' : v === false ? 'failed' : 'not_attempted';
+}
+
+/** The screen pop's badge for `verification()`'s outcome. */
+function verificationBadge(outcome) {
+  const cls = outcome === 'verified' ? 'badge connected' : 'badge';
+  return h('p', null, h('span', { class: cls, dataset: { testid: 'verification', outcome } }, outcome === 'verified' ? 'Verified caller' : `Not verified (${VERIFICATION_LABEL[outcome] || outcome})`));
+}
 
 /** One line about an event, in words an agent reads at a glance. `names` resolves ids. */
 export function describe(ev, names) {
@@ -41,6 +60,7 @@ export function describe(ev, names) {
     case 'conversation_opened': return `${label(p.channel || 'conversation')} opened`;
     case 'bot_contained': return 'Solved by the bot';
     case 'bot_handoff': return `Bot handed over (${label(p.reason || 'asked').toLowerCase()})`;
+    case 'verification': return `Caller verification (${label(p.check || 'check').toLowerCase()}): ${VERIFICATION_LABEL[p.outcome] || p.outcome}`;
     case 'csat': return `Rated ${p.score}/5${p.comment ? `: “${p.comment}”` : ''}`;
     // `chat_ended`: what ends were called before every channel had them.
     case 'conversation_ended':
@@ -109,7 +129,7 @@ export class CustomerPanel {
     this.current = key;
     const seq = ++this.seq;
     if (!rec.customer) {
-      replace(this.el, h('h2', null, 'Unknown customer'), this.contactAttrs(rec));
+      replace(this.el, h('h2', null, 'Unknown customer'), verificationBadge(verification(rec, [])), this.contactAttrs(rec));
       return;
     }
     replace(this.el, h('p', { class: 'muted' }, 'Loading the customer…'));
@@ -148,6 +168,7 @@ export class CustomerPanel {
     replace(
       this.el,
       h('h2', { dataset: { testid: 'customer-name' } }, customer.name || `Customer #${customer.id}`),
+      verificationBadge(verification(rec, events)),
       h('ul', { class: 'attrs', style: { listStyle: 'none', padding: 0, display: 'block' }, dataset: { testid: 'customer-identities' } },
         identities.map((i) => h('li', null, h('span', { class: 'muted' }, `${KIND_LABEL[i.kind] || i.kind}: `), i.value))),
       customer.tags && customer.tags.length ? h('div', { class: 'tags', 'aria-label': 'Tags' }, customer.tags.map((t) => h('span', { class: 'tag' }, t))) : null,

@@ -21,16 +21,16 @@ pub mod end;
 mod inbound;
 mod messages;
 mod recordings;
-mod retention;
 mod reply;
+mod retention;
 
 pub use channel::*;
 pub use delivery::DeliveryOptions;
 pub use driver::{Action, Choice, Input, Party, SECRET, Step};
 pub use inbound::*;
 pub use messages::*;
-pub use retention::RecordingSettings;
 pub use reply::*;
+pub use retention::RecordingSettings;
 
 use serde::{Deserialize, Serialize};
 use std::collections::{HashMap, HashSet};

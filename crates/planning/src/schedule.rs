@@ -77,6 +77,9 @@ pub struct Schedule {
     /// (paid − bound) / bound.
     pub gap: f64,
     pub method: Method,
+    /// Intervals needing agents that no template can work: they stay under,
+    /// and the paid hours and the bound are for the rest.
+    pub uncovered: Vec<Timestamp>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
@@ -108,8 +111,6 @@ pub struct Coverage {
 pub enum ScheduleError {
     #[error("shift '{name}': {reason}")]
     Template { name: String, reason: String },
-    #[error("no shift can cover the interval starting {0}")]
-    Uncoverable(Timestamp),
     #[error("the solver failed: {0}")]
     Solver(String),
 }
@@ -133,16 +134,19 @@ pub fn generate(
 ) -> Result<Schedule, ScheduleError> {
     validate(grid, templates)?;
     let candidates = candidates(grid, required, templates);
-    let demand: Vec<f64> = required.iter().map(|&(_, n)| f64::from(n)).collect();
     let mut covering: Vec<Vec<usize>> = vec![Vec::new(); required.len()];
     for (c, candidate) in candidates.iter().enumerate() {
         for &i in &candidate.covers {
             covering[i].push(c);
         }
     }
-    if let Some(i) = (0..required.len()).find(|&i| demand[i] > 0.0 && covering[i].is_empty()) {
-        return Err(ScheduleError::Uncoverable(required[i].0));
-    }
+    // An interval no template can work (contacts at 05:00 when the earliest
+    // shift starts at 07:00) is reported and left under; failing the whole
+    // schedule would hide the coverage of every interval that can be met.
+    let uncovered: Vec<Timestamp> =
+        (0..required.len()).filter(|&i| required[i].1 > 0 && covering[i].is_empty()).map(|i| required[i].0).collect();
+    let demand: Vec<f64> =
+        required.iter().zip(&covering).map(|(&(_, n), c)| if c.is_empty() { 0.0 } else { f64::from(n) }).collect();
     let relaxed = solve(&candidates, &covering, &demand, Search::Relaxation)?;
     let lower_bound_hours: f64 = relaxed.iter().zip(&candidates).map(|(x, c)| x * c.paid_hours).sum();
     let rounded = round_and_trim(&relaxed, &candidates, &demand);
@@ -184,6 +188,7 @@ pub fn generate(
         lower_bound_hours,
         gap: if lower_bound_hours > 0.0 { (paid_hours - lower_bound_hours) / lower_bound_hours } else { 0.0 },
         method,
+        uncovered,
     })
 }
 

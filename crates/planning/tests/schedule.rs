@@ -78,8 +78,29 @@ fn a_shift_only_works_its_days() {
     let need = required(&g, monday(), 2, |d, m| u32::from(d == tuesday && m == 10 * 60));
     let mut mondays = template("mondays", 240, "08:00-12:00");
     mondays.days = vec![Weekday::Mon];
-    let err = generate(&g, &need, &[mondays]).unwrap_err();
-    assert!(matches!(err, ScheduleError::Uncoverable(_)), "{err}");
+    let s = generate(&g, &need, &[mondays]).unwrap();
+    let tuesday_ten = need.iter().find(|&&(_, n)| n > 0).unwrap().0;
+    assert_eq!(s.uncovered, vec![tuesday_ten], "the Tuesday interval is reported, not scheduled");
+    assert!(s.shifts.is_empty() && s.paid_hours == 0.0);
+    let row = s.coverage.iter().find(|c| c.start == tuesday_ten).unwrap();
+    assert_eq!((row.required, row.scheduled), (1, 0), "it stays under");
+}
+
+#[test]
+fn intervals_outside_every_template_leave_the_rest_scheduled() {
+    let g = grid(60);
+    // Two agents 06:00-07:00 (before the earliest start) and 09:00-11:00.
+    let need = required(&g, monday(), 1, |_, m| if m == 6 * 60 || (9 * 60..11 * 60).contains(&m) { 2 } else { 0 });
+    let s = generate(&g, &need, &[template("morning", 240, "08:00-10:00")]).unwrap();
+    assert_eq!(s.uncovered.len(), 1);
+    for c in &s.coverage {
+        if s.uncovered.contains(&c.start) {
+            assert_eq!(c.scheduled, 0);
+        } else {
+            assert!(c.scheduled >= c.required, "{c:?}");
+        }
+    }
+    assert_eq!(s.paid_hours, 8.0, "two agents on one four-hour shift");
 }
 
 #[test]

@@ -229,7 +229,10 @@ function drawShifts() {
     replace(shiftTable);
     return;
   }
-  shiftSummary.textContent = `${one(s.paid_hours)} paid hours over the horizon; no schedule can do with less than ${one(s.lower_bound_hours)} (gap ${pct(s.gap)}).`;
+  const uncovered = s.uncovered?.length
+    ? ` ${s.uncovered.length} interval${s.uncovered.length === 1 ? '' : 's'} needing agents (the first ${s.uncovered[0].start_local}) fall outside every shift template and stay under.`
+    : '';
+  shiftSummary.textContent = `${one(s.paid_hours)} paid hours over the horizon; no schedule can do with less than ${one(s.lower_bound_hours)} (gap ${pct(s.gap)}).${uncovered}`;
   const shifts = s.shifts.filter((x) => x.start_local.slice(0, 10) === day.value);
   replace(shiftTable,
     h('thead', null, h('tr', null, h('th', { scope: 'col' }, 'Shift'), h('th', { scope: 'col' }, 'Start'), h('th', { scope: 'col', class: 'num' }, 'Agents'), h('th', { scope: 'col', class: 'num' }, 'Paid hours'))),

@@ -225,6 +225,15 @@ pub struct ScheduleView {
     pub lower_bound_hours: f64,
     pub gap: f64,
     pub method: Option<schedule::Method>,
+    /// Intervals needing agents that no shift template can work (they stay
+    /// under); the shifts cover the rest.
+    pub uncovered: Vec<IntervalView>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct IntervalView {
+    pub start: i64,
+    pub start_local: String,
 }
 
 #[derive(Debug, Serialize)]
@@ -388,6 +397,7 @@ fn schedule_view(zone: Tz, s: Result<schedule::Schedule, String>) -> ScheduleVie
             lower_bound_hours: 0.0,
             gap: 0.0,
             method: None,
+            uncovered: Vec::new(),
         },
         Ok(s) => ScheduleView {
             problem: None,
@@ -406,6 +416,11 @@ fn schedule_view(zone: Tz, s: Result<schedule::Schedule, String>) -> ScheduleVie
             lower_bound_hours: s.lower_bound_hours,
             gap: s.gap,
             method: Some(s.method),
+            uncovered: s
+                .uncovered
+                .into_iter()
+                .map(|t| IntervalView { start: t.0, start_local: local_label(zone, t.0) })
+                .collect(),
         },
     }
 }

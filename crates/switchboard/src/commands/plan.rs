@@ -132,6 +132,14 @@ fn describe_schedule(out: &mut String, grid: &Grid, s: &Schedule) -> anyhow::Res
         ]);
     }
     write!(out, "{}", table.render())?;
+    if let Some(first) = s.uncovered.first() {
+        writeln!(
+            out,
+            "\n{} interval(s) needing agents fall outside every shift template and stay under (the first {}).",
+            s.uncovered.len(),
+            grid.local(*first).format("%a %Y-%m-%d %H:%M")
+        )?;
+    }
     Ok(())
 }
 

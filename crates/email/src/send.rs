@@ -171,10 +171,17 @@ pub fn compose(endpoint: &Endpoint, message: &Outbound, files: &[Attachment]) ->
     for f in files {
         builder = builder.attachment(f.content_type.clone(), f.name.clone(), f.bytes.as_slice());
     }
-    if let Some(root) = &message.thread {
-        // The thread's root: the customer's first message, which every
-        // reply's References starts with.
-        builder = builder.in_reply_to(bare(root)).references(bare(root));
+    // In-Reply-To names the message answered: the customer's latest, else
+    // the thread's root. References keeps the root first and the answered
+    // message last (RFC 5322 3.6.4 lets the middle be dropped), so every
+    // mail client threads the reply under what the customer just sent.
+    let answered = message.in_reply_to.as_deref().or(message.thread.as_deref());
+    if let Some(parent) = answered {
+        let mut references: Vec<String> = message.thread.iter().map(|root| bare(root)).collect();
+        if !references.contains(&bare(parent)) {
+            references.push(bare(parent));
+        }
+        builder = builder.in_reply_to(bare(parent)).references(references);
     }
     let bytes = builder.write_to_vec().map_err(|e| SendError::Permanent(format!("building the message: {e}")))?;
     // Bcc is on the envelope only: no header names them.

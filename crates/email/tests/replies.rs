@@ -92,6 +92,14 @@ async fn a_reply_is_threaded_both_ways(url: String) {
     }
     assert_eq!(m.contacts_of("ann@customer.example").await.len(), 1);
     assert_eq!(m.messages(contact).await.len(), 4);
+
+    // The next reply answers the customer's latest message, the thread's
+    // root still first in References.
+    m.service.send_message(&m.p, contact, "Noted, thank you.", None).await.unwrap();
+    m.service.deliver_pending(&channel, &DeliveryOptions::default()).await.unwrap();
+    let second = sink.message(2).await;
+    assert_eq!(header(&second, "In-Reply-To").as_deref(), Some("<q3@customer.example>"));
+    assert_eq!(header(&second, "References").as_deref(), Some("<q1@customer.example> <q3@customer.example>"));
 }
 
 async fn an_answer_to_an_ended_conversation_opens_a_linked_one(url: String) {

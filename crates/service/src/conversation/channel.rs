@@ -65,6 +65,10 @@ pub struct Outbound {
     /// The conversation's thread key (the customer's number, the mail
     /// thread…), as `inbound` was given it.
     pub thread: Option<String>,
+    /// The sender's id (`IncomingMessage::client_id`) of the customer's
+    /// latest message before this one, for channels that address their
+    /// messages (an email's In-Reply-To); `None` for the others.
+    pub in_reply_to: Option<String>,
     /// The contact's attributes: what the channel set when the
     /// conversation opened (an email's subject and addresses) and more.
     pub attributes: Attributes,

@@ -249,12 +249,19 @@ impl Service {
             Some(AttrValue::Str(t)) => Some(t.clone()),
             _ => None,
         };
+        // Only a channel that addresses its messages names the one it
+        // answers: the others are spared the read.
+        let in_reply_to = match adapter.capabilities().addressing {
+            true => self.answered(record, e.id).await?,
+            false => None,
+        };
         let message = Outbound {
             workspace: record.workspace,
             contact: record.id,
             customer: record.customer,
             message: e.id,
             thread,
+            in_reply_to,
             attributes: record.attributes.clone(),
             body,
         };
@@ -278,6 +285,17 @@ impl Service {
             return Ok(());
         }
         Ok(())
+    }
+
+    /// The sender's id of the customer's latest message before event
+    /// `before` of the conversation.
+    async fn answered(&self, record: &ContactRecord, before: u64) -> Result<Option<String>, ServiceError> {
+        let messages = self.store().contact_events(record.workspace, record.id, Some(Kind::Message.as_str())).await?;
+        Ok(messages
+            .iter()
+            .rev()
+            .filter(|m| m.id < before && m.payload["from"] == json!(Author::Customer))
+            .find_map(|m| m.payload["client_id"].as_str().map(str::to_string)))
     }
 
     /// A provider's report on a message it took (delivered, read, or failed

@@ -259,8 +259,7 @@ impl<M: Matcher> Engine<M> {
         );
         self.drop_contact(c);
         if let Some(a) = freed {
-            self.agent_touched(a, now);
-            self.route_agent(a, now);
+            self.agent_freed(a, now);
         }
         Ok(())
     }

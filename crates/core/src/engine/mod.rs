@@ -25,6 +25,7 @@ pub mod indexed;
 mod matcher;
 mod ordering;
 mod queries;
+mod ready;
 pub mod reference;
 mod slab;
 mod timers;
@@ -297,10 +298,14 @@ impl<M: Matcher> Engine<M> {
         }
     }
 
-    fn route_agent(&mut self, a: AIdx, now: Timestamp) {
+    /// Offers `a` what it should take now; says whether it offered anything.
+    fn route_agent(&mut self, a: AIdx, now: Timestamp) -> bool {
+        let mut offered = false;
         while let Some(c) = self.m.best_contact(&self.w, a, now) {
             self.offer(c, a, now);
+            offered = true;
         }
+        offered
     }
 
     fn offer(&mut self, c: CIdx, a: AIdx, now: Timestamp) {
@@ -427,6 +432,22 @@ impl<M: Matcher> Engine<M> {
     /// After any change to `a`: re-index it and announce a state change.
     fn agent_touched(&mut self, a: AIdx, now: Timestamp) {
         self.m.agent_changed(&self.w, a);
+        self.announce_state(a, now);
+    }
+
+    /// `a` may have room for more: announce its state, route it, and only
+    /// then re-index it. An offer re-indexes the agent anyway, so an agent
+    /// who takes a contact at once does not join the ready sets only to
+    /// leave them (routing an agent never reads them).
+    fn agent_freed(&mut self, a: AIdx, now: Timestamp) {
+        self.announce_state(a, now);
+        if !self.route_agent(a, now) {
+            self.m.agent_changed(&self.w, a);
+        }
+    }
+
+    /// Emits `a`'s change of state, if its state changed.
+    fn announce_state(&mut self, a: AIdx, now: Timestamp) {
         let ag = &mut self.w.agents[a.0];
         let state = ag.derived_state();
         if state != ag.state {

@@ -57,6 +57,13 @@ fn holds(entries: &Entries, a: AIdx, stamp: Stamp) -> bool {
     entries.get(a.0 as usize).is_some_and(|e| e.iter().any(|(_, s)| *s == stamp))
 }
 
+/// Whether `pred` is one of `q`'s shared step predicates. Their sets and
+/// buckets are few and fill and empty all day: an empty one is kept, not
+/// freed only to be allocated again by the next contact or agent.
+fn shared(w: &World, q: QIdx, pred: PredId) -> bool {
+    w.queue(q).step_preds.contains(&Some(pred))
+}
+
 #[derive(Debug, Default)]
 pub struct IndexedMatcher {
     queues: Vec<QueueIndex>,
@@ -83,7 +90,7 @@ impl IndexedMatcher {
 
     /// Takes `a`'s entries in `gone` (no longer among its entries) out of
     /// their sets.
-    fn leave(&mut self, a: AIdx, gone: &[(Spot, Stamp)]) {
+    fn leave(&mut self, w: &World, a: AIdx, gone: &[(Spot, Stamp)]) {
         let entries = &self.ready_entries;
         let live = |a: AIdx, s: Stamp| holds(entries, a, s);
         for ((q, channel, pred, key, id), _) in gone {
@@ -94,7 +101,7 @@ impl IndexedMatcher {
                 Some(p) => {
                     if let Some(set) = index.ready_by_pred.get_mut(&(*channel, *p)) {
                         set.remove(place, live);
-                        if set.is_empty() {
+                        if set.is_empty() && !shared(w, *q, *p) {
                             index.ready_by_pred.remove(&(*channel, *p));
                         }
                     }
@@ -160,7 +167,7 @@ impl Matcher for IndexedMatcher {
                 if let Some(bucket) = buckets.get_mut(&key) {
                     bucket.line.remove(&entry);
                     bucket.undeclined -= ct.declined.is_empty() as u32;
-                    if bucket.line.is_empty() {
+                    if bucket.line.is_empty() && !shared(w, ct.queue, ct.pred) {
                         buckets.remove(&key);
                     }
                 }
@@ -222,7 +229,7 @@ impl Matcher for IndexedMatcher {
         }
         let mut old = std::mem::replace(&mut self.ready_entries[i], next);
         old.retain(|(_, s)| !holds(&self.ready_entries, a, *s));
-        self.leave(a, &old);
+        self.leave(w, a, &old);
         for k in 0..self.ready_entries[i].len() {
             let entry = self.ready_entries[i][k];
             if entry.1 >= first_new {
@@ -233,10 +240,10 @@ impl Matcher for IndexedMatcher {
         self.fresh = fresh;
     }
 
-    fn agent_removed(&mut self, _: &World, a: AIdx) {
+    fn agent_removed(&mut self, w: &World, a: AIdx) {
         if let Some(entries) = self.ready_entries.get_mut(a.0 as usize) {
             let gone = std::mem::take(entries);
-            self.leave(a, &gone);
+            self.leave(w, a, &gone);
         }
         self.pinned.remove(&a);
     }
@@ -247,18 +254,19 @@ impl Matcher for IndexedMatcher {
             return w.eligible(a, c, now).then_some(a);
         }
         let q = ct.queue;
-        // A newcomer behind a contact of its bucket that nobody declined has
-        // no chance: an agent eligible for it would be eligible for that
-        // contact too (same queue, channel and predicate, a longer wait), and
-        // the matching was maximal. This keeps arrivals into a long line O(1).
-        if arrival && self.queue(q).buckets.get(&(ct.channel, ct.pred)).is_some_and(|b| b.undeclined >= 2) {
+        // A newcomer (not in its bucket yet) behind a contact of its bucket
+        // that nobody declined has no chance: an agent eligible for it would
+        // be eligible for that contact too (same queue, channel and
+        // predicate, a longer wait), and the matching was maximal. This
+        // keeps arrivals into a long line O(1).
+        if arrival && self.queue(q).buckets.get(&(ct.channel, ct.pred)).is_some_and(|b| b.undeclined >= 1) {
             return None;
         }
         // Contacts of a shared step look only at agents known to satisfy it.
-        let shared = w.queue(q).step_preds.contains(&Some(ct.pred));
+        let by_pred = shared(w, q, ct.pred);
         let index = self.queues.get(q.0 as usize)?;
         let ready =
-            if shared { index.ready_by_pred.get(&(ct.channel, ct.pred))? } else { &index.ready[ct.channel.index()] };
+            if by_pred { index.ready_by_pred.get(&(ct.channel, ct.pred))? } else { &index.ready[ct.channel.index()] };
         let entries = &self.ready_entries;
         let mut agents = ready.iter(|a, s| holds(entries, a, s));
         if w.queue(q).ordering.random() {
@@ -279,13 +287,12 @@ impl Matcher for IndexedMatcher {
         }
         for m in &ag.memberships {
             let Some(index) = self.queues.get(m.queue.0 as usize) else { continue };
-            let shared = &w.queue(m.queue).step_preds;
             for ((channel, pred), bucket) in &index.buckets {
                 if !ag.config.capacity.can_take(&ag.load, *channel) {
                     continue;
                 }
                 // A shared step's answer is known from configuration time.
-                let matches = if shared.contains(&Some(*pred)) {
+                let matches = if shared(w, m.queue, *pred) {
                     m.shared_matches.contains(pred)
                 } else {
                     w.preds.get(*pred).matches(ag.facts())

@@ -269,11 +269,13 @@ impl Matcher for IndexedMatcher {
             if by_pred { index.ready_by_pred.get(&(ct.channel, ct.pred))? } else { &index.ready[ct.channel.index()] };
         let entries = &self.ready_entries;
         let mut agents = ready.iter(|a, s| holds(entries, a, s));
+        // Agents indexed by the contact's shared step are known to satisfy it.
+        let eligible = |a: &AIdx| if by_pred { w.eligible_but_step(*a, c, now) } else { w.eligible(*a, c, now) };
         if w.queue(q).ordering.random() {
-            let eligible: Vec<AIdx> = agents.filter(|a| w.eligible(*a, c, now)).collect();
+            let eligible: Vec<AIdx> = agents.filter(eligible).collect();
             return (!eligible.is_empty()).then(|| eligible[rng.below(eligible.len())]);
         }
-        agents.find(|a| w.eligible(*a, c, now))
+        agents.find(eligible)
     }
 
     fn best_contact(&mut self, w: &World, a: AIdx, now: Timestamp) -> Option<CIdx> {

@@ -36,9 +36,10 @@ impl<M: Matcher> Engine<M> {
                 self.return_offer(c, a, OfferEnd::Revoked, now);
             }
         }
-        self.agent_touched(a, now);
         if available {
-            self.route_agent(a, now);
+            self.agent_freed(a, now);
+        } else {
+            self.agent_touched(a, now);
         }
     }
 
@@ -55,7 +56,8 @@ impl<M: Matcher> Engine<M> {
             slot.phase = SlotPhase::Connected { since: now };
         }
         self.emit(now, EventKind::OfferAccepted { contact, queue, agent, waited });
-        self.agent_touched(a, now);
+        // Taking the offer changes neither the agent's load nor its rank.
+        self.announce_state(a, now);
         Ok(())
     }
 
@@ -145,7 +147,6 @@ impl<M: Matcher> Engine<M> {
         q.handle_ms = 0.9 * q.handle_ms + 0.1 * now.since(started).as_millis() as f64;
         let agent = ag.config.id;
         self.emit(now, EventKind::WrapUpEnded { contact, agent });
-        self.agent_touched(a, now);
-        self.route_agent(a, now);
+        self.agent_freed(a, now);
     }
 }

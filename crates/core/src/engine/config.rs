@@ -147,8 +147,7 @@ impl<M: Matcher> Engine<M> {
         }
         self.w.agents[a.0].memberships = resolved;
         self.rescore(a);
-        self.agent_touched(a, now);
-        self.route_agent(a, now);
+        self.agent_freed(a, now);
         Ok(())
     }
 

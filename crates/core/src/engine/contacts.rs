@@ -76,8 +76,8 @@ impl<M: Matcher> Engine<M> {
             return Ok(Enqueued::Overflowed { reason, action });
         }
         let c = self.insert_contact(spec, q, now);
-        self.place(c, q, now);
-        self.route_contact_as(c, now, true);
+        self.enter_queue(c, q, now);
+        self.route_arrival(c, now);
         let ct = self.w.contact(c);
         Ok(match ct.status {
             ContactStatus::Offered { agent, .. } => Enqueued::Offered { agent: self.w.agent(agent).config.id },
@@ -119,6 +119,14 @@ impl<M: Matcher> Engine<M> {
 
     /// Puts a contact that is not in any line into `q`'s line, at step 0.
     pub(super) fn place(&mut self, c: CIdx, q: QIdx, now: Timestamp) {
+        self.enter_queue(c, q, now);
+        self.line_up(c);
+    }
+
+    /// `c`, in no line, enters `q` at step 0 and is announced with the
+    /// place it takes in line; the caller then puts it in line or hands it
+    /// to an agent at once.
+    pub(super) fn enter_queue(&mut self, c: CIdx, q: QIdx, now: Timestamp) {
         let sticky = self.sticky_applies(c, q);
         let ct = &mut self.w.contacts[c.0];
         ct.queue = q;
@@ -131,9 +139,6 @@ impl<M: Matcher> Engine<M> {
         let ct = self.w.contact(c);
         let (key, seq, callback, id, channel, placement) =
             (ct.key(), ct.seq, ct.callback, ct.id, ct.channel, ct.placement);
-        let queue = &mut self.w.queues[q.0 as usize];
-        queue.line.insert((key, c));
-        self.m.contact_queued(&self.w, c);
         let queue = self.w.queue(q);
         if let (Some(max), false) = (queue.config.max_wait, callback) {
             self.timers.set_after(now, max, Timer::MaxWait { contact: c, seq, placement });
@@ -141,7 +146,7 @@ impl<M: Matcher> Engine<M> {
         for delay in queue.delays.keys() {
             self.timers.set_after(now, *delay, Timer::Recheck { contact: c, seq });
         }
-        let position = self.position_of(c).unwrap_or(0);
+        let position = self.place_in_line(q, (key, c));
         self.emit(now, EventKind::ContactQueued { contact: id, queue: self.w.queue(q).config.id, channel, position });
     }
 
@@ -259,8 +264,7 @@ impl<M: Matcher> Engine<M> {
         );
         self.drop_contact(c);
         if let Some(a) = freed {
-            self.agent_touched(a, now);
-            self.route_agent(a, now);
+            self.agent_freed(a, now);
         }
         Ok(())
     }

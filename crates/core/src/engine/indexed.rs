@@ -15,6 +15,7 @@
 
 use super::matcher::Matcher;
 use super::ordering::OrderKey;
+use super::ready::{ReadySet, Stamp};
 use super::world::{AIdx, CIdx, CandidateKey, ContactKey, PredId, QIdx, World};
 use crate::channel::Channel;
 use crate::fasthash::FastMap;
@@ -33,32 +34,49 @@ struct Bucket {
     undeclined: u32,
 }
 
-type Ready = BTreeSet<(OrderKey, AgentId, AIdx)>;
-
 #[derive(Debug, Default)]
 struct QueueIndex {
     /// Per channel, the agents with room for one more contact on it.
-    ready: [Ready; Channel::COUNT],
+    ready: [ReadySet; Channel::COUNT],
     /// The same, per predicate the queue's contacts share (a policy step
     /// that does not read the contact): only agents satisfying it.
-    ready_by_pred: FastMap<(Channel, PredId), Ready>,
+    ready_by_pred: FastMap<(Channel, PredId), ReadySet>,
     buckets: FastMap<(Channel, PredId), Bucket>,
 }
 
 /// Where an agent stands in a ready set: queue, channel, shared predicate
 /// (none for the per-channel set), key.
-type ReadyEntry = (QIdx, Channel, Option<PredId>, OrderKey, AgentId);
+type Spot = (QIdx, Channel, Option<PredId>, OrderKey, AgentId);
+
+/// An agent's entries in the ready sets (by slot), each with the stamp it
+/// was inserted with.
+type Entries = Vec<Vec<(Spot, Stamp)>>;
+
+/// Whether the entry of `a` stamped `stamp` is still one of its entries.
+fn holds(entries: &Entries, a: AIdx, stamp: Stamp) -> bool {
+    entries.get(a.0 as usize).is_some_and(|e| e.iter().any(|(_, s)| *s == stamp))
+}
+
+/// Whether `pred` is one of `q`'s shared step predicates. Their sets and
+/// buckets are few and fill and empty all day: an empty one is kept, not
+/// freed only to be allocated again by the next contact or agent.
+fn shared(w: &World, q: QIdx, pred: PredId) -> bool {
+    w.queue(q).step_preds.contains(&Some(pred))
+}
 
 #[derive(Debug, Default)]
 pub struct IndexedMatcher {
     queues: Vec<QueueIndex>,
-    /// Each agent's current entries in the ready sets (by slot), to remove
-    /// them; the vectors are reused, as agents change on every decision.
-    ready_entries: Vec<Vec<ReadyEntry>>,
+    /// Each agent's current entries in the ready sets, to remove them; the
+    /// vectors are reused, as agents change on every decision.
+    ready_entries: Entries,
+    /// The last stamp handed out.
+    stamp: Stamp,
     /// Contacts sent to one agent personally.
     pinned: FastMap<AIdx, Line>,
-    /// Reused buffer for an agent's new ready entries.
-    fresh: Vec<ReadyEntry>,
+    /// Reused buffers for an agent's new spots and entries.
+    fresh: Vec<Spot>,
+    spare: Vec<(Spot, Stamp)>,
 }
 
 impl IndexedMatcher {
@@ -70,24 +88,50 @@ impl IndexedMatcher {
         &mut self.queues[i]
     }
 
-    fn unready(&mut self, a: AIdx) {
-        let Some(entries) = self.ready_entries.get_mut(a.0 as usize) else { return };
-        for (q, channel, pred, key, id) in entries.drain(..) {
+    /// Takes `a`'s entries in `gone` (no longer among its entries) out of
+    /// their sets.
+    fn leave(&mut self, w: &World, a: AIdx, gone: &[(Spot, Stamp)]) {
+        let entries = &self.ready_entries;
+        let live = |a: AIdx, s: Stamp| holds(entries, a, s);
+        for ((q, channel, pred, key, id), _) in gone {
             let index = &mut self.queues[q.0 as usize];
+            let place = (*key, *id, a);
             match pred {
-                None => {
-                    index.ready[channel.index()].remove(&(key, id, a));
-                }
+                None => index.ready[channel.index()].remove(place, live),
                 Some(p) => {
-                    if let Some(set) = index.ready_by_pred.get_mut(&(channel, p)) {
-                        set.remove(&(key, id, a));
-                        if set.is_empty() {
-                            index.ready_by_pred.remove(&(channel, p));
+                    if let Some(set) = index.ready_by_pred.get_mut(&(*channel, *p)) {
+                        set.remove(place, live);
+                        if set.is_empty() && !shared(w, *q, *p) {
+                            index.ready_by_pred.remove(&(*channel, *p));
                         }
                     }
                 }
             }
         }
+    }
+
+    /// Puts `a`'s entry `spot`, already among its entries, into its set,
+    /// first giving the set the shape the queue's ordering asks for.
+    fn join(&mut self, w: &World, a: AIdx, (spot, stamp): (Spot, Stamp)) {
+        let (q, channel, pred, key, id) = spot;
+        let fifo = w.queue(q).ordering.key_only_grows();
+        let i = q.0 as usize;
+        if self.queues.len() <= i {
+            self.queues.resize_with(i + 1, QueueIndex::default);
+        }
+        let entries = &self.ready_entries;
+        let index = &mut self.queues[i];
+        let set = match pred {
+            None => &mut index.ready[channel.index()],
+            Some(p) => index.ready_by_pred.entry((channel, p)).or_default(),
+        };
+        if set.is_fifo() != fifo {
+            let stamp_of = |b: AIdx| {
+                entries[b.0 as usize].iter().find(|(s, _)| (s.0, s.1, s.2) == (q, channel, pred)).map_or(0, |e| e.1)
+            };
+            set.reshape(fifo, stamp_of, |b, s| holds(entries, b, s));
+        }
+        set.insert((key, id, a), stamp);
     }
 }
 
@@ -123,7 +167,7 @@ impl Matcher for IndexedMatcher {
                 if let Some(bucket) = buckets.get_mut(&key) {
                     bucket.line.remove(&entry);
                     bucket.undeclined -= ct.declined.is_empty() as u32;
-                    if bucket.line.is_empty() {
+                    if bucket.line.is_empty() && !shared(w, ct.queue, ct.pred) {
                         buckets.remove(&key);
                     }
                 }
@@ -161,23 +205,46 @@ impl Matcher for IndexedMatcher {
         }
         // Most changes (an accepted offer, a call that ends wrap-up into the
         // same rank) leave the agent where it was: then nothing moves.
-        if fresh != self.ready_entries[i] {
-            self.unready(a);
-            for (q, channel, pred, key, id) in &fresh {
-                let entry = (*key, *id, a);
-                let index = self.queue(*q);
-                match pred {
-                    None => index.ready[channel.index()].insert(entry),
-                    Some(p) => index.ready_by_pred.entry((*channel, *p)).or_default().insert(entry),
-                };
-            }
-            std::mem::swap(&mut self.ready_entries[i], &mut fresh);
+        let old = &self.ready_entries[i];
+        if old.len() == fresh.len() && old.iter().zip(&fresh).all(|((o, _), f)| o == f) {
+            self.fresh = fresh;
+            return;
         }
+        // Entries that stay keep their stamps; only the others leave and join.
+        let mut next = std::mem::take(&mut self.spare);
+        next.clear();
+        let first_new = self.stamp + 1;
+        for spot in &fresh {
+            // Two steps may bind to one predicate: one entry per set.
+            if next.iter().any(|(n, _)| n == spot) {
+                continue;
+            }
+            match old.iter().find(|(o, _)| o == spot) {
+                Some(kept) => next.push(*kept),
+                None => {
+                    self.stamp += 1;
+                    next.push((*spot, self.stamp));
+                }
+            }
+        }
+        let mut old = std::mem::replace(&mut self.ready_entries[i], next);
+        old.retain(|(_, s)| !holds(&self.ready_entries, a, *s));
+        self.leave(w, a, &old);
+        for k in 0..self.ready_entries[i].len() {
+            let entry = self.ready_entries[i][k];
+            if entry.1 >= first_new {
+                self.join(w, a, entry);
+            }
+        }
+        self.spare = old;
         self.fresh = fresh;
     }
 
-    fn agent_removed(&mut self, _: &World, a: AIdx) {
-        self.unready(a);
+    fn agent_removed(&mut self, w: &World, a: AIdx) {
+        if let Some(entries) = self.ready_entries.get_mut(a.0 as usize) {
+            let gone = std::mem::take(entries);
+            self.leave(w, a, &gone);
+        }
         self.pinned.remove(&a);
     }
 
@@ -187,23 +254,28 @@ impl Matcher for IndexedMatcher {
             return w.eligible(a, c, now).then_some(a);
         }
         let q = ct.queue;
-        // A newcomer behind a contact of its bucket that nobody declined has
-        // no chance: an agent eligible for it would be eligible for that
-        // contact too (same queue, channel and predicate, a longer wait), and
-        // the matching was maximal. This keeps arrivals into a long line O(1).
-        if arrival && self.queue(q).buckets.get(&(ct.channel, ct.pred)).is_some_and(|b| b.undeclined >= 2) {
+        // A newcomer (not in its bucket yet) behind a contact of its bucket
+        // that nobody declined has no chance: an agent eligible for it would
+        // be eligible for that contact too (same queue, channel and
+        // predicate, a longer wait), and the matching was maximal. This
+        // keeps arrivals into a long line O(1).
+        if arrival && self.queue(q).buckets.get(&(ct.channel, ct.pred)).is_some_and(|b| b.undeclined >= 1) {
             return None;
         }
         // Contacts of a shared step look only at agents known to satisfy it.
-        let shared = w.queue(q).step_preds.contains(&Some(ct.pred));
-        let index = self.queue(q);
+        let by_pred = shared(w, q, ct.pred);
+        let index = self.queues.get(q.0 as usize)?;
         let ready =
-            if shared { index.ready_by_pred.get(&(ct.channel, ct.pred))? } else { &index.ready[ct.channel.index()] };
+            if by_pred { index.ready_by_pred.get(&(ct.channel, ct.pred))? } else { &index.ready[ct.channel.index()] };
+        let entries = &self.ready_entries;
+        let mut agents = ready.iter(|a, s| holds(entries, a, s));
+        // Agents indexed by the contact's shared step are known to satisfy it.
+        let eligible = |a: &AIdx| if by_pred { w.eligible_but_step(*a, c, now) } else { w.eligible(*a, c, now) };
         if w.queue(q).ordering.random() {
-            let eligible: Vec<AIdx> = ready.iter().map(|e| e.2).filter(|a| w.eligible(*a, c, now)).collect();
+            let eligible: Vec<AIdx> = agents.filter(eligible).collect();
             return (!eligible.is_empty()).then(|| eligible[rng.below(eligible.len())]);
         }
-        ready.iter().map(|e| e.2).find(|a| w.eligible(*a, c, now))
+        agents.find(eligible)
     }
 
     fn best_contact(&mut self, w: &World, a: AIdx, now: Timestamp) -> Option<CIdx> {
@@ -218,7 +290,16 @@ impl Matcher for IndexedMatcher {
         for m in &ag.memberships {
             let Some(index) = self.queues.get(m.queue.0 as usize) else { continue };
             for ((channel, pred), bucket) in &index.buckets {
-                if !ag.config.capacity.can_take(&ag.load, *channel) || !w.preds.get(*pred).matches(ag.facts()) {
+                if !ag.config.capacity.can_take(&ag.load, *channel) {
+                    continue;
+                }
+                // A shared step's answer is known from configuration time.
+                let matches = if shared(w, m.queue, *pred) {
+                    m.shared_matches.contains(pred)
+                } else {
+                    w.preds.get(*pred).matches(ag.facts())
+                };
+                if !matches {
                     continue;
                 }
                 for (key, c) in &bucket.line {

@@ -17,7 +17,8 @@ pub trait Matcher: Default {
     /// The agent `c` should be offered to now, by its queue's ordering.
     /// `arrival` says `c` has just entered its queue while the matching was
     /// maximal (no agent eligible for any waiting contact), which a matcher
-    /// may use to answer sooner.
+    /// may use to answer sooner; such a contact is not queued in the
+    /// matcher yet (`contact_queued` follows if no agent takes it).
     fn best_agent(&mut self, w: &World, c: CIdx, now: Timestamp, rng: &mut Rng, arrival: bool) -> Option<AIdx>;
     /// The contact `a` should be offered now, by `a`'s order.
     fn best_contact(&mut self, w: &World, a: AIdx, now: Timestamp) -> Option<CIdx>;

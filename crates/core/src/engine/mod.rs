@@ -25,6 +25,7 @@ pub mod indexed;
 mod matcher;
 mod ordering;
 mod queries;
+mod ready;
 pub mod reference;
 mod slab;
 mod timers;
@@ -285,26 +286,42 @@ impl<M: Matcher> Engine<M> {
     }
 
     fn route_contact(&mut self, c: CIdx, now: Timestamp) {
-        self.route_contact_as(c, now, false);
-    }
-
-    fn route_contact_as(&mut self, c: CIdx, now: Timestamp, arrival: bool) {
         if self.w.contact(c).status != ContactStatus::Queued {
             return;
         }
-        if let Some(a) = self.m.best_agent(&self.w, c, now, &mut self.rng, arrival) {
+        if let Some(a) = self.m.best_agent(&self.w, c, now, &mut self.rng, false) {
             self.offer(c, a, now);
         }
     }
 
-    fn route_agent(&mut self, a: AIdx, now: Timestamp) {
+    /// Routes a contact that has just entered its queue and is in no line
+    /// yet ([`Engine::enter_queue`]): an agent takes it at once, or it joins
+    /// the line. A queue with agents to spare takes most arrivals at once,
+    /// and then the line and the matcher's buckets are never touched.
+    fn route_arrival(&mut self, c: CIdx, now: Timestamp) {
+        match self.m.best_agent(&self.w, c, now, &mut self.rng, true) {
+            Some(a) => self.hand_over(c, a, now),
+            None => self.line_up(c),
+        }
+    }
+
+    /// Offers `a` what it should take now; says whether it offered anything.
+    fn route_agent(&mut self, a: AIdx, now: Timestamp) -> bool {
+        let mut offered = false;
         while let Some(c) = self.m.best_contact(&self.w, a, now) {
             self.offer(c, a, now);
+            offered = true;
         }
+        offered
     }
 
     fn offer(&mut self, c: CIdx, a: AIdx, now: Timestamp) {
         self.unqueue(c);
+        self.hand_over(c, a, now);
+    }
+
+    /// Offers `c`, queued but out of line, to `a`.
+    fn hand_over(&mut self, c: CIdx, a: AIdx, now: Timestamp) {
         let ct = &mut self.w.contacts[c.0];
         ct.status = ContactStatus::Offered { agent: a, since: now };
         let (q, contact, channel, seq) = (ct.queue, ct.id, ct.channel, ct.seq);
@@ -407,10 +424,15 @@ impl<M: Matcher> Engine<M> {
 
     /// Back in line at the original place, same queue and step.
     fn requeue(&mut self, c: CIdx) {
-        let ct = &mut self.w.contacts[c.0];
-        ct.status = ContactStatus::Queued;
-        let entry = (ct.key(), c);
-        self.w.queues[ct.queue.0 as usize].line.insert(entry);
+        self.w.contacts[c.0].status = ContactStatus::Queued;
+        self.line_up(c);
+    }
+
+    /// Puts the queued contact `c` in its queue's line and the matcher's index.
+    fn line_up(&mut self, c: CIdx) {
+        let ct = self.w.contact(c);
+        let (entry, q) = ((ct.key(), c), ct.queue);
+        self.w.queues[q.0 as usize].line.insert(entry);
         self.m.contact_queued(&self.w, c);
     }
 
@@ -427,6 +449,22 @@ impl<M: Matcher> Engine<M> {
     /// After any change to `a`: re-index it and announce a state change.
     fn agent_touched(&mut self, a: AIdx, now: Timestamp) {
         self.m.agent_changed(&self.w, a);
+        self.announce_state(a, now);
+    }
+
+    /// `a` may have room for more: announce its state, route it, and only
+    /// then re-index it. An offer re-indexes the agent anyway, so an agent
+    /// who takes a contact at once does not join the ready sets only to
+    /// leave them (routing an agent never reads them).
+    fn agent_freed(&mut self, a: AIdx, now: Timestamp) {
+        self.announce_state(a, now);
+        if !self.route_agent(a, now) {
+            self.m.agent_changed(&self.w, a);
+        }
+    }
+
+    /// Emits `a`'s change of state, if its state changed.
+    fn announce_state(&mut self, a: AIdx, now: Timestamp) {
         let ag = &mut self.w.agents[a.0];
         let state = ag.derived_state();
         if state != ag.state {

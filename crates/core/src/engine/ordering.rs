@@ -31,6 +31,15 @@ pub trait AgentOrdering: std::fmt::Debug + Send + Sync {
     fn random(&self) -> bool {
         false
     }
+
+    /// Whether an agent's key, whenever it changes, becomes at least every
+    /// key given so far (it is a clock: "now", "the latest offer"). Then a
+    /// ready agent nearly always joins at the back, and the engine keeps the
+    /// queue's ready agents in a list rather than a tree. Only speed
+    /// depends on it: a key that breaks the rule is still placed exactly.
+    fn key_only_grows(&self) -> bool {
+        false
+    }
 }
 
 #[derive(Debug)]
@@ -38,6 +47,9 @@ struct LongestIdle;
 impl AgentOrdering for LongestIdle {
     fn key(&self, a: &AgentRank) -> OrderKey {
         (a.last_activity.0, 0)
+    }
+    fn key_only_grows(&self) -> bool {
+        true
     }
 }
 
@@ -71,6 +83,9 @@ impl AgentOrdering for RoundRobin {
     fn key(&self, a: &AgentRank) -> OrderKey {
         (a.last_offered as i64, 0)
     }
+    fn key_only_grows(&self) -> bool {
+        true
+    }
 }
 
 #[derive(Debug)]
@@ -80,6 +95,9 @@ impl AgentOrdering for Random {
         (a.last_activity.0, 0)
     }
     fn random(&self) -> bool {
+        true
+    }
+    fn key_only_grows(&self) -> bool {
         true
     }
 }

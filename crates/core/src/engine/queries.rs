@@ -49,13 +49,19 @@ impl<M: Matcher> Engine<M> {
         if ct.status != ContactStatus::Queued {
             return None;
         }
-        let line = &self.w.queue(ct.queue).line;
-        let entry = (ct.key(), c);
+        Some(self.place_in_line(ct.queue, (ct.key(), c)))
+    }
+
+    /// The 1-based place `entry` has, or would have, in `q`'s line.
+    pub(super) fn place_in_line(&self, q: QIdx, entry: (world::ContactKey, CIdx)) -> u32 {
+        let line = &self.w.queue(q).line;
         // New arrivals usually join at the back: answer that without a walk.
-        if line.last() == Some(&entry) {
-            return Some(line.len() as u32);
+        match line.last() {
+            None => 1,
+            Some(last) if *last == entry => line.len() as u32,
+            Some(last) if *last < entry => line.len() as u32 + 1,
+            Some(_) => line.range(..entry).count() as u32 + 1,
         }
-        Some(line.range(..entry).count() as u32 + 1)
     }
 
     /// 1-based place in line of a queued contact, for announcements.

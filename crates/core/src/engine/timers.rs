@@ -54,6 +54,9 @@ pub struct Timers {
     next_order: u64,
     /// The latest `now` given to `set_after`: lanes stay sorted only if it never goes back.
     latest: Timestamp,
+    /// Where the earliest timer is, kept up to date: the engine asks before
+    /// every operation, and the answer is nearly always "not yet".
+    first: Option<(Timestamp, Option<usize>)>,
 }
 
 /// Past this many distinct durations, more lanes would cost more than the heap.
@@ -64,6 +67,15 @@ impl Timers {
     pub fn set(&mut self, at: Timestamp, timer: Timer) {
         self.next_order += 1;
         self.heap.push(Reverse(Entry { at, order: self.next_order, timer }));
+        self.note(at, None);
+    }
+
+    /// A timer was just set at `at` in `place`: later than every timer
+    /// before it, so it is the earliest only if due sooner.
+    fn note(&mut self, at: Timestamp, place: Option<usize>) {
+        if self.first.is_none_or(|(first, _)| at < first) {
+            self.first = Some((at, place));
+        }
     }
 
     /// A timer due `delay` after `now`; `now` must not go back between calls.
@@ -81,6 +93,7 @@ impl Timers {
         };
         self.next_order += 1;
         self.lanes[lane].1.push_back(Entry { at, order: self.next_order, timer });
+        self.note(at, Some(lane));
     }
 
     /// Where the earliest timer is: `Some(lane)` or `None` for the heap.
@@ -98,7 +111,7 @@ impl Timers {
 
     /// The earliest timer due at or before `now`.
     pub fn pop_due(&mut self, now: Timestamp) -> Option<(Timestamp, Timer)> {
-        let (at, place) = self.earliest()?;
+        let (at, place) = self.first?;
         if at > now {
             return None;
         }
@@ -106,11 +119,12 @@ impl Timers {
             Some(lane) => self.lanes[lane].1.pop_front(),
             None => self.heap.pop().map(|Reverse(e)| e),
         };
+        self.first = self.earliest();
         entry.map(|e| (e.at, e.timer))
     }
 
     pub fn next_due(&self) -> Option<Timestamp> {
-        self.earliest().map(|(at, _)| at)
+        self.first.map(|(at, _)| at)
     }
 
     pub fn len(&self) -> usize {

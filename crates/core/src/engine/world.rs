@@ -274,6 +274,12 @@ impl World {
 
     /// The definition of eligibility: may `a` be offered `c` right now?
     pub fn eligible(&self, a: AIdx, c: CIdx, now: Timestamp) -> bool {
+        self.eligible_but_step(a, c, now) && self.satisfies_step(a, c)
+    }
+
+    /// All of eligibility but `c`'s step predicate, for a matcher that
+    /// knows `a` satisfies it (agents indexed by a shared step).
+    pub fn eligible_but_step(&self, a: AIdx, c: CIdx, now: Timestamp) -> bool {
         let (ag, ct) = (self.agent(a), self.contact(c));
         if ct.status != ContactStatus::Queued || !ag.available() || !ag.config.capacity.can_take(&ag.load, ct.channel) {
             return false;
@@ -286,9 +292,15 @@ impl World {
             None => {
                 self.queue(ct.queue).config.channels.contains(ct.channel)
                     && ag.membership(ct.queue).is_some_and(|m| now >= ct.queue_entered_at + m.delay)
-                    && self.preds.get(ct.pred).matches(ag.facts())
             }
         }
+    }
+
+    /// Whether `a` satisfies `c`'s step predicate; a contact sent to one
+    /// agent personally has none.
+    fn satisfies_step(&self, a: AIdx, c: CIdx) -> bool {
+        let ct = self.contact(c);
+        ct.pinned.is_some() || self.preds.get(ct.pred).matches(self.agent(a).facts())
     }
 
     /// How `q` ranks `a` among its ready agents (ties: lower agent id).

@@ -63,7 +63,7 @@ pub struct SimReport {
     pub total_intervals: Vec<Row>,
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+#[derive(Clone, Copy, Debug)]
 enum Step {
     Arrival {
         stream: u32,
@@ -96,6 +96,36 @@ enum Step {
     },
 }
 
+/// A step on the agenda. Earlier steps come first, then those planned
+/// first (`seq` is unique): the order is total without comparing steps,
+/// and the heap's comparisons stay two integers.
+#[derive(Clone, Copy, Debug)]
+struct Planned {
+    at: Timestamp,
+    seq: u64,
+    step: Step,
+}
+
+impl PartialEq for Planned {
+    fn eq(&self, other: &Self) -> bool {
+        (self.at, self.seq) == (other.at, other.seq)
+    }
+}
+
+impl Eq for Planned {}
+
+impl PartialOrd for Planned {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl Ord for Planned {
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        (self.at, self.seq).cmp(&(other.at, other.seq))
+    }
+}
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Phase {
     Waiting,
@@ -126,7 +156,9 @@ struct Sim<'a> {
     c: &'a Compiled,
     engine: Engine,
     rng: Rng,
-    agenda: BinaryHeap<Reverse<(Timestamp, u64, Step)>>,
+    agenda: BinaryHeap<Reverse<Planned>>,
+    /// The reporting interval in milliseconds.
+    interval_ms: i64,
     agenda_seq: u64,
     contacts: window::Window<SimContact>,
     agents: Vec<SimAgent>,
@@ -180,6 +212,7 @@ impl<'a> Sim<'a> {
             rng: Rng::seeded(c.seed),
             agenda: BinaryHeap::new(),
             agenda_seq: 0,
+            interval_ms: c.interval.as_millis() as i64,
             contacts: window::Window::new(),
             agents: Vec::new(),
             live: 0,
@@ -232,12 +265,17 @@ impl<'a> Sim<'a> {
 
     fn schedule(&mut self, at: Timestamp, step: Step) {
         self.agenda_seq += 1;
-        self.agenda.push(Reverse((at, self.agenda_seq, step)));
+        self.agenda.push(Reverse(Planned { at, seq: self.agenda_seq, step }));
     }
 
     fn interval_of(&self, t: Timestamp) -> usize {
-        let i = (t.0 - self.c.start.0).max(0) as u128 / self.c.interval.as_millis();
+        let i = (t.0 - self.c.start.0).max(0) / self.interval_ms;
         (i as usize).min(self.c.intervals - 1)
+    }
+
+    /// When interval `i` ends.
+    fn interval_end(&self, i: usize) -> Timestamp {
+        Timestamp(self.c.start.0 + self.interval_ms * (i as i64 + 1))
     }
 
     /// Next Poisson arrival after `from` with the rate of each interval;
@@ -249,7 +287,7 @@ impl<'a> Sim<'a> {
         let end = self.c.end.0 as f64;
         while t < end {
             let i = self.interval_of(Timestamp(t as i64));
-            let boundary = ((self.c.start + self.c.interval * (i as u32 + 1)).min(self.c.end)).0 as f64;
+            let boundary = self.interval_end(i).min(self.c.end).0 as f64;
             let per_sec = self.c.streams[s].counts[i] / self.c.interval.as_secs_f64();
             if per_sec > 0.0 {
                 let at = t + dist::exponential(&mut self.rng, 1.0 / per_sec) * 1000.0;
@@ -269,7 +307,7 @@ impl<'a> Sim<'a> {
         let span = (self.c.end.0 - self.c.start.0).max(1) as f64;
         let mut steps = 0u64;
         loop {
-            let next_step = self.agenda.peek().map(|e| e.0.0);
+            let next_step = self.agenda.peek().map(|e| e.0.at);
             let next_timer = self.engine.next_deadline();
             let t = match (next_step, next_timer) {
                 (None, None) => break,
@@ -284,7 +322,7 @@ impl<'a> Sim<'a> {
             if next_timer == Some(t) && next_step.is_none_or(|a| a > t) {
                 self.engine.advance(t);
             } else {
-                let Reverse((_, _, step)) = self.agenda.pop().expect("peeked");
+                let step = self.agenda.pop().expect("peeked").0.step;
                 self.step(t, step)?;
             }
             self.absorb_events(t)?;
@@ -543,7 +581,7 @@ impl<'a> Sim<'a> {
         let mut t = from;
         while t < to {
             let iv = self.interval_of(t);
-            let boundary = (self.c.start + self.c.interval * (iv as u32 + 1)).min(to);
+            let boundary = self.interval_end(iv).min(to);
             let ms = (boundary.0 - t.0) as u64;
             let add = |c: &mut Counters| {
                 if busy {

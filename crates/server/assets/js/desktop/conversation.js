@@ -411,7 +411,13 @@ export class Conversation {
       this.item.held = !held;
       this.notice.clear();
     } catch (err) {
-      this.notice.show(`Could not ${held ? 'resume' : 'hold'} the call: ${err.message}`);
+      // A page opened while the call was held thought otherwise: the server's answer says how it is.
+      if (err.status === 409 && /hold/.test(err.message)) {
+        this.item.held = !held;
+        this.notice.show(err.message, 'info');
+      } else {
+        this.notice.show(`Could not ${held ? 'resume' : 'hold'} the call: ${err.message}`);
+      }
     } finally {
       this.holdButton.disabled = false;
       this.render();

@@ -150,6 +150,8 @@ test('timeline: grouped by contact, newest first, in words', () => {
   assert.equal(describe(events[2], names), 'Robin: hi');
   assert.equal(describe({ kind: 'offer_accepted', agent: 2, payload: { agent: 2, waited: 3.4 } }, names), 'Answered by you after 3 s');
   assert.equal(describe({ kind: 'conversation_opened', payload: { channel: 'email', endpoint: 2 } }, names), 'Email opened');
+  assert.equal(describe({ kind: 'contact_held', payload: { by: 'desktop', channel: 'voice' } }, names), 'Put on hold');
+  assert.equal(describe({ kind: 'contact_resumed', payload: { by: 'phone', channel: 'voice' } }, names), 'Taken off hold on the phone');
 });
 
 test('timeline: the contact on screen without its messages, an earlier one with them folded into one line', () => {

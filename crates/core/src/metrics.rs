@@ -40,9 +40,10 @@ pub struct Counters {
     pub available_ms: u64,
     /// Logged in but away (on a break, in training, …).
     pub away_ms: u64,
-    /// The parts of `handle_ms` that are known: connected (talk), and
-    /// after-contact work. Hold is not yet told apart from talk.
+    /// The parts of `handle_ms`: connected and talking, on hold (the agent
+    /// held the customer), and after-contact work.
     pub talk_ms: u64,
+    pub hold_ms: u64,
     pub wrap_ms: u64,
     pub transferred: u64,
     /// Ended by the bot (or IVR) without an agent.
@@ -66,6 +67,7 @@ impl AddAssign for Counters {
         self.available_ms += o.available_ms;
         self.away_ms += o.away_ms;
         self.talk_ms += o.talk_ms;
+        self.hold_ms += o.hold_ms;
         self.wrap_ms += o.wrap_ms;
         self.transferred += o.transferred;
         self.contained += o.contained;
@@ -134,6 +136,11 @@ impl Counters {
     /// Average talk time per handled contact.
     pub fn talk_seconds(&self) -> Option<f64> {
         ratio(self.talk_ms, self.handled).map(|ms| ms / 1000.0)
+    }
+
+    /// Average hold time per handled contact.
+    pub fn hold_seconds(&self) -> Option<f64> {
+        ratio(self.hold_ms, self.handled).map(|ms| ms / 1000.0)
     }
 
     /// Average after-contact work per handled contact.

@@ -45,6 +45,12 @@ pub enum Kind {
     ConversationEnded,
     /// A call's recording was written; the payload names its file.
     Recording,
+    /// The agent put the customer on hold (a call, from the desktop or the
+    /// agent's phone: the payload's `by`); reports count the time until
+    /// `contact_resumed` (or the end) as hold, not talk.
+    ContactHeld,
+    /// The agent took the customer off hold.
+    ContactResumed,
     /// A flow's `verify` block finished: the payload names the `check` and
     /// its `outcome` (`verified`, `failed`, `not_attempted`).
     Verification,
@@ -66,7 +72,7 @@ pub enum Kind {
 
 impl Kind {
     /// Every kind, engine's first: what a webhook may follow.
-    pub const ALL: [Kind; 33] = [
+    pub const ALL: [Kind; 35] = [
         Kind::ContactQueued,
         Kind::StepChanged,
         Kind::OfferCreated,
@@ -91,6 +97,8 @@ impl Kind {
         Kind::ConversationOpened,
         Kind::ConversationEnded,
         Kind::Recording,
+        Kind::ContactHeld,
+        Kind::ContactResumed,
         Kind::Verification,
         Kind::EndpointCreated,
         Kind::EndpointUpdated,
@@ -128,6 +136,8 @@ impl Kind {
             Kind::ConversationOpened => "conversation_opened",
             Kind::ConversationEnded => "conversation_ended",
             Kind::Recording => "recording",
+            Kind::ContactHeld => "contact_held",
+            Kind::ContactResumed => "contact_resumed",
             Kind::Verification => "verification",
             Kind::EndpointCreated => "endpoint_created",
             Kind::EndpointUpdated => "endpoint_updated",

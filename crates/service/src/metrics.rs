@@ -5,11 +5,14 @@
 //! histograms are kept by the service ([`Observed`]) and by the HTTP edge,
 //! which times every request labelled by the route's template
 //! (`/api/v1/contacts/{id}`), never by the raw path, so the number of
-//! series stays bounded.
+//! series stays bounded. A channel with live media (voice) keeps its own
+//! figures in [`CallFigures`], which the service holds for it: the channel
+//! writes them, `/metrics` reads them, and neither knows the other.
 
 use std::collections::BTreeMap;
 use std::fmt::Write;
-use std::sync::Mutex;
+use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use switchboard_core::agent::AgentState;
 use switchboard_core::ids::{QueueId, WorkspaceId};
@@ -111,6 +114,102 @@ pub struct Observed {
     offers: Mutex<BTreeMap<(WorkspaceId, String), u64>>,
     /// By outcome: delivered, failed (an attempt), abandoned (after the last attempt).
     deliveries: Mutex<BTreeMap<&'static str, u64>>,
+    /// The voice channel's calls and media.
+    calls: Arc<CallFigures>,
+}
+
+/// Where a live call is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CallStage {
+    /// With the IVR (or the post-call survey): the machine talks.
+    Ivr,
+    /// Waiting for an agent, with the phone possibly ringing.
+    Queued,
+    /// Talking to an agent (held calls too).
+    Bridged,
+}
+
+impl CallStage {
+    pub const ALL: [CallStage; 3] = [CallStage::Ivr, CallStage::Queued, CallStage::Bridged];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CallStage::Ivr => "ivr",
+            CallStage::Queued => "queued",
+            CallStage::Bridged => "bridged",
+        }
+    }
+}
+
+/// The figures of the calls of a voice channel: calls by stage now, and
+/// what their media sessions received since the server started.
+#[derive(Debug, Default)]
+pub struct CallFigures {
+    stages: [AtomicI64; 3],
+    rtp_received: AtomicU64,
+    rtp_lost: AtomicU64,
+    rtp_late: AtomicU64,
+    /// Each media session's interarrival jitter, observed at its reports.
+    jitter: Mutex<Histogram>,
+}
+
+impl CallFigures {
+    /// A call entering the stages: it counts where it is until dropped.
+    pub fn call(self: &Arc<Self>) -> CallPlace {
+        CallPlace { figures: self.clone(), at: None }
+    }
+
+    /// Calls in `stage` now.
+    pub fn in_stage(&self, stage: CallStage) -> i64 {
+        self.stages[stage as usize].load(Ordering::Relaxed)
+    }
+
+    /// A media session's packets received, lost (by sequence numbers) and
+    /// arrived too late to play, since it last told.
+    pub fn media(&self, received: u64, lost: u64, late: u64) {
+        self.rtp_received.fetch_add(received, Ordering::Relaxed);
+        self.rtp_lost.fetch_add(lost, Ordering::Relaxed);
+        self.rtp_late.fetch_add(late, Ordering::Relaxed);
+    }
+
+    /// A media session's interarrival jitter now (RFC 3550 §6.4.1).
+    pub fn jitter(&self, jitter: Duration) {
+        self.jitter.lock().expect("metrics lock").observe(jitter);
+    }
+
+    /// Packets received, lost and late since the start.
+    pub fn packets(&self) -> (u64, u64, u64) {
+        let load = |a: &AtomicU64| a.load(Ordering::Relaxed);
+        (load(&self.rtp_received), load(&self.rtp_lost), load(&self.rtp_late))
+    }
+}
+
+/// One call's place among the stages; dropping it takes the call out.
+#[derive(Debug)]
+pub struct CallPlace {
+    figures: Arc<CallFigures>,
+    at: Option<CallStage>,
+}
+
+impl CallPlace {
+    /// The call is now in `stage`.
+    pub fn enter(&mut self, stage: CallStage) {
+        self.leave();
+        self.figures.stages[stage as usize].fetch_add(1, Ordering::Relaxed);
+        self.at = Some(stage);
+    }
+
+    fn leave(&mut self) {
+        if let Some(at) = self.at.take() {
+            self.figures.stages[at as usize].fetch_sub(1, Ordering::Relaxed);
+        }
+    }
+}
+
+impl Drop for CallPlace {
+    fn drop(&mut self) {
+        self.leave();
+    }
 }
 
 impl Observed {
@@ -140,6 +239,11 @@ impl Observed {
     /// One webhook delivery attempt's outcome: `delivered`, `failed` or `abandoned`.
     pub fn delivery(&self, outcome: &'static str) {
         *self.deliveries.lock().expect("metrics lock").entry(outcome).or_default() += 1;
+    }
+
+    /// The voice channel's figures, for it to write.
+    pub fn calls(&self) -> Arc<CallFigures> {
+        self.calls.clone()
     }
 
     /// How many requests to `route` with `method` have been timed.
@@ -254,7 +358,36 @@ pub fn render(gauges: &[WorkspaceGauges], o: &Observed) -> String {
     );
     let commits = o.commits.lock().expect("metrics lock").clone();
     commits.render(&mut out, "switchboard_store_commit_duration_seconds", &[]);
+    render_calls(&mut out, &o.calls);
     out
+}
+
+fn render_calls(out: &mut String, calls: &CallFigures) {
+    family(out, "switchboard_calls", "gauge", "Voice calls now, by stage: ivr (or the survey), queued, bridged.");
+    for stage in CallStage::ALL {
+        sample(out, "switchboard_calls", &[("stage", stage.as_str())], calls.in_stage(stage) as f64);
+    }
+    let (received, lost, late) = calls.packets();
+    for (name, help, n) in [
+        (
+            "switchboard_rtp_packets_received_total",
+            "RTP packets the voice channel's media sessions received.",
+            received,
+        ),
+        ("switchboard_rtp_packets_lost_total", "RTP packets that never arrived, by their sequence numbers.", lost),
+        ("switchboard_rtp_packets_late_total", "RTP packets that arrived after their turn to play.", late),
+    ] {
+        family(out, name, "counter", help);
+        sample(out, name, &[], n as f64);
+    }
+    family(
+        out,
+        "switchboard_rtp_jitter_seconds",
+        "histogram",
+        "Interarrival jitter of the voice channel's media sessions, observed at each of their RTCP reports.",
+    );
+    let jitter = calls.jitter.lock().expect("metrics lock").clone();
+    jitter.render(out, "switchboard_rtp_jitter_seconds", &[]);
 }
 
 fn family(out: &mut String, name: &str, kind: &str, help: &str) {
@@ -295,6 +428,26 @@ fn number(v: f64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_call_counts_in_one_stage_until_dropped() {
+        let o = Observed::default();
+        let mut call = o.calls().call();
+        call.enter(CallStage::Ivr);
+        call.enter(CallStage::Queued);
+        let mut other = o.calls().call();
+        other.enter(CallStage::Queued);
+        o.calls().media(50, 3, 1);
+        let text = render(&[], &o);
+        assert!(text.contains("switchboard_calls{stage=\"ivr\"} 0\n"), "{text}");
+        assert!(text.contains("switchboard_calls{stage=\"queued\"} 2\n"), "{text}");
+        assert!(text.contains("switchboard_rtp_packets_lost_total 3\n"), "{text}");
+        drop(call);
+        other.enter(CallStage::Bridged);
+        assert_eq!(CallStage::ALL.map(|s| o.calls().in_stage(s)), [0, 0, 1]);
+        drop(other);
+        assert_eq!(CallStage::ALL.map(|s| o.calls().in_stage(s)), [0, 0, 0]);
+    }
 
     #[test]
     fn histograms_are_cumulative_and_labels_escaped() {

@@ -10,6 +10,7 @@
 //! offers, and the end, of its contact.
 
 use crate::call::{self, CallEvent};
+use crate::dtmf::InfoError;
 use crate::prompt::{PromptCache, SpeechEngine};
 use crate::registrar::Registrar;
 use crate::session::MediaPorts;
@@ -91,6 +92,8 @@ pub(crate) struct CallEntry {
     pub acked: bool,
     /// The INVITE's latest response, resent when the INVITE is (RFC 3261 §17.2.1).
     pub last_response: Vec<u8>,
+    /// The CSeq of the last INFO read, so that a retransmitted INFO is not a second key press.
+    pub info_cseq: Option<u32>,
 }
 
 /// What the loop and the calls share.
@@ -211,7 +214,8 @@ async fn serve(agent: Arc<Agent>, mut stop: watch::Receiver<bool>) {
 
 /// Follows committed events for the contacts of our calls: an offer rings
 /// the agent's phone, an offer's end stops it, the contact's end (the
-/// agent hung up on the desktop) ends the call.
+/// agent hung up on the desktop) ends the call, a hold (from the desktop
+/// or the agent's phone) plays the caller music until it is resumed.
 async fn follow(agent: Arc<Agent>, mut stop: watch::Receiver<bool>) {
     let mut events = agent.service.subscribe();
     loop {
@@ -236,6 +240,8 @@ async fn follow(agent: Arc<Agent>, mut stop: watch::Receiver<bool>) {
             Some(Kind::OfferEnded) => CallEvent::OfferGone(agent_of()),
             Some(Kind::OfferAccepted) => CallEvent::Accepted(agent_of()),
             Some(Kind::ContactEnded | Kind::ConversationEnded) => CallEvent::ContactEnded,
+            Some(Kind::ContactHeld) => CallEvent::Held(true),
+            Some(Kind::ContactResumed) => CallEvent::Held(false),
             _ => continue,
         };
         let _ = call.send(told);
@@ -253,6 +259,7 @@ pub(crate) fn phrase(status: u16) -> &'static str {
         423 => "Interval Too Brief",
         404 => "Not Found",
         405 => "Method Not Allowed",
+        415 => "Unsupported Media Type",
         481 => "Call/Transaction Does Not Exist",
         483 => "Too Many Hops",
         487 => "Request Terminated",
@@ -310,6 +317,7 @@ async fn dispatch(agent: &Arc<Agent>, m: Message, from: SocketAddr) {
                         answered: false,
                         acked: false,
                         last_response: trying.clone(),
+                        info_cseq: None,
                     },
                 );
                 tokio::spawn(call::run(agent.clone(), m.clone(), from, to_tag, rx));
@@ -317,7 +325,7 @@ async fn dispatch(agent: &Arc<Agent>, m: Message, from: SocketAddr) {
             }
             ("ACK", Some(c)) => {
                 c.acked = true;
-                let _ = c.events.send(CallEvent::Ack);
+                let _ = c.events.send(CallEvent::Ack(m.body.clone()));
                 None
             }
             // An ACK for nothing is never answered (RFC 3261 §17.2.3).
@@ -335,9 +343,27 @@ async fn dispatch(agent: &Arc<Agent>, m: Message, from: SocketAddr) {
             ("OPTIONS", _) if m.to_tag().is_none() => {
                 Some(reply(200, None, &[("Allow", ALLOW.into()), ("Accept", "application/sdp".into())]))
             }
-            ("INFO" | "OPTIONS" | "UPDATE", Some(c)) if m.to_tag() == Some(c.to_tag.as_str()) => {
-                Some(reply(200, None, &[]))
+            // A key in an INFO goes where RFC 4733 keys go; a retransmission (the same CSeq) is answered again only.
+            ("INFO", Some(c)) if m.to_tag() == Some(c.to_tag.as_str()) => {
+                match crate::dtmf::from_info(m.header("content-type"), &m.body) {
+                    Ok(digit) => {
+                        let cseq = m.cseq().map_or(0, |(n, _)| n);
+                        if let Some(d) = digit.filter(|_| c.info_cseq.is_none_or(|last| cseq > last)) {
+                            let _ = c.events.send(CallEvent::Digit(d));
+                        }
+                        c.info_cseq = Some(cseq).max(c.info_cseq);
+                        Some(reply(200, None, &[]))
+                    }
+                    Err(InfoError::Unsupported(_)) => {
+                        Some(reply(415, None, &[("Accept", "application/dtmf-relay, application/dtmf".into())]))
+                    }
+                    Err(e @ InfoError::Malformed(_)) => {
+                        tracing::info!(%from, error = %e, "INFO refused");
+                        Some(reply(400, None, &[("Warning", format!("399 switchboard \"{e}\""))]))
+                    }
+                }
             }
+            ("OPTIONS" | "UPDATE", Some(c)) if m.to_tag() == Some(c.to_tag.as_str()) => Some(reply(200, None, &[])),
             // In-dialog, for a dialog we do not have, or a CANCEL matching nothing.
             (_, _) if m.to_tag().is_some() || method == "CANCEL" || method == "BYE" => Some(reply(481, None, &[])),
             ("INVITE" | "INFO" | "OPTIONS", _) => Some(reply(481, None, &[])),

@@ -10,12 +10,14 @@
 //! stays queued, and no phone keeps ringing, for a caller who is gone.
 
 use crate::agent::{Agent, phrase};
+use crate::dtmf::Digit;
 use crate::hold::hold_music;
 use crate::leg::{Leg, LegEvent};
 use crate::prompt::Prompt;
 use crate::recording::Recording;
-use crate::sdp::{self, Direction, LocalMedia, SessionDescription};
-use crate::session::{MediaEvent, MediaSession, SessionConfig};
+use crate::reoffer::Reoffer;
+use crate::sdp::{self, Direction, LocalMedia, Negotiated, SessionDescription};
+use crate::session::{MediaEvent, MediaPorts, MediaSession, SessionConfig};
 use crate::sip::message::{Message, addr_uri, display_name, response, uri_user};
 use std::collections::{BTreeMap, VecDeque};
 use std::net::SocketAddr;
@@ -26,6 +28,7 @@ use switchboard_core::expr::Value as AttrValue;
 use switchboard_core::ids::{ContactId, CustomerId, UserId, WorkspaceId};
 use switchboard_service::conversation::{Action, Choice, Inbound, Input, Opening, Party, Received, Sender, Thread};
 use switchboard_service::endpoints::Endpoint;
+use switchboard_service::metrics::{CallPlace, CallStage};
 use switchboard_service::waiting::{CallerCare, PlaceInLine};
 use switchboard_service::{IdentityKind, IdentityValue, ServiceError};
 use tokio::sync::mpsc;
@@ -34,10 +37,15 @@ use tokio::time::{Instant, sleep, sleep_until};
 /// What the user agent's loop tells a call.
 #[derive(Debug)]
 pub(crate) enum CallEvent {
-    Ack,
+    /// The ACK, with its body: the answer to our offer after a late-offer INVITE.
+    Ack(Vec<u8>),
     Cancel,
     Bye,
     Reinvite(Box<Message>, SocketAddr),
+    /// A key the caller pressed, signalled in a SIP INFO.
+    Digit(Digit),
+    /// The agent put the caller on hold (`true`) or took them off it, on the desktop or their phone.
+    Held(bool),
     /// A response to our BYE.
     Response(u16),
     /// The contact was offered to this agent.
@@ -81,9 +89,11 @@ pub(crate) async fn run(
         to_tag,
         events,
         media: None,
-        answer: Vec::new(),
+        session: None,
         deferred: VecDeque::new(),
         contact: None,
+        place: agent.service.observed().calls().call(),
+        late: None,
     };
     if let Err(e) = call.run().await {
         tracing::warn!(call_id, error = %e, "call failed");
@@ -104,11 +114,16 @@ struct Call {
     to_tag: String,
     events: mpsc::UnboundedReceiver<CallEvent>,
     media: Option<(MediaSession, mpsc::Receiver<MediaEvent>)>,
-    /// Our SDP answer, repeated for a re-INVITE.
-    answer: Vec<u8>,
+    /// Our side of the session, answering the caller's re-INVITEs (hold, resume).
+    session: Option<Reoffer>,
     /// The contact's news that came while a prompt played, for the queue's loop.
     deferred: VecDeque<CallEvent>,
     contact: Option<ContactId>,
+    /// Where the call counts in `/metrics` (IVR, queued, bridged) until it ends.
+    place: CallPlace,
+    /// A late-offer INVITE (no SDP): our media ports and side, offered in
+    /// the 200, waiting for the ACK's answer before the session starts.
+    late: Option<(MediaPorts, LocalMedia)>,
 }
 
 /// What woke the queue's loop.
@@ -129,14 +144,21 @@ impl Call {
             self.finish(404).await;
             return Ok(());
         };
-        let Some(answer) = self.negotiate().await else { return Ok(()) };
-        self.answer = answer.to_string().into_bytes();
+        if !self.negotiate().await {
+            return Ok(());
+        }
         self.provisional(180).await;
         if self.ring().await.is_err() {
             self.finish(487).await;
             return Ok(());
         }
         self.answer_call().await;
+        if let Some((ports, ours)) = self.late.take()
+            && !self.media_from_ack(ports, ours).await
+        {
+            return Ok(());
+        }
+        self.place.enter(CallStage::Ivr);
         let Received { contact, customer, .. } = self.open(&endpoint).await?;
         self.contact = Some(contact);
         let (tx, rx) = mpsc::unbounded_channel();
@@ -174,19 +196,25 @@ impl Call {
         Ok(self.agent.service.endpoint_at(Channel::Voice, &did).await?.filter(|e| e.enabled))
     }
 
-    /// Our SDP answer and the media session it describes; a final 488 or 503 when there is none.
-    async fn negotiate(&mut self) -> Option<SessionDescription> {
+    /// Our SDP answer and the media session it describes, or for an INVITE
+    /// without an offer (late offer, RFC 3261 §13.2.1) our offer, answered
+    /// in the ACK; false after a final 488 or 503 when there is none.
+    async fn negotiate(&mut self) -> bool {
+        let late = self.invite.body.iter().all(u8::is_ascii_whitespace);
         let offer = std::str::from_utf8(&self.invite.body).ok().and_then(|t| SessionDescription::parse(t).ok());
-        let Some(offer) = offer else {
-            // No offer (a late-offer INVITE is not supported) or a malformed one.
+        if offer.is_none() && !late {
             self.finish(488).await;
-            return None;
-        };
+            return false;
+        }
         let Some(ports) = self.agent.bind_media().await else {
             self.finish(503).await;
-            return None;
+            return false;
         };
-        let address = SocketAddr::new(self.agent.local.ip(), ports.rtp_addr().ok()?.port());
+        let Ok(rtp) = ports.rtp_addr() else {
+            self.finish(503).await;
+            return false;
+        };
+        let address = SocketAddr::new(self.agent.local.ip(), rtp.port());
         let ours = LocalMedia {
             address,
             codecs: vec![crate::g711::Law::Ulaw, crate::g711::Law::Alaw],
@@ -194,20 +222,56 @@ impl Call {
             version: 1,
             direction: Direction::SendRecv,
         };
+        let Some(offer) = offer else {
+            self.session = Some(Reoffer::new(ours.clone(), Direction::SendRecv, &sdp::offer(&ours)));
+            self.late = Some((ports, ours));
+            return true;
+        };
         let Ok((answer, negotiated)) = sdp::answer(&offer, &ours) else {
             self.finish(488).await;
-            return None;
+            return false;
         };
-        let config = SessionConfig::from_negotiated(&negotiated, crate::rtp::Ssrc(rand_u32()), "switchboard");
-        match MediaSession::start(ports, config) {
-            Ok(media) => self.media = Some(media),
-            Err(e) => {
-                tracing::warn!(error = %e, "media session");
-                self.finish(503).await;
-                return None;
-            }
+        self.session = Some(Reoffer::new(ours, negotiated.direction, &answer));
+        if let Err(e) = self.start_media(ports, &negotiated) {
+            tracing::warn!(error = %e, "media session");
+            self.finish(503).await;
+            return false;
         }
-        Some(answer)
+        true
+    }
+
+    fn start_media(&mut self, ports: MediaPorts, negotiated: &Negotiated) -> std::io::Result<()> {
+        let mut config = SessionConfig::from_negotiated(negotiated, crate::rtp::Ssrc(rand_u32()), "switchboard");
+        config.figures = Some(self.agent.service.observed().calls());
+        self.media = Some(MediaSession::start(ports, config)?);
+        Ok(())
+    }
+
+    /// After a late offer: the ACK's answer starts the media. An ACK with
+    /// no answer we can use ends the call with our BYE (RFC 3261 §13.3.1.4);
+    /// the caller hanging up first ends it too.
+    async fn media_from_ack(&mut self, ports: MediaPorts, ours: LocalMedia) -> bool {
+        let body = loop {
+            match self.events.recv().await {
+                Some(CallEvent::Ack(body)) => break body,
+                Some(CallEvent::Bye | CallEvent::Cancel) | None => return false,
+                Some(_) => {}
+            }
+        };
+        let answer = std::str::from_utf8(&body).ok().and_then(|t| SessionDescription::parse(t).ok());
+        let negotiated = answer.as_ref().and_then(|a| sdp::answered(a, &ours).ok());
+        let Some(negotiated) = negotiated else {
+            tracing::info!(call_id = self.invite.call_id(), "the ACK did not answer our offer; hanging up");
+            self.bye().await;
+            return false;
+        };
+        self.session = Some(Reoffer::new(ours.clone(), negotiated.direction, &sdp::offer(&ours)));
+        if let Err(e) = self.start_media(ports, &negotiated) {
+            tracing::warn!(error = %e, "media session");
+            self.bye().await;
+            return false;
+        }
+        true
     }
 
     /// The event follower's news joins the call's own events (one queue, in order).
@@ -281,7 +345,8 @@ impl Call {
             ("Allow", crate::agent::ALLOW.to_string()),
             ("Content-Type", "application/sdp".to_string()),
         ];
-        response(request, self.peer, 200, "OK", Some(&self.to_tag), &extra, &self.answer)
+        let sdp = self.session.as_ref().map_or(&[][..], |s| &s.sdp[..]);
+        response(request, self.peer, 200, "OK", Some(&self.to_tag), &extra, sdp)
     }
 
     /// 200 OK with the SDP, resent until the ACK comes (RFC 3261 §13.3.1.4).
@@ -448,6 +513,7 @@ impl Call {
     /// caller, still on the line after the agent hung up, is to be surveyed.
     async fn wait_for_agent(&mut self, ws: WorkspaceId, contact: ContactId) -> (&'static str, bool) {
         // The waiting prompt, then the music (each `PromptDone` starts it again); an offer may ring meanwhile.
+        self.place.enter(CallStage::Queued);
         let waiting = self.speech(WAITING).await;
         let music = hold_music();
         if let Some((session, _)) = &self.media {
@@ -467,6 +533,8 @@ impl Call {
         let mut care = self.care(ws, contact).await;
         let mut next_announcement = care.announce_every.map(|every| Instant::now() + every);
         let mut survey = false;
+        // The agent holds the call: the caller hears the music, neither side hears the other.
+        let mut held = false;
         let by = loop {
             let wake = match self.deferred.pop_front() {
                 Some(e) => Wake::Caller(Some(e)),
@@ -489,8 +557,8 @@ impl Call {
                 Wake::Caller(None | Some(CallEvent::Bye | CallEvent::Cancel)) | Wake::CallerMedia(None) => {
                     break "customer";
                 }
-                Wake::Caller(Some(CallEvent::Reinvite(m, from))) => self.same_session(&m, from).await,
-                Wake::Caller(Some(CallEvent::Ack | CallEvent::Response(_))) => {}
+                Wake::Caller(Some(CallEvent::Reinvite(m, from))) => self.reinvite(&m, from).await,
+                Wake::Caller(Some(CallEvent::Ack(_) | CallEvent::Response(_))) => {}
                 Wake::Caller(Some(CallEvent::Offered(user))) => {
                     if leg.is_some() {
                         continue;
@@ -511,6 +579,17 @@ impl Call {
                     }
                 }
                 Wake::Caller(Some(CallEvent::Accepted(user))) => accepted = Some(user),
+                Wake::Caller(Some(CallEvent::Held(on))) => {
+                    if bridge.is_some()
+                        && on != held
+                        && let Some((session, _)) = &self.media
+                    {
+                        held = on;
+                        tracing::info!(contact = contact.0, held, "the agent held or resumed the call");
+                        // Live frames stop coming while held, so the music takes their place; resumed, they do again.
+                        if held { session.play(music.clone()) } else { session.hush() }
+                    }
+                }
                 // Ended on the desktop: our BYE to both, or the survey for the caller.
                 Wake::Caller(Some(CallEvent::ContactEnded)) => {
                     survey = bridge.is_some() && care.survey;
@@ -520,6 +599,16 @@ impl Call {
                     break "agent";
                 }
                 Wake::Leg(Some(LegEvent::Ringing)) => {}
+                // The agent's phone held or resumed: recorded through the service, whose event holds the caller.
+                Wake::Leg(Some(LegEvent::Direction(direction))) => {
+                    if let (Some((agent_session, _)), Some((user, _))) = (&bridge, &leg) {
+                        agent_session.set_direction(direction);
+                        let on = !direction.sends();
+                        if let Err(e) = self.agent.service.phone_hold(ws, contact, *user, on).await {
+                            tracing::warn!(contact = contact.0, error = %e, "the phone's hold was not recorded");
+                        }
+                    }
+                }
                 Wake::Leg(Some(LegEvent::Answered(session, rx))) => {
                     let Some((user, _)) = &leg else { continue };
                     let taken = match accepted {
@@ -533,6 +622,7 @@ impl Call {
                             }
                             care = self.care(ws, contact).await;
                             bridge = Some((session, rx));
+                            self.place.enter(CallStage::Bridged);
                             match Recording::create(&self.agent.config.data_dir, ws, contact) {
                                 Ok(r) => recording = Some((r, tokio::time::interval(crate::session::PTIME))),
                                 Err(e) => tracing::warn!(contact = contact.0, error = %e, "the call is not recorded"),
@@ -572,15 +662,21 @@ impl Call {
                     if let Some((r, _)) = &mut recording {
                         r.caller(&frame);
                     }
-                    if let Some((agent_session, _)) = &bridge {
+                    if let Some((agent_session, _)) = bridge.as_ref().filter(|_| !held) {
                         agent_session.feed(frame);
                     }
                 }
                 Wake::CallerMedia(Some(MediaEvent::PromptDone)) => {
-                    if bridge.is_none()
+                    if (bridge.is_none() || held)
                         && let Some((session, _)) = &self.media
                     {
                         session.play(music.clone());
+                    }
+                }
+                // The caller's keys (by RFC 4733 or INFO) reach the agent's phone once bridged.
+                Wake::CallerMedia(Some(MediaEvent::Digit(d))) | Wake::Caller(Some(CallEvent::Digit(d))) => {
+                    if let Some((agent_session, _)) = bridge.as_ref().filter(|_| !held) {
+                        agent_session.send_digits(&d.as_char().to_string());
                     }
                 }
                 Wake::CallerMedia(Some(_)) => {}
@@ -588,7 +684,7 @@ impl Call {
                     if let Some((r, _)) = &mut recording {
                         r.agent(&frame);
                     }
-                    if let Some((caller_session, _)) = &self.media {
+                    if let Some((caller_session, _)) = self.media.as_ref().filter(|_| !held) {
                         caller_session.feed(frame);
                     }
                 }
@@ -669,6 +765,7 @@ impl Call {
     /// from 1 to 5 is the contact's CSAT, as a chat's rating; anything
     /// else, silence or the caller hanging up records nothing.
     async fn survey(&mut self, ws: WorkspaceId, contact: ContactId) {
+        self.place.enter(CallStage::Ivr);
         let Ok(early) = self.say(SURVEY).await else { return };
         let key = match early.chars().next() {
             Some(k) => Some(k),
@@ -695,11 +792,24 @@ impl Call {
         }
     }
 
-    /// A re-INVITE in the dialog: the session stays as it is (the same answer; a new version would be a change).
-    async fn same_session(&self, m: &Message, from: SocketAddr) {
-        let contact = format!("<sip:{}>", self.agent.local);
-        let extra = [("Contact", contact), ("Content-Type", "application/sdp".to_string())];
-        let ok = response(m, from, 200, "OK", Some(&self.to_tag), &extra, &self.answer);
+    /// A re-INVITE from the caller: a hold (`sendonly`, `inactive`) is
+    /// answered `recvonly` or `inactive` and we stop sending to them; a
+    /// resume (`sendrecv`) starts it again; a refresh keeps the session. An
+    /// offer we cannot take is 488 and the session stays as it was.
+    async fn reinvite(&mut self, m: &Message, from: SocketAddr) {
+        let settled = self.session.as_mut().and_then(|s| s.answer(&m.body));
+        let Some(settled) = settled else {
+            let bytes = response(m, from, 488, phrase(488), Some(&self.to_tag), &[], b"");
+            self.agent.send(&bytes, from).await;
+            return;
+        };
+        if settled.changed
+            && let Some((session, _)) = &self.media
+        {
+            tracing::info!(call_id = self.invite.call_id(), direction = ?settled.direction, "the caller changed the call's direction");
+            session.set_direction(settled.direction);
+        }
+        let ok = self.ok_with_answer(m);
         self.agent.send(&ok, from).await;
     }
 
@@ -823,32 +933,33 @@ impl Call {
     /// The next thing from the caller: a key, the prompt's end, or the
     /// deadline; signalling (BYE, CANCEL, a re-INVITE) is handled on the way.
     async fn next(&mut self, until: Option<Instant>) -> Result<Heard, Gone> {
-        let Call { agent, media, events, answer, to_tag, deferred, .. } = self;
-        let Some((_, media)) = media else { return Err(Gone) };
         let deadline = sleep_until(until.unwrap_or_else(|| Instant::now() + Duration::from_secs(86_400)));
         tokio::pin!(deadline);
         loop {
-            tokio::select! {
+            let Some((_, media)) = &mut self.media else { return Err(Gone) };
+            let event = tokio::select! {
                 _ = &mut deadline => return Ok(Heard::Timeout),
                 m = media.recv() => match m {
                     Some(MediaEvent::PromptDone) => return Ok(Heard::PromptDone),
                     Some(MediaEvent::Digit(d)) => return Ok(Heard::Key(d.as_char())),
-                    Some(_) => {}
+                    Some(_) => continue,
                     None => return Err(Gone),
                 },
-                e = events.recv() => match e {
-                    Some(CallEvent::Bye | CallEvent::Cancel) | None => return Err(Gone),
-                    Some(CallEvent::Reinvite(m, from)) => {
-                        // The session stays as it is: the same answer, a new version would be a change.
-                        let contact = format!("<sip:{}>", agent.local);
-                        let extra = [("Contact", contact), ("Content-Type", "application/sdp".to_string())];
-                        let ok = response(&m, from, 200, "OK", Some(to_tag), &extra, answer);
-                        agent.send(&ok, from).await;
-                    }
-                    Some(CallEvent::Ack | CallEvent::Response(_)) => {}
-                    // For the queue's loop, once the prompt is over.
-                    Some(e @ (CallEvent::Offered(_) | CallEvent::OfferGone(_) | CallEvent::Accepted(_) | CallEvent::ContactEnded)) => deferred.push_back(e),
-                },
+                e = self.events.recv() => e,
+            };
+            match event {
+                Some(CallEvent::Bye | CallEvent::Cancel) | None => return Err(Gone),
+                Some(CallEvent::Reinvite(m, from)) => self.reinvite(&m, from).await,
+                Some(CallEvent::Digit(d)) => return Ok(Heard::Key(d.as_char())),
+                Some(CallEvent::Ack(_) | CallEvent::Response(_)) => {}
+                // For the queue's loop, once the prompt is over.
+                Some(
+                    e @ (CallEvent::Offered(_)
+                    | CallEvent::OfferGone(_)
+                    | CallEvent::Accepted(_)
+                    | CallEvent::ContactEnded
+                    | CallEvent::Held(_)),
+                ) => self.deferred.push_back(e),
             }
         }
     }

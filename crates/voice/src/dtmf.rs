@@ -1,6 +1,7 @@
 //! DTMF as RFC 4733 telephone-events: the 4-byte event payload, a receiver
 //! that turns an event's many packets into one digit, and a sender that
-//! emits the packets for one digit.
+//! emits the packets for one digit. Also keys signalled in SIP INFO bodies
+//! ([`from_info`]), which many PBXs and trunks send instead of events.
 
 use std::collections::VecDeque;
 use thiserror::Error;
@@ -52,6 +53,64 @@ pub enum DtmfError {
     /// A redundancy (RFC 2198) header runs past the payload.
     #[error("redundant payload is malformed")]
     Redundancy,
+}
+
+/// Why a SIP INFO is not a key press we can read.
+#[derive(Debug, Error, PartialEq, Eq)]
+pub enum InfoError {
+    /// A body type other than the two DTMF ones (answered 415).
+    #[error("INFO body of type {0} is not DTMF")]
+    Unsupported(String),
+    /// A DTMF body we cannot read (answered 400).
+    #[error("malformed DTMF in INFO: {0}")]
+    Malformed(&'static str),
+}
+
+/// The key an INFO request signals, by its Content-Type and body:
+/// `application/dtmf-relay` (`Signal=5` and `Duration=160` lines, as Cisco
+/// phones and most PBXs send) or `application/dtmf` (the key alone). Keys
+/// are `0`–`9`, `*`, `#`, `A`–`D`, or their event codes (`10` is `*`, `11`
+/// is `#`); a hook flash (`16`) is read and is no key (`Ok(None)`), and so
+/// is an INFO with no body at all (a keep-alive).
+pub fn from_info(content_type: Option<&str>, body: &[u8]) -> Result<Option<Digit>, InfoError> {
+    let kind = content_type.map(|t| t.split(';').next().unwrap_or_default().trim().to_ascii_lowercase());
+    let text = std::str::from_utf8(body).map_err(|_| InfoError::Malformed("the body is not text"))?;
+    match kind.as_deref() {
+        None | Some("") if text.trim().is_empty() => Ok(None),
+        Some("application/dtmf-relay") => {
+            let mut signal = None;
+            for line in text.lines().map(str::trim).filter(|l| !l.is_empty()) {
+                let (name, value) = line.split_once('=').ok_or(InfoError::Malformed("a line without '='"))?;
+                match name.trim().to_ascii_lowercase().as_str() {
+                    "signal" if signal.is_some() => return Err(InfoError::Malformed("Signal twice")),
+                    "signal" => signal = Some(value.trim()),
+                    "duration" => {
+                        value.trim().parse::<u32>().map_err(|_| InfoError::Malformed("Duration is not a number"))?;
+                    }
+                    // Other lines (some phones add their own) say nothing about the key.
+                    _ => {}
+                }
+            }
+            key(signal.ok_or(InfoError::Malformed("no Signal"))?)
+        }
+        Some("application/dtmf") => key(text.trim()),
+        other => Err(InfoError::Unsupported(other.unwrap_or("none").to_string())),
+    }
+}
+
+/// A key as INFO bodies write it: the character, or its event code.
+fn key(value: &str) -> Result<Option<Digit>, InfoError> {
+    let mut chars = value.chars();
+    if let (Some(c), None) = (chars.next(), chars.next())
+        && let Some(d) = Digit::from_char(c)
+    {
+        return Ok(Some(d));
+    }
+    match value.parse::<u8>() {
+        Ok(16) => Ok(None),
+        Ok(code) => Digit::from_event(code).map(Some).ok_or(InfoError::Malformed("not a key")),
+        Err(_) => Err(InfoError::Malformed("not a key")),
+    }
 }
 
 /// One telephone-event (RFC 4733 §2.3).
@@ -215,6 +274,28 @@ mod tests {
     }
 
     #[test]
+    fn keys_in_info_bodies() {
+        let relay = Some("application/dtmf-relay");
+        let read = |t: Option<&str>, b: &str| from_info(t, b.as_bytes()).map(|d| d.map(Digit::as_char));
+        assert_eq!(read(relay, "Signal=5\r\nDuration=160\r\n"), Ok(Some('5')));
+        assert_eq!(read(Some("Application/DTMF-Relay; x=y"), "signal= #\nduration = 250"), Ok(Some('#')));
+        assert_eq!(read(relay, "Signal=10\r\n"), Ok(Some('*')));
+        assert_eq!(read(relay, "Signal=11\r\nDuration=100\r\n"), Ok(Some('#')));
+        assert_eq!(read(relay, "Signal=16\r\nDuration=100\r\n"), Ok(None), "a flash");
+        assert_eq!(read(Some("application/dtmf"), "4\r\n"), Ok(Some('4')));
+        assert_eq!(read(None, ""), Ok(None), "an empty INFO is a keep-alive");
+        assert_eq!(read(relay, "Duration=160"), Err(InfoError::Malformed("no Signal")));
+        assert_eq!(read(relay, "Signal=x"), Err(InfoError::Malformed("not a key")));
+        assert_eq!(read(relay, "Signal=5\r\nDuration=long"), Err(InfoError::Malformed("Duration is not a number")));
+        assert_eq!(read(relay, "Signal=5\r\nSignal=6"), Err(InfoError::Malformed("Signal twice")));
+        assert_eq!(read(relay, "garbage"), Err(InfoError::Malformed("a line without '='")));
+        assert_eq!(read(Some("application/dtmf"), "12x"), Err(InfoError::Malformed("not a key")));
+        assert_eq!(read(Some("application/dtmf"), "17"), Err(InfoError::Malformed("not a key")));
+        assert!(matches!(read(Some("text/plain"), "5"), Err(InfoError::Unsupported(_))));
+        assert_eq!(from_info(relay, &[0xff, 0xfe]), Err(InfoError::Malformed("the body is not text")));
+    }
+
+    #[test]
     fn a_digit_is_start_updates_and_three_ends() {
         let packets = send(Digit::from_char('5').unwrap(), 4242, 100);
         assert_eq!(packets.len(), 7);
@@ -261,6 +342,14 @@ mod tests {
 
     proptest! {
         #![proptest_config(crate::proptest_config())]
+        #[test]
+        fn info_bodies_never_panic(kind in "[a-z/;=-]{0,30}", body in proptest::collection::vec(any::<u8>(), 0..64), text in "[SsDd0-9=\r\n a-z#*]{0,40}") {
+            for t in [None, Some(kind.as_str()), Some("application/dtmf-relay"), Some("application/dtmf")] {
+                let _ = from_info(t, &body);
+                let _ = from_info(t, text.as_bytes());
+            }
+        }
+
         #[test]
         fn receiving_never_panics(ts in any::<u32>(), payload in proptest::collection::vec(any::<u8>(), 0..64), pt in 0u8..128) {
             let mut r = Receiver::new();

@@ -12,6 +12,7 @@
 
 use crate::agent::{ALLOW, Agent, phrase};
 use crate::registrar::Binding;
+use crate::reoffer::Reoffer;
 use crate::sdp::{self, Direction, LocalMedia, SessionDescription};
 use crate::session::{MediaEvent, MediaSession, SessionConfig};
 use crate::sip::message::{addr_uri, response};
@@ -33,6 +34,9 @@ pub(crate) enum LegEvent {
     Answered(MediaSession, mpsc::Receiver<MediaEvent>),
     /// A final failure: busy (486), declined (603), no answer (408, 480), …
     Refused(u16),
+    /// The phone changed the call's direction by a re-INVITE: ours is now
+    /// this (`recvonly` or `inactive` while the agent holds the call).
+    Direction(Direction),
     /// The agent hung up (their BYE).
     Ended,
 }
@@ -138,6 +142,8 @@ async fn run(
     let mut deadline = Instant::now() + 64 * T1;
     let mut bye = Vec::new();
     let mut wanted = true;
+    // Once answered: our side of the session, for the phone's re-INVITEs (hold, resume).
+    let mut session_state: Option<Reoffer> = None;
     loop {
         tokio::select! {
             c = control.recv(), if wanted => {
@@ -192,7 +198,8 @@ async fn run(
                                 .and_then(|a| sdp::answered(&a, &ours).ok());
                             let session = match (wanted, negotiated, media.take()) {
                                 (true, Some(n), Some(ports)) => {
-                                    let config = SessionConfig::from_negotiated(&n, crate::rtp::Ssrc(crate::call::rand_u32()), "switchboard");
+                                    let mut config = SessionConfig::from_negotiated(&n, crate::rtp::Ssrc(crate::call::rand_u32()), "switchboard");
+                                    config.figures = Some(d.agent.service.observed().calls());
                                     MediaSession::start(ports, config).ok()
                                 }
                                 _ => None,
@@ -200,6 +207,7 @@ async fn run(
                             match session {
                                 Some((session, rx)) => {
                                     state = State::Talking;
+                                    session_state = negotiated.map(|n| Reoffer::new(ours.clone(), n.direction, &sdp::offer(&ours)));
                                     let _ = tx.send(LegEvent::Answered(session, rx));
                                 }
                                 None => {
@@ -231,11 +239,19 @@ async fn run(
                                 break;
                             }
                             "ACK" => {}
-                            // A re-INVITE (a session refresh) keeps the session as it is.
+                            // A re-INVITE: the agent holds or resumes on the phone, or refreshes the session.
                             "INVITE" => {
+                                let settled = session_state.as_mut().and_then(|s| s.answer(&m.body));
+                                let (Some(settled), Some(state)) = (settled, &session_state) else {
+                                    d.send(&ok(488)).await;
+                                    continue;
+                                };
                                 let extra = [("Contact", format!("<sip:{}>", d.agent.local)), ("Content-Type", "application/sdp".into())];
-                                let bytes = response(&m, from, 200, "OK", None, &extra, offer.as_bytes());
+                                let bytes = response(&m, from, 200, "OK", None, &extra, &state.sdp);
                                 d.send(&bytes).await;
+                                if settled.changed {
+                                    let _ = tx.send(LegEvent::Direction(settled.direction));
+                                }
                             }
                             _ => d.send(&ok(200)).await,
                         }

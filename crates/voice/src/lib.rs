@@ -17,6 +17,7 @@ pub mod mixer;
 pub mod prompt;
 mod recording;
 pub mod registrar;
+mod reoffer;
 pub mod rtcp;
 pub mod rtp;
 pub mod sdp;

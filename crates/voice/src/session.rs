@@ -17,7 +17,9 @@ use crate::rtp::{RtpPacket, Ssrc};
 use crate::sdp::{Direction, Negotiated};
 use std::collections::VecDeque;
 use std::net::{IpAddr, SocketAddr};
+use std::sync::Arc;
 use std::time::{Duration, SystemTime};
+use switchboard_service::metrics::CallFigures;
 use tokio::net::UdpSocket;
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
@@ -100,6 +102,9 @@ pub struct SessionConfig {
     /// The mean RTCP report interval (RFC 3550's minimum is 5 s); each
     /// report comes after 0.5 to 1.5 times it.
     pub rtcp_interval: Duration,
+    /// Where the session counts what it received, lost and played late
+    /// (told at each report and at its end), if anywhere.
+    pub figures: Option<Arc<CallFigures>>,
 }
 
 impl SessionConfig {
@@ -114,6 +119,7 @@ impl SessionConfig {
             ssrc,
             cname: cname.into(),
             rtcp_interval: Duration::from_secs(5),
+            figures: None,
         }
     }
 }
@@ -253,6 +259,8 @@ struct Media {
     jitter: JitterBuffer,
     dtmf: dtmf::Receiver,
     stats: RtcpStats,
+    /// What was told to `config.figures` so far: the source, its packets received and lost, late frames.
+    told: (Option<Ssrc>, u64, u64, u64),
 }
 
 fn random_u32() -> u32 {
@@ -287,6 +295,7 @@ impl Media {
             jitter: JitterBuffer::new(JITTER_TARGET, JITTER_DEPTH),
             dtmf: dtmf::Receiver::new(),
             stats: RtcpStats::new(config.ssrc, config.cname.clone()),
+            told: (None, 0, 0, 0),
             config,
         }
     }
@@ -334,9 +343,35 @@ impl Media {
                 () = tokio::time::sleep_until(next_rtcp) => {
                     next_rtcp += rtcp_delay(self.config.rtcp_interval);
                     self.send_rtcp().await;
+                    self.tell(true);
                 }
             }
         }
+        self.tell(false);
+    }
+
+    /// Adds what was received, lost and late since the last time to the
+    /// figures; with `jitter`, the interarrival jitter now too.
+    fn tell(&mut self, jitter: bool) {
+        let Some(figures) = &self.config.figures else { return };
+        let late = self.jitter.counts().late;
+        let (ssrc, received, lost, stats_jitter) = match &self.stats.remote {
+            Some((ssrc, s)) => (Some(*ssrc), s.received(), s.cumulative_lost().max(0) as u64, Some(s.jitter())),
+            None => (None, 0, 0, None),
+        };
+        // A new source counts from nothing.
+        let (told_ssrc, told_received, told_lost, told_late) = self.told;
+        let (from_received, from_lost) = if told_ssrc == ssrc { (told_received, told_lost) } else { (0, 0) };
+        figures.media(
+            received.saturating_sub(from_received),
+            lost.saturating_sub(from_lost),
+            late.saturating_sub(told_late),
+        );
+        if jitter && let Some(j) = stats_jitter {
+            // RTP units of the 8 kHz clock: 125 µs each.
+            figures.jitter(Duration::from_micros(u64::from(j) * 125));
+        }
+        self.told = (ssrc, received.max(from_received), lost.max(from_lost), late);
     }
 
     /// Our clock in RTP units (8 kHz), for jitter.

@@ -13,7 +13,7 @@ use std::io::Read;
 use std::net::{SocketAddr, UdpSocket};
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use switchboard_core::agent::{AgentState, Presence};
@@ -571,7 +571,119 @@ async fn position_announcements_keep_coming_while_the_caller_waits(url: String) 
     assert!(music_frames > 500, "the music plays between announcements: {music_frames} frames");
 }
 
+/// Frames of audio, each with the phase of the test it arrived in.
+type Phased = Mutex<Vec<(usize, Vec<i16>)>>;
+
+/// The caller's audio, frame by frame, each tagged with the phase of the test it arrived in.
+fn listen_phases(socket: UdpSocket, phase: Arc<AtomicUsize>) -> Arc<Phased> {
+    let frames = Arc::new(Mutex::new(Vec::new()));
+    let out = frames.clone();
+    std::thread::spawn(move || {
+        socket.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+        let mut buf = [0u8; 2048];
+        // Until the call's audio stops for good (10 s of nothing after its BYE).
+        while let Ok(n) = socket.recv(&mut buf) {
+            if n > 12 && buf[1] & 0x7f == 0 {
+                out.lock().unwrap().push((phase.load(Ordering::SeqCst), Law::Ulaw.decode(&buf[12..n])));
+            }
+        }
+    });
+    frames
+}
+
+/// How many frames of `phase` satisfy `is`.
+fn frames_in(frames: &Phased, phase: usize, is: impl Fn(&[i16]) -> bool) -> usize {
+    frames.lock().unwrap().iter().filter(|(p, f)| *p == phase && is(f)).count()
+}
+
+/// Waits until `n` frames of `phase` satisfy `is` (a minute at most, then fails).
+async fn heard(frames: &Phased, phase: usize, n: usize, is: impl Fn(&[i16]) -> bool, what: &str) {
+    for _ in 0..600 {
+        if frames_in(frames, phase, &is) >= n {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("never {n} frames of {what} in phase {phase}: {}", frames_in(frames, phase, is));
+}
+
+/// The agent holds the call (on the desktop, or on the phone by its re-INVITE) and resumes:
+/// the caller hears the agent's tone, then the hold music and no tone, then the tone again;
+/// `contact_held` and `contact_resumed` are on the contact, and `/metrics` counts the bridged call.
+async fn the_agent_holds_and_resumes(url: String, on_the_phone: bool) {
+    let office = office(&url).await;
+    let (phone, socket, rtp) = office.alice_ready(true).await;
+    let music: std::collections::HashSet<Vec<i16>> =
+        hold_music().samples().chunks_exact(160).map(|f| Law::Ulaw.decode(&Law::Ulaw.encode(f))).collect();
+    let is_music = |f: &[i16]| music.contains(f);
+    let is_tone = |f: &[i16]| tone_share(f, TONE) > 0.6;
+    let phase = Arc::new(AtomicUsize::new(0));
+    let frames = listen_phases(socket, phase.clone());
+    let sipp = office.call("agent-hangs-up.xml", rtp, 0);
+    let c = office.voice_contact_when(|c| c.state == ContactState::Connected).await;
+    phone.wait_for("Call established").await;
+    heard(&frames, 0, 25, is_tone, "the agent's tone").await;
+    let metrics = || switchboard_service::metrics::render(&[], office.service.observed());
+    assert!(metrics().contains("switchboard_calls{stage=\"bridged\"} 1\n"), "{}", metrics());
+
+    let alice = Principal { workspace: office.p.workspace, user: office.alice, role: Role::Agent };
+    phase.store(1, Ordering::SeqCst);
+    if on_the_phone {
+        phone.command("hold");
+    } else {
+        office.service.hold(&alice, c.id, true).await.unwrap();
+        // Twice is a conflict, not a second hold.
+        assert!(office.service.hold(&alice, c.id, true).await.is_err());
+    }
+    heard(&frames, 1, 100, is_music, "hold music").await;
+    phase.store(2, Ordering::SeqCst);
+    if on_the_phone {
+        phone.command("resume");
+    } else {
+        office.service.hold(&alice, c.id, false).await.unwrap();
+    }
+    heard(&frames, 2, 25, is_tone, "the agent's tone after the resume").await;
+    let toned_while_held = frames_in(&frames, 1, is_tone);
+    println!(
+        "held: {} frames of music, {toned_while_held} with the tone; resumed: {} with the tone",
+        frames_in(&frames, 1, is_music),
+        frames_in(&frames, 2, is_tone)
+    );
+    // What was already on its way when the hold came (the bridge queues at most 10 frames).
+    assert!(toned_while_held <= 20, "the agent was heard on hold: {toned_while_held} frames");
+    let by = if on_the_phone { "phone" } else { "desktop" };
+    let events = office.service.store().contact_events(office.p.workspace, c.id, None).await.unwrap();
+    let holds: Vec<(&str, &str)> = events
+        .iter()
+        .filter(|e| e.kind == "contact_held" || e.kind == "contact_resumed")
+        .map(|e| (e.kind.as_str(), e.payload["by"].as_str().unwrap_or_default()))
+        .collect();
+    assert_eq!(holds, [("contact_held", by), ("contact_resumed", by)]);
+    office.service.agent_ends_chat(&alice, c.id).await.unwrap();
+    let (ok, out) = sipp.await.unwrap();
+    assert!(ok, "{out}\n{}", phone.output());
+    office.voice_contact_when(|c| c.state == ContactState::WrapUp).await;
+    for _ in 0..100 {
+        if metrics().contains("switchboard_calls{stage=\"bridged\"} 0\n") {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(metrics().contains("switchboard_calls{stage=\"bridged\"} 0\n"), "{}", metrics());
+    assert!(metrics().contains("switchboard_rtp_packets_received_total "), "{}", metrics());
+}
+
+async fn the_agent_holds_on_the_desktop(url: String) {
+    the_agent_holds_and_resumes(url, false).await;
+}
+
+async fn the_agent_holds_on_the_phone(url: String) {
+    the_agent_holds_and_resumes(url, true).await;
+}
+
 support::on_both!(
+    the_agent_holds_on_the_desktop,
+    the_agent_holds_on_the_phone,
     the_caller_rates_the_call_after_the_agent_hangs_up,
     a_caller_who_hangs_up_instead_of_rating_records_nothing,
     position_announcements_keep_coming_while_the_caller_waits,

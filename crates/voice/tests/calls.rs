@@ -1,6 +1,6 @@
 //! Calls from a real SIP peer, sipp (Debian `sip-tester`, installed by
 //! scripts/test), to the user agent on a service with a voice number and
-//! an IVR flow: keys by RFC 4733 through the menu and into the queue,
+//! an IVR flow: keys by RFC 4733 (and by SIP INFO) through the menu and into the queue,
 //! hang-ups in the IVR and in the queue, CANCEL, an unknown number, an
 //! unknown dialog and a malformed INVITE.
 
@@ -107,7 +107,12 @@ fn scenario(name: &str) -> PathBuf {
 impl Line {
     /// Runs one call of `name` with sipp; its success and its error output.
     async fn sipp(&self, name: &str, service: &str) -> (bool, String) {
-        let args = vec![
+        self.sipp_with(name, service, &[]).await
+    }
+
+    /// The same with more of sipp's arguments (`-set rtp PORT`).
+    async fn sipp_with(&self, name: &str, service: &str, more: &[&str]) -> (bool, String) {
+        let mut args = vec![
             "-sf".to_string(),
             scenario(name).display().to_string(),
             "-m".into(),
@@ -125,10 +130,8 @@ impl Line {
             "-timeout".into(),
             "60s".into(),
             "-nostdin".into(),
-            "-bg".into(),
         ];
-        let mut args = args;
-        args.retain(|a| a != "-bg");
+        args.extend(more.iter().map(|a| a.to_string()));
         args.push(self.sip.to_string());
         tokio::task::spawn_blocking(move || {
             let out = Command::new("sipp")
@@ -165,8 +168,19 @@ impl Line {
 }
 
 async fn keys_through_the_menu_into_the_queue_then_the_caller_hangs_up(url: String) {
+    the_menu_keyed_into_the_queue(url, "ivr-dtmf-queue.xml").await;
+}
+
+/// The same menu keyed by SIP INFO: the flow sees the same keys (a retransmitted
+/// INFO is not a second key; malformed, non-DTMF and out-of-dialog INFOs key nothing).
+async fn keys_by_sip_info_walk_the_same_menu(url: String) {
+    the_menu_keyed_into_the_queue(url, "ivr-info.xml").await;
+}
+
+/// sipp's `scenario` answers the menu with 1, keys order number 45 and #, waits in the queue and hangs up.
+async fn the_menu_keyed_into_the_queue(url: String, scenario: &str) {
     let line = line(&url, Duration::from_millis(100)).await;
-    let (ok, out) = line.sipp("ivr-dtmf-queue.xml", DID).await;
+    let (ok, out) = line.sipp(scenario, DID).await;
     assert!(ok, "{out}");
     let c = line.contact_when(|c| c.state == ContactState::Abandoned).await;
     assert_eq!(c.queue, Some(line.queue), "it was handed to the queue");
@@ -271,10 +285,81 @@ async fn a_wrong_pin_twice_is_locked_out_and_escalated(url: String) {
     assert_eq!(handoff[0].payload["reason"], "verification");
 }
 
+/// A socket standing for the caller's media (its port, for sipp's `-set rtp`),
+/// and the sequence number and timestamp of every RTP packet it hears until
+/// the call's audio stops for good (5 s of nothing).
+fn caller_rtp() -> (String, std::thread::JoinHandle<Vec<(u16, u32)>>) {
+    let socket = UdpSocket::bind("127.0.0.1:0").unwrap();
+    let port = socket.local_addr().unwrap().port().to_string();
+    let heard = std::thread::spawn(move || {
+        socket.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+        let mut packets = Vec::new();
+        let mut buf = [0u8; 2048];
+        while let Ok(n) = socket.recv(&mut buf) {
+            if n >= 12 {
+                let sequence = u16::from_be_bytes([buf[2], buf[3]]);
+                packets.push((sequence, u32::from_be_bytes([buf[4], buf[5], buf[6], buf[7]])));
+            }
+        }
+        packets
+    });
+    (port, heard)
+}
+
+/// A late-offer INVITE (no SDP): our offer in the 200, the caller's answer
+/// in the ACK naming the test's socket, which hears the IVR; the contact is
+/// the IVR's. An ACK without an answer gets our BYE.
+async fn a_late_offer_is_answered_in_the_ack(url: String) {
+    let line = line(&url, Duration::from_millis(100)).await;
+    let (rtp, heard) = caller_rtp();
+    let (ok, out) = line.sipp_with("late-offer.xml", DID, &["-set", "rtp", &rtp, "-d", "3000"]).await;
+    assert!(ok, "{out}");
+    let packets = heard.join().unwrap();
+    println!("{} packets heard after the answer in the ACK", packets.len());
+    assert!(packets.len() >= 100, "the IVR's audio reached the ACK's address: {} packets", packets.len());
+    let c = line.contact_when(|c| c.state == ContactState::Abandoned).await;
+    assert_eq!(c.queue, None, "hung up in the IVR");
+    let (ok, out) = line.sipp("late-offer-no-answer.xml", DID).await;
+    assert!(ok, "our BYE after an ACK with no answer: {out}");
+}
+
+/// The caller holds by re-INVITE (sendonly, then inactive) and resumes
+/// (sendrecv): sipp checks each answer's direction and version; the
+/// caller's RTP socket hears our audio stop while held and come back: one
+/// step of the sequence number where the RTP clock moved on by the hold.
+async fn a_caller_holds_and_resumes_by_reinvite(url: String) {
+    let line = line(&url, Duration::from_millis(100)).await;
+    let (rtp, heard) = caller_rtp();
+    let (ok, out) = line.sipp_with("caller-hold.xml", DID, &["-set", "rtp", &rtp]).await;
+    assert!(ok, "{out}");
+    let packets = heard.join().unwrap();
+    // RTP clock units between packets that follow each other: 160 (20 ms) but across the hold.
+    let skips: Vec<(usize, u32)> = packets
+        .windows(2)
+        .enumerate()
+        .filter(|(_, w)| w[1].0 == w[0].0.wrapping_add(1))
+        .map(|(i, w)| (i, w[1].1.wrapping_sub(w[0].1)))
+        .filter(|(_, step)| *step > 8000)
+        .collect();
+    println!("{} packets; steps of the RTP clock over a second at {skips:?}", packets.len());
+    // Held for 3 s of the call (1.5 s sendonly, 1.5 s inactive): the clock went on, nothing was sent.
+    assert_eq!(skips.len(), 1, "one silence, the hold: {skips:?}");
+    let (at, step) = skips[0];
+    assert!(step > 2 * 8000, "the silence lasted the hold: {step} units");
+    assert!(
+        at > 25 && packets.len() - at > 25,
+        "audio before the hold and after the resume: {at} of {}",
+        packets.len()
+    );
+}
+
 support::on_both!(
+    a_caller_holds_and_resumes_by_reinvite,
+    a_late_offer_is_answered_in_the_ack,
     a_caller_keys_their_pin_and_is_verified,
     a_wrong_pin_twice_is_locked_out_and_escalated,
     keys_through_the_menu_into_the_queue_then_the_caller_hangs_up,
+    keys_by_sip_info_walk_the_same_menu,
     a_hang_up_in_the_ivr_abandons_the_contact_unqueued,
     cancel_before_answer_gets_487_and_opens_nothing,
     an_unknown_number_gets_404,

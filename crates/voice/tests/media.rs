@@ -187,6 +187,50 @@ async fn a_spoken_prompt_arrives_as_speech_not_silence() {
     let _ = std::fs::remove_dir_all(&dir);
 }
 
+/// A peer sends sequence numbers 0 to 54 but 20 to 24 (50 packets), then
+/// packet 10 again long after its turn: the figures `/metrics` shows count
+/// 51 received, the 5 lost (less the repeat, as RFC 3550 counts) and the late one.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn received_lost_and_late_packets_reach_the_figures() {
+    let ports = MediaPorts::bind(LOOPBACK).await.unwrap();
+    let ours = ports.rtp_addr().unwrap();
+    let peer = std::net::UdpSocket::bind((LOOPBACK, 0)).unwrap();
+    let figures = std::sync::Arc::new(switchboard_service::metrics::CallFigures::default());
+    let mut config = SessionConfig::from_negotiated(
+        &sdp::Negotiated {
+            remote: peer.local_addr().unwrap(),
+            law: Law::Ulaw,
+            payload_type: 0,
+            telephone_event: None,
+            ptime: 20,
+            direction: Direction::SendRecv,
+        },
+        Ssrc(5),
+        "figures@test",
+    );
+    config.figures = Some(figures.clone());
+    let (session, mut events) = MediaSession::start(ports, config).unwrap();
+    let packet = |seq: u16| {
+        let p = switchboard_voice::rtp::RtpPacket::new(0, seq, u32::from(seq) * 160, Ssrc(9), vec![0xff; 160]);
+        p.build().unwrap()
+    };
+    for seq in (0u16..55).filter(|s| !(20..25).contains(s)) {
+        peer.send_to(&packet(seq), ours).unwrap();
+        // Paced like a phone, so the jitter buffer plays them in turn.
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    // Wait until the buffer has played past the gap, then send packet 10 again, long after its turn.
+    let heard = collect(&mut events, Duration::from_secs(5), |e| audio(e).len() >= 45).await;
+    assert!(audio(&heard).len() >= 45);
+    peer.send_to(&packet(10), ours).unwrap();
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    session.stop().await;
+    let (received, lost, late) = figures.packets();
+    println!("received {received}, lost {lost}, late {late}");
+    // The repeated packet counts as received and makes RFC 3550's cumulative loss one less.
+    assert_eq!((received, lost + 1, late), (51, 5, 1));
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn fifty_packets_a_second_without_drift_and_a_sender_report() {
     use switchboard_voice::rtcp::{RtcpPacket, parse_compound};
@@ -206,6 +250,7 @@ async fn fifty_packets_a_second_without_drift_and_a_sender_report() {
         ssrc: Ssrc(77),
         cname: "pace@test".into(),
         rtcp_interval: Duration::from_secs(1),
+        figures: None,
     };
     let (session, _events) = MediaSession::start(MediaPorts::bind(LOOPBACK).await.unwrap(), config).unwrap();
     let mut buf = [0u8; 1500];

@@ -129,3 +129,14 @@ pub async fn end(State(s): State<AppState>, Auth(p): Auth, Path(id): Path<u64>) 
     s.agent_ends_chat(&p, ContactId(id)).await?;
     Ok(StatusCode::NO_CONTENT)
 }
+
+/// Puts the caller on hold: the voice channel plays them music until `resume`.
+pub async fn hold(State(s): State<AppState>, Auth(p): Auth, Path(id): Path<u64>) -> Result<StatusCode> {
+    s.hold(&p, ContactId(id), true).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+pub async fn resume(State(s): State<AppState>, Auth(p): Auth, Path(id): Path<u64>) -> Result<StatusCode> {
+    s.hold(&p, ContactId(id), false).await?;
+    Ok(StatusCode::NO_CONTENT)
+}

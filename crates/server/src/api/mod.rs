@@ -108,6 +108,8 @@ pub fn router(service: AppState, assets: Arc<crate::web::Assets>) -> Router {
         .route("/contacts/{id}/typing", post(conversations::typing))
         .route("/contacts/{id}/read", post(conversations::read))
         .route("/contacts/{id}/end", post(conversations::end))
+        .route("/contacts/{id}/hold", post(conversations::hold))
+        .route("/contacts/{id}/resume", post(conversations::resume))
         .route("/contacts/{id}/attachments", post(conversations::upload).layer(DefaultBodyLimit::max(UPLOAD_LIMIT)))
         .route("/attachments/{id}", get(conversations::attachment))
         .route("/chat/settings", get(selfservice::chat_settings).put(selfservice::update_chat_settings))

@@ -18,6 +18,7 @@ mod channel;
 pub mod delivery;
 pub mod driver;
 pub mod end;
+mod hold;
 mod inbound;
 mod messages;
 mod recordings;

@@ -171,6 +171,7 @@ pub struct Row {
     pub asa_seconds: Option<f64>,
     pub aht_seconds: Option<f64>,
     pub talk_seconds: Option<f64>,
+    pub hold_seconds: Option<f64>,
     pub wrap_seconds: Option<f64>,
     pub abandonment_rate: Option<f64>,
     pub transferred: u64,
@@ -216,9 +217,9 @@ pub fn counters(cell: &Cell, sl: Duration, short: Duration) -> Counters {
         contained: cell.contained,
         handed_off: cell.handed_off,
         talk_ms: cell.talk_ms,
+        hold_ms: cell.hold_ms,
         wrap_ms: cell.wrap_ms,
-        // Hold is not told apart from talk yet.
-        handle_ms: cell.talk_ms + cell.wrap_ms,
+        handle_ms: cell.talk_ms + cell.hold_ms + cell.wrap_ms,
         ..Default::default()
     };
     for w in &cell.handled_waits {
@@ -444,6 +445,7 @@ fn read(
                 asa_seconds: s.asa_seconds,
                 aht_seconds: s.aht_seconds,
                 talk_seconds: c.talk_seconds(),
+                hold_seconds: c.hold_seconds(),
                 wrap_seconds: c.wrap_seconds(),
                 abandonment_rate: s.abandonment_rate,
                 transferred: c.transferred,

@@ -49,9 +49,10 @@ pub struct Cell {
     pub transferred: u64,
     pub contained: u64,
     pub handed_off: u64,
-    /// Talk and wrap-up of the contacts answered in this bucket (added when
-    /// they end, to the bucket they were answered in).
+    /// Talk, hold and wrap-up of the contacts answered in this bucket
+    /// (added when they end, to the bucket they were answered in).
     pub talk_ms: u64,
+    pub hold_ms: u64,
     pub wrap_ms: u64,
     /// Ratings: `ratings[s]` answers scored `s`.
     pub ratings: [u64; 6],
@@ -101,6 +102,19 @@ struct Seen {
     customer: Option<CustomerId>,
     /// Answered: its bucket, key and time.
     answered: Option<(i64, Key, i64)>,
+    /// While answered: held since (ms), and the hold time of holds already resumed.
+    held: Option<i64>,
+    hold_ms: u64,
+}
+
+impl Seen {
+    /// The handling's time from `answered` to `at` as talk and hold.
+    fn talk_and_hold(&self, answered: i64, at: i64) -> (u64, u64) {
+        let open = self.held.map_or(0, |since| (at - since).max(0) as u64);
+        let connected = (at - answered).max(0) as u64;
+        let hold = (self.hold_ms + open).min(connected);
+        (connected - hold, hold)
+    }
 }
 
 /// An agent's state since a time, with its reason code.
@@ -165,6 +179,20 @@ impl Rollup {
             // The bot works before any queue: its hand-offs count against its
             // containment there, not against the queue it hands to.
             Some(Kind::BotHandoff) => self.cell(bucket, key(None, None)).handed_off += 1,
+            Some(Kind::ContactHeld) => {
+                if let Some(s) = e.contact.and_then(|c| self.contacts.get_mut(&c))
+                    && s.answered.is_some()
+                {
+                    s.held.get_or_insert(at);
+                }
+            }
+            Some(Kind::ContactResumed) => {
+                if let Some(s) = e.contact.and_then(|c| self.contacts.get_mut(&c))
+                    && let Some(since) = s.held.take()
+                {
+                    s.hold_ms += (at - since).max(0) as u64;
+                }
+            }
             Some(Kind::Csat) => {
                 let score = e.payload["score"].as_u64().unwrap_or(0).min(5) as usize;
                 self.cell(bucket, key(e.queue, e.agent)).ratings[score] += 1;
@@ -223,14 +251,19 @@ impl Rollup {
                     self.cell(bucket, key).transferred += 1;
                     return;
                 };
+                let (talk, hold) = seen.talk_and_hold(answered, at);
                 let cell = self.cell(b, k);
                 cell.transferred += 1;
-                cell.talk_ms += (at - answered).max(0) as u64;
+                cell.talk_ms += talk;
+                cell.hold_ms += hold;
                 self.hand_over(contact, b, k, at);
             }
             EventKind::ContactEnded { .. } => {
                 if let Some((b, k, answered)) = seen.answered {
-                    self.cell(b, k).talk_ms += (at - answered).max(0) as u64;
+                    let (talk, hold) = seen.talk_and_hold(answered, at);
+                    let cell = self.cell(b, k);
+                    cell.talk_ms += talk;
+                    cell.hold_ms += hold;
                     if let Some(customer) = seen.customer {
                         self.resolutions.push(Resolution { customer, at, bucket: b, key: k });
                     }
@@ -271,6 +304,8 @@ impl Rollup {
     fn hand_over(&mut self, contact: Option<ContactId>, b: i64, k: Key, at: i64) {
         if let Some(s) = contact.and_then(|c| self.contacts.get_mut(&c)) {
             s.answered = None;
+            s.held = None;
+            s.hold_ms = 0;
         }
         if let (Some(c), Some(agent)) = (contact, k.agent) {
             self.wrapping.insert((c, agent), (b, k, at));

@@ -313,6 +313,39 @@ fn a_repeat_contact_on_another_channel_within_the_window_is_not_first_contact_re
     assert!(rows.iter().all(|r| r.fcr == Some(0.0)), "{rows:?}");
 }
 
+/// A call held twice: 20 s resumed, then 10 s still held when it ends.
+/// AHT is talk + hold + wrap-up, and hold is apart from talk.
+#[test]
+fn hold_is_told_apart_from_talk() {
+    let t0 = ms("2026-06-01T09:00:00Z");
+    let call = Contact {
+        customer: 1,
+        channel: Channel::Voice,
+        queue: 1,
+        arrive: t0,
+        outcome: Outcome::Handled { wait: S, agent: 1, talk: 120 * S, wrap: 10 * S, transferred: false, rating: None },
+    };
+    let mut events = log(&[call]);
+    let answered = t0 + S;
+    for (after, kind) in [(60, Kind::ContactHeld), (80, Kind::ContactResumed), (110, Kind::ContactHeld)] {
+        let mut e = events[0].clone();
+        e.at = Timestamp(answered + after * S);
+        e.kind = kind.as_str().into();
+        e.agent = Some(UserId(1));
+        e.payload = json!({ "by": "desktop", "channel": "voice" });
+        events.push(e);
+    }
+    events.sort_by_key(|e| e.at);
+    for (i, e) in events.iter_mut().enumerate() {
+        e.id = i as u64 + 1;
+    }
+    let day = request(t0 - 9 * 3_600_000, t0 + 15 * 3_600_000, Interval::Day, Dimension::Channels);
+    let rows = report(&events, &day, Tz::UTC, t0 + 86_400 * S);
+    let [row] = rows.as_slice() else { panic!("{rows:?}") };
+    assert_eq!((row.talk_seconds, row.hold_seconds, row.wrap_seconds), (Some(90.0), Some(30.0), Some(10.0)));
+    assert_eq!(row.aht_seconds, Some(130.0));
+}
+
 #[test]
 fn half_hours_on_the_day_the_clocks_go_back() {
     let berlin: Tz = "Europe/Berlin".parse().unwrap();

@@ -84,6 +84,9 @@ export class Conversation {
     this.transferButton = h('button', { type: 'button', dataset: { testid: 'transfer-open' }, title: 'Transfer (Alt+T)' }, 'Transfer');
     this.endButton = h('button', { type: 'button', class: 'danger', dataset: { testid: 'end-chat' }, title: 'End chat (Alt+W)' }, 'End chat');
     this.wrapButton = h('button', { type: 'button', dataset: { testid: 'wrapup-open' }, title: 'Wrap up (Alt+W)' }, 'Wrap up');
+    // A call: the caller on hold hears the queue's music; the agent's phone needs to do nothing.
+    this.holdButton = h('button', { type: 'button', dataset: { testid: 'hold-call' }, 'aria-pressed': 'false' }, 'Hold');
+    this.holdButton.addEventListener('click', () => this.toggleHold());
     this.transferButton.addEventListener('click', () => this.ctx.onTransfer(this));
     this.endButton.addEventListener('click', () => this.endChat());
     this.wrapButton.addEventListener('click', () => this.startWrapUp());
@@ -104,7 +107,7 @@ export class Conversation {
     this.el = h(
       'div',
       { style: { display: 'flex', flexDirection: 'column', minHeight: '0', flex: '1' }, dataset: { testid: 'conversation', contact: String(this.id) } },
-      h('div', { class: 'conv-head' }, this.title, this.stateBadge, this.meta, h('span', { class: 'grow' }), this.transferButton, this.endButton, this.wrapButton),
+      h('div', { class: 'conv-head' }, this.title, this.stateBadge, this.meta, h('span', { class: 'grow' }), this.holdButton, this.transferButton, this.endButton, this.wrapButton),
       this.notice,
       this.thread,
       this.details,
@@ -142,6 +145,10 @@ export class Conversation {
     this.wrapButton.hidden = !connected || (chat && !this.item.chatEnded && !left && !letter) || this.wrapping;
     if (left && connected) this.notice.show(`Left while the chat was closed. Answer by email${rec.attributes.email ? ` to ${rec.attributes.email}` : ''}, then wrap up.`, 'info');
     this.transferButton.hidden = !connected;
+    this.holdButton.hidden = !(connected && this.channel === 'voice');
+    this.holdButton.textContent = this.item.held ? 'Resume' : 'Hold';
+    this.holdButton.setAttribute('aria-pressed', String(Boolean(this.item.held)));
+    this.stateBadge.textContent += this.item.held && connected ? ' · on hold' : '';
     if (this.item.chatEnded && connected && chat) {
       this.notice.show(this.item.chatEnded === 'agent' ? 'You ended the chat.' : 'The customer left the chat. Wrap up when ready.', 'info');
       this.wrapButton.hidden = false;
@@ -283,6 +290,10 @@ export class Conversation {
     } else if (ev.kind === 'read' && p.from === 'customer') {
       this.readUpto = Math.max(this.readUpto, p.upto || 0);
       this.refreshTicks();
+    } else if (ev.kind === 'contact_held' || ev.kind === 'contact_resumed') {
+      // From this desktop, another tab or the agent's phone alike.
+      this.item.held = ev.kind === 'contact_held';
+      this.render();
     }
   }
 
@@ -389,6 +400,27 @@ export class Conversation {
       this.notice.clear();
     } catch (err) {
       this.notice.show(`${file.name} was not sent: ${err.message}`);
+    }
+  }
+
+  async toggleHold() {
+    const held = Boolean(this.item.held);
+    this.holdButton.disabled = true;
+    try {
+      await post(`contacts/${this.id}/${held ? 'resume' : 'hold'}`, {});
+      this.item.held = !held;
+      this.notice.clear();
+    } catch (err) {
+      // A page opened while the call was held thought otherwise: the server's answer says how it is.
+      if (err.status === 409 && /hold/.test(err.message)) {
+        this.item.held = !held;
+        this.notice.show(err.message, 'info');
+      } else {
+        this.notice.show(`Could not ${held ? 'resume' : 'hold'} the call: ${err.message}`);
+      }
+    } finally {
+      this.holdButton.disabled = false;
+      this.render();
     }
   }
 

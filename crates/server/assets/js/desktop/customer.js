@@ -62,6 +62,8 @@ export function describe(ev, names) {
     case 'bot_handoff': return `Bot handed over (${label(p.reason || 'asked').toLowerCase()})`;
     case 'verification': return `Caller verification (${label(p.check || 'check').toLowerCase()}): ${VERIFICATION_LABEL[p.outcome] || p.outcome}`;
     case 'csat': return `Rated ${p.score}/5${p.comment ? `: “${p.comment}”` : ''}`;
+    case 'contact_held': return `Put on hold${p.by === 'phone' ? ' on the phone' : ''}`;
+    case 'contact_resumed': return `Taken off hold${p.by === 'phone' ? ' on the phone' : ''}`;
     // `chat_ended`: what ends were called before every channel had them.
     case 'conversation_ended':
     case 'chat_ended': return `${label(p.channel || 'chat')} ended by ${p.by || 'someone'}`;

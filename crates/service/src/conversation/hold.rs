@@ -1,0 +1,77 @@
+//! Hold: an agent puts the customer of a connected call on hold and takes
+//! them off it, from the desktop or from their phone. Each change is a
+//! `contact_held` or `contact_resumed` event on the contact (its `by` says
+//! where it came from), so the voice channel following the events plays the
+//! caller music meanwhile, and reports count the held time as hold rather
+//! than talk (AHT = talk + hold + after-contact work).
+
+use crate::auth::Principal;
+use crate::center::contact_event as event;
+use crate::kinds::Kind;
+use crate::{ContactState, Service, ServiceError};
+use serde_json::json;
+use switchboard_core::channel::Channel;
+use switchboard_core::ids::{ContactId, UserId, WorkspaceId};
+
+impl Service {
+    /// The desktop's Hold (`on`) and Resume for the agent's own connected
+    /// call; holding a held call or resuming one that is not is a conflict.
+    pub async fn hold(&self, p: &Principal, id: ContactId, on: bool) -> Result<(), ServiceError> {
+        let record = self.own_contact(p, id).await?;
+        if record.channel != Channel::Voice {
+            return Err(ServiceError::Conflict(format!("contact {} is not a call: only calls are held", id.0)));
+        }
+        if !self.set_hold(p.workspace, id, None, on, "desktop").await? {
+            let now = if on { "on hold already" } else { "not on hold" };
+            return Err(ServiceError::Conflict(format!("contact {} is {now}", id.0)));
+        }
+        Ok(())
+    }
+
+    /// The agent's phone held (`on`) or resumed the call of `agent`; a
+    /// phone repeating itself changes nothing.
+    pub async fn phone_hold(
+        &self,
+        ws: WorkspaceId,
+        id: ContactId,
+        agent: UserId,
+        on: bool,
+    ) -> Result<(), ServiceError> {
+        self.set_hold(ws, id, Some(agent), on, "phone").await.map(|_| ())
+    }
+
+    /// Writes the change if it is one; whether it was.
+    async fn set_hold(
+        &self,
+        ws: WorkspaceId,
+        id: ContactId,
+        agent: Option<UserId>,
+        on: bool,
+        by: &str,
+    ) -> Result<bool, ServiceError> {
+        // One change at a time per conversation, so the desktop and the phone cannot both hold.
+        let live = self.conversations().get(id);
+        let _live = live.lock().await;
+        let record = self.open_record(ws, id).await?;
+        if record.state != ContactState::Connected || agent.is_some_and(|a| record.agent != Some(a)) {
+            return Err(ServiceError::Conflict(format!("contact {} is not connected", id.0)));
+        }
+        if self.on_hold(ws, id).await? == on {
+            return Ok(false);
+        }
+        let kind = if on { Kind::ContactHeld } else { Kind::ContactResumed };
+        let payload = json!({ "by": by, "channel": record.channel });
+        self.commit_and_publish(vec![event(&record, self.now(), kind, payload)]).await?;
+        Ok(true)
+    }
+
+    /// Whether the contact is on hold now: held since it was last resumed
+    /// or answered (a hold left open by a transfer is not the next agent's).
+    pub async fn on_hold(&self, ws: WorkspaceId, id: ContactId) -> Result<bool, ServiceError> {
+        let mut last = [0u64; 3];
+        for (i, kind) in [Kind::ContactHeld, Kind::ContactResumed, Kind::OfferAccepted].into_iter().enumerate() {
+            last[i] = self.store().contact_events(ws, id, Some(kind.as_str())).await?.last().map_or(0, |e| e.id);
+        }
+        Ok(last[0] > last[1].max(last[2]))
+    }
+}

@@ -45,6 +45,11 @@ pub enum Kind {
     ConversationEnded,
     /// A call's recording was written; the payload names its file.
     Recording,
+    /// The agent paused a call's recording (a card number is read out); the
+    /// payload names `by`, the user.
+    RecordingPaused,
+    /// The agent resumed it.
+    RecordingResumed,
     /// A flow's `verify` block finished: the payload names the `check` and
     /// its `outcome` (`verified`, `failed`, `not_attempted`).
     Verification,
@@ -66,7 +71,7 @@ pub enum Kind {
 
 impl Kind {
     /// Every kind, engine's first: what a webhook may follow.
-    pub const ALL: [Kind; 33] = [
+    pub const ALL: [Kind; 35] = [
         Kind::ContactQueued,
         Kind::StepChanged,
         Kind::OfferCreated,
@@ -91,6 +96,8 @@ impl Kind {
         Kind::ConversationOpened,
         Kind::ConversationEnded,
         Kind::Recording,
+        Kind::RecordingPaused,
+        Kind::RecordingResumed,
         Kind::Verification,
         Kind::EndpointCreated,
         Kind::EndpointUpdated,
@@ -128,6 +135,8 @@ impl Kind {
             Kind::ConversationOpened => "conversation_opened",
             Kind::ConversationEnded => "conversation_ended",
             Kind::Recording => "recording",
+            Kind::RecordingPaused => "recording_paused",
+            Kind::RecordingResumed => "recording_resumed",
             Kind::Verification => "verification",
             Kind::EndpointCreated => "endpoint_created",
             Kind::EndpointUpdated => "endpoint_updated",

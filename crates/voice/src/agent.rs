@@ -211,7 +211,8 @@ async fn serve(agent: Arc<Agent>, mut stop: watch::Receiver<bool>) {
 
 /// Follows committed events for the contacts of our calls: an offer rings
 /// the agent's phone, an offer's end stops it, the contact's end (the
-/// agent hung up on the desktop) ends the call.
+/// agent hung up on the desktop) ends the call, an overflow may send the
+/// caller to voicemail, and the agent pauses and resumes the recording.
 async fn follow(agent: Arc<Agent>, mut stop: watch::Receiver<bool>) {
     let mut events = agent.service.subscribe();
     loop {
@@ -236,6 +237,9 @@ async fn follow(agent: Arc<Agent>, mut stop: watch::Receiver<bool>) {
             Some(Kind::OfferEnded) => CallEvent::OfferGone(agent_of()),
             Some(Kind::OfferAccepted) => CallEvent::Accepted(agent_of()),
             Some(Kind::ContactEnded | Kind::ConversationEnded) => CallEvent::ContactEnded,
+            Some(Kind::ContactOverflowed) => CallEvent::Overflowed,
+            Some(Kind::RecordingPaused) => CallEvent::PauseRecording(true),
+            Some(Kind::RecordingResumed) => CallEvent::PauseRecording(false),
             _ => continue,
         };
         let _ = call.send(told);

@@ -18,6 +18,7 @@ const { niceStep } = await load('charts.js');
 const { listOf, SeenIds } = await load('api.js');
 const { deliveryMark, deliveryOf } = await load('desktop/delivery.js');
 const email = await load('desktop/email.js');
+const { isVoicemail } = await load('desktop/recording.js');
 
 const ev = (id, kind, contact, agent, payload = {}) => ({ id, kind, contact, agent, at: 1000 + id, payload });
 
@@ -286,4 +287,15 @@ test('screen pop: the caller verification outcome, from the event or the attribu
   assert.equal(verification({ id: 8, attributes: { verified: false } }, []), 'failed');
   assert.equal(verification({ id: 8, attributes: { verified: true } }, []), 'verified');
   assert.equal(verification({ id: 8, attributes: { verified: 'true' } }, []), 'not_attempted');
+});
+
+test('timeline: recordings, voicemails and their pauses, in words', () => {
+  const names = { agent: (id) => (id === 2 ? 'you' : `agent #${id}`), queue: String };
+  assert.equal(describe({ kind: 'recording', payload: { seconds: 61.6, channels: ['customer', 'agent'] } }, names), 'Call recorded (62 s)');
+  assert.equal(describe({ kind: 'recording', payload: { seconds: 12.2, voicemail: true } }, names), 'Voicemail (12 s)');
+  assert.equal(describe({ kind: 'recording_paused', payload: { by: 2 } }, names), 'Recording paused by you');
+  assert.equal(describe({ kind: 'recording_resumed', payload: { by: 3 } }, names), 'Recording resumed by agent #3');
+  assert.equal(isVoicemail({ attributes: { voicemail: true } }), true);
+  assert.equal(isVoicemail({ attributes: {} }), false);
+  assert.equal(isVoicemail(null), false);
 });

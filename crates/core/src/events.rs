@@ -33,6 +33,8 @@ pub enum OverflowReason {
     MaxWait,
     MaxLength,
     Closed,
+    /// The caller chose to leave the line for voicemail (the queue's voicemail key).
+    Caller,
 }
 
 /// Where a transfer sends a contact.

@@ -173,6 +173,12 @@ impl Center {
                 let since = c.updated_at;
                 self.engine.restore_connected(spec, AgentId(agent.0), since, now).map_err(|e| e.to_string())?;
             }
+            // A voicemail waits whatever the queue's hours say.
+            _ if crate::conversation::is_voicemail(&c) => {
+                self.engine.enqueue_voicemail(spec, now).map_err(|e| e.to_string())?;
+                c.state = ContactState::CallbackScheduled;
+                c.agent = None;
+            }
             _ => {
                 self.engine.enqueue(spec, now).map_err(|e| e.to_string())?;
                 c.state = ContactState::Queued;
@@ -188,29 +194,7 @@ impl Center {
         let events: Vec<Event> = self.engine.drain_events().collect();
         let mut touched = BTreeSet::new();
         for ev in events {
-            let (contact, agent, queue) = event_subjects(&ev.kind);
-            let mut agent = agent.map(|a| UserId(a.0));
-            if let Some(id) = contact
-                && let Some(record) = self.contacts.get_mut(&id)
-            {
-                apply_to_contact(record, &ev);
-                touched.insert(id);
-                // A customer leaving during an offer, or a transfer away,
-                // concerns the agent who had the contact: name them, so
-                // their desktop hears of it.
-                agent = agent.or(record.agent);
-            }
-            let customer = contact.and_then(|c| self.contacts.get(&c)).and_then(|r| r.customer);
-            changes.push(Change::Append(NewEvent {
-                workspace: self.workspace,
-                at: ev.at,
-                kind: Kind::of_engine(&ev.kind).as_str().into(),
-                contact,
-                agent,
-                queue,
-                customer,
-                payload: serde_json::to_value(&ev).unwrap_or_default(),
-            }));
+            touched.extend(self.log_engine_event(&ev, changes));
         }
         for id in touched {
             if let Some(record) = self.contacts.get(&id) {
@@ -221,6 +205,38 @@ impl Center {
                 }
             }
         }
+    }
+}
+
+impl Center {
+    /// One of the engine's events as a log entry, applied to its contact's
+    /// record when routing holds it; says which contact that was.
+    pub fn log_engine_event(&mut self, ev: &Event, changes: &mut Vec<Change>) -> Option<ContactId> {
+        let (contact, agent, queue) = event_subjects(&ev.kind);
+        let mut agent = agent.map(|a| UserId(a.0));
+        let mut touched = None;
+        if let Some(id) = contact
+            && let Some(record) = self.contacts.get_mut(&id)
+        {
+            apply_to_contact(record, ev);
+            touched = Some(id);
+            // A customer leaving during an offer, or a transfer away,
+            // concerns the agent who had the contact: name them, so
+            // their desktop hears of it.
+            agent = agent.or(record.agent);
+        }
+        let customer = contact.and_then(|c| self.contacts.get(&c)).and_then(|r| r.customer);
+        changes.push(Change::Append(NewEvent {
+            workspace: self.workspace,
+            at: ev.at,
+            kind: Kind::of_engine(&ev.kind).as_str().into(),
+            contact,
+            agent,
+            queue,
+            customer,
+            payload: serde_json::to_value(ev).unwrap_or_default(),
+        }));
+        touched
     }
 }
 

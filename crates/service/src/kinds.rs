@@ -51,6 +51,11 @@ pub enum Kind {
     ContactHeld,
     /// The agent took the customer off hold.
     ContactResumed,
+    /// The agent paused a call's recording (a card number is read out); the
+    /// payload names `by`, the user.
+    RecordingPaused,
+    /// The agent resumed it.
+    RecordingResumed,
     /// A flow's `verify` block finished: the payload names the `check` and
     /// its `outcome` (`verified`, `failed`, `not_attempted`).
     Verification,
@@ -72,7 +77,7 @@ pub enum Kind {
 
 impl Kind {
     /// Every kind, engine's first: what a webhook may follow.
-    pub const ALL: [Kind; 35] = [
+    pub const ALL: [Kind; 37] = [
         Kind::ContactQueued,
         Kind::StepChanged,
         Kind::OfferCreated,
@@ -99,6 +104,8 @@ impl Kind {
         Kind::Recording,
         Kind::ContactHeld,
         Kind::ContactResumed,
+        Kind::RecordingPaused,
+        Kind::RecordingResumed,
         Kind::Verification,
         Kind::EndpointCreated,
         Kind::EndpointUpdated,
@@ -138,6 +145,8 @@ impl Kind {
             Kind::Recording => "recording",
             Kind::ContactHeld => "contact_held",
             Kind::ContactResumed => "contact_resumed",
+            Kind::RecordingPaused => "recording_paused",
+            Kind::RecordingResumed => "recording_resumed",
             Kind::Verification => "verification",
             Kind::EndpointCreated => "endpoint_created",
             Kind::EndpointUpdated => "endpoint_updated",

@@ -32,6 +32,12 @@ fn disconnect() -> OverflowAction {
 fn voicemail() -> OverflowAction {
     OverflowAction::Voicemail
 }
+fn yes() -> bool {
+    true
+}
+fn default_voicemail_max() -> f64 {
+    120.0
+}
 fn no_wrap_up() -> WrapUp {
     WrapUp::None
 }
@@ -95,7 +101,21 @@ pub struct QueueSettings {
     /// rate the call 1 to 5 by keypad, stored as CSAT like chat's rating.
     #[serde(default)]
     pub post_call_survey: bool,
+    /// Voice: the key a waiting caller presses to leave a voicemail instead
+    /// of holding (one of `0`–`9`, `*`, `#`); none by default.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub voicemail_key: Option<String>,
+    /// Voice: the longest voicemail a caller may leave, in seconds
+    /// ([`VOICEMAIL_MAX_RANGE`]).
+    #[serde(default = "default_voicemail_max")]
+    pub voicemail_max_seconds: f64,
+    /// Voice: record the queue's bridged calls (on by default).
+    #[serde(default = "yes")]
+    pub record_calls: bool,
 }
+
+/// How long a voicemail may be, in seconds.
+pub const VOICEMAIL_MAX_RANGE: RangeInclusive<f64> = 10.0..=600.0;
 
 /// The periods an announcement may have, in seconds: often enough to be
 /// told, seldom enough to hear some music between two.
@@ -140,6 +160,24 @@ impl QueueSettings {
         })
     }
 
+    /// The key that takes a waiting caller to voicemail, if the queue has one.
+    pub fn voicemail_key(&self) -> Result<Option<char>, SettingsError> {
+        let Some(key) = &self.voicemail_key else { return Ok(None) };
+        let mut chars = key.chars();
+        match (chars.next(), chars.next()) {
+            (Some(k @ ('0'..='9' | '*' | '#')), None) => Ok(Some(k)),
+            _ => Err(SettingsError {
+                field: "voicemail_key",
+                message: format!("one keypad key (0-9, * or #), got {key:?}"),
+            }),
+        }
+    }
+
+    /// The longest voicemail the queue takes.
+    pub fn voicemail_max(&self) -> Result<Duration, SettingsError> {
+        within("voicemail_max_seconds", self.voicemail_max_seconds, &VOICEMAIL_MAX_RANGE)
+    }
+
     /// The engine's configuration; `hours` resolves a business-hours id.
     pub fn to_config(
         &self,
@@ -173,6 +211,40 @@ impl QueueSettings {
         c.expected_handle_time = secs("expected_handle_seconds", self.expected_handle_seconds)?;
         secs("disposition_grace_seconds", self.disposition_grace_seconds)?;
         self.announce_every()?;
+        self.voicemail_key()?;
+        self.voicemail_max()?;
         Ok(c)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn settings(extra: serde_json::Value) -> QueueSettings {
+        let mut body = json!({ "channels": ["voice"], "policy": 1 });
+        body.as_object_mut().unwrap().extend(extra.as_object().unwrap().clone());
+        serde_json::from_value(body).unwrap()
+    }
+
+    #[test]
+    fn the_voicemail_key_is_one_keypad_key_and_calls_are_recorded_by_default() {
+        let plain = settings(json!({}));
+        assert!(plain.record_calls);
+        assert_eq!((plain.voicemail_key().unwrap(), plain.voicemail_max().unwrap()), (None, Duration::from_secs(120)));
+        for (key, ok) in [("5", true), ("*", true), ("#", true), ("55", false), ("a", false), ("", false)] {
+            let s = settings(json!({ "voicemail_key": key }));
+            assert_eq!(s.voicemail_key().is_ok(), ok, "{key:?}");
+            let config = s.to_config(QueueId(1), "q", |_| None);
+            assert_eq!(config.is_ok(), ok, "{key:?}");
+            if !ok {
+                assert_eq!(config.unwrap_err().field, "voicemail_key");
+            }
+        }
+        assert_eq!(settings(json!({ "voicemail_key": "#" })).voicemail_key().unwrap(), Some('#'));
+        let long = settings(json!({ "voicemail_max_seconds": 601 })).to_config(QueueId(1), "q", |_| None);
+        assert_eq!(long.unwrap_err().field, "voicemail_max_seconds");
+        assert!(!settings(json!({ "record_calls": false })).record_calls);
     }
 }

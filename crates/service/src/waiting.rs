@@ -18,12 +18,32 @@ pub struct PlaceInLine {
 }
 
 /// What the contact's current queue asks a voice channel to do.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct CallerCare {
     /// How often to announce the place in line; `None` for never.
     pub announce_every: Option<Duration>,
     /// Ask for a 1–5 rating after the agent hangs up.
     pub survey: bool,
+    /// The key that takes a waiting caller to voicemail.
+    pub voicemail_key: Option<char>,
+    /// The longest voicemail.
+    pub voicemail_max: Duration,
+    /// Record the call once an agent answers.
+    pub record: bool,
+}
+
+impl Default for CallerCare {
+    /// A queue without settings: no announcements, survey or voicemail key;
+    /// calls recorded, as they always were.
+    fn default() -> CallerCare {
+        CallerCare {
+            announce_every: None,
+            survey: false,
+            voicemail_key: None,
+            voicemail_max: Duration::from_secs(120),
+            record: true,
+        }
+    }
 }
 
 impl Service {
@@ -37,16 +57,25 @@ impl Service {
         .await
     }
 
-    /// What the queue the contact is in (or was last in) asks for; nothing
-    /// for a contact routing no longer holds or a queue without settings.
+    /// What the queue the contact is in (or was last in: a caller sent to
+    /// voicemail has left the line) asks for; the defaults for a queue
+    /// without settings.
     pub async fn caller_care(&self, ws: WorkspaceId, id: ContactId) -> Result<CallerCare, ServiceError> {
+        let queue = self.open_record(ws, id).await?.queue;
         self.inspect(ws, |c| {
-            let queue = c.contacts.get(&id).and_then(|r| r.queue).and_then(|q| c.queues.get(&q));
+            let queue = queue.and_then(|q| c.queues.get(&q));
             let Some(settings) = queue.and_then(|q| serde_json::from_value::<QueueSettings>(q.settings.clone()).ok())
             else {
                 return CallerCare::default();
             };
-            CallerCare { announce_every: settings.announce_every().ok().flatten(), survey: settings.post_call_survey }
+            let fallback = CallerCare::default();
+            CallerCare {
+                announce_every: settings.announce_every().ok().flatten(),
+                survey: settings.post_call_survey,
+                voicemail_key: settings.voicemail_key().ok().flatten(),
+                voicemail_max: settings.voicemail_max().unwrap_or(fallback.voicemail_max),
+                record: settings.record_calls,
+            }
         })
         .await
     }

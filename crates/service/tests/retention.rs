@@ -34,7 +34,7 @@ async fn recorded(
     let file = dir.join(&name);
     std::fs::create_dir_all(file.parent().unwrap()).unwrap();
     std::fs::write(&file, b"RIFF....WAVE").unwrap();
-    service.recording_saved(p.workspace, got.contact, &name, 1.0).await.unwrap();
+    service.recording_saved(p.workspace, got.contact, &name, 1.0, &[]).await.unwrap();
     (got.contact, file)
 }
 

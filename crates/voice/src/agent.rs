@@ -215,7 +215,9 @@ async fn serve(agent: Arc<Agent>, mut stop: watch::Receiver<bool>) {
 /// Follows committed events for the contacts of our calls: an offer rings
 /// the agent's phone, an offer's end stops it, the contact's end (the
 /// agent hung up on the desktop) ends the call, a hold (from the desktop
-/// or the agent's phone) plays the caller music until it is resumed.
+/// or the agent's phone) plays the caller music until it is resumed, an
+/// overflow may send the caller to voicemail, and the agent pauses and
+/// resumes the recording.
 async fn follow(agent: Arc<Agent>, mut stop: watch::Receiver<bool>) {
     let mut events = agent.service.subscribe();
     loop {
@@ -242,6 +244,9 @@ async fn follow(agent: Arc<Agent>, mut stop: watch::Receiver<bool>) {
             Some(Kind::ContactEnded | Kind::ConversationEnded) => CallEvent::ContactEnded,
             Some(Kind::ContactHeld) => CallEvent::Held(true),
             Some(Kind::ContactResumed) => CallEvent::Held(false),
+            Some(Kind::ContactOverflowed) => CallEvent::Overflowed,
+            Some(Kind::RecordingPaused) => CallEvent::PauseRecording(true),
+            Some(Kind::RecordingResumed) => CallEvent::PauseRecording(false),
             _ => continue,
         };
         let _ = call.send(told);

@@ -9,12 +9,14 @@
 //! conversation (abandoned, or to wrap-up once answered), so no contact
 //! stays queued, and no phone keeps ringing, for a caller who is gone.
 
+mod voicemail;
+
 use crate::agent::{Agent, phrase};
 use crate::dtmf::Digit;
 use crate::hold::hold_music;
 use crate::leg::{Leg, LegEvent};
 use crate::prompt::Prompt;
-use crate::recording::Recording;
+use crate::recording::{Recorded, Recording};
 use crate::reoffer::Reoffer;
 use crate::sdp::{self, Direction, LocalMedia, Negotiated, SessionDescription};
 use crate::session::{MediaEvent, MediaPorts, MediaSession, SessionConfig};
@@ -26,7 +28,9 @@ use std::time::Duration;
 use switchboard_core::channel::Channel;
 use switchboard_core::expr::Value as AttrValue;
 use switchboard_core::ids::{ContactId, CustomerId, UserId, WorkspaceId};
-use switchboard_service::conversation::{Action, Choice, Inbound, Input, Opening, Party, Received, Sender, Thread};
+use switchboard_service::conversation::{
+    Action, Choice, InLine, Inbound, Input, Opening, Party, Received, Sender, Thread,
+};
 use switchboard_service::endpoints::Endpoint;
 use switchboard_service::metrics::{CallPlace, CallStage};
 use switchboard_service::waiting::{CallerCare, PlaceInLine};
@@ -56,6 +60,10 @@ pub(crate) enum CallEvent {
     Accepted(UserId),
     /// The conversation ended elsewhere (the agent hung up on the desktop).
     ContactEnded,
+    /// The queue let go of the contact (overflow): voicemail, another queue, or a disconnect.
+    Overflowed,
+    /// The agent paused (true) or resumed the call's recording.
+    PauseRecording(bool),
 }
 
 /// How long the survey waits for the caller's key after asking.
@@ -175,13 +183,21 @@ impl Call {
                 self.hang_up().await;
                 self.agent.service.end_conversation(ws, contact, "system").await?
             }
-            Ok(Ended::Queued) => {
-                let (by, survey) = self.wait_for_agent(ws, contact).await;
-                self.agent.service.end_conversation(ws, contact, by).await?;
-                if survey {
-                    self.survey(ws, contact).await;
-                }
-            }
+            Ok(Ended::Queued) => match self.in_line(ws, contact).await {
+                InLine::Waiting => match self.wait_for_agent(ws, contact).await {
+                    Waited::Ended { by, survey } => {
+                        self.agent.service.end_conversation(ws, contact, by).await?;
+                        if survey {
+                            self.survey(ws, contact).await;
+                        }
+                    }
+                    Waited::Voicemail => self.voicemail(ws, contact).await,
+                    Waited::LetGo => self.hang_up().await,
+                },
+                InLine::Voicemail => self.voicemail(ws, contact).await,
+                // Turned away (closed, full) with nowhere to go: goodbye.
+                InLine::Ended => self.hang_up().await,
+            },
             Err(Gone) => self.agent.service.end_conversation(ws, contact, "customer").await?,
         }
         Ok(())
@@ -506,12 +522,23 @@ impl Call {
         Ok(Ended::Failed)
     }
 
+    /// Where the contact stands after its hand-off (an after-hours queue
+    /// sends the caller to voicemail at once); waiting, when that cannot be read.
+    async fn in_line(&self, ws: WorkspaceId, contact: ContactId) -> InLine {
+        self.agent.service.in_line(ws, contact).await.unwrap_or_else(|e| {
+            tracing::warn!(contact = contact.0, error = %e, "where the caller stands in line is unknown");
+            InLine::Waiting
+        })
+    }
+
     /// Queued: the waiting prompt and hold music, with the place in line
     /// announced as often as the queue says; an offer to an agent with a
     /// registered phone rings it, its answer accepts the offer and bridges
     /// the call until one side hangs up. Says who ended it, and whether the
-    /// caller, still on the line after the agent hung up, is to be surveyed.
-    async fn wait_for_agent(&mut self, ws: WorkspaceId, contact: ContactId) -> (&'static str, bool) {
+    /// caller, still on the line after the agent hung up, is to be surveyed;
+    /// or that the caller is to leave a voicemail (the queue's voicemail key,
+    /// or its overflow), or that the queue let go of them.
+    async fn wait_for_agent(&mut self, ws: WorkspaceId, contact: ContactId) -> Waited {
         // The waiting prompt, then the music (each `PromptDone` starts it again); an offer may ring meanwhile.
         self.place.enter(CallStage::Queued);
         let waiting = self.speech(WAITING).await;
@@ -535,6 +562,8 @@ impl Call {
         let mut survey = false;
         // The agent holds the call: the caller hears the music, neither side hears the other.
         let mut held = false;
+        // Paused from the desktop; a pause that comes before the recording starts holds for it.
+        let mut paused = false;
         let by = loop {
             let wake = match self.deferred.pop_front() {
                 Some(e) => Wake::Caller(Some(e)),
@@ -542,7 +571,7 @@ impl Call {
                     // No announcement once the caller talks to an agent.
                     let announce_at = next_announcement.filter(|_| bridge.is_none());
                     let Call { media, events, .. } = self;
-                    let Some((_, caller_media)) = media else { break "customer" };
+                    let Some((_, caller_media)) = media else { break Waited::by("customer") };
                     tokio::select! {
                         e = events.recv() => Wake::Caller(e),
                         m = caller_media.recv() => Wake::CallerMedia(m),
@@ -555,7 +584,28 @@ impl Call {
             };
             match wake {
                 Wake::Caller(None | Some(CallEvent::Bye | CallEvent::Cancel)) | Wake::CallerMedia(None) => {
-                    break "customer";
+                    break Waited::by("customer");
+                }
+                Wake::Caller(Some(CallEvent::PauseRecording(pause))) => {
+                    tracing::info!(contact = contact.0, pause, "the agent paused or resumed the recording");
+                    paused = pause;
+                    if let Some((r, _)) = &mut recording {
+                        r.pause(pause);
+                    }
+                }
+                Wake::Caller(Some(CallEvent::Overflowed)) => match self.in_line(ws, contact).await {
+                    InLine::Waiting => {}
+                    InLine::Voicemail => break Waited::Voicemail,
+                    InLine::Ended => break Waited::LetGo,
+                },
+                Wake::CallerMedia(Some(MediaEvent::Digit(d))) | Wake::Caller(Some(CallEvent::Digit(d)))
+                    if bridge.is_none() && leg.is_none() && care.voicemail_key == Some(d.as_char()) =>
+                {
+                    match self.agent.service.leave_for_voicemail(ws, contact).await {
+                        Ok(()) => break Waited::Voicemail,
+                        // An offer came first: the caller stays for the agent.
+                        Err(e) => tracing::info!(contact = contact.0, error = %e, "no voicemail for this caller now"),
+                    }
                 }
                 Wake::Caller(Some(CallEvent::Reinvite(m, from))) => self.reinvite(&m, from).await,
                 Wake::Caller(Some(CallEvent::Ack(_) | CallEvent::Response(_))) => {}
@@ -596,7 +646,7 @@ impl Call {
                     if !survey {
                         self.bye().await;
                     }
-                    break "agent";
+                    break Waited::by("agent");
                 }
                 Wake::Leg(Some(LegEvent::Ringing)) => {}
                 // The agent's phone held or resumed: recorded through the service, whose event holds the caller.
@@ -623,9 +673,16 @@ impl Call {
                             care = self.care(ws, contact).await;
                             bridge = Some((session, rx));
                             self.place.enter(CallStage::Bridged);
-                            match Recording::create(&self.agent.config.data_dir, ws, contact) {
-                                Ok(r) => recording = Some((r, tokio::time::interval(crate::session::PTIME))),
-                                Err(e) => tracing::warn!(contact = contact.0, error = %e, "the call is not recorded"),
+                            if care.record {
+                                match Recording::call(&self.agent.config.data_dir, ws, contact) {
+                                    Ok(mut r) => {
+                                        r.pause(paused);
+                                        recording = Some((r, tokio::time::interval(crate::session::PTIME)));
+                                    }
+                                    Err(e) => {
+                                        tracing::warn!(contact = contact.0, error = %e, "the call is not recorded")
+                                    }
+                                }
                             }
                         }
                         Err(e) => {
@@ -653,7 +710,7 @@ impl Call {
                         if !survey {
                             self.bye().await;
                         }
-                        break "agent";
+                        break Waited::by("agent");
                     }
                     leg = None;
                 }
@@ -693,7 +750,7 @@ impl Call {
                 Wake::AgentMedia(None) => {
                     tracing::warn!(contact = contact.0, "the agent leg's media stopped");
                     self.bye().await;
-                    break "system";
+                    break Waited::by("system");
                 }
                 Wake::Announce => {
                     care = self.care(ws, contact).await;
@@ -732,16 +789,21 @@ impl Call {
         }
         if let Some((r, _)) = recording {
             match r.finish() {
-                Ok((path, length)) => {
-                    let path = path.to_string_lossy();
-                    if let Err(e) = self.agent.service.recording_saved(ws, contact, &path, length.as_secs_f64()).await {
+                Ok(Recorded { name, length, paused }) => {
+                    let path = name.to_string_lossy();
+                    let paused: Vec<_> = paused.iter().map(|(a, b)| (a.as_secs_f64(), b.as_secs_f64())).collect();
+                    let saved = self.agent.service.recording_saved(ws, contact, &path, length.as_secs_f64(), &paused);
+                    if let Err(e) = saved.await {
                         tracing::warn!(contact = contact.0, error = %e, "the recording's event was not written");
                     }
                 }
                 Err(e) => tracing::warn!(contact = contact.0, error = %e, "the recording could not be closed"),
             }
         }
-        (by, survey)
+        match by {
+            Waited::Ended { by, .. } => Waited::Ended { by, survey },
+            other => other,
+        }
     }
 
     /// What the contact's queue asks for (nothing, if it cannot be read).
@@ -958,10 +1020,28 @@ impl Call {
                     | CallEvent::OfferGone(_)
                     | CallEvent::Accepted(_)
                     | CallEvent::ContactEnded
-                    | CallEvent::Held(_)),
+                    | CallEvent::Held(_)
+                    | CallEvent::Overflowed
+                    | CallEvent::PauseRecording(_)),
                 ) => self.deferred.push_back(e),
             }
         }
+    }
+}
+
+/// How waiting in line ended.
+enum Waited {
+    /// The conversation ends: who ended it, and whether the caller is surveyed.
+    Ended { by: &'static str, survey: bool },
+    /// The caller leaves a voicemail.
+    Voicemail,
+    /// The queue turned the caller away (an overflow that disconnects).
+    LetGo,
+}
+
+impl Waited {
+    fn by(by: &'static str) -> Waited {
+        Waited::Ended { by, survey: false }
     }
 }
 

@@ -4,6 +4,8 @@
 //! and sends a 1 kHz tone (`ausine`); sipp is the caller, on a number with
 //! no IVR. The caller's SDP names the test's own RTP socket, so the test
 //! hears what the caller hears and finds the agent's tone in it (Goertzel).
+//! Callers who get no agent leave voicemails (sipp playing its g711a.pcap)
+//! that an agent then takes on the desktop.
 
 #[path = "../../service/tests/support/mod.rs"]
 mod support;
@@ -238,6 +240,8 @@ impl Office {
             &free_port().to_string(),
             "-mi",
             "127.0.0.1",
+            "-mp",
+            &free_port().to_string(),
             "-s",
             DID,
             "-set",
@@ -272,6 +276,31 @@ impl Office {
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
         panic!("no voice contact as expected");
+    }
+
+    /// Alice's phone answers sipp's `scenario` by itself (`talk_ms` its pause): the phone,
+    /// the caller's media socket (kept open), sipp's run and the contact once the call is established.
+    async fn answered(
+        &self,
+        scenario: &str,
+        talk_ms: u32,
+    ) -> (Phone, UdpSocket, tokio::task::JoinHandle<(bool, String)>, ContactRecord) {
+        let (phone, socket, rtp) = self.alice_ready(true).await;
+        let sipp = self.call(scenario, rtp, talk_ms);
+        let c = self.voice_contact_when(|c| c.state == ContactState::Connected).await;
+        phone.wait_for("Call established").await;
+        (phone, socket, sipp, c)
+    }
+
+    /// Alice, signed in on the desktop.
+    fn as_alice(&self) -> Principal {
+        Principal { workspace: self.p.workspace, user: self.alice, role: Role::Agent }
+    }
+
+    /// The kinds of the contact's events, in order.
+    async fn kinds(&self, c: &ContactRecord) -> Vec<String> {
+        let events = self.service.store().contact_events(self.p.workspace, c.id, None).await.unwrap();
+        events.into_iter().map(|e| e.kind).collect()
     }
 
     async fn alice_state(&self) -> (AgentState, usize) {
@@ -330,15 +359,7 @@ async fn the_phone_answers_the_offer_and_the_caller_hears_the_agent(url: String)
     let c = office.voice_contact_when(|c| c.state == ContactState::WrapUp).await;
     assert_eq!(c.agent, Some(office.alice));
     assert_eq!(office.alice_state().await, (AgentState::WrapUp, 1));
-    let kinds: Vec<String> = office
-        .service
-        .store()
-        .contact_events(office.p.workspace, c.id, None)
-        .await
-        .unwrap()
-        .into_iter()
-        .map(|e| e.kind)
-        .collect();
+    let kinds = office.kinds(&c).await;
     assert!(kinds.iter().any(|k| k == "offer_accepted"), "{kinds:?}");
     // The phone answered, then heard our BYE.
     phone.wait_for("Call established").await;
@@ -358,11 +379,8 @@ async fn the_phone_answers_the_offer_and_the_caller_hears_the_agent(url: String)
     assert_eq!(recorded.len(), 1, "one recording event");
     let path = office.dir.join(recorded[0].payload["path"].as_str().unwrap());
     let wav = std::fs::read(&path).unwrap();
-    assert_eq!(&wav[..4], b"RIFF");
-    assert_eq!(u16::from_le_bytes([wav[22], wav[23]]), 2, "stereo");
-    let data = u32::from_le_bytes(wav[40..44].try_into().unwrap()) as usize;
-    assert_eq!(data, wav.len() - 44, "the header covers the whole file");
-    let samples: Vec<i16> = wav[44..].chunks(2).map(|b| i16::from_le_bytes([b[0], b[1]])).collect();
+    let (channels, samples) = wav_samples(&wav);
+    assert_eq!(channels, 2, "stereo");
     let agent: Vec<i16> = samples.iter().skip(1).step_by(2).copied().collect();
     let caller: Vec<i16> = samples.iter().step_by(2).copied().collect();
     let toned = agent.chunks(160).filter(|f| tone_share(f, TONE) > 0.6).count();
@@ -372,7 +390,7 @@ async fn the_phone_answers_the_offer_and_the_caller_hears_the_agent(url: String)
     // sipp sends no audio: the caller's side is silence.
     assert!(caller.iter().all(|&s| s == 0), "the caller's channel is silent");
     // Served to Alice, who took the call, and to the admin; not to another agent.
-    let alice = Principal { workspace: office.p.workspace, user: office.alice, role: Role::Agent };
+    let alice = office.as_alice();
     assert_eq!(office.service.recording(&alice, c.id).await.unwrap(), wav);
     assert_eq!(office.service.recording(&office.p, c.id).await.unwrap(), wav);
     let bob = NewUser {
@@ -411,12 +429,9 @@ async fn a_caller_hanging_up_while_the_phone_rings_cancels_it(url: String) {
 /// Who hangs up first on the agent's side: the phone, or the desktop.
 async fn the_agent_hangs_up(url: String, on_the_desktop: bool) {
     let office = office(&url).await;
-    let (phone, _socket, rtp) = office.alice_ready(true).await;
-    let sipp = office.call("agent-hangs-up.xml", rtp, 0);
-    let c = office.voice_contact_when(|c| c.state == ContactState::Connected).await;
-    phone.wait_for("Call established").await;
+    let (phone, _socket, sipp, c) = office.answered("agent-hangs-up.xml", 0).await;
     if on_the_desktop {
-        let alice = Principal { workspace: office.p.workspace, user: office.alice, role: Role::Agent };
+        let alice = office.as_alice();
         office.service.agent_ends_chat(&alice, c.id).await.unwrap();
     } else {
         phone.command("hangup");
@@ -477,7 +492,7 @@ async fn accepted_on_the_desktop_then_picked_up(url: String) {
     let sipp = office.call("queue-to-agent.xml", rtp, 5000);
     let c = office.voice_contact_when(|c| c.state == ContactState::Offered).await;
     phone.wait_for("Incoming call").await;
-    let alice = Principal { workspace: office.p.workspace, user: office.alice, role: Role::Agent };
+    let alice = office.as_alice();
     office.service.accept(&alice, c.id).await.unwrap();
     phone.command("accept");
     phone.wait_for("Call established").await;
@@ -500,10 +515,7 @@ async fn ratings(office: &Office, c: &ContactRecord) -> Vec<u64> {
 /// at once. The contact once sipp is done and Alice is in wrap-up.
 async fn surveyed_call(office: &Office, scenario: &str, talk_ms: u32) -> ContactRecord {
     office.set_queue(json!({ "post_call_survey": true })).await;
-    let (phone, _socket, rtp) = office.alice_ready(true).await;
-    let sipp = office.call(scenario, rtp, talk_ms);
-    office.voice_contact_when(|c| c.state == ContactState::Connected).await;
-    phone.wait_for("Call established").await;
+    let (phone, _socket, sipp, _) = office.answered(scenario, talk_ms).await;
     phone.command("hangup");
     let (ok, out) = sipp.await.unwrap();
     assert!(ok, "{out}\n{}", phone.output());
@@ -681,7 +693,155 @@ async fn the_agent_holds_on_the_phone(url: String) {
     the_agent_holds_and_resumes(url, true).await;
 }
 
+/// A 20 ms frame's RMS.
+fn rms(frame: &[i16]) -> f64 {
+    (frame.iter().map(|&s| f64::from(s).powi(2)).sum::<f64>() / frame.len() as f64).sqrt()
+}
+
+/// A WAV's channel count and its samples (interleaved), checking the header covers the file.
+fn wav_samples(wav: &[u8]) -> (u16, Vec<i16>) {
+    assert_eq!(&wav[..4], b"RIFF");
+    assert_eq!(u32::from_le_bytes(wav[24..28].try_into().unwrap()), 8000, "8 kHz");
+    let data = u32::from_le_bytes(wav[40..44].try_into().unwrap()) as usize;
+    assert_eq!(data, wav.len() - 44, "the header covers the whole file");
+    let samples = wav[44..].chunks(2).map(|b| i16::from_le_bytes([b[0], b[1]])).collect();
+    (u16::from_le_bytes([wav[22], wav[23]]), samples)
+}
+
+impl Office {
+    /// A caller who got no agent left a voicemail with sipp's `scenario`:
+    /// the contact, back in the queue as a voicemail; its overflow's reason;
+    /// the message's event, and the WAV holding the caller's speech, which
+    /// Alice, offered the contact on the desktop, accepts and plays.
+    async fn voicemail(&self, scenario: &str) -> (ContactRecord, String) {
+        let socket = UdpSocket::bind("127.0.0.1:0").unwrap();
+        let rtp = socket.local_addr().unwrap().port();
+        let (ok, out) = self.call(scenario, rtp, 0).await.unwrap();
+        assert!(ok, "{out}");
+        let voicemail = Some(switchboard_core::expr::Value::Bool(true));
+        let c = self.voice_contact_when(|c| c.attributes.get("voicemail") == voicemail.as_ref()).await;
+        assert_eq!(c.queue, Some(self.queue), "back in its queue");
+        assert_eq!(c.state, ContactState::CallbackScheduled, "waiting for an agent as a callback");
+        let events = self.service.store().contact_events(self.p.workspace, c.id, None).await.unwrap();
+        let kinds: Vec<&str> = events.iter().map(|e| e.kind.as_str()).collect();
+        let overflow = events.iter().find(|e| e.kind == "contact_overflowed").expect("it left the line");
+        assert_eq!(overflow.payload["action"], "voicemail");
+        let at = |k: &str| kinds.iter().position(|x| *x == k).unwrap_or_else(|| panic!("no {k} in {kinds:?}"));
+        assert!(at("contact_overflowed") < at("recording") && at("recording") < at("callback_scheduled"), "{kinds:?}");
+        let recorded: Vec<_> = events.iter().filter(|e| e.kind == "recording").collect();
+        assert_eq!(recorded.len(), 1);
+        assert_eq!(recorded[0].payload["voicemail"], true);
+        assert_eq!(recorded[0].payload["channels"], json!(["customer"]));
+        let wav = std::fs::read(self.dir.join(recorded[0].payload["path"].as_str().unwrap())).unwrap();
+        let (channels, samples) = wav_samples(&wav);
+        assert_eq!(channels, 1, "mono");
+        // sipp's g711a.pcap is speech: most of its frames are well above line noise.
+        let spoken = samples.chunks(160).filter(|f| rms(f) > 500.0).count();
+        let seconds = recorded[0].payload["seconds"].as_f64().unwrap();
+        println!("voicemail of {seconds} s, {spoken} of {} frames with speech", samples.len() / 160);
+        assert!(spoken >= 40, "the caller's audio in only {spoken} frames");
+        // Routed like any contact: Alice, on the desktop with no phone, is offered it and plays it.
+        let alice = self.as_alice();
+        self.service.set_agent_state(&self.p, self.alice, Presence::Available).await.unwrap();
+        self.voice_contact_when(|c| c.state == ContactState::Offered && c.agent == Some(self.alice)).await;
+        self.service.accept(&alice, c.id).await.unwrap();
+        assert_eq!(self.service.recording(&alice, c.id).await.unwrap(), wav);
+        (c, overflow.payload["reason"].as_str().unwrap_or_default().to_string())
+    }
+}
+
+async fn a_waiting_caller_presses_the_voicemail_key_and_leaves_a_message(url: String) {
+    let office = office(&url).await;
+    office.set_queue(json!({ "voicemail_key": "5" })).await;
+    let (_, reason) = office.voicemail("voicemail-key.xml").await;
+    assert_eq!(reason, "caller", "the caller chose to leave the line");
+}
+
+async fn after_hours_the_caller_leaves_a_voicemail_ended_by_pound(url: String) {
+    let office = office(&url).await;
+    // Never open; the after-hours action is voicemail by default.
+    office.set_queue(json!({ "calendar": { "time_zone": "UTC", "weekly": {} } })).await;
+    let (_, reason) = office.voicemail("voicemail-after-hours.xml").await;
+    assert_eq!(reason, "closed");
+}
+
+async fn a_caller_who_says_nothing_after_the_beep_has_abandoned(url: String) {
+    let office = office(&url).await;
+    office.set_queue(json!({ "calendar": { "time_zone": "UTC", "weekly": {} } })).await;
+    let socket = UdpSocket::bind("127.0.0.1:0").unwrap();
+    let rtp = socket.local_addr().unwrap().port();
+    // sipp sends no audio and hangs up 9 s after the answer: after the prompt and the beep.
+    let (ok, out) = office.call("queue-to-agent.xml", rtp, 9000).await.unwrap();
+    assert!(ok, "{out}");
+    let c = office.voice_contact_when(|c| c.state == ContactState::Abandoned).await;
+    let kinds = office.kinds(&c).await;
+    assert!(kinds.iter().any(|k| k == "contact_left"), "counted as abandoned: {kinds:?}");
+    assert!(!kinds.iter().any(|k| k == "recording" || k == "contact_queued"), "not routed: {kinds:?}");
+    assert_eq!(c.attributes.get("voicemail"), None);
+    let file = office.dir.join(format!("recordings/{}/{}-voicemail.wav", office.p.workspace.0, c.id.0));
+    assert!(!file.exists(), "no file is kept of an empty message");
+}
+
+/// PCI: the agent pauses the recording for a while during the call. The
+/// recording event names the paused span; there the agent's channel (the
+/// phone's 1 kHz tone) is silent, and around it the tone is recorded.
+async fn a_paused_span_of_the_recording_is_silence(url: String) {
+    let office = office(&url).await;
+    let (phone, _socket, sipp, c) = office.answered("queue-to-agent.xml", 9000).await;
+    let alice = office.as_alice();
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    office.service.pause_recording(&alice, c.id, true).await.unwrap();
+    assert!(office.service.pause_recording(&alice, c.id, true).await.is_err(), "paused already");
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    office.service.pause_recording(&alice, c.id, false).await.unwrap();
+    let (ok, out) = sipp.await.unwrap();
+    assert!(ok, "{out}\n{}", phone.output());
+    let c = office.voice_contact_when(|c| c.state == ContactState::WrapUp).await;
+    let recorded = office.service.store().contact_events(office.p.workspace, c.id, Some("recording")).await.unwrap();
+    let payload = &recorded[0].payload;
+    let spans = payload["paused"].as_array().expect("the paused spans");
+    assert_eq!(spans.len(), 1, "{payload}");
+    let (from, to) = (spans[0][0].as_f64().unwrap(), spans[0][1].as_f64().unwrap());
+    let wav = std::fs::read(office.dir.join(payload["path"].as_str().unwrap())).unwrap();
+    let (channels, samples) = wav_samples(&wav);
+    assert_eq!(channels, 2);
+    let agent: Vec<i16> = samples.iter().skip(1).step_by(2).copied().collect();
+    let frame_at = |seconds: f64| (seconds / 0.02) as usize;
+    let frames: Vec<&[i16]> = agent.chunks(160).collect();
+    let paused = &frames[frame_at(from)..frame_at(to)];
+    assert!(paused.iter().all(|f| f.iter().all(|&s| s == 0)), "silence while paused");
+    let toned_before = frames[..frame_at(from)].iter().filter(|f| tone_share(f, TONE) > 0.6).count();
+    let toned_after = frames[frame_at(to)..].iter().filter(|f| tone_share(f, TONE) > 0.6).count();
+    println!(
+        "paused {from} s to {to} s of {} s; the tone in {toned_before} frames before, {toned_after} after",
+        payload["seconds"]
+    );
+    assert!(to - from > 1.0, "the pause lasted: {from}..{to}");
+    assert!(toned_before >= 25 && toned_after >= 25, "{toned_before} and {toned_after} frames with the tone");
+    let kinds = office.kinds(&c).await;
+    assert!(kinds.iter().any(|k| k == "recording_paused") && kinds.iter().any(|k| k == "recording_resumed"));
+}
+
+/// A queue that does not record calls: bridged, but no recording.
+async fn a_queue_that_does_not_record_keeps_no_recording(url: String) {
+    let office = office(&url).await;
+    office.set_queue(json!({ "record_calls": false })).await;
+    let (phone, _socket, rtp) = office.alice_ready(true).await;
+    let (ok, out) = office.call("queue-to-agent.xml", rtp, 3000).await.unwrap();
+    assert!(ok, "{out}\n{}", phone.output());
+    let c = office.voice_contact_when(|c| c.state == ContactState::WrapUp).await;
+    assert_eq!(c.agent, Some(office.alice), "answered");
+    let recorded = office.service.store().contact_events(office.p.workspace, c.id, Some("recording")).await.unwrap();
+    assert!(recorded.is_empty());
+    assert!(office.service.recording(&office.p, c.id).await.is_err());
+}
+
 support::on_both!(
+    a_waiting_caller_presses_the_voicemail_key_and_leaves_a_message,
+    after_hours_the_caller_leaves_a_voicemail_ended_by_pound,
+    a_caller_who_says_nothing_after_the_beep_has_abandoned,
+    a_paused_span_of_the_recording_is_silence,
+    a_queue_that_does_not_record_keeps_no_recording,
     the_agent_holds_on_the_desktop,
     the_agent_holds_on_the_phone,
     the_caller_rates_the_call_after_the_agent_hangs_up,

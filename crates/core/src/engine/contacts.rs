@@ -58,19 +58,7 @@ impl<M: Matcher> Engine<M> {
                         ContactSpec { queue: target, enqueued_at: Some(spec.enqueued_at.unwrap_or(now)), ..spec };
                     self.admit(spec, now, hops + 1)?;
                 }
-                OverflowAction::Callback => {
-                    let c = self.insert_contact(spec, q, now);
-                    self.w.contacts[c.0].callback = true;
-                    self.place(c, q, now);
-                    self.emit(
-                        now,
-                        EventKind::CallbackScheduled {
-                            contact: self.w.contact(c).id,
-                            queue: self.w.queue(q).config.id,
-                        },
-                    );
-                    self.route_contact(c, now);
-                }
+                OverflowAction::Callback => self.admit_callback(spec, q, now),
                 _ => {}
             }
             return Ok(Enqueued::Overflowed { reason, action });
@@ -86,6 +74,53 @@ impl<M: Matcher> Engine<M> {
                 Enqueued::Waiting { position, estimated_wait: self.wait_estimate(q, position) }
             }
         })
+    }
+
+    /// Puts a contact in `q`'s line to be called back: it waits without a
+    /// caller holding, so no maximum wait applies to it.
+    fn admit_callback(&mut self, spec: ContactSpec, q: QIdx, now: Timestamp) {
+        let c = self.insert_contact(spec, q, now);
+        self.w.contacts[c.0].callback = true;
+        self.place(c, q, now);
+        self.emit(
+            now,
+            EventKind::CallbackScheduled { contact: self.w.contact(c).id, queue: self.w.queue(q).config.id },
+        );
+        self.route_contact(c, now);
+    }
+
+    /// A caller left a voicemail: the contact enters `spec.queue`'s line as
+    /// a callback, for an agent to listen to and call back. The caller's
+    /// message was already taken, so neither the queue's hours nor its
+    /// maximum length turn it away (that is what sent many callers to
+    /// voicemail in the first place).
+    pub fn enqueue_voicemail(&mut self, spec: ContactSpec, now: Timestamp) -> Result<(), EngineError> {
+        let now = self.advance(now);
+        if self.w.contact_ids.contains_key(&spec.id) {
+            return Err(EngineError::DuplicateContact(spec.id));
+        }
+        let q = self.queue_idx(spec.queue)?;
+        if !self.w.queue(q).config.channels.contains(spec.channel) {
+            return Err(EngineError::ChannelNotServed { queue: spec.queue, channel: spec.channel });
+        }
+        self.admit_callback(spec, q, now);
+        Ok(())
+    }
+
+    /// A waiting caller chose voicemail (the queue's voicemail key): the
+    /// contact leaves the line as an overflow to voicemail, so that no agent
+    /// is offered it while the caller speaks.
+    pub fn leave_for_voicemail(&mut self, contact: ContactId, now: Timestamp) -> Result<(), EngineError> {
+        let now = self.advance(now);
+        let c = self.contact_idx(contact)?;
+        if self.w.contact(c).status != ContactStatus::Queued {
+            return Err(EngineError::NotQueued(contact));
+        }
+        let queue = self.w.queue(self.w.contact(c).queue).config.id;
+        let (reason, action) = (OverflowReason::Caller, OverflowAction::Voicemail);
+        self.emit(now, EventKind::ContactOverflowed { contact, queue, reason, action });
+        self.drop_contact(c);
+        Ok(())
     }
 
     pub(super) fn insert_contact(&mut self, spec: ContactSpec, q: QIdx, now: Timestamp) -> CIdx {

@@ -427,6 +427,55 @@ fn closed_queues_apply_after_hours_action() {
 }
 
 #[test]
+fn a_voicemail_waits_as_a_callback_even_when_the_queue_is_closed() {
+    let mut cc = Cc::new();
+    let mut closed = Calendar::always_open();
+    closed.weekly = Default::default();
+    cc.queue(1, |q| {
+        q.calendar = Some(closed);
+        q.max_wait = Some(Duration::from_secs(5));
+    });
+    let r = cc.contact(10, 1, 0);
+    assert_eq!(r, Enqueued::Overflowed { reason: OverflowReason::Closed, action: OverflowAction::Voicemail });
+    assert!(cc.e.contact_snapshot(ContactId(10)).is_err(), "left for voicemail");
+    cc.e.drain_events().for_each(drop);
+    // The caller left a message: it waits in line, past the maximum wait, for an agent.
+    cc.e.enqueue_voicemail(ContactSpec::new(ContactId(10), Channel::Voice, QueueId(1)), t(10)).unwrap();
+    let kinds: Vec<_> = cc.e.drain_events().map(|e| e.kind).collect();
+    assert!(matches!(kinds[..], [EventKind::ContactQueued { .. }, EventKind::CallbackScheduled { .. }]), "{kinds:?}");
+    cc.e.advance(t(100));
+    assert!(cc.e.contact_snapshot(ContactId(10)).unwrap().callback);
+    cc.agent(100, &[1], &[], 101);
+    assert_eq!(cc.offers(), vec![(10, 100)]);
+    let again = cc.e.enqueue_voicemail(ContactSpec::new(ContactId(10), Channel::Voice, QueueId(1)), t(102));
+    assert_eq!(again, Err(EngineError::DuplicateContact(ContactId(10))));
+}
+
+#[test]
+fn a_waiting_caller_leaves_for_voicemail() {
+    let mut cc = Cc::new();
+    cc.queue(1, |_| {});
+    cc.contact(10, 1, 0);
+    cc.e.drain_events().for_each(drop);
+    cc.e.leave_for_voicemail(ContactId(10), t(3)).unwrap();
+    let kinds: Vec<_> = cc.e.drain_events().map(|e| e.kind).collect();
+    assert_eq!(
+        kinds,
+        vec![EventKind::ContactOverflowed {
+            contact: ContactId(10),
+            queue: QueueId(1),
+            reason: OverflowReason::Caller,
+            action: OverflowAction::Voicemail
+        }]
+    );
+    cc.agent(100, &[1], &[], 4);
+    assert!(cc.offers().is_empty(), "no agent is offered a caller who is leaving a message");
+    assert_eq!(cc.e.leave_for_voicemail(ContactId(10), t(5)), Err(EngineError::UnknownContact(ContactId(10))));
+    cc.contact(11, 1, 6);
+    assert_eq!(cc.e.leave_for_voicemail(ContactId(11), t(7)), Err(EngineError::NotQueued(ContactId(11))), "offered");
+}
+
+#[test]
 fn max_length_and_max_wait_overflow() {
     let mut cc = Cc::new();
     cc.queue(2, |_| {});

@@ -23,6 +23,18 @@ pub async fn recording(State(s): State<AppState>, Auth(p): Auth, Path(id): Path<
     Ok(([(header::CONTENT_TYPE, "audio/wav")], wav))
 }
 
+/// The agent on the call pauses its recording (card numbers are read out): `204`.
+pub async fn pause_recording(State(s): State<AppState>, Auth(p): Auth, Path(id): Path<u64>) -> Result<StatusCode> {
+    s.pause_recording(&p, ContactId(id), true).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// The agent resumes it: `204`.
+pub async fn resume_recording(State(s): State<AppState>, Auth(p): Auth, Path(id): Path<u64>) -> Result<StatusCode> {
+    s.pause_recording(&p, ContactId(id), false).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
 /// How long recordings are kept (supervisors read it, admins set it).
 pub async fn recording_settings(State(s): State<AppState>, Auth(p): Auth) -> Result<Json<Value>> {
     Ok(Json(json!(s.recording_settings(&p).await?)))

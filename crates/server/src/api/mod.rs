@@ -101,6 +101,8 @@ pub fn router(service: AppState, assets: Arc<crate::web::Assets>) -> Router {
         .route("/rules/{id}", get(rules::get_one).put(rules::update).delete(rules::delete))
         .route("/contacts/{id}/messages", get(conversations::messages).post(conversations::send))
         .route("/contacts/{id}/recording", get(conversations::recording))
+        .route("/contacts/{id}/recording/pause", post(conversations::pause_recording))
+        .route("/contacts/{id}/recording/resume", post(conversations::resume_recording))
         .route(
             "/recordings/settings",
             get(conversations::recording_settings).put(conversations::put_recording_settings),

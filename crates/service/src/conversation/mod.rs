@@ -24,6 +24,7 @@ mod messages;
 mod recordings;
 mod reply;
 mod retention;
+mod voicemail;
 
 pub use channel::*;
 pub use delivery::DeliveryOptions;
@@ -32,6 +33,7 @@ pub use inbound::*;
 pub use messages::*;
 pub use reply::*;
 pub use retention::RecordingSettings;
+pub use voicemail::{InLine, VOICEMAIL_ATTRIBUTE, is_voicemail};
 
 use serde::{Deserialize, Serialize};
 use std::collections::{HashMap, HashSet};

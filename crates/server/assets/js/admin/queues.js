@@ -17,6 +17,9 @@ const ORDERINGS = [
   ['random', 'Random'],
 ];
 
+/** The keys a queue's voicemail key may be. */
+const VOICEMAIL_KEYS = ['0', '1', '2', '3', '4', '5', '6', '7', '8', '9', '*', '#'];
+
 /** `"none"`, `{fixed: N}` or `"until_ended"` as a select plus seconds. */
 export function wrapUpInput(value, { inherit = false } = {}) {
   const kind = h('select', { 'aria-label': 'Wrap-up' }, options([...(inherit ? [['inherit', 'As the queue says']] : []), ['none', 'None'], ['fixed', 'Fixed time'], ['until_ended', 'Until the agent ends it']],
@@ -76,6 +79,9 @@ export function queuesTab() {
       const handle = numberInput(st.expected_handle_seconds, { min: 1 });
       const announce = numberInput(st.announce_every_seconds || 0, { min: 0, max: 3600 });
       const survey = checkbox({ label: 'Post-call survey: after the agent hangs up, the caller rates the call 1 to 5 by keypad', name: 'post_call_survey', checked: Boolean(st.post_call_survey), testid: 'queue-survey' });
+      const voicemailKey = h('select', { dataset: { testid: 'queue-voicemail-key' } }, options([['', 'None'], ...VOICEMAIL_KEYS.map((k) => [k, k])], st.voicemail_key ?? ''));
+      const voicemailMax = numberInput(st.voicemail_max_seconds ?? 120, { min: 10, max: 600, step: 1 });
+      const record = checkbox({ label: 'Record calls once an agent answers', name: 'record_calls', checked: st.record_calls !== false, testid: 'queue-record' });
       const wrap = wrapUpInput(st.wrap_up);
       const overflow = overflowInput(st.overflow, queues, item?.id);
       const afterHours = overflowInput(st.after_hours, queues, item?.id);
@@ -106,7 +112,11 @@ export function queuesTab() {
             field({ label: 'Expected handle time (s)', name: 'expected_handle_seconds', input: handle, hint: 'for wait estimates until measured' })),
           h('fieldset', null, h('legend', null, 'Callers (voice)'),
             field({ label: 'Announce place in line every (s)', name: 'announce_every_seconds', input: announce, testid: 'queue-announce', hint: 'callers hear their position and expected wait between the hold music; 0 = never, else 10 to 3600' }),
-            survey),
+            survey,
+            h('div', { class: 'row' },
+              field({ label: 'Voicemail key', name: 'voicemail_key', input: voicemailKey, hint: 'a waiting caller presses it to leave a message instead of holding' }),
+              field({ label: 'Longest voicemail (s)', name: 'voicemail_max_seconds', input: voicemailMax, hint: '10 to 600; also where the overflow or after-hours action is Voicemail' })),
+            record),
         ],
         save() {
           const body = {
@@ -127,7 +137,11 @@ export function queuesTab() {
             expected_handle_seconds: handle.read() ?? 300,
             announce_every_seconds: announce.read() ?? 0,
             post_call_survey: survey.querySelector('input').checked,
+            voicemail_max_seconds: voicemailMax.read() ?? 120,
+            record_calls: record.querySelector('input').checked,
           };
+          if (voicemailKey.value) body.voicemail_key = voicemailKey.value;
+          else delete body.voicemail_key;
           // A named calendar is sent only when chosen, so servers without them still accept the form.
           if (calendar.value) body.business_hours = Number(calendar.value);
           else delete body.business_hours;

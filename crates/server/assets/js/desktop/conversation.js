@@ -8,6 +8,7 @@ import { icon } from '../icons.js';
 import { Composer, attachmentProblem } from './composer.js';
 import { deliveryMark, deliveryOf } from './delivery.js';
 import { EmailComposer, emailBody, emailHeading } from './email.js';
+import { RecordingPanel, isVoicemail } from './recording.js';
 import { wrapUpForm, wrapUpTiming } from './wrapup.js';
 
 /** Channels whose messages the desktop shows and answers. */
@@ -102,6 +103,8 @@ export class Conversation {
     });
     this.mail = null; // the email composer, once the contact is known to be an email
     this.details = h('div', { class: 'thread', dataset: { testid: 'contact-details' } });
+    // Outside `details`, which is drawn again on every change: a playing recording keeps playing.
+    this.recording = new RecordingPanel(this.id);
     this.wrapSlot = h('div');
 
     this.el = h(
@@ -111,6 +114,7 @@ export class Conversation {
       this.notice,
       this.thread,
       this.details,
+      this.recording.el,
       this.typing,
       this.composer.el,
       this.wrapSlot,
@@ -154,6 +158,7 @@ export class Conversation {
       this.wrapButton.hidden = false;
     }
     if (rec && !chat) this.renderDetails(rec);
+    this.recording.update(rec, state);
     if ((state === 'wrap_up' || state === 'done') && !this.wrapping) this.showWrapUp();
     if (rec && chat && !this.loaded) this.load();
   }
@@ -161,7 +166,9 @@ export class Conversation {
   renderDetails(rec) {
     replace(
       this.details,
-      h('p', null, `This ${rec.channel} contact has no messages to answer here. Handle it on its channel, then wrap up.`),
+      h('p', null, isVoicemail(rec)
+        ? 'A voicemail: listen to the caller’s message below, call them back, then wrap up.'
+        : `This ${rec.channel} contact has no messages to answer here. Handle it on its channel, then wrap up.`),
       h(
         'dl',
         { class: 'attrs' },
@@ -294,6 +301,8 @@ export class Conversation {
       // From this desktop, another tab or the agent's phone alike.
       this.item.held = ev.kind === 'contact_held';
       this.render();
+    } else if (ev.kind.startsWith('recording')) {
+      this.recording.onEvent(ev, this.record);
     }
   }
 

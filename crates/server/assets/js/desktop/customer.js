@@ -7,6 +7,7 @@
 import { get, post } from '../api.js';
 import { attrRows, clock, dateTime, h, label, notice, plural, replace } from '../dom.js';
 import { busy, field, showError } from '../forms.js';
+import { recordingPlayer } from './recording.js';
 
 const KIND_LABEL = { phone: 'Phone', email: 'Email', visitor: 'Visitor', handle: 'Handle' };
 const VERIFICATION_LABEL = { verified: 'verified', failed: 'failed', not_attempted: 'not attempted' };
@@ -64,6 +65,9 @@ export function describe(ev, names) {
     case 'csat': return `Rated ${p.score}/5${p.comment ? `: “${p.comment}”` : ''}`;
     case 'contact_held': return `Put on hold${p.by === 'phone' ? ' on the phone' : ''}`;
     case 'contact_resumed': return `Taken off hold${p.by === 'phone' ? ' on the phone' : ''}`;
+    case 'recording': return `${p.voicemail ? 'Voicemail' : 'Call recorded'} (${Math.round(p.seconds || 0)} s)`;
+    case 'recording_paused': return `Recording paused by ${agent(p.by)}`;
+    case 'recording_resumed': return `Recording resumed by ${agent(p.by)}`;
     // `chat_ended`: what ends were called before every channel had them.
     case 'conversation_ended':
     case 'chat_ended': return `${label(p.channel || 'chat')} ended by ${p.by || 'someone'}`;
@@ -201,6 +205,16 @@ export class CustomerPanel {
     return form;
   }
 
+  /**
+   * The player of a `recording` event, on the latest recording of a contact
+   * this user may play: the server serves a contact's recording to its agent
+   * and to supervisors, and `records` holds just the contacts this user may read.
+   */
+  player(ev, r) {
+    if (ev.kind !== 'recording' || !r) return null;
+    return recordingPlayer(ev.contact, { voicemail: Boolean(ev.payload?.voicemail), version: String(ev.id ?? '') });
+  }
+
   timeline(rec, events, records) {
     const groups = groupTimeline(events);
     if (!groups.length) return h('p', { class: 'muted', dataset: { testid: 'timeline' } }, 'No earlier contacts.');
@@ -217,7 +231,7 @@ export class CustomerPanel {
           { class: g.contact === rec.id ? 'current' : null, dataset: { testid: 'timeline-entry', contact: String(g.contact ?? '') } },
           head,
           r?.notes ? h('div', { class: 'muted' }, `Notes: ${r.notes}`) : null,
-          h('ul', null, historyEvents(g, rec.id).map((ev) => h('li', null, h('time', null, clock(ev.at)), h('span', null, describe(ev, this.names))))),
+          h('ul', null, historyEvents(g, rec.id).map((ev) => h('li', null, h('time', null, clock(ev.at)), h('span', null, describe(ev, this.names)), this.player(ev, r)))),
         );
       }),
     );

@@ -78,14 +78,15 @@ test('wallboard: colours against the target', () => {
 
 test('wallboard: totals weight SL and ASA by handled contacts', () => {
   const t = metrics.totals([
-    { waiting: 2, handled: 3, abandoned: 1, offered: 4, oldest_wait_seconds: 12, service_level: 1, asa_seconds: 5 },
-    { waiting: 1, handled: 1, abandoned: 0, offered: 1, oldest_wait_seconds: 30, service_level: 0, asa_seconds: 45 },
+    { waiting: 2, handled: 3, abandoned: 1, offered: 4, oldest_wait_seconds: 12, service_level: 1, asa_seconds: 5, sla_breaches: 3, sla_breached_now: 1 },
+    { waiting: 1, handled: 1, abandoned: 0, offered: 1, oldest_wait_seconds: 30, service_level: 0, asa_seconds: 45, sla_breaches: 2, sla_breached_now: 2 },
     { waiting: 0, handled: 0, abandoned: 0, offered: 0, oldest_wait_seconds: null, service_level: null, asa_seconds: null },
   ]);
   assert.equal(t.waiting, 3);
   assert.equal(t.oldest, 30);
   assert.equal(t.sl, 75);
   assert.equal(t.asa, 15);
+  assert.deepEqual([t.slaBreaches, t.slaBreachedNow], [5, 3]);
 });
 
 test('wallboard: intervals summed across queues, gaps filled', () => {

@@ -277,7 +277,6 @@ mod tests {
         assert!(!c.is_open(ts("2026-12-24T12:00:00Z")));
     }
 
-
     fn office() -> Calendar {
         toml::from_str(
             r#"

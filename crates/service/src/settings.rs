@@ -95,6 +95,28 @@ pub struct QueueSettings {
     /// rate the call 1 to 5 by keypad, stored as CSAT like chat's rating.
     #[serde(default)]
     pub post_call_survey: bool,
+    /// Channels the customer answers later (email, SMS, messaging): the
+    /// longest the customer's first message may wait for an agent's first
+    /// reply, counted in the queue's business hours; none for no target.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub first_response_seconds: Option<f64>,
+    /// The same for each later customer message after an agent's reply,
+    /// until the agent's next reply.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub next_response_seconds: Option<f64>,
+}
+
+/// The response targets a queue may set: a minute at least (the clocks are
+/// checked as time passes, not to the millisecond), a year at most.
+pub const RESPONSE_TARGET_RANGE: RangeInclusive<f64> = 60.0..=366.0 * 86_400.0;
+
+/// A queue's response targets (SLA) with the calendar they count in.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct ResponseTargets {
+    pub first: Option<Duration>,
+    pub next: Option<Duration>,
+    /// `None`: counted around the clock.
+    pub calendar: Option<Calendar>,
 }
 
 /// The periods an announcement may have, in seconds: often enough to be
@@ -140,6 +162,16 @@ impl QueueSettings {
         })
     }
 
+    /// The queue's response targets, counted in `calendar` (its business hours).
+    pub fn response_targets(&self, calendar: Option<Calendar>) -> Result<ResponseTargets, SettingsError> {
+        let target = |field, v: Option<f64>| v.map(|v| within(field, v, &RESPONSE_TARGET_RANGE)).transpose();
+        Ok(ResponseTargets {
+            first: target("first_response_seconds", self.first_response_seconds)?,
+            next: target("next_response_seconds", self.next_response_seconds)?,
+            calendar,
+        })
+    }
+
     /// The engine's configuration; `hours` resolves a business-hours id.
     pub fn to_config(
         &self,
@@ -173,6 +205,7 @@ impl QueueSettings {
         c.expected_handle_time = secs("expected_handle_seconds", self.expected_handle_seconds)?;
         secs("disposition_grace_seconds", self.disposition_grace_seconds)?;
         self.announce_every()?;
+        self.response_targets(None)?;
         Ok(c)
     }
 }

@@ -178,6 +178,8 @@ pub struct Row {
     pub contained: u64,
     pub handed_off: u64,
     pub containment: Option<f64>,
+    /// First- and next-response targets breached in the interval.
+    pub sla_breaches: u64,
     /// Handled contacts resolved (ended by the agent) in the interval.
     pub resolved: u64,
     pub fcr: Option<f64>,
@@ -215,6 +217,7 @@ pub fn counters(cell: &Cell, sl: Duration, short: Duration) -> Counters {
         transferred: cell.transferred,
         contained: cell.contained,
         handed_off: cell.handed_off,
+        sla_breaches: cell.sla_breaches,
         talk_ms: cell.talk_ms,
         wrap_ms: cell.wrap_ms,
         // Hold is not told apart from talk yet.
@@ -451,6 +454,7 @@ fn read(
                 contained: c.contained,
                 handed_off: c.handed_off,
                 containment: c.containment(),
+                sla_breaches: c.sla_breaches,
                 resolved: g.resolutions.len() as u64,
                 fcr: metrics::first_contact_resolution(&g.resolutions, &g.repeats, r.fcr_window),
                 csat_count: scores.len() as u64,

@@ -286,3 +286,14 @@ test('screen pop: the caller verification outcome, from the event or the attribu
   assert.equal(verification({ id: 8, attributes: { verified: true } }, []), 'verified');
   assert.equal(verification({ id: 8, attributes: { verified: 'true' } }, []), 'not_attempted');
 });
+
+test('email: the sender check is a badge saying who checked and what they found', () => {
+  assert.equal(email.senderBadge(undefined), null);
+  const ok = email.senderBadge({ verdict: 'trusted', checked_by: 'mx.example.net', results: { spf: 'pass', dkim: 'pass', dmarc: 'pass' } });
+  assert.deepEqual([ok.text, ok.cls], ['Verified sender', 'available']);
+  assert.match(ok.title, /checked by mx\.example\.net: spf=pass dkim=pass dmarc=pass/);
+  const bad = email.senderBadge({ verdict: 'failed', checked_by: 'mx.example.net', results: { dmarc: 'fail' } });
+  assert.deepEqual([bad.text, bad.cls], ['Sender check failed', 'failed']);
+  assert.match(bad.title, /may be forged/);
+  assert.match(email.senderBadge({ verdict: 'unknown', results: {} }).title, /no trusted relay/);
+});

@@ -79,14 +79,15 @@ test('wallboard: colours against the target', () => {
 
 test('wallboard: totals weight SL and ASA by handled contacts', () => {
   const t = metrics.totals([
-    { waiting: 2, handled: 3, abandoned: 1, offered: 4, oldest_wait_seconds: 12, service_level: 1, asa_seconds: 5 },
-    { waiting: 1, handled: 1, abandoned: 0, offered: 1, oldest_wait_seconds: 30, service_level: 0, asa_seconds: 45 },
+    { waiting: 2, handled: 3, abandoned: 1, offered: 4, oldest_wait_seconds: 12, service_level: 1, asa_seconds: 5, sla_breaches: 3, sla_breached_now: 1 },
+    { waiting: 1, handled: 1, abandoned: 0, offered: 1, oldest_wait_seconds: 30, service_level: 0, asa_seconds: 45, sla_breaches: 2, sla_breached_now: 2 },
     { waiting: 0, handled: 0, abandoned: 0, offered: 0, oldest_wait_seconds: null, service_level: null, asa_seconds: null },
   ]);
   assert.equal(t.waiting, 3);
   assert.equal(t.oldest, 30);
   assert.equal(t.sl, 75);
   assert.equal(t.asa, 15);
+  assert.deepEqual([t.slaBreaches, t.slaBreachedNow], [5, 3]);
 });
 
 test('wallboard: intervals summed across queues, gaps filled', () => {
@@ -298,4 +299,15 @@ test('timeline: recordings, voicemails and their pauses, in words', () => {
   assert.equal(isVoicemail({ attributes: { voicemail: true } }), true);
   assert.equal(isVoicemail({ attributes: {} }), false);
   assert.equal(isVoicemail(null), false);
+});
+
+test('email: the sender check is a badge saying who checked and what they found', () => {
+  assert.equal(email.senderBadge(undefined), null);
+  const ok = email.senderBadge({ verdict: 'trusted', checked_by: 'mx.example.net', results: { spf: 'pass', dkim: 'pass', dmarc: 'pass' } });
+  assert.deepEqual([ok.text, ok.cls], ['Verified sender', 'available']);
+  assert.match(ok.title, /checked by mx\.example\.net: spf=pass dkim=pass dmarc=pass/);
+  const bad = email.senderBadge({ verdict: 'failed', checked_by: 'mx.example.net', results: { dmarc: 'fail' } });
+  assert.deepEqual([bad.text, bad.cls], ['Sender check failed', 'failed']);
+  assert.match(bad.title, /may be forged/);
+  assert.match(email.senderBadge({ verdict: 'unknown', results: {} }).title, /no trusted relay/);
 });

@@ -14,6 +14,8 @@
 //! - Transfer rate = transferred / handled.
 //! - Containment = contacts the bot ended / (those it ended + those it handed
 //!   to a queue).
+//! - SLA breaches = first- and next-response targets passed without an
+//!   agent's reply, counted where they passed.
 
 use serde::{Deserialize, Serialize};
 use std::ops::AddAssign;
@@ -50,6 +52,10 @@ pub struct Counters {
     pub contained: u64,
     /// Handed by the bot (or IVR) to a queue.
     pub handed_off: u64,
+    /// First- and next-response targets passed without an agent's reply
+    /// (one per customer message that started the clock).
+    #[serde(default)]
+    pub sla_breaches: u64,
 }
 
 impl AddAssign for Counters {
@@ -72,6 +78,7 @@ impl AddAssign for Counters {
         self.transferred += o.transferred;
         self.contained += o.contained;
         self.handed_off += o.handed_off;
+        self.sla_breaches += o.sla_breaches;
     }
 }
 

@@ -5,6 +5,8 @@
 //!
 //! - [`session`]: one SMTP session, a state machine without I/O;
 //! - [`listener`]: the TCP (and STARTTLS) side driving sessions;
+//! - [`authres`]: `Authentication-Results` from trusted relays, and the
+//!   sender's verdict;
 //! - [`parse`]: a received message read (text, safe HTML, attachments,
 //!   delivery reports);
 //! - [`thread`]: our Message-IDs and which conversation a message joins;
@@ -14,6 +16,7 @@
 //! - [`imap`]: IMAP mailboxes polled into the same inbox;
 //! - [`send`] and [`channel`]: replies out, as the `ChannelAdapter`.
 
+pub mod authres;
 pub mod blocklist;
 pub mod channel;
 pub mod imap;

@@ -77,6 +77,8 @@ pub struct Email {
     pub auto: AutoHeaders,
     /// Set when the message is a delivery status notification.
     pub report: Option<Report>,
+    /// Every `Authentication-Results` value, topmost first (see `authres`).
+    pub authentication_results: Vec<String>,
 }
 
 impl Email {
@@ -131,6 +133,11 @@ impl Email {
             attachments,
             auto: auto_headers(&message),
             report: report(&message),
+            authentication_results: message
+                .headers_raw()
+                .filter(|(name, _)| name.eq_ignore_ascii_case("Authentication-Results"))
+                .map(|(_, value)| value.to_string())
+                .collect(),
         })
     }
 }

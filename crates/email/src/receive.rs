@@ -3,6 +3,7 @@
 //! committed through `Service::inbound` — the reply the client gets (250
 //! or why not) is decided here, after that commit.
 
+use crate::authres;
 use crate::blocklist;
 use crate::parse::Email;
 use crate::safety::{self, SenderLimit};
@@ -13,7 +14,7 @@ use std::time::Instant;
 use switchboard_core::channel::Channel;
 use switchboard_core::expr::Value as AttrValue;
 use switchboard_service::conversation::{
-    Addressing, Inbound, IncomingFile, IncomingMessage, Opening, Sender, Thread, delivery::DeliveryState,
+    Addressing, Inbound, IncomingFile, IncomingMessage, Opening, Sender, SenderVerdict, Thread, delivery::DeliveryState,
 };
 use switchboard_service::endpoints::Endpoint;
 use switchboard_service::{IdentityKind, IdentityValue, Service, ServiceError};
@@ -244,6 +245,10 @@ impl Inbox {
         previous: Option<u64>,
     ) -> Inbound {
         let automatic = safety::automatic(&email.auto);
+        let sender_check = authres::sender_check(endpoint, &email.authentication_results);
+        // A forged sender is never answered by a machine: the answer would
+        // go to whoever was impersonated.
+        let acknowledgement = acknowledgement(endpoint).filter(|_| sender_check.verdict != SenderVerdict::Failed);
         let mut attributes = BTreeMap::new();
         if let Some(s) = &email.subject {
             attributes.insert(SUBJECT.into(), AttrValue::Str(s.clone()));
@@ -285,9 +290,10 @@ impl Inbox {
                     bytes: raw,
                 }),
                 automatic: automatic.is_some(),
+                sender_check: Some(sender_check),
                 ..Default::default()
             }),
-            opening: Opening { attributes, acknowledgement: acknowledgement(endpoint), ..Default::default() },
+            opening: Opening { attributes, acknowledgement, ..Default::default() },
         }
     }
 }

@@ -103,3 +103,55 @@ fn every_corpus_message_parses_into_its_expected_text() {
     }
     assert!(wrong.is_empty(), "{}\n\nwhat the parser gives now:\n{}", wrong.join("\n"), got_table.join("\n"));
 }
+
+/// The examples of `authentication-results.txt`: (what its `==` line
+/// expects, the header value as sent).
+fn authentication_results() -> Vec<(Vec<String>, String)> {
+    let text = std::fs::read_to_string(corpus_dir().join("authentication-results.txt")).unwrap();
+    let mut out: Vec<(Vec<String>, String)> = Vec::new();
+    for line in text.lines().filter(|l| !l.starts_with('#') && !l.trim().is_empty()) {
+        match line.strip_prefix("== ") {
+            Some(expect) => out.push((expect.split_whitespace().map(String::from).collect(), String::new())),
+            None => {
+                let (_, value) = out.last_mut().expect("a value after its == line");
+                if !value.is_empty() {
+                    value.push_str("\r\n");
+                }
+                value.push_str(line);
+            }
+        }
+    }
+    out
+}
+
+#[test]
+fn authentication_results_of_real_relays_are_read() {
+    use switchboard_email::authres;
+    let examples = authentication_results();
+    assert!(examples.len() >= 15, "{} examples", examples.len());
+    let relays: Vec<String> = examples.iter().map(|(e, _)| e[1].trim_matches('"').to_string()).collect();
+    for (expect, value) in &examples {
+        let [verdict, id, spf, dkim, dmarc] = &expect[..] else { panic!("bad == line {expect:?}") };
+        let or_none = |s: &String| (s != "-").then(|| s.clone());
+        let parsed = authres::parse(value);
+        match parsed.as_ref() {
+            None => assert_eq!(id, "-", "{value}"),
+            Some(r) => {
+                assert_eq!(&r.authserv_id, id.trim_matches('"'), "{value}");
+                assert_eq!(
+                    (r.spf.clone(), r.dkim.clone(), r.dmarc.clone()),
+                    (or_none(spf), or_none(dkim), or_none(dmarc))
+                );
+                assert_eq!(&format!("{:?}", r.verdict()).to_lowercase(), verdict, "{value}");
+            }
+        }
+        // As a header of a message, read back the same, and believed only from a trusted relay.
+        let raw = format!("Authentication-Results:{value}\r\nFrom: ann@shop.example\r\nSubject: x\r\n\r\nHello\r\n");
+        let email = Email::parse(raw.as_bytes()).unwrap();
+        assert_eq!(email.authentication_results.len(), 1);
+        assert_eq!(authres::parse(&email.authentication_results[0]), parsed, "{value}");
+        let believed = authres::trusted(email.authentication_results.iter().map(String::as_str), &relays);
+        assert_eq!(believed, parsed);
+        assert_eq!(authres::trusted(email.authentication_results.iter().map(String::as_str), &[]), None);
+    }
+}

@@ -7,7 +7,7 @@
 use proptest::prelude::*;
 use switchboard_email::parse::Email;
 use switchboard_email::session::{Limits, Reply, Session, Step};
-use switchboard_email::{safety, thread};
+use switchboard_email::{authres, safety, thread};
 
 const MESSAGES: [&str; 4] = [
     "From: Ann <ann@customer.example>\r\nSubject: =?UTF-8?B?w4dh?=\r\nMessage-ID: <a@b>\r\nReferences: <r@b> <c1.m2.0123456789abcdef@shop.example>\r\n\r\nHello\r\n..dotted\r\n",
@@ -35,6 +35,22 @@ static CORPUS: std::sync::LazyLock<Vec<Vec<u8>>> = std::sync::LazyLock::new(|| {
     assert!(!out.is_empty(), "the corpus is there");
     out
 });
+
+/// The lines of the corpus's `Authentication-Results` examples.
+static AUTH_RESULTS: std::sync::LazyLock<Vec<String>> = std::sync::LazyLock::new(|| {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/corpus/authentication-results.txt");
+    std::fs::read_to_string(path).unwrap().lines().filter(|l| !l.starts_with('#')).map(String::from).collect()
+});
+
+/// What an `Authentication-Results` value is made of.
+fn auth_results_piece() -> impl Strategy<Value = String> {
+    prop_oneof![
+        prop::sample::select(vec!["(", ")", "\"", "\\", ";", "=", "/", " ", "\r\n ", "dmarc=pass", "spf", "x."])
+            .prop_map(String::from),
+        any::<String>(),
+        "[a-z0-9.=;() \"\\-]{1,24}",
+    ]
+}
 
 /// Everything the inbox decides on one message from `envelope_from`, which
 /// must not panic; whether it was a message at all.
@@ -163,6 +179,30 @@ proptest! {
         mutations in proptest::collection::vec(mutation(), 0..16),
     ) {
         examine(&mutate(MESSAGES[which].as_bytes().to_vec(), &mutations), "");
+    }
+
+    #[test]
+    fn authentication_results_parse_without_panic(
+        seed in any::<prop::sample::Index>(),
+        pieces in proptest::collection::vec((any::<usize>(), auth_results_piece()), 0..8),
+    ) {
+        let mut value = seed.get(&AUTH_RESULTS).clone();
+        for (at, piece) in pieces {
+            let mut at = at % (value.len() + 1);
+            while !value.is_char_boundary(at) {
+                at -= 1;
+            }
+            value.insert_str(at, &piece);
+        }
+        if let Some(r) = authres::parse(&value) {
+            prop_assert!(!r.authserv_id.is_empty() && !r.authserv_id.contains('='));
+            for result in [&r.spf, &r.dkim, &r.dmarc].into_iter().flatten() {
+                prop_assert!(!result.is_empty() && result.len() <= 16);
+                prop_assert!(result.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'_'));
+            }
+            let _ = r.verdict();
+        }
+        let _ = authres::trusted([value.as_str(), ""], &["mx.google.com".to_string()]);
     }
 
     #[test]

@@ -142,7 +142,50 @@ async fn blocked_senders_open_nothing_and_new_mail_is_acknowledged_once(url: Str
     assert_eq!(m.messages(away).await.len(), 1);
 }
 
+async fn senders_are_checked_by_trusted_relays_and_forgeries_never_acknowledged(url: String) {
+    let mut settings = json!({});
+    settings["auto_acknowledge"] = json!("We have your message (reference {{reference}}).");
+    settings["trusted_relays"] = json!(["mx.shop.example"]);
+    let m = mailroom(&url, 1024 * 1024, settings).await;
+    let results = |value: &str| format!("Authentication-Results: {value}");
+    let cases = [
+        // The relay vouches for the sender: acknowledged, shown as verified.
+        (
+            "ann@customer.example",
+            results(
+                "mx.shop.example; spf=pass smtp.mailfrom=customer.example; dkim=pass header.d=customer.example; dmarc=pass header.from=customer.example",
+            ),
+            "trusted",
+            2,
+        ),
+        // DMARC failed at the relay: the From is forged, and no machine answers it.
+        (
+            "ceo@bank.example",
+            results(
+                "mx.shop.example (OpenDMARC); spf=fail smtp.mailfrom=bank.example; dmarc=fail (p=reject) header.from=bank.example",
+            ),
+            "failed",
+            1,
+        ),
+        // A pass claimed by a host nobody trusts (the sender's own) is not believed.
+        ("boss@bank.example", results("mail.bank.example; dmarc=pass header.from=bank.example"), "unknown", 2),
+    ];
+    for (from, header, verdict, shown) in cases {
+        let (ok, out) = m.mail(from, &["--header", &header, "--body", "Please pay this invoice."]).await;
+        assert!(ok, "{out}");
+        let contact = m.contacts_of(from).await[0].id;
+        let messages = m.messages(contact).await;
+        assert_eq!(messages.len(), shown, "{from}: {messages:?}");
+        assert_eq!(messages[0]["sender_check"]["verdict"], verdict, "{from}: {messages:?}");
+    }
+    let ann = m.contacts_of("ann@customer.example").await[0].id;
+    let check = &m.messages(ann).await[0]["sender_check"];
+    assert_eq!(check["checked_by"], "mx.shop.example");
+    assert_eq!(check["results"], json!({ "spf": "pass", "dkim": "pass", "dmarc": "pass" }));
+}
+
 support::on_both!(
+    senders_are_checked_by_trusted_relays_and_forgeries_never_acknowledged,
     auto_replies_are_marked_and_never_answered,
     bounces_fail_the_delivery_and_open_nothing,
     blocked_senders_open_nothing_and_new_mail_is_acknowledged_once

@@ -3,9 +3,10 @@
 
 use super::ServiceError;
 use super::documents::{BusinessHours, DocumentBody};
-use super::settings::QueueSettings;
+use super::settings::{QueueSettings, ResponseTargets};
 use crate::kinds::Kind;
 use std::collections::{BTreeSet, HashMap};
+use std::sync::Arc;
 use switchboard_core::agent::AgentConfig;
 use switchboard_core::calendar::Calendar;
 use switchboard_core::contact::ContactSpec;
@@ -31,6 +32,10 @@ pub struct Center {
     pub contacts: HashMap<ContactId, ContactRecord>,
     /// Named calendars queues may use, by document id.
     pub business_hours: HashMap<u64, Calendar>,
+    /// Each queue's response targets, replaced (never changed) when the
+    /// queue or its calendar is: the clocks keep a due time while the
+    /// targets they were counted from are the same `Arc`.
+    pub response_targets: HashMap<QueueId, Arc<ResponseTargets>>,
 }
 
 impl Center {
@@ -44,6 +49,7 @@ impl Center {
             agents: HashMap::new(),
             contacts: HashMap::new(),
             business_hours: HashMap::new(),
+            response_targets: HashMap::new(),
         };
         for d in store.documents(ws, BusinessHours::KIND).await? {
             let hours: BusinessHours = serde_json::from_value(d.body).map_err(|e| corrupt(e.to_string()))?;
@@ -95,7 +101,10 @@ impl Center {
 
     pub fn install_queue(&mut self, q: QueueRecord, now: Timestamp) -> Result<(), String> {
         let config = self.queue_config(&q)?;
+        let settings: QueueSettings = serde_json::from_value(q.settings.clone()).map_err(|e| e.to_string())?;
+        let targets = settings.response_targets(config.calendar.clone()).map_err(|e| e.to_string())?;
         self.engine.upsert_queue(config, now).map_err(|e| e.to_string())?;
+        self.response_targets.insert(q.id, Arc::new(targets));
         self.queues.insert(q.id, q);
         Ok(())
     }

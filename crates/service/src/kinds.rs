@@ -73,11 +73,15 @@ pub enum Kind {
     RuleFired,
     /// Yesterday's totals per queue, sent as the workspace's daily summary.
     DailySummary,
+    /// A conversation's first- or next-response target passed without an
+    /// agent's reply: once per customer message that started the clock;
+    /// the payload names the `timer`, that `message`, and the `due` time.
+    SlaBreached,
 }
 
 impl Kind {
     /// Every kind, engine's first: what a webhook may follow.
-    pub const ALL: [Kind; 37] = [
+    pub const ALL: [Kind; 38] = [
         Kind::ContactQueued,
         Kind::StepChanged,
         Kind::OfferCreated,
@@ -115,6 +119,7 @@ impl Kind {
         Kind::Audit,
         Kind::RuleFired,
         Kind::DailySummary,
+        Kind::SlaBreached,
     ];
 
     pub const fn as_str(self) -> &'static str {
@@ -156,6 +161,7 @@ impl Kind {
             Kind::Audit => "audit",
             Kind::RuleFired => "rule_fired",
             Kind::DailySummary => "daily_summary",
+            Kind::SlaBreached => "sla_breached",
         }
     }
 

@@ -41,6 +41,7 @@ pub mod rules;
 pub mod secrets;
 pub mod settings;
 pub mod sip_accounts;
+pub mod sla;
 mod stats;
 pub mod throttle;
 pub mod today;
@@ -181,6 +182,8 @@ struct Inner {
     rollups: reports::Rollups,
     /// Per workspace, its automation rules in order.
     rules: rules::RuleCache,
+    /// Conversations' first- and next-response clocks (see `sla.rs`).
+    response_clocks: sla::Clocks,
     /// Every endpoint, for inbound lookups (see `endpoints.rs`).
     endpoints: std::sync::RwLock<endpoints::EndpointIndex>,
     /// Serialises changes to endpoints, so that the index follows commits.
@@ -234,6 +237,7 @@ impl Service {
                 tallies: Default::default(),
                 rollups: Default::default(),
                 rules: Default::default(),
+                response_clocks: Default::default(),
                 endpoints: std::sync::RwLock::new(endpoints),
                 endpoint_changes: Default::default(),
                 secret_key: Default::default(),
@@ -316,6 +320,7 @@ impl Service {
         let logged: Vec<LoggedEvent> = ids.into_iter().zip(appended).map(|(id, e)| e.logged(id)).collect();
         for e in &logged {
             self.inner.observed.event(e);
+            self.inner.response_clocks.observe(e);
             self.inner.fanout.publish(e.clone());
         }
         logged
@@ -381,10 +386,8 @@ impl Service {
         }
     }
 
-    /// Fires the engines' timers (offer timeouts, wrap-up ends, step changes)
-    /// every 100 ms, for every loaded workspace, and ends the chats whose
-    /// customers are gone; at start and then hourly, deletes recordings past
-    /// their workspace's retention.
+    /// Calls [`Service::tick`] every 100 ms; at start and then hourly,
+    /// deletes recordings past their workspace's retention.
     pub fn spawn_ticker(self, mut stop: tokio::sync::watch::Receiver<bool>) -> tokio::task::JoinHandle<()> {
         tokio::spawn(async move {
             let mut tick = tokio::time::interval(Duration::from_millis(100));
@@ -398,22 +401,36 @@ impl Service {
                     _ = tick.tick() => {}
                     _ = stop.changed() => return,
                 }
-                let loaded: Vec<WorkspaceId> =
-                    self.inner.centers.lock().expect("centers lock").keys().copied().collect();
-                for ws in loaded {
-                    let result = self
-                        .apply(ws, |c, now, _| {
-                            c.engine.advance(now);
-                            Ok(())
-                        })
-                        .await;
-                    if let Err(e) = result {
-                        tracing::warn!(error = %e, workspace = %ws, "timer tick failed");
-                    }
-                }
-                self.end_left_chats().await;
+                self.tick().await;
             }
         })
+    }
+
+    /// What time passing does, at the service's clock, in every loaded
+    /// workspace: fires the engine's timers (offer timeouts, wrap-up ends,
+    /// step changes), commits the response targets breached (`sla.rs`),
+    /// and ends the chats whose customers are gone.
+    pub async fn tick(&self) {
+        for ws in self.loaded_workspaces() {
+            let ticked = async {
+                self.load_response_clocks(ws).await?;
+                self.apply(ws, |c, now, out| {
+                    c.engine.advance(now);
+                    self.response_breaches(c, now, out);
+                    Ok(())
+                })
+                .await
+            };
+            if let Err(e) = ticked.await {
+                tracing::warn!(error = %e, workspace = %ws, "timer tick failed");
+            }
+        }
+        self.end_left_chats().await;
+    }
+
+    /// The workspaces whose centers are in memory.
+    fn loaded_workspaces(&self) -> Vec<WorkspaceId> {
+        self.inner.centers.lock().expect("centers lock").keys().copied().collect()
     }
 }
 

@@ -112,6 +112,28 @@ pub struct QueueSettings {
     /// Voice: record the queue's bridged calls (on by default).
     #[serde(default = "yes")]
     pub record_calls: bool,
+    /// Channels the customer answers later (email, SMS, messaging): the
+    /// longest the customer's first message may wait for an agent's first
+    /// reply, counted in the queue's business hours; none for no target.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub first_response_seconds: Option<f64>,
+    /// The same for each later customer message after an agent's reply,
+    /// until the agent's next reply.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub next_response_seconds: Option<f64>,
+}
+
+/// The response targets a queue may set: a minute at least (the clocks are
+/// checked as time passes, not to the millisecond), a year at most.
+pub const RESPONSE_TARGET_RANGE: RangeInclusive<f64> = 60.0..=366.0 * 86_400.0;
+
+/// A queue's response targets (SLA) with the calendar they count in.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct ResponseTargets {
+    pub first: Option<Duration>,
+    pub next: Option<Duration>,
+    /// `None`: counted around the clock.
+    pub calendar: Option<Calendar>,
 }
 
 /// How long a voicemail may be, in seconds.
@@ -178,6 +200,16 @@ impl QueueSettings {
         within("voicemail_max_seconds", self.voicemail_max_seconds, &VOICEMAIL_MAX_RANGE)
     }
 
+    /// The queue's response targets, counted in `calendar` (its business hours).
+    pub fn response_targets(&self, calendar: Option<Calendar>) -> Result<ResponseTargets, SettingsError> {
+        let target = |field, v: Option<f64>| v.map(|v| within(field, v, &RESPONSE_TARGET_RANGE)).transpose();
+        Ok(ResponseTargets {
+            first: target("first_response_seconds", self.first_response_seconds)?,
+            next: target("next_response_seconds", self.next_response_seconds)?,
+            calendar,
+        })
+    }
+
     /// The engine's configuration; `hours` resolves a business-hours id.
     pub fn to_config(
         &self,
@@ -213,6 +245,7 @@ impl QueueSettings {
         self.announce_every()?;
         self.voicemail_key()?;
         self.voicemail_max()?;
+        self.response_targets(None)?;
         Ok(c)
     }
 }

@@ -20,6 +20,9 @@ pub struct QueueStats {
     pub agents: BTreeMap<AgentState, u32>,
     /// The queue's service-level threshold.
     pub sl_seconds: f64,
+    /// Open contacts whose first- or next-response target has passed
+    /// without an agent's reply.
+    pub sla_breached_now: u64,
     /// Since midnight UTC, from the event log.
     #[serde(flatten)]
     pub today: super::today::QueueToday,
@@ -49,8 +52,10 @@ pub struct Cooldown {
 impl Service {
     pub async fn queue_stats(&self, p: &Principal) -> Result<Vec<QueueStats>, ServiceError> {
         let (today, _) = self.today_by_queue(p.workspace).await?;
+        self.load_response_clocks(p.workspace).await?;
         self.inspect(p.workspace, |c| {
             let now = self.now();
+            let breached = self.breached_now(c);
             let mut out = Vec::new();
             let mut ids: Vec<_> = c.queues.keys().copied().collect();
             ids.sort();
@@ -66,6 +71,7 @@ impl Service {
                     oldest_wait_seconds: snap.oldest_enqueued_at.map(|t| now.since(t).as_secs_f64()),
                     agents: snap.agents,
                     sl_seconds,
+                    sla_breached_now: breached.get(&q).copied().unwrap_or(0),
                     today: day,
                 });
             }

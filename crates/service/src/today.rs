@@ -112,6 +112,8 @@ pub struct QueueToday {
     pub handled: u64,
     pub abandoned: u64,
     pub contained: u64,
+    /// Response targets breached.
+    pub sla_breaches: u64,
     pub service_level: Option<f64>,
     pub asa_seconds: Option<f64>,
 }
@@ -123,6 +125,7 @@ impl From<Counters> for QueueToday {
             handled: c.handled,
             abandoned: c.abandoned,
             contained: c.contained,
+            sla_breaches: c.sla_breaches,
             service_level: c.service_level(),
             asa_seconds: c.asa_seconds(),
         }

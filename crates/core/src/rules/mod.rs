@@ -47,6 +47,8 @@ pub enum Trigger {
     ContactEnded,
     /// The customer rated the conversation.
     CsatReceived,
+    /// A first- or next-response target passed without an agent's reply.
+    SlaBreached,
 }
 
 impl Trigger {
@@ -56,6 +58,7 @@ impl Trigger {
             Trigger::MessageReceived => "message_received",
             Trigger::ContactEnded => "contact_ended",
             Trigger::CsatReceived => "csat_received",
+            Trigger::SlaBreached => "sla_breached",
         }
     }
 }

@@ -99,6 +99,7 @@ function columns(dim) {
     ['AHT', (r) => secs(r.aht_seconds)],
     ['Transfers', (r) => pct(r.transfer_rate)],
     ['Contained', (r) => pct(r.containment)],
+    ['SLA breaches', (r) => num(r.sla_breaches)],
     ['FCR', (r) => pct(r.fcr)],
     ['CSAT', (r) => (r.csat_mean === null ? '–' : `${r.csat_mean.toFixed(2)} (${r.csat_count})`)],
   ];

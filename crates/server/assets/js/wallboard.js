@@ -39,6 +39,7 @@ const tiles = {
   sl: tile('Service level', 'kpi-sl'),
   asa: tile('ASA', 'kpi-asa'),
   csat: tile('CSAT', 'kpi-csat'),
+  sla: tile('Response targets breached', 'kpi-sla'),
 };
 
 const queueBody = h('tbody');
@@ -59,7 +60,7 @@ replace(
     h('section', { class: 'board-section wide', 'aria-labelledby': 'q-title' },
       h('h2', { id: 'q-title' }, 'Queues'),
       h('table', { class: 'data', dataset: { testid: 'queues' } },
-        h('thead', null, h('tr', null, th('Queue'), th('Waiting', 1), th('Oldest', 1), th('Available', 1), th('On contact', 1), th('Wrap-up', 1), th('Away', 1), th('Handled', 1), th('Abandoned', 1), th('SL', 1), th('ASA', 1))),
+        h('thead', null, h('tr', null, th('Queue'), th('Waiting', 1), th('Oldest', 1), th('Available', 1), th('On contact', 1), th('Wrap-up', 1), th('Away', 1), th('Handled', 1), th('Abandoned', 1), th('SL', 1), th('ASA', 1), th('Past target', 1))),
         queueBody)),
     h('section', { class: 'board-section wide', 'aria-labelledby': 'a-title' },
       h('h2', { id: 'a-title' }, 'Agents'),
@@ -134,9 +135,10 @@ function drawQueues(stats) {
             h('td', { class: 'num' }, String(q.abandoned)),
             h('td', { class: ['num', slClass(sl, target)], title: `target ${target}% within ${threshold} s` }, fmtPct(sl)),
             h('td', { class: ['num', asaClass(q.asa_seconds, threshold)], title: `threshold ${threshold} s` }, fmtSecs(q.asa_seconds)),
+            h('td', { class: ['num', q.sla_breached_now ? 'bad' : ''], dataset: { testid: 'queue-sla' }, title: 'open contacts past their first- or next-response target now / targets breached today' }, `${q.sla_breached_now || 0} / ${q.sla_breaches || 0}`),
           );
         })
-      : h('tr', null, h('td', { colspan: 11, class: 'muted' }, 'No queues yet.')),
+      : h('tr', null, h('td', { colspan: 12, class: 'muted' }, 'No queues yet.')),
   );
 }
 
@@ -213,6 +215,7 @@ function drawTiles(t, day, csat) {
   const sl = day && day.sl !== null ? day.sl : t.sl;
   set('sl', fmtPct(sl), `target ${target}%`, slClass(sl, target));
   set('asa', fmtSecs(t.asa));
+  set('sla', String(t.slaBreaches), `${t.slaBreachedNow} open past target now`, t.slaBreachedNow ? 'bad' : '');
   set('csat', csat != null ? csat.toFixed(1) : '–', csat != null ? 'of 5' : 'no ratings yet');
 }
 

@@ -70,6 +70,8 @@ pub struct IncomingMessage {
     /// bot, and a conversation it opens goes straight to the queue, so two
     /// automatons never answer each other.
     pub automatic: bool,
+    /// Whether the sender is who it claims (see `SenderCheck`).
+    pub sender_check: Option<super::messages::SenderCheck>,
 }
 
 /// A file a channel received with a message (see `IncomingMessage::file`).
@@ -548,6 +550,7 @@ impl Service {
         body.addressing = m.addressing;
         body.client_id = m.client_id;
         body.automatic = m.automatic;
+        body.sender_check = m.sender_check;
         if let Some(file) = m.file {
             let name = super::messages::file_name(&file.name)?;
             let id = Ids::next(&self.ids().attachment);

@@ -5,6 +5,7 @@ use crate::auth::Principal;
 use crate::{Service, ServiceError};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
+use std::collections::BTreeMap;
 use switchboard_core::ids::{ContactId, WorkspaceId};
 use switchboard_core::time::Timestamp;
 use switchboard_store::{Attachment, Change, ContactRecord, LoggedEvent, NewEvent, Role};
@@ -68,6 +69,31 @@ impl Addressing {
     }
 }
 
+/// Whether a customer's message comes from who it says, as a relay the
+/// endpoint trusts checked it (email: DMARC, SPF, DKIM).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SenderVerdict {
+    /// The sender's domain vouched for it.
+    Trusted,
+    /// The check failed: the sender is likely forged.
+    Failed,
+    /// Not checked, or nothing conclusive.
+    Unknown,
+}
+
+/// What was found of a message's sender, and by whom.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SenderCheck {
+    pub verdict: SenderVerdict,
+    /// The host that checked (an email's authserv-id), when one was believed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub checked_by: Option<String>,
+    /// Each method's result keyword (`spf`, `dkim`, `dmarc` → `pass`, `fail`…).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub results: BTreeMap<String, String>,
+}
+
 /// The payload of a `message` event.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct MessageBody {
@@ -91,6 +117,10 @@ pub struct MessageBody {
     /// Sent by a machine, not a person (an email auto-reply).
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub automatic: bool,
+    /// A customer's message: whether its sender is who it claims, where
+    /// the channel can tell.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sender_check: Option<SenderCheck>,
 }
 
 impl MessageBody {
@@ -106,6 +136,7 @@ impl MessageBody {
             addressing: Addressing::default(),
             client_id: None,
             automatic: false,
+            sender_check: None,
         }
     }
 

@@ -179,6 +179,8 @@ pub struct Row {
     pub contained: u64,
     pub handed_off: u64,
     pub containment: Option<f64>,
+    /// First- and next-response targets breached in the interval.
+    pub sla_breaches: u64,
     /// Handled contacts resolved (ended by the agent) in the interval.
     pub resolved: u64,
     pub fcr: Option<f64>,
@@ -216,6 +218,7 @@ pub fn counters(cell: &Cell, sl: Duration, short: Duration) -> Counters {
         transferred: cell.transferred,
         contained: cell.contained,
         handed_off: cell.handed_off,
+        sla_breaches: cell.sla_breaches,
         talk_ms: cell.talk_ms,
         hold_ms: cell.hold_ms,
         wrap_ms: cell.wrap_ms,
@@ -453,6 +456,7 @@ fn read(
                 contained: c.contained,
                 handed_off: c.handed_off,
                 containment: c.containment(),
+                sla_breaches: c.sla_breaches,
                 resolved: g.resolutions.len() as u64,
                 fcr: metrics::first_contact_resolution(&g.resolutions, &g.repeats, r.fcr_window),
                 csat_count: scores.len() as u64,

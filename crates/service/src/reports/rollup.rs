@@ -56,6 +56,8 @@ pub struct Cell {
     pub wrap_ms: u64,
     /// Ratings: `ratings[s]` answers scored `s`.
     pub ratings: [u64; 6],
+    /// Response targets breached (`sla_breached`).
+    pub sla_breaches: u64,
 }
 
 /// One agent's activity in one bucket.
@@ -193,6 +195,7 @@ impl Rollup {
                     s.hold_ms += (at - since).max(0) as u64;
                 }
             }
+            Some(Kind::SlaBreached) => self.cell(bucket, key(e.queue, e.agent)).sla_breaches += 1,
             Some(Kind::Csat) => {
                 let score = e.payload["score"].as_u64().unwrap_or(0).min(5) as usize;
                 self.cell(bucket, key(e.queue, e.agent)).ratings[score] += 1;

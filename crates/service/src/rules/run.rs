@@ -40,6 +40,7 @@ fn trigger_of(e: &LoggedEvent) -> Option<Trigger> {
         Kind::Message if customer_text(e).is_some() => Trigger::MessageReceived,
         Kind::ContactEnded | Kind::ContactLeft | Kind::ContactCancelled => Trigger::ContactEnded,
         Kind::Csat => Trigger::CsatReceived,
+        Kind::SlaBreached => Trigger::SlaBreached,
         _ => return None,
     })
 }
@@ -146,9 +147,11 @@ impl Service {
                 let (score, comment) = rating_of(e);
                 (comment, score)
             }
-            Trigger::ContactCreated => {
+            // The first message, or the latest one that waited too long.
+            Trigger::ContactCreated | Trigger::SlaBreached => {
                 let messages = self.store().contact_events(ws, id, Some(Kind::Message.as_str())).await?;
-                (messages.iter().find_map(customer_text), None)
+                let mut texts = messages.iter().filter_map(customer_text);
+                (if trigger == Trigger::ContactCreated { texts.next() } else { texts.next_back() }, None)
             }
             Trigger::ContactEnded => (None, None),
         };

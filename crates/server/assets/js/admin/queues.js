@@ -78,6 +78,10 @@ export function queuesTab() {
       const sticky = numberInput(st.sticky_seconds, { min: 0 });
       const handle = numberInput(st.expected_handle_seconds, { min: 1 });
       const announce = numberInput(st.announce_every_seconds || 0, { min: 0, max: 3600 });
+      // Response targets are set in minutes here, kept in seconds.
+      const minutes = (secs) => (secs == null ? null : secs / 60);
+      const firstResponse = numberInput(minutes(st.first_response_seconds), { min: 1, placeholder: 'no target' });
+      const nextResponse = numberInput(minutes(st.next_response_seconds), { min: 1, placeholder: 'no target' });
       const survey = checkbox({ label: 'Post-call survey: after the agent hangs up, the caller rates the call 1 to 5 by keypad', name: 'post_call_survey', checked: Boolean(st.post_call_survey), testid: 'queue-survey' });
       const voicemailKey = h('select', { dataset: { testid: 'queue-voicemail-key' } }, options([['', 'None'], ...VOICEMAIL_KEYS.map((k) => [k, k])], st.voicemail_key ?? ''));
       const voicemailMax = numberInput(st.voicemail_max_seconds ?? 120, { min: 10, max: 600, step: 1 });
@@ -110,6 +114,10 @@ export function queuesTab() {
           h('div', { class: 'row' },
             field({ label: 'Sticky routing (s)', name: 'sticky_seconds', input: sticky, hint: 'offer to the last agent first for this long; 0 = off' }),
             field({ label: 'Expected handle time (s)', name: 'expected_handle_seconds', input: handle, hint: 'for wait estimates until measured' })),
+          h('fieldset', null, h('legend', null, 'Response targets (email, SMS, messaging)'),
+            h('div', { class: 'row' },
+              field({ label: 'First response (min)', name: 'first_response_seconds', input: firstResponse, testid: 'queue-first-response', hint: 'from the customer\'s first message to an agent\'s first reply, in business hours' }),
+              field({ label: 'Next response (min)', name: 'next_response_seconds', input: nextResponse, testid: 'queue-next-response', hint: 'from each later customer message to the agent\'s next reply' }))),
           h('fieldset', null, h('legend', null, 'Callers (voice)'),
             field({ label: 'Announce place in line every (s)', name: 'announce_every_seconds', input: announce, testid: 'queue-announce', hint: 'callers hear their position and expected wait between the hold music; 0 = never, else 10 to 3600' }),
             survey,
@@ -142,6 +150,11 @@ export function queuesTab() {
           };
           if (voicemailKey.value) body.voicemail_key = voicemailKey.value;
           else delete body.voicemail_key;
+          for (const [key, input] of [['first_response_seconds', firstResponse], ['next_response_seconds', nextResponse]]) {
+            const m = input.read();
+            if (m == null) delete body[key];
+            else body[key] = m * 60;
+          }
           // A named calendar is sent only when chosen, so servers without them still accept the form.
           if (calendar.value) body.business_hours = Number(calendar.value);
           else delete body.business_hours;

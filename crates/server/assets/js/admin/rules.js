@@ -12,6 +12,7 @@ const EVENTS = [
   ['message_received', 'Message received'],
   ['contact_ended', 'Contact ended'],
   ['csat_received', 'CSAT received'],
+  ['sla_breached', 'SLA breached (a response target passed)'],
 ];
 const OPS = ['equals', 'not_equals', 'contains', 'not_contains', 'starts_with', 'greater_than', 'less_than', 'in', 'not_in', 'present', 'absent'];
 const ACTIONS = [

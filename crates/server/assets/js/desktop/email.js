@@ -113,14 +113,28 @@ export function emailBody(m) {
   return h('div', { class: 'text' }, body, history ? folded(h('pre', { class: 'history' }, history)) : null);
 }
 
-/** The heading of an email message: subject, and who else it went to. */
+/** What the sender check (SPF/DKIM/DMARC from a trusted relay) says: a badge's text, class and title. */
+export function senderBadge(check) {
+  if (!check) return null;
+  const found = Object.entries(check.results || {}).map(([method, result]) => `${method}=${result}`).join(' ');
+  const by = check.checked_by ? `checked by ${check.checked_by}: ${found || 'no results'}` : 'no trusted relay checked this message';
+  if (check.verdict === 'trusted') return { text: 'Verified sender', cls: 'available', title: by };
+  if (check.verdict === 'failed') return { text: 'Sender check failed', cls: 'failed', title: `${by}. The From address may be forged.` };
+  return { text: 'Sender not verified', cls: 'offline', title: by };
+}
+
+/** The heading of an email message: subject, who else it went to, and the sender check. */
 export function emailHeading(m) {
   const bits = [];
   if (m.to && m.to.length) bits.push(`To ${joinAddresses(m.to)}`);
   if (m.cc && m.cc.length) bits.push(`Cc ${joinAddresses(m.cc)}`);
   if (m.bcc && m.bcc.length) bits.push(`Bcc ${joinAddresses(m.bcc)}`);
-  if (!m.subject && !bits.length) return null;
-  return h('div', { class: 'mail-head muted', dataset: { testid: 'msg-mail-head' } }, m.subject ? h('strong', null, m.subject) : null, bits.length ? ` · ${bits.join(' · ')}` : null);
+  const check = senderBadge(m.sender_check);
+  if (!m.subject && !bits.length && !check) return null;
+  return h('div', { class: 'mail-head muted', dataset: { testid: 'msg-mail-head' } },
+    check ? h('span', { class: ['badge', check.cls], title: check.title, dataset: { testid: 'msg-sender-check', verdict: m.sender_check.verdict } }, check.text) : null,
+    check ? ' ' : null,
+    m.subject ? h('strong', null, m.subject) : null, bits.length ? ` · ${bits.join(' · ')}` : null);
 }
 
 /** The reply as HTML: the editor's text rendered by the same safe renderer as the preview. */

@@ -64,8 +64,11 @@ async fn roster_scoping(store: Store) {
         app.call("GET", &format!("/api/v1/reports/adherence?{range}&agent={bob}"), Some(&alice_token), None).await;
     assert_eq!(status, StatusCode::FORBIDDEN);
     let url_csv = format!("{}/api/v1/reports/adherence?{range}&format=csv", app.base);
-    let csv = app.http.get(&url_csv).bearer_auth(&admin_token).send().await.unwrap().text().await.unwrap();
-    assert!(csv.starts_with("start,start_local,id,name,"), "{csv}");
+    let resp = app.http.get(&url_csv).bearer_auth(&admin_token).send().await.unwrap();
+    assert_eq!(
+        (resp.status(), resp.headers()["content-type"].to_str().unwrap()),
+        (StatusCode::OK, "text/csv; charset=utf-8")
+    );
 
     // Rules are checked over HTTP too: a second shift on a day, a shift on a queue not served.
     let rules = json!({ "agent": bob, "days_off": ["Tue"] });

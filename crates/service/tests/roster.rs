@@ -137,7 +137,9 @@ async fn rosters_a_week(url: String) {
     };
     let refused = service.put_roster_shift(&admin, carol, carols.day, &wrong).await;
     assert!(matches!(&refused, Err(ServiceError::Conflict(m)) if m.contains("does not serve")), "{refused:?}");
-    let elsewhere = ShiftInput { start: When::Local(format!("{}T09:00", carols.day + Duration::days(1))), ..wrong };
+    let next = carols.day + Duration::days(1);
+    let elsewhere =
+        ShiftInput { start: When::Local(format!("{next}T09:00")), end: When::Local(format!("{next}T13:00")), ..wrong };
     let refused = service.put_roster_shift(&admin, carol, carols.day, &elsewhere).await;
     assert!(matches!(&refused, Err(ServiceError::Invalid { field, .. }) if field == "start"), "{refused:?}");
     service.delete_roster_shift(&admin, carol, carols.day).await.unwrap();

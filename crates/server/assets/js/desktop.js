@@ -80,7 +80,7 @@ const list = h('ul', { class: 'conv-list', dataset: { testid: 'conv-list' } });
 const listTitle = h('h2', { class: 'section-title' }, 'Conversations');
 const center = h('section', { 'aria-label': 'Conversation' });
 const panel = new CustomerPanel(names);
-const schedule = new ScheduleList();
+const schedule = new ScheduleList(myId);
 const help = helpDialog();
 
 const offers = new OfferStrip({

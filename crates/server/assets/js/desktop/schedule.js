@@ -10,7 +10,8 @@ const REFRESH_EVERY = 10 * 60 * 1000;
 const time = (local) => local.slice(11, 16);
 
 export class ScheduleList {
-  constructor() {
+  constructor(agent) {
+    this.agent = agent;
     this.list = h('ul', { class: 'schedule-list', dataset: { testid: 'my-schedule' } });
     this.now = h('p', { class: 'muted', dataset: { testid: 'my-schedule-now' } });
     this.el = h('details', { open: true, class: 'my-schedule' }, h('summary', { class: 'section-title' }, 'My schedule'), this.now, this.list);
@@ -21,7 +22,8 @@ export class ScheduleList {
 
   async load() {
     try {
-      this.roster = await get('planning/roster?days=8');
+      // Supervisors at the desktop would otherwise get everyone's shifts.
+      this.roster = await get(`planning/roster?days=8&agent=${this.agent}`);
     } catch (err) {
       replace(this.list, h('li', { class: 'muted' }, `Not available: ${err.message}`));
       return;

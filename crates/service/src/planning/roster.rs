@@ -816,8 +816,11 @@ mod tests {
     fn rest_days_and_caps_are_enforced() {
         let a = staff(1, &[1], |r| r.max_days = 2);
         let late = shift(7, 1, 15, 8); // Mon 15:00–23:00
-        assert!(breaks_rules(&a, &[late.clone()], &shift(8, 1, 6, 8)).unwrap().contains("rest"), "7 h of rest");
-        assert!(breaks_rules(&a, &[late.clone()], &shift(8, 1, 10, 8)).is_none(), "11 h of rest");
+        assert!(
+            breaks_rules(&a, std::slice::from_ref(&late), &shift(8, 1, 6, 8)).unwrap().contains("rest"),
+            "7 h of rest"
+        );
+        assert!(breaks_rules(&a, std::slice::from_ref(&late), &shift(8, 1, 10, 8)).is_none(), "11 h of rest");
         let two = [late.clone(), shift(8, 1, 10, 8)];
         assert!(breaks_rules(&a, &two, &shift(10, 1, 10, 8)).unwrap().contains("days"));
         // The next Monday is another week.

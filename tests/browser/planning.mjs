@@ -8,7 +8,8 @@
 //   interval with over/under, and shifts from the templates; a +50 %
 //   adjustment on the day shown raises the agents required and is listed,
 //   then removed; a what-if replays yesterday with two more Billing agents
-//   next to what happened. Saves docs/screenshots/planning.png when
+//   next to what happened; next week's roster is drafted from the
+//   schedules, published, and one shift removed. Saves docs/screenshots/planning.png when
 //   SCREENSHOTS_DOCS is set, else planning.png in SCREENSHOTS (default: the
 //   temp directory).
 //
@@ -93,6 +94,22 @@ try {
     if (!/contacts of \d{4}-\d{2}-\d{2} replayed/.test(status)) fail(`status: ${status}`);
     const file = process.env.SCREENSHOTS_DOCS ? join(process.env.SCREENSHOTS_DOCS, 'planning.png') : join(shots, 'planning.png');
     await page.screenshot({ path: file, fullPage: true });
+  });
+
+  await check('next week drafted from the schedules, published, and a shift removed', async () => {
+    await page.getByTestId('roster-draft').click();
+    await waitFor('the draft', async () => /^Draft:/.test(await page.getByTestId('roster-status').textContent()) || await page.getByTestId('roster-status').textContent(), 60000);
+    const given = await page.locator('[data-testid=roster-shift]:not([data-agent=""])').count();
+    if (given < 3) fail(`${given} shifts given to agents`);
+    if ((await page.getByTestId('roster-agent').count()) !== 3) fail('not the demo\'s three agents');
+    await page.getByTestId('roster-publish').click();
+    await waitFor('published', async () => /^Published: \d+ shifts/.test(await page.getByTestId('roster-status').textContent()) || await page.getByTestId('roster-status').textContent(), 30000);
+    const published = await page.getByTestId('roster-shift').count();
+    if (published !== given) fail(`${published} published of ${given}`);
+    await page.getByTestId('roster-shift').first().click();
+    await page.getByTestId('roster-remove').click();
+    await waitFor('one shift fewer', async () => (await page.getByTestId('roster-shift').count()) === published - 1 || `${await page.getByTestId('roster-shift').count()} shifts`, 30000);
+    await page.getByTestId('adherence-table').waitFor();
   });
 } finally {
   await finish();

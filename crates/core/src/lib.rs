@@ -6,6 +6,7 @@
 //! [`time::Timestamp`]), opens no file or socket and spawns no thread, so the
 //! same engine serves the server, the tests and the simulator.
 
+pub mod adherence;
 pub mod agent;
 pub mod attributes;
 pub mod calendar;

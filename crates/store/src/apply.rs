@@ -111,6 +111,7 @@ pub(crate) async fn apply(
     edits::write(w, &plan.articles, shape, p).await?;
     plan.attachments.upsert(w, shape, p).await?;
     edits::write(w, &plan.endpoints, shape, p).await?;
+    edits::write(w, &plan.roster, shape, p).await?;
     for run in runs(&plan.events, |_| None::<()>, shape.max_rows) {
         w.run(append(run, p)).await?;
     }
@@ -136,6 +137,7 @@ struct Plan<'a> {
     articles: Vec<Edit<'a, Article>>,
     attachments: Vec<&'a Attachment>,
     endpoints: Vec<Edit<'a, EndpointRecord>>,
+    roster: Vec<Edit<'a, RosterShift>>,
     /// With the index of the batch each belongs to.
     events: Vec<(usize, &'a NewEvent)>,
 }
@@ -181,6 +183,10 @@ impl<'a> Plan<'a> {
             Change::PutAttachment(a) => self.attachments.push(a),
             Change::PutEndpoint(e) => self.endpoints.push(Edit::Put(e)),
             Change::DeleteEndpoint { workspace, id } => self.endpoints.push(Edit::Delete((*workspace, *id))),
+            Change::PutRosterShift(r) => self.roster.push(Edit::Put(r)),
+            Change::DeleteRosterShift { workspace, agent, day } => {
+                self.roster.push(Edit::Delete((*workspace, *agent, day.as_str())))
+            }
         }
     }
 }

@@ -17,7 +17,7 @@
 //! also take deletes), `rows` (how values are stored and read back) and
 //! `writer` (group commit); a few subjects have a module of their own for
 //! all of that: `webhooks`, `documents`, `kb` (articles and their search),
-//! `attachments` and `endpoints`. The `sqlite` and `postgres` modules hold only what
+//! `attachments`, `endpoints` and `rosters` (published shifts). The `sqlite` and `postgres` modules hold only what
 //! differs: migrations, connection setup, how a write transaction begins,
 //! the placeholder style of the generated statements, the full-text search
 //! statement, and backup.
@@ -32,6 +32,7 @@ mod endpoints;
 mod kb;
 mod postgres;
 mod queries;
+mod rosters;
 mod rows;
 mod sqlite;
 mod statements;

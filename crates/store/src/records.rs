@@ -614,6 +614,43 @@ pub enum Change {
         workspace: WorkspaceId,
         id: EndpointId,
     },
+    PutRosterShift(RosterShift),
+    /// Deletes an agent's shift on a local day, in this workspace only; one
+    /// that is not there is no error.
+    DeleteRosterShift {
+        workspace: WorkspaceId,
+        agent: UserId,
+        day: String,
+    },
+}
+
+/// One agent's shift on one local day of a published roster.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct RosterShift {
+    pub workspace: WorkspaceId,
+    pub agent: UserId,
+    /// The local date (`YYYY-MM-DD`, the workspace's time zone) the shift
+    /// starts on: with the agent, the key, so an agent has at most one shift
+    /// a day.
+    pub day: String,
+    /// The queue the agent covers during the shift.
+    pub queue: QueueId,
+    /// The shift template it came from (or `manual`).
+    pub template: String,
+    pub start: Timestamp,
+    pub end: Timestamp,
+    pub breaks: Vec<ShiftBreak>,
+    pub updated_at: Timestamp,
+}
+
+/// A break within a shift, `[start, end)`.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ShiftBreak {
+    pub start: Timestamp,
+    pub end: Timestamp,
+    /// A paid break counts towards the agent's hours; an unpaid one (lunch) does not.
+    #[serde(default)]
+    pub paid: bool,
 }
 
 /// Filters for listing contacts; all optional, combined with AND.

@@ -1,5 +1,5 @@
 // The agent desktop: state, offers, the conversations held, the customer
-// of the selected one. Live from the events WebSocket; every 15 s (and on
+// of the selected one, the agent's schedule. Live from the events WebSocket; every 15 s (and on
 // reconnect) checked against the agent's own statistics, which list the
 // contacts the engine says the agent holds.
 
@@ -12,6 +12,7 @@ import { CustomerPanel } from './desktop/customer.js';
 import { OfferStrip } from './desktop/offers.js';
 import { transferDialog } from './desktop/wrapup.js';
 import { helpDialog, installShortcuts } from './desktop/keys.js';
+import { ScheduleList } from './desktop/schedule.js';
 
 const AWAY_REASONS = ['Break', 'Lunch', 'Meeting', 'Training'];
 const RECONCILE_EVERY = 15000;
@@ -79,6 +80,7 @@ const list = h('ul', { class: 'conv-list', dataset: { testid: 'conv-list' } });
 const listTitle = h('h2', { class: 'section-title' }, 'Conversations');
 const center = h('section', { 'aria-label': 'Conversation' });
 const panel = new CustomerPanel(names);
+const schedule = new ScheduleList(myId);
 const help = helpDialog();
 
 const offers = new OfferStrip({
@@ -108,11 +110,12 @@ replace(
   banner,
   offers.el,
   h('div', { class: 'desktop' },
-    h('section', { 'aria-label': 'Conversations' }, listTitle, list),
+    h('section', { 'aria-label': 'Conversations' }, listTitle, list, schedule.el),
     center,
     h('section', { 'aria-label': 'Customer' }, panel.el)),
 );
 helpButton.addEventListener('click', () => help.toggle());
+schedule.load();
 
 // ----- the agent's state ----------------------------------------------------
 

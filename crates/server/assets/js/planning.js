@@ -3,12 +3,16 @@
 // week), the agents each interval needs against the agents the shifts put
 // to work, planners' adjustments to the forecast, and what-if replays of a
 // past day with changed staffing. One day of the plan is shown at a time.
+// The week's roster (named agents on the shifts) is `planning/roster.js`,
+// schedule adherence `planning/adherence.js`.
 
 import { del, get, listOf, post } from './api.js';
 import { duration, h, notice, options, percent, replace } from './dom.js';
 import { requireLogin, userMenu } from './session.js';
 import { countLines, stackedBars } from './charts.js';
 import { addDays, today } from './dates.js';
+import { rosterSection } from './planning/roster.js';
+import { adherenceSection } from './planning/adherence.js';
 
 const COLORS = { offered: '#0b5cd5', adjusted: '#8a5a00', required: '#b3261e', scheduled: '#1b7a36', agents: '#0b5cd5' };
 const WEEKS = [['1', 'Next week'], ['2', '2 weeks'], ['4', '4 weeks']];
@@ -92,6 +96,8 @@ replace(
       h('h2', { id: 'psh-title' }, 'Shifts'),
       shiftSummary,
       shiftTable),
+    rosterSection({ zone, queues, banner }),
+    adherenceSection({ zone, banner }),
     h('section', { class: 'board-section wide', 'aria-labelledby': 'pt-title' },
       h('h2', { id: 'pt-title' }, 'Intervals of the day shown'),
       h('table', { class: 'data', dataset: { testid: 'plan-table' } }, head, body)),

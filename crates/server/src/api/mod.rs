@@ -21,6 +21,7 @@ mod panics;
 mod people;
 mod planning;
 mod reports;
+mod roster;
 mod rules;
 mod seen;
 mod selfservice;
@@ -31,6 +32,7 @@ pub use errors::ApiError;
 use crate::auth::Principal;
 use crate::service::Service;
 use crate::service::documents::{BusinessHours, CannedResponse, Disposition, DocumentBody, KbCategory};
+use crate::service::planning::roster::WorkRules;
 use crate::service::planning::{PlanningAdjustment, ShiftTemplate};
 use axum::Router;
 use axum::extract::{DefaultBodyLimit, FromRequest, FromRequestParts, Request};
@@ -88,11 +90,15 @@ pub fn router(service: AppState, assets: Arc<crate::web::Assets>) -> Router {
         .route("/stats/agents", get(handlers::agent_stats))
         .route("/stats/intervals", get(handlers::interval_stats))
         .route("/stats/csat", get(handlers::csat_stats))
+        .route("/reports/adherence", get(reports::adherence))
         .route("/reports/{dimension}", get(reports::report))
         .route("/planning/forecast", get(planning::plan::<{ planning::FORECAST }>))
         .route("/planning/staffing", get(planning::plan::<{ planning::STAFFING }>))
         .route("/planning/schedule", get(planning::plan::<{ planning::SCHEDULE }>))
         .route("/planning/what-if", post(planning::what_if))
+        .route("/planning/roster", get(roster::read).post(roster::publish))
+        .route("/planning/roster/draft", post(roster::draft))
+        .route("/planning/roster/{agent}/{day}", put(roster::put_shift).delete(roster::delete_shift))
         .route("/workspace", get(handlers::workspace).put(handlers::update_workspace))
         .route("/workspace/daily-summary", get(rules::daily_summary).put(rules::set_daily_summary))
         .route("/rules", get(rules::list).post(rules::create))
@@ -135,6 +141,7 @@ pub fn router(service: AppState, assets: Arc<crate::web::Assets>) -> Router {
     let api = document_routes::<BusinessHours>(api, "/business-hours");
     let api = document_routes::<PlanningAdjustment>(api, "/planning/adjustments");
     let api = document_routes::<ShiftTemplate>(api, "/planning/shifts");
+    let api = document_routes::<WorkRules>(api, "/planning/work-rules");
     let api = document_routes::<KbCategory>(api, "/kb/categories")
         .fallback(handlers::not_found)
         .layer(axum::middleware::from_fn(errors::json_errors));

@@ -1,9 +1,10 @@
 //! `GET /reports/{dimension}`: historical reports as JSON, or as CSV with
-//! `format=csv` or `Accept: text/csv`.
+//! `format=csv` or `Accept: text/csv`; `GET /reports/adherence` likewise.
 
 use super::extract::{Needs, Path, Query, Supervisor};
-use super::{ApiError, AppState};
+use super::{ApiError, AppState, Auth};
 use crate::service::ServiceError;
+use crate::service::reports::adherence::AdherenceRequest;
 use crate::service::reports::intervals::Interval;
 use crate::service::reports::{Bound, DEFAULT_FCR_WINDOW, Dimension, ReportRequest};
 use axum::Json;
@@ -12,6 +13,7 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use std::time::Duration;
+use switchboard_core::ids::UserId;
 use switchboard_core::metrics::DEFAULT_SHORT_ABANDON;
 
 #[derive(Deserialize)]
@@ -80,3 +82,40 @@ fn dimension_name(d: Dimension) -> &'static str {
 
 /// What a line starts with; the measures follow by name.
 const LEADING: [&str; 4] = ["start", "start_local", "id", "name"];
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AdherenceQuery {
+    from: String,
+    to: String,
+    #[serde(default)]
+    interval: Option<String>,
+    #[serde(default)]
+    agent: Option<u64>,
+    #[serde(default)]
+    format: Option<String>,
+}
+
+/// `GET /reports/adherence`: scheduled against actual per agent and
+/// interval (a day by default). Agents get their own rows only.
+pub async fn adherence(
+    State(s): State<AppState>,
+    Auth(p): Auth,
+    Query(q): Query<AdherenceQuery>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    let interval = match q.interval.as_deref() {
+        None => Interval::Day,
+        Some(i) => {
+            Interval::parse(i).ok_or_else(|| ServiceError::invalid("interval", "15m, 30m, 60m, day, week or month"))?
+        }
+    };
+    let request =
+        AdherenceRequest { from: q.from.parse()?, to: q.to.parse::<Bound>()?, interval, agent: q.agent.map(UserId) };
+    let csv = super::csv_export::wanted(q.format.as_deref(), &headers)?;
+    let report = s.adherence(&p, &request).await?;
+    if !csv {
+        return Ok(Json(report).into_response());
+    }
+    super::csv_export::download(&report.rows, &LEADING, &format!("adherence-{}-{}", q.from, q.to))
+}

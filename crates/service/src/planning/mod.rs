@@ -10,6 +10,7 @@
 //! change is committed with an audit event.
 
 mod history;
+pub mod roster;
 pub mod whatif;
 
 use crate::auth::Principal;

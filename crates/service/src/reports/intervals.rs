@@ -46,7 +46,7 @@ impl Interval {
 }
 
 /// The local date holding `at` (ms).
-fn local_date(zone: Tz, at: i64) -> NaiveDate {
+pub fn local_date(zone: Tz, at: i64) -> NaiveDate {
     zone.timestamp_millis_opt(at)
         .single()
         .map_or_else(|| Utc.timestamp_millis_opt(at).unwrap().date_naive(), |t| t.date_naive())
@@ -54,7 +54,7 @@ fn local_date(zone: Tz, at: i64) -> NaiveDate {
 
 /// The first instant of local date `d`, ms. Where a day has no midnight
 /// (clocks moved forward across it) it starts at its first existing minute.
-fn day_start(zone: Tz, d: NaiveDate) -> i64 {
+pub fn day_start(zone: Tz, d: NaiveDate) -> i64 {
     let midnight = d.and_time(NaiveTime::MIN);
     (0..=180)
         .find_map(|m| zone.from_local_datetime(&(midnight + chrono::Duration::minutes(m))).earliest())

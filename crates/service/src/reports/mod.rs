@@ -9,6 +9,7 @@
 //! costs one pass over the log (docs/BENCHMARKS.md has the numbers);
 //! answering reads only the 15-minute cells of the range.
 
+pub mod adherence;
 pub mod intervals;
 pub mod rollup;
 

@@ -135,6 +135,9 @@ pub struct Rollup {
     pub from: i64,
     pub cells: BTreeMap<(i64, Key), Cell>,
     pub activity: BTreeMap<(i64, UserId), Activity>,
+    /// Each agent's state changes, `(ms, new state)` in time order: what
+    /// schedule adherence is measured against.
+    pub timelines: HashMap<UserId, Vec<(i64, AgentState)>>,
     /// Each contact's first appearance: (customer, ms). A contact whose
     /// customer is learnt later is added then, at its first time.
     pub starts: Vec<(CustomerId, i64)>,
@@ -292,6 +295,11 @@ impl Rollup {
                 if *from == AgentState::Offline && *to != AgentState::Offline {
                     self.act(bucket, agent).logins += 1;
                 }
+                let timeline = self.timelines.entry(agent).or_default();
+                // The demo's generated history is logged after later events:
+                // keep the timeline in time order all the same.
+                let at_or_before = timeline.partition_point(|c| c.0 <= at);
+                timeline.insert(at_or_before, (at, *to));
                 let reason = reason.as_ref().map(|ReasonCode(r)| r.clone());
                 let next = Current { state: *to, reason, since: at };
                 if let Some(prev) = self.agents.insert(agent, next) {

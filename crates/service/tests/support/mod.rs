@@ -32,6 +32,7 @@ pub async fn postgres_url() -> String {
     format!("{base}/{name}")
 }
 
+#[allow(dead_code)] // a test on a clock of its own opens its service itself
 pub async fn service(url: &str) -> Service {
     Service::open(url, system_clock(), 12).await.unwrap()
 }

@@ -97,6 +97,7 @@ function columns(dim) {
     ['SL', (r) => pct(r.service_level)],
     ['ASA', (r) => secs(r.asa_seconds)],
     ['AHT', (r) => secs(r.aht_seconds)],
+    ['Hold', (r) => secs(r.hold_seconds)],
     ['Transfers', (r) => pct(r.transfer_rate)],
     ['Contained', (r) => pct(r.containment)],
     ['SLA breaches', (r) => num(r.sla_breaches)],

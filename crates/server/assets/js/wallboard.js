@@ -38,6 +38,7 @@ const tiles = {
   abandoned: tile('Abandoned', 'kpi-abandoned'),
   sl: tile('Service level', 'kpi-sl'),
   asa: tile('ASA', 'kpi-asa'),
+  available: tile('Agents available', 'kpi-available'),
   csat: tile('CSAT', 'kpi-csat'),
   sla: tile('Response targets breached', 'kpi-sla'),
 };
@@ -215,6 +216,8 @@ function drawTiles(t, day, csat) {
   const sl = day && day.sl !== null ? day.sl : t.sl;
   set('sl', fmtPct(sl), `target ${target}%`, slClass(sl, target));
   set('asa', fmtSecs(t.asa));
+  const count = (state) => agentRows.filter((r) => r.state === state).length;
+  set('available', String(count('available')), `${count('on_contact') + count('wrap_up')} on contacts or wrap-up`, agentRows.length && !count('available') && t.waiting ? 'amber' : '');
   set('sla', String(t.slaBreaches), `${t.slaBreachedNow} open past target now`, t.slaBreachedNow ? 'bad' : '');
   set('csat', csat != null ? csat.toFixed(1) : '–', csat != null ? 'of 5' : 'no ratings yet');
 }

@@ -68,10 +68,26 @@ impl Service {
     /// Whether the contact is on hold now: held since it was last resumed
     /// or answered (a hold left open by a transfer is not the next agent's).
     pub async fn on_hold(&self, ws: WorkspaceId, id: ContactId) -> Result<bool, ServiceError> {
-        let mut last = [0u64; 3];
-        for (i, kind) in [Kind::ContactHeld, Kind::ContactResumed, Kind::OfferAccepted].into_iter().enumerate() {
-            last[i] = self.store().contact_events(ws, id, Some(kind.as_str())).await?.last().map_or(0, |e| e.id);
+        let [held, resumed, accepted] =
+            self.latest_of(ws, id, [Kind::ContactHeld, Kind::ContactResumed, Kind::OfferAccepted]).await?;
+        Ok(held > resumed.max(accepted))
+    }
+
+    /// The id of the contact's latest event of each of `kinds` (0 for none),
+    /// from one read of its log: which of two toggles came last (held or
+    /// resumed, paused or resumed).
+    pub(crate) async fn latest_of<const N: usize>(
+        &self,
+        ws: WorkspaceId,
+        id: ContactId,
+        kinds: [Kind; N],
+    ) -> Result<[u64; N], ServiceError> {
+        let mut last = [0u64; N];
+        for e in self.store().contact_events(ws, id, None).await? {
+            if let Some(i) = kinds.iter().position(|k| k.as_str() == e.kind) {
+                last[i] = last[i].max(e.id);
+            }
         }
-        Ok(last[0] > last[1].max(last[2]))
+        Ok(last)
     }
 }

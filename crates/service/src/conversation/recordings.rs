@@ -52,12 +52,9 @@ impl Service {
         let live = self.conversations().get(id);
         let _live = live.lock().await;
         // Paused now when its latest pause came after its latest resume.
-        let mut latest = Vec::new();
-        for kind in [Kind::RecordingPaused, Kind::RecordingResumed] {
-            let events = self.store().contact_events(p.workspace, id, Some(kind.as_str())).await?;
-            latest.push(events.last().map(|e| e.id));
-        }
-        let paused_now = latest[0] > latest[1];
+        let [paused, resumed] =
+            self.latest_of(p.workspace, id, [Kind::RecordingPaused, Kind::RecordingResumed]).await?;
+        let paused_now = paused > resumed;
         if paused_now == pause {
             let state = if pause { "paused" } else { "not paused" };
             return Err(ServiceError::Conflict(format!("the recording of contact {} is {state} already", id.0)));

@@ -119,7 +119,7 @@ impl Capacity {
         if self.exclusive.contains(c) && load.total > 0 {
             return false;
         }
-        !self.exclusive.iter().any(|x| load.per_channel[x.index()] > 0)
+        !self.exclusive.meets(load.busy)
     }
 }
 
@@ -128,17 +128,24 @@ impl Capacity {
 pub struct Load {
     per_channel: [u8; Channel::COUNT],
     total: u8,
+    /// The channels with at least one contact, kept beside the counts so
+    /// that the exclusive-channel rule is one mask test per decision.
+    busy: ChannelSet,
 }
 
 impl Load {
     pub fn add(&mut self, c: Channel) {
         self.per_channel[c.index()] += 1;
         self.total += 1;
+        self.busy.insert(c);
     }
 
     pub fn remove(&mut self, c: Channel) {
         self.per_channel[c.index()] -= 1;
         self.total -= 1;
+        if self.per_channel[c.index()] == 0 {
+            self.busy.remove(c);
+        }
     }
 
     pub fn total(&self) -> u8 {
@@ -258,6 +265,19 @@ mod tests {
         load.remove(Channel::Chat);
         load.add(Channel::Voice);
         assert!(!cap.can_take(&load, Channel::Chat));
+    }
+
+    #[test]
+    fn an_exclusive_channel_waits_for_the_last_contact_of_another_to_end() {
+        let cap = Capacity::default();
+        let mut load = Load::default();
+        load.add(Channel::Chat);
+        load.add(Channel::Chat);
+        load.remove(Channel::Chat);
+        assert!(!cap.can_take(&load, Channel::Voice), "one chat is still open");
+        load.remove(Channel::Chat);
+        assert!(cap.can_take(&load, Channel::Voice));
+        assert_eq!(load, Load::default(), "the same load as one that never held a contact");
     }
 
     #[test]

@@ -86,6 +86,10 @@ impl ChannelSet {
         self.0 |= 1 << c.index();
     }
 
+    pub fn remove(&mut self, c: Channel) {
+        self.0 &= !(1 << c.index());
+    }
+
     pub fn contains(self, c: Channel) -> bool {
         self.0 & (1 << c.index()) != 0
     }
@@ -94,8 +98,21 @@ impl ChannelSet {
         self.0 == 0
     }
 
+    /// The members in index order. Walks the set bits only: the matcher
+    /// calls this for every queue an agent serves on every decision.
     pub fn iter(self) -> impl Iterator<Item = Channel> {
-        Channel::ALL.into_iter().filter(move |c| self.contains(*c))
+        let mut bits = self.0;
+        std::iter::from_fn(move || {
+            let i = bits.trailing_zeros() as usize;
+            let c = *Channel::ALL.get(i)?;
+            bits &= bits - 1;
+            Some(c)
+        })
+    }
+
+    /// Whether the two sets share a channel.
+    pub fn meets(self, other: ChannelSet) -> bool {
+        self.0 & other.0 != 0
     }
 }
 
@@ -108,5 +125,24 @@ impl Serialize for ChannelSet {
 impl<'de> Deserialize<'de> for ChannelSet {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         Ok(ChannelSet::of(Vec::<Channel>::deserialize(d)?))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_set_lists_its_members_in_index_order() {
+        for bits in 0u16..(1 << Channel::COUNT) {
+            let set = ChannelSet::of(Channel::ALL.into_iter().filter(|c| bits & (1 << c.index()) != 0));
+            let listed: Vec<Channel> = set.iter().collect();
+            let expected: Vec<Channel> = Channel::ALL.into_iter().filter(|c| set.contains(*c)).collect();
+            assert_eq!(listed, expected);
+            let mut emptied = set;
+            listed.iter().for_each(|c| emptied.remove(*c));
+            assert!(emptied.is_empty());
+            assert_eq!(set.meets(ChannelSet::of([Channel::Voice])), set.contains(Channel::Voice));
+        }
     }
 }

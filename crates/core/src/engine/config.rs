@@ -201,8 +201,14 @@ impl<M: Matcher> Engine<M> {
             skills.sort();
             skills.dedup();
             m.skill_score = skills.iter().map(|s| ag.config.skills.level(*s) as i64).sum();
-            m.shared_matches =
-                q.step_preds.iter().flatten().copied().filter(|p| w.preds.get(*p).matches(facts)).collect();
+            // Two steps may bind to one predicate: each is listed once, so
+            // that the agent has one entry per ready set.
+            m.shared_matches.clear();
+            for p in q.step_preds.iter().flatten() {
+                if !m.shared_matches.contains(p) && w.preds.get(*p).matches(facts) {
+                    m.shared_matches.push(*p);
+                }
+            }
         }
     }
 

@@ -191,7 +191,8 @@ impl Matcher for IndexedMatcher {
                 if channels.peek().is_none() {
                     continue;
                 }
-                let key = w.order_key(a, m.queue);
+                // The membership is at hand: no need to look it up again.
+                let key = queue.ordering.key(&ag.rank(m));
                 let id = ag.config.id;
                 // The per-channel set serves contacts whose predicate is their own.
                 let general = !queue.all_steps_shared();
@@ -211,16 +212,23 @@ impl Matcher for IndexedMatcher {
             return;
         }
         // Entries that stay keep their stamps; only the others leave and join.
+        // Spots are distinct (memberships, their channels and their
+        // deduplicated shared predicates) and listed in the same order each
+        // time, so a kept entry is nearly always the next old one: the search
+        // starts there instead of scanning from the front.
         let mut next = std::mem::take(&mut self.spare);
         next.clear();
         let first_new = self.stamp + 1;
+        let mut kept_any = false;
+        let mut cursor = 0;
         for spot in &fresh {
-            // Two steps may bind to one predicate: one entry per set.
-            if next.iter().any(|(n, _)| n == spot) {
-                continue;
-            }
-            match old.iter().find(|(o, _)| o == spot) {
-                Some(kept) => next.push(*kept),
+            let found = old[cursor..].iter().position(|(o, _)| o == spot).map(|k| cursor + k);
+            match found.or_else(|| old[..cursor].iter().position(|(o, _)| o == spot)) {
+                Some(k) => {
+                    next.push(old[k]);
+                    cursor = k + 1;
+                    kept_any = true;
+                }
                 None => {
                     self.stamp += 1;
                     next.push((*spot, self.stamp));
@@ -228,7 +236,9 @@ impl Matcher for IndexedMatcher {
             }
         }
         let mut old = std::mem::replace(&mut self.ready_entries[i], next);
-        old.retain(|(_, s)| !holds(&self.ready_entries, a, *s));
+        if kept_any {
+            old.retain(|(_, s)| !holds(&self.ready_entries, a, *s));
+        }
         self.leave(w, a, &old);
         for k in 0..self.ready_entries[i].len() {
             let entry = self.ready_entries[i][k];

@@ -376,6 +376,11 @@ function onEvent(ev) {
     presenceSoon();
     return;
   }
+  // A supervisor published or edited my shifts.
+  if (ev.kind === 'roster_changed' && ev.agent === myId) {
+    schedule.load();
+    return;
+  }
   if (work.apply(ev)) {
     sync();
     flush();

@@ -136,6 +136,7 @@ try {
 
   const desk = await login('desktop', 'bob@demo.example', '/desktop');
   await desk.getByTestId('my-schedule-day').first().waitFor();
+  await waitFor('Bob\'s desktop live', async () => (await desk.getByTestId('connection').textContent()) === 'Live' || await desk.getByTestId('connection').textContent());
 
   await check('next week drafted from the schedules, published, and a shift removed', async () => {
     await page.getByTestId('roster-draft').click();

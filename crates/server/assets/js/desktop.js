@@ -407,8 +407,12 @@ new EventStream({
     conn.className = `conn ${status}`;
     conn.textContent = status === 'open' ? 'Live' : status === 'reconnecting' ? 'Reconnecting…' : 'Offline';
     // Open: the resume fills in events, the poll anything else (and, the
-    // first time, what happened between the first read and the socket).
-    if (status === 'open') poll();
+    // first time, what happened between the first read and the socket),
+    // the schedule a roster published meanwhile.
+    if (status === 'open') {
+      poll();
+      schedule.load();
+    }
   },
 }).start();
 

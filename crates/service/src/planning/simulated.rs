@@ -319,7 +319,8 @@ impl Setup<'_> {
             .into_iter()
             .map(|(id, queue, name, channels, offered)| {
                 let outcome = &staffed.queues[id.0 as usize - 1];
-                let judged = |i: usize| offered[i] >= 1.0;
+                // As the search judges: a contact a day on average, simulated.
+                let judged = |i: usize| outcome.offered[i] >= 1.0;
                 let met = outcome
                     .service_level
                     .iter()

@@ -74,7 +74,7 @@ test('wallboard: colours against the target', () => {
   assert.equal(metrics.asaClass(25, 20), 'amber');
   assert.equal(metrics.asaClass(31, 20), 'bad');
   assert.equal(metrics.slTarget({ settings: {} }), 80);
-  assert.equal(metrics.slTarget({ settings: { sl_target: 0.9 } }), 90);
+  assert.equal(metrics.slTarget({ settings: { sl_target_percent: 90 } }), 90);
 });
 
 test('wallboard: totals weight SL and ASA by handled contacts', () => {

@@ -7,8 +7,13 @@ use switchboard_core::erlang::StaffingInput;
 use switchboard_core::sim::staffing::{Search, staff};
 use switchboard_core::sim::{Scenario, run as run_sim};
 
-fn search(seeds: u32) -> Search {
-    Search { sl_target: 0.8, seeds, max_per_group: 200 }
+/// 80 % for each of `queues` queues.
+fn search(seeds: u32, queues: usize) -> Search {
+    Search { sl_targets: vec![0.8; queues], seeds, max_per_group: 200 }
+}
+
+fn to_the_end() -> impl FnMut() -> bool {
+    || true
 }
 
 #[test]
@@ -32,7 +37,7 @@ fn one_queue_gets_what_erlang_c_says() {
     .unwrap()
     .compile()
     .unwrap();
-    let staffed = staff(&scenario, &search(40)).unwrap();
+    let staffed = staff(&scenario, &search(40, 1), &mut to_the_end()).unwrap();
     for (i, calls) in [60.0, 120.0, 200.0, 90.0].into_iter().enumerate() {
         let erlang = StaffingInput::new(calls, Duration::from_secs(1800), Duration::from_secs(180)).staff().unwrap();
         let simulated = staffed.agents[0][i];
@@ -82,8 +87,9 @@ const SHARED: &str = r#"
 #[test]
 fn shared_agents_need_fewer_hours_than_erlang_per_queue_and_none_is_spare() {
     let compiled = Scenario::from_toml(SHARED).unwrap().compile().unwrap();
-    let s = search(20);
-    let staffed = staff(&compiled, &s).unwrap();
+    let s = search(20, 2);
+    let staffed = staff(&compiled, &s, &mut to_the_end()).unwrap();
+    assert!(staffed.complete);
     assert_eq!(staffed.groups, ["billing", "sales", "both"]);
     assert!(
         staffed.agent_hours < staffed.erlang_agent_hours,
@@ -134,8 +140,45 @@ fn shared_agents_need_fewer_hours_than_erlang_per_queue_and_none_is_spare() {
 #[test]
 fn bad_searches_are_refused() {
     let compiled = Scenario::from_toml(SHARED).unwrap().compile().unwrap();
-    assert!(staff(&compiled, &Search { sl_target: 0.0, ..search(1) }).is_err());
-    assert!(staff(&compiled, &Search { seeds: 0, ..search(1) }).is_err());
-    let err = staff(&compiled, &Search { max_per_group: 1, ..search(2) }).unwrap_err();
+    let go = &mut to_the_end();
+    assert!(staff(&compiled, &Search { sl_targets: vec![0.8, 0.0], ..search(1, 2) }, go).is_err());
+    assert!(staff(&compiled, &Search { sl_targets: vec![0.8], ..search(1, 2) }, go).is_err());
+    assert!(staff(&compiled, &Search { seeds: 0, ..search(1, 2) }, go).is_err());
+    let err = staff(&compiled, &Search { max_per_group: 1, ..search(2, 2) }, go).unwrap_err();
     assert!(err.to_string().contains("no group serving it can be added"), "{err}");
+}
+
+/// Each queue is staffed for its own target: a loose one is not held to a
+/// strict one's, and the strict one is met.
+#[test]
+fn every_queue_meets_its_own_target() {
+    let compiled = Scenario::from_toml(SHARED).unwrap().compile().unwrap();
+    let targets = [0.6, 0.95];
+    let own = staff(&compiled, &Search { sl_targets: targets.to_vec(), ..search(20, 2) }, &mut to_the_end()).unwrap();
+    for (q, target) in own.queues.iter().zip(targets) {
+        assert_eq!(q.sl_target, target);
+        for (i, sl) in q.service_level.iter().enumerate() {
+            assert!(sl.is_some_and(|sl| sl >= target - 1e-12), "{} at interval {i}: {sl:?} < {target}", q.name);
+        }
+        assert!(q.service_level_total.is_some_and(|sl| sl >= target), "{}: {:?}", q.name, q.service_level_total);
+    }
+    // The strict target costs more than the loose one would have.
+    let loose = staff(&compiled, &Search { sl_targets: vec![0.6, 0.6], ..search(20, 2) }, &mut to_the_end()).unwrap();
+    assert!(own.agent_hours > loose.agent_hours, "{} against {}", own.agent_hours, loose.agent_hours);
+}
+
+/// A caller's budget stops the search and says so; what was found so far
+/// is still returned.
+#[test]
+fn a_budget_stops_the_search_incomplete() {
+    let compiled = Scenario::from_toml(SHARED).unwrap().compile().unwrap();
+    let mut left = 3;
+    let mut budget = || {
+        left -= 1;
+        left >= 0
+    };
+    let stopped = staff(&compiled, &search(5, 2), &mut budget).unwrap();
+    assert!(!stopped.complete);
+    assert_eq!(stopped.evaluations, 4, "the first evaluation and three more");
+    assert!(staff(&compiled, &search(5, 2), &mut to_the_end()).unwrap().complete);
 }

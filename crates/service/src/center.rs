@@ -127,7 +127,7 @@ impl Center {
         queues.sort_by_key(|q| q.id);
         let mut agents: Vec<AgentConfig> = self.agents.values().map(|a| agent_config(&mut skills, a)).collect();
         agents.sort_by_key(|a| a.id);
-        Ok(Replica { policies, queues, agents })
+        Ok(Replica { policies, queues, agents, skills })
     }
 
     /// Each queue's service-level threshold, for counting today's figures.
@@ -256,6 +256,8 @@ pub struct Replica {
     pub policies: Vec<switchboard_core::policy::Policy>,
     pub queues: Vec<switchboard_core::queue::QueueConfig>,
     pub agents: Vec<AgentConfig>,
+    /// The skills the policies and agents name, interned as they have them.
+    pub skills: SkillRegistry,
 }
 
 /// An agent's engine configuration, its skills interned in `skills`.

@@ -77,11 +77,15 @@ pub enum Kind {
     /// agent's reply: once per customer message that started the clock;
     /// the payload names the `timer`, that `message`, and the `due` time.
     SlaBreached,
+    /// A supervisor published or edited an agent's roster shifts: the
+    /// event names the agent and the payload the `days` changed, so the
+    /// agent's open desktops read the schedule again.
+    RosterChanged,
 }
 
 impl Kind {
     /// Every kind, engine's first: what a webhook may follow.
-    pub const ALL: [Kind; 38] = [
+    pub const ALL: [Kind; 39] = [
         Kind::ContactQueued,
         Kind::StepChanged,
         Kind::OfferCreated,
@@ -120,6 +124,7 @@ impl Kind {
         Kind::RuleFired,
         Kind::DailySummary,
         Kind::SlaBreached,
+        Kind::RosterChanged,
     ];
 
     pub const fn as_str(self) -> &'static str {
@@ -162,6 +167,7 @@ impl Kind {
             Kind::RuleFired => "rule_fired",
             Kind::DailySummary => "daily_summary",
             Kind::SlaBreached => "sla_breached",
+            Kind::RosterChanged => "roster_changed",
         }
     }
 

@@ -17,6 +17,9 @@ fn default_channels() -> Vec<Channel> {
 fn default_sl() -> f64 {
     20.0
 }
+fn default_sl_target() -> f64 {
+    80.0
+}
 fn default_offer_timeout() -> f64 {
     30.0
 }
@@ -60,6 +63,11 @@ pub struct QueueSettings {
     pub ordering: OrderingKind,
     #[serde(default = "default_sl")]
     pub sl_seconds: f64,
+    /// The service-level target: this share (%) of contacts answered within
+    /// `sl_seconds`; planning staffs for it, the wallboard and reports
+    /// measure against it. Above 0, below 100.
+    #[serde(default = "default_sl_target")]
+    pub sl_target_percent: f64,
     /// `"none"`, `{ "fixed": 30 }` (seconds) or `"until_ended"`.
     #[serde(default = "no_wrap_up")]
     pub wrap_up: WrapUp,
@@ -171,6 +179,11 @@ impl QueueSettings {
         before != (self.offer_timeout_seconds, self.decline_cooldown_seconds)
     }
 
+    /// The service-level target as a fraction (0.8 for 80 %).
+    pub fn sl_target(&self) -> f64 {
+        self.sl_target_percent / 100.0
+    }
+
     /// How often a waiting caller hears their place in line; `None` for never.
     pub fn announce_every(&self) -> Result<Option<Duration>, SettingsError> {
         if self.announce_every_seconds == 0.0 {
@@ -223,6 +236,12 @@ impl QueueSettings {
         let mut c = QueueConfig::new(id, name, ChannelSet::of(self.channels.iter().copied()), self.policy);
         c.ordering = self.ordering;
         c.sl_threshold = secs("sl_seconds", self.sl_seconds)?;
+        if !(self.sl_target_percent > 0.0 && self.sl_target_percent < 100.0) {
+            return Err(SettingsError {
+                field: "sl_target_percent",
+                message: format!("a percentage above 0 and below 100, got {}", self.sl_target_percent),
+            });
+        }
         c.wrap_up = self.wrap_up;
         c.offer_timeout = within("offer_timeout_seconds", self.offer_timeout_seconds, &OFFER_TIMEOUT_RANGE)?;
         c.decline_cooldown =
@@ -279,5 +298,15 @@ mod tests {
         let long = settings(json!({ "voicemail_max_seconds": 601 })).to_config(QueueId(1), "q", |_| None);
         assert_eq!(long.unwrap_err().field, "voicemail_max_seconds");
         assert!(!settings(json!({ "record_calls": false })).record_calls);
+    }
+
+    #[test]
+    fn the_service_level_target_is_a_percentage_eighty_by_default() {
+        assert_eq!(settings(json!({})).sl_target(), 0.8);
+        assert_eq!(settings(json!({ "sl_target_percent": 90 })).sl_target(), 0.9);
+        for bad in [0.0, 100.0, -5.0, 150.0] {
+            let config = settings(json!({ "sl_target_percent": bad })).to_config(QueueId(1), "q", |_| None);
+            assert_eq!(config.unwrap_err().field, "sl_target_percent", "{bad}");
+        }
     }
 }

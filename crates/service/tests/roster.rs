@@ -11,6 +11,7 @@ use std::collections::{BTreeMap, HashSet};
 use switchboard_core::ids::UserId;
 use switchboard_service::auth::Principal;
 use switchboard_service::demo;
+use switchboard_service::fanout::{Live, Topic};
 use switchboard_service::planning::roster::{
     BreakInput, PublishRequest, RosterRequest, ShiftInput, ShiftView, When, WorkRules,
 };
@@ -57,7 +58,7 @@ async fn rosters_a_week(url: String) {
     let next_week = today + Duration::days(7);
     let monday = next_week - Duration::days(i64::from(next_week.weekday().num_days_from_monday()));
     let request =
-        RosterRequest { week: next_week, queues: vec![], interval_minutes: 30, sl_target: 0.8, shrinkage: 0.3 };
+        RosterRequest { week: next_week, queues: vec![], interval_minutes: 30, sl_target: Some(0.8), shrinkage: 0.3 };
     let draft = service.draft_roster(&admin, &request).await.unwrap();
     assert_eq!(draft.from, monday);
     assert_eq!(draft.days, 7);
@@ -86,8 +87,25 @@ async fn rosters_a_week(url: String) {
 
     // Publish what has an agent: one commit, one audit entry.
     let shifts: Vec<ShiftInput> = draft.shifts.iter().filter(|s| s.agent.is_some()).map(input).collect();
+    // Bob's desktop is open: it follows his topic, as the events socket does.
+    let mut bobs_desktop = service.fanout().follow(Topic::Agent(bob));
     let published =
         service.publish_roster(&admin, &PublishRequest { week: monday, shifts: shifts.clone() }).await.unwrap();
+    let pushed = tokio::time::timeout(std::time::Duration::from_secs(5), async {
+        loop {
+            if let Ok(Live::Event(e)) = bobs_desktop.recv().await
+                && e.kind == "roster_changed"
+            {
+                return e;
+            }
+        }
+    })
+    .await
+    .expect("Bob's desktop hears of his new shifts");
+    assert_eq!(pushed.agent, Some(bob));
+    let bobs_days: Vec<String> =
+        draft.shifts.iter().filter(|s| s.agent == Some(bob)).map(|s| s.day.to_string()).collect();
+    assert_eq!(pushed.payload["days"], serde_json::json!(bobs_days), "{:?}", pushed.payload);
     let assigned: Vec<&ShiftView> = draft.shifts.iter().filter(|s| s.agent.is_some()).collect();
     assert_eq!(published.shifts.len(), assigned.len());
     let read = service.roster(&admin, Some(monday), 7, None).await.unwrap();

@@ -53,9 +53,10 @@ pub struct ErlangArgs {
 /// What staffing aims for, alike in `erlang` and `plan`.
 #[derive(Debug, Args)]
 pub struct TargetArgs {
-    /// Service-level target as a fraction, e.g. 0.8 for 80 %.
-    #[arg(long, default_value_t = 0.8)]
-    pub sl_target: f64,
+    /// Service-level target as a fraction, e.g. 0.8 for 80 % (the default; `plan --simulate`
+    /// staffs each queue for its own target unless this is given).
+    #[arg(long)]
+    pub sl_target: Option<f64>,
     /// Service-level threshold T in seconds ("answered within T").
     #[arg(long, default_value_t = 20.0)]
     pub sl_seconds: f64,
@@ -70,23 +71,47 @@ pub struct TargetArgs {
     pub patience: Option<f64>,
 }
 
+impl TargetArgs {
+    /// The target given, else 80 %.
+    pub fn sl_target(&self) -> f64 {
+        self.sl_target.unwrap_or(0.8)
+    }
+}
+
 #[derive(Debug, Args)]
 #[command(allow_negative_numbers = true)]
 pub struct PlanArgs {
     /// History as CSV with a header: start,offered[,aht_seconds]; start is RFC 3339
     /// (2026-11-02T09:30:00+01:00), local time in --time-zone (2026-11-02 09:30) or milliseconds
     /// since the epoch. A report's CSV (GET /api/v1/reports/queues?...&format=csv) is such a file.
-    #[arg(required_unless_present = "scenario", conflicts_with = "scenario")]
+    #[arg(required_unless_present_any = ["scenario", "simulate"], conflicts_with_all = ["scenario", "simulate"])]
     pub history: Option<PathBuf>,
     /// Staff a simulation scenario instead (see `simulate`): the fewest agents of each group per
     /// interval with which every queue meets --sl-target when the real engine routes its demand.
-    #[arg(long)]
+    #[arg(long, conflicts_with = "simulate")]
     pub scenario: Option<PathBuf>,
+    /// Staff a day of a data directory's workspace on the simulator instead, as the Planning page
+    /// does: every queue's forecast from its history, the agents configured alike as groups, the
+    /// workspace's routing; each queue meets its own service-level target unless --sl-target.
+    #[arg(long)]
+    pub simulate: bool,
+    /// With --simulate: the local day to staff, today to 13 days ahead (default: the first with
+    /// contacts forecast).
+    #[arg(long, requires = "simulate")]
+    pub day: Option<chrono::NaiveDate>,
+    /// With --simulate: the workspace (its id or name) when the store has several.
+    #[arg(long, requires = "simulate")]
+    pub workspace: Option<String>,
+    /// With --simulate: seconds the search may take before it stops with what it has found.
+    #[arg(long, default_value_t = 60.0)]
+    pub search_seconds: f64,
+    #[command(flatten)]
+    pub server: ServeArgs,
     /// Only the history's rows with this name (a queue, an endpoint, a channel), for a report's
     /// CSV with a row per queue and interval.
     #[arg(long)]
     pub queue: Option<String>,
-    /// Simulated days per evaluation with --scenario.
+    /// Simulated days per evaluation with --scenario or --simulate (at most 20 with --simulate).
     #[arg(long, default_value_t = 20)]
     pub seeds: u32,
     /// The workspace's time zone (IANA name); intervals follow its clock. Default: that of
@@ -144,6 +169,19 @@ pub struct SimulateArgs {
     /// queue's name); may be repeated.
     #[arg(long = "agents", value_name = "QUEUE=CHANGE", requires = "from_history")]
     pub agents: Vec<String>,
+    /// With --from-history: AGENT=QUEUE has the agent (their name or email) also serve the queue,
+    /// AGENT=-QUEUE stop serving it; may be repeated.
+    #[arg(long = "move", value_name = "AGENT=QUEUE", requires = "from_history")]
+    pub moves: Vec<String>,
+    /// With --from-history: AGENT=SKILL:LEVEL gives the agent a skill at a level (0 takes it
+    /// away); may be repeated.
+    #[arg(long = "skill", value_name = "AGENT=SKILL:LEVEL", requires = "from_history")]
+    pub skills: Vec<String>,
+    /// With --from-history: QUEUE=POLICY routes the queue by another of the workspace's routing
+    /// policies (its name), QUEUE=ORDERING orders its agents otherwise (longest_idle,
+    /// most_skilled, least_skilled, least_occupied, round_robin, random); may be repeated.
+    #[arg(long = "route", value_name = "QUEUE=POLICY", requires = "from_history")]
+    pub routing: Vec<String>,
     /// With --from-history: the workspace (its id or name) when the store has several.
     #[arg(long, requires = "from_history")]
     pub workspace: Option<String>,

@@ -20,6 +20,11 @@
 //! Every evaluation runs the same seeds (common random numbers), so two
 //! staffings are compared on the same customers, and their figures are
 //! summed over the seeds before the service level is taken.
+//!
+//! Each queue has its own target. Core reads no clock: a caller that must
+//! answer within a time budget passes `keep_going`, asked before every
+//! evaluation; when it says stop, the staffing reached so far is returned
+//! marked incomplete.
 
 use super::Compiled;
 use super::scenario::ScenarioError;
@@ -32,8 +37,9 @@ const MAX_EVALUATIONS: u32 = 20_000;
 
 #[derive(Clone, Debug)]
 pub struct Search {
-    /// Share of handled contacts answered within each queue's threshold.
-    pub sl_target: f64,
+    /// Each queue's target, in the order of the scenario's queues: the
+    /// share of handled contacts answered within the queue's threshold.
+    pub sl_targets: Vec<f64>,
     /// Simulated days per evaluation.
     pub seeds: u32,
     /// No group may have more agents than this in an interval.
@@ -54,12 +60,18 @@ pub struct Staffed {
     /// planner with only Erlang would schedule.
     pub erlang_agent_hours: f64,
     pub evaluations: u32,
+    /// False when `keep_going` stopped the search: a queue may still miss
+    /// its target (while adding) or an agent be spare (while removing).
+    pub complete: bool,
 }
 
 #[derive(Clone, Debug, Serialize)]
 pub struct QueueOutcome {
     pub name: String,
     pub sl_seconds: f64,
+    pub sl_target: f64,
+    /// Over the whole run and all seeds; `None` with nothing offered.
+    pub service_level_total: Option<f64>,
     /// Mean contacts offered per interval, over the seeds.
     pub offered: Vec<f64>,
     /// Service level per interval over all seeds (0 when contacts came and
@@ -73,6 +85,8 @@ pub enum StaffingError {
     Scenario(#[from] ScenarioError),
     #[error("sl_target is a fraction above 0 and at most 1, got {0}")]
     Target(f64),
+    #[error("{given} service-level targets for {queues} queues")]
+    Targets { given: usize, queues: usize },
     #[error("seeds must be at least 1")]
     Seeds,
     #[error("queue '{queue}' at {interval}: no group serving it can be added (each has {max} agents there)")]
@@ -93,22 +107,29 @@ struct Searcher<'a> {
     base: &'a Compiled,
     search: &'a Search,
     evaluations: u32,
+    keep_going: &'a mut dyn FnMut() -> bool,
+    stopped: bool,
 }
 
-pub fn staff(base: &Compiled, search: &Search) -> Result<Staffed, StaffingError> {
-    if !(search.sl_target > 0.0 && search.sl_target <= 1.0) {
-        return Err(StaffingError::Target(search.sl_target));
+/// Searches the staffing; `keep_going` is asked before each evaluation
+/// (`&mut || true` to search to the end).
+pub fn staff(base: &Compiled, search: &Search, keep_going: &mut dyn FnMut() -> bool) -> Result<Staffed, StaffingError> {
+    if search.sl_targets.len() != base.queues.len() {
+        return Err(StaffingError::Targets { given: search.sl_targets.len(), queues: base.queues.len() });
+    }
+    if let Some(&bad) = search.sl_targets.iter().find(|t| !(**t > 0.0 && **t <= 1.0)) {
+        return Err(StaffingError::Target(bad));
     }
     if search.seeds == 0 {
         return Err(StaffingError::Seeds);
     }
-    let mut s = Searcher { base, search, evaluations: 0 };
+    let mut s = Searcher { base, search, evaluations: 0, keep_going, stopped: false };
     let (start, erlang_agent_hours) = s.erlang_start();
     let mut agents = start;
-    let mut tally = s.evaluate(&agents)?;
+    let mut tally = s.evaluate(&agents)?.expect("the first evaluation always runs");
     // Add where targets are missed, earliest interval first: a backlog there
     // spills into every later interval.
-    while let Some((queue, interval)) = s.first_miss(&tally) {
+    'adding: while let Some((queue, interval)) = s.first_miss(&tally) {
         let mut best: Option<(f64, usize, Vec<Vec<Tally>>)> = None;
         for g in s.groups_serving(queue) {
             if agents[g][interval] >= search.max_per_group {
@@ -117,6 +138,7 @@ pub fn staff(base: &Compiled, search: &Search) -> Result<Staffed, StaffingError>
             agents[g][interval] += 1;
             let t = s.evaluate(&agents)?;
             agents[g][interval] -= 1;
+            let Some(t) = t else { break 'adding };
             let shortfall = s.shortfall(&t);
             if best.as_ref().is_none_or(|b| shortfall < b.0) {
                 best = Some((shortfall, g, t));
@@ -134,11 +156,14 @@ pub fn staff(base: &Compiled, search: &Search) -> Result<Staffed, StaffingError>
     }
     // Then take away what is not needed, latest interval first (removing
     // there cannot hurt an earlier one).
-    for interval in (0..base.intervals).rev() {
+    'removing: for interval in (0..base.intervals).rev() {
         for g in 0..base.groups.len() {
-            while agents[g][interval] > 0 {
+            while agents[g][interval] > 0 && !s.stopped {
                 agents[g][interval] -= 1;
-                let t = s.evaluate(&agents)?;
+                let Some(t) = s.evaluate(&agents)? else {
+                    agents[g][interval] += 1;
+                    break 'removing;
+                };
                 if s.first_miss(&t).is_some() {
                     agents[g][interval] += 1;
                     break;
@@ -161,12 +186,22 @@ pub fn staff(base: &Compiled, search: &Search) -> Result<Staffed, StaffingError>
             .map(|(q, cells)| QueueOutcome {
                 name: base.queue_names[q].clone(),
                 sl_seconds: base.queues[q].sl_threshold.as_secs_f64(),
+                sl_target: search.sl_targets[q],
+                service_level_total: {
+                    let all = cells.iter().fold(Tally::default(), |a, c| Tally {
+                        offered: a.offered + c.offered,
+                        handled: a.handled + c.handled,
+                        within: a.within + c.within,
+                    });
+                    (all.offered > 0.0).then(|| service_level(&all))
+                },
                 offered: cells.iter().map(|c| c.offered / seeds).collect(),
                 service_level: cells.iter().map(|c| (c.offered > 0.0).then(|| service_level(c))).collect(),
             })
             .collect(),
         agents,
         evaluations: s.evaluations,
+        complete: !s.stopped,
     })
 }
 
@@ -176,8 +211,12 @@ fn service_level(t: &Tally) -> f64 {
 }
 
 impl Searcher<'_> {
-    /// Runs the staffing on every seed.
-    fn evaluate(&mut self, agents: &[Vec<u32>]) -> Result<Vec<Vec<Tally>>, StaffingError> {
+    /// Runs the staffing on every seed; `None` once `keep_going` said stop.
+    fn evaluate(&mut self, agents: &[Vec<u32>]) -> Result<Option<Vec<Vec<Tally>>>, StaffingError> {
+        if self.evaluations > 0 && (self.stopped || !(self.keep_going)()) {
+            self.stopped = true;
+            return Ok(None);
+        }
         self.evaluations += 1;
         if self.evaluations > MAX_EVALUATIONS {
             return Err(StaffingError::TooLong);
@@ -197,28 +236,30 @@ impl Searcher<'_> {
                 }
             }
         }
-        Ok(tally)
+        Ok(Some(tally))
     }
 
     /// A queue's interval is judged once it has a contact a day on average
     /// (below that its service level is noise); one whose contacts were
     /// never handled (nobody served the queue) misses by all of them.
-    fn misses(&self, t: &Tally) -> bool {
-        t.offered >= f64::from(self.search.seeds) && service_level(t) < self.search.sl_target - 1e-12
+    fn misses(&self, queue: usize, t: &Tally) -> bool {
+        t.offered >= f64::from(self.search.seeds) && service_level(t) < self.search.sl_targets[queue] - 1e-12
     }
 
     fn first_miss(&self, tally: &[Vec<Tally>]) -> Option<(usize, usize)> {
-        (0..self.base.intervals).find_map(|i| (0..tally.len()).find(|&q| self.misses(&tally[q][i])).map(|q| (q, i)))
+        (0..self.base.intervals).find_map(|i| (0..tally.len()).find(|&q| self.misses(q, &tally[q][i])).map(|q| (q, i)))
     }
 
-    /// Contacts short of the target over every interval that misses it.
+    /// Contacts short of their queue's target over every interval that
+    /// misses it.
     fn shortfall(&self, tally: &[Vec<Tally>]) -> f64 {
         tally
             .iter()
-            .flatten()
-            .filter(|t| self.misses(t))
+            .enumerate()
+            .flat_map(|(q, cells)| cells.iter().map(move |t| (q, t)))
+            .filter(|(q, t)| self.misses(*q, t))
             // With none handled, every contact offered counts short.
-            .map(|t| self.search.sl_target * if t.handled > 0.0 { t.handled } else { t.offered } - t.within)
+            .map(|(q, t)| self.search.sl_targets[q] * if t.handled > 0.0 { t.handled } else { t.offered } - t.within)
             .sum()
     }
 
@@ -262,7 +303,7 @@ impl Searcher<'_> {
                     let aht = streams.iter().map(|s| s.counts[i] * s.handle_time.mean_seconds()).sum::<f64>() / calls
                         + wrap_up;
                     let mut input = StaffingInput::new(calls, c.interval, Duration::from_secs_f64(aht.max(1.0)));
-                    input.sl_target = self.search.sl_target;
+                    input.sl_target = self.search.sl_targets[q];
                     input.sl_threshold = queue.sl_threshold;
                     input.staff().map_or(0, |s| s.agents.div_ceil(per_agent))
                 })

@@ -376,6 +376,11 @@ function onEvent(ev) {
     presenceSoon();
     return;
   }
+  // A supervisor published or edited my shifts.
+  if (ev.kind === 'roster_changed' && ev.agent === myId) {
+    schedule.load();
+    return;
+  }
   if (work.apply(ev)) {
     sync();
     flush();
@@ -402,8 +407,12 @@ new EventStream({
     conn.className = `conn ${status}`;
     conn.textContent = status === 'open' ? 'Live' : status === 'reconnecting' ? 'Reconnecting…' : 'Offline';
     // Open: the resume fills in events, the poll anything else (and, the
-    // first time, what happened between the first read and the socket).
-    if (status === 'open') poll();
+    // first time, what happened between the first read and the socket),
+    // the schedule a roster published meanwhile.
+    if (status === 'open') {
+      poll();
+      schedule.load();
+    }
   },
 }).start();
 

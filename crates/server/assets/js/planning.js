@@ -3,6 +3,7 @@
 // week), the agents each interval needs against the agents the shifts put
 // to work, planners' adjustments to the forecast, and what-if replays of a
 // past day with changed staffing. One day of the plan is shown at a time.
+// Every queue staffed together by simulation is `planning/simulated.js`.
 // The week's roster (named agents on the shifts) is `planning/roster.js`,
 // schedule adherence `planning/adherence.js`.
 
@@ -13,6 +14,7 @@ import { countLines, stackedBars } from './charts.js';
 import { addDays, today } from './dates.js';
 import { rosterSection } from './planning/roster.js';
 import { adherenceSection } from './planning/adherence.js';
+import { simulatedSection } from './planning/simulated.js';
 
 const COLORS = { offered: '#0b5cd5', adjusted: '#8a5a00', required: '#b3261e', scheduled: '#1b7a36', agents: '#0b5cd5' };
 const WEEKS = [['1', 'Next week'], ['2', '2 weeks'], ['4', '4 weeks']];
@@ -28,13 +30,20 @@ try {
   // Dates are then UTC's.
 }
 const queues = listOf(await get('queues').catch(() => []), 'queues');
+// For the what-if's moves and routing: the agents by name, the policies.
+const [agentList, userList, policyList] = await Promise.all([get('agents'), get('users'), get('policies')].map((p) => p.catch(() => [])));
+const names = new Map(listOf(userList, 'users').map((u) => [u.id, u.name]));
+const agents = listOf(agentList, 'agents').filter((a) => names.has(a.user)).map((a) => ({ id: a.user, name: names.get(a.user) }));
+const policies = listOf(policyList, 'policies');
 
 // ----- layout ---------------------------------------------------------------
 
 const banner = notice('planning-error');
 const queue = h('select', { id: 'p-queue', dataset: { testid: 'plan-queue' } }, options(queues.map((q) => [q.id, q.name]), queues[0]?.id));
 const weeks = h('select', { id: 'p-weeks', dataset: { testid: 'plan-weeks' } }, options(WEEKS, '1'));
-const slTarget = h('input', { id: 'p-sl', type: 'number', min: 1, max: 99, step: 1, value: 80, dataset: { testid: 'plan-sl' } });
+// The queue's own target (its settings' sl_target_percent) until changed here.
+const ownTarget = () => queues.find((q) => String(q.id) === queue.value)?.settings?.sl_target_percent ?? 80;
+const slTarget = h('input', { id: 'p-sl', type: 'number', min: 1, max: 99, step: 1, value: ownTarget(), dataset: { testid: 'plan-sl' } });
 const shrinkage = h('input', { id: 'p-shrinkage', type: 'number', min: 0, max: 90, step: 1, value: 30, dataset: { testid: 'plan-shrinkage' } });
 const day = h('select', { id: 'p-day', dataset: { testid: 'plan-day' } });
 const csv = (what) => h('a', { class: 'button', dataset: { testid: `plan-csv-${what}` }, download: '' }, `${what[0].toUpperCase()}${what.slice(1)} CSV`);
@@ -57,6 +66,10 @@ const adjustList = h('ul', { class: 'plain', dataset: { testid: 'adjustments' } 
 const whatDay = h('input', { id: 'w-day', type: 'date', value: addDays(today(zone), -1), max: addDays(today(zone), -1), dataset: { testid: 'whatif-day' } });
 const whatSeeds = h('input', { id: 'w-seeds', type: 'number', min: 1, max: 20, value: 3, dataset: { testid: 'whatif-seeds' } });
 const whatChanges = queues.map((q) => h('input', { id: `w-q${q.id}`, type: 'text', placeholder: '+2, -1 or 6', size: 8, dataset: { testid: 'whatif-change', queue: q.id, name: q.name } }));
+const whatRouting = queues.map((q) => h('select', { id: `w-r${q.id}`, dataset: { testid: 'whatif-policy', queue: q.id, name: q.name } },
+  options([['', 'As configured'], ...policies.map((p) => [p.id, p.name])], '')));
+const moveAgent = h('select', { id: 'w-move-agent', dataset: { testid: 'whatif-move-agent' } }, options([['', 'Nobody'], ...agents.map((a) => [a.id, a.name])], ''));
+const moveQueue = h('select', { id: 'w-move-queue', dataset: { testid: 'whatif-move-queue' } }, options(queues.map((q) => [q.id, q.name]), queues[0]?.id));
 const whatTable = h('table', { class: 'data', dataset: { testid: 'whatif-table' } });
 const whatStatus = h('p', { class: 'muted', dataset: { testid: 'whatif-status' } });
 
@@ -85,6 +98,7 @@ replace(
       h('h2', { id: 'ps-title' }, 'Required and scheduled agents'),
       h('div', { class: 'legend' }, h('span', { style: { '--c': COLORS.required } }, 'Required (with shrinkage)'), h('span', { style: { '--c': COLORS.scheduled } }, 'Scheduled by the shifts'), h('span', { style: { '--c': COLORS.agents } }, 'On the phones')),
       staffChart),
+    simulatedSection({ day: () => day.value, shrinkage: () => Number(shrinkage.value) / 100, banner }),
     h('section', { class: 'board-section half', 'aria-labelledby': 'pa-title' },
       h('h2', { id: 'pa-title' }, 'Adjustments'),
       h('p', { class: 'muted' }, 'Change the forecast of the day shown between two times; every change is kept and logged.'),
@@ -103,10 +117,13 @@ replace(
       h('table', { class: 'data', dataset: { testid: 'plan-table' } }, head, body)),
     h('section', { class: 'board-section wide', 'aria-labelledby': 'pw-title' },
       h('h2', { id: 'pw-title' }, 'What if'),
-      h('p', { class: 'muted' }, 'Replays a past day’s real contacts through the routing engine with the agents changed per queue, next to what really happened.'),
+      h('p', { class: 'muted' }, 'Replays a past day’s real contacts through the routing engine with the agents changed per queue, an agent serving one more queue, or a queue routed by another policy, next to what really happened.'),
       h('form', { class: 'row', dataset: { testid: 'whatif-form' }, onsubmit: runWhatIf },
         control('Day', whatDay),
         queues.map((q, i) => control(`${q.name} agents`, whatChanges[i])),
+        queues.map((q, i) => control(`${q.name} routed by`, whatRouting[i])),
+        control('Agent', moveAgent),
+        control('also serves', moveQueue),
         control('Replays', whatSeeds),
         h('button', { type: 'submit', class: 'primary', dataset: { testid: 'whatif-run' } }, 'Replay')),
       whatStatus,
@@ -288,18 +305,25 @@ async function removeAdjustment(id) {
 
 async function runWhatIf(ev) {
   ev.preventDefault();
-  const agents = whatChanges.filter((i) => i.value.trim()).map((i) => ({ queue: Number(i.dataset.queue), change: i.value.trim() }));
+  const changes = whatChanges.filter((i) => i.value.trim()).map((i) => ({ queue: Number(i.dataset.queue), change: i.value.trim() }));
+  const routing = whatRouting.filter((s) => s.value).map((s) => ({ queue: Number(s.dataset.queue), policy: Number(s.value) }));
+  const moves = moveAgent.value ? [{ agent: Number(moveAgent.value), join: [Number(moveQueue.value)] }] : [];
+  // Said back under the table, in words.
+  const said = [
+    ...moves.map(() => `${moveAgent.selectedOptions[0].textContent} also serves ${moveQueue.selectedOptions[0].textContent}`),
+    ...routing.map((r, i) => `${whatRouting.filter((s) => s.value)[i].dataset.name} routed by ${policies.find((p) => p.id === r.policy)?.name}`),
+  ];
   whatStatus.textContent = 'Replaying…';
   let result;
   try {
-    result = await post('planning/what-if', { day: whatDay.value, agents, seeds: Number(whatSeeds.value) });
+    result = await post('planning/what-if', { day: whatDay.value, agents: changes, moves, routing, seeds: Number(whatSeeds.value) });
   } catch (err) {
     whatStatus.textContent = '';
     banner.show(`Could not replay the day: ${err.message}`);
     return;
   }
   banner.clear();
-  whatStatus.textContent = `${result.contacts} contacts of ${result.day} replayed ${result.seeds} times each (${result.time_zone} time). Actual is the day’s report; replayed is the day as staffed through the engine.`;
+  whatStatus.textContent = `${result.contacts} contacts of ${result.day} replayed ${result.seeds} times each (${result.time_zone} time). Actual is the day’s report; replayed is the day as staffed through the engine.${said.length ? ` What if: ${said.join('; ')}.` : ''}`;
   const three = (o, f) => [o.actual, o.replayed, o.what_if].map((x) => h('td', { class: 'num' }, f(x)));
   const cols = ['Queue', 'Agents', 'Offered', 'SL actual', 'SL replayed', 'SL what if', 'ASA actual', 'ASA replayed', 'ASA what if', 'Abandoned actual', 'Abandoned replayed', 'Abandoned what if'];
   replace(whatTable,
@@ -313,6 +337,9 @@ async function runWhatIf(ev) {
       three(q, (x) => one(x.abandoned))))));
 }
 
+queue.addEventListener('change', () => {
+  slTarget.value = ownTarget();
+});
 for (const el of [queue, weeks, slTarget, shrinkage]) el.addEventListener('change', load);
 day.addEventListener('change', draw);
 load();

@@ -95,6 +95,7 @@ pub fn router(service: AppState, assets: Arc<crate::web::Assets>) -> Router {
         .route("/planning/forecast", get(planning::plan::<{ planning::FORECAST }>))
         .route("/planning/staffing", get(planning::plan::<{ planning::STAFFING }>))
         .route("/planning/schedule", get(planning::plan::<{ planning::SCHEDULE }>))
+        .route("/planning/simulated-staffing", get(planning::simulated))
         .route("/planning/what-if", post(planning::what_if))
         .route("/planning/roster", get(roster::read).post(roster::publish))
         .route("/planning/roster/draft", post(roster::draft))

@@ -6,6 +6,7 @@ use crate::reports::counters;
 use crate::reports::rollup::{BUCKET_MS, Key, Rollup};
 use std::collections::BTreeMap;
 use std::time::Duration;
+use switchboard_core::channel::Channel;
 use switchboard_core::forecast::{Grid, Observation};
 use switchboard_core::ids::QueueId;
 use switchboard_core::metrics::{Counters, DEFAULT_SHORT_ABANDON};
@@ -49,4 +50,39 @@ fn start_of(grid: &Grid, bucket: i64) -> i64 {
     let width = grid.interval_millis();
     debug_assert!(width % BUCKET_MS == 0);
     midnight + (bucket - midnight).div_euclid(width) * width
+}
+
+/// How a queue's contacts split over its channels, with each channel's
+/// handle time, over `[from, until)`.
+#[derive(Clone, Debug, PartialEq)]
+pub(super) struct ChannelShare {
+    pub channel: Channel,
+    /// Of the queue's contacts offered.
+    pub share: f64,
+    /// Talk, hold and wrap-up per handled contact; `None` with none handled.
+    pub aht_seconds: Option<f64>,
+}
+
+/// The queue's channels by their share of its contacts, largest first.
+pub(super) fn channel_mix(rollup: &Rollup, queue: QueueId, from: i64, until: i64) -> Vec<ChannelShare> {
+    let mut by_channel: BTreeMap<Channel, Counters> = BTreeMap::new();
+    for ((_, key), cell) in rollup.cells.range((from, Key::default())..(until, Key::default())) {
+        if let (Some(q), Some(channel)) = (key.queue, key.channel)
+            && q == queue
+        {
+            *by_channel.entry(channel).or_default() += counters(cell, Duration::ZERO, DEFAULT_SHORT_ABANDON);
+        }
+    }
+    let total: u64 = by_channel.values().map(|c| c.offered).sum();
+    let mut mix: Vec<ChannelShare> = by_channel
+        .into_iter()
+        .filter(|(_, c)| c.offered > 0)
+        .map(|(channel, c)| ChannelShare {
+            channel,
+            share: c.offered as f64 / total as f64,
+            aht_seconds: c.summary().aht_seconds,
+        })
+        .collect();
+    mix.sort_by(|a, b| b.share.total_cmp(&a.share));
+    mix
 }

@@ -11,6 +11,8 @@
 
 mod history;
 pub mod roster;
+pub mod simulated;
+mod simulation;
 pub mod whatif;
 
 use crate::auth::Principal;
@@ -22,13 +24,14 @@ use chrono::{LocalResult, NaiveDateTime, TimeZone};
 use chrono_tz::Tz;
 use serde::{Deserialize, Serialize};
 use std::time::Duration;
-use switchboard_core::forecast::{self, Adjustment, Evaluation, Grid, Method};
-use switchboard_core::ids::QueueId;
+use switchboard_core::calendar::Calendar;
+use switchboard_core::forecast::{self, Adjustment, Evaluation, Grid, Method, Observation};
+use switchboard_core::ids::{QueueId, WorkspaceId};
 use switchboard_core::plan::{self, Targets};
 use switchboard_core::time::Timestamp;
 use switchboard_planning::schedule;
 pub use switchboard_planning::schedule::ShiftTemplate;
-use switchboard_store::Role;
+use switchboard_store::{QueueRecord, Role};
 
 /// How long the shift search may take per request (it answers a page).
 const SCHEDULE_BUDGET: Duration = Duration::from_secs(3);
@@ -125,7 +128,8 @@ pub struct PlanningRequest {
     pub weeks: u32,
     /// 15, 30 or 60.
     pub interval_minutes: u32,
-    pub sl_target: f64,
+    /// The queue's own target (`sl_target_percent`) when not given.
+    pub sl_target: Option<f64>,
     pub shrinkage: f64,
     pub depth: Depth,
 }
@@ -135,17 +139,33 @@ impl PlanningRequest {
         if !(1..=8).contains(&self.weeks) {
             return Err(ServiceError::invalid("weeks", "from 1 to 8"));
         }
-        if ![15, 30, 60].contains(&self.interval_minutes) {
-            return Err(ServiceError::invalid("interval", "15m, 30m or 60m"));
-        }
-        if !(self.sl_target > 0.0 && self.sl_target < 1.0) {
-            return Err(ServiceError::invalid("sl_target", "a fraction between 0 and 1, e.g. 0.8"));
-        }
-        if !(0.0..0.95).contains(&self.shrinkage) {
-            return Err(ServiceError::invalid("shrinkage", "a fraction from 0 to 0.95, e.g. 0.3"));
-        }
-        Ok(())
+        check_targets(self.interval_minutes, self.sl_target, self.shrinkage)
     }
+}
+
+/// The checks every plan's request shares.
+fn check_targets(interval_minutes: u32, sl_target: Option<f64>, shrinkage: f64) -> Result<(), ServiceError> {
+    if ![15, 30, 60].contains(&interval_minutes) {
+        return Err(ServiceError::invalid("interval", "15m, 30m or 60m"));
+    }
+    if sl_target.is_some_and(|t| !(t > 0.0 && t < 1.0)) {
+        return Err(ServiceError::invalid("sl_target", "a fraction between 0 and 1, e.g. 0.8"));
+    }
+    if !(0.0..0.95).contains(&shrinkage) {
+        return Err(ServiceError::invalid("shrinkage", "a fraction from 0 to 0.95, e.g. 0.3"));
+    }
+    Ok(())
+}
+
+/// What a queue's forecast is made from.
+struct ForecastInputs {
+    settings: QueueSettings,
+    calendar: Option<Calendar>,
+    /// Its history, to yesterday.
+    observations: Vec<Observation>,
+    /// The planners' adjustments that apply to it, and as factors.
+    adjustments: Vec<Stored<PlanningAdjustment>>,
+    factors: Vec<Adjustment>,
 }
 
 /// A queue's plan: the forecast, and as deep as asked the staffing and the
@@ -260,36 +280,10 @@ impl Service {
             .into_iter()
             .find(|q| q.id == r.queue)
             .ok_or_else(|| ServiceError::NotFound(format!("queue {}", r.queue.0)))?;
-        let settings: QueueSettings =
-            serde_json::from_value(queue.settings.clone()).map_err(switchboard_store::StoreError::from)?;
-        let calendar = match settings.business_hours {
-            Some(id) => Some(self.document::<crate::documents::BusinessHours>(ws, id).await?.body.calendar),
-            None => settings.calendar.clone(),
-        };
         let grid = Grid::new(zone, r.interval_minutes).map_err(|e| ServiceError::invalid("interval", e.to_string()))?;
         let today = crate::reports::intervals::local_day(zone, self.now().0).0;
-        let observations = {
-            let rollup = self.rollup(ws).await?;
-            history::of_queue(&rollup, &grid, r.queue, today)
-        };
-        let adjustments: Vec<Stored<PlanningAdjustment>> = self
-            .documents::<PlanningAdjustment>(ws)
-            .await?
-            .into_iter()
-            .filter(|a| a.body.queue.is_none_or(|q| q == r.queue))
-            .collect();
-        let factors: Vec<Adjustment> = adjustments
-            .iter()
-            .map(|a| {
-                let at = |t: &str| local_time("adjustment", t).map(|l| instant(zone, l));
-                Ok(Adjustment {
-                    from: at(&a.body.from)?,
-                    to: at(&a.body.to)?,
-                    factor: 1.0 + a.body.change_percent / 100.0,
-                    note: a.body.note.clone(),
-                })
-            })
-            .collect::<Result<_, ServiceError>>()?;
+        let ForecastInputs { settings, calendar, observations, adjustments, factors } =
+            self.forecast_inputs(ws, &queue, &grid, today).await?;
         let templates: Vec<ShiftTemplate> = match r.depth {
             Depth::Schedule => self.documents::<ShiftTemplate>(ws).await?.into_iter().map(|t| t.body).collect(),
             _ => Vec::new(),
@@ -297,8 +291,9 @@ impl Service {
         let (history_from, history_to) =
             (observations.first().map_or(today, |o| grid.midnight(grid.date(o.start)).0), today);
         let sl_seconds = settings.sl_seconds;
+        let sl_target = r.sl_target.unwrap_or(settings.sl_target());
         let targets = Targets {
-            sl_target: r.sl_target,
+            sl_target,
             sl_threshold: Duration::from_secs_f64(sl_seconds.max(0.0)),
             shrinkage: r.shrinkage,
             max_occupancy: None,
@@ -363,7 +358,7 @@ impl Service {
             history_to,
             method: forecast.method,
             evaluation: forecast.evaluation,
-            sl_target: request.sl_target,
+            sl_target,
             sl_seconds,
             shrinkage: request.shrinkage,
             intervals,
@@ -377,6 +372,49 @@ impl Service {
             schedule: schedule.map(|s| schedule_view(zone, s)),
             adjustments,
         })
+    }
+}
+
+impl Service {
+    /// A queue's settings, calendar, history and adjustments: what its
+    /// forecast is made from.
+    async fn forecast_inputs(
+        &self,
+        ws: WorkspaceId,
+        queue: &QueueRecord,
+        grid: &Grid,
+        today: i64,
+    ) -> Result<ForecastInputs, ServiceError> {
+        let zone = grid.time_zone();
+        let settings: QueueSettings =
+            serde_json::from_value(queue.settings.clone()).map_err(switchboard_store::StoreError::from)?;
+        let calendar = match settings.business_hours {
+            Some(id) => Some(self.document::<crate::documents::BusinessHours>(ws, id).await?.body.calendar),
+            None => settings.calendar.clone(),
+        };
+        let observations = {
+            let rollup = self.rollup(ws).await?;
+            history::of_queue(&rollup, grid, queue.id, today)
+        };
+        let adjustments: Vec<Stored<PlanningAdjustment>> = self
+            .documents::<PlanningAdjustment>(ws)
+            .await?
+            .into_iter()
+            .filter(|a| a.body.queue.is_none_or(|q| q == queue.id))
+            .collect();
+        let factors: Vec<Adjustment> = adjustments
+            .iter()
+            .map(|a| {
+                let at = |t: &str| local_time("adjustment", t).map(|l| instant(zone, l));
+                Ok(Adjustment {
+                    from: at(&a.body.from)?,
+                    to: at(&a.body.to)?,
+                    factor: 1.0 + a.body.change_percent / 100.0,
+                    note: a.body.note.clone(),
+                })
+            })
+            .collect::<Result<_, ServiceError>>()?;
+        Ok(ForecastInputs { settings, calendar, observations, adjustments, factors })
     }
 }
 

@@ -19,6 +19,7 @@
 use super::{Depth, PlanningRequest, ShiftTemplate, instant, local_time};
 use crate::auth::Principal;
 use crate::documents::DocumentBody;
+use crate::kinds::Kind;
 use crate::reports::intervals::{day_start, local_date};
 use crate::{Service, ServiceError, audit, require};
 use chrono::{Datelike, Duration as Days, NaiveDate, TimeZone, Weekday};
@@ -27,7 +28,7 @@ use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, HashMap};
 use switchboard_core::ids::{QueueId, UserId, WorkspaceId};
 use switchboard_core::time::Timestamp;
-use switchboard_store::{Change, Role, RosterShift, ShiftBreak, UserState};
+use switchboard_store::{Change, NewEvent, Role, RosterShift, ShiftBreak, UserState};
 
 const HOUR_MS: i64 = 3_600_000;
 /// The template name of a shift a supervisor entered by hand.
@@ -126,17 +127,15 @@ pub struct RosterRequest {
     pub queues: Vec<QueueId>,
     #[serde(default = "default_interval")]
     pub interval_minutes: u32,
-    #[serde(default = "default_sl_target")]
-    pub sl_target: f64,
+    /// Every queue's service-level target; each queue's own when left out.
+    #[serde(default)]
+    pub sl_target: Option<f64>,
     #[serde(default = "default_shrinkage")]
     pub shrinkage: f64,
 }
 
 fn default_interval() -> u32 {
     30
-}
-fn default_sl_target() -> f64 {
-    0.8
 }
 fn default_shrinkage() -> f64 {
     0.3
@@ -604,9 +603,11 @@ impl Service {
             put.push((agent, shift.day));
             others.push(shift);
         }
-        for (agent, day) in replaced.into_iter().filter(|k| !put.contains(k)) {
+        let deleted: Vec<(UserId, NaiveDate)> = replaced.into_iter().filter(|k| !put.contains(k)).collect();
+        for &(agent, day) in &deleted {
             changes.push(Change::DeleteRosterShift { workspace: ws, agent, day: day.to_string() });
         }
+        changes.extend(roster_changed(ws, now, put.iter().chain(&deleted).copied()));
         changes.push(audit::detailed(
             p,
             now,
@@ -648,11 +649,12 @@ impl Service {
             return Err(ServiceError::Conflict(reason));
         }
         let now = self.now();
-        self.commit_and_publish(vec![
+        let mut changes = vec![
             Change::PutRosterShift(stored(ws, agent, &shift, now)),
             audit::entry(p, now, "put_roster_shift", format!("roster/{}/{day}", agent.0)),
-        ])
-        .await?;
+        ];
+        changes.extend(roster_changed(ws, now, [(agent, day)]));
+        self.commit_and_publish(changes).await?;
         Ok(view(zone, Some(agent), &shift, &names))
     }
 
@@ -665,11 +667,12 @@ impl Service {
             return Err(ServiceError::NotFound(format!("shift of agent {} on {day}", agent.0)));
         }
         let now = self.now();
-        self.commit_and_publish(vec![
+        let mut changes = vec![
             Change::DeleteRosterShift { workspace: ws, agent, day: day.to_string() },
             audit::entry(p, now, "delete_roster_shift", format!("roster/{}/{day}", agent.0)),
-        ])
-        .await?;
+        ];
+        changes.extend(roster_changed(ws, now, [(agent, day)]));
+        self.commit_and_publish(changes).await?;
         Ok(())
     }
 }
@@ -698,6 +701,36 @@ impl Service {
         }
         Ok(Week { zone, today, monday, first: monday.max(today), end })
     }
+}
+
+/// A `roster_changed` event to each agent whose shifts changed, naming
+/// the days: it goes to the agent's own event stream, so an open desktop
+/// reads its schedule again at once.
+fn roster_changed(
+    ws: WorkspaceId,
+    at: Timestamp,
+    changed: impl IntoIterator<Item = (UserId, NaiveDate)>,
+) -> Vec<Change> {
+    let mut days: BTreeMap<UserId, Vec<NaiveDate>> = BTreeMap::new();
+    for (agent, day) in changed {
+        days.entry(agent).or_default().push(day);
+    }
+    days.into_iter()
+        .map(|(agent, mut days)| {
+            days.sort();
+            days.dedup();
+            Change::Append(NewEvent {
+                workspace: ws,
+                at,
+                kind: Kind::RosterChanged.as_str().into(),
+                contact: None,
+                agent: Some(agent),
+                queue: None,
+                customer: None,
+                payload: serde_json::json!({ "type": Kind::RosterChanged.as_str(), "days": days }),
+            })
+        })
+        .collect()
 }
 
 fn stored(ws: WorkspaceId, agent: UserId, s: &Planned, now: Timestamp) -> RosterShift {

@@ -19,6 +19,7 @@
 //! queue's setting); a transferred contact is replayed as one handling in
 //! its first queue.
 
+use super::simulation::{SimConfig, number_agents};
 use crate::auth::Principal;
 use crate::center::Replica;
 use crate::reports::intervals::local_day;
@@ -31,12 +32,13 @@ use std::time::Duration;
 use switchboard_core::agent::{AgentConfig, AgentState, Membership};
 use switchboard_core::channel::Channel;
 use switchboard_core::events::{CancelReason, Event, EventKind};
-use switchboard_core::ids::{AgentId, ContactId, QueueId, UserId};
+use switchboard_core::ids::{AgentId, ContactId, PolicyId, QueueId, UserId};
 use switchboard_core::metrics::{DEFAULT_SHORT_ABANDON, Summary};
-use switchboard_core::queue::{OverflowAction, WrapUp};
+use switchboard_core::queue::{OrderingKind, QueueConfig};
 use switchboard_core::sim::dist::Dist;
-use switchboard_core::sim::scenario::{SimAgentSpec, Stream};
+use switchboard_core::sim::scenario::SimAgentSpec;
 use switchboard_core::sim::{self, Compiled, Replayed};
+use switchboard_core::skills::{Proficiency, SkillRegistry};
 use switchboard_core::time::Timestamp;
 use switchboard_store::Role;
 
@@ -99,6 +101,35 @@ pub struct StaffingChange {
     pub change: AgentChange,
 }
 
+/// A named agent serving other queues, or with other skills, in the
+/// what-if: "what if Bob also served Billing".
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AgentMove {
+    pub agent: UserId,
+    /// Queues the agent also serves (priority 1, no delay).
+    #[serde(default)]
+    pub join: Vec<QueueId>,
+    /// Queues the agent no longer serves.
+    #[serde(default)]
+    pub leave: Vec<QueueId>,
+    /// Skills given (a level, or `true`) or taken away (`false`, 0).
+    #[serde(default)]
+    pub skills: BTreeMap<String, Proficiency>,
+}
+
+/// A queue routed otherwise in the what-if: another of the workspace's
+/// routing policies, or another agent ordering.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RoutingChange {
+    pub queue: QueueId,
+    #[serde(default)]
+    pub policy: Option<PolicyId>,
+    #[serde(default)]
+    pub ordering: Option<OrderingKind>,
+}
+
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct WhatIfRequest {
@@ -106,6 +137,12 @@ pub struct WhatIfRequest {
     pub day: NaiveDate,
     #[serde(default)]
     pub agents: Vec<StaffingChange>,
+    /// Applied before `agents`: an agent added to a queue copies its first
+    /// agent as moved.
+    #[serde(default)]
+    pub moves: Vec<AgentMove>,
+    #[serde(default)]
+    pub routing: Vec<RoutingChange>,
     /// Replays of each staffing, averaged (only patience and the engine's
     /// ties are random).
     #[serde(default = "default_seeds")]
@@ -204,12 +241,37 @@ impl Service {
         let replica = self.inspect(ws, |c| c.replica()).await?.map_err(ServiceError::Unsupported)?;
         let names: HashMap<QueueId, String> =
             self.store().queues(ws).await?.into_iter().map(|q| (q.id, q.name)).collect();
+        let queue_named = |q: &QueueId| {
+            if names.contains_key(q) { Ok(()) } else { Err(ServiceError::NotFound(format!("queue {}", q.0))) }
+        };
         for c in &r.agents {
-            if !names.contains_key(&c.queue) {
-                return Err(ServiceError::NotFound(format!("queue {}", c.queue.0)));
+            queue_named(&c.queue)?;
+        }
+        for c in &r.routing {
+            queue_named(&c.queue)?;
+            if let Some(policy) = c.policy
+                && !replica.policies.iter().any(|p| p.id == policy)
+            {
+                return Err(ServiceError::NotFound(format!("policy {}", policy.0)));
+            }
+        }
+        let skills: Vec<String> = self.store().skills(ws).await?.into_iter().map(|s| s.name).collect();
+        for m in &r.moves {
+            if !replica.agents.iter().any(|a| a.id.0 == m.agent.0) {
+                return Err(ServiceError::NotFound(format!("agent {}", m.agent.0)));
+            }
+            m.join.iter().chain(&m.leave).try_for_each(queue_named)?;
+            if let Some(unknown) = m.skills.keys().find(|k| !skills.contains(k)) {
+                return Err(ServiceError::NotFound(format!("skill '{unknown}'")));
             }
         }
         let (contacts, attendance) = self.trace(ws, day_start, day_end).await?;
+        if let Some(m) = r.moves.iter().find(|m| !attendance.contains_key(&m.agent)) {
+            return Err(ServiceError::invalid(
+                "moves",
+                format!("agent {} was not logged in on {}: moving them changes nothing", m.agent.0, r.day),
+            ));
+        }
         if contacts.is_empty() {
             return Err(ServiceError::invalid("day", format!("no contacts were queued on {}", r.day)));
         }
@@ -422,78 +484,34 @@ fn replay(
     attendance: &BTreeMap<UserId, Attendance>,
     r: &WhatIfRequest,
 ) -> Result<Vec<QueueRun>, ServiceError> {
-    // The simulator numbers queues and agents from 1.
-    let index: HashMap<QueueId, QueueId> =
-        replica.queues.iter().enumerate().map(|(i, q)| (q.id, QueueId(i as u64 + 1))).collect();
-    let renumber = |q: QueueId| index.get(&q).copied();
-    let queues = replica
-        .queues
-        .iter()
-        .map(|q| {
-            let mut q = q.clone();
-            q.id = index[&q.id];
-            let moved = |a: OverflowAction| match a {
-                OverflowAction::Queue(t) => renumber(t).map_or(OverflowAction::Disconnect, OverflowAction::Queue),
-                other => other,
-            };
-            q.overflow = moved(q.overflow);
-            q.after_hours = moved(q.after_hours);
-            // The recorded wrap-up is part of each replayed handling.
-            q.wrap_up = WrapUp::Fixed(Duration::ZERO);
-            q
-        })
-        .collect::<Vec<_>>();
-    let staffed: Vec<(AgentConfig, &Attendance)> = replica
-        .agents
-        .iter()
-        .filter_map(|a| attendance.get(&UserId(a.id.0)).map(|t| (a.clone(), t)))
-        .map(|(mut a, t)| {
-            a.memberships = a
-                .memberships
-                .iter()
-                .filter_map(|m| renumber(m.queue).map(|queue| Membership { queue, ..m.clone() }))
-                .collect();
-            a.wrap_up = None;
-            (a, t)
-        })
-        .collect();
-    let arrivals = replayed_contacts(contacts, &renumber);
+    let sim = SimConfig::new(replica);
+    let renumber = |q: QueueId| sim.queue(q);
+    let staffed: Vec<(AgentConfig, &Attendance)> =
+        replica.agents.iter().filter_map(|a| attendance.get(&UserId(a.id.0)).map(|t| (sim.agent(a), t))).collect();
     let base = Compiled {
-        seed: 0,
-        start: Timestamp(day.start),
-        offset_minutes: day.offset_minutes,
-        end: Timestamp(day.end),
-        interval: INTERVAL,
-        intervals: ((day.end - day.start) as u128).div_ceil(INTERVAL.as_millis()).max(1) as usize,
-        warmup_end: Timestamp(day.start),
-        drain_end: Timestamp(day.end) + DRAIN,
-        short_abandon: DEFAULT_SHORT_ABANDON,
-        queue_names: queues.iter().map(|q| q.name.clone()).collect(),
-        policies: replica.policies.clone(),
-        queues,
-        streams: Vec::<Stream>::new(),
-        agents: Vec::new(),
-        groups: Vec::new(),
-        replay: arrivals,
+        replay: replayed_contacts(contacts, &renumber),
+        ..sim.run(day.start, day.end, day.offset_minutes, INTERVAL, DRAIN)
     };
     let as_staffed: Vec<SimAgentSpec> = staffed.iter().map(|(a, t)| on_duty(a, t, day)).collect();
-    let changed = change(&staffed, &r.agents, &renumber, day, &base)?;
+    let mut skills = replica.skills.clone();
+    let moved: Vec<(AgentConfig, &Attendance)> =
+        staffed.iter().map(|(a, t)| (apply_moves(a, &r.moves, &sim, &mut skills), *t)).collect();
+    let changed = change(&moved, &r.agents, &renumber, day, &base)?;
+    let rerouted = Compiled { queues: reroute(&base.queues, &r.routing, &sim), ..base.clone() };
     let serving = |agents: &[SimAgentSpec], q: QueueId| {
         agents.iter().filter(|a| a.config.memberships.iter().any(|m| m.queue == q)).count() as u32
     };
-    let runs = |agents: Vec<SimAgentSpec>| -> Result<Vec<sim::SimReport>, ServiceError> {
+    let runs = |base: &Compiled, agents: Vec<SimAgentSpec>| -> Result<Vec<sim::SimReport>, ServiceError> {
         (1..=u64::from(r.seeds))
             .map(|seed| {
                 let mut c = Compiled { seed, agents: agents.clone(), ..base.clone() };
-                for (i, a) in c.agents.iter_mut().enumerate() {
-                    a.config.id = AgentId(i as u64 + 1);
-                }
+                number_agents(&mut c);
                 sim::run(&c, &mut |_| {}).map_err(|e| ServiceError::invalid("day", format!("the replay failed: {e}")))
             })
             .collect()
     };
-    let before = runs(as_staffed.clone())?;
-    let after = runs(changed.clone())?;
+    let before = runs(&base, as_staffed.clone())?;
+    let after = runs(&rerouted, changed.clone())?;
     Ok(replica
         .queues
         .iter()
@@ -506,6 +524,38 @@ fn replay(
             what_if: mean(after.iter().map(|r| &r.queues[i].total.summary)),
         })
         .collect())
+}
+
+/// An agent as the moves leave them: queues joined and left, skills given
+/// and taken (interned in `skills`, the replica's registry: a skill no
+/// policy names gets a new id no step reads).
+fn apply_moves(a: &AgentConfig, moves: &[AgentMove], sim: &SimConfig, skills: &mut SkillRegistry) -> AgentConfig {
+    let mut a = a.clone();
+    for m in moves.iter().filter(|m| m.agent.0 == a.id.0) {
+        let leave: Vec<QueueId> = m.leave.iter().filter_map(|q| sim.queue(*q)).collect();
+        a.memberships.retain(|x| !leave.contains(&x.queue));
+        for q in m.join.iter().filter_map(|q| sim.queue(*q)) {
+            if !a.memberships.iter().any(|x| x.queue == q) {
+                a.memberships.push(Membership::new(q));
+            }
+        }
+        for (name, p) in &m.skills {
+            a.skills.set(skills.intern(name), p.level());
+        }
+    }
+    a
+}
+
+/// The queues routed as changed: another policy or agent ordering.
+fn reroute(queues: &[QueueConfig], routing: &[RoutingChange], sim: &SimConfig) -> Vec<QueueConfig> {
+    let mut queues = queues.to_vec();
+    for c in routing {
+        let Some(q) = sim.queue(c.queue) else { continue };
+        let queue = &mut queues[q.0 as usize - 1];
+        queue.policy = c.policy.unwrap_or(queue.policy);
+        queue.ordering = c.ordering.unwrap_or(queue.ordering);
+    }
+    queues
 }
 
 /// The day's contacts for the simulator: handle times and patience as the

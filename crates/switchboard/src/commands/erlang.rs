@@ -26,7 +26,7 @@ fn render(args: ErlangArgs) -> anyhow::Result<String> {
         calls: args.calls,
         interval: duration("interval-minutes", args.interval_minutes * 60.0)?,
         aht: duration("aht", args.aht)?,
-        sl_target: args.targets.sl_target,
+        sl_target: args.targets.sl_target(),
         sl_threshold: duration("sl-seconds", args.targets.sl_seconds)?,
         shrinkage: args.targets.shrinkage,
         max_occupancy: args.targets.max_occupancy,
@@ -66,7 +66,7 @@ fn render(args: ErlangArgs) -> anyhow::Result<String> {
         "\nRequired agents: {} (service level {} for a target of {} in {} s)",
         staffing.agents,
         percent(Some(staffing.service_level)),
-        percent(Some(args.targets.sl_target)),
+        percent(Some(args.targets.sl_target())),
         args.targets.sl_seconds
     )?;
     writeln!(

@@ -10,6 +10,7 @@ mod private_files;
 mod replay;
 mod serve;
 mod simulate;
+mod simulated;
 mod staffing;
 
 use crate::cli::{Cli, Command};

@@ -21,10 +21,13 @@ pub fn run(args: PlanArgs) -> anyhow::Result<()> {
 }
 
 fn render(args: &PlanArgs) -> anyhow::Result<String> {
+    if args.simulate {
+        return super::simulated::render(args);
+    }
     let history = match (&args.history, &args.scenario) {
         (_, Some(scenario)) => return super::staffing::render(scenario, args),
         (Some(history), None) => history,
-        (None, None) => bail!("give a history file or --scenario"),
+        (None, None) => bail!("give a history file, --scenario or --simulate"),
     };
     let calendar = args.hours.as_ref().map(|path| read_calendar(path)).transpose()?;
     let time_zone = time_zone(args.time_zone.as_deref(), calendar.as_ref())?;
@@ -47,7 +50,7 @@ fn render(args: &PlanArgs) -> anyhow::Result<String> {
     .with_context(|| format!("forecasting from {}", history.display()))?;
     let t = &args.targets;
     let targets = Targets {
-        sl_target: t.sl_target,
+        sl_target: t.sl_target(),
         sl_threshold: duration("sl-seconds", t.sl_seconds)?,
         shrinkage: t.shrinkage,
         max_occupancy: t.max_occupancy,
@@ -82,7 +85,7 @@ fn render(args: &PlanArgs) -> anyhow::Result<String> {
     writeln!(
         out,
         "\nStaffing for {} answered within {} s, shrinkage {} ({}):\n",
-        percent(Some(t.sl_target)),
+        percent(Some(t.sl_target())),
         t.sl_seconds,
         percent(Some(t.shrinkage)),
         if t.patience.is_some() { "Erlang A" } else { "Erlang C" }

@@ -17,8 +17,12 @@ pub fn render(path: &Path, args: &PlanArgs) -> anyhow::Result<String> {
     if !(0.0..1.0).contains(&args.targets.shrinkage) {
         anyhow::bail!("--shrinkage is a fraction from 0 up to (not including) 1, got {}", args.targets.shrinkage);
     }
-    let search = Search { sl_target: args.targets.sl_target, seeds: args.seeds, max_per_group: 10_000 };
-    let staffed = staff(&compiled, &search).with_context(|| format!("staffing {}", path.display()))?;
+    let search = Search {
+        sl_targets: vec![args.targets.sl_target(); compiled.queues.len()],
+        seeds: args.seeds,
+        max_per_group: 10_000,
+    };
+    let staffed = staff(&compiled, &search, &mut || true).with_context(|| format!("staffing {}", path.display()))?;
     if args.json {
         return Ok(format!("{}\n", serde_json::to_string_pretty(&staffed)?));
     }
@@ -26,22 +30,15 @@ pub fn render(path: &Path, args: &PlanArgs) -> anyhow::Result<String> {
     writeln!(
         out,
         "Agents on duty per group for {} answered within each queue's threshold ({} simulated days per try, {} tries):\n",
-        percent(Some(search.sl_target)),
+        percent(Some(args.targets.sl_target())),
         search.seeds,
         staffed.evaluations
     )?;
-    let mut header = vec!["interval"];
-    header.extend(staffed.groups.iter().map(String::as_str));
-    let names: Vec<String> = staffed.queues.iter().map(|q| format!("{} SL", q.name)).collect();
-    header.extend(names.iter().map(String::as_str));
-    let mut table = Table::new(&header);
-    for (i, label) in staffed.intervals.iter().enumerate() {
-        let mut row = vec![label.clone()];
-        row.extend(staffed.agents.iter().map(|g| g[i].to_string()));
-        row.extend(staffed.queues.iter().map(|q| percent(q.service_level[i])));
-        table.row(row);
-    }
-    write!(out, "{}", table.render())?;
+    let groups: Vec<(&str, &[u32])> =
+        staffed.groups.iter().map(String::as_str).zip(staffed.agents.iter().map(Vec::as_slice)).collect();
+    let queues: Vec<(&str, &[Option<f64>])> =
+        staffed.queues.iter().map(|q| (q.name.as_str(), q.service_level.as_slice())).collect();
+    write!(out, "{}", staffing_table(&staffed.intervals, &groups, &queues, |_| true))?;
     let more = staffed.erlang_agent_hours / staffed.agent_hours - 1.0;
     writeln!(
         out,
@@ -54,4 +51,26 @@ pub fn render(path: &Path, args: &PlanArgs) -> anyhow::Result<String> {
         if more >= 0.0 { "more" } else { "fewer" }
     )?;
     Ok(out)
+}
+
+/// A row per interval `shown`: each group's agents on duty, then each
+/// queue's simulated service level.
+pub fn staffing_table(
+    intervals: &[String],
+    groups: &[(&str, &[u32])],
+    queues: &[(&str, &[Option<f64>])],
+    shown: impl Fn(usize) -> bool,
+) -> String {
+    let mut header = vec!["interval"];
+    header.extend(groups.iter().map(|g| g.0));
+    let names: Vec<String> = queues.iter().map(|q| format!("{} SL", q.0)).collect();
+    header.extend(names.iter().map(String::as_str));
+    let mut table = Table::new(&header);
+    for (i, label) in intervals.iter().enumerate().filter(|(i, _)| shown(*i)) {
+        let mut row = vec![label.clone()];
+        row.extend(groups.iter().map(|g| g.1[i].to_string()));
+        row.extend(queues.iter().map(|q| percent(q.1[i])));
+        table.row(row);
+    }
+    table.render()
 }

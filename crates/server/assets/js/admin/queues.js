@@ -71,6 +71,7 @@ export function queuesTab() {
       const policy = h('select', null, options(policies.map((p) => [p.id, p.name]), st.policy));
       const ordering = h('select', null, options(ORDERINGS, st.ordering || 'longest_idle'));
       const sl = numberInput(st.sl_seconds, { min: 0 });
+      const slTarget = numberInput(st.sl_target_percent ?? 80, { min: 1, max: 99.9, step: 0.1 });
       const offer = numberInput(st.offer_timeout_seconds, { min: 5, max: 3600 });
       const cooldown = numberInput(st.decline_cooldown_seconds ?? 30, { min: 0, max: 3600 });
       const maxWait = numberInput(st.max_wait_seconds, { min: 0, placeholder: 'no limit' });
@@ -102,7 +103,8 @@ export function queuesTab() {
             field({ label: 'Agent ordering', name: 'ordering', input: ordering })),
           h('div', { class: 'row' },
             field({ label: 'Service-level threshold (s)', name: 'sl_seconds', input: sl, hint: 'answered within this many seconds' }),
-            field({ label: 'Offer timeout (s)', name: 'offer_timeout_seconds', input: offer, hint: '5 to 3600' })),
+            field({ label: 'Service-level target (%)', name: 'sl_target_percent', input: slTarget, testid: 'queue-sl-target', hint: 'this share answered within the threshold: planning staffs for it, the wallboard measures against it' })),
+          field({ label: 'Offer timeout (s)', name: 'offer_timeout_seconds', input: offer, hint: '5 to 3600' }),
           field({ label: 'Decline cooldown (s)', name: 'decline_cooldown_seconds', input: cooldown, hint: 'after an agent rejects or misses an offer, how long that contact is not offered to that agent again; 0 offers it again at once' }),
           field({ label: 'Wrap-up', name: 'wrap_up', input: wrap }),
           h('div', { class: 'row' },
@@ -134,6 +136,7 @@ export function queuesTab() {
             policy: Number(policy.value),
             ordering: ordering.value,
             sl_seconds: sl.read() ?? 20,
+            sl_target_percent: slTarget.read() ?? 80,
             offer_timeout_seconds: offer.read() ?? 30,
             decline_cooldown_seconds: cooldown.read() ?? 30,
             max_wait_seconds: maxWait.read(),

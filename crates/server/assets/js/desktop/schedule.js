@@ -1,5 +1,7 @@
 // "My schedule" on the agent desktop: the agent's published shifts today
 // and the next 7 days, with their breaks, and what the schedule says now.
+// The desktop reloads it when a `roster_changed` event names the agent
+// (a supervisor published or edited their shifts), and every ten minutes.
 
 import { get } from '../api.js';
 import { h, replace } from '../dom.js';

@@ -7,13 +7,12 @@ import { percent } from '../dom.js';
 export const DEFAULT_SL_TARGET = 80;
 
 /**
- * A queue's service-level target in percent. Queue settings carry the
- * threshold in seconds (`sl_seconds`), not a target: use `sl_target` when a
- * queue has one, else 80 %.
+ * A queue's service-level target in percent: its settings'
+ * `sl_target_percent` (80 % for a queue saved before there was one).
  */
 export function slTarget(queue) {
-  const t = queue && queue.settings && queue.settings.sl_target;
-  return typeof t === 'number' ? percent(t) : DEFAULT_SL_TARGET;
+  const t = queue && queue.settings && queue.settings.sl_target_percent;
+  return typeof t === 'number' ? t : DEFAULT_SL_TARGET;
 }
 
 /** green at or above the target, amber within 10 points below it, red further down. */

@@ -77,11 +77,15 @@ pub enum Kind {
     /// agent's reply: once per customer message that started the clock;
     /// the payload names the `timer`, that `message`, and the `due` time.
     SlaBreached,
+    /// A response target is about to pass (the queue's
+    /// `sla_warning_seconds` of business time are left): once per clock,
+    /// before its `SlaBreached`; the payload is the breach's.
+    SlaWarning,
 }
 
 impl Kind {
     /// Every kind, engine's first: what a webhook may follow.
-    pub const ALL: [Kind; 38] = [
+    pub const ALL: [Kind; 39] = [
         Kind::ContactQueued,
         Kind::StepChanged,
         Kind::OfferCreated,
@@ -120,6 +124,7 @@ impl Kind {
         Kind::RuleFired,
         Kind::DailySummary,
         Kind::SlaBreached,
+        Kind::SlaWarning,
     ];
 
     pub const fn as_str(self) -> &'static str {
@@ -162,6 +167,7 @@ impl Kind {
             Kind::RuleFired => "rule_fired",
             Kind::DailySummary => "daily_summary",
             Kind::SlaBreached => "sla_breached",
+            Kind::SlaWarning => "sla_warning",
         }
     }
 

@@ -1,10 +1,11 @@
 //! A received message, read with mail-parser: what the conversation shows
-//! (text, HTML made safe to display, attachments by name) and what
+//! (text, HTML made safe to display, attachments and inline images) and what
 //! threading and safety decide on (ids, the sender, auto-reply headers, a
 //! delivery report).
 
 use mail_parser::{HeaderValue, Message, MessageParser, MimeHeaders, PartType};
 use std::collections::HashSet;
+use switchboard_service::conversation::IncomingFile;
 
 /// Longest text kept in the conversation, in characters (the service's
 /// limit for a message); the whole message is kept as its source.
@@ -13,6 +14,11 @@ pub const MAX_TEXT_CHARS: usize = 10_000;
 const MAX_HTML_IN: usize = 1024 * 1024;
 /// Largest sanitised HTML kept in the message.
 const MAX_HTML_OUT: usize = 256 * 1024;
+/// Attachments and inline parts stored one by one; a message with more
+/// (a mail bomb of tiny parts) has the rest in its source only.
+pub const MAX_PARTS: usize = 50;
+/// Longest attachment name kept, in bytes (what file systems take).
+const MAX_NAME_BYTES: usize = 200;
 /// Addresses kept of one To or Cc header (a list mailed to thousands is
 /// not a reply-all list).
 const MAX_ADDRESSES: usize = 50;
@@ -21,14 +27,6 @@ const MAX_ADDRESSES: usize = 50;
 pub struct Mailbox {
     pub address: String,
     pub name: Option<String>,
-}
-
-/// An attachment, by name: its bytes stay in the message's source.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct AttachmentInfo {
-    pub name: String,
-    pub content_type: String,
-    pub size: usize,
 }
 
 /// What an RFC 3464 delivery status notification says.
@@ -71,9 +69,14 @@ pub struct Email {
     pub return_path: Option<String>,
     pub subject: Option<String>,
     pub text: String,
-    /// Sanitised for display: no script, no style, no remote image.
+    /// Sanitised for display: no script, no style, no remote image; an
+    /// inline image keeps its `cid:` source.
     pub html: Option<String>,
-    pub attachments: Vec<AttachmentInfo>,
+    /// The first [`MAX_PARTS`] attachments and inline parts (an image the
+    /// HTML shows by `cid:`), decoded, their names made safe to offer.
+    pub attachments: Vec<IncomingFile>,
+    /// How many more the message has (in its source only).
+    pub attachments_left: usize,
     pub auto: AutoHeaders,
     /// Set when the message is a delivery status notification.
     pub report: Option<Report>,
@@ -118,7 +121,9 @@ impl Email {
             // HTML only: mail-parser's text rendering of it.
             text = h.into_owned();
         }
-        let attachments = attachments(&message);
+        let mut attachments = attachments(&message);
+        let attachments_left = attachments.len().saturating_sub(MAX_PARTS);
+        attachments.truncate(MAX_PARTS);
         Some(Email {
             message_id: message.message_id().map(crate::thread::bracketed),
             in_reply_to: ids(message.in_reply_to()),
@@ -131,6 +136,7 @@ impl Email {
             text: cut(printable(&text).trim(), MAX_TEXT_CHARS),
             html: html_part.filter(|h| h.len() <= MAX_HTML_IN).map(sanitise).filter(|h| h.len() <= MAX_HTML_OUT),
             attachments,
+            attachments_left,
             auto: auto_headers(&message),
             report: report(&message),
             authentication_results: message
@@ -193,7 +199,7 @@ fn auto_headers(message: &Message<'_>) -> AutoHeaders {
     }
 }
 
-fn attachments(message: &Message<'_>) -> Vec<AttachmentInfo> {
+fn attachments(message: &Message<'_>) -> Vec<IncomingFile> {
     message
         .attachments()
         .enumerate()
@@ -206,25 +212,55 @@ fn attachments(message: &Message<'_>) -> Vec<AttachmentInfo> {
                 })
                 .unwrap_or_else(|| "application/octet-stream".into())
                 .to_ascii_lowercase();
-            let name = part.attachment_name().map(str::to_string).unwrap_or_else(|| format!("attachment-{}", i + 1));
-            AttachmentInfo { name, content_type, size: part.contents().len() }
+            let name = part.attachment_name().map(file_name).filter(|n| !n.is_empty());
+            let content_id = part
+                .content_id()
+                .map(|id| id.trim().trim_start_matches('<').trim_end_matches('>').trim().to_string())
+                .filter(|id| !id.is_empty());
+            IncomingFile {
+                name: name.unwrap_or_else(|| format!("attachment-{}", i + 1)),
+                content_type,
+                content_id,
+                bytes: part.contents().to_vec(),
+            }
         })
         .collect()
 }
 
+/// A sender's file name as one we can offer: printable, on one line,
+/// without a path (`../../x` is `.._.._x`), at most [`MAX_NAME_BYTES`].
+fn file_name(name: &str) -> String {
+    let clean: String =
+        name.chars().filter(|c| !c.is_control()).map(|c| if matches!(c, '/' | '\\') { '_' } else { c }).collect();
+    let clean = clean.trim();
+    let mut end = clean.len().min(MAX_NAME_BYTES);
+    while !clean.is_char_boundary(end) {
+        end -= 1;
+    }
+    clean[..end].trim_end().to_string()
+}
+
 /// HTML as the desktop may show it: ammonia's safe subset, links that open
 /// elsewhere, and no image loaded from anywhere (a remote image tells the
-/// sender the message was read; `cid:` parts are not served yet).
+/// sender the message was read) but the message's own parts, named by
+/// `cid:` (the service links them to the stored parts).
 pub fn sanitise(html: &str) -> String {
-    let schemes: HashSet<&str> = ["http", "https", "mailto"].into_iter().collect();
+    let schemes: HashSet<&str> = ["http", "https", "mailto", "cid"].into_iter().collect();
     ammonia::Builder::default()
         .url_schemes(schemes)
         .attribute_filter(|element, attribute, value| match (element, attribute) {
+            ("img", "src") if is_cid(value) => Some(value.into()),
             ("img", "src" | "srcset") => None,
+            // A link to a part is no link.
+            (_, "href") if is_cid(value) => None,
             _ => Some(value.into()),
         })
         .clean(html)
         .to_string()
+}
+
+fn is_cid(url: &str) -> bool {
+    url.get(..4).is_some_and(|s| s.eq_ignore_ascii_case("cid:"))
 }
 
 fn is_type<'a>(part: &impl MimeHeaders<'a>, ctype: &str, subtypes: &[&str]) -> bool {
@@ -320,9 +356,39 @@ mod tests {
         assert_eq!(e.references, vec!["<root@example.com>", "<c3.m9.0123456789abcdef@demo.example>"]);
         assert_eq!(
             e.attachments,
-            vec![AttachmentInfo { name: "facture.pdf".into(), content_type: "application/pdf".into(), size: 9 }]
+            vec![IncomingFile {
+                name: "facture.pdf".into(),
+                content_type: "application/pdf".into(),
+                content_id: None,
+                bytes: b"%PDF-1.4\n".to_vec()
+            }]
         );
         assert_eq!(e.report, None);
+    }
+
+    #[test]
+    fn inline_images_keep_their_cid_and_nothing_else_loads() {
+        let raw = concat!(
+            "From: ann@example.com\r\nTo: support@demo.example\r\nSubject: Broken\r\nMIME-Version: 1.0\r\n",
+            "Content-Type: multipart/related; boundary=r\r\n\r\n",
+            "--r\r\nContent-Type: text/html; charset=utf-8\r\n\r\n",
+            "<p>See <img src=\"cid:shot.1@example.com\" alt=\"shot\"> <img src=\"https://t.example/p.gif\">",
+            " <img srcset=\"cid:shot.1@example.com 2x\"> <a href=\"cid:shot.1@example.com\">it</a></p>\r\n",
+            "--r\r\nContent-Type: image/png\r\nContent-ID: <shot.1@example.com>\r\n",
+            "Content-Disposition: inline; filename=\"../../etc/shot\u{7}.png\"\r\n",
+            "Content-Transfer-Encoding: base64\r\n\r\niVBORw0KGgo=\r\n--r--\r\n"
+        );
+        let e = Email::parse(raw.as_bytes()).unwrap();
+        let html = e.html.unwrap();
+        assert!(html.contains("src=\"cid:shot.1@example.com\""), "{html}");
+        assert!(!html.contains("t.example") && !html.contains("srcset") && !html.contains("href"), "{html}");
+        assert_eq!(e.attachments.len(), 1);
+        let part = &e.attachments[0];
+        assert_eq!((part.name.as_str(), part.content_type.as_str()), (".._.._etc_shot.png", "image/png"));
+        assert_eq!(
+            (part.content_id.as_deref(), part.bytes.as_slice()),
+            (Some("shot.1@example.com"), &b"\x89PNG\r\n\x1a\n"[..])
+        );
     }
 
     #[test]

@@ -264,11 +264,20 @@ impl Inbox {
             attributes.insert(PREVIOUS_CONTACT.into(), AttrValue::Num(p as f64));
         }
         let mut text = email.text.clone();
-        if !email.attachments.is_empty() {
-            let names: Vec<String> =
-                email.attachments.iter().map(|a| format!("{} ({})", a.name, size(a.size))).collect();
-            text.push_str(&format!("\n\nAttachments (in the attached message): {}", names.join(", ")));
+        if email.attachments_left > 0 {
+            text.push_str(&format!(
+                "\n\n{} more attachments are in the attached message only.",
+                email.attachments_left
+            ));
         }
+        // The source first (the message's `attachment`), then each part.
+        let source = IncomingFile {
+            name: "message.eml".into(),
+            content_type: "message/rfc822".into(),
+            content_id: None,
+            bytes: raw,
+        };
+        let parts = email.attachments.iter().cloned();
         Inbound {
             sender: Sender {
                 identity: Some(IdentityValue { kind: IdentityKind::Email, value: sender.to_string() }),
@@ -284,11 +293,7 @@ impl Inbox {
                     bcc: Vec::new(),
                 },
                 client_id: email.message_id.clone(),
-                file: Some(IncomingFile {
-                    name: "message.eml".into(),
-                    content_type: "message/rfc822".into(),
-                    bytes: raw,
-                }),
+                files: std::iter::once(source).chain(parts).collect(),
                 automatic: automatic.is_some(),
                 sender_check: Some(sender_check),
                 ..Default::default()
@@ -303,15 +308,6 @@ impl Inbox {
 /// number), if it has one.
 fn acknowledgement(endpoint: &Endpoint) -> Option<String> {
     endpoint.settings.get(AUTO_ACKNOWLEDGE)?.as_str().map(str::trim).filter(|t| !t.is_empty()).map(String::from)
-}
-
-/// A size as people read it.
-fn size(bytes: usize) -> String {
-    match bytes {
-        b if b < 1024 => format!("{b} B"),
-        b if b < 1024 * 1024 => format!("{} KB", b / 1024),
-        b => format!("{:.1} MB", b as f64 / (1024.0 * 1024.0)),
-    }
 }
 
 /// What the client is told when the service could not take a message.

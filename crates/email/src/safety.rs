@@ -69,11 +69,14 @@ impl SenderLimit {
     }
 }
 
+/// The window of the per-sender limit.
+pub const SENDER_WINDOW: Duration = Duration::from_secs(600);
+
 impl Default for SenderLimit {
     /// 30 messages in 10 minutes: more than a person writes, few enough
     /// that a loop is cut quickly.
     fn default() -> Self {
-        SenderLimit::new(30, Duration::from_secs(600))
+        SenderLimit::new(30, SENDER_WINDOW)
     }
 }
 

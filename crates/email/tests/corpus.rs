@@ -59,11 +59,15 @@ fn not_sensible(email: &Email) -> Option<String> {
     if let Some(html) = &email.html {
         let lower = html.to_ascii_lowercase();
         for unsafe_bit in
-            ["<script", "<style", "javascript:", " onload=", " onclick=", " onerror=", "<img src", "<iframe"]
+            ["<script", "<style", "javascript:", " onload=", " onclick=", " onerror=", "srcset", "<iframe"]
         {
             if lower.contains(unsafe_bit) {
                 return Some(format!("{unsafe_bit} in the HTML shown"));
             }
+        }
+        // An image may show only a part of the message itself (`cid:`).
+        if lower.split(" src=\"").skip(1).any(|source| !source.starts_with("cid:")) {
+            return Some("an image source other than cid: in the HTML shown".into());
         }
     }
     None

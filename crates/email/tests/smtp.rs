@@ -75,7 +75,8 @@ async fn messages_of_every_shape_open_contacts(url: String) {
     let shown = &m.messages(c.id).await[0];
     let text = shown["text"].as_str().unwrap();
     assert!(text.starts_with("Order #42, receipt attached."), "{text}");
-    assert!(text.contains("receipt.pdf"), "attachments are listed: {text}");
+    assert!(!text.contains("receipt.pdf"), "the file is an attachment of its own, not text: {text}");
+    assert_eq!(shown["attachments"][0]["name"], "receipt.pdf");
     let html = shown["html"].as_str().unwrap_or_default();
     assert!(html.contains("<b>#42</b>") && !html.contains("script") && !html.contains("track.example"), "{html}");
 
@@ -136,7 +137,71 @@ async fn starttls_with_a_certificate(url: String) {
     std::fs::remove_dir_all(dir).unwrap();
 }
 
+/// An HTML message with an inline image (multipart/related, `cid:`) and an
+/// attachment: each part is a file of its own with its type, size and hash,
+/// the image shows from the stored part, and only the workspace's users may
+/// read them.
+async fn inline_images_and_attachments_are_stored_one_by_one(url: String) {
+    let m = mailroom(&url, 25 * MB, json!({})).await;
+    // The eight bytes of PNG's signature stand for an image.
+    let png: &[u8] = b"\x89PNG\r\n\x1a\n";
+    let dir = common::temp_dir();
+    let message = dir.join("related.eml");
+    std::fs::write(
+        &message,
+        concat!(
+            "From: Dee <dee@customer.example>\r\nTo: support@shop.example\r\nSubject: The crack\r\n",
+            "Message-ID: <related-1@customer.example>\r\nMIME-Version: 1.0\r\n",
+            "Content-Type: multipart/mixed; boundary=\"m\"\r\n\r\n",
+            "--m\r\nContent-Type: multipart/related; boundary=\"r\"; type=\"text/html\"\r\n\r\n",
+            "--r\r\nContent-Type: text/html; charset=utf-8\r\n\r\n",
+            "<p>Here:</p><img src=\"cid:crack.1@customer.example\" alt=\"photo\">",
+            "<img src=\"https://track.example/open.gif\">\r\n",
+            "--r\r\nContent-Type: image/png; name=\"crack.png\"\r\nContent-ID: <crack.1@customer.example>\r\n",
+            "Content-Disposition: inline; filename=\"crack.png\"\r\nContent-Transfer-Encoding: base64\r\n\r\n",
+            "iVBORw0KGgo=\r\n--r--\r\n",
+            "--m\r\nContent-Type: application/pdf; name=\"invoice.pdf\"\r\n",
+            "Content-Disposition: attachment; filename=\"invoice.pdf\"\r\n",
+            "Content-Transfer-Encoding: base64\r\n\r\nJVBERi0xLjQgcmVjZWlwdA==\r\n--m--\r\n",
+        ),
+    )
+    .unwrap();
+    let data = format!("@{}", message.display());
+    let (ok, out) = m.mail("dee@customer.example", &["--data", &data]).await;
+    assert!(ok && out.contains("250 2.0.0 taken"), "{out}");
+    let c = &m.contacts_of("dee@customer.example").await[0];
+    let shown = &m.messages(c.id).await[0];
+    // The source, whole, as before; then each part.
+    assert_eq!(shown["attachment"]["content_type"], "message/rfc822");
+    let parts = shown["attachments"].as_array().unwrap();
+    assert_eq!(parts.len(), 2, "{shown}");
+    let (image, pdf) = (&parts[0], &parts[1]);
+    assert_eq!((image["name"].as_str(), image["content_type"].as_str()), (Some("crack.png"), Some("image/png")));
+    assert_eq!((image["size"].as_u64(), image["content_id"].as_str()), (Some(8), Some("crack.1@customer.example")));
+    assert_eq!(
+        image["sha256"], "4c4b6a3be1314ab86138bef4314dde022e600960d8689a2c8f8631802d20dab6",
+        "the SHA-256 of PNG's signature"
+    );
+    assert_eq!((pdf["name"].as_str(), pdf["size"].as_u64()), (Some("invoice.pdf"), Some(16)));
+    assert!(pdf.get("content_id").is_none());
+    // The inline image points at its stored part; a remote one loads nothing.
+    let image_id = image["id"].as_u64().unwrap();
+    let html = shown["html"].as_str().unwrap();
+    assert!(html.contains(&format!("<img src=\"/api/v1/attachments/{image_id}\" alt=\"photo\">")), "{html}");
+    assert!(!html.contains("cid:") && !html.contains("track.example"), "{html}");
+    // Each part is read back whole, as the server's route serves it.
+    let stored = m.service.attachment_for(&m.p, image_id).await.unwrap();
+    assert_eq!((stored.bytes.as_slice(), stored.contact), (png, c.id));
+    let stored = m.service.attachment_for(&m.p, pdf["id"].as_u64().unwrap()).await.unwrap();
+    assert_eq!(stored.bytes, b"%PDF-1.4 receipt");
+    // Another workspace's admin does not see it.
+    let (other, _) = support::workspace(&m.service, &["email"]).await;
+    assert!(m.service.attachment_for(&other, image_id).await.is_err());
+    std::fs::remove_dir_all(dir).unwrap();
+}
+
 support::on_both!(
+    inline_images_and_attachments_are_stored_one_by_one,
     messages_of_every_shape_open_contacts,
     strangers_size_and_garbage_are_refused,
     starttls_with_a_certificate

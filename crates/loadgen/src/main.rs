@@ -3,13 +3,16 @@
 //! in the same run, on SQLite and on PostgreSQL. With `--websockets N`, the
 //! memory N idle event sockets cost the server instead. `loadgen chat`
 //! measures live chats against a bare WebSocket relay; `loadgen voice`
-//! measures calls over SIP and RTP against sipp and Kamailio.
+//! measures calls over SIP and RTP against sipp and Kamailio; `loadgen
+//! email` measures inbound mail through the SMTP listener against aiosmtpd
+//! and Postfix's smtp-sink.
 //!
-//! See docs/BENCHMARKS.md ("Contacts over HTTP", "Chat") for the figures.
+//! See docs/BENCHMARKS.md ("Contacts over HTTP", "Chat", "Email") for the figures.
 
 mod chat;
 mod cpu;
 mod drive;
+mod email;
 mod peer;
 mod postgres;
 mod process;
@@ -71,6 +74,9 @@ enum Command {
     /// Calls from sipp over SIP and RTP: calls held per core, set-ups per CPU-second.
     #[command(subcommand)]
     Voice(VoiceCommand),
+    /// Inbound mail through the SMTP listener until committed, with Postfix's smtp-source,
+    /// against aiosmtpd storing to disk and Postfix's smtp-sink.
+    Email(EmailArgs),
     /// The bare WebSocket relay peer of `chat` (started by loadgen itself).
     #[command(hide = true)]
     Relay {
@@ -115,6 +121,38 @@ struct ChatArgs {
     parallel: usize,
     #[arg(long, value_enum, default_value_t = ChatTarget::Both)]
     target: ChatTarget,
+}
+
+#[derive(Debug, clap::Args)]
+struct EmailArgs {
+    /// Messages smtp-source sends to each target.
+    #[arg(long, default_value_t = 20_000, value_parser = at_least_one)]
+    messages: usize,
+    /// Parallel SMTP sessions (smtp-source's and the latency client's).
+    #[arg(long, default_value_t = 32, value_parser = at_least_one)]
+    sessions: usize,
+    /// Bytes of each message's body.
+    #[arg(long, default_value_t = 2000, value_parser = at_least_one)]
+    size: usize,
+    /// Seconds the latency client sends to each target.
+    #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..))]
+    latency_seconds: u64,
+    /// The directory of aiosmtpd_store.py.
+    #[arg(long, default_value = "bench")]
+    bench: PathBuf,
+    /// Which targets, in this order.
+    #[arg(long, value_enum, value_delimiter = ',', default_values_t = [EmailTarget::Sqlite, EmailTarget::Postgres, EmailTarget::Aiosmtpd, EmailTarget::SmtpSink])]
+    targets: Vec<EmailTarget>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+enum EmailTarget {
+    /// Switchboard on SQLite.
+    Sqlite,
+    /// Switchboard on PostgreSQL.
+    Postgres,
+    Aiosmtpd,
+    SmtpSink,
 }
 
 #[derive(Debug, Subcommand)]
@@ -228,7 +266,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
     match &cli.command {
         Some(Command::Peer { database, connections, http }) => return peer::serve(database, *connections, *http).await,
         Some(Command::Relay { http, agents }) => return chat::serve_relay(*http, *agents).await,
-        Some(Command::Chat(_) | Command::Voice(_)) | None => {}
+        Some(Command::Chat(_) | Command::Voice(_) | Command::Email(_)) | None => {}
     }
     let binary = cli.binary.clone().unwrap_or_else(default_binary);
     anyhow::ensure!(
@@ -241,6 +279,9 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
     }
     if let Some(Command::Voice(command)) = &cli.command {
         return run_voice(&binary, command).await;
+    }
+    if let Some(Command::Email(args)) = &cli.command {
+        return run_email(&binary, args, &cli.postgres).await;
     }
     if let Some(n) = cli.websockets {
         let r = websockets::run(&binary, n).await?;
@@ -299,6 +340,28 @@ async fn run_chat(binary: &std::path::Path, args: &ChatArgs) -> anyhow::Result<(
     for row in &rows {
         println!("{}", chat::report::json_line(plan, row));
     }
+    Ok(())
+}
+
+async fn run_email(binary: &std::path::Path, args: &EmailArgs, postgres: &str) -> anyhow::Result<()> {
+    let plan = email::Plan {
+        messages: args.messages,
+        sessions: args.sessions,
+        size: args.size,
+        latency_for: Duration::from_secs(args.latency_seconds),
+    };
+    let mut rows = Vec::new();
+    for target in &args.targets {
+        let target = match target {
+            EmailTarget::Sqlite => email::Target::SwitchboardSqlite,
+            EmailTarget::Postgres => email::Target::SwitchboardPostgres,
+            EmailTarget::Aiosmtpd => email::Target::Aiosmtpd,
+            EmailTarget::SmtpSink => email::Target::SmtpSink,
+        };
+        eprintln!("{} …", target.label());
+        rows.push(email::measure(target, plan, binary, postgres, &args.bench).await.context(target.label())?);
+    }
+    email::report(plan, &rows);
     Ok(())
 }
 

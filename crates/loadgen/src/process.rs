@@ -81,7 +81,7 @@ impl Drop for Server {
 }
 
 /// A port nobody listens on right now (the listener is closed at once).
-fn free_port() -> anyhow::Result<u16> {
+pub(crate) fn free_port() -> anyhow::Result<u16> {
     let listener = TcpListener::bind("127.0.0.1:0").context("binding 127.0.0.1:0")?;
     Ok(listener.local_addr()?.port())
 }

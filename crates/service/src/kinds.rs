@@ -81,11 +81,15 @@ pub enum Kind {
     /// event names the agent and the payload the `days` changed, so the
     /// agent's open desktops read the schedule again.
     RosterChanged,
+    /// A response target is about to pass (the queue's
+    /// `sla_warning_seconds` of business time are left): once per clock,
+    /// before its `SlaBreached`; the payload is the breach's.
+    SlaWarning,
 }
 
 impl Kind {
     /// Every kind, engine's first: what a webhook may follow.
-    pub const ALL: [Kind; 39] = [
+    pub const ALL: [Kind; 40] = [
         Kind::ContactQueued,
         Kind::StepChanged,
         Kind::OfferCreated,
@@ -125,6 +129,7 @@ impl Kind {
         Kind::DailySummary,
         Kind::SlaBreached,
         Kind::RosterChanged,
+        Kind::SlaWarning,
     ];
 
     pub const fn as_str(self) -> &'static str {
@@ -168,6 +173,7 @@ impl Kind {
             Kind::DailySummary => "daily_summary",
             Kind::SlaBreached => "sla_breached",
             Kind::RosterChanged => "roster_changed",
+            Kind::SlaWarning => "sla_warning",
         }
     }
 

@@ -320,7 +320,7 @@ impl Service {
         let logged: Vec<LoggedEvent> = ids.into_iter().zip(appended).map(|(id, e)| e.logged(id)).collect();
         for e in &logged {
             self.inner.observed.event(e);
-            self.inner.response_clocks.observe(e);
+            self.observe_response(e);
             self.inner.fanout.publish(e.clone());
         }
         logged
@@ -408,7 +408,7 @@ impl Service {
 
     /// What time passing does, at the service's clock, in every loaded
     /// workspace: fires the engine's timers (offer timeouts, wrap-up ends,
-    /// step changes), commits the response targets breached (`sla.rs`),
+    /// step changes), commits the response targets' warnings and breaches (`sla.rs`),
     /// and ends the chats whose customers are gone.
     pub async fn tick(&self) {
         for ws in self.loaded_workspaces() {
@@ -416,7 +416,7 @@ impl Service {
                 self.load_response_clocks(ws).await?;
                 self.apply(ws, |c, now, out| {
                     c.engine.advance(now);
-                    self.response_breaches(c, now, out);
+                    self.response_passing(c, now, out);
                     Ok(())
                 })
                 .await

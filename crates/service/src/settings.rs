@@ -129,6 +129,11 @@ pub struct QueueSettings {
     /// until the agent's next reply.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub next_response_seconds: Option<f64>,
+    /// How long before either target passes (in business time) a
+    /// conversation is at risk: one `sla_warning` event then; none for no
+    /// warning. A warning as long as the target warns at the first message.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sla_warning_seconds: Option<f64>,
 }
 
 /// The response targets a queue may set: a minute at least (the clocks are
@@ -140,6 +145,8 @@ pub const RESPONSE_TARGET_RANGE: RangeInclusive<f64> = 60.0..=366.0 * 86_400.0;
 pub struct ResponseTargets {
     pub first: Option<Duration>,
     pub next: Option<Duration>,
+    /// How long before a target passes the conversation is at risk.
+    pub warning: Option<Duration>,
     /// `None`: counted around the clock.
     pub calendar: Option<Calendar>,
 }
@@ -219,6 +226,7 @@ impl QueueSettings {
         Ok(ResponseTargets {
             first: target("first_response_seconds", self.first_response_seconds)?,
             next: target("next_response_seconds", self.next_response_seconds)?,
+            warning: target("sla_warning_seconds", self.sla_warning_seconds)?,
             calendar,
         })
     }

@@ -6,9 +6,16 @@
 //! has answered: the first one (first response), or the first after an
 //! agent's reply (next response), until an agent replies. The queue's
 //! target is counted in the queue's business hours
-//! (`Calendar::open_until`), so it pauses while the queue is closed. Once
-//! the due time has passed, the service's ticker commits one
-//! `sla_breached` event for that message.
+//! (`Calendar::open_until`), so it pauses while the queue is closed. When
+//! only the queue's warning time is left the service's ticker commits one
+//! `sla_warning` event for that message, and once the due time has passed
+//! one `sla_breached`. While the agents wait on the customer (their reply
+//! is the latest message) no clock runs: the next one starts at the
+//! customer's answer.
+//!
+//! Only conversations on those channels have clocks: a conversation opened
+//! on a real-time channel (chat, voice) is set aside at its
+//! `conversation_opened`, and its messages are not kept.
 //!
 //! The clocks know only what is committed (messages, breaches, ends),
 //! folded in whatever order it is published — each fact is a maximum, a
@@ -58,6 +65,8 @@ struct Clock {
     waiting: BTreeMap<u64, Timestamp>,
     /// The messages whose clocks have a breach logged.
     breached: HashSet<u64>,
+    /// The messages whose clocks have a warning logged.
+    warned: HashSet<u64>,
     /// The due time of the running clock, as last counted.
     due: Option<Due>,
 }
@@ -69,6 +78,8 @@ struct Due {
     message: u64,
     targets: Arc<ResponseTargets>,
     at: Option<Timestamp>,
+    /// When the warning is due, if the queue warns.
+    warn_at: Option<Timestamp>,
 }
 
 impl Clock {
@@ -91,27 +102,30 @@ impl Clock {
         self.waiting.retain(|m, _| *m > latest);
     }
 
-    /// When the running clock falls due under `targets`; counted once per
-    /// message and targets.
+    /// When the running clock's warning and the clock itself fall due
+    /// under `targets`; counted once per message and targets.
     fn due(
         &mut self,
         message: u64,
         started: Timestamp,
         timer: Timer,
         targets: &Arc<ResponseTargets>,
-    ) -> Option<Timestamp> {
+    ) -> (Option<Timestamp>, Option<Timestamp>) {
         if let Some(d) = &self.due
             && d.message == message
             && Arc::ptr_eq(&d.targets, targets)
         {
-            return d.at;
+            return (d.warn_at, d.at);
         }
-        let at = timer.target(targets).and_then(|target| match &targets.calendar {
-            Some(calendar) => calendar.open_until(started, target),
-            None => Some(started + target),
-        });
-        self.due = Some(Due { message, targets: targets.clone(), at });
-        at
+        let after = |open: std::time::Duration| match &targets.calendar {
+            Some(calendar) => calendar.open_until(started, open),
+            None => Some(started + open),
+        };
+        let target = timer.target(targets);
+        let at = target.and_then(after);
+        let warn_at = target.zip(targets.warning).and_then(|(t, w)| after(t.saturating_sub(w)));
+        self.due = Some(Due { message, targets: targets.clone(), at, warn_at });
+        (warn_at, at)
     }
 }
 
@@ -120,6 +134,11 @@ struct WorkspaceClocks {
     /// Read back from the log since the start.
     loaded: bool,
     clocks: HashMap<ContactId, Clock>,
+    /// Open conversations on real-time channels: their messages start no
+    /// clock. (A set rather than a check of each message's contact, because
+    /// commits may be published out of order: a message may come before
+    /// its conversation's opening.)
+    untracked: HashSet<ContactId>,
 }
 
 /// Every workspace's clocks.
@@ -130,28 +149,30 @@ pub struct Clocks {
 
 /// Whether an event concerns the clocks.
 fn relevant(kind: Kind) -> bool {
-    matches!(
-        kind,
-        Kind::Message
-            | Kind::SlaBreached
-            | Kind::ContactEnded
-            | Kind::ContactLeft
-            | Kind::ContactCancelled
-            | Kind::ConversationEnded
-            | Kind::BotContained
-    )
+    matches!(kind, Kind::Message | Kind::SlaBreached | Kind::SlaWarning | Kind::ConversationOpened) || is_end(kind)
 }
 
 impl Clocks {
-    /// Folds a committed event in.
-    pub fn observe(&self, e: &LoggedEvent) {
+    /// Folds a committed event in; `tracked` says whether a channel has
+    /// response clocks.
+    pub fn observe(&self, e: &LoggedEvent, tracked: impl Fn(Channel) -> bool) {
         let (Some(contact), Some(kind)) = (e.contact, Kind::parse(&e.kind)) else { return };
         if !relevant(kind) {
             return;
         }
         let mut all = self.workspaces.lock().expect("SLA clocks lock");
         let ws = all.entry(e.workspace).or_default();
+        if ws.untracked.contains(&contact) && !is_end(kind) {
+            return;
+        }
         match kind {
+            Kind::ConversationOpened => {
+                let channel = serde_json::from_value::<Channel>(e.payload["channel"].clone());
+                if channel.is_ok_and(|ch| !tracked(ch)) {
+                    ws.clocks.remove(&contact);
+                    ws.untracked.insert(contact);
+                }
+            }
             Kind::Message => {
                 // A machine's message (an out-of-office reply) asks nothing;
                 // the bot's and the system's answer nothing.
@@ -164,13 +185,16 @@ impl Clocks {
                     _ => {}
                 }
             }
-            Kind::SlaBreached => {
+            Kind::SlaBreached | Kind::SlaWarning => {
                 if let Some(m) = e.payload["message"].as_u64() {
-                    ws.clocks.entry(contact).or_default().breached.insert(m);
+                    let clock = ws.clocks.entry(contact).or_default();
+                    let logged = if kind == Kind::SlaBreached { &mut clock.breached } else { &mut clock.warned };
+                    logged.insert(m);
                 }
             }
             _ => {
                 ws.clocks.remove(&contact);
+                ws.untracked.remove(&contact);
             }
         }
     }
@@ -183,10 +207,11 @@ impl Clocks {
         self.workspaces.lock().expect("SLA clocks lock").entry(ws).or_default().loaded = true;
     }
 
-    /// Appends an `sla_breached` event for every clock of `c`'s open
-    /// contacts on a `tracked` channel that is past due at `now` and has
-    /// none yet. The clock learns of it when the commit is published.
-    pub fn breaches(&self, c: &Center, now: Timestamp, tracked: impl Fn(Channel) -> bool, out: &mut Vec<Change>) {
+    /// Appends, for every clock of `c`'s open contacts, an `sla_breached`
+    /// event when it is past due at `now` and has none yet, else an
+    /// `sla_warning` when its warning is due and it has none yet. The clock
+    /// learns of them when the commit is published.
+    pub fn passing(&self, c: &Center, now: Timestamp, out: &mut Vec<Change>) {
         let mut all = self.workspaces.lock().expect("SLA clocks lock");
         let Some(ws) = all.get_mut(&c.workspace).filter(|w| w.loaded) else { return };
         for (contact, clock) in &mut ws.clocks {
@@ -194,38 +219,60 @@ impl Clocks {
             else {
                 continue;
             };
-            let Some(record) = c.contacts.get(contact).filter(|r| tracked(r.channel)) else { continue };
+            let Some(record) = c.contacts.get(contact) else { continue };
             let Some(targets) = record.queue.and_then(|q| c.response_targets.get(&q)) else { continue };
-            let Some(due) = clock.due(message, started, timer, targets).filter(|d| *d <= now) else { continue };
+            let (warn_at, due) = clock.due(message, started, timer, targets);
+            let Some(due) = due else { continue };
+            let kind = if due <= now {
+                Kind::SlaBreached
+            } else if warn_at.is_some_and(|w| w <= now) && !clock.warned.contains(&message) {
+                Kind::SlaWarning
+            } else {
+                continue;
+            };
             let target = timer.target(targets).unwrap_or_default();
-            out.push(contact_event(
-                record,
-                now,
-                Kind::SlaBreached,
-                json!({
-                    "timer": timer,
-                    "message": message,
-                    "started_at": started,
-                    "due": due,
-                    "target_seconds": target.as_secs_f64(),
-                }),
-            ));
+            let mut payload = json!({
+                "timer": timer,
+                "message": message,
+                "started_at": started,
+                "due": due,
+                "target_seconds": target.as_secs_f64(),
+            });
+            if let (Kind::SlaWarning, Some(w)) = (kind, targets.warning) {
+                payload["warning_seconds"] = json!(w.as_secs_f64());
+            }
+            out.push(contact_event(record, now, kind, payload));
         }
     }
 
-    /// Per queue, the open contacts of `c` whose running clock has breached.
-    pub fn breached_now(&self, c: &Center) -> HashMap<QueueId, u64> {
+    /// Per queue, the open contacts of `c` whose running clock has breached
+    /// (`.0`) or been warned of without breaching yet (`.1`, at risk).
+    pub fn passing_now(&self, c: &Center) -> HashMap<QueueId, (u64, u64)> {
         let all = self.workspaces.lock().expect("SLA clocks lock");
-        let mut out = HashMap::new();
+        let mut out: HashMap<QueueId, (u64, u64)> = HashMap::new();
         let Some(ws) = all.get(&c.workspace) else { return out };
         for (contact, clock) in &ws.clocks {
-            let breached = clock.running().is_some_and(|(_, m, _)| clock.breached.contains(&m));
-            if let Some(q) = c.contacts.get(contact).and_then(|r| r.queue).filter(|_| breached) {
-                *out.entry(q).or_default() += 1;
+            let Some((_, m, _)) = clock.running() else { continue };
+            let (breached, warned) = (clock.breached.contains(&m), clock.warned.contains(&m));
+            if let Some(q) = c.contacts.get(contact).and_then(|r| r.queue).filter(|_| breached || warned) {
+                let n = out.entry(q).or_default();
+                if breached {
+                    n.0 += 1;
+                } else {
+                    n.1 += 1;
+                }
             }
         }
         out
     }
+}
+
+/// Whether `kind` ends a conversation's clocks.
+fn is_end(kind: Kind) -> bool {
+    matches!(
+        kind,
+        Kind::ContactEnded | Kind::ContactLeft | Kind::ContactCancelled | Kind::ConversationEnded | Kind::BotContained
+    )
 }
 
 impl Service {
@@ -248,20 +295,81 @@ impl Service {
                 continue;
             }
             for e in self.store().contact_events(ws, contact.id, None).await? {
-                clocks.observe(&e);
+                clocks.observe(&e, |ch| self.has_response_clocks(ch));
             }
         }
         clocks.set_loaded(ws);
         Ok(())
     }
 
-    /// The breaches due at `now` in `c`, for the ticker's commit.
-    pub(crate) fn response_breaches(&self, c: &Center, now: Timestamp, out: &mut Vec<Change>) {
-        self.inner.response_clocks.breaches(c, now, |ch| self.has_response_clocks(ch), out);
+    /// Folds a committed event into the response clocks.
+    pub(crate) fn observe_response(&self, e: &LoggedEvent) {
+        self.inner.response_clocks.observe(e, |ch| self.has_response_clocks(ch));
     }
 
-    /// Per queue of `c`, its open contacts whose response clock has breached.
-    pub(crate) fn breached_now(&self, c: &Center) -> HashMap<QueueId, u64> {
-        self.inner.response_clocks.breached_now(c)
+    /// The warnings and breaches due at `now` in `c`, for the ticker's commit.
+    pub(crate) fn response_passing(&self, c: &Center, now: Timestamp, out: &mut Vec<Change>) {
+        self.inner.response_clocks.passing(c, now, out);
+    }
+
+    /// Per queue of `c`, its open contacts whose response clock has
+    /// breached, and those at risk (warned, not breached).
+    pub(crate) fn passing_now(&self, c: &Center) -> HashMap<QueueId, (u64, u64)> {
+        self.inner.response_clocks.passing_now(c)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn event(id: u64, contact: u64, kind: Kind, payload: serde_json::Value) -> LoggedEvent {
+        LoggedEvent {
+            id,
+            workspace: WorkspaceId(1),
+            at: Timestamp(id as i64 * 1000),
+            kind: kind.as_str().into(),
+            contact: Some(ContactId(contact)),
+            agent: None,
+            queue: None,
+            customer: None,
+            payload,
+        }
+    }
+
+    fn opened(id: u64, contact: u64, channel: Channel) -> LoggedEvent {
+        event(id, contact, Kind::ConversationOpened, json!({ "channel": channel }))
+    }
+
+    fn customer_wrote(id: u64, contact: u64) -> LoggedEvent {
+        event(id, contact, Kind::Message, json!({ "from": "customer", "name": "C", "text": "hi" }))
+    }
+
+    fn kept(clocks: &Clocks) -> (usize, usize) {
+        let all = clocks.workspaces.lock().unwrap();
+        all.get(&WorkspaceId(1)).map_or((0, 0), |w| (w.clocks.len(), w.untracked.len()))
+    }
+
+    #[test]
+    fn real_time_conversations_keep_no_clock_whatever_the_order() {
+        let clocks = Clocks::default();
+        let later = |ch: Channel| ch != Channel::Chat;
+        // A chat: set aside at its opening, its messages not kept.
+        clocks.observe(&opened(1, 7, Channel::Chat), later);
+        clocks.observe(&customer_wrote(2, 7), later);
+        assert_eq!(kept(&clocks), (0, 1));
+        // A message published before its chat's opening is dropped by it.
+        clocks.observe(&customer_wrote(4, 8), later);
+        assert_eq!(kept(&clocks), (1, 1));
+        clocks.observe(&opened(3, 8, Channel::Chat), later);
+        assert_eq!(kept(&clocks), (0, 2));
+        // An email keeps its clock; ends forget both kinds.
+        clocks.observe(&opened(5, 9, Channel::Email), later);
+        clocks.observe(&customer_wrote(6, 9), later);
+        assert_eq!(kept(&clocks), (1, 2));
+        for contact in [7, 8, 9] {
+            clocks.observe(&event(10 + contact, contact, Kind::ConversationEnded, json!({})), later);
+        }
+        assert_eq!(kept(&clocks), (0, 0));
     }
 }

@@ -23,6 +23,9 @@ pub struct QueueStats {
     /// Open contacts whose first- or next-response target has passed
     /// without an agent's reply.
     pub sla_breached_now: u64,
+    /// Open contacts at risk: warned that a target is about to pass
+    /// (`sla_warning`), not yet breached, no agent's reply since.
+    pub sla_at_risk_now: u64,
     /// Since midnight UTC, from the event log.
     #[serde(flatten)]
     pub today: super::today::QueueToday,
@@ -55,7 +58,7 @@ impl Service {
         self.load_response_clocks(p.workspace).await?;
         self.inspect(p.workspace, |c| {
             let now = self.now();
-            let breached = self.breached_now(c);
+            let passing = self.passing_now(c);
             let mut out = Vec::new();
             let mut ids: Vec<_> = c.queues.keys().copied().collect();
             ids.sort();
@@ -71,7 +74,8 @@ impl Service {
                     oldest_wait_seconds: snap.oldest_enqueued_at.map(|t| now.since(t).as_secs_f64()),
                     agents: snap.agents,
                     sl_seconds,
-                    sla_breached_now: breached.get(&q).copied().unwrap_or(0),
+                    sla_breached_now: passing.get(&q).map_or(0, |n| n.0),
+                    sla_at_risk_now: passing.get(&q).map_or(0, |n| n.1),
                     today: day,
                 });
             }

@@ -2,7 +2,8 @@
 //! customer answers later), on the service's clock moved by the test: a
 //! breach is committed once, never before its due time, the clock pauses
 //! while the queue is closed, an agent's reply stops it, a restart neither
-//! repeats nor loses it, and reports, live figures and rules see it.
+//! repeats nor loses it, and reports, live figures and rules see it; a
+//! warning comes once before it, when the queue asks for one.
 
 // The service is opened on a clock of the test's, not the support's.
 #[path = "support/sms.rs"]
@@ -37,8 +38,30 @@ async fn open(url: &str, clock: &Arc<AtomicI64>) -> Service {
     service
 }
 
+async fn logged(service: &Service, p: &Principal, contact: ContactId, kind: Kind) -> Vec<LoggedEvent> {
+    service.store().contact_events(p.workspace, contact, Some(kind.as_str())).await.unwrap()
+}
+
 async fn breaches(service: &Service, p: &Principal, contact: ContactId) -> Vec<LoggedEvent> {
-    service.store().contact_events(p.workspace, contact, Some(Kind::SlaBreached.as_str())).await.unwrap()
+    logged(service, p, contact, Kind::SlaBreached).await
+}
+
+/// Whether the customer of `contact` has been tagged `tag`, waiting a
+/// little for the rules' task.
+async fn tagged(service: &Service, p: &Principal, contact: ContactId, tag: &str) -> bool {
+    let customer = service.contact(p, contact).await.unwrap().customer.unwrap();
+    for _ in 0..200 {
+        if service.customer(p, customer).await.unwrap().customer.tags.iter().any(|t| t == tag) {
+            return true;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    false
+}
+
+/// The queue's open contacts at risk now (warned, not breached).
+async fn at_risk(service: &Service, p: &Principal) -> u64 {
+    service.queue_stats(p).await.unwrap().remove(0).sla_at_risk_now
 }
 
 /// The queue's open contacts past their target now, and its breaches today.
@@ -71,11 +94,11 @@ async fn response_targets_breach_once_in_business_hours(url: String) {
     }
     service.put_queue(&p, Some(queue), "Support", settings(json!(3600))).await.unwrap();
     let endpoint = support::sms_endpoint(&service, &p, "+15557770042", queue).await;
-    let tagged: Rule = serde_json::from_value(json!({
+    let late: Rule = serde_json::from_value(json!({
         "name": "Late", "event": "sla_breached", "actions": [{ "type": "add_tag", "tag": "late" }]
     }))
     .unwrap();
-    service.put_rule(&p, None, tagged).await.unwrap();
+    service.put_rule(&p, None, late).await.unwrap();
     let (stop, stopped) = tokio::sync::watch::channel(false);
     let rules = service.clone().spawn_rules(stopped);
 
@@ -101,14 +124,7 @@ async fn response_targets_breach_once_in_business_hours(url: String) {
     assert_eq!(b["target_seconds"], 3600.0);
     assert_eq!(once[0].queue, Some(queue));
     assert_eq!(wallboard(&service, &p).await, (1, 1));
-    let customer = service.contact(&p, contact).await.unwrap().customer.unwrap();
-    for _ in 0..200 {
-        if service.customer(&p, customer).await.unwrap().customer.tags.contains(&"late".to_string()) {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    assert!(service.customer(&p, customer).await.unwrap().customer.tags.contains(&"late".to_string()));
+    assert!(tagged(&service, &p, contact, "late").await);
 
     // A restart neither repeats the breach nor forgets it.
     let _ = stop.send(true);
@@ -147,4 +163,85 @@ async fn response_targets_breach_once_in_business_hours(url: String) {
     assert_eq!(wallboard(&service, &p).await, (1, 2));
 }
 
-support::on_both!(response_targets_breach_once_in_business_hours);
+async fn a_warning_comes_once_before_the_breach(url: String) {
+    let clock = Arc::new(AtomicI64::new(at("2026-12-01T10:00:00Z")));
+    let set = |t: &str| clock.store(at(t), Ordering::SeqCst);
+    let service = open(&url, &clock).await;
+    let (p, queue) = support::workspace(&service, &["sms"]).await;
+    let policy = service.store().policies(p.workspace).await.unwrap()[0].id;
+    let settings = |warning: serde_json::Value| {
+        serde_json::from_value(json!({
+            "channels": ["sms"], "policy": policy, "first_response_seconds": 3600,
+            "next_response_seconds": 1800, "sla_warning_seconds": warning
+        }))
+        .unwrap()
+    };
+    match service.put_queue(&p, Some(queue), "Support", settings(json!(-5))).await {
+        Err(ServiceError::Invalid { field, .. }) => assert_eq!(field, "sla_warning_seconds"),
+        other => panic!("{other:?}"),
+    }
+    service.put_queue(&p, Some(queue), "Support", settings(json!(600))).await.unwrap();
+    let endpoint = support::sms_endpoint(&service, &p, "+15557770043", queue).await;
+    let rule: Rule = serde_json::from_value(json!({
+        "name": "Hurry", "event": "sla_warning", "actions": [{ "type": "add_tag", "tag": "at-risk" }]
+    }))
+    .unwrap();
+    service.put_rule(&p, None, rule).await.unwrap();
+    let (stop, stopped) = tokio::sync::watch::channel(false);
+    let rules = service.clone().spawn_rules(stopped);
+
+    let got = service.inbound(endpoint, Thread::Key(PHONE.into()), sms::text(PHONE, "Refund?", "w1")).await;
+    let contact = got.unwrap().contact;
+    set("2026-12-01T10:49:59Z");
+    service.tick().await;
+    assert!(logged(&service, &p, contact, Kind::SlaWarning).await.is_empty(), "more than ten minutes left");
+    // Ten minutes before the hour's target: one warning, however many ticks.
+    set("2026-12-01T10:50:00Z");
+    service.tick().await;
+    set("2026-12-01T10:55:00Z");
+    service.tick().await;
+    let once = logged(&service, &p, contact, Kind::SlaWarning).await;
+    assert_eq!(once.len(), 1);
+    let w = &once[0].payload;
+    assert_eq!((w["timer"].as_str(), w["due"].as_i64()), (Some("first_response"), Some(at("2026-12-01T11:00:00Z"))));
+    assert_eq!((w["target_seconds"].as_f64(), w["warning_seconds"].as_f64()), (Some(3600.0), Some(600.0)));
+    assert_eq!((at_risk(&service, &p).await, wallboard(&service, &p).await), (1, (0, 0)));
+    assert!(tagged(&service, &p, contact, "at-risk").await);
+
+    // A restart does not warn again; the breach still comes, and the
+    // contact is past its target rather than at risk.
+    let _ = stop.send(true);
+    rules.await.unwrap();
+    drop(service);
+    let service = open(&url, &clock).await;
+    assert_eq!(at_risk(&service, &p).await, 1);
+    set("2026-12-01T11:00:00Z");
+    service.tick().await;
+    assert_eq!(
+        (logged(&service, &p, contact, Kind::SlaWarning).await.len(), breaches(&service, &p, contact).await.len()),
+        (1, 1)
+    );
+    assert_eq!((at_risk(&service, &p).await, wallboard(&service, &p).await), (0, (1, 1)));
+
+    // The agent answers: nothing runs while the customer has the last word
+    // to say, however long that takes.
+    service.send_message(&p, contact, "Sent today.", None).await.unwrap();
+    set("2026-12-03T11:00:00Z");
+    service.tick().await;
+    assert_eq!(
+        (logged(&service, &p, contact, Kind::SlaWarning).await.len(), breaches(&service, &p, contact).await.len()),
+        (1, 1)
+    );
+    assert_eq!((at_risk(&service, &p).await, wallboard(&service, &p).await.0), (0, 0));
+    // The customer's answer starts the next-response clock: warned at 20
+    // of its 30 minutes.
+    service.inbound(endpoint, Thread::Key(PHONE.into()), sms::text(PHONE, "Thanks, when?", "w2")).await.unwrap();
+    set("2026-12-03T11:20:00Z");
+    service.tick().await;
+    let both = logged(&service, &p, contact, Kind::SlaWarning).await;
+    assert_eq!(both.len(), 2);
+    assert_eq!(both[1].payload["timer"], "next_response");
+    assert_eq!(at_risk(&service, &p).await, 1);
+}
+
+support::on_both!(response_targets_breach_once_in_business_hours, a_warning_comes_once_before_the_breach);

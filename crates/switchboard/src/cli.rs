@@ -264,6 +264,14 @@ pub struct SmtpArgs {
     /// The largest message taken, in bytes.
     #[arg(long, env = "SWITCHBOARD_SMTP_MAX_SIZE", default_value_t = 25 * 1024 * 1024)]
     pub smtp_max_size: usize,
+    /// Connections open at once from one address: raise it when a relay
+    /// (Postfix, a provider) sends all the mail.
+    #[arg(long, env = "SWITCHBOARD_SMTP_CONNECTIONS_PER_IP", default_value_t = 10, value_parser = clap::value_parser!(u32).range(1..))]
+    pub smtp_connections_per_ip: u32,
+    /// Messages one sender may send in 10 minutes before being deferred
+    /// (450): what cuts a mail loop.
+    #[arg(long, env = "SWITCHBOARD_SMTP_SENDER_LIMIT", default_value_t = 30, value_parser = clap::value_parser!(u32).range(1..))]
+    pub smtp_sender_limit: u32,
     /// Certificate chain (PEM) for STARTTLS; with --smtp-tls-key.
     #[arg(long, env = "SWITCHBOARD_SMTP_TLS_CERT", requires = "smtp_tls_key")]
     pub smtp_tls_cert: Option<PathBuf>,

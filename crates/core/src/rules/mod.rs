@@ -49,6 +49,9 @@ pub enum Trigger {
     CsatReceived,
     /// A first- or next-response target passed without an agent's reply.
     SlaBreached,
+    /// A first- or next-response target is about to pass (the queue's
+    /// warning time is left).
+    SlaWarning,
 }
 
 impl Trigger {
@@ -59,6 +62,7 @@ impl Trigger {
             Trigger::ContactEnded => "contact_ended",
             Trigger::CsatReceived => "csat_received",
             Trigger::SlaBreached => "sla_breached",
+            Trigger::SlaWarning => "sla_warning",
         }
     }
 }

@@ -136,7 +136,7 @@ function drawQueues(stats) {
             h('td', { class: 'num' }, String(q.abandoned)),
             h('td', { class: ['num', slClass(sl, target)], title: `target ${target}% within ${threshold} s` }, fmtPct(sl)),
             h('td', { class: ['num', asaClass(q.asa_seconds, threshold)], title: `threshold ${threshold} s` }, fmtSecs(q.asa_seconds)),
-            h('td', { class: ['num', q.sla_breached_now ? 'bad' : ''], dataset: { testid: 'queue-sla' }, title: 'open contacts past their first- or next-response target now / targets breached today' }, `${q.sla_breached_now || 0} / ${q.sla_breaches || 0}`),
+            h('td', { class: ['num', q.sla_breached_now ? 'bad' : q.sla_at_risk_now ? 'amber' : ''], dataset: { testid: 'queue-sla' }, title: 'open contacts past their first- or next-response target now / targets breached today; at risk: warned that a target is about to pass' }, `${q.sla_breached_now || 0} / ${q.sla_breaches || 0}${q.sla_at_risk_now ? ` · ${q.sla_at_risk_now} at risk` : ''}`),
           );
         })
       : h('tr', null, h('td', { colspan: 12, class: 'muted' }, 'No queues yet.')),
@@ -218,7 +218,7 @@ function drawTiles(t, day, csat) {
   set('asa', fmtSecs(t.asa));
   const count = (state) => agentRows.filter((r) => r.state === state).length;
   set('available', String(count('available')), `${count('on_contact') + count('wrap_up')} on contacts or wrap-up`, agentRows.length && !count('available') && t.waiting ? 'amber' : '');
-  set('sla', String(t.slaBreaches), `${t.slaBreachedNow} open past target now`, t.slaBreachedNow ? 'bad' : '');
+  set('sla', String(t.slaBreaches), `${t.slaBreachedNow} open past target now, ${t.slaAtRisk} at risk`, t.slaBreachedNow ? 'bad' : t.slaAtRisk ? 'amber' : '');
   set('csat', csat != null ? csat.toFixed(1) : '–', csat != null ? 'of 5' : 'no ratings yet');
 }
 

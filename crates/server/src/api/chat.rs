@@ -136,7 +136,11 @@ pub async fn upload(
 /// A stored file as a download: never rendered inline as HTML (the
 /// accepted types exclude it, and `nosniff` stops a browser guessing).
 pub fn file_response(a: switchboard_store::Attachment) -> Response {
-    let disposition = if a.content_type.starts_with("image/") { "inline" } else { "attachment" };
+    // Files received by email carry whatever type their sender wrote: only
+    // pictures a browser cannot run anything in are shown in place, and a
+    // sandbox keeps anything opened anyway from acting as this site.
+    let shown = ["image/png", "image/jpeg", "image/gif", "image/webp"].contains(&a.content_type.as_str());
+    let disposition = if shown { "inline" } else { "attachment" };
     let name: String = a.name.chars().filter(|c| c.is_ascii_graphic() || *c == ' ').filter(|c| *c != '"').collect();
     let mut r = a.bytes.into_response();
     let h = r.headers_mut();
@@ -147,6 +151,7 @@ pub fn file_response(a: switchboard_store::Attachment) -> Response {
         h.insert(header::CONTENT_DISPOSITION, v);
     }
     h.insert("x-content-type-options", HeaderValue::from_static("nosniff"));
+    h.insert(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static("default-src 'none'; sandbox"));
     r
 }
 

@@ -62,10 +62,13 @@ pub struct IncomingMessage {
     /// The option chosen, when the customer pressed a button or a key
     /// rather than writing.
     pub press: Option<String>,
-    /// A file that came with the message and is stored in the same commit,
-    /// as the message's attachment: an email's source, which must be
-    /// durable before the sender is told it was taken.
-    pub file: Option<IncomingFile>,
+    /// Files that came with the message, stored in the same commit, each
+    /// its own record: the first as the message's `attachment` (an email's
+    /// source, which must be durable before the sender is told it was
+    /// taken), the others as its `attachments` (an email's parts). An
+    /// `html` image whose source is `cid:` and a file's `content_id` shows
+    /// that file.
+    pub files: Vec<IncomingFile>,
     /// Sent by a machine (an auto-reply): logged, never answered by the
     /// bot, and a conversation it opens goes straight to the queue, so two
     /// automatons never answer each other.
@@ -74,12 +77,14 @@ pub struct IncomingMessage {
     pub sender_check: Option<super::messages::SenderCheck>,
 }
 
-/// A file a channel received with a message (see `IncomingMessage::file`).
+/// A file a channel received with a message (see `IncomingMessage::files`).
 /// The channel bounds its size; its name is checked like an upload's.
-#[derive(Clone, Default)]
+#[derive(Clone, Default, PartialEq, Eq)]
 pub struct IncomingFile {
     pub name: String,
     pub content_type: String,
+    /// What the message's HTML calls it (`cid:` URLs), without brackets.
+    pub content_id: Option<String>,
     pub bytes: Vec<u8>,
 }
 
@@ -89,6 +94,7 @@ impl std::fmt::Debug for IncomingFile {
         f.debug_struct("IncomingFile")
             .field("name", &self.name)
             .field("content_type", &self.content_type)
+            .field("content_id", &self.content_id)
             .field("size", &self.bytes.len())
             .finish()
     }
@@ -535,8 +541,8 @@ fn input_of(m: &IncomingMessage) -> Input {
 }
 
 impl Service {
-    /// The customer's message as logged; its file, if any, is pushed to
-    /// `changes` to be stored in the same commit.
+    /// The customer's message as logged; its files are pushed to `changes`
+    /// to be stored in the same commit.
     fn customer_message(
         &self,
         record: &ContactRecord,
@@ -551,12 +557,19 @@ impl Service {
         body.client_id = m.client_id;
         body.automatic = m.automatic;
         body.sender_check = m.sender_check;
-        if let Some(file) = m.file {
+        let mut files = Vec::with_capacity(m.files.len());
+        for file in m.files {
             let name = super::messages::file_name(&file.name)?;
             let id = Ids::next(&self.ids().attachment);
-            let size = file.bytes.len();
             let content_type = file.content_type.to_ascii_lowercase();
-            body.attachment = Some(AttachmentRef { id, name: name.clone(), content_type: content_type.clone(), size });
+            files.push(AttachmentRef {
+                id,
+                name: name.clone(),
+                content_type: content_type.clone(),
+                size: file.bytes.len(),
+                sha256: Some(Sha256::digest(&file.bytes).iter().map(|b| format!("{b:02x}")).collect()),
+                content_id: file.content_id,
+            });
             changes.push(Change::PutAttachment(Attachment {
                 workspace: record.workspace,
                 id,
@@ -567,6 +580,12 @@ impl Service {
                 created_at: self.now(),
             }));
         }
+        body.html = body.html.map(|html| super::inline::link_parts(&html, &files));
+        let mut files = files.into_iter();
+        if let Some(first) = files.next() {
+            body.attachment = Some(first);
+        }
+        body.attachments = files.collect();
         Ok(body)
     }
 }

@@ -44,6 +44,12 @@ pub struct AttachmentRef {
     pub name: String,
     pub content_type: String,
     pub size: usize,
+    /// SHA-256 of the bytes, hex: set for files a channel received.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sha256: Option<String>,
+    /// What the message's HTML called it (`cid:`), for a received part.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub content_id: Option<String>,
 }
 
 /// Who a message is addressed to and under what subject, on channels whose
@@ -183,10 +189,15 @@ pub fn frame(e: &LoggedEvent, attachment_url: impl Fn(u64) -> String) -> Value {
         obj.insert("type".into(), json!(MESSAGE));
         obj.insert("id".into(), json!(e.id));
         obj.insert("at".into(), json!(e.at.0));
-        if let Some(a) = obj.get_mut("attachment").and_then(Value::as_object_mut)
-            && let Some(id) = a.get("id").and_then(Value::as_u64)
-        {
-            a.insert("url".into(), json!(attachment_url(id)));
+        let files = obj.iter_mut().flat_map(|(key, v)| match (key.as_str(), v) {
+            ("attachment", file) => std::slice::from_mut(file),
+            ("attachments", Value::Array(files)) => files.as_mut_slice(),
+            _ => &mut [],
+        });
+        for a in files.filter_map(Value::as_object_mut) {
+            if let Some(id) = a.get("id").and_then(Value::as_u64) {
+                a.insert("url".into(), json!(attachment_url(id)));
+            }
         }
     }
     v
@@ -258,7 +269,7 @@ impl Service {
         let messages = events
             .iter()
             .map(|e| {
-                let mut f = frame(e, |a| format!("/api/v1/attachments/{a}"));
+                let mut f = frame(e, super::inline::attachment_url);
                 if let Some(d) = delivery.get(&e.id) {
                     f["delivery"] = json!(d);
                 }
@@ -335,7 +346,7 @@ impl Service {
             created_at: self.now(),
         };
         self.store().commit(vec![Change::PutAttachment(a)]).await?;
-        Ok(AttachmentRef { id, name, content_type, size })
+        Ok(AttachmentRef { id, name, content_type, size, sha256: None, content_id: None })
     }
 
     pub async fn upload_attachment(
@@ -363,7 +374,14 @@ impl Service {
             .await?
             .filter(|a| a.contact == contact)
             .ok_or_else(|| ServiceError::invalid("attachment", format!("no attachment {id} on this contact")))?;
-        Ok(AttachmentRef { id, size: a.bytes.len(), name: a.name, content_type: a.content_type })
+        Ok(AttachmentRef {
+            id,
+            size: a.bytes.len(),
+            name: a.name,
+            content_type: a.content_type,
+            sha256: None,
+            content_id: None,
+        })
     }
 
     /// An attachment for an agent (its contact's) or a supervisor.

@@ -20,6 +20,7 @@ pub mod driver;
 pub mod end;
 mod hold;
 mod inbound;
+mod inline;
 mod messages;
 mod recordings;
 mod reply;

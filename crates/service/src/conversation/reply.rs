@@ -154,7 +154,7 @@ impl Service {
         body.attachments = files.collect();
         body.addressing = addressing;
         let e = self.post_message(&record, body).await?;
-        Ok(frame(&e, |a| format!("/api/v1/attachments/{a}")))
+        Ok(frame(&e, super::inline::attachment_url))
     }
 
     /// The endpoint a conversation came in on, from its opening.

@@ -94,7 +94,9 @@ impl Service {
         let text = match trigger {
             Trigger::ContactCreated => texts.next(),
             Trigger::CsatReceived => comment,
-            Trigger::MessageReceived | Trigger::ContactEnded | Trigger::SlaBreached => texts.next_back(),
+            Trigger::MessageReceived | Trigger::ContactEnded | Trigger::SlaBreached | Trigger::SlaWarning => {
+                texts.next_back()
+            }
         };
         let tags = self.tags_of(&record).await?;
         let facts = facts_of(&record, tags, text, rating);

@@ -41,6 +41,7 @@ fn trigger_of(e: &LoggedEvent) -> Option<Trigger> {
         Kind::ContactEnded | Kind::ContactLeft | Kind::ContactCancelled => Trigger::ContactEnded,
         Kind::Csat => Trigger::CsatReceived,
         Kind::SlaBreached => Trigger::SlaBreached,
+        Kind::SlaWarning => Trigger::SlaWarning,
         _ => return None,
     })
 }
@@ -148,7 +149,7 @@ impl Service {
                 (comment, score)
             }
             // The first message, or the latest one that waited too long.
-            Trigger::ContactCreated | Trigger::SlaBreached => {
+            Trigger::ContactCreated | Trigger::SlaBreached | Trigger::SlaWarning => {
                 let messages = self.store().contact_events(ws, id, Some(Kind::Message.as_str())).await?;
                 let mut texts = messages.iter().filter_map(customer_text);
                 (if trigger == Trigger::ContactCreated { texts.next() } else { texts.next_back() }, None)

@@ -8,6 +8,7 @@ use crate::cli::{ServeArgs, SipArgs, SmtpArgs};
 use anyhow::Context;
 use std::path::Path;
 use std::sync::Arc;
+use switchboard_email::safety::{SENDER_WINDOW, SenderLimit};
 use switchboard_email::{EmailChannel, Inbox, ListenerConfig, TlsFiles};
 use switchboard_server::api::edge::Edge;
 use switchboard_server::config::Config;
@@ -39,6 +40,7 @@ fn smtp_config(args: &SmtpArgs, demo: bool) -> Option<ListenerConfig> {
     let mut config = ListenerConfig::new(addr);
     config.hostname = args.smtp_hostname.clone();
     config.limits.max_message_bytes = args.smtp_max_size;
+    config.max_connections_per_ip = args.smtp_connections_per_ip as usize;
     if let (Some(cert), Some(key)) = (&args.smtp_tls_cert, &args.smtp_tls_key) {
         config.tls = Some(TlsFiles { cert: cert.clone(), key: key.clone() });
     }
@@ -50,6 +52,7 @@ async fn run(
     store: Store,
     config: &Config,
     smtp: Option<ListenerConfig>,
+    senders: SenderLimit,
     sip: &SipArgs,
 ) -> anyhow::Result<()> {
     let service = Service::new(store, system_clock(), config.session_hours).await?;
@@ -70,7 +73,7 @@ async fn run(
         channels: vec![Arc::new(EmailChannel::new(service.clone()))],
         ..Options::default()
     };
-    let inbox = Arc::new(Inbox::new(service.clone(), Default::default()));
+    let inbox = Arc::new(Inbox::new(service.clone(), senders));
     // The IMAP mailboxes of email endpoints that name one (none in the demo
     // unless an admin adds it), into the same inbox as the listener.
     let (_stop_mailboxes, mailboxes_stopped) = tokio::sync::watch::channel(false);
@@ -174,5 +177,6 @@ pub fn serve(args: ServeArgs, demo: bool) -> anyhow::Result<()> {
     let config = config(&args, if demo { "switchboard-demo" } else { "switchboard-data" })?;
     logging(config.log_json);
     let smtp = smtp_config(&args.smtp, demo);
-    with_store(&config, async |store, config| run(demo, store, config, smtp, &args.sip).await)
+    let senders = SenderLimit::new(args.smtp.smtp_sender_limit, SENDER_WINDOW);
+    with_store(&config, async |store, config| run(demo, store, config, smtp, senders, &args.sip).await)
 }

@@ -83,6 +83,7 @@ export function queuesTab() {
       const minutes = (secs) => (secs == null ? null : secs / 60);
       const firstResponse = numberInput(minutes(st.first_response_seconds), { min: 1, placeholder: 'no target' });
       const nextResponse = numberInput(minutes(st.next_response_seconds), { min: 1, placeholder: 'no target' });
+      const slaWarning = numberInput(minutes(st.sla_warning_seconds), { min: 1, placeholder: 'no warning' });
       const survey = checkbox({ label: 'Post-call survey: after the agent hangs up, the caller rates the call 1 to 5 by keypad', name: 'post_call_survey', checked: Boolean(st.post_call_survey), testid: 'queue-survey' });
       const voicemailKey = h('select', { dataset: { testid: 'queue-voicemail-key' } }, options([['', 'None'], ...VOICEMAIL_KEYS.map((k) => [k, k])], st.voicemail_key ?? ''));
       const voicemailMax = numberInput(st.voicemail_max_seconds ?? 120, { min: 10, max: 600, step: 1 });
@@ -119,7 +120,8 @@ export function queuesTab() {
           h('fieldset', null, h('legend', null, 'Response targets (email, SMS, messaging)'),
             h('div', { class: 'row' },
               field({ label: 'First response (min)', name: 'first_response_seconds', input: firstResponse, testid: 'queue-first-response', hint: 'from the customer\'s first message to an agent\'s first reply, in business hours' }),
-              field({ label: 'Next response (min)', name: 'next_response_seconds', input: nextResponse, testid: 'queue-next-response', hint: 'from each later customer message to the agent\'s next reply' }))),
+              field({ label: 'Next response (min)', name: 'next_response_seconds', input: nextResponse, testid: 'queue-next-response', hint: 'from each later customer message to the agent\'s next reply' }),
+              field({ label: 'Warn before (min)', name: 'sla_warning_seconds', input: slaWarning, testid: 'queue-sla-warning', hint: 'the conversation is at risk (an sla_warning event, rules, the wallboard) this long before either target passes' }))),
           h('fieldset', null, h('legend', null, 'Callers (voice)'),
             field({ label: 'Announce place in line every (s)', name: 'announce_every_seconds', input: announce, testid: 'queue-announce', hint: 'callers hear their position and expected wait between the hold music; 0 = never, else 10 to 3600' }),
             survey,
@@ -153,7 +155,7 @@ export function queuesTab() {
           };
           if (voicemailKey.value) body.voicemail_key = voicemailKey.value;
           else delete body.voicemail_key;
-          for (const [key, input] of [['first_response_seconds', firstResponse], ['next_response_seconds', nextResponse]]) {
+          for (const [key, input] of [['first_response_seconds', firstResponse], ['next_response_seconds', nextResponse], ['sla_warning_seconds', slaWarning]]) {
             const m = input.read();
             if (m == null) delete body[key];
             else body[key] = m * 60;

@@ -13,6 +13,7 @@ const EVENTS = [
   ['contact_ended', 'Contact ended'],
   ['csat_received', 'CSAT received'],
   ['sla_breached', 'SLA breached (a response target passed)'],
+  ['sla_warning', 'SLA about to breach (the queue\'s warning time is left)'],
 ];
 const OPS = ['equals', 'not_equals', 'contains', 'not_contains', 'starts_with', 'greater_than', 'less_than', 'in', 'not_in', 'present', 'absent'];
 const ACTIONS = [

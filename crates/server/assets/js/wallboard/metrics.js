@@ -33,7 +33,7 @@ export function asaClass(seconds, threshold) {
 
 /** Sums over queues of `GET /stats/queues`, with SL and ASA weighted by handled contacts. */
 export function totals(queueStats) {
-  const t = { waiting: 0, oldest: null, handled: 0, abandoned: 0, offered: 0, sl: null, asa: null, slaBreaches: 0, slaBreachedNow: 0 };
+  const t = { waiting: 0, oldest: null, handled: 0, abandoned: 0, offered: 0, sl: null, asa: null, slaBreaches: 0, slaBreachedNow: 0, slaAtRisk: 0 };
   let slSum = 0;
   let asaSum = 0;
   let slN = 0;
@@ -45,6 +45,7 @@ export function totals(queueStats) {
     t.offered += q.offered || 0;
     t.slaBreaches += q.sla_breaches || 0;
     t.slaBreachedNow += q.sla_breached_now || 0;
+    t.slaAtRisk += q.sla_at_risk_now || 0;
     if (q.oldest_wait_seconds != null) t.oldest = Math.max(t.oldest ?? 0, q.oldest_wait_seconds);
     if (q.service_level != null && q.handled) {
       slSum += percent(q.service_level) * q.handled;

@@ -77,11 +77,17 @@ pub enum Kind {
     /// agent's reply: once per customer message that started the clock;
     /// the payload names the `timer`, that `message`, and the `due` time.
     SlaBreached,
+    /// One attempt to call back a customer who asked for a courtesy
+    /// callback ended: the payload names the `attempt`, how many the queue
+    /// allows (`of`), its `outcome` (`answered`, `busy`, `no_answer`,
+    /// `failed`), the `number`, the `agent`, and `next` (`talking`,
+    /// `retry` with `retry_at`, or `given_up`).
+    CallbackAttempted,
 }
 
 impl Kind {
     /// Every kind, engine's first: what a webhook may follow.
-    pub const ALL: [Kind; 38] = [
+    pub const ALL: [Kind; 39] = [
         Kind::ContactQueued,
         Kind::StepChanged,
         Kind::OfferCreated,
@@ -120,6 +126,7 @@ impl Kind {
         Kind::RuleFired,
         Kind::DailySummary,
         Kind::SlaBreached,
+        Kind::CallbackAttempted,
     ];
 
     pub const fn as_str(self) -> &'static str {
@@ -162,6 +169,7 @@ impl Kind {
             Kind::RuleFired => "rule_fired",
             Kind::DailySummary => "daily_summary",
             Kind::SlaBreached => "sla_breached",
+            Kind::CallbackAttempted => "callback_attempted",
         }
     }
 

@@ -69,6 +69,15 @@ impl Attributes {
         }
     }
 
+    /// Removes `key`, saying whether it was set.
+    pub fn remove(&mut self, key: &str) -> bool {
+        let Ok(i) = self.find(key) else { return false };
+        let rest: Vec<Pair> =
+            self.pairs().iter().enumerate().filter(|(j, _)| *j != i).map(|(_, p)| p.clone()).collect();
+        self.0 = (!rest.is_empty()).then(|| rest.into());
+        true
+    }
+
     /// The attributes as an ordinary map, for changing many at once.
     pub fn to_map(&self) -> BTreeMap<String, Value> {
         self.iter().map(|(k, v)| (k.to_string(), v.clone())).collect()
@@ -168,6 +177,18 @@ mod tests {
         let before = a.clone();
         a.insert("csat", Value::Num(5.0));
         assert!(Arc::ptr_eq(a.0.as_ref().unwrap(), before.0.as_ref().unwrap()));
+    }
+
+    #[test]
+    fn a_removed_key_is_gone_and_the_rest_stay_in_order() {
+        let mut a = attrs(&[("a", Value::Null), ("b", Value::Bool(true)), ("c", Value::Num(1.0))]);
+        let before = a.clone();
+        assert!(a.remove("b"));
+        assert!(!a.remove("b"));
+        assert_eq!(a.iter().map(|(k, _)| k).collect::<Vec<_>>(), ["a", "c"]);
+        assert_eq!(before.len(), 3, "a clone keeps what it had");
+        assert!(a.remove("a") && a.remove("c"));
+        assert!(a.is_empty() && a == Attributes::new());
     }
 
     #[test]

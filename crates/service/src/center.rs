@@ -182,9 +182,11 @@ impl Center {
                 let since = c.updated_at;
                 self.engine.restore_connected(spec, AgentId(agent.0), since, now).map_err(|e| e.to_string())?;
             }
-            // A voicemail waits whatever the queue's hours say.
-            _ if crate::conversation::is_voicemail(&c) => {
-                self.engine.enqueue_voicemail(spec, now).map_err(|e| e.to_string())?;
+            // A callback between two attempts waits out of line until the ticker puts it back.
+            _ if crate::conversation::callback_due(&c).is_some() => c.agent = None,
+            // A voicemail or a courtesy callback waits whatever the queue's hours say.
+            _ if crate::conversation::is_voicemail(&c) || crate::conversation::is_callback(&c) => {
+                self.engine.enqueue_callback(spec, now).map_err(|e| e.to_string())?;
                 c.state = ContactState::CallbackScheduled;
                 c.agent = None;
             }

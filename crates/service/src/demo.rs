@@ -29,6 +29,11 @@ pub const SUPPORT_NUMBER: &str = "+15550001000";
 /// Alice's SIP phone: she answers the Billing queue's calls on it.
 pub const ALICE_SIP_USER: &str = "alice";
 pub const ALICE_SIP_PASSWORD: &str = "switchboard-demo-phone";
+/// The demo number's trunk: courtesy callbacks are dialled to this loopback port, where
+/// anything answering SIP (`sipp -sn uas`) stands for the customer's phone.
+pub const DEMO_TRUNK_PORT: u16 = 5070;
+/// The key a caller waiting in the Billing queue presses to be called back.
+pub const CALLBACK_KEY: &str = "1";
 
 pub struct Demo {
     pub admin: Principal,
@@ -156,6 +161,7 @@ async fn support_line(service: &Service, admin: &Principal) -> Result<(), Servic
         "address": SUPPORT_NUMBER,
         "queue": billing.id,
         "flow": flow.id,
+        "settings": { "trunk_host": "127.0.0.1", "trunk_port": DEMO_TRUNK_PORT },
     }))
     .expect("the demo number is valid");
     service.create_endpoint(admin, input).await?;
@@ -192,7 +198,12 @@ async fn seed(service: &Service) -> Result<Principal, ServiceError> {
             &p,
             None,
             "Billing",
-            settings(json!({ "channels": ["voice", "chat", "api"], "policy": experts.id, "wrap_up": { "fixed": 30 } })),
+            settings(json!({
+                "channels": ["voice", "chat", "api"],
+                "policy": experts.id,
+                "wrap_up": { "fixed": 30 },
+                "callback_key": CALLBACK_KEY,
+            })),
         )
         .await?;
     let support = service

@@ -459,6 +459,10 @@ impl Service {
         }
         let mut secrets = self.unseal(&record)?;
         let (settings, changed) = split_settings(record.channel, input.settings, input.secrets, &mut secrets)?;
+        if record.channel == Channel::Voice {
+            let password = secrets.get(crate::trunk::TRUNK_PASSWORD).map(String::as_str);
+            crate::trunk::Trunk::from_settings(&settings, password)?;
+        }
         record.queue = input.queue;
         record.flow = input.flow;
         record.business_hours = input.business_hours;

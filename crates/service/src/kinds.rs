@@ -85,11 +85,17 @@ pub enum Kind {
     /// `sla_warning_seconds` of business time are left): once per clock,
     /// before its `SlaBreached`; the payload is the breach's.
     SlaWarning,
+    /// One attempt to call back a customer who asked for a courtesy
+    /// callback ended: the payload names the `attempt`, how many the queue
+    /// allows (`of`), its `outcome` (`answered`, `busy`, `no_answer`,
+    /// `failed`), the `number`, the `agent`, and `next` (`talking`,
+    /// `retry` with `retry_at`, or `given_up`).
+    CallbackAttempted,
 }
 
 impl Kind {
     /// Every kind, engine's first: what a webhook may follow.
-    pub const ALL: [Kind; 40] = [
+    pub const ALL: [Kind; 41] = [
         Kind::ContactQueued,
         Kind::StepChanged,
         Kind::OfferCreated,
@@ -130,6 +136,7 @@ impl Kind {
         Kind::SlaBreached,
         Kind::RosterChanged,
         Kind::SlaWarning,
+        Kind::CallbackAttempted,
     ];
 
     pub const fn as_str(self) -> &'static str {
@@ -174,6 +181,7 @@ impl Kind {
             Kind::SlaBreached => "sla_breached",
             Kind::RosterChanged => "roster_changed",
             Kind::SlaWarning => "sla_warning",
+            Kind::CallbackAttempted => "callback_attempted",
         }
     }
 

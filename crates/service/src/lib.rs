@@ -46,6 +46,7 @@ mod stats;
 pub mod throttle;
 pub mod today;
 mod tokens;
+pub mod trunk;
 mod users;
 pub mod verification;
 pub mod waiting;
@@ -416,6 +417,7 @@ impl Service {
                 self.load_response_clocks(ws).await?;
                 self.apply(ws, |c, now, out| {
                     c.engine.advance(now);
+                    crate::conversation::requeue_due_callbacks(c, now);
                     self.response_passing(c, now, out);
                     Ok(())
                 })

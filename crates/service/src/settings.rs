@@ -41,6 +41,12 @@ fn yes() -> bool {
 fn default_voicemail_max() -> f64 {
     120.0
 }
+fn default_callback_attempts() -> u32 {
+    3
+}
+fn default_callback_retry() -> f64 {
+    300.0
+}
 fn no_wrap_up() -> WrapUp {
     WrapUp::None
 }
@@ -117,6 +123,19 @@ pub struct QueueSettings {
     /// ([`VOICEMAIL_MAX_RANGE`]).
     #[serde(default = "default_voicemail_max")]
     pub voicemail_max_seconds: f64,
+    /// Voice: the key a waiting caller presses to be called back instead of
+    /// holding, keeping their place in line (one of `0`–`9`, `*`; `#` ends
+    /// the number they key); none by default.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub callback_key: Option<String>,
+    /// Voice: how many times a courtesy callback is tried before it is given
+    /// up ([`CALLBACK_ATTEMPTS_RANGE`]).
+    #[serde(default = "default_callback_attempts")]
+    pub callback_attempts: u32,
+    /// Voice: how long after a busy, unanswered or failed attempt the
+    /// callback goes back in line, in seconds ([`CALLBACK_RETRY_RANGE`]).
+    #[serde(default = "default_callback_retry")]
+    pub callback_retry_seconds: f64,
     /// Voice: record the queue's bridged calls (on by default).
     #[serde(default = "yes")]
     pub record_calls: bool,
@@ -154,6 +173,11 @@ pub struct ResponseTargets {
 /// How long a voicemail may be, in seconds.
 pub const VOICEMAIL_MAX_RANGE: RangeInclusive<f64> = 10.0..=600.0;
 
+/// How many attempts a courtesy callback may have.
+pub const CALLBACK_ATTEMPTS_RANGE: RangeInclusive<u32> = 1..=10;
+/// The wait between two attempts, in seconds: at least a minute, at most a day.
+pub const CALLBACK_RETRY_RANGE: RangeInclusive<f64> = 60.0..=86_400.0;
+
 /// The periods an announcement may have, in seconds: often enough to be
 /// told, seldom enough to hear some music between two.
 pub const ANNOUNCE_EVERY_RANGE: RangeInclusive<f64> = 10.0..=3600.0;
@@ -163,6 +187,16 @@ pub const ANNOUNCE_EVERY_RANGE: RangeInclusive<f64> = 10.0..=3600.0;
 pub struct SettingsError {
     pub field: &'static str,
     pub message: String,
+}
+
+/// One key of a phone's keypad among those `allowed` says, if set.
+fn keypad_key(field: &'static str, key: Option<&str>, allowed: &str) -> Result<Option<char>, SettingsError> {
+    let Some(key) = key else { return Ok(None) };
+    let mut chars = key.chars();
+    match (chars.next(), chars.next()) {
+        (Some(k @ ('0'..='9' | '*' | '#')), None) => Ok(Some(k)),
+        _ => Err(SettingsError { field, message: format!("one keypad key ({allowed}), got {key:?}") }),
+    }
 }
 
 fn secs(field: &'static str, v: f64) -> Result<Duration, SettingsError> {
@@ -204,15 +238,40 @@ impl QueueSettings {
 
     /// The key that takes a waiting caller to voicemail, if the queue has one.
     pub fn voicemail_key(&self) -> Result<Option<char>, SettingsError> {
-        let Some(key) = &self.voicemail_key else { return Ok(None) };
-        let mut chars = key.chars();
-        match (chars.next(), chars.next()) {
-            (Some(k @ ('0'..='9' | '*' | '#')), None) => Ok(Some(k)),
-            _ => Err(SettingsError {
-                field: "voicemail_key",
-                message: format!("one keypad key (0-9, * or #), got {key:?}"),
-            }),
+        keypad_key("voicemail_key", self.voicemail_key.as_deref(), "0-9, * or #")
+    }
+
+    /// The key that asks for a courtesy callback, if the queue has one: not
+    /// `#` (it ends a keyed number) nor the voicemail key.
+    pub fn callback_key(&self) -> Result<Option<char>, SettingsError> {
+        let key = keypad_key("callback_key", self.callback_key.as_deref(), "0-9 or *")?;
+        if key == Some('#') {
+            return Err(SettingsError {
+                field: "callback_key",
+                message: "one keypad key (0-9 or *), got \"#\"".into(),
+            });
         }
+        if key.is_some() && key == self.voicemail_key()? {
+            return Err(SettingsError { field: "callback_key", message: "must differ from voicemail_key".into() });
+        }
+        Ok(key)
+    }
+
+    /// How many attempts a callback has, and the wait between two.
+    pub fn callback_retries(&self) -> Result<(u32, Duration), SettingsError> {
+        if !CALLBACK_ATTEMPTS_RANGE.contains(&self.callback_attempts) {
+            return Err(SettingsError {
+                field: "callback_attempts",
+                message: format!(
+                    "from {} to {}, got {}",
+                    CALLBACK_ATTEMPTS_RANGE.start(),
+                    CALLBACK_ATTEMPTS_RANGE.end(),
+                    self.callback_attempts
+                ),
+            });
+        }
+        let wait = within("callback_retry_seconds", self.callback_retry_seconds, &CALLBACK_RETRY_RANGE)?;
+        Ok((self.callback_attempts, wait))
     }
 
     /// The longest voicemail the queue takes.
@@ -272,6 +331,8 @@ impl QueueSettings {
         self.announce_every()?;
         self.voicemail_key()?;
         self.voicemail_max()?;
+        self.callback_key()?;
+        self.callback_retries()?;
         self.response_targets(None)?;
         Ok(c)
     }
@@ -286,6 +347,30 @@ mod tests {
         let mut body = json!({ "channels": ["voice"], "policy": 1 });
         body.as_object_mut().unwrap().extend(extra.as_object().unwrap().clone());
         serde_json::from_value(body).unwrap()
+    }
+
+    #[test]
+    fn the_callback_key_is_a_keypad_key_other_than_pound_and_the_voicemail_key() {
+        let plain = settings(json!({}));
+        assert_eq!(plain.callback_key().unwrap(), None);
+        assert_eq!(plain.callback_retries().unwrap(), (3, Duration::from_secs(300)));
+        assert_eq!(settings(json!({ "callback_key": "1" })).callback_key().unwrap(), Some('1'));
+        assert_eq!(settings(json!({ "callback_key": "*" })).callback_key().unwrap(), Some('*'));
+        for bad in [
+            json!({ "callback_key": "#" }),
+            json!({ "callback_key": "12" }),
+            json!({ "callback_key": "5", "voicemail_key": "5" }),
+        ] {
+            let config = settings(bad.clone()).to_config(QueueId(1), "q", |_| None);
+            assert_eq!(config.unwrap_err().field, "callback_key", "{bad}");
+        }
+        for (bad, field) in [
+            (json!({ "callback_attempts": 0 }), "callback_attempts"),
+            (json!({ "callback_attempts": 11 }), "callback_attempts"),
+            (json!({ "callback_retry_seconds": 59 }), "callback_retry_seconds"),
+        ] {
+            assert_eq!(settings(bad).to_config(QueueId(1), "q", |_| None).unwrap_err().field, field);
+        }
     }
 
     #[test]

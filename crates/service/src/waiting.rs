@@ -28,6 +28,8 @@ pub struct CallerCare {
     pub voicemail_key: Option<char>,
     /// The longest voicemail.
     pub voicemail_max: Duration,
+    /// The key that asks for a courtesy callback.
+    pub callback_key: Option<char>,
     /// Record the call once an agent answers.
     pub record: bool,
 }
@@ -41,6 +43,7 @@ impl Default for CallerCare {
             survey: false,
             voicemail_key: None,
             voicemail_max: Duration::from_secs(120),
+            callback_key: None,
             record: true,
         }
     }
@@ -74,6 +77,7 @@ impl Service {
                 survey: settings.post_call_survey,
                 voicemail_key: settings.voicemail_key().ok().flatten(),
                 voicemail_max: settings.voicemail_max().unwrap_or(fallback.voicemail_max),
+                callback_key: settings.callback_key().ok().flatten(),
                 record: settings.record_calls,
             }
         })

@@ -60,6 +60,8 @@ pub struct VoiceConfig {
     /// Messages a source may send at once, and per second after that.
     pub burst: u32,
     pub per_second: u32,
+    /// How long a customer we call back may ring before the attempt counts as unanswered.
+    pub callback_ring: Duration,
 }
 
 impl VoiceConfig {
@@ -73,6 +75,7 @@ impl VoiceConfig {
             key_timeout: Duration::from_secs(5),
             burst: 100,
             per_second: 50,
+            callback_ring: Duration::from_secs(30),
         }
     }
 }
@@ -118,6 +121,18 @@ impl Agent {
     pub(crate) async fn send(&self, bytes: &[u8], to: SocketAddr) {
         if let Err(e) = self.socket.send_to(bytes, to).await {
             tracing::warn!(%to, error = %e, "SIP send failed");
+        }
+    }
+
+    /// `text` spoken (through the prompt cache); a moment of silence when it cannot be.
+    pub(crate) async fn speech(&self, text: &str) -> crate::prompt::Prompt {
+        let Some(engine) = &self.speech else { return crate::call::silence() };
+        match self.prompts.speak(text, engine).await {
+            Ok(p) => p,
+            Err(e) => {
+                tracing::warn!(error = %e, "text to speech failed");
+                crate::call::silence()
+            }
         }
     }
 
@@ -217,7 +232,8 @@ async fn serve(agent: Arc<Agent>, mut stop: watch::Receiver<bool>) {
 /// agent hung up on the desktop) ends the call, a hold (from the desktop
 /// or the agent's phone) plays the caller music until it is resumed, an
 /// overflow may send the caller to voicemail, and the agent pauses and
-/// resumes the recording.
+/// resumes the recording. An offer of a contact no call has starts a
+/// courtesy callback's attempt ([`crate::callback`]).
 async fn follow(agent: Arc<Agent>, mut stop: watch::Receiver<bool>) {
     let mut events = agent.service.subscribe();
     loop {
@@ -235,7 +251,13 @@ async fn follow(agent: Arc<Agent>, mut stop: watch::Receiver<bool>) {
         };
         let Some(contact) = event.contact else { continue };
         let call = agent.contacts.lock().expect("contacts lock").get(&contact).cloned();
-        let Some(call) = call else { continue };
+        let Some(call) = call else {
+            // No call of ours has the contact: an offer of a courtesy callback is made from here.
+            if let (Some(Kind::OfferCreated), Some(user)) = (Kind::parse(&event.kind), event.agent) {
+                tokio::spawn(crate::callback::attempt(agent.clone(), event.workspace, contact, user));
+            }
+            continue;
+        };
         let agent_of = || event.agent.unwrap_or(UserId(0));
         let told = match Kind::parse(&event.kind) {
             Some(Kind::OfferCreated) => CallEvent::Offered(agent_of()),
@@ -261,6 +283,10 @@ pub(crate) fn phrase(status: u16) -> &'static str {
         400 => "Bad Request",
         401 => "Unauthorized",
         403 => "Forbidden",
+        407 => "Proxy Authentication Required",
+        408 => "Request Timeout",
+        480 => "Temporarily Unavailable",
+        486 => "Busy Here",
         423 => "Interval Too Brief",
         404 => "Not Found",
         405 => "Method Not Allowed",
@@ -303,13 +329,19 @@ async fn dispatch(agent: &Arc<Agent>, m: Message, from: SocketAddr) {
         let mut calls = agent.calls.lock().expect("calls lock");
         let call = calls.get_mut(m.call_id());
         match (method.as_str(), call) {
-            ("INVITE", Some(c)) if m.to_tag().is_none() => Some(c.last_response.clone()),
+            // The same INVITE again; a new one in the Call-ID (answering our challenge) is a new call.
+            ("INVITE", Some(c))
+                if m.to_tag().is_none()
+                    && !(c.acked && !c.answered && m.branch() != Some(c.invite_branch.as_str())) =>
+            {
+                Some(c.last_response.clone())
+            }
             // A re-INVITE (a session refresh, hold): answered with the session as it is.
             ("INVITE", Some(c)) if m.to_tag() == Some(c.to_tag.as_str()) => {
                 let _ = c.events.send(CallEvent::Reinvite(Box::new(m.clone()), from));
                 None
             }
-            ("INVITE", None) if m.to_tag().is_none() => {
+            ("INVITE", _) if m.to_tag().is_none() => {
                 let (events, rx) = mpsc::unbounded_channel();
                 let to_tag = crate::random_token();
                 let trying = reply(100, None, &[]);

@@ -9,6 +9,8 @@
 //! conversation (abandoned, or to wrap-up once answered), so no contact
 //! stays queued, and no phone keeps ringing, for a caller who is gone.
 
+pub(crate) mod callback;
+mod trunk;
 mod voicemail;
 
 use crate::agent::{Agent, phrase};
@@ -16,7 +18,7 @@ use crate::dtmf::Digit;
 use crate::hold::hold_music;
 use crate::leg::{Leg, LegEvent};
 use crate::prompt::Prompt;
-use crate::recording::{Recorded, Recording};
+use crate::recording::Recording;
 use crate::reoffer::Reoffer;
 use crate::sdp::{self, Direction, LocalMedia, Negotiated, SessionDescription};
 use crate::session::{MediaEvent, MediaPorts, MediaSession, SessionConfig};
@@ -106,7 +108,13 @@ pub(crate) async fn run(
     if let Err(e) = call.run().await {
         tracing::warn!(call_id, error = %e, "call failed");
     }
-    agent.calls.lock().expect("calls lock").remove(&call_id);
+    {
+        // Unless a new INVITE in the same Call-ID (after our challenge) took the entry.
+        let mut calls = agent.calls.lock().expect("calls lock");
+        if calls.get(&call_id).is_some_and(|c| Some(c.invite_branch.as_str()) == call.invite.branch()) {
+            calls.remove(&call_id);
+        }
+    }
     if let Some(contact) = call.contact {
         agent.contacts.lock().expect("contacts lock").remove(&contact);
     }
@@ -152,6 +160,9 @@ impl Call {
             self.finish(404).await;
             return Ok(());
         };
+        if !self.admitted(&endpoint).await {
+            return Ok(());
+        }
         if !self.negotiate().await {
             return Ok(());
         }
@@ -184,15 +195,24 @@ impl Call {
                 self.agent.service.end_conversation(ws, contact, "system").await?
             }
             Ok(Ended::Queued) => match self.in_line(ws, contact).await {
-                InLine::Waiting => match self.wait_for_agent(ws, contact).await {
-                    Waited::Ended { by, survey } => {
-                        self.agent.service.end_conversation(ws, contact, by).await?;
-                        if survey {
-                            self.survey(ws, contact).await;
+                InLine::Waiting => loop {
+                    match self.wait_for_agent(ws, contact).await {
+                        Waited::Ended { by, survey } => {
+                            self.agent.service.end_conversation(ws, contact, by).await?;
+                            if survey {
+                                self.survey(ws, contact).await;
+                            }
                         }
+                        Waited::Voicemail => self.voicemail(ws, contact).await,
+                        Waited::LetGo => self.hang_up().await,
+                        // Asked for, the caller has hung up and the contact waits as a callback; else back in line.
+                        Waited::Callback => match self.ask_for_callback(ws, contact).await {
+                            Ok(true) => {}
+                            Ok(false) => continue,
+                            Err(Gone) => self.agent.service.end_conversation(ws, contact, "customer").await?,
+                        },
                     }
-                    Waited::Voicemail => self.voicemail(ws, contact).await,
-                    Waited::LetGo => self.hang_up().await,
+                    break;
                 },
                 InLine::Voicemail => self.voicemail(ws, contact).await,
                 // Turned away (closed, full) with nowhere to go: goodbye.
@@ -311,7 +331,12 @@ impl Call {
 
     /// A final non-2xx answer to the INVITE; its ACK is absorbed by the loop.
     async fn finish(&self, status: u16) {
-        let bytes = response(&self.invite, self.peer, status, phrase(status), Some(&self.to_tag), &[], b"");
+        self.finish_with(status, &[]).await;
+    }
+
+    /// The same with `extra` headers (a challenge).
+    async fn finish_with(&self, status: u16, extra: &[(&str, String)]) {
+        let bytes = response(&self.invite, self.peer, status, phrase(status), Some(&self.to_tag), extra, b"");
         self.remember(&bytes, false);
         self.agent.send(&bytes, self.peer).await;
         // Resent until the ACK, as long as a UDP server transaction lasts (RFC 3261 §17.2.1).
@@ -329,8 +354,13 @@ impl Call {
         }
     }
 
+    /// Whether the INVITE's transaction is over: ACKed, or replaced by a new
+    /// INVITE in the same Call-ID (the answer to our challenge).
     fn acked(&self) -> bool {
-        self.agent.calls.lock().expect("calls lock").get(self.invite.call_id()).is_none_or(|c| c.acked)
+        let calls = self.agent.calls.lock().expect("calls lock");
+        calls
+            .get(self.invite.call_id())
+            .is_none_or(|c| c.acked || Some(c.invite_branch.as_str()) != self.invite.branch())
     }
 
     fn remember(&self, bytes: &[u8], answered: bool) {
@@ -541,7 +571,9 @@ impl Call {
     async fn wait_for_agent(&mut self, ws: WorkspaceId, contact: ContactId) -> Waited {
         // The waiting prompt, then the music (each `PromptDone` starts it again); an offer may ring meanwhile.
         self.place.enter(CallStage::Queued);
-        let waiting = self.speech(WAITING).await;
+        // What the queue asks for, read again at each announcement and at the answer (a transfer changes the queue).
+        let mut care = self.care(ws, contact).await;
+        let waiting = self.speech(&callback::waiting_prompt(WAITING, care.callback_key)).await;
         let music = hold_music();
         if let Some((session, _)) = &self.media {
             session.play(waiting);
@@ -556,8 +588,6 @@ impl Call {
         let mut recording: Option<(Recording, tokio::time::Interval)> = None;
         // The agent who accepted the offer (on the desktop while their phone rang, say): their phone's answer needs no accept.
         let mut accepted: Option<UserId> = None;
-        // What the queue asks for, read again at each announcement and at the answer (a transfer changes the queue).
-        let mut care = self.care(ws, contact).await;
         let mut next_announcement = care.announce_every.map(|every| Instant::now() + every);
         let mut survey = false;
         // The agent holds the call: the caller hears the music, neither side hears the other.
@@ -606,6 +636,11 @@ impl Call {
                         // An offer came first: the caller stays for the agent.
                         Err(e) => tracing::info!(contact = contact.0, error = %e, "no voicemail for this caller now"),
                     }
+                }
+                Wake::CallerMedia(Some(MediaEvent::Digit(d))) | Wake::Caller(Some(CallEvent::Digit(d)))
+                    if bridge.is_none() && leg.is_none() && care.callback_key == Some(d.as_char()) =>
+                {
+                    break Waited::Callback;
                 }
                 Wake::Caller(Some(CallEvent::Reinvite(m, from))) => self.reinvite(&m, from).await,
                 Wake::Caller(Some(CallEvent::Ack(_) | CallEvent::Response(_))) => {}
@@ -788,17 +823,7 @@ impl Call {
             session.stop().await;
         }
         if let Some((r, _)) = recording {
-            match r.finish() {
-                Ok(Recorded { name, length, paused }) => {
-                    let path = name.to_string_lossy();
-                    let paused: Vec<_> = paused.iter().map(|(a, b)| (a.as_secs_f64(), b.as_secs_f64())).collect();
-                    let saved = self.agent.service.recording_saved(ws, contact, &path, length.as_secs_f64(), &paused);
-                    if let Err(e) = saved.await {
-                        tracing::warn!(contact = contact.0, error = %e, "the recording's event was not written");
-                    }
-                }
-                Err(e) => tracing::warn!(contact = contact.0, error = %e, "the recording could not be closed"),
-            }
+            r.save(&self.agent.service, ws, contact).await;
         }
         match by {
             Waited::Ended { by, .. } => Waited::Ended { by, survey },
@@ -919,14 +944,7 @@ impl Call {
     }
 
     async fn speech(&self, text: &str) -> Prompt {
-        let Some(engine) = &self.agent.speech else { return silence() };
-        match self.agent.prompts.speak(text, engine).await {
-            Ok(p) => p,
-            Err(e) => {
-                tracing::warn!(error = %e, "text to speech failed");
-                silence()
-            }
-        }
+        self.agent.speech(text).await
     }
 
     /// `prompts/NAME` (or NAME.wav) from the data directory; its transcript spoken when missing.
@@ -1037,6 +1055,8 @@ enum Waited {
     Voicemail,
     /// The queue turned the caller away (an overflow that disconnects).
     LetGo,
+    /// The caller pressed the queue's callback key.
+    Callback,
 }
 
 impl Waited {
@@ -1069,7 +1089,7 @@ enum Wait {
 }
 
 /// A moment of silence, for a prompt that could not be made.
-fn silence() -> Prompt {
+pub(crate) fn silence() -> Prompt {
     Prompt::from_samples(vec![0; 1600])
 }
 

@@ -1,9 +1,13 @@
-//! The agent leg: our INVITE to an agent's registered phone when a voice
-//! contact is offered to that agent, as a UAC (RFC 3261 §17.1.1, §13.2):
-//! the INVITE resent on T1 doubling until a provisional answer, the ACK
-//! for the final answer (a 2xx's in its own transaction, a failure's in the
-//! INVITE's), CANCEL when the call no longer wants the phone (the caller
-//! hung up, the offer timed out or was taken back), and BYE both ways once
+//! A leg we call out on, as a UAC (RFC 3261 §17.1.1, §13.2): an agent's
+//! registered phone when a voice contact is offered to that agent
+//! ([`Leg::start`]), or a number through a trunk ([`crate::outbound`]).
+//! The INVITE is resent on T1 doubling until a provisional answer; a
+//! `401`/`407` challenge is answered once with the target's digest
+//! credentials (a new INVITE, CSeq one up); the final answer is ACKed (a
+//! 2xx's in its own transaction, a failure's in the INVITE's); CANCEL goes
+//! out when the call no longer wants the leg (the caller hung up, the
+//! offer timed out or was taken back) or when it rang longer than the
+//! target's ring timeout (then reported as `408`); BYE both ways once
 //! answered.
 //!
 //! It runs as its own task and tells the call what happened; dropping the
@@ -11,6 +15,7 @@
 //! phone ringing.
 
 use crate::agent::{ALLOW, Agent, phrase};
+use crate::outbound::authorization;
 use crate::registrar::Binding;
 use crate::reoffer::Reoffer;
 use crate::sdp::{self, Direction, LocalMedia, SessionDescription};
@@ -19,6 +24,7 @@ use crate::sip::message::{addr_uri, response};
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
+use switchboard_service::trunk::TrunkAuth;
 use tokio::sync::mpsc;
 use tokio::time::{Instant, sleep_until};
 
@@ -32,7 +38,8 @@ pub(crate) enum LegEvent {
     Ringing,
     /// 200: the agent picked up; the leg's media is running.
     Answered(MediaSession, mpsc::Receiver<MediaEvent>),
-    /// A final failure: busy (486), declined (603), no answer (408, 480), …
+    /// A final failure: busy (486), declined (603), no answer (408, 480, or
+    /// our ring timeout), a challenge we could not answer (401, 407), …
     Refused(u16),
     /// The phone changed the call's direction by a re-INVITE: ours is now
     /// this (`recvonly` or `inactive` while the agent holds the call).
@@ -47,12 +54,50 @@ pub(crate) struct Leg {
     _hang_up: mpsc::UnboundedSender<()>,
 }
 
+/// Whom a leg calls, and how.
+pub(crate) struct Target {
+    /// Where the INVITE goes (the phone's or the trunk's address).
+    pub addr: SocketAddr,
+    /// The Request-URI.
+    pub uri: String,
+    /// Our From, without its tag.
+    pub from: String,
+    pub to: String,
+    /// Headers the INVITE carries besides the usual (P-Asserted-Identity).
+    pub extra: Vec<(&'static str, String)>,
+    /// Our credentials, for a challenge.
+    pub auth: Option<TrunkAuth>,
+    /// How long it may ring before we CANCEL it; none: until the call drops the leg.
+    pub ring_timeout: Option<Duration>,
+}
+
+impl Target {
+    /// The agent's phone at `binding`, showing `display` as who calls and `user` as their SIP user.
+    pub(crate) fn phone(agent: &Agent, binding: &Binding, display: &str, user: &str) -> Target {
+        Target {
+            addr: binding.source,
+            uri: binding.contact.clone(),
+            from: format!("\"{}\" <sip:{}@{}>", display.replace('"', ""), sip_user(user), agent.local),
+            to: format!("<sip:{}@{}>", binding.username, agent.local),
+            extra: Vec::new(),
+            auth: None,
+            ring_timeout: None,
+        }
+    }
+}
+
 impl Leg {
     /// Rings the phone at `binding`, showing `caller` (a number or name) as who calls.
     pub(crate) fn start(agent: Arc<Agent>, binding: Binding, caller: String) -> Leg {
+        let target = Target::phone(&agent, &binding, &caller, &caller);
+        Leg::call(agent, target)
+    }
+
+    /// Calls `target`.
+    pub(crate) fn call(agent: Arc<Agent>, target: Target) -> Leg {
         let (tx, events) = mpsc::unbounded_channel();
         let (hang_up, control) = mpsc::unbounded_channel();
-        tokio::spawn(run(agent, binding, caller, tx, control));
+        tokio::spawn(run(agent, target, tx, control));
         Leg { events, _hang_up: hang_up }
     }
 }
@@ -80,6 +125,8 @@ struct Dialog {
     from: String,
     to: String,
     branch: String,
+    /// The INVITE's CSeq number: 1, or 2 after a challenge.
+    cseq: u32,
     /// The phone's tag and Contact once it answered.
     remote_tag: Option<String>,
     remote_contact: Option<String>,
@@ -87,8 +134,7 @@ struct Dialog {
 
 async fn run(
     agent: Arc<Agent>,
-    binding: Binding,
-    caller: String,
+    target: Target,
     tx: mpsc::UnboundedSender<LegEvent>,
     mut control: mpsc::UnboundedReceiver<()>,
 ) {
@@ -107,34 +153,28 @@ async fn run(
     let offer = sdp::offer(&ours).to_string();
     let (sip_tx, mut sip) = mpsc::unbounded_channel();
     let d = Dialog {
-        target: binding.source,
-        uri: binding.contact.clone(),
+        target: target.addr,
+        uri: target.uri,
         call_id: format!("{}@switchboard", crate::random_token()),
-        from: format!(
-            "\"{}\" <sip:{}@{}>;tag={}",
-            caller.replace('"', ""),
-            sip_user(&caller),
-            agent.local,
-            crate::random_token()
-        ),
-        to: format!("<sip:{}@{}>", binding.username, agent.local),
+        from: format!("{};tag={}", target.from, crate::random_token()),
+        to: target.to,
         branch: format!("z9hG4bK{}", crate::random_token()),
+        cseq: 1,
         remote_tag: None,
         remote_contact: None,
         agent,
     };
     d.agent.legs.lock().expect("legs lock").insert(d.call_id.clone(), sip_tx);
     let mut d = d;
-    let invite = d.request(
-        "INVITE",
-        &d.uri,
-        &d.branch,
-        1,
-        &[("Content-Type", "application/sdp".into()), ("Allow", ALLOW.into())],
-        offer.as_bytes(),
-    );
+    let mut headers = vec![("Content-Type", "application/sdp".to_string()), ("Allow", ALLOW.to_string())];
+    headers.extend(target.extra);
+    let mut invite = d.request("INVITE", &d.uri, &d.branch, d.cseq, &headers, offer.as_bytes());
     d.send(&invite).await;
     let mut state = State::Calling;
+    // Ringing too long: we CANCEL and report it as no answer.
+    let ring_until = target.ring_timeout.map(|t| Instant::now() + t);
+    let mut timed_out = false;
+    let mut challenged = false;
     let mut media = Some(ports);
     let mut resend = T1;
     let mut next_resend = Instant::now() + T1;
@@ -158,7 +198,7 @@ async fn run(
                         deadline = Instant::now() + 64 * T1;
                     }
                     State::Talking => {
-                        bye = d.in_dialog("BYE", 2);
+                        bye = d.in_dialog("BYE", d.cseq + 1);
                         d.send(&bye).await;
                         state = State::Leaving;
                         (resend, next_resend, deadline) = (T1, Instant::now() + T1, Instant::now() + 64 * T1);
@@ -188,7 +228,7 @@ async fn run(
                             d.remote_tag = m.to_tag().map(str::to_string);
                             d.remote_contact = m.header("contact").map(|c| addr_uri(c).to_string());
                             // Every 2xx is acknowledged, retransmissions too (RFC 3261 §13.2.2.4).
-                            d.send(&d.in_dialog("ACK", 1)).await;
+                            d.send(&d.in_dialog("ACK", d.cseq)).await;
                             if state == State::Talking || state == State::Leaving {
                                 continue;
                             }
@@ -212,7 +252,7 @@ async fn run(
                                 }
                                 None => {
                                     // Answered too late (we cancelled) or with nothing we can play: hang up.
-                                    bye = d.in_dialog("BYE", 2);
+                                    bye = d.in_dialog("BYE", d.cseq + 1);
                                     d.send(&bye).await;
                                     state = State::Leaving;
                                     (resend, next_resend, deadline) = (T1, Instant::now() + T1, Instant::now() + 64 * T1);
@@ -221,9 +261,32 @@ async fn run(
                         } else {
                             // A failure's ACK belongs to the INVITE's transaction: same branch.
                             d.remote_tag = m.to_tag().map(str::to_string);
-                            let ack = d.request("ACK", &d.uri, &d.branch, 1, &[], b"");
+                            let ack = d.request("ACK", &d.uri, &d.branch, d.cseq, &[], b"");
                             d.send(&ack).await;
-                            let _ = tx.send(LegEvent::Refused(status));
+                            // A challenge is answered once, in a new transaction (RFC 3261 §22.2).
+                            let challenge = match status {
+                                401 => m.header("www-authenticate").map(|c| ("Authorization", c)),
+                                407 => m.header("proxy-authenticate").map(|c| ("Proxy-Authorization", c)),
+                                _ => None,
+                            };
+                            let answer = challenge.filter(|_| wanted && !challenged).and_then(|(name, c)| {
+                                let auth = target.auth.as_ref()?;
+                                Some((name, authorization(c, auth, "INVITE", &d.uri)?))
+                            });
+                            if let Some((name, value)) = answer {
+                                challenged = true;
+                                d.remote_tag = None;
+                                d.cseq += 1;
+                                d.branch = format!("z9hG4bK{}", crate::random_token());
+                                let mut with = headers.clone();
+                                with.push((name, value));
+                                invite = d.request("INVITE", &d.uri, &d.branch, d.cseq, &with, offer.as_bytes());
+                                d.send(&invite).await;
+                                state = State::Calling;
+                                (resend, next_resend, deadline) = (T1, Instant::now() + T1, Instant::now() + 64 * T1);
+                                continue;
+                            }
+                            let _ = tx.send(LegEvent::Refused(if timed_out { 408 } else { status }));
                             break;
                         }
                     }
@@ -263,6 +326,18 @@ async fn run(
                 d.send(bytes).await;
                 resend = if state == State::Calling { resend * 2 } else { (resend * 2).min(T2) };
                 next_resend = Instant::now() + resend;
+            }
+            () = async { match ring_until { Some(at) => sleep_until(at).await, None => std::future::pending().await } }, if wanted && !timed_out && (state == State::Calling || state == State::Proceeding) => {
+                // No answer in time: CANCEL once something came back, else give up as Timer B would.
+                timed_out = true;
+                if state == State::Proceeding {
+                    d.send(&d.cancel()).await;
+                    state = State::Cancelling;
+                    deadline = Instant::now() + 64 * T1;
+                } else {
+                    let _ = tx.send(LegEvent::Refused(408));
+                    break;
+                }
             }
             () = sleep_until(deadline), if state != State::Talking && state != State::Proceeding => {
                 if state == State::Calling {
@@ -308,7 +383,7 @@ impl Dialog {
 
     /// CANCEL: the INVITE's Request-URI, branch and CSeq number (RFC 3261 §9.1).
     fn cancel(&self) -> Vec<u8> {
-        self.request("CANCEL", &self.uri, &self.branch, 1, &[], b"")
+        self.request("CANCEL", &self.uri, &self.branch, self.cseq, &[], b"")
     }
 
     /// A request in the dialog (the 2xx's ACK, BYE): to the phone's Contact, in a new transaction.

@@ -8,12 +8,14 @@
 pub mod agent;
 pub mod announce;
 mod call;
+mod callback;
 pub mod dtmf;
 pub mod g711;
 pub mod hold;
 pub mod jitter;
 mod leg;
 pub mod mixer;
+mod outbound;
 pub mod prompt;
 mod recording;
 pub mod registrar;

@@ -122,6 +122,21 @@ impl Recording {
         Ok(Recorded { name: self.name, length: frames_to_time(self.frames), paused })
     }
 
+    /// Closes a call's recording and writes its `recording` event.
+    pub(crate) async fn save(self, service: &switchboard_service::Service, ws: WorkspaceId, contact: ContactId) {
+        match self.finish() {
+            Ok(Recorded { name, length, paused }) => {
+                let path = name.to_string_lossy();
+                let paused: Vec<_> = paused.iter().map(|(a, b)| (a.as_secs_f64(), b.as_secs_f64())).collect();
+                let saved = service.recording_saved(ws, contact, &path, length.as_secs_f64(), &paused);
+                if let Err(e) = saved.await {
+                    tracing::warn!(contact = contact.0, error = %e, "the recording's event was not written");
+                }
+            }
+            Err(e) => tracing::warn!(contact = contact.0, error = %e, "the recording could not be closed"),
+        }
+    }
+
     fn fix_up(&mut self) -> std::io::Result<()> {
         let end = self.file.stream_position()?;
         self.file.seek(SeekFrom::Start(0))?;

@@ -65,6 +65,13 @@ impl Registrar {
         bindings.get(&(ws, user)).cloned()
     }
 
+    /// A digest challenge in our realm with a fresh nonce; `stale` when
+    /// the answer was to a nonce that expired (RFC 2617 §3.2.1).
+    pub(crate) fn challenge(&self, stale: bool) -> String {
+        let stale = if stale { ", stale=true" } else { "" };
+        format!("Digest realm=\"{SIP_REALM}\", nonce=\"{}\", algorithm=MD5, qop=\"auth\"{stale}", self.nonce())
+    }
+
     fn nonce(&self) -> String {
         let nonce = crate::random_token() + &crate::random_token();
         let mut nonces = self.nonces.lock().expect("nonces lock");
@@ -74,7 +81,7 @@ impl Registrar {
         nonce
     }
 
-    fn nonce_fresh(&self, nonce: &str) -> bool {
+    pub(crate) fn nonce_fresh(&self, nonce: &str) -> bool {
         let nonces = self.nonces.lock().expect("nonces lock");
         nonces.get(nonce).is_some_and(|issued| issued.elapsed() < NONCE_LIFETIME)
     }
@@ -131,7 +138,7 @@ impl DigestAnswer {
 }
 
 /// `k="v", k=v` pairs, quotes (with backslash escapes) removed.
-fn params(text: &str) -> Vec<(String, String)> {
+pub(crate) fn params(text: &str) -> Vec<(String, String)> {
     let mut out = Vec::new();
     let mut chars = text.chars().peekable();
     loop {
@@ -175,14 +182,7 @@ async fn answer(agent: &Agent, m: &Message, from: SocketAddr) -> Vec<u8> {
     let reply = |status: u16, extra: &[(&str, String)]| {
         response(m, from, status, phrase(status), Some(&crate::random_token()), extra, b"")
     };
-    let challenge = |stale: bool| {
-        let stale = if stale { ", stale=true" } else { "" };
-        let value = format!(
-            "Digest realm=\"{SIP_REALM}\", nonce=\"{}\", algorithm=MD5, qop=\"auth\"{stale}",
-            agent.registrar.nonce()
-        );
-        reply(401, &[("WWW-Authenticate", value)])
-    };
+    let challenge = |stale: bool| reply(401, &[("WWW-Authenticate", agent.registrar.challenge(stale))]);
     let Some(digest) = m.header("authorization").and_then(DigestAnswer::parse) else { return challenge(false) };
     if digest.realm != SIP_REALM || digest.algorithm.as_deref().is_some_and(|a| !a.eq_ignore_ascii_case("md5")) {
         return challenge(false);

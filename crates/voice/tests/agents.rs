@@ -15,12 +15,14 @@ use std::io::Read;
 use std::net::{SocketAddr, UdpSocket};
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use switchboard_core::agent::{AgentState, Presence};
 use switchboard_core::channel::Channel;
+use switchboard_core::expr::Value as AttrValue;
 use switchboard_core::ids::{AgentId, QueueId, UserId};
+use switchboard_core::time::Timestamp;
 use switchboard_service::auth::Principal;
 use switchboard_service::secrets::SecretKey;
 use switchboard_service::sip_accounts::SipAccountUpdate;
@@ -43,11 +45,19 @@ struct Office {
     sip: SocketAddr,
     /// The voice channel's data directory (recordings).
     dir: PathBuf,
+    /// How far the service's clock is ahead of the wall clock, in milliseconds.
+    ahead: Arc<AtomicI64>,
     _stop: tokio::sync::watch::Sender<bool>,
 }
 
 async fn office(url: &str) -> Office {
-    let service = support::service(url).await;
+    // The service's clock, which a test may move ahead (a callback's wait between attempts).
+    let ahead = Arc::new(AtomicI64::new(0));
+    let clock: switchboard_service::ClockFn = {
+        let (ahead, system) = (ahead.clone(), switchboard_service::system_clock());
+        Arc::new(move || Timestamp(system().0 + ahead.load(Ordering::SeqCst)))
+    };
+    let service = Service::open(url, clock, 12).await.unwrap();
     service.set_secret_key(SecretKey::generate()).unwrap();
     let (p, queue) = support::workspace(&service, &["voice"]).await;
     let input = serde_json::from_value(json!({
@@ -70,12 +80,13 @@ async fn office(url: &str) -> Office {
     service.set_data_dir(dir.clone());
     let mut config = VoiceConfig::new("127.0.0.1:0".parse().unwrap(), dir.clone());
     config.answer_delay = Duration::from_millis(100);
+    config.callback_ring = Duration::from_secs(3);
     config.rtp_ports = (free_port(), 0);
     config.rtp_ports.1 = config.rtp_ports.0 + 200;
     let (stop, stopped) = tokio::sync::watch::channel(false);
     let sip = switchboard_voice::listen(service.clone(), config, stopped.clone()).await.unwrap().addr;
     service.clone().spawn_ticker(stopped);
-    Office { service, p, queue, alice, sip, dir, _stop: stop }
+    Office { service, p, queue, alice, sip, dir, ahead, _stop: stop }
 }
 
 /// A port the OS just had free (even, for RTP).
@@ -257,13 +268,7 @@ impl Office {
         .iter()
         .map(|s| s.to_string())
         .collect();
-        tokio::task::spawn_blocking(move || {
-            let out = Command::new("sipp").args(&args).output().expect("sipp (scripts/test installs it)");
-            (
-                out.status.success(),
-                format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr)),
-            )
-        })
+        sipp(args)
     }
 
     async fn voice_contact_when(&self, ready: impl Fn(&ContactRecord) -> bool) -> ContactRecord {
@@ -313,6 +318,17 @@ impl Office {
             .await
             .unwrap()
     }
+}
+
+/// sipp with `args`: its success and its output.
+fn sipp(args: Vec<String>) -> tokio::task::JoinHandle<(bool, String)> {
+    tokio::task::spawn_blocking(move || {
+        let out = Command::new("sipp").args(&args).output().expect("sipp (scripts/test installs it)");
+        (
+            out.status.success(),
+            format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr)),
+        )
+    })
 }
 
 /// Everything the caller's socket received (PCMU payloads, decoded) until `done` is set.
@@ -836,7 +852,166 @@ async fn a_queue_that_does_not_record_keeps_no_recording(url: String) {
     assert!(office.service.recording(&office.p, c.id).await.is_err());
 }
 
+/// The trunk's password on the Support line (sipp as the carrier checks our answer's username and realm).
+const TRUNK_PASSWORD: &str = "trunk-secret-pass";
+
+impl Office {
+    /// The Support line's trunk: sipp as the carrier on `port`, with digest credentials.
+    async fn trunk(&self, port: u16) {
+        let endpoint = self.service.endpoints(&self.p).await.unwrap().into_iter().find(|e| e.channel == Channel::Voice);
+        let settings = json!({
+            "trunk_host": "127.0.0.1", "trunk_port": port, "trunk_username": "acme", "trunk_password": TRUNK_PASSWORD,
+            // The carrier's calls (sipp as the caller) come from here.
+            "allowed_sources": ["127.0.0.1/32"],
+        });
+        let input = json!({ "name": "Support line", "queue": self.queue, "settings": settings });
+        let updated =
+            self.service.update_endpoint(&self.p, endpoint.unwrap().id, serde_json::from_value(input).unwrap());
+        let shown = serde_json::to_string(&updated.await.unwrap()).unwrap();
+        assert!(!shown.contains(TRUNK_PASSWORD), "the trunk's password is never shown: {shown}");
+    }
+
+    /// sipp as the carrier's side of our outbound calls on `port`; for an answering scenario,
+    /// `rtp` (its SDP's media port) and `talk_ms` (how long the customer talks).
+    fn carrier(&self, name: &str, port: u16, answer: Option<(u16, u32)>) -> tokio::task::JoinHandle<(bool, String)> {
+        let file = scenario(name);
+        let mut args: Vec<String> = [
+            "-sf",
+            file.to_str().unwrap(),
+            "-m",
+            "1",
+            "-i",
+            "127.0.0.1",
+            "-p",
+            &port.to_string(),
+            "-mi",
+            "127.0.0.1",
+            "-mp",
+            &free_port().to_string(),
+            "-timeout",
+            "90s",
+            "-nostdin",
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+        if let Some((rtp, talk_ms)) = answer {
+            args.extend(["-set".into(), "rtp".into(), rtp.to_string(), "-d".into(), talk_ms.to_string()]);
+        }
+        sipp(args)
+    }
+
+    /// A caller waiting in line with no agent presses the callback key and confirms their number
+    /// (`callback-request.xml`): the contact, waiting as a callback.
+    async fn callback_asked(&self) -> ContactRecord {
+        let socket = UdpSocket::bind("127.0.0.1:0").unwrap();
+        let (ok, out) = self.call("callback-request.xml", socket.local_addr().unwrap().port(), 0).await.unwrap();
+        assert!(ok, "{out}");
+        let c = self.voice_contact_when(|c| c.attributes.get("callback_number").is_some()).await;
+        assert_eq!(c.attributes.get("callback_number"), Some(&AttrValue::Str("+15550100".into())));
+        assert_eq!(c.state, ContactState::CallbackScheduled, "still in line, as a callback");
+        let kinds = self.kinds(&c).await;
+        assert!(kinds.iter().any(|k| k == "callback_scheduled"), "{kinds:?}");
+        assert!(!kinds.iter().any(|k| k == "contact_left" || k == "conversation_ended"), "not abandoned: {kinds:?}");
+        c
+    }
+
+    /// The contact's `callback_attempted` events: each outcome and what was to follow.
+    async fn attempts(&self, c: &ContactRecord) -> Vec<(String, String)> {
+        let events =
+            self.service.store().contact_events(self.p.workspace, c.id, Some("callback_attempted")).await.unwrap();
+        events
+            .iter()
+            .map(|e| {
+                (e.payload["outcome"].as_str().unwrap().to_string(), e.payload["next"].as_str().unwrap().to_string())
+            })
+            .collect()
+    }
+}
+
+/// A courtesy callback end to end: the caller asks for it and hangs up; when
+/// Alice is available her phone rings ("Callback +15550100"), she answers and
+/// hears the whisper, the customer is dialled through the trunk (sipp as the
+/// carrier challenges with 407, then the customer answers) and hears Alice's
+/// tone; the customer hangs up, and the call is recorded like an inbound one.
+async fn a_caller_asks_for_a_callback_and_the_agent_calls_them_back(url: String) {
+    let office = office(&url).await;
+    office.set_queue(json!({ "callback_key": "1" })).await;
+    let port = phone_port();
+    office.trunk(port).await;
+    let c = office.callback_asked().await;
+    let socket = UdpSocket::bind("127.0.0.1:0").unwrap();
+    let rtp = socket.local_addr().unwrap().port();
+    let done = Arc::new(AtomicBool::new(false));
+    let heard = listen_rtp(socket, done.clone());
+    let carrier = office.carrier("carrier-answers.xml", port, Some((rtp, 4000)));
+    let phone = Phone::start(office.sip, "alice", PASSWORD, true);
+    phone.wait_for("200 OK").await;
+    office.service.set_agent_state(&office.p, office.alice, Presence::Available).await.unwrap();
+    let (ok, out) = carrier.await.unwrap();
+    done.store(true, Ordering::SeqCst);
+    assert!(ok, "{out}\n{}", phone.output());
+    assert!(phone.output().contains("+15550100"), "the phone showed whom it calls back:\n{}", phone.output());
+    let c = office.voice_contact_when(|x| x.id == c.id && x.state == ContactState::WrapUp).await;
+    assert_eq!(c.agent, Some(office.alice));
+    assert_eq!(office.attempts(&c).await, [("answered".to_string(), "talking".to_string())]);
+    let ended =
+        office.service.store().contact_events(office.p.workspace, c.id, Some("conversation_ended")).await.unwrap();
+    assert_eq!(ended.last().unwrap().payload["by"], "customer");
+    let samples = heard.join().unwrap();
+    let toned = samples.chunks(160).filter(|f| tone_share(f, TONE) > 0.6).count();
+    println!("the customer heard {} frames, {toned} with the agent's tone", samples.len() / 160);
+    assert!(toned >= 50, "the agent's tone in only {toned} of {} frames", samples.len() / 160);
+    let recorded = office.service.store().contact_events(office.p.workspace, c.id, Some("recording")).await.unwrap();
+    assert_eq!(recorded.len(), 1, "the callback is recorded");
+    let wav = std::fs::read(office.dir.join(recorded[0].payload["path"].as_str().unwrap())).unwrap();
+    let (channels, samples) = wav_samples(&wav);
+    let agent: Vec<i16> = samples.iter().skip(1).step_by(2).copied().collect();
+    assert_eq!(channels, 2);
+    assert!(agent.chunks(160).filter(|f| tone_share(f, TONE) > 0.6).count() >= 50, "the agent's side is recorded");
+}
+
+/// Busy, then (after the retry interval, the service's clock moved on) no
+/// answer within the ring timeout (our CANCEL): two attempts, the queue's
+/// limit, and the callback ends with that outcome. Alice is freed after each.
+async fn a_busy_then_unanswered_callback_is_retried_then_given_up(url: String) {
+    let office = office(&url).await;
+    office.set_queue(json!({ "callback_key": "1", "callback_attempts": 2, "callback_retry_seconds": 60 })).await;
+    let port = phone_port();
+    office.trunk(port).await;
+    let c = office.callback_asked().await;
+    let busy = office.carrier("carrier-busy.xml", port, None);
+    let phone = Phone::start(office.sip, "alice", PASSWORD, true);
+    phone.wait_for("200 OK").await;
+    office.service.set_agent_state(&office.p, office.alice, Presence::Available).await.unwrap();
+    let (ok, out) = busy.await.unwrap();
+    assert!(ok, "{out}\n{}", phone.output());
+    let waiting = office.voice_contact_when(|x| x.id == c.id && x.attributes.get("callback_attempts").is_some()).await;
+    assert_eq!(waiting.state, ContactState::CallbackScheduled, "out of line until the retry");
+    assert_eq!(office.attempts(&c).await, [("busy".to_string(), "retry".to_string())]);
+    phone.wait_for("terminated").await;
+    assert_eq!(office.alice_state().await.1, 0, "Alice is free at once");
+
+    let unanswered = office.carrier("carrier-no-answer.xml", port, None);
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    office.ahead.store(61_000, Ordering::SeqCst);
+    let (ok, out) = unanswered.await.unwrap();
+    assert!(ok, "{out}\n{}", phone.output());
+    let c = office.voice_contact_when(|x| x.id == c.id && x.state == ContactState::Completed).await;
+    assert_eq!(c.disposition.as_deref(), Some("callback_no_answer"));
+    assert_eq!(
+        office.attempts(&c).await,
+        [("busy".to_string(), "retry".to_string()), ("no_answer".to_string(), "given_up".to_string())]
+    );
+    let ended =
+        office.service.store().contact_events(office.p.workspace, c.id, Some("conversation_ended")).await.unwrap();
+    assert_eq!(ended.last().unwrap().payload["by"], "system");
+    assert_eq!(office.alice_state().await.1, 0);
+}
+
 support::on_both!(
+    a_caller_asks_for_a_callback_and_the_agent_calls_them_back,
+    a_busy_then_unanswered_callback_is_retried_then_given_up,
     a_waiting_caller_presses_the_voicemail_key_and_leaves_a_message,
     after_hours_the_caller_leaves_a_voicemail_ended_by_pound,
     a_caller_who_says_nothing_after_the_beep_has_abandoned,

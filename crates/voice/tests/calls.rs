@@ -18,6 +18,7 @@ use switchboard_core::ids::QueueId;
 use switchboard_service::auth::Principal;
 use switchboard_service::conversation::SECRET;
 use switchboard_service::flows::FlowUpdate;
+use switchboard_service::secrets::SecretKey;
 use switchboard_service::{ContactFilter, ContactRecord, ContactState, IdentityKind, Service};
 use switchboard_voice::VoiceConfig;
 
@@ -221,6 +222,38 @@ async fn an_unknown_number_gets_404(url: String) {
     assert!(line.voice_contacts().await.is_empty());
 }
 
+/// A number on a trunk: a call from an address the trunk does not allow is
+/// 403; with trunk credentials, our 407 is answered by sipp (`-au`/`-ap`) and
+/// the call goes in, a wrong password is refused; a call from an allowed
+/// source needs no challenge.
+async fn a_trunk_refuses_strangers_and_takes_its_carrier_by_digest(url: String) {
+    let line = line(&url, Duration::ZERO).await;
+    line.service.set_secret_key(SecretKey::generate()).unwrap();
+    let endpoint = line.service.endpoints(&line.p).await.unwrap().remove(0);
+    let put = |settings: serde_json::Value| {
+        let input = json!({ "name": "Acme line", "queue": line.queue, "flow": endpoint.flow, "settings": settings });
+        line.service.update_endpoint(&line.p, endpoint.id, serde_json::from_value(input).unwrap())
+    };
+    put(json!({ "allowed_sources": ["192.0.2.0/24"] })).await.unwrap();
+    let (ok, out) = line.sipp("trunk-refused.xml", DID).await;
+    assert!(ok, "{out}");
+    assert!(line.voice_contacts().await.is_empty());
+
+    let trunk =
+        json!({ "allowed_sources": ["192.0.2.0/24"], "trunk_username": "acme", "trunk_password": "carrier-secret" });
+    put(trunk).await.unwrap();
+    let (ok, _) = line.sipp_with("trunk-auth.xml", DID, &["-au", "acme", "-ap", "wrong-secret"]).await;
+    assert!(!ok, "a wrong password is refused");
+    assert!(line.voice_contacts().await.is_empty());
+    let (ok, out) = line.sipp_with("trunk-auth.xml", DID, &["-au", "acme", "-ap", "carrier-secret", "-d", "500"]).await;
+    assert!(ok, "{out}");
+    assert_eq!(line.voice_contacts().await.len(), 1, "the carrier's call came in");
+
+    put(json!({ "allowed_sources": ["127.0.0.0/8"], "trunk_username": "acme" })).await.unwrap();
+    let (ok, out) = line.sipp_with("hang-up-in-ivr.xml", DID, &[]).await;
+    assert!(ok, "an allowed source needs no challenge: {out}");
+}
+
 async fn a_bye_for_an_unknown_dialog_gets_481(url: String) {
     let line = line(&url, Duration::ZERO).await;
     let (ok, out) = line.sipp("unknown-dialog-bye.xml", DID).await;
@@ -363,6 +396,7 @@ support::on_both!(
     a_hang_up_in_the_ivr_abandons_the_contact_unqueued,
     cancel_before_answer_gets_487_and_opens_nothing,
     an_unknown_number_gets_404,
+    a_trunk_refuses_strangers_and_takes_its_carrier_by_digest,
     a_bye_for_an_unknown_dialog_gets_481,
     a_malformed_invite_gets_400_and_the_agent_keeps_serving
 );

@@ -89,12 +89,13 @@ impl<M: Matcher> Engine<M> {
         self.route_contact(c, now);
     }
 
-    /// A caller left a voicemail: the contact enters `spec.queue`'s line as
-    /// a callback, for an agent to listen to and call back. The caller's
-    /// message was already taken, so neither the queue's hours nor its
-    /// maximum length turn it away (that is what sent many callers to
-    /// voicemail in the first place).
-    pub fn enqueue_voicemail(&mut self, spec: ContactSpec, now: Timestamp) -> Result<(), EngineError> {
+    /// A contact enters `spec.queue`'s line as a callback: a caller who left
+    /// a voicemail, for an agent to listen to and call back, or a courtesy
+    /// callback due for another attempt. Nobody holds the line, so neither
+    /// the queue's hours nor its maximum length turn it away (that is what
+    /// sent many callers to voicemail in the first place), and no maximum
+    /// wait applies.
+    pub fn enqueue_callback(&mut self, spec: ContactSpec, now: Timestamp) -> Result<(), EngineError> {
         let now = self.advance(now);
         if self.w.contact_ids.contains_key(&spec.id) {
             return Err(EngineError::DuplicateContact(spec.id));

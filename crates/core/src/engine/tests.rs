@@ -440,14 +440,14 @@ fn a_voicemail_waits_as_a_callback_even_when_the_queue_is_closed() {
     assert!(cc.e.contact_snapshot(ContactId(10)).is_err(), "left for voicemail");
     cc.e.drain_events().for_each(drop);
     // The caller left a message: it waits in line, past the maximum wait, for an agent.
-    cc.e.enqueue_voicemail(ContactSpec::new(ContactId(10), Channel::Voice, QueueId(1)), t(10)).unwrap();
+    cc.e.enqueue_callback(ContactSpec::new(ContactId(10), Channel::Voice, QueueId(1)), t(10)).unwrap();
     let kinds: Vec<_> = cc.e.drain_events().map(|e| e.kind).collect();
     assert!(matches!(kinds[..], [EventKind::ContactQueued { .. }, EventKind::CallbackScheduled { .. }]), "{kinds:?}");
     cc.e.advance(t(100));
     assert!(cc.e.contact_snapshot(ContactId(10)).unwrap().callback);
     cc.agent(100, &[1], &[], 101);
     assert_eq!(cc.offers(), vec![(10, 100)]);
-    let again = cc.e.enqueue_voicemail(ContactSpec::new(ContactId(10), Channel::Voice, QueueId(1)), t(102));
+    let again = cc.e.enqueue_callback(ContactSpec::new(ContactId(10), Channel::Voice, QueueId(1)), t(102));
     assert_eq!(again, Err(EngineError::DuplicateContact(ContactId(10))));
 }
 

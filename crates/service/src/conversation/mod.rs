@@ -14,6 +14,7 @@
 //! everything else, come back in order after a reconnect (their ids are the
 //! log's), and appear on the customer's cross-channel timeline.
 
+mod callback;
 mod channel;
 pub mod delivery;
 pub mod driver;
@@ -27,6 +28,8 @@ mod reply;
 mod retention;
 mod voicemail;
 
+pub use callback::{AfterAttempt, CALLBACK_ATTEMPTS, CALLBACK_NUMBER, CallbackCall, CallbackOutcome, is_callback};
+pub(crate) use callback::{callback_due, requeue_due_callbacks};
 pub use channel::*;
 pub use delivery::DeliveryOptions;
 pub use driver::{Action, Choice, Input, Party, SECRET, Step};

@@ -102,7 +102,7 @@ impl Service {
             spec.attributes = record.attributes.clone();
             spec.enqueued_at = record.enqueued_at;
             c.contacts.insert(id, record);
-            let queued = c.engine.enqueue_voicemail(spec, now);
+            let queued = c.engine.enqueue_callback(spec, now);
             if queued.is_err() {
                 c.contacts.remove(&id);
             }

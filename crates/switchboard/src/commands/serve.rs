@@ -153,6 +153,11 @@ async fn run(
             println!(
                 "      (Alice Ready on the desktop, then call: the offer rings her phone, answering takes the call)"
             );
+            println!(
+                "      Courtesy callback: in the queue (press 0), press {} and # to confirm, hang up; answer the callback with\n        sipp -sn uas -i 127.0.0.1 -p {}   (the demo trunk; Alice's phone rings first, then the customer is dialled)",
+                demo::CALLBACK_KEY,
+                demo::DEMO_TRUNK_PORT
+            );
         }
     }
     tracing::info!(addr = %running.addr, "serving");

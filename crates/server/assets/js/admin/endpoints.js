@@ -103,7 +103,7 @@ export function endpointsTab() {
           field({ label: 'Business hours', name: 'business_hours', input: open, testid: 'endpoint-hours' }),
           enabled,
           signatureField,
-          field({ label: 'Settings (JSON)', name: 'settings', input: settings, testid: 'endpoint-settings', hint: 'Keys named like a token, secret, password or key are taken as credentials.' }),
+          field({ label: 'Settings (JSON)', name: 'settings', input: settings, testid: 'endpoint-settings', hint: 'Keys named like a token, secret, password or key are taken as credentials. A voice number\'s trunk: trunk_host, trunk_port, trunk_username, trunk_password, allowed_sources (CIDR list), caller_id, number_format (docs/VOICE.md).' }),
           secrets.el,
         ],
         save() {

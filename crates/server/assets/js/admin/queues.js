@@ -87,6 +87,9 @@ export function queuesTab() {
       const survey = checkbox({ label: 'Post-call survey: after the agent hangs up, the caller rates the call 1 to 5 by keypad', name: 'post_call_survey', checked: Boolean(st.post_call_survey), testid: 'queue-survey' });
       const voicemailKey = h('select', { dataset: { testid: 'queue-voicemail-key' } }, options([['', 'None'], ...VOICEMAIL_KEYS.map((k) => [k, k])], st.voicemail_key ?? ''));
       const voicemailMax = numberInput(st.voicemail_max_seconds ?? 120, { min: 10, max: 600, step: 1 });
+      const callbackKey = h('select', { dataset: { testid: 'queue-callback-key' } }, options([['', 'None'], ...VOICEMAIL_KEYS.filter((k) => k !== '#').map((k) => [k, k])], st.callback_key ?? ''));
+      const callbackAttempts = numberInput(st.callback_attempts ?? 3, { min: 1, max: 10, step: 1 });
+      const callbackRetry = numberInput(st.callback_retry_seconds ?? 300, { min: 60, max: 86400, step: 1 });
       const record = checkbox({ label: 'Record calls once an agent answers', name: 'record_calls', checked: st.record_calls !== false, testid: 'queue-record' });
       const wrap = wrapUpInput(st.wrap_up);
       const overflow = overflowInput(st.overflow, queues, item?.id);
@@ -128,6 +131,10 @@ export function queuesTab() {
             h('div', { class: 'row' },
               field({ label: 'Voicemail key', name: 'voicemail_key', input: voicemailKey, hint: 'a waiting caller presses it to leave a message instead of holding' }),
               field({ label: 'Longest voicemail (s)', name: 'voicemail_max_seconds', input: voicemailMax, hint: '10 to 600; also where the overflow or after-hours action is Voicemail' })),
+            h('div', { class: 'row' },
+              field({ label: 'Callback key', name: 'callback_key', input: callbackKey, hint: 'a waiting caller presses it to be called back, keeping their place in line (the number\'s trunk calls out)' }),
+              field({ label: 'Callback attempts', name: 'callback_attempts', input: callbackAttempts, hint: '1 to 10' }),
+              field({ label: 'Retry after (s)', name: 'callback_retry_seconds', input: callbackRetry, hint: 'after a busy, unanswered or failed attempt; 60 to 86400' })),
             record),
         ],
         save() {
@@ -155,6 +162,10 @@ export function queuesTab() {
           };
           if (voicemailKey.value) body.voicemail_key = voicemailKey.value;
           else delete body.voicemail_key;
+          if (callbackKey.value) body.callback_key = callbackKey.value;
+          else delete body.callback_key;
+          body.callback_attempts = callbackAttempts.read() ?? 3;
+          body.callback_retry_seconds = callbackRetry.read() ?? 300;
           for (const [key, input] of [['first_response_seconds', firstResponse], ['next_response_seconds', nextResponse], ['sla_warning_seconds', slaWarning]]) {
             const m = input.read();
             if (m == null) delete body[key];

@@ -166,9 +166,7 @@ export class Conversation {
   renderDetails(rec) {
     replace(
       this.details,
-      h('p', null, isVoicemail(rec)
-        ? 'A voicemail: listen to the caller’s message below, call them back, then wrap up.'
-        : `This ${rec.channel} contact has no messages to answer here. Handle it on its channel, then wrap up.`),
+      h('p', null, detailsNote(rec)),
       h(
         'dl',
         { class: 'attrs' },
@@ -497,4 +495,16 @@ export class Conversation {
   age(now) {
     return this.record ? duration((now - this.record.created_at) / 1000) : '';
   }
+}
+
+/** What the details pane says a contact without messages is for. */
+function detailsNote(rec) {
+  const number = rec.attributes && rec.attributes.callback_number;
+  if (rec.channel === 'voice' && typeof number === 'string') {
+    const made = rec.attributes.callback_attempts || 0;
+    const tried = made ? ` (${made} attempt${made === 1 ? '' : 's'} made)` : '';
+    return `A callback to ${number}${tried}: your phone rings, you hear the number, then the customer is dialled.`;
+  }
+  if (isVoicemail(rec)) return 'A voicemail: listen to the caller’s message below, call them back, then wrap up.';
+  return `This ${rec.channel} contact has no messages to answer here. Handle it on its channel, then wrap up.`;
 }

@@ -11,6 +11,7 @@ import { recordingPlayer } from './recording.js';
 
 const KIND_LABEL = { phone: 'Phone', email: 'Email', visitor: 'Visitor', handle: 'Handle' };
 const VERIFICATION_LABEL = { verified: 'verified', failed: 'failed', not_attempted: 'not attempted' };
+const CALLBACK_OUTCOME = { answered: 'answered', busy: 'busy', no_answer: 'no answer', failed: 'failed' };
 
 /**
  * Whether the caller proved who they are on this contact: the outcome of its
@@ -48,6 +49,7 @@ export function describe(ev, names) {
     }
     case 'contact_overflowed': return `Overflowed (${label(p.reason || '').toLowerCase()})`;
     case 'callback_scheduled': return 'Callback requested';
+    case 'callback_attempted': return `Callback ${p.attempt}/${p.of} to ${p.number}: ${CALLBACK_OUTCOME[p.outcome] || p.outcome}${p.next === 'retry' ? ', to be tried again' : p.next === 'given_up' ? ', given up' : ''}`;
     case 'contact_left': return p.reason === 'cancelled' ? 'Withdrawn' : `Customer left after ${Math.round(p.waited || 0)} s waiting`;
     case 'contact_cancelled': return 'Withdrawn';
     case 'customer_note': return `Note by ${typeof p.author === 'string' ? p.author : agent(p.author)}: ${p.text}`;

@@ -8,7 +8,8 @@
 //!
 //! It runs as its own task and tells the call what happened; dropping the
 //! [`Leg`] hangs it up, so a call that ends for any reason never leaves a
-//! phone ringing.
+//! phone ringing. The phone's REFER (a blind transfer, [`crate::refer`]) is
+//! accepted here and handed to the call, which says how it went.
 
 use crate::agent::{ALLOW, Agent, phrase};
 use crate::registrar::Binding;
@@ -39,21 +40,37 @@ pub(crate) enum LegEvent {
     Direction(Direction),
     /// The agent hung up (their BYE).
     Ended,
+    /// The phone asks for a blind transfer to this number or SIP username
+    /// (its REFER, accepted): the call answers with [`Leg::transfer_outcome`].
+    Refer(String),
+}
+
+/// What the call tells its leg.
+enum Control {
+    /// How the transfer the phone asked for went (a SIP status), for its NOTIFY.
+    TransferOutcome(u16),
 }
 
 /// A leg being rung or talking; dropping it hangs up.
 pub(crate) struct Leg {
     pub events: mpsc::UnboundedReceiver<LegEvent>,
-    _hang_up: mpsc::UnboundedSender<()>,
+    control: mpsc::UnboundedSender<Control>,
 }
 
 impl Leg {
     /// Rings the phone at `binding`, showing `caller` (a number or name) as who calls.
     pub(crate) fn start(agent: Arc<Agent>, binding: Binding, caller: String) -> Leg {
         let (tx, events) = mpsc::unbounded_channel();
-        let (hang_up, control) = mpsc::unbounded_channel();
-        tokio::spawn(run(agent, binding, caller, tx, control));
-        Leg { events, _hang_up: hang_up }
+        let (control, rx) = mpsc::unbounded_channel();
+        tokio::spawn(run(agent, binding, caller, tx, rx));
+        Leg { events, control }
+    }
+
+    /// The outcome of the phone's REFER, told to it in a NOTIFY: `200` once
+    /// the caller is on their way (then the call drops the leg, our BYE), a
+    /// failure (`404`: nobody by that name) and the call stays as it was.
+    pub(crate) fn transfer_outcome(&self, status: u16) {
+        let _ = self.control.send(Control::TransferOutcome(status));
     }
 }
 
@@ -83,6 +100,8 @@ struct Dialog {
     /// The phone's tag and Contact once it answered.
     remote_tag: Option<String>,
     remote_contact: Option<String>,
+    /// Our latest CSeq in the dialog (the INVITE's is 1).
+    cseq: u32,
 }
 
 async fn run(
@@ -90,7 +109,7 @@ async fn run(
     binding: Binding,
     caller: String,
     tx: mpsc::UnboundedSender<LegEvent>,
-    mut control: mpsc::UnboundedReceiver<()>,
+    mut control: mpsc::UnboundedReceiver<Control>,
 ) {
     let Some(ports) = agent.bind_media().await else {
         let _ = tx.send(LegEvent::Refused(503));
@@ -121,6 +140,7 @@ async fn run(
         branch: format!("z9hG4bK{}", crate::random_token()),
         remote_tag: None,
         remote_contact: None,
+        cseq: 1,
         agent,
     };
     d.agent.legs.lock().expect("legs lock").insert(d.call_id.clone(), sip_tx);
@@ -130,7 +150,7 @@ async fn run(
         &d.uri,
         &d.branch,
         1,
-        &[("Content-Type", "application/sdp".into()), ("Allow", ALLOW.into())],
+        &[("Content-Type", "application/sdp".into()), ("Allow", format!("{ALLOW}, REFER"))],
         offer.as_bytes(),
     );
     d.send(&invite).await;
@@ -144,11 +164,19 @@ async fn run(
     let mut wanted = true;
     // Once answered: our side of the session, for the phone's re-INVITEs (hold, resume).
     let mut session_state: Option<Reoffer> = None;
+    // The phone's REFER waiting for its outcome.
+    let mut referring = false;
     loop {
         tokio::select! {
             c = control.recv(), if wanted => {
-                // The call hung up or dropped the leg: either way, stop this phone.
-                let _ = c;
+                if let Some(Control::TransferOutcome(status)) = c {
+                    if referring {
+                        referring = false;
+                        d.notify(status).await;
+                    }
+                    continue;
+                }
+                // The call dropped the leg: stop this phone.
                 wanted = false;
                 match state {
                     State::Calling => {} // CANCEL only once something came back (RFC 3261 §9.1).
@@ -158,7 +186,7 @@ async fn run(
                         deadline = Instant::now() + 64 * T1;
                     }
                     State::Talking => {
-                        bye = d.in_dialog("BYE", 2);
+                        bye = d.next_in_dialog("BYE");
                         d.send(&bye).await;
                         state = State::Leaving;
                         (resend, next_resend, deadline) = (T1, Instant::now() + T1, Instant::now() + 64 * T1);
@@ -212,7 +240,7 @@ async fn run(
                                 }
                                 None => {
                                     // Answered too late (we cancelled) or with nothing we can play: hang up.
-                                    bye = d.in_dialog("BYE", 2);
+                                    bye = d.next_in_dialog("BYE");
                                     d.send(&bye).await;
                                     state = State::Leaving;
                                     (resend, next_resend, deadline) = (T1, Instant::now() + T1, Instant::now() + 64 * T1);
@@ -253,6 +281,23 @@ async fn run(
                                     let _ = tx.send(LegEvent::Direction(settled.direction));
                                 }
                             }
+                            // A blind transfer: accepted, then the call says where it went.
+                            "REFER" if state != State::Talking => d.send(&ok(481)).await,
+                            "REFER" if referring => d.send(&ok(491)).await,
+                            "REFER" => match crate::refer::target(&m) {
+                                Ok(to) => {
+                                    let contact = [("Contact", format!("<sip:{}>", d.agent.local))];
+                                    d.send(&response(&m, from, 202, phrase(202), None, &contact, b"")).await;
+                                    d.notify(100).await;
+                                    referring = true;
+                                    let _ = tx.send(LegEvent::Refer(to));
+                                }
+                                Err(refused) => {
+                                    let warning = [("Warning", format!("399 switchboard \"{}\"", refused.reason))];
+                                    let bytes = response(&m, from, refused.status, phrase(refused.status), None, &warning, b"");
+                                    d.send(&bytes).await;
+                                }
+                            },
                             _ => d.send(&ok(200)).await,
                         }
                     }
@@ -313,8 +358,28 @@ impl Dialog {
 
     /// A request in the dialog (the 2xx's ACK, BYE): to the phone's Contact, in a new transaction.
     fn in_dialog(&self, method: &str, cseq: u32) -> Vec<u8> {
+        self.in_dialog_with(method, cseq, &[], b"")
+    }
+
+    fn in_dialog_with(&self, method: &str, cseq: u32, extra: &[(&str, String)], body: &[u8]) -> Vec<u8> {
         let uri = self.remote_contact.clone().unwrap_or_else(|| self.uri.clone());
-        self.request(method, &uri, &format!("z9hG4bK{}", crate::random_token()), cseq, &[], b"")
+        self.request(method, &uri, &format!("z9hG4bK{}", crate::random_token()), cseq, extra, body)
+    }
+
+    /// A new request of ours in the dialog, with the next CSeq.
+    fn next_in_dialog(&mut self, method: &str) -> Vec<u8> {
+        self.cseq += 1;
+        self.in_dialog(method, self.cseq)
+    }
+
+    /// How the phone's transfer stands, in a NOTIFY (RFC 3515 §2.4.4). Sent
+    /// once: a lost one leaves the phone to time its subscription out, and
+    /// our BYE, which is resent, follows a successful transfer anyway.
+    async fn notify(&mut self, status: u16) {
+        let (headers, body) = crate::refer::progress(status);
+        self.cseq += 1;
+        let bytes = self.in_dialog_with("NOTIFY", self.cseq, &headers, &body);
+        self.send(&bytes).await;
     }
 }
 

@@ -16,6 +16,7 @@ mod leg;
 pub mod mixer;
 pub mod prompt;
 mod recording;
+mod refer;
 pub mod registrar;
 mod reoffer;
 pub mod rtcp;

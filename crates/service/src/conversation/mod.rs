@@ -21,9 +21,11 @@ pub mod end;
 mod hold;
 mod inbound;
 mod messages;
+mod mute;
 mod recordings;
 mod reply;
 mod retention;
+mod transfer;
 mod voicemail;
 
 pub use channel::*;

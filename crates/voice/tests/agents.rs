@@ -1093,7 +1093,16 @@ async fn the_agent_hears_music_while_the_caller_is_held(url: String) {
     let (ok, out) = sipp.await.unwrap();
     assert!(ok, "{out}\n{}", phone.output());
     phone.wait_for("session closed").await;
-    let (rate, heard) = phone.heard();
+    // The dump's header is written when baresip closes it, a moment after the call.
+    let mut dumped = phone.heard();
+    for _ in 0..50 {
+        if !dumped.1.is_empty() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        dumped = phone.heard();
+    }
+    let (rate, heard) = dumped;
     let window = rate as usize / 50;
     let loud = heard.chunks(window).filter(|f| rms(f) > 300.0).count();
     println!("Alice's phone heard {} s, {} s of it music", heard.len() / rate as usize, loud as f64 * 0.02);

@@ -51,6 +51,12 @@ pub enum Kind {
     ContactHeld,
     /// The agent took the customer off hold.
     ContactResumed,
+    /// The agent muted themselves on a call (the desktop's Mute): the caller
+    /// stops hearing them and the recording's agent side is silence; the
+    /// payload names `by`, the user.
+    ContactMuted,
+    /// The agent unmuted themselves.
+    ContactUnmuted,
     /// The agent paused a call's recording (a card number is read out); the
     /// payload names `by`, the user.
     RecordingPaused,
@@ -95,7 +101,7 @@ pub enum Kind {
 
 impl Kind {
     /// Every kind, engine's first: what a webhook may follow.
-    pub const ALL: [Kind; 41] = [
+    pub const ALL: [Kind; 43] = [
         Kind::ContactQueued,
         Kind::StepChanged,
         Kind::OfferCreated,
@@ -122,6 +128,8 @@ impl Kind {
         Kind::Recording,
         Kind::ContactHeld,
         Kind::ContactResumed,
+        Kind::ContactMuted,
+        Kind::ContactUnmuted,
         Kind::RecordingPaused,
         Kind::RecordingResumed,
         Kind::Verification,
@@ -167,6 +175,8 @@ impl Kind {
             Kind::Recording => "recording",
             Kind::ContactHeld => "contact_held",
             Kind::ContactResumed => "contact_resumed",
+            Kind::ContactMuted => "contact_muted",
+            Kind::ContactUnmuted => "contact_unmuted",
             Kind::RecordingPaused => "recording_paused",
             Kind::RecordingResumed => "recording_resumed",
             Kind::Verification => "verification",

@@ -231,7 +231,7 @@ impl Service {
     /// Every account's username, across workspaces. Read from the store
     /// each time: registrations are rare (a phone renews every few minutes
     /// at most) and another server sharing the database may have written one.
-    async fn all_sip_usernames(&self) -> Result<Vec<(WorkspaceId, UserId, String)>, ServiceError> {
+    pub(crate) async fn all_sip_usernames(&self) -> Result<Vec<(WorkspaceId, UserId, String)>, ServiceError> {
         let mut all = Vec::new();
         for ws in self.store().workspaces().await? {
             for d in self.store().documents(ws.id, KIND).await? {

@@ -10,16 +10,17 @@
 //! stays queued, and no phone keeps ringing, for a caller who is gone.
 
 pub(crate) mod callback;
+mod transfer;
 mod trunk;
 mod voicemail;
 
 use crate::agent::{Agent, phrase};
 use crate::dtmf::Digit;
-use crate::hold::hold_music;
+use crate::hold::MusicOnHold;
 use crate::leg::{Leg, LegEvent};
 use crate::prompt::Prompt;
 use crate::recording::Recording;
-use crate::reoffer::Reoffer;
+use crate::reoffer::{Reoffer, Settled};
 use crate::sdp::{self, Direction, LocalMedia, Negotiated, SessionDescription};
 use crate::session::{MediaEvent, MediaPorts, MediaSession, SessionConfig};
 use crate::sip::message::{Message, addr_uri, display_name, response, uri_user};
@@ -66,6 +67,10 @@ pub(crate) enum CallEvent {
     Overflowed,
     /// The agent paused (true) or resumed the call's recording.
     PauseRecording(bool),
+    /// The agent muted themselves (true) on the desktop, or unmuted.
+    Muted(bool),
+    /// The contact was transferred away from its agent (to a queue or another agent).
+    Transferred,
 }
 
 /// How long the survey waits for the caller's key after asking.
@@ -574,7 +579,9 @@ impl Call {
         // What the queue asks for, read again at each announcement and at the answer (a transfer changes the queue).
         let mut care = self.care(ws, contact).await;
         let waiting = self.speech(&callback::waiting_prompt(WAITING, care.callback_key)).await;
-        let music = hold_music();
+        // Where each side is in the music: the caller's while waiting or held, the agent's while they hold.
+        let mut caller_music = MusicOnHold::default();
+        let mut agent_music = MusicOnHold::default();
         if let Some((session, _)) = &self.media {
             session.play(waiting);
         }
@@ -594,6 +601,8 @@ impl Call {
         let mut held = false;
         // Paused from the desktop; a pause that comes before the recording starts holds for it.
         let mut paused = false;
+        // The agent muted themselves: the caller does not hear them, nor does the recording.
+        let mut muted = false;
         let by = loop {
             let wake = match self.deferred.pop_front() {
                 Some(e) => Wake::Caller(Some(e)),
@@ -642,7 +651,15 @@ impl Call {
                 {
                     break Waited::Callback;
                 }
-                Wake::Caller(Some(CallEvent::Reinvite(m, from))) => self.reinvite(&m, from).await,
+                Wake::Caller(Some(CallEvent::Reinvite(m, from))) => {
+                    let settled = self.reinvite(&m, from).await;
+                    // The caller holds (or resumes) while talking to an agent: counted as hold, as the agent's.
+                    if let Some(settled) = settled.filter(|s| s.changed && bridge.is_some())
+                        && let Err(e) = self.agent.service.caller_hold(ws, contact, !settled.direction.sends()).await
+                    {
+                        tracing::warn!(contact = contact.0, error = %e, "the caller's hold was not recorded");
+                    }
+                }
                 Wake::Caller(Some(CallEvent::Ack(_) | CallEvent::Response(_))) => {}
                 Wake::Caller(Some(CallEvent::Offered(user))) => {
                     if leg.is_some() {
@@ -665,14 +682,43 @@ impl Call {
                 }
                 Wake::Caller(Some(CallEvent::Accepted(user))) => accepted = Some(user),
                 Wake::Caller(Some(CallEvent::Held(on))) => {
-                    if bridge.is_some()
+                    if let (Some((agent_session, _)), Some((session, _))) = (&bridge, &self.media)
                         && on != held
-                        && let Some((session, _)) = &self.media
                     {
                         held = on;
-                        tracing::info!(contact = contact.0, held, "the agent held or resumed the call");
-                        // Live frames stop coming while held, so the music takes their place; resumed, they do again.
-                        if held { session.play(music.clone()) } else { session.hush() }
+                        tracing::info!(contact = contact.0, held, "the call was held or resumed");
+                        // Live frames stop coming while held, so the music takes their place on both
+                        // sides (the agent knows the caller still waits); resumed, they do again.
+                        for (music, session) in [(&mut caller_music, session), (&mut agent_music, agent_session)] {
+                            if held {
+                                music.play(session);
+                            } else {
+                                music.pause();
+                                session.hush();
+                            }
+                        }
+                    }
+                }
+                Wake::Caller(Some(CallEvent::Muted(on))) => {
+                    if bridge.is_some() {
+                        tracing::info!(contact = contact.0, muted = on, "the agent muted or unmuted");
+                        muted = on;
+                    }
+                }
+                // Handed on: the agent's phone is let go (our BYE), the caller waits with the music
+                // and announcements again, and the next agent's offer rings their phone.
+                Wake::Caller(Some(CallEvent::Transferred)) => {
+                    if let Some((agent_session, _)) = bridge.take() {
+                        tracing::info!(contact = contact.0, "the call was transferred; back in line");
+                        leg = None;
+                        agent_session.stop().await;
+                        (held, muted, accepted) = (false, false, None);
+                        care = self.care(ws, contact).await;
+                        next_announcement = care.announce_every.map(|every| Instant::now() + every);
+                        self.place.enter(CallStage::Queued);
+                        if let Some((session, _)) = &self.media {
+                            caller_music.play(session);
+                        }
                     }
                 }
                 // Ended on the desktop: our BYE to both, or the survey for the caller.
@@ -684,6 +730,17 @@ impl Call {
                     break Waited::by("agent");
                 }
                 Wake::Leg(Some(LegEvent::Ringing)) => {}
+                // The agent's phone transfers the call (its REFER): told how it went; done, the
+                // call is let go at once, before the phone's own BYE can read as a hang-up.
+                Wake::Leg(Some(LegEvent::Refer(to))) => {
+                    if let (Some((user, l)), Some(_)) = (&leg, &bridge) {
+                        let status = self.refer(ws, contact, *user, &to).await;
+                        l.transfer_outcome(status);
+                        if status == 200 {
+                            self.deferred.push_front(CallEvent::Transferred);
+                        }
+                    }
+                }
                 // The agent's phone held or resumed: recorded through the service, whose event holds the caller.
                 Wake::Leg(Some(LegEvent::Direction(direction))) => {
                     if let (Some((agent_session, _)), Some((user, _))) = (&bridge, &leg) {
@@ -703,12 +760,14 @@ impl Call {
                     match taken {
                         Ok(()) => {
                             if let Some((caller_session, _)) = &self.media {
+                                caller_music.pause();
                                 caller_session.hush();
                             }
                             care = self.care(ws, contact).await;
                             bridge = Some((session, rx));
                             self.place.enter(CallStage::Bridged);
-                            if care.record {
+                            // After a transfer the recording goes on: one file for the whole call.
+                            if care.record && recording.is_none() {
                                 match Recording::call(&self.agent.config.data_dir, ws, contact) {
                                     Ok(mut r) => {
                                         r.pause(paused);
@@ -762,7 +821,7 @@ impl Call {
                     if (bridge.is_none() || held)
                         && let Some((session, _)) = &self.media
                     {
-                        session.play(music.clone());
+                        caller_music.prompt_done(session);
                     }
                 }
                 // The caller's keys (by RFC 4733 or INFO) reach the agent's phone once bridged.
@@ -772,12 +831,19 @@ impl Call {
                     }
                 }
                 Wake::CallerMedia(Some(_)) => {}
+                // Muted, the agent's audio goes nowhere: their side of the recording is silence.
+                Wake::AgentMedia(Some(MediaEvent::Audio(_))) if muted => {}
                 Wake::AgentMedia(Some(MediaEvent::Audio(frame))) => {
                     if let Some((r, _)) = &mut recording {
                         r.agent(&frame);
                     }
                     if let Some((caller_session, _)) = self.media.as_ref().filter(|_| !held) {
                         caller_session.feed(frame);
+                    }
+                }
+                Wake::AgentMedia(Some(MediaEvent::PromptDone)) => {
+                    if let Some((agent_session, _)) = bridge.as_ref().filter(|_| held) {
+                        agent_music.prompt_done(agent_session);
                     }
                 }
                 Wake::AgentMedia(Some(_)) => {}
@@ -800,6 +866,7 @@ impl Call {
                             );
                             let prompt = self.announcement(place).await;
                             if let Some((session, _)) = &self.media {
+                                caller_music.pause();
                                 session.play(prompt);
                             }
                         }
@@ -883,12 +950,12 @@ impl Call {
     /// answered `recvonly` or `inactive` and we stop sending to them; a
     /// resume (`sendrecv`) starts it again; a refresh keeps the session. An
     /// offer we cannot take is 488 and the session stays as it was.
-    async fn reinvite(&mut self, m: &Message, from: SocketAddr) {
+    async fn reinvite(&mut self, m: &Message, from: SocketAddr) -> Option<Settled> {
         let settled = self.session.as_mut().and_then(|s| s.answer(&m.body));
         let Some(settled) = settled else {
             let bytes = response(m, from, 488, phrase(488), Some(&self.to_tag), &[], b"");
             self.agent.send(&bytes, from).await;
-            return;
+            return None;
         };
         if settled.changed
             && let Some((session, _)) = &self.media
@@ -898,6 +965,7 @@ impl Call {
         }
         let ok = self.ok_with_answer(m);
         self.agent.send(&ok, from).await;
+        Some(settled)
     }
 
     /// Goodbye and our BYE: the flow ended the call.
@@ -1029,7 +1097,9 @@ impl Call {
             };
             match event {
                 Some(CallEvent::Bye | CallEvent::Cancel) | None => return Err(Gone),
-                Some(CallEvent::Reinvite(m, from)) => self.reinvite(&m, from).await,
+                Some(CallEvent::Reinvite(m, from)) => {
+                    self.reinvite(&m, from).await;
+                }
                 Some(CallEvent::Digit(d)) => return Ok(Heard::Key(d.as_char())),
                 Some(CallEvent::Ack(_) | CallEvent::Response(_)) => {}
                 // For the queue's loop, once the prompt is over.
@@ -1040,7 +1110,9 @@ impl Call {
                     | CallEvent::ContactEnded
                     | CallEvent::Held(_)
                     | CallEvent::Overflowed
-                    | CallEvent::PauseRecording(_)),
+                    | CallEvent::PauseRecording(_)
+                    | CallEvent::Muted(_)
+                    | CallEvent::Transferred),
                 ) => self.deferred.push_back(e),
             }
         }

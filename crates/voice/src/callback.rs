@@ -254,6 +254,18 @@ impl Attempt {
                 Woke::Customer(Some(LegEvent::Ringing))
                 | Woke::Agent(Some(LegEvent::Ringing | LegEvent::Answered(..) | LegEvent::Refused(_))) => {}
                 Woke::Customer(None) => customer_leg = None,
+                // A callback is not transferred (its agent chose to make it): the REFER's NOTIFY says
+                // so, and the call goes on as it was.
+                Woke::Agent(Some(LegEvent::Refer(_))) => {
+                    if let Some(leg) = &agent_leg {
+                        leg.transfer_outcome(501);
+                    }
+                }
+                Woke::Customer(Some(LegEvent::Refer(_))) => {
+                    if let Some(leg) = &customer_leg {
+                        leg.transfer_outcome(403);
+                    }
+                }
                 Woke::Agent(Some(LegEvent::Direction(d))) => {
                     agent_session.set_direction(d);
                     if let Err(e) = self.agent.service.phone_hold(ws, contact, self.user, !d.sends()).await {

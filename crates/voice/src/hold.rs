@@ -3,7 +3,9 @@
 //! carries without the harshness of a square wave.
 
 use crate::prompt::Prompt;
+use crate::session::MediaSession;
 use std::sync::OnceLock;
+use tokio::time::Instant;
 
 const RATE: f64 = 8000.0;
 /// A major chord's notes in Hz, rising, then the fifth back down.
@@ -11,12 +13,55 @@ const NOTES: [f64; 4] = [440.0, 554.37, 659.25, 554.37];
 const NOTE_SECONDS: f64 = 0.6;
 /// About -18 dBFS: audible, never clipping.
 const AMPLITUDE: f64 = 4000.0;
+/// Samples in a 20 ms frame: the music resumes on a frame's edge.
+const FRAME: usize = 160;
 
 /// One loop of the hold music (2.4 s); played again when it ends. Made
 /// once: every caller on hold shares the same samples.
 pub fn hold_music() -> Prompt {
     static MUSIC: OnceLock<Prompt> = OnceLock::new();
     MUSIC.get_or_init(compose).clone()
+}
+
+/// One listener's place in the hold music (the caller's, or the agent's
+/// while the caller is held): the music goes on where it stopped when it
+/// comes back after an announcement or a hold, as a radio would, rather
+/// than from its first note each time.
+#[derive(Debug, Default)]
+pub(crate) struct MusicOnHold {
+    /// Where the music starts next, in samples (whole 20 ms frames).
+    offset: usize,
+    /// Playing since then, from `offset`.
+    since: Option<Instant>,
+}
+
+impl MusicOnHold {
+    /// Plays the music on `session` from where it last stopped.
+    pub(crate) fn play(&mut self, session: &MediaSession) {
+        self.pause();
+        let music = hold_music();
+        let rest = if self.offset == 0 { music } else { Prompt::from_samples(music.samples()[self.offset..].to_vec()) };
+        session.play(rest);
+        self.since = Some(Instant::now());
+    }
+
+    /// Something else plays on the session now, or nothing: remember where the music is.
+    pub(crate) fn pause(&mut self) {
+        if let Some(since) = self.since.take() {
+            let frames = since.elapsed().as_millis() as usize / 20;
+            let length = hold_music().samples().len();
+            self.offset = (self.offset + frames * FRAME) % length;
+        }
+    }
+
+    /// A prompt ended on the session: the music plays again, from its start
+    /// when it was the music that ended (a loop is over), else where it stopped.
+    pub(crate) fn prompt_done(&mut self, session: &MediaSession) {
+        if self.since.take().is_some() {
+            self.offset = 0;
+        }
+        self.play(session);
+    }
 }
 
 fn compose() -> Prompt {

@@ -12,7 +12,8 @@
 //!
 //! It runs as its own task and tells the call what happened; dropping the
 //! [`Leg`] hangs it up, so a call that ends for any reason never leaves a
-//! phone ringing.
+//! phone ringing. The phone's REFER (a blind transfer, [`crate::refer`]) is
+//! accepted here and handed to the call, which says how it went.
 
 use crate::agent::{ALLOW, Agent, phrase};
 use crate::outbound::authorization;
@@ -46,12 +47,21 @@ pub(crate) enum LegEvent {
     Direction(Direction),
     /// The agent hung up (their BYE).
     Ended,
+    /// The phone asks for a blind transfer to this number or SIP username
+    /// (its REFER, accepted): the call answers with [`Leg::transfer_outcome`].
+    Refer(String),
+}
+
+/// What the call tells its leg.
+enum Control {
+    /// How the transfer the phone asked for went (a SIP status), for its NOTIFY.
+    TransferOutcome(u16),
 }
 
 /// A leg being rung or talking; dropping it hangs up.
 pub(crate) struct Leg {
     pub events: mpsc::UnboundedReceiver<LegEvent>,
-    _hang_up: mpsc::UnboundedSender<()>,
+    control: mpsc::UnboundedSender<Control>,
 }
 
 /// Whom a leg calls, and how.
@@ -96,9 +106,16 @@ impl Leg {
     /// Calls `target`.
     pub(crate) fn call(agent: Arc<Agent>, target: Target) -> Leg {
         let (tx, events) = mpsc::unbounded_channel();
-        let (hang_up, control) = mpsc::unbounded_channel();
-        tokio::spawn(run(agent, target, tx, control));
-        Leg { events, _hang_up: hang_up }
+        let (control, rx) = mpsc::unbounded_channel();
+        tokio::spawn(run(agent, target, tx, rx));
+        Leg { events, control }
+    }
+
+    /// The outcome of the phone's REFER, told to it in a NOTIFY: `200` once
+    /// the caller is on their way (then the call drops the leg, our BYE), a
+    /// failure (`404`: nobody by that name) and the call stays as it was.
+    pub(crate) fn transfer_outcome(&self, status: u16) {
+        let _ = self.control.send(Control::TransferOutcome(status));
     }
 }
 
@@ -126,17 +143,19 @@ struct Dialog {
     to: String,
     branch: String,
     /// The INVITE's CSeq number: 1, or 2 after a challenge.
-    cseq: u32,
+    invite_cseq: u32,
     /// The phone's tag and Contact once it answered.
     remote_tag: Option<String>,
     remote_contact: Option<String>,
+    /// Our latest CSeq in the dialog (it starts at the INVITE's).
+    cseq: u32,
 }
 
 async fn run(
     agent: Arc<Agent>,
     target: Target,
     tx: mpsc::UnboundedSender<LegEvent>,
-    mut control: mpsc::UnboundedReceiver<()>,
+    mut control: mpsc::UnboundedReceiver<Control>,
 ) {
     let Some(ports) = agent.bind_media().await else {
         let _ = tx.send(LegEvent::Refused(503));
@@ -159,16 +178,17 @@ async fn run(
         from: format!("{};tag={}", target.from, crate::random_token()),
         to: target.to,
         branch: format!("z9hG4bK{}", crate::random_token()),
-        cseq: 1,
+        invite_cseq: 1,
         remote_tag: None,
         remote_contact: None,
+        cseq: 1,
         agent,
     };
     d.agent.legs.lock().expect("legs lock").insert(d.call_id.clone(), sip_tx);
     let mut d = d;
-    let mut headers = vec![("Content-Type", "application/sdp".to_string()), ("Allow", ALLOW.to_string())];
+    let mut headers = vec![("Content-Type", "application/sdp".to_string()), ("Allow", format!("{ALLOW}, REFER"))];
     headers.extend(target.extra);
-    let mut invite = d.request("INVITE", &d.uri, &d.branch, d.cseq, &headers, offer.as_bytes());
+    let mut invite = d.request("INVITE", &d.uri, &d.branch, d.invite_cseq, &headers, offer.as_bytes());
     d.send(&invite).await;
     let mut state = State::Calling;
     // Ringing too long: we CANCEL and report it as no answer.
@@ -184,11 +204,19 @@ async fn run(
     let mut wanted = true;
     // Once answered: our side of the session, for the phone's re-INVITEs (hold, resume).
     let mut session_state: Option<Reoffer> = None;
+    // The phone's REFER waiting for its outcome.
+    let mut referring = false;
     loop {
         tokio::select! {
             c = control.recv(), if wanted => {
-                // The call hung up or dropped the leg: either way, stop this phone.
-                let _ = c;
+                if let Some(Control::TransferOutcome(status)) = c {
+                    if referring {
+                        referring = false;
+                        d.notify(status).await;
+                    }
+                    continue;
+                }
+                // The call dropped the leg: stop this phone.
                 wanted = false;
                 match state {
                     State::Calling => {} // CANCEL only once something came back (RFC 3261 §9.1).
@@ -198,7 +226,7 @@ async fn run(
                         deadline = Instant::now() + 64 * T1;
                     }
                     State::Talking => {
-                        bye = d.in_dialog("BYE", d.cseq + 1);
+                        bye = d.next_in_dialog("BYE");
                         d.send(&bye).await;
                         state = State::Leaving;
                         (resend, next_resend, deadline) = (T1, Instant::now() + T1, Instant::now() + 64 * T1);
@@ -228,7 +256,7 @@ async fn run(
                             d.remote_tag = m.to_tag().map(str::to_string);
                             d.remote_contact = m.header("contact").map(|c| addr_uri(c).to_string());
                             // Every 2xx is acknowledged, retransmissions too (RFC 3261 §13.2.2.4).
-                            d.send(&d.in_dialog("ACK", d.cseq)).await;
+                            d.send(&d.in_dialog("ACK", d.invite_cseq)).await;
                             if state == State::Talking || state == State::Leaving {
                                 continue;
                             }
@@ -252,7 +280,7 @@ async fn run(
                                 }
                                 None => {
                                     // Answered too late (we cancelled) or with nothing we can play: hang up.
-                                    bye = d.in_dialog("BYE", d.cseq + 1);
+                                    bye = d.next_in_dialog("BYE");
                                     d.send(&bye).await;
                                     state = State::Leaving;
                                     (resend, next_resend, deadline) = (T1, Instant::now() + T1, Instant::now() + 64 * T1);
@@ -261,7 +289,7 @@ async fn run(
                         } else {
                             // A failure's ACK belongs to the INVITE's transaction: same branch.
                             d.remote_tag = m.to_tag().map(str::to_string);
-                            let ack = d.request("ACK", &d.uri, &d.branch, d.cseq, &[], b"");
+                            let ack = d.request("ACK", &d.uri, &d.branch, d.invite_cseq, &[], b"");
                             d.send(&ack).await;
                             // A challenge is answered once, in a new transaction (RFC 3261 §22.2).
                             let challenge = match status {
@@ -276,11 +304,12 @@ async fn run(
                             if let Some((name, value)) = answer {
                                 challenged = true;
                                 d.remote_tag = None;
-                                d.cseq += 1;
+                                d.invite_cseq += 1;
+                                d.cseq = d.invite_cseq;
                                 d.branch = format!("z9hG4bK{}", crate::random_token());
                                 let mut with = headers.clone();
                                 with.push((name, value));
-                                invite = d.request("INVITE", &d.uri, &d.branch, d.cseq, &with, offer.as_bytes());
+                                invite = d.request("INVITE", &d.uri, &d.branch, d.invite_cseq, &with, offer.as_bytes());
                                 d.send(&invite).await;
                                 state = State::Calling;
                                 (resend, next_resend, deadline) = (T1, Instant::now() + T1, Instant::now() + 64 * T1);
@@ -316,6 +345,23 @@ async fn run(
                                     let _ = tx.send(LegEvent::Direction(settled.direction));
                                 }
                             }
+                            // A blind transfer: accepted, then the call says where it went.
+                            "REFER" if state != State::Talking => d.send(&ok(481)).await,
+                            "REFER" if referring => d.send(&ok(491)).await,
+                            "REFER" => match crate::refer::target(&m) {
+                                Ok(to) => {
+                                    let contact = [("Contact", format!("<sip:{}>", d.agent.local))];
+                                    d.send(&response(&m, from, 202, phrase(202), None, &contact, b"")).await;
+                                    d.notify(100).await;
+                                    referring = true;
+                                    let _ = tx.send(LegEvent::Refer(to));
+                                }
+                                Err(refused) => {
+                                    let warning = [("Warning", format!("399 switchboard \"{}\"", refused.reason))];
+                                    let bytes = response(&m, from, refused.status, phrase(refused.status), None, &warning, b"");
+                                    d.send(&bytes).await;
+                                }
+                            },
                             _ => d.send(&ok(200)).await,
                         }
                     }
@@ -383,13 +429,33 @@ impl Dialog {
 
     /// CANCEL: the INVITE's Request-URI, branch and CSeq number (RFC 3261 §9.1).
     fn cancel(&self) -> Vec<u8> {
-        self.request("CANCEL", &self.uri, &self.branch, self.cseq, &[], b"")
+        self.request("CANCEL", &self.uri, &self.branch, self.invite_cseq, &[], b"")
     }
 
     /// A request in the dialog (the 2xx's ACK, BYE): to the phone's Contact, in a new transaction.
     fn in_dialog(&self, method: &str, cseq: u32) -> Vec<u8> {
+        self.in_dialog_with(method, cseq, &[], b"")
+    }
+
+    fn in_dialog_with(&self, method: &str, cseq: u32, extra: &[(&str, String)], body: &[u8]) -> Vec<u8> {
         let uri = self.remote_contact.clone().unwrap_or_else(|| self.uri.clone());
-        self.request(method, &uri, &format!("z9hG4bK{}", crate::random_token()), cseq, &[], b"")
+        self.request(method, &uri, &format!("z9hG4bK{}", crate::random_token()), cseq, extra, body)
+    }
+
+    /// A new request of ours in the dialog, with the next CSeq.
+    fn next_in_dialog(&mut self, method: &str) -> Vec<u8> {
+        self.cseq += 1;
+        self.in_dialog(method, self.cseq)
+    }
+
+    /// How the phone's transfer stands, in a NOTIFY (RFC 3515 §2.4.4). Sent
+    /// once: a lost one leaves the phone to time its subscription out, and
+    /// our BYE, which is resent, follows a successful transfer anyway.
+    async fn notify(&mut self, status: u16) {
+        let (headers, body) = crate::refer::progress(status);
+        self.cseq += 1;
+        let bytes = self.in_dialog_with("NOTIFY", self.cseq, &headers, &body);
+        self.send(&bytes).await;
     }
 }
 

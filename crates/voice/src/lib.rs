@@ -18,6 +18,7 @@ pub mod mixer;
 mod outbound;
 pub mod prompt;
 mod recording;
+mod refer;
 pub mod registrar;
 mod reoffer;
 pub mod rtcp;

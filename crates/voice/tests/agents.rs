@@ -20,6 +20,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use switchboard_core::agent::{AgentState, Presence};
 use switchboard_core::channel::Channel;
+use switchboard_core::events::TransferTarget;
 use switchboard_core::expr::Value as AttrValue;
 use switchboard_core::ids::{AgentId, QueueId, UserId};
 use switchboard_core::time::Timestamp;
@@ -120,10 +121,18 @@ struct Phone {
     output: Arc<Mutex<String>>,
     /// baresip's `ctrl_tcp` address: `menu`'s commands as JSON in netstrings.
     control: SocketAddr,
+    /// Its configuration, and the WAV dumps of its calls.
+    dir: PathBuf,
 }
 
 impl Phone {
     fn start(sip: SocketAddr, user: &str, password: &str, auto_answer: bool) -> Phone {
+        Phone::sending(sip, user, password, auto_answer, TONE)
+    }
+
+    /// A phone whose `ausine` sends `tone` (Hz); what it hears is dumped as WAV files
+    /// (baresip's `sndfile`) in its directory.
+    fn sending(sip: SocketAddr, user: &str, password: &str, auto_answer: bool, tone: f64) -> Phone {
         let dir = std::env::temp_dir().join(format!("switchboard-baresip-{}", support::rand_suffix()));
         let control: SocketAddr = format!("127.0.0.1:{}", phone_port()).parse().unwrap();
         let sip_port = loop {
@@ -136,8 +145,10 @@ impl Phone {
         let config = format!(
             "sip_listen 127.0.0.1:{}\naudio_player aubridge,out\naudio_source ausine,{}\naudio_alert aubridge,alert\n\
              ausrc_srate 48000\nausrc_channels 2\nauplay_srate 48000\nauplay_channels 2\nrtp_ports 30000-39998\n\
-             module_path /usr/lib/baresip/modules\nmodule g711.so\nmodule ausine.so\nmodule aubridge.so\nmodule_app account.so\nmodule_app menu.so\nmodule_app ctrl_tcp.so\nctrl_tcp_listen {control}\n",
-            sip_port, TONE as u32,
+             module_path /usr/lib/baresip/modules\nmodule g711.so\nmodule ausine.so\nmodule aubridge.so\nmodule sndfile.so\nsnd_path {}\nmodule_app account.so\nmodule_app menu.so\nmodule_app ctrl_tcp.so\nctrl_tcp_listen {control}\n",
+            sip_port,
+            tone as u32,
+            dir.display(),
         );
         std::fs::write(dir.join("config"), config).unwrap();
         let answer = if auto_answer { ";answermode=auto" } else { "" };
@@ -166,13 +177,18 @@ impl Phone {
                 }
             });
         }
-        Phone { child, output, control }
+        Phone { child, output, control, dir }
     }
 
     /// A `menu` command on the phone: `hangup`, `accept`.
     fn command(&self, name: &str) {
+        self.command_with(name, "");
+    }
+
+    /// A `menu` command with its parameters: `transfer sip:bob@…`.
+    fn command_with(&self, name: &str, params: &str) {
         use std::io::Write;
-        let command = format!(r#"{{"command":"{name}","params":"","token":"1"}}"#);
+        let command = format!(r#"{{"command":"{name}","params":"{params}","token":"1"}}"#);
         let mut tcp = std::net::TcpStream::connect(self.control).unwrap();
         tcp.write_all(format!("{}:{command},", command.len()).as_bytes()).unwrap();
         // Events come on the same connection: read up to the command's response.
@@ -184,6 +200,34 @@ impl Phone {
             answer.push_str(&String::from_utf8_lossy(&buf[..n]));
         }
         assert!(answer.contains(r#""ok":true"#), "baresip refused {name}: {answer}");
+    }
+
+    /// What the phone heard in its last call (the decoder's output that
+    /// `sndfile` dumped): the sample rate and the first channel's samples.
+    fn heard(&self) -> (u32, Vec<i16>) {
+        let dumps = std::fs::read_dir(&self.dir).unwrap().filter_map(|e| e.ok().map(|e| e.path()));
+        let mut decoded: Vec<PathBuf> = dumps.filter(|p| p.to_string_lossy().ends_with("-dec.wav")).collect();
+        decoded.sort();
+        let wav = std::fs::read(decoded.last().expect("a dump of what the phone heard")).unwrap();
+        // RIFF chunks: `fmt ` (channels at 10, rate at 12) and `data`.
+        let (mut at, mut channels, mut rate) = (12, 1usize, 8000u32);
+        while at + 8 <= wav.len() {
+            let size = u32::from_le_bytes(wav[at + 4..at + 8].try_into().unwrap()) as usize;
+            let body = &wav[at + 8..(at + 8 + size).min(wav.len())];
+            match &wav[at..at + 4] {
+                b"fmt " => {
+                    channels = usize::from(u16::from_le_bytes([body[2], body[3]]));
+                    rate = u32::from_le_bytes(body[4..8].try_into().unwrap());
+                }
+                b"data" => {
+                    let samples = body.chunks_exact(2).map(|b| i16::from_le_bytes([b[0], b[1]]));
+                    return (rate, samples.step_by(channels.max(1)).collect());
+                }
+                _ => {}
+            }
+            at += 8 + size + size % 2;
+        }
+        panic!("no audio in the phone's dump");
     }
 
     fn output(&self) -> String {
@@ -409,13 +453,7 @@ async fn the_phone_answers_the_offer_and_the_caller_hears_the_agent(url: String)
     let alice = office.as_alice();
     assert_eq!(office.service.recording(&alice, c.id).await.unwrap(), wav);
     assert_eq!(office.service.recording(&office.p, c.id).await.unwrap(), wav);
-    let bob = NewUser {
-        email: format!("bob{}@example.com", support::rand_suffix()),
-        name: "Bob".into(),
-        role: Role::Agent,
-        password: "bob-password".into(),
-    };
-    let bob = office.service.create_user(&office.p, bob).await.unwrap().id;
+    let bob = office.agent_user("Bob").await;
     let bob = Principal { workspace: office.p.workspace, user: bob, role: Role::Agent };
     assert!(office.service.recording(&bob, c.id).await.is_err());
 }
@@ -611,8 +649,13 @@ fn listen_phases(socket: UdpSocket, phase: Arc<AtomicUsize>) -> Arc<Phased> {
         let mut buf = [0u8; 2048];
         // Until the call's audio stops for good (10 s of nothing after its BYE).
         while let Ok(n) = socket.recv(&mut buf) {
-            if n > 12 && buf[1] & 0x7f == 0 {
-                out.lock().unwrap().push((phase.load(Ordering::SeqCst), Law::Ulaw.decode(&buf[12..n])));
+            let law = match buf[1] & 0x7f {
+                0 => Law::Ulaw,
+                8 => Law::Alaw,
+                _ => continue,
+            };
+            if n > 12 {
+                out.lock().unwrap().push((phase.load(Ordering::SeqCst), law.decode(&buf[12..n])));
             }
         }
     });
@@ -635,22 +678,35 @@ async fn heard(frames: &Phased, phase: usize, n: usize, is: impl Fn(&[i16]) -> b
     panic!("never {n} frames of {what} in phase {phase}: {}", frames_in(frames, phase, is));
 }
 
+/// What a test of a talking call holds: Alice's phone, the phase the caller's
+/// frames are tagged with, those frames, sipp's run and the contact.
+type Talking = (Phone, Arc<AtomicUsize>, Arc<Phased>, tokio::task::JoinHandle<(bool, String)>, ContactRecord);
+
+impl Office {
+    /// Alice's phone answers a caller who waits for our BYE (`agent-hangs-up.xml`);
+    /// once her tone reaches the caller (phase 0).
+    async fn talking_with_alice(&self) -> Talking {
+        let (phone, socket, rtp) = self.alice_ready(true).await;
+        let phase = Arc::new(AtomicUsize::new(0));
+        let frames = listen_phases(socket, phase.clone());
+        let sipp = self.call("agent-hangs-up.xml", rtp, 0);
+        let c = self.voice_contact_when(|c| c.state == ContactState::Connected).await;
+        phone.wait_for("Call established").await;
+        heard(&frames, 0, 25, |f| tone_share(f, TONE) > 0.6, "Alice's tone").await;
+        (phone, phase, frames, sipp, c)
+    }
+}
+
 /// The agent holds the call (on the desktop, or on the phone by its re-INVITE) and resumes:
 /// the caller hears the agent's tone, then the hold music and no tone, then the tone again;
 /// `contact_held` and `contact_resumed` are on the contact, and `/metrics` counts the bridged call.
 async fn the_agent_holds_and_resumes(url: String, on_the_phone: bool) {
     let office = office(&url).await;
-    let (phone, socket, rtp) = office.alice_ready(true).await;
     let music: std::collections::HashSet<Vec<i16>> =
         hold_music().samples().chunks_exact(160).map(|f| Law::Ulaw.decode(&Law::Ulaw.encode(f))).collect();
     let is_music = |f: &[i16]| music.contains(f);
     let is_tone = |f: &[i16]| tone_share(f, TONE) > 0.6;
-    let phase = Arc::new(AtomicUsize::new(0));
-    let frames = listen_phases(socket, phase.clone());
-    let sipp = office.call("agent-hangs-up.xml", rtp, 0);
-    let c = office.voice_contact_when(|c| c.state == ContactState::Connected).await;
-    phone.wait_for("Call established").await;
-    heard(&frames, 0, 25, is_tone, "the agent's tone").await;
+    let (phone, phase, frames, sipp, c) = office.talking_with_alice().await;
     let metrics = || switchboard_service::metrics::render(&[], office.service.observed());
     assert!(metrics().contains("switchboard_calls{stage=\"bridged\"} 1\n"), "{}", metrics());
 
@@ -1009,9 +1065,230 @@ async fn a_busy_then_unanswered_callback_is_retried_then_given_up(url: String) {
     assert_eq!(office.alice_state().await.1, 0);
 }
 
+/// The tone Bob's phone sends: apart from Alice's and from the hold music's notes.
+const BOB_TONE: f64 = 1500.0;
+const BOB_PASSWORD: &str = "bob-phone-secret";
+
+impl Office {
+    /// A new user with the agent role, named `name`.
+    async fn agent_user(&self, name: &str) -> UserId {
+        let user = NewUser {
+            email: format!("{}{}@example.com", name.to_lowercase(), support::rand_suffix()),
+            name: name.into(),
+            role: Role::Agent,
+            password: format!("{}-password", name.to_lowercase()),
+        };
+        self.service.create_user(&self.p, user).await.unwrap().id
+    }
+
+    /// Another queue serving voice, with the same routing as the first.
+    async fn another_queue(&self, name: &str) -> QueueId {
+        let queues = self.service.store().queues(self.p.workspace).await.unwrap();
+        let first = queues.into_iter().find(|q| q.id == self.queue).unwrap();
+        let settings = serde_json::from_value(first.settings).unwrap();
+        self.service.put_queue(&self.p, None, name, settings).await.unwrap().id
+    }
+
+    /// Bob, an agent of `queue` with the SIP account `bob`, and his phone (sending
+    /// `BOB_TONE`; answering by itself or not), registered; Bob available.
+    async fn bob_ready(&self, queue: QueueId, answers: bool) -> (UserId, Phone) {
+        let bob = self.agent_user("Bob").await;
+        let spec = json!({ "capacity": { "voice": 1 }, "queues": [{ "queue": queue }], "wrap_up": "until_ended" });
+        self.service.put_agent(&self.p, bob, serde_json::from_value(spec).unwrap()).await.unwrap();
+        let account = SipAccountUpdate { username: Some("bob".into()), password: BOB_PASSWORD.into() };
+        self.service.put_sip_account(&self.p, bob, account).await.unwrap();
+        let phone = Phone::sending(self.sip, "bob", BOB_PASSWORD, answers, BOB_TONE);
+        phone.wait_for("200 OK").await;
+        self.service.set_agent_state(&self.p, bob, Presence::Available).await.unwrap();
+        (bob, phone)
+    }
+
+    /// The contact's `contact_transferred` events' targets.
+    async fn transfers(&self, c: &ContactRecord) -> Vec<serde_json::Value> {
+        let events = self.service.store().contact_events(self.p.workspace, c.id, Some("contact_transferred")).await;
+        events.unwrap().into_iter().map(|e| e.payload["target"].clone()).collect()
+    }
+}
+
+/// asterisk#507: after a transfer the recording kept one side only. Alice
+/// transfers the call on the desktop to the Sales queue: her phone is hung
+/// up, the caller hears the hold music again, Bob's phone rings and he
+/// answers; the caller then speaks (sipp's g711a.pcap) and hangs up. The one
+/// recording has Alice's tone and then Bob's on the right, and the caller's
+/// speech on the left while Bob is on.
+async fn a_call_transferred_on_the_desktop_goes_to_the_next_agent_and_keeps_both_sides_recorded(url: String) {
+    let office = office(&url).await;
+    let sales = office.another_queue("Sales").await;
+    let (bob, bob_phone) = office.bob_ready(sales, false).await;
+    let (alice_phone, socket, rtp) = office.alice_ready(true).await;
+    let music: std::collections::HashSet<Vec<i16>> =
+        hold_music().samples().chunks_exact(160).map(|f| Law::Alaw.decode(&Law::Alaw.encode(f))).collect();
+    let phase = Arc::new(AtomicUsize::new(0));
+    let frames = listen_phases(socket, phase.clone());
+    // The caller speaks 10 s after the answer (then with Bob), and hangs up 8 s later.
+    let sipp = office.call("speak-later.xml", rtp, 10_000);
+    let c = office.voice_contact_when(|c| c.state == ContactState::Connected).await;
+    alice_phone.wait_for("Call established").await;
+    heard(&frames, 0, 25, |f| tone_share(f, TONE) > 0.6, "Alice's tone").await;
+
+    phase.store(1, Ordering::SeqCst);
+    office.service.transfer(&office.as_alice(), c.id, TransferTarget::Queue(sales)).await.unwrap();
+    alice_phone.wait_for("session closed").await;
+    heard(&frames, 1, 50, |f| music.contains(f), "the hold music while waiting again").await;
+    bob_phone.wait_for("Incoming call").await;
+    phase.store(2, Ordering::SeqCst);
+    bob_phone.command("accept");
+    heard(&frames, 2, 50, |f| tone_share(f, BOB_TONE) > 0.6, "Bob's tone").await;
+    let alice_after = frames_in(&frames, 1, |f| tone_share(f, TONE) > 0.6);
+    assert!(alice_after <= 20, "Alice was heard after the transfer: {alice_after} frames");
+    assert_eq!(frames_in(&frames, 2, |f| tone_share(f, TONE) > 0.6), 0, "Alice after Bob answered");
+
+    let (ok, out) = sipp.await.unwrap();
+    assert!(ok, "{out}\n{}\n{}", alice_phone.output(), bob_phone.output());
+    let c = office.voice_contact_when(|c| c.state == ContactState::WrapUp).await;
+    assert_eq!(c.agent, Some(bob), "Bob took it");
+    assert_eq!(office.alice_state().await, (AgentState::WrapUp, 1), "Alice wraps up her part");
+    assert_eq!(office.transfers(&c).await, [json!({ "to": "queue", "id": sales })]);
+
+    let recorded = office.service.store().contact_events(office.p.workspace, c.id, Some("recording")).await.unwrap();
+    assert_eq!(recorded.len(), 1, "one recording of the whole call");
+    let wav = std::fs::read(office.dir.join(recorded[0].payload["path"].as_str().unwrap())).unwrap();
+    let (channels, samples) = wav_samples(&wav);
+    assert_eq!(channels, 2);
+    let left: Vec<i16> = samples.iter().step_by(2).copied().collect();
+    let right: Vec<i16> = samples.iter().skip(1).step_by(2).copied().collect();
+    let at = |side: &[i16], is: &dyn Fn(&[i16]) -> bool| -> Vec<usize> {
+        side.chunks(160).enumerate().filter(|(_, f)| is(f)).map(|(i, _)| i).collect()
+    };
+    let alice_frames = at(&right, &|f| tone_share(f, TONE) > 0.6);
+    let bob_frames = at(&right, &|f| tone_share(f, BOB_TONE) > 0.6);
+    let spoken = at(&left, &|f| rms(f) > 500.0);
+    println!(
+        "recorded {} s: Alice's tone in {} frames, Bob's in {} (from frame {:?}), the caller's speech in {} (from {:?})",
+        recorded[0].payload["seconds"],
+        alice_frames.len(),
+        bob_frames.len(),
+        bob_frames.first(),
+        spoken.len(),
+        spoken.first()
+    );
+    assert!(alice_frames.len() >= 25 && bob_frames.len() >= 100, "both agents on the right");
+    assert!(alice_frames.last() < bob_frames.first(), "Alice, then Bob");
+    assert!(spoken.len() >= 40, "the caller on the left: {} frames", spoken.len());
+    assert!(spoken[0] > bob_frames[0], "the caller spoke to Bob, and is recorded so");
+}
+
+/// Alice's phone transfers the call by REFER (baresip's `transfer`) to
+/// Bob's SIP username: 202, NOTIFY 100 then 200, our BYE to her phone, Bob's
+/// phone rings and answers, and the caller hears Bob. Bob's phone then
+/// REFERs to nobody: its NOTIFY says `404 Not Found` and nothing is
+/// transferred (baresip hangs up after a failed transfer: the call ends by
+/// the agent, our BYE to the caller).
+async fn the_agents_phone_transfers_the_call_by_refer(url: String) {
+    let office = office(&url).await;
+    let (alice_phone, phase, frames, sipp, _) = office.talking_with_alice().await;
+    // Bob is ready only now, or the caller might have rung him first.
+    let (bob, bob_phone) = office.bob_ready(office.queue, true).await;
+
+    phase.store(1, Ordering::SeqCst);
+    alice_phone.command_with("transfer", &format!("sip:bob@{}", office.sip));
+    bob_phone.wait_for("Call established").await;
+    heard(&frames, 1, 50, |f| tone_share(f, BOB_TONE) > 0.6, "Bob's tone").await;
+    alice_phone.wait_for("terminated").await;
+    let c = office.voice_contact_when(|c| c.state == ContactState::Connected && c.agent == Some(bob)).await;
+    assert_eq!(office.transfers(&c).await, [json!({ "to": "agent", "id": bob })]);
+    assert_eq!(office.alice_state().await, (AgentState::WrapUp, 1));
+
+    bob_phone.command_with("transfer", &format!("sip:nobody@{}", office.sip));
+    bob_phone.wait_for("transfer failed: 404 Not Found").await;
+    let (ok, out) = sipp.await.unwrap();
+    assert!(ok, "{out}\n{}\n{}", alice_phone.output(), bob_phone.output());
+    let c = office.voice_contact_when(|c| c.state == ContactState::WrapUp).await;
+    assert_eq!(c.agent, Some(bob));
+    assert_eq!(office.transfers(&c).await.len(), 1, "nothing more was transferred");
+}
+
+/// Alice mutes herself on the desktop: the caller stops hearing her tone,
+/// and her side of the recording is silence meanwhile; unmuted, both come back.
+async fn a_muted_agent_is_not_heard_nor_recorded(url: String) {
+    let office = office(&url).await;
+    let is_tone = |f: &[i16]| tone_share(f, TONE) > 0.6;
+    let (phone, phase, frames, sipp, c) = office.talking_with_alice().await;
+    let alice = office.as_alice();
+    phase.store(1, Ordering::SeqCst);
+    office.service.mute(&alice, c.id, true).await.unwrap();
+    assert!(office.service.mute(&alice, c.id, true).await.is_err(), "muted already");
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    phase.store(2, Ordering::SeqCst);
+    office.service.mute(&alice, c.id, false).await.unwrap();
+    heard(&frames, 2, 25, is_tone, "Alice's tone after unmuting").await;
+    let muted_frames = frames.lock().unwrap().iter().filter(|(p, _)| *p == 1).count();
+    let toned = frames_in(&frames, 1, is_tone);
+    println!("muted: {muted_frames} frames reached the caller, {toned} with Alice's tone");
+    assert!(muted_frames > 100, "the caller still got audio (silence)");
+    assert!(toned <= 20, "Alice was heard while muted: {toned} frames");
+    office.service.agent_ends_chat(&alice, c.id).await.unwrap();
+    let (ok, out) = sipp.await.unwrap();
+    assert!(ok, "{out}\n{}", phone.output());
+
+    let c = office.voice_contact_when(|c| c.state == ContactState::WrapUp).await;
+    let kinds = office.kinds(&c).await;
+    assert!(kinds.iter().any(|k| k == "contact_muted") && kinds.iter().any(|k| k == "contact_unmuted"), "{kinds:?}");
+    let recorded = office.service.store().contact_events(office.p.workspace, c.id, Some("recording")).await.unwrap();
+    let wav = std::fs::read(office.dir.join(recorded[0].payload["path"].as_str().unwrap())).unwrap();
+    let (_, samples) = wav_samples(&wav);
+    let right: Vec<i16> = samples.iter().skip(1).step_by(2).copied().collect();
+    // The longest run of silent frames on Alice's side is the mute (about 3 s).
+    let (mut run, mut longest) = (0, 0);
+    for f in right.chunks(160) {
+        run = if f.iter().all(|&s| s == 0) { run + 1 } else { 0 };
+        longest = longest.max(run);
+    }
+    let toned = right.chunks(160).filter(|f| is_tone(f)).count();
+    println!("Alice's side: {toned} frames with the tone, {longest} silent frames in a row");
+    assert!((120..=175).contains(&longest), "about 3 s of silence while muted: {longest} frames");
+    assert!(toned >= 50);
+}
+
+/// While the agent holds the call, their phone hears the hold music (what
+/// baresip received, dumped by its `sndfile`); before and after, the caller
+/// (sipp, sending nothing) is silence.
+async fn the_agent_hears_music_while_the_caller_is_held(url: String) {
+    let office = office(&url).await;
+    let (phone, _socket, sipp, c) = office.answered("agent-hangs-up.xml", 0).await;
+    let alice = office.as_alice();
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    office.service.hold(&alice, c.id, true).await.unwrap();
+    tokio::time::sleep(Duration::from_secs(4)).await;
+    office.service.hold(&alice, c.id, false).await.unwrap();
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    office.service.agent_ends_chat(&alice, c.id).await.unwrap();
+    let (ok, out) = sipp.await.unwrap();
+    assert!(ok, "{out}\n{}", phone.output());
+    phone.wait_for("session closed").await;
+    // The dump's header is written when baresip closes it, a moment after the call.
+    let mut dumped = phone.heard();
+    for _ in 0..50 {
+        if !dumped.1.is_empty() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        dumped = phone.heard();
+    }
+    let (rate, heard) = dumped;
+    let window = rate as usize / 50;
+    let loud = heard.chunks(window).filter(|f| rms(f) > 300.0).count();
+    println!("Alice's phone heard {} s, {} s of it music", heard.len() / rate as usize, loud as f64 * 0.02);
+    assert!((150..=230).contains(&loud), "about 4 s of music, and only then: {loud} frames");
+}
+
 support::on_both!(
     a_caller_asks_for_a_callback_and_the_agent_calls_them_back,
     a_busy_then_unanswered_callback_is_retried_then_given_up,
+    a_call_transferred_on_the_desktop_goes_to_the_next_agent_and_keeps_both_sides_recorded,
+    the_agents_phone_transfers_the_call_by_refer,
+    a_muted_agent_is_not_heard_nor_recorded,
+    the_agent_hears_music_while_the_caller_is_held,
     a_waiting_caller_presses_the_voicemail_key_and_leaves_a_message,
     after_hours_the_caller_leaves_a_voicemail_ended_by_pound,
     a_caller_who_says_nothing_after_the_beep_has_abandoned,

@@ -386,7 +386,7 @@ function onEvent(ev) {
     flush();
   }
   const conv = convs.get(ev.contact);
-  if (conv && ['message', 'typing', 'read', 'delivery', 'contact_held', 'contact_resumed', 'recording', 'recording_paused', 'recording_resumed'].includes(ev.kind)) {
+  if (conv && ['message', 'typing', 'read', 'delivery', 'contact_held', 'contact_resumed', 'contact_muted', 'contact_unmuted', 'recording', 'recording_paused', 'recording_resumed'].includes(ev.kind)) {
     conv.onEvent(ev);
     if (ev.kind === 'typing') drawList();
   }

@@ -152,3 +152,14 @@ pub async fn resume(State(s): State<AppState>, Auth(p): Auth, Path(id): Path<u64
     s.hold(&p, ContactId(id), false).await?;
     Ok(StatusCode::NO_CONTENT)
 }
+
+/// Mutes the agent on a call: the caller stops hearing them until `unmute`.
+pub async fn mute(State(s): State<AppState>, Auth(p): Auth, Path(id): Path<u64>) -> Result<StatusCode> {
+    s.mute(&p, ContactId(id), true).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+pub async fn unmute(State(s): State<AppState>, Auth(p): Auth, Path(id): Path<u64>) -> Result<StatusCode> {
+    s.mute(&p, ContactId(id), false).await?;
+    Ok(StatusCode::NO_CONTENT)
+}

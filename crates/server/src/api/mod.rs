@@ -119,6 +119,8 @@ pub fn router(service: AppState, assets: Arc<crate::web::Assets>) -> Router {
         .route("/contacts/{id}/end", post(conversations::end))
         .route("/contacts/{id}/hold", post(conversations::hold))
         .route("/contacts/{id}/resume", post(conversations::resume))
+        .route("/contacts/{id}/mute", post(conversations::mute))
+        .route("/contacts/{id}/unmute", post(conversations::unmute))
         .route("/contacts/{id}/attachments", post(conversations::upload).layer(DefaultBodyLimit::max(UPLOAD_LIMIT)))
         .route("/attachments/{id}", get(conversations::attachment))
         .route("/chat/settings", get(selfservice::chat_settings).put(selfservice::update_chat_settings))

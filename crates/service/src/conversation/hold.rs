@@ -3,7 +3,9 @@
 //! `contact_held` or `contact_resumed` event on the contact (its `by` says
 //! where it came from), so the voice channel following the events plays the
 //! caller music meanwhile, and reports count the held time as hold rather
-//! than talk (AHT = talk + hold + after-contact work).
+//! than talk (AHT = talk + hold + after-contact work). The caller's own hold
+//! (their phone's re-INVITE while bridged) is recorded the same way, `by`
+//! `caller`: the agent waits as much as when they hold, and so reports count it.
 
 use crate::auth::Principal;
 use crate::center::contact_event as event;
@@ -12,6 +14,9 @@ use crate::{ContactState, Service, ServiceError};
 use serde_json::json;
 use switchboard_core::channel::Channel;
 use switchboard_core::ids::{ContactId, UserId, WorkspaceId};
+
+/// The `by` of a hold the caller's own phone made.
+const CALLER: &str = "caller";
 
 impl Service {
     /// The desktop's Hold (`on`) and Resume for the agent's own connected
@@ -40,6 +45,13 @@ impl Service {
         self.set_hold(ws, id, Some(agent), on, "phone").await.map(|_| ())
     }
 
+    /// The caller's phone held (`on`) or resumed the call they are on with
+    /// an agent. Their resume ends only a hold they began: a hold the agent
+    /// made meanwhile (or before) stays until the agent resumes.
+    pub async fn caller_hold(&self, ws: WorkspaceId, id: ContactId, on: bool) -> Result<(), ServiceError> {
+        self.set_hold(ws, id, None, on, CALLER).await.map(|_| ())
+    }
+
     /// Writes the change if it is one; whether it was.
     async fn set_hold(
         &self,
@@ -56,7 +68,8 @@ impl Service {
         if record.state != ContactState::Connected || agent.is_some_and(|a| record.agent != Some(a)) {
             return Err(ServiceError::Conflict(format!("contact {} is not connected", id.0)));
         }
-        if self.on_hold(ws, id).await? == on {
+        let holder = self.holder(ws, id).await?;
+        if holder.is_some() == on || (by == CALLER && holder.as_deref().is_some_and(|h| h != CALLER)) {
             return Ok(false);
         }
         let kind = if on { Kind::ContactHeld } else { Kind::ContactResumed };
@@ -68,9 +81,22 @@ impl Service {
     /// Whether the contact is on hold now: held since it was last resumed
     /// or answered (a hold left open by a transfer is not the next agent's).
     pub async fn on_hold(&self, ws: WorkspaceId, id: ContactId) -> Result<bool, ServiceError> {
-        let [held, resumed, accepted] =
-            self.latest_of(ws, id, [Kind::ContactHeld, Kind::ContactResumed, Kind::OfferAccepted]).await?;
-        Ok(held > resumed.max(accepted))
+        Ok(self.holder(ws, id).await?.is_some())
+    }
+
+    /// Who holds the call now (the latest `contact_held`'s `by`), if it is held.
+    async fn holder(&self, ws: WorkspaceId, id: ContactId) -> Result<Option<String>, ServiceError> {
+        let (mut held, mut ended) = (None, 0);
+        for e in self.store().contact_events(ws, id, None).await? {
+            match Kind::parse(&e.kind) {
+                Some(Kind::ContactHeld) => {
+                    held = Some((e.id, e.payload["by"].as_str().unwrap_or_default().to_string()))
+                }
+                Some(Kind::ContactResumed | Kind::OfferAccepted) => ended = ended.max(e.id),
+                _ => {}
+            }
+        }
+        Ok(held.filter(|(at, _)| *at > ended).map(|(_, by)| by))
     }
 
     /// The id of the contact's latest event of each of `kinds` (0 for none),

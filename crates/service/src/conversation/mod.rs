@@ -23,9 +23,11 @@ mod hold;
 mod inbound;
 mod inline;
 mod messages;
+mod mute;
 mod recordings;
 mod reply;
 mod retention;
+mod transfer;
 mod voicemail;
 
 pub use callback::{AfterAttempt, CALLBACK_ATTEMPTS, CALLBACK_NUMBER, CallbackCall, CallbackOutcome, is_callback};

@@ -8,9 +8,7 @@ use crate::kinds::Kind;
 use crate::{Service, ServiceError};
 use serde_json::json;
 use std::path::{Component, Path, PathBuf};
-use switchboard_core::channel::Channel;
 use switchboard_core::ids::{ContactId, WorkspaceId};
-use switchboard_store::ContactState;
 
 /// Where recordings live under the data directory; an event naming anything else is not served.
 const DIR: &str = "recordings";
@@ -45,10 +43,7 @@ impl Service {
     /// `Conflict` for a contact that is not a connected call, or a
     /// recording already paused (resumed).
     pub async fn pause_recording(&self, p: &Principal, id: ContactId, pause: bool) -> Result<(), ServiceError> {
-        let record = self.own_contact(p, id).await?;
-        if record.channel != Channel::Voice || record.state != ContactState::Connected {
-            return Err(ServiceError::Conflict(format!("contact {} is not a call in progress", id.0)));
-        }
+        let record = self.own_call(p, id).await?;
         let live = self.conversations().get(id);
         let _live = live.lock().await;
         // Paused now when its latest pause came after its latest resume.

@@ -16,6 +16,7 @@ use switchboard_core::agent::{AgentState, ReasonCode};
 use switchboard_core::channel::Channel;
 use switchboard_core::events::{CancelReason, Event, EventKind, OfferEnd};
 use switchboard_core::ids::{ContactId, CustomerId, EndpointId, QueueId, UserId};
+use switchboard_core::queue::OverflowAction;
 use switchboard_store::LoggedEvent;
 
 /// The finest interval kept; coarser ones are sums of these.
@@ -107,6 +108,10 @@ struct Seen {
     /// While answered: held since (ms), and the hold time of holds already resumed.
     held: Option<i64>,
     hold_ms: u64,
+    /// Counted as offered already; and sent to voicemail since, so that its
+    /// voicemail coming back to the queue is the same call, not a second offer.
+    offered: bool,
+    voicemail: bool,
 }
 
 impl Seen {
@@ -234,10 +239,16 @@ impl Rollup {
                 let mut key = key;
                 key.channel = key.channel.or(Some(*channel));
                 key.queue = Some(*queue);
+                let mut again = false;
                 if let Some(s) = contact.and_then(|c| self.contacts.get_mut(&c)) {
                     s.channel = key.channel;
+                    // A caller's voicemail back in line after they waited was offered once, in line.
+                    again = std::mem::take(&mut s.voicemail) && s.offered;
+                    s.offered = true;
                 }
-                self.cell(bucket, key).offered += 1;
+                if !again {
+                    self.cell(bucket, key).offered += 1;
+                }
             }
             EventKind::OfferAccepted { waited, .. } => {
                 self.cell(bucket, key).handled_waits.push(ms(*waited));
@@ -248,7 +259,12 @@ impl Rollup {
             EventKind::ContactLeft { reason: CancelReason::Abandoned, waited, .. } => {
                 self.cell(bucket, key).abandoned_waits.push(ms(*waited));
             }
-            EventKind::ContactOverflowed { .. } => self.cell(bucket, key).overflowed += 1,
+            EventKind::ContactOverflowed { action, .. } => {
+                if let Some(s) = contact.and_then(|c| self.contacts.get_mut(&c)) {
+                    s.voicemail = *action == OverflowAction::Voicemail;
+                }
+                self.cell(bucket, key).overflowed += 1;
+            }
             EventKind::ContactTransferred { .. } => {
                 // Counted where the contact was handled, if it was: that
                 // handling ends here and its agent wraps up; the next agent's

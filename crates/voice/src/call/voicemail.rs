@@ -141,7 +141,9 @@ impl Call {
                 Woke::Media(None) | Woke::Call(None | Some(CallEvent::Bye | CallEvent::Cancel)) => break Stop::HungUp,
                 // `#` by SIP INFO ends the message as RFC 4733's does.
                 Woke::Call(Some(CallEvent::Digit(d))) if d.as_char() == '#' => break Stop::Done,
-                Woke::Call(Some(CallEvent::Reinvite(m, from))) => self.reinvite(&m, from).await,
+                Woke::Call(Some(CallEvent::Reinvite(m, from))) => {
+                    self.reinvite(&m, from).await;
+                }
                 // The contact's news (it left the line for this message) is not the caller's.
                 Woke::Call(Some(_)) => {}
             }

@@ -24,6 +24,7 @@ fn compact(name: &str) -> &str {
         "l" => "content-length",
         "m" => "contact",
         "c" => "content-type",
+        "r" => "refer-to",
         _ => name,
     }
 }

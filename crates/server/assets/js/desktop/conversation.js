@@ -88,6 +88,9 @@ export class Conversation {
     // A call: the caller on hold hears the queue's music; the agent's phone needs to do nothing.
     this.holdButton = h('button', { type: 'button', dataset: { testid: 'hold-call' }, 'aria-pressed': 'false' }, 'Hold');
     this.holdButton.addEventListener('click', () => this.toggleHold());
+    // The caller stops hearing the agent (and the recording keeps silence for the agent's side).
+    this.muteButton = h('button', { type: 'button', dataset: { testid: 'mute-call' }, 'aria-pressed': 'false' }, 'Mute');
+    this.muteButton.addEventListener('click', () => this.toggleMute());
     this.transferButton.addEventListener('click', () => this.ctx.onTransfer(this));
     this.endButton.addEventListener('click', () => this.endChat());
     this.wrapButton.addEventListener('click', () => this.startWrapUp());
@@ -110,7 +113,7 @@ export class Conversation {
     this.el = h(
       'div',
       { style: { display: 'flex', flexDirection: 'column', minHeight: '0', flex: '1' }, dataset: { testid: 'conversation', contact: String(this.id) } },
-      h('div', { class: 'conv-head' }, this.title, this.stateBadge, this.meta, h('span', { class: 'grow' }), this.holdButton, this.transferButton, this.endButton, this.wrapButton),
+      h('div', { class: 'conv-head' }, this.title, this.stateBadge, this.meta, h('span', { class: 'grow' }), this.holdButton, this.muteButton, this.transferButton, this.endButton, this.wrapButton),
       this.notice,
       this.thread,
       this.details,
@@ -153,6 +156,10 @@ export class Conversation {
     this.holdButton.textContent = this.item.held ? 'Resume' : 'Hold';
     this.holdButton.setAttribute('aria-pressed', String(Boolean(this.item.held)));
     this.stateBadge.textContent += this.item.held && connected ? ' · on hold' : '';
+    this.muteButton.hidden = this.holdButton.hidden;
+    this.muteButton.textContent = this.item.muted ? 'Unmute' : 'Mute';
+    this.muteButton.setAttribute('aria-pressed', String(Boolean(this.item.muted)));
+    this.stateBadge.textContent += this.item.muted && connected ? ' · muted' : '';
     if (this.item.chatEnded && connected && chat) {
       this.notice.show(this.item.chatEnded === 'agent' ? 'You ended the chat.' : 'The customer left the chat. Wrap up when ready.', 'info');
       this.wrapButton.hidden = false;
@@ -299,6 +306,9 @@ export class Conversation {
       // From this desktop, another tab or the agent's phone alike.
       this.item.held = ev.kind === 'contact_held';
       this.render();
+    } else if (ev.kind === 'contact_muted' || ev.kind === 'contact_unmuted') {
+      this.item.muted = ev.kind === 'contact_muted';
+      this.render();
     } else if (ev.kind.startsWith('recording')) {
       this.recording.onEvent(ev, this.record);
     }
@@ -410,23 +420,32 @@ export class Conversation {
     }
   }
 
-  async toggleHold() {
-    const held = Boolean(this.item.held);
-    this.holdButton.disabled = true;
+  toggleHold() {
+    return this.toggleCall(this.holdButton, 'held', ['hold', 'resume'], /hold/);
+  }
+
+  toggleMute() {
+    return this.toggleCall(this.muteButton, 'muted', ['mute', 'unmute'], /muted/);
+  }
+
+  /** Turns the call's `flag` (held, muted) over by its two routes, `on` and `off`. */
+  async toggleCall(button, flag, [on, off], conflict) {
+    const was = Boolean(this.item[flag]);
+    button.disabled = true;
     try {
-      await post(`contacts/${this.id}/${held ? 'resume' : 'hold'}`, {});
-      this.item.held = !held;
+      await post(`contacts/${this.id}/${was ? off : on}`, {});
+      this.item[flag] = !was;
       this.notice.clear();
     } catch (err) {
-      // A page opened while the call was held thought otherwise: the server's answer says how it is.
-      if (err.status === 409 && /hold/.test(err.message)) {
-        this.item.held = !held;
+      // A page opened while the call was held (muted) thought otherwise: the server's answer says how it is.
+      if (err.status === 409 && conflict.test(err.message)) {
+        this.item[flag] = !was;
         this.notice.show(err.message, 'info');
       } else {
-        this.notice.show(`Could not ${held ? 'resume' : 'hold'} the call: ${err.message}`);
+        this.notice.show(`Could not ${was ? off : on} the call: ${err.message}`);
       }
     } finally {
-      this.holdButton.disabled = false;
+      button.disabled = false;
       this.render();
     }
   }

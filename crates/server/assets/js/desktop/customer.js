@@ -12,6 +12,7 @@ import { recordingPlayer } from './recording.js';
 const KIND_LABEL = { phone: 'Phone', email: 'Email', visitor: 'Visitor', handle: 'Handle' };
 const VERIFICATION_LABEL = { verified: 'verified', failed: 'failed', not_attempted: 'not attempted' };
 const CALLBACK_OUTCOME = { answered: 'answered', busy: 'busy', no_answer: 'no answer', failed: 'failed' };
+const HOLD_BY = { phone: ' on the phone', caller: ' by the caller' };
 
 /**
  * Whether the caller proved who they are on this contact: the outcome of its
@@ -65,8 +66,10 @@ export function describe(ev, names) {
     case 'bot_handoff': return `Bot handed over (${label(p.reason || 'asked').toLowerCase()})`;
     case 'verification': return `Caller verification (${label(p.check || 'check').toLowerCase()}): ${VERIFICATION_LABEL[p.outcome] || p.outcome}`;
     case 'csat': return `Rated ${p.score}/5${p.comment ? `: “${p.comment}”` : ''}`;
-    case 'contact_held': return `Put on hold${p.by === 'phone' ? ' on the phone' : ''}`;
-    case 'contact_resumed': return `Taken off hold${p.by === 'phone' ? ' on the phone' : ''}`;
+    case 'contact_held': return `Put on hold${HOLD_BY[p.by] || ''}`;
+    case 'contact_resumed': return `Taken off hold${HOLD_BY[p.by] || ''}`;
+    case 'contact_muted': return `Muted by ${agent(p.by)}`;
+    case 'contact_unmuted': return `Unmuted by ${agent(p.by)}`;
     case 'recording': return `${p.voicemail ? 'Voicemail' : 'Call recorded'} (${Math.round(p.seconds || 0)} s)`;
     case 'recording_paused': return `Recording paused by ${agent(p.by)}`;
     case 'recording_resumed': return `Recording resumed by ${agent(p.by)}`;

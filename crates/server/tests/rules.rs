@@ -123,7 +123,7 @@ async fn rules_over_the_api(store: Store) {
     }
     // Checked field by field.
     for (change, field) in [
-        (json!({ "event": "sla_warning" }), "event"),
+        (json!({ "event": "contact_teleported" }), "event"),
         (json!({ "conditions": [{ "field": "colour", "op": "equals", "value": 1 }] }), "conditions"),
         (json!({ "conditions": [{ "field": "priority", "op": "contains", "value": "x" }] }), "conditions[0].op"),
         (json!({ "conditions": [{ "field": "rating", "op": "present" }] }), "conditions[0].field"),

@@ -100,21 +100,6 @@ fn free_port() -> u16 {
     }
 }
 
-/// A port for a phone's SIP and control listeners, free for both UDP and TCP
-/// when probed. Below the kernel's ephemeral range (32768 and up), so that the
-/// outgoing connections of the tests running beside these (PostgreSQL's,
-/// HTTP clients') cannot take it between the probe and baresip's bind.
-fn phone_port() -> u16 {
-    loop {
-        let port = 20_000 + (support::rand_suffix() % 10_000) as u16;
-        let tcp = std::net::TcpListener::bind(("127.0.0.1", port));
-        let udp = UdpSocket::bind(("127.0.0.1", port));
-        if tcp.is_ok() && udp.is_ok() {
-            return port;
-        }
-    }
-}
-
 /// A baresip phone registering as `user` to the office; killed when dropped.
 struct Phone {
     child: Child,
@@ -134,9 +119,9 @@ impl Phone {
     /// (baresip's `sndfile`) in its directory.
     fn sending(sip: SocketAddr, user: &str, password: &str, auto_answer: bool, tone: f64) -> Phone {
         let dir = std::env::temp_dir().join(format!("switchboard-baresip-{}", support::rand_suffix()));
-        let control: SocketAddr = format!("127.0.0.1:{}", phone_port()).parse().unwrap();
+        let control: SocketAddr = format!("127.0.0.1:{}", support::peer_port()).parse().unwrap();
         let sip_port = loop {
-            let port = phone_port();
+            let port = support::peer_port();
             if port != control.port() {
                 break port;
             }
@@ -292,11 +277,11 @@ impl Office {
             "-i",
             "127.0.0.1",
             "-p",
-            &free_port().to_string(),
+            &support::peer_port().to_string(),
             "-mi",
             "127.0.0.1",
             "-mp",
-            &free_port().to_string(),
+            &support::peer_port().to_string(),
             "-s",
             DID,
             "-set",
@@ -524,7 +509,7 @@ async fn expiry_is_bounded_and_expires_0_unregisters(url: String) {
         "-i",
         "127.0.0.1",
         "-p",
-        &free_port().to_string(),
+        &support::peer_port().to_string(),
         "-timeout",
         "30s",
         "-nostdin",
@@ -943,7 +928,7 @@ impl Office {
             "-mi",
             "127.0.0.1",
             "-mp",
-            &free_port().to_string(),
+            &support::peer_port().to_string(),
             "-timeout",
             "90s",
             "-nostdin",
@@ -993,7 +978,7 @@ impl Office {
 async fn a_caller_asks_for_a_callback_and_the_agent_calls_them_back(url: String) {
     let office = office(&url).await;
     office.set_queue(json!({ "callback_key": "1" })).await;
-    let port = phone_port();
+    let port = support::peer_port();
     office.trunk(port).await;
     let c = office.callback_asked().await;
     let socket = UdpSocket::bind("127.0.0.1:0").unwrap();
@@ -1033,7 +1018,7 @@ async fn a_caller_asks_for_a_callback_and_the_agent_calls_them_back(url: String)
 async fn a_busy_then_unanswered_callback_is_retried_then_given_up(url: String) {
     let office = office(&url).await;
     office.set_queue(json!({ "callback_key": "1", "callback_attempts": 2, "callback_retry_seconds": 60 })).await;
-    let port = phone_port();
+    let port = support::peer_port();
     office.trunk(port).await;
     let c = office.callback_asked().await;
     let busy = office.carrier("carrier-busy.xml", port, None);

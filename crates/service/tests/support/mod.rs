@@ -13,6 +13,27 @@ pub fn rand_suffix() -> u64 {
     nanos * 1000 + N.fetch_add(1, Ordering::Relaxed)
 }
 
+/// A port for a test's SIP peer (sipp, baresip) to bind: even (RTP's rule), free
+/// for UDP and TCP, with the one above it, when probed. Drawn at random below
+/// the kernel's ephemeral range (32768 and up), so that the outgoing
+/// connections of the tests running beside (PostgreSQL's, HTTP clients') cannot
+/// take it between the probe and the peer's bind, and two test processes
+/// (nextest runs each apart) do not draw the same ports.
+#[allow(dead_code)] // not every test binary starts a SIP peer
+pub fn peer_port() -> u16 {
+    use std::hash::{BuildHasher, RandomState};
+    let free = |port: u16| {
+        std::net::UdpSocket::bind(("127.0.0.1", port)).is_ok()
+            && std::net::TcpListener::bind(("127.0.0.1", port)).is_ok()
+    };
+    loop {
+        let port = 20_000 + 2 * (RandomState::new().hash_one(rand_suffix()) % 6_000) as u16;
+        if free(port) && free(port + 1) {
+            return port;
+        }
+    }
+}
+
 pub fn sqlite_url() -> String {
     let dir = std::env::temp_dir().join(format!("switchboard-service-{}-{}", std::process::id(), rand_suffix()));
     std::fs::create_dir_all(&dir).unwrap();

@@ -7,10 +7,13 @@
 //! Callers who get no agent leave voicemails (sipp playing its g711a.pcap)
 //! that an agent then takes on the desktop.
 
+#[path = "sipp/run.rs"]
+mod sipp_run;
 #[path = "../../service/tests/support/mod.rs"]
 mod support;
 
 use serde_json::json;
+use sipp_run::sipp;
 use std::io::Read;
 use std::net::{SocketAddr, UdpSocket};
 use std::path::PathBuf;
@@ -170,8 +173,8 @@ impl Phone {
         self.command_with(name, "");
     }
 
-    /// A `menu` command with its parameters: `transfer sip:bob@…`.
-    fn command_with(&self, name: &str, params: &str) {
+    /// A `menu` command with its parameters (`transfer sip:bob@…`): baresip's response.
+    fn command_with(&self, name: &str, params: &str) -> String {
         use std::io::Write;
         let command = format!(r#"{{"command":"{name}","params":"{params}","token":"1"}}"#);
         let mut tcp = std::net::TcpStream::connect(self.control).unwrap();
@@ -185,6 +188,23 @@ impl Phone {
             answer.push_str(&String::from_utf8_lossy(&buf[..n]));
         }
         assert!(answer.contains(r#""ok":true"#), "baresip refused {name}: {answer}");
+        answer
+    }
+
+    /// Waits until the phone has no call (up to a minute). After a transfer it
+    /// succeeded baresip hangs up by itself and, when its BYE crosses ours,
+    /// prints nothing of it: its list of calls is what tells.
+    async fn wait_idle(&self) {
+        let mut calls = String::new();
+        for _ in 0..600 {
+            calls = self.command_with("listcalls", "");
+            // "No active calls" before the first call, "Active calls (0)" after one.
+            if calls.contains("No active calls") || calls.contains("Active calls (0)") {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        panic!("baresip still has a call: {calls}\n{}", self.output());
     }
 
     /// What the phone heard in its last call (the decoder's output that
@@ -332,6 +352,20 @@ impl Office {
     }
 
     /// The kinds of the contact's events, in order.
+    /// The payloads of the contact's `recording` events once there is one: the call indexes
+    /// its file as it ends, just after the contact has left the call.
+    async fn recordings(&self, c: &ContactRecord) -> Vec<serde_json::Value> {
+        for _ in 0..100 {
+            let recorded =
+                self.service.store().contact_events(self.p.workspace, c.id, Some("recording")).await.unwrap();
+            if !recorded.is_empty() {
+                return recorded.into_iter().map(|e| e.payload).collect();
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        panic!("the call was never indexed as recorded");
+    }
+
     async fn kinds(&self, c: &ContactRecord) -> Vec<String> {
         let events = self.service.store().contact_events(self.p.workspace, c.id, None).await.unwrap();
         events.into_iter().map(|e| e.kind).collect()
@@ -347,17 +381,6 @@ impl Office {
             .await
             .unwrap()
     }
-}
-
-/// sipp with `args`: its success and its output.
-fn sipp(args: Vec<String>) -> tokio::task::JoinHandle<(bool, String)> {
-    tokio::task::spawn_blocking(move || {
-        let out = Command::new("sipp").args(&args).output().expect("sipp (scripts/test installs it)");
-        (
-            out.status.success(),
-            format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr)),
-        )
-    })
 }
 
 /// Everything the caller's socket received (PCMU payloads, decoded) until `done` is set.
@@ -420,16 +443,16 @@ async fn the_phone_answers_the_offer_and_the_caller_hears_the_agent(url: String)
     assert!(toned >= 50, "the agent's tone in only {toned} of {} frames", samples.len() / 160);
 
     // The recording: a `recording` event naming a stereo WAV whose right channel is the agent.
-    let recorded = office.service.store().contact_events(office.p.workspace, c.id, Some("recording")).await.unwrap();
+    let recorded = office.recordings(&c).await;
     assert_eq!(recorded.len(), 1, "one recording event");
-    let path = office.dir.join(recorded[0].payload["path"].as_str().unwrap());
+    let path = office.dir.join(recorded[0]["path"].as_str().unwrap());
     let wav = std::fs::read(&path).unwrap();
     let (channels, samples) = wav_samples(&wav);
     assert_eq!(channels, 2, "stereo");
     let agent: Vec<i16> = samples.iter().skip(1).step_by(2).copied().collect();
     let caller: Vec<i16> = samples.iter().step_by(2).copied().collect();
     let toned = agent.chunks(160).filter(|f| tone_share(f, TONE) > 0.6).count();
-    let seconds = recorded[0].payload["seconds"].as_f64().unwrap();
+    let seconds = recorded[0]["seconds"].as_f64().unwrap();
     println!("recorded {seconds} s, {toned} agent frames with the tone");
     assert!(toned >= 50, "the agent's tone in {toned} recorded frames");
     // sipp sends no audio: the caller's side is silence.
@@ -518,9 +541,8 @@ async fn expiry_is_bounded_and_expires_0_unregisters(url: String) {
     .iter()
     .map(|s| s.to_string())
     .collect();
-    let out =
-        tokio::task::spawn_blocking(move || Command::new("sipp").args(&args).output().expect("sipp")).await.unwrap();
-    assert!(out.status.success(), "{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    let (ok, out) = sipp(args).await.unwrap();
+    assert!(ok, "{out}");
 }
 
 /// The agent accepts on the desktop while the phone rings, then picks up:
@@ -540,7 +562,7 @@ async fn accepted_on_the_desktop_then_picked_up(url: String) {
     let c = office.voice_contact_when(|c| c.state == ContactState::WrapUp).await;
     assert_eq!(c.agent, Some(office.alice));
     // Bridged: the call was recorded.
-    let recorded = office.service.store().contact_events(office.p.workspace, c.id, Some("recording")).await.unwrap();
+    let recorded = office.recordings(&c).await;
     assert_eq!(recorded.len(), 1);
 }
 
@@ -854,8 +876,8 @@ async fn a_paused_span_of_the_recording_is_silence(url: String) {
     let (ok, out) = sipp.await.unwrap();
     assert!(ok, "{out}\n{}", phone.output());
     let c = office.voice_contact_when(|c| c.state == ContactState::WrapUp).await;
-    let recorded = office.service.store().contact_events(office.p.workspace, c.id, Some("recording")).await.unwrap();
-    let payload = &recorded[0].payload;
+    let recorded = office.recordings(&c).await;
+    let payload = &recorded[0];
     let spans = payload["paused"].as_array().expect("the paused spans");
     assert_eq!(spans.len(), 1, "{payload}");
     let (from, to) = (spans[0][0].as_f64().unwrap(), spans[0][1].as_f64().unwrap());
@@ -1003,9 +1025,9 @@ async fn a_caller_asks_for_a_callback_and_the_agent_calls_them_back(url: String)
     let toned = samples.chunks(160).filter(|f| tone_share(f, TONE) > 0.6).count();
     println!("the customer heard {} frames, {toned} with the agent's tone", samples.len() / 160);
     assert!(toned >= 50, "the agent's tone in only {toned} of {} frames", samples.len() / 160);
-    let recorded = office.service.store().contact_events(office.p.workspace, c.id, Some("recording")).await.unwrap();
+    let recorded = office.recordings(&c).await;
     assert_eq!(recorded.len(), 1, "the callback is recorded");
-    let wav = std::fs::read(office.dir.join(recorded[0].payload["path"].as_str().unwrap())).unwrap();
+    let wav = std::fs::read(office.dir.join(recorded[0]["path"].as_str().unwrap())).unwrap();
     let (channels, samples) = wav_samples(&wav);
     let agent: Vec<i16> = samples.iter().skip(1).step_by(2).copied().collect();
     assert_eq!(channels, 2);
@@ -1135,9 +1157,9 @@ async fn a_call_transferred_on_the_desktop_goes_to_the_next_agent_and_keeps_both
     assert_eq!(office.alice_state().await, (AgentState::WrapUp, 1), "Alice wraps up her part");
     assert_eq!(office.transfers(&c).await, [json!({ "to": "queue", "id": sales })]);
 
-    let recorded = office.service.store().contact_events(office.p.workspace, c.id, Some("recording")).await.unwrap();
+    let recorded = office.recordings(&c).await;
     assert_eq!(recorded.len(), 1, "one recording of the whole call");
-    let wav = std::fs::read(office.dir.join(recorded[0].payload["path"].as_str().unwrap())).unwrap();
+    let wav = std::fs::read(office.dir.join(recorded[0]["path"].as_str().unwrap())).unwrap();
     let (channels, samples) = wav_samples(&wav);
     assert_eq!(channels, 2);
     let left: Vec<i16> = samples.iter().step_by(2).copied().collect();
@@ -1150,7 +1172,7 @@ async fn a_call_transferred_on_the_desktop_goes_to_the_next_agent_and_keeps_both
     let spoken = at(&left, &|f| rms(f) > 500.0);
     println!(
         "recorded {} s: Alice's tone in {} frames, Bob's in {} (from frame {:?}), the caller's speech in {} (from {:?})",
-        recorded[0].payload["seconds"],
+        recorded[0]["seconds"],
         alice_frames.len(),
         bob_frames.len(),
         bob_frames.first(),
@@ -1179,7 +1201,7 @@ async fn the_agents_phone_transfers_the_call_by_refer(url: String) {
     alice_phone.command_with("transfer", &format!("sip:bob@{}", office.sip));
     bob_phone.wait_for("Call established").await;
     heard(&frames, 1, 50, |f| tone_share(f, BOB_TONE) > 0.6, "Bob's tone").await;
-    alice_phone.wait_for("terminated").await;
+    alice_phone.wait_idle().await;
     let c = office.voice_contact_when(|c| c.state == ContactState::Connected && c.agent == Some(bob)).await;
     assert_eq!(office.transfers(&c).await, [json!({ "to": "agent", "id": bob })]);
     assert_eq!(office.alice_state().await, (AgentState::WrapUp, 1));
@@ -1219,8 +1241,8 @@ async fn a_muted_agent_is_not_heard_nor_recorded(url: String) {
     let c = office.voice_contact_when(|c| c.state == ContactState::WrapUp).await;
     let kinds = office.kinds(&c).await;
     assert!(kinds.iter().any(|k| k == "contact_muted") && kinds.iter().any(|k| k == "contact_unmuted"), "{kinds:?}");
-    let recorded = office.service.store().contact_events(office.p.workspace, c.id, Some("recording")).await.unwrap();
-    let wav = std::fs::read(office.dir.join(recorded[0].payload["path"].as_str().unwrap())).unwrap();
+    let recorded = office.recordings(&c).await;
+    let wav = std::fs::read(office.dir.join(recorded[0]["path"].as_str().unwrap())).unwrap();
     let (_, samples) = wav_samples(&wav);
     let right: Vec<i16> = samples.iter().skip(1).step_by(2).copied().collect();
     // The longest run of silent frames on Alice's side is the mute (about 3 s).

@@ -4,13 +4,14 @@
 //! hang-ups in the IVR and in the queue, CANCEL, an unknown number, an
 //! unknown dialog and a malformed INVITE.
 
+#[path = "sipp/run.rs"]
+mod sipp_run;
 #[path = "../../service/tests/support/mod.rs"]
 mod support;
 
 use serde_json::json;
 use std::net::{SocketAddr, UdpSocket};
 use std::path::PathBuf;
-use std::process::Command;
 use std::time::Duration;
 use switchboard_core::channel::Channel;
 use switchboard_core::expr::Value as AttrValue;
@@ -134,18 +135,7 @@ impl Line {
         ];
         args.extend(more.iter().map(|a| a.to_string()));
         args.push(self.sip.to_string());
-        tokio::task::spawn_blocking(move || {
-            let out = Command::new("sipp")
-                .args(&args)
-                .output()
-                .unwrap_or_else(|e| panic!("sipp is needed by these tests (scripts/test installs it): {e}"));
-            (
-                out.status.success(),
-                format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr)),
-            )
-        })
-        .await
-        .unwrap()
+        sipp_run::sipp(args).await.unwrap()
     }
 
     async fn voice_contacts(&self) -> Vec<ContactRecord> {

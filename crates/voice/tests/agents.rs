@@ -491,6 +491,39 @@ async fn a_phone_registered_over_tcp_answers_a_caller_over_udp(url: String) {
     assert!(toned >= 50, "the agent's tone in only {toned} of {} frames", samples.len() / 160);
 }
 
+/// A phone registered over TCP whose connection is gone is called on a new
+/// connection to its Contact (`;transport=tcp`): sipp registers over TCP
+/// and leaves; sipp's answerer, over TCP at the Contact's port, takes the
+/// offer and our BYE.
+async fn a_phone_whose_connection_is_gone_is_called_at_its_contact(url: String) {
+    let office = office(&url).await;
+    let port = support::peer_port().to_string();
+    let strings = |args: &[&str]| args.iter().map(|s| s.to_string()).collect::<Vec<String>>();
+    let (register, from, sip) =
+        (scenario("register-tcp.xml"), support::peer_port().to_string(), office.sip.to_string());
+    let registering = ["-sf", register.to_str().unwrap(), "-t", "t1", "-m", "1", "-i", "127.0.0.1", "-p", &from];
+    let rest = ["-set", "phone", &port, "-timeout", "30s", "-nostdin", &sip];
+    let (ok, out) = sipp(strings(&[&registering[..], &rest].concat())).await.unwrap();
+    assert!(ok, "{out}");
+    let media = support::peer_port().to_string();
+    let answerer =
+        ["-sn", "uas", "-t", "t1", "-m", "1", "-i", "127.0.0.1", "-p", &port, "-mi", "127.0.0.1", "-mp", &media];
+    let phone = sipp(strings(&[&answerer[..], &["-timeout", "60s", "-nostdin"]].concat()));
+    // The answerer is there once its port is taken.
+    while std::net::TcpListener::bind(format!("127.0.0.1:{port}")).is_ok() {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    office.service.set_agent_state(&office.p, office.alice, Presence::Available).await.unwrap();
+    let caller_media = UdpSocket::bind("127.0.0.1:0").unwrap();
+    let rtp = caller_media.local_addr().unwrap().port();
+    let (ok, out) = office.call("queue-to-agent.xml", rtp, 4000).await.unwrap();
+    assert!(ok, "{out}");
+    let (ok, out) = phone.await.unwrap();
+    assert!(ok, "the phone took the call on a new connection and our BYE on it: {out}");
+    let c = office.voice_contact_when(|c| c.state == ContactState::WrapUp).await;
+    assert_eq!(c.agent, Some(office.alice));
+}
+
 async fn a_wrong_password_is_refused(url: String) {
     let office = office(&url).await;
     let phone = Phone::start(office.sip, "alice", "not-the-password", true);
@@ -1316,6 +1349,7 @@ async fn the_agent_hears_music_while_the_caller_is_held(url: String) {
 
 support::on_both!(
     a_phone_registered_over_tcp_answers_a_caller_over_udp,
+    a_phone_whose_connection_is_gone_is_called_at_its_contact,
     a_caller_asks_for_a_callback_and_the_agent_calls_them_back,
     a_busy_then_unanswered_callback_is_retried_then_given_up,
     a_call_transferred_on_the_desktop_goes_to_the_next_agent_and_keeps_both_sides_recorded,

@@ -126,9 +126,13 @@ struct Open {
 }
 
 impl Open {
-    /// A new connection's entry, and where its writer reads what to send.
-    fn insert(&mut self, addr: SocketAddr) -> (u64, mpsc::Receiver<Vec<u8>>) {
+    /// A new connection's entry with `first` queued, and where its writer reads what to send.
+    fn insert(&mut self, addr: SocketAddr, first: Option<Vec<u8>>) -> (u64, mpsc::Receiver<Vec<u8>>) {
         let (out, rx) = mpsc::channel(QUEUE);
+        if let Some(bytes) = first {
+            // The queue is new and empty: this cannot fail.
+            let _ = out.try_send(bytes);
+        }
         self.next_id += 1;
         self.by_addr.insert(addr, Connection { id: self.next_id, out });
         (self.next_id, rx)
@@ -168,10 +172,7 @@ impl Connections {
             tracing::warn!(%to, "SIP over TCP: too many connections to open one; message dropped");
             return;
         }
-        let (id, out) = open.insert(to);
-        if let Some(c) = open.by_addr.get(&to) {
-            let _ = c.out.try_send(bytes.to_vec());
-        }
+        let (id, out) = open.insert(to, Some(bytes.to_vec()));
         let _ = self.dial.send(Dial { addr: to, id, out });
     }
 
@@ -187,7 +188,7 @@ impl Connections {
         if open.by_addr.len() >= self.limits.connections || from_ip >= self.limits.per_ip {
             return None;
         }
-        Some(open.insert(addr))
+        Some(open.insert(addr, None))
     }
 
     /// Forgets connection `id` (a newer one to the same address stays).

@@ -224,7 +224,7 @@ pub struct ServeArgs {
 /// The SIP user agent taking calls to voice endpoints' numbers (docs/VOICE.md).
 #[derive(Debug, Args)]
 pub struct SipArgs {
-    /// Address to take calls on (UDP), e.g. 0.0.0.0:5060; `demo` listens on 127.0.0.1:5060 unless told.
+    /// Address to take calls on (UDP and TCP), e.g. 0.0.0.0:5060; `demo` listens on 127.0.0.1:5060 unless told.
     #[arg(long, env = "SWITCHBOARD_SIP")]
     pub sip: Option<std::net::SocketAddr>,
     /// The address put in SDP and Contact when --sip is a wildcard (0.0.0.0).

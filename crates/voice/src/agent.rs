@@ -1,5 +1,7 @@
-//! The SIP user agent over UDP: one socket, one loop. Every datagram passes
-//! the per-address rate limit and [`crate::sip::validate`] before anything
+//! The SIP user agent over UDP and TCP on one address: one UDP socket and
+//! its loop, and a TCP listener whose connections ([`crate::transport`])
+//! hand their messages to the same [`receive`]. Every message passes the
+//! per-address rate limit and [`crate::sip::validate`] before anything
 //! reads it; a request that fails gets its 4xx/5xx, never a panic. The loop
 //! keeps the transaction state RFC 3261 needs for incoming calls (the
 //! INVITE's last response, resent when the INVITE is; CANCEL; ACK; BYE; 481
@@ -17,6 +19,7 @@ use crate::session::MediaPorts;
 use crate::sip::limit::RateLimit;
 use crate::sip::message::{Message, response};
 use crate::sip::validate::{Invalid, Transport, validate};
+use crate::transport::{Connections, Peer, TcpLimits};
 use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr};
 use std::path::PathBuf;
@@ -26,7 +29,7 @@ use switchboard_core::ids::{ContactId, UserId};
 use switchboard_service::Service;
 use switchboard_service::kinds::Kind;
 use thiserror::Error;
-use tokio::net::UdpSocket;
+use tokio::net::{TcpListener, UdpSocket};
 use tokio::sync::{mpsc, watch};
 
 /// Methods we answer, for Allow headers.
@@ -45,8 +48,10 @@ pub enum VoiceError {
 /// How the voice channel runs.
 #[derive(Debug, Clone)]
 pub struct VoiceConfig {
-    /// The SIP address (UDP).
+    /// The SIP address, for UDP and TCP alike.
     pub sip: SocketAddr,
+    /// Bounds on SIP over TCP.
+    pub tcp: TcpLimits,
     /// RTP ports to use (even ones, RTCP on the odd one above).
     pub rtp_ports: (u16, u16),
     /// The address put in SDP and Contact when `sip` is a wildcard.
@@ -68,6 +73,7 @@ impl VoiceConfig {
     pub fn new(sip: SocketAddr, data_dir: impl Into<PathBuf>) -> Self {
         VoiceConfig {
             sip,
+            tcp: TcpLimits::default(),
             rtp_ports: (20_000, 20_999),
             public_ip: None,
             data_dir: data_dir.into(),
@@ -88,6 +94,8 @@ pub struct Listening {
 
 /// What the loop knows of a call, shared with the call's task.
 pub(crate) struct CallEntry {
+    /// The caller: where its in-dialog messages come from and ours go.
+    pub peer: Peer,
     pub events: mpsc::UnboundedSender<CallEvent>,
     pub invite_branch: String,
     pub to_tag: String,
@@ -99,9 +107,18 @@ pub(crate) struct CallEntry {
     pub info_cseq: Option<u32>,
 }
 
+/// A dialog we started: its peer, and where its messages go (its leg's task).
+pub(crate) struct LegEntry {
+    pub peer: Peer,
+    pub messages: mpsc::UnboundedSender<(Message, Peer)>,
+}
+
 /// What the loop and the calls share.
 pub(crate) struct Agent {
     pub socket: UdpSocket,
+    pub connections: Connections,
+    /// The per-source rate limit, shared by datagrams and connections.
+    limit: Mutex<RateLimit>,
     pub service: Service,
     pub config: VoiceConfig,
     /// The address in our Via, Contact and SDP.
@@ -111,17 +128,40 @@ pub(crate) struct Agent {
     pub speech: Option<SpeechEngine>,
     next_port: Mutex<u16>,
     pub registrar: Registrar,
-    /// The dialogs we started with agents' phones, by Call-ID.
-    pub legs: Mutex<HashMap<String, mpsc::UnboundedSender<(Message, SocketAddr)>>>,
+    /// The dialogs we started (with agents' phones, through trunks), by Call-ID.
+    pub legs: Mutex<HashMap<String, LegEntry>>,
     /// The calls that have a conversation, by contact: the event follower tells them.
     pub contacts: Mutex<HashMap<ContactId, mpsc::UnboundedSender<CallEvent>>>,
 }
 
 impl Agent {
-    pub(crate) async fn send(&self, bytes: &[u8], to: SocketAddr) {
-        if let Err(e) = self.socket.send_to(bytes, to).await {
-            tracing::warn!(%to, error = %e, "SIP send failed");
+    pub(crate) async fn send(&self, bytes: &[u8], to: Peer) {
+        match to.transport {
+            Transport::Udp => {
+                if let Err(e) = self.socket.send_to(bytes, to.addr).await {
+                    tracing::warn!(%to, error = %e, "SIP send failed");
+                }
+            }
+            Transport::Tcp => self.connections.send(bytes, to.addr),
         }
+    }
+
+    /// Whether a message (or a connection) from `ip` may be handled now.
+    pub(crate) fn allowed(&self, ip: IpAddr) -> bool {
+        self.limit.lock().expect("rate limit lock").allow(ip, Instant::now())
+    }
+
+    /// Whether a call, a leg or a phone's registration talks to `peer`: its connection stays open.
+    pub(crate) fn in_use(&self, peer: Peer) -> bool {
+        // One lock at a time: nothing else here holds two.
+        let calling = self.calls.lock().expect("calls lock").values().any(|c| c.peer == peer);
+        let leg = self.legs.lock().expect("legs lock").values().any(|l| l.peer == peer);
+        calling || leg || self.registrar.binds(peer)
+    }
+
+    /// Our Contact for a dialog over `transport`.
+    pub(crate) fn contact(&self, transport: Transport) -> String {
+        format!("<sip:{}{}>", self.local, transport.uri_param())
     }
 
     /// `text` spoken (through the prompt cache); a moment of silence when it cannot be.
@@ -157,14 +197,13 @@ impl Agent {
     }
 }
 
-/// Listens for SIP on `config.sip` until `stop` turns true.
+/// Listens for SIP over UDP and TCP on `config.sip` until `stop` turns true.
 pub async fn listen(
     service: Service,
     config: VoiceConfig,
     stop: watch::Receiver<bool>,
 ) -> Result<Listening, VoiceError> {
-    let socket = UdpSocket::bind(config.sip).await.map_err(|e| VoiceError::Bind(config.sip, e))?;
-    let addr = socket.local_addr().map_err(|e| VoiceError::Bind(config.sip, e))?;
+    let (socket, listener, addr) = bind(config.sip).await?;
     let ip = match (addr.ip().is_unspecified(), config.public_ip) {
         (_, Some(ip)) => ip,
         (true, None) => IpAddr::from([127, 0, 0, 1]),
@@ -173,8 +212,11 @@ pub async fn listen(
     let speech = SpeechEngine::detect().inspect_err(|e| tracing::warn!(error = %e, "calls will hear no speech")).ok();
     let prompts = PromptCache::new(config.data_dir.join("prompt-cache"))?;
     let first = config.rtp_ports.0 + config.rtp_ports.0 % 2;
+    let (connections, dials) = Connections::new(config.tcp);
     let agent = Arc::new(Agent {
         socket,
+        connections,
+        limit: Mutex::new(RateLimit::new(config.burst, config.per_second)),
         service,
         local: SocketAddr::new(ip, addr.port()),
         calls: Mutex::new(HashMap::new()),
@@ -187,12 +229,33 @@ pub async fn listen(
         contacts: Mutex::new(HashMap::new()),
     });
     tokio::spawn(follow(agent.clone(), stop.clone()));
+    tokio::spawn(crate::transport::accept(agent.clone(), listener, stop.clone()));
+    tokio::spawn(crate::transport::dial(agent.clone(), dials, stop.clone()));
     tokio::spawn(serve(agent, stop));
     Ok(Listening { addr })
 }
 
+/// The UDP socket and the TCP listener on one address. With port 0 the
+/// UDP port is chosen first and TCP takes the same; when it is taken for
+/// TCP another pair is tried.
+async fn bind(sip: SocketAddr) -> Result<(UdpSocket, TcpListener, SocketAddr), VoiceError> {
+    let mut attempts = if sip.port() == 0 { 20 } else { 1 };
+    loop {
+        let socket = UdpSocket::bind(sip).await.map_err(|e| VoiceError::Bind(sip, e))?;
+        let addr = socket.local_addr().map_err(|e| VoiceError::Bind(sip, e))?;
+        match TcpListener::bind(addr).await {
+            Ok(listener) => return Ok((socket, listener, addr)),
+            Err(e) => {
+                attempts -= 1;
+                if attempts == 0 {
+                    return Err(VoiceError::Bind(addr, e));
+                }
+            }
+        }
+    }
+}
+
 async fn serve(agent: Arc<Agent>, mut stop: watch::Receiver<bool>) {
-    let mut limit = RateLimit::new(agent.config.burst, agent.config.per_second);
     let mut buf = vec![0u8; DATAGRAM];
     loop {
         let (n, from) = tokio::select! {
@@ -203,27 +266,31 @@ async fn serve(agent: Arc<Agent>, mut stop: watch::Receiver<bool>) {
             },
             _ = stop.changed() => return,
         };
-        if !limit.allow(from.ip(), Instant::now()) {
+        if !agent.allowed(from.ip()) {
             tracing::debug!(%from, "SIP rate limit: dropped");
             continue;
         }
-        let bytes = &buf[..n];
-        match validate(bytes, Transport::Udp) {
-            Ok(_) => {
-                if let Some(m) = Message::split(bytes) {
-                    dispatch(&agent, m, from).await;
-                }
+        receive(&agent, &buf[..n], Peer::udp(from)).await;
+    }
+}
+
+/// One message, a datagram or cut from a stream, past the rate limit.
+pub(crate) async fn receive(agent: &Arc<Agent>, bytes: &[u8], from: Peer) {
+    match validate(bytes, from.transport) {
+        Ok(_) => {
+            if let Some(m) = Message::split(bytes) {
+                dispatch(agent, m, from).await;
             }
-            Err(Invalid::Reject { status, reason }) => {
-                tracing::info!(%from, status, reason, "SIP request rejected");
-                // Answered when enough of it is there to address a response.
-                if let Some(m) = Message::split(bytes).filter(|m| m.header("via").is_some()) {
-                    let warning = [("Warning", format!("399 switchboard \"{reason}\""))];
-                    agent.send(&response(&m, from, status, phrase(status), None, &warning, b""), from).await;
-                }
-            }
-            Err(Invalid::Drop { reason }) => tracing::debug!(%from, reason, "SIP message dropped"),
         }
+        Err(Invalid::Reject { status, reason }) => {
+            tracing::info!(%from, status, reason, "SIP request rejected");
+            // Answered when enough of it is there to address a response.
+            if let Some(m) = Message::split(bytes).filter(|m| m.header("via").is_some()) {
+                let warning = [("Warning", format!("399 switchboard \"{reason}\""))];
+                agent.send(&response(&m, from.addr, status, phrase(status), None, &warning, b""), from).await;
+            }
+        }
+        Err(Invalid::Drop { reason }) => tracing::debug!(%from, reason, "SIP message dropped"),
     }
 }
 
@@ -310,8 +377,8 @@ pub(crate) fn phrase(status: u16) -> &'static str {
     }
 }
 
-async fn dispatch(agent: &Arc<Agent>, m: Message, from: SocketAddr) {
-    let leg = agent.legs.lock().expect("legs lock").get(m.call_id()).cloned();
+async fn dispatch(agent: &Arc<Agent>, m: Message, from: Peer) {
+    let leg = agent.legs.lock().expect("legs lock").get(m.call_id()).map(|l| l.messages.clone());
     if let Some(leg) = leg {
         let _ = leg.send((m, from));
         return;
@@ -329,7 +396,7 @@ async fn dispatch(agent: &Arc<Agent>, m: Message, from: SocketAddr) {
         return;
     };
     let reply = |status: u16, to_tag: Option<&str>, extra: &[(&str, String)]| {
-        response(&m, from, status, phrase(status), to_tag, extra, b"")
+        response(&m, from.addr, status, phrase(status), to_tag, extra, b"")
     };
     let out: Option<Vec<u8>> = {
         let mut calls = agent.calls.lock().expect("calls lock");
@@ -354,6 +421,7 @@ async fn dispatch(agent: &Arc<Agent>, m: Message, from: SocketAddr) {
                 calls.insert(
                     m.call_id().to_string(),
                     CallEntry {
+                        peer: from,
                         events,
                         invite_branch: m.branch().unwrap_or_default().to_string(),
                         to_tag: to_tag.clone(),

@@ -24,6 +24,7 @@ use crate::reoffer::{Reoffer, Settled};
 use crate::sdp::{self, Direction, LocalMedia, Negotiated, SessionDescription};
 use crate::session::{MediaEvent, MediaPorts, MediaSession, SessionConfig};
 use crate::sip::message::{Message, addr_uri, display_name, response, uri_user};
+use crate::transport::{Peer, Transport};
 use std::collections::{BTreeMap, VecDeque};
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -48,7 +49,7 @@ pub(crate) enum CallEvent {
     Ack(Vec<u8>),
     Cancel,
     Bye,
-    Reinvite(Box<Message>, SocketAddr),
+    Reinvite(Box<Message>, Peer),
     /// A key the caller pressed, signalled in a SIP INFO.
     Digit(Digit),
     /// The agent put the caller on hold (`true`) or took them off it, on the desktop or their phone.
@@ -92,7 +93,7 @@ struct Gone;
 pub(crate) async fn run(
     agent: Arc<Agent>,
     invite: Message,
-    peer: SocketAddr,
+    peer: Peer,
     to_tag: String,
     events: mpsc::UnboundedReceiver<CallEvent>,
 ) {
@@ -131,7 +132,7 @@ pub(crate) async fn run(
 struct Call {
     agent: Arc<Agent>,
     invite: Message,
-    peer: SocketAddr,
+    peer: Peer,
     to_tag: String,
     events: mpsc::UnboundedReceiver<CallEvent>,
     media: Option<(MediaSession, mpsc::Receiver<MediaEvent>)>,
@@ -329,7 +330,7 @@ impl Call {
     }
 
     async fn provisional(&self, status: u16) {
-        let bytes = response(&self.invite, self.peer, status, phrase(status), Some(&self.to_tag), &[], b"");
+        let bytes = response(&self.invite, self.peer.addr, status, phrase(status), Some(&self.to_tag), &[], b"");
         self.remember(&bytes, false);
         self.agent.send(&bytes, self.peer).await;
     }
@@ -341,9 +342,13 @@ impl Call {
 
     /// The same with `extra` headers (a challenge).
     async fn finish_with(&self, status: u16, extra: &[(&str, String)]) {
-        let bytes = response(&self.invite, self.peer, status, phrase(status), Some(&self.to_tag), extra, b"");
+        let bytes = response(&self.invite, self.peer.addr, status, phrase(status), Some(&self.to_tag), extra, b"");
         self.remember(&bytes, false);
         self.agent.send(&bytes, self.peer).await;
+        if self.peer.transport == Transport::Tcp {
+            // A stream does not lose it: nothing to resend (RFC 3261 §17.2.1, Timer G).
+            return;
+        }
         // Resent until the ACK, as long as a UDP server transaction lasts (RFC 3261 §17.2.1).
         let mut wait = T1;
         let deadline = Instant::now() + 64 * T1;
@@ -390,14 +395,13 @@ impl Call {
     }
 
     fn ok_with_answer(&self, request: &Message) -> Vec<u8> {
-        let contact = format!("<sip:{}>", self.agent.local);
         let extra = [
-            ("Contact", contact),
+            ("Contact", self.agent.contact(self.peer.transport)),
             ("Allow", crate::agent::ALLOW.to_string()),
             ("Content-Type", "application/sdp".to_string()),
         ];
         let sdp = self.session.as_ref().map_or(&[][..], |s| &s.sdp[..]);
-        response(request, self.peer, 200, "OK", Some(&self.to_tag), &extra, sdp)
+        response(request, self.peer.addr, 200, "OK", Some(&self.to_tag), &extra, sdp)
     }
 
     /// 200 OK with the SDP, resent until the ACK comes (RFC 3261 §13.3.1.4).
@@ -950,10 +954,10 @@ impl Call {
     /// answered `recvonly` or `inactive` and we stop sending to them; a
     /// resume (`sendrecv`) starts it again; a refresh keeps the session. An
     /// offer we cannot take is 488 and the session stays as it was.
-    async fn reinvite(&mut self, m: &Message, from: SocketAddr) -> Option<Settled> {
+    async fn reinvite(&mut self, m: &Message, from: Peer) -> Option<Settled> {
         let settled = self.session.as_mut().and_then(|s| s.answer(&m.body));
         let Some(settled) = settled else {
-            let bytes = response(m, from, 488, phrase(488), Some(&self.to_tag), &[], b"");
+            let bytes = response(m, from.addr, 488, phrase(488), Some(&self.to_tag), &[], b"");
             self.agent.send(&bytes, from).await;
             return None;
         };
@@ -975,22 +979,25 @@ impl Call {
         }
     }
 
-    /// Our BYE to the caller, resent until answered.
+    /// Our BYE to the caller, resent until answered (over UDP; over TCP it is sent once and awaited as long).
     async fn bye(&mut self) {
         let from = self.invite.header("to").unwrap_or_default();
         let to = self.invite.header("from").unwrap_or_default();
         let target = self.invite.header("contact").map(addr_uri).unwrap_or_else(|| addr_uri(to)).to_string();
         let cseq = self.invite.cseq().map_or(1, |(n, _)| n.saturating_add(1));
         let bye = format!(
-            "BYE {target} SIP/2.0\r\nVia: SIP/2.0/UDP {};branch=z9hG4bK{};rport\r\nMax-Forwards: 70\r\nFrom: {from};tag={}\r\nTo: {to}\r\nCall-ID: {}\r\nCSeq: {cseq} BYE\r\nContent-Length: 0\r\n\r\n",
+            "BYE {target} SIP/2.0\r\nVia: SIP/2.0/{} {};branch=z9hG4bK{};rport\r\nMax-Forwards: 70\r\nFrom: {from};tag={}\r\nTo: {to}\r\nCall-ID: {}\r\nCSeq: {cseq} BYE\r\nContent-Length: 0\r\n\r\n",
+            self.peer.transport.via_name(),
             self.agent.local,
             crate::random_token(),
             self.to_tag,
             self.invite.call_id(),
         );
         let mut wait = T1;
-        for _ in 0..6 {
-            self.agent.send(bye.as_bytes(), self.peer).await;
+        for attempt in 0..6 {
+            if attempt == 0 || self.peer.transport == Transport::Udp {
+                self.agent.send(bye.as_bytes(), self.peer).await;
+            }
             let until = Instant::now() + wait;
             loop {
                 tokio::select! {

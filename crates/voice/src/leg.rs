@@ -15,13 +15,14 @@
 //! phone ringing. The phone's REFER (a blind transfer, [`crate::refer`]) is
 //! accepted here and handed to the call, which says how it went.
 
-use crate::agent::{ALLOW, Agent, phrase};
+use crate::agent::{ALLOW, Agent, LegEntry, phrase};
 use crate::outbound::authorization;
 use crate::registrar::Binding;
 use crate::reoffer::Reoffer;
 use crate::sdp::{self, Direction, LocalMedia, SessionDescription};
 use crate::session::{MediaEvent, MediaSession, SessionConfig};
 use crate::sip::message::{addr_uri, response};
+use crate::transport::{Peer, Transport};
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
@@ -67,7 +68,7 @@ pub(crate) struct Leg {
 /// Whom a leg calls, and how.
 pub(crate) struct Target {
     /// Where the INVITE goes (the phone's or the trunk's address).
-    pub addr: SocketAddr,
+    pub addr: Peer,
     /// The Request-URI.
     pub uri: String,
     /// Our From, without its tag.
@@ -84,8 +85,16 @@ pub(crate) struct Target {
 impl Target {
     /// The agent's phone at `binding`, showing `display` as who calls and `user` as their SIP user.
     pub(crate) fn phone(agent: &Agent, binding: &Binding, display: &str, user: &str) -> Target {
+        // Over TCP, the connection the phone registered on; once it is gone, a new one to its Contact.
+        let source = binding.source;
+        let addr = match source.transport {
+            Transport::Tcp if !agent.connections.is_open(source.addr) => {
+                Peer::from_uri(&binding.contact).map_or(source, |c| Peer::tcp(c.addr))
+            }
+            _ => source,
+        };
         Target {
-            addr: binding.source,
+            addr,
             uri: binding.contact.clone(),
             from: format!("\"{}\" <sip:{}@{}>", display.replace('"', ""), sip_user(user), agent.local),
             to: format!("<sip:{}@{}>", binding.username, agent.local),
@@ -136,7 +145,7 @@ enum State {
 
 struct Dialog {
     agent: Arc<Agent>,
-    target: SocketAddr,
+    target: Peer,
     uri: String,
     call_id: String,
     from: String,
@@ -184,7 +193,8 @@ async fn run(
         cseq: 1,
         agent,
     };
-    d.agent.legs.lock().expect("legs lock").insert(d.call_id.clone(), sip_tx);
+    let entry = LegEntry { peer: d.target, messages: sip_tx };
+    d.agent.legs.lock().expect("legs lock").insert(d.call_id.clone(), entry);
     let mut d = d;
     let mut headers = vec![("Content-Type", "application/sdp".to_string()), ("Allow", format!("{ALLOW}, REFER"))];
     headers.extend(target.extra);
@@ -323,7 +333,7 @@ async fn run(
                     (Some(_), _) => {}
                     (None, _) => {
                         let method = m.method().unwrap_or_default().to_string();
-                        let ok = |status: u16| response(&m, from, status, phrase(status), None, &[], b"");
+                        let ok = |status: u16| response(&m, from.addr, status, phrase(status), None, &[], b"");
                         match method.as_str() {
                             "BYE" => {
                                 d.send(&ok(200)).await;
@@ -338,8 +348,8 @@ async fn run(
                                     d.send(&ok(488)).await;
                                     continue;
                                 };
-                                let extra = [("Contact", format!("<sip:{}>", d.agent.local)), ("Content-Type", "application/sdp".into())];
-                                let bytes = response(&m, from, 200, "OK", None, &extra, &state.sdp);
+                                let extra = [("Contact", d.agent.contact(d.target.transport)), ("Content-Type", "application/sdp".into())];
+                                let bytes = response(&m, from.addr, 200, "OK", None, &extra, &state.sdp);
                                 d.send(&bytes).await;
                                 if settled.changed {
                                     let _ = tx.send(LegEvent::Direction(settled.direction));
@@ -350,15 +360,15 @@ async fn run(
                             "REFER" if referring => d.send(&ok(491)).await,
                             "REFER" => match crate::refer::target(&m) {
                                 Ok(to) => {
-                                    let contact = [("Contact", format!("<sip:{}>", d.agent.local))];
-                                    d.send(&response(&m, from, 202, phrase(202), None, &contact, b"")).await;
+                                    let contact = [("Contact", d.agent.contact(d.target.transport))];
+                                    d.send(&response(&m, from.addr, 202, phrase(202), None, &contact, b"")).await;
                                     d.notify(100).await;
                                     referring = true;
                                     let _ = tx.send(LegEvent::Refer(to));
                                 }
                                 Err(refused) => {
                                     let warning = [("Warning", format!("399 switchboard \"{}\"", refused.reason))];
-                                    let bytes = response(&m, from, refused.status, phrase(refused.status), None, &warning, b"");
+                                    let bytes = response(&m, from.addr, refused.status, phrase(refused.status), None, &warning, b"");
                                     d.send(&bytes).await;
                                 }
                             },
@@ -367,7 +377,8 @@ async fn run(
                     }
                 }
             }
-            () = sleep_until(next_resend), if state == State::Calling || state == State::Leaving => {
+            // Over TCP the transport is reliable: nothing is resent (RFC 3261 §17.1.1.2, §17.1.2.2).
+            () = sleep_until(next_resend), if d.target.transport == Transport::Udp && (state == State::Calling || state == State::Leaving) => {
                 let bytes = if state == State::Calling { &invite } else { &bye };
                 d.send(bytes).await;
                 resend = if state == State::Calling { resend * 2 } else { (resend * 2).min(T2) };
@@ -415,8 +426,12 @@ impl Dialog {
             None => self.to.clone(),
         };
         let mut out = format!(
-            "{method} {uri} SIP/2.0\r\nVia: SIP/2.0/UDP {};branch={branch};rport\r\nMax-Forwards: 70\r\nFrom: {}\r\nTo: {to}\r\nCall-ID: {}\r\nCSeq: {cseq} {method}\r\nContact: <sip:{}>\r\n",
-            self.agent.local, self.from, self.call_id, self.agent.local,
+            "{method} {uri} SIP/2.0\r\nVia: SIP/2.0/{} {};branch={branch};rport\r\nMax-Forwards: 70\r\nFrom: {}\r\nTo: {to}\r\nCall-ID: {}\r\nCSeq: {cseq} {method}\r\nContact: {}\r\n",
+            self.target.transport.via_name(),
+            self.agent.local,
+            self.from,
+            self.call_id,
+            self.agent.contact(self.target.transport),
         );
         for (name, value) in extra {
             out.push_str(&format!("{name}: {value}\r\n"));

@@ -1,9 +1,9 @@
-//! Switchboard's voice channel: a SIP user agent over UDP taking calls to
-//! voice endpoints' numbers ([`agent`], [`call`]), the IVR driven by the
-//! conversation seam's flow driver, the queue with hold music ([`hold`]),
-//! and the media plane under it (SDP offer/answer, RTP and RTCP, G.711,
-//! RFC 4733 DTMF, a jitter buffer, a mixer, prompts and a paced media
-//! session). See docs/VOICE.md.
+//! Switchboard's voice channel: a SIP user agent over UDP and TCP
+//! ([`transport`]) taking calls to voice endpoints' numbers ([`agent`],
+//! [`call`]), the IVR driven by the conversation seam's flow driver, the
+//! queue with hold music ([`hold`]), and the media plane under it (SDP
+//! offer/answer, RTP and RTCP, G.711, RFC 4733 DTMF, a jitter buffer, a
+//! mixer, prompts and a paced media session). See docs/VOICE.md.
 
 pub mod agent;
 pub mod announce;
@@ -26,6 +26,7 @@ pub mod rtp;
 pub mod sdp;
 pub mod session;
 pub mod sip;
+pub mod transport;
 
 pub use agent::{Listening, VoiceConfig, VoiceError, listen};
 

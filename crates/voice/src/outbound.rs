@@ -10,6 +10,7 @@
 use crate::agent::Agent;
 use crate::leg::{Leg, Target};
 use crate::registrar::{DigestAnswer, params};
+use crate::transport::Peer;
 use std::sync::Arc;
 use std::time::Duration;
 use switchboard_service::sip_accounts::md5_hex;
@@ -45,7 +46,8 @@ pub(crate) async fn dial(
     let port = if trunk.port == 5060 { String::new() } else { format!(":{}", trunk.port) };
     let ours = format!("<sip:{caller_id}@{}>", agent.local);
     let target = Target {
-        addr,
+        // Trunks are reached over UDP, as carriers expect unless told otherwise.
+        addr: Peer::udp(addr),
         uri: format!("sip:{dialled}@{host}{port}"),
         from: ours.clone(),
         to: format!("<sip:{dialled}@{host}{port}>"),

@@ -13,7 +13,10 @@
 //!   [`MAX_EXPIRES`] is cut to it. `Expires: 0` (or `Contact: *`) unregisters.
 //! - NAT: the binding keeps the address the REGISTER came from (as
 //!   `rport` does for responses), and INVITEs go there, not to the Contact's
-//!   host, which behind NAT is a private address.
+//!   host, which behind NAT is a private address. A phone registered over
+//!   TCP is called on the connection it registered on while that is open
+//!   (RFC 3261 §18 connection reuse, all a phone behind NAT can take), else
+//!   on a new connection to its Contact (`;transport=tcp`).
 //!
 //! Bindings live in memory only: after a restart phones are unknown until
 //! they register again (most do within their expiry; `MAX_EXPIRES` bounds it).
@@ -21,8 +24,8 @@
 
 use crate::agent::{Agent, phrase};
 use crate::sip::message::{Message, addr_uri, param, response, uri_user};
+use crate::transport::Peer;
 use std::collections::HashMap;
-use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use switchboard_core::ids::{UserId, WorkspaceId};
@@ -43,8 +46,8 @@ const DEFAULT_EXPIRES: u32 = 3600;
 pub struct Binding {
     /// The Contact URI the phone registered (the INVITE's Request-URI).
     pub contact: String,
-    /// The address its REGISTER came from: where we send.
-    pub source: SocketAddr,
+    /// The address and transport its REGISTER came by: where we send.
+    pub source: Peer,
     pub username: String,
     pub expires: Instant,
 }
@@ -67,6 +70,12 @@ impl Registrar {
 
     /// A digest challenge in our realm with a fresh nonce; `stale` when
     /// the answer was to a nonce that expired (RFC 2617 §3.2.1).
+    /// Whether a phone's registration came from `peer`.
+    pub(crate) fn binds(&self, peer: Peer) -> bool {
+        let now = Instant::now();
+        self.bindings.lock().expect("bindings lock").values().any(|b| b.source == peer && b.expires > now)
+    }
+
     pub(crate) fn challenge(&self, stale: bool) -> String {
         let stale = if stale { ", stale=true" } else { "" };
         format!("Digest realm=\"{SIP_REALM}\", nonce=\"{}\", algorithm=MD5, qop=\"auth\"{stale}", self.nonce())
@@ -173,14 +182,14 @@ pub(crate) fn params(text: &str) -> Vec<(String, String)> {
 }
 
 /// Answers a REGISTER (its own task: checking a password reads the store).
-pub(crate) async fn register(agent: Arc<Agent>, m: Message, from: SocketAddr) {
+pub(crate) async fn register(agent: Arc<Agent>, m: Message, from: Peer) {
     let out = answer(&agent, &m, from).await;
     agent.send(&out, from).await;
 }
 
-async fn answer(agent: &Agent, m: &Message, from: SocketAddr) -> Vec<u8> {
+async fn answer(agent: &Agent, m: &Message, from: Peer) -> Vec<u8> {
     let reply = |status: u16, extra: &[(&str, String)]| {
-        response(m, from, status, phrase(status), Some(&crate::random_token()), extra, b"")
+        response(m, from.addr, status, phrase(status), Some(&crate::random_token()), extra, b"")
     };
     let challenge = |stale: bool| reply(401, &[("WWW-Authenticate", agent.registrar.challenge(stale))]);
     let Some(digest) = m.header("authorization").and_then(DigestAnswer::parse) else { return challenge(false) };

@@ -121,6 +121,23 @@ impl Phone {
     /// A phone whose `ausine` sends `tone` (Hz); what it hears is dumped as WAV files
     /// (baresip's `sndfile`) in its directory.
     fn sending(sip: SocketAddr, user: &str, password: &str, auto_answer: bool, tone: f64) -> Phone {
+        Phone::configured(sip, user, password, auto_answer, tone, "")
+    }
+
+    /// A phone registering over TCP (and answering by itself): its account's URI says `;transport=tcp`.
+    fn over_tcp(sip: SocketAddr, user: &str, password: &str) -> Phone {
+        Phone::configured(sip, user, password, true, TONE, ";transport=tcp")
+    }
+
+    /// `uri_params` go in the account's SIP URI.
+    fn configured(
+        sip: SocketAddr,
+        user: &str,
+        password: &str,
+        auto_answer: bool,
+        tone: f64,
+        uri_params: &str,
+    ) -> Phone {
         let dir = std::env::temp_dir().join(format!("switchboard-baresip-{}", support::rand_suffix()));
         let control: SocketAddr = format!("127.0.0.1:{}", support::peer_port()).parse().unwrap();
         let sip_port = loop {
@@ -140,7 +157,7 @@ impl Phone {
         );
         std::fs::write(dir.join("config"), config).unwrap();
         let answer = if auto_answer { ";answermode=auto" } else { "" };
-        let account = format!("<sip:{user}@{sip}>;auth_pass={password};regint=600{answer}\n");
+        let account = format!("<sip:{user}@{sip}{uri_params}>;auth_pass={password};regint=600{answer}\n");
         std::fs::write(dir.join("accounts"), account).unwrap();
         let mut child = Command::new("baresip")
             // Loopback only: by default baresip would put the machine's own address in its SDP.
@@ -278,7 +295,11 @@ impl Office {
     /// Alice's phone registered (answering by itself or not) and Alice
     /// available; the socket standing for the caller's media, and its port.
     async fn alice_ready(&self, answers: bool) -> (Phone, UdpSocket, u16) {
-        let phone = Phone::start(self.sip, "alice", PASSWORD, answers);
+        self.alice_ready_on(Phone::start(self.sip, "alice", PASSWORD, answers)).await
+    }
+
+    /// The same with `phone` as Alice's.
+    async fn alice_ready_on(&self, phone: Phone) -> (Phone, UdpSocket, u16) {
         phone.wait_for("200 OK").await;
         self.service.set_agent_state(&self.p, self.alice, Presence::Available).await.unwrap();
         let socket = UdpSocket::bind("127.0.0.1:0").unwrap();
@@ -415,9 +436,10 @@ fn tone_share(frame: &[i16], freq: f64) -> f64 {
     if energy < 1.0 { 0.0 } else { 2.0 * power / (energy * frame.len() as f64) }
 }
 
-async fn the_phone_answers_the_offer_and_the_caller_hears_the_agent(url: String) {
-    let office = office(&url).await;
-    let (phone, socket, rtp) = office.alice_ready(true).await;
+/// A caller (sipp, `queue-to-agent.xml`, media at `rtp`) put through to
+/// Alice's phone, which answers by itself, talks 4 s and hangs up: the
+/// contact, in wrap-up with Alice, and what the caller's `socket` heard.
+async fn talked_to_alice(office: &Office, phone: &Phone, socket: UdpSocket, rtp: u16) -> (ContactRecord, Vec<i16>) {
     let done = Arc::new(AtomicBool::new(false));
     let heard = listen_rtp(socket, done.clone());
     let (ok, out) = office.call("queue-to-agent.xml", rtp, 4000).await.unwrap();
@@ -426,14 +448,20 @@ async fn the_phone_answers_the_offer_and_the_caller_hears_the_agent(url: String)
     // Accepted by Alice through her phone, then the caller's BYE: wrap-up.
     let c = office.voice_contact_when(|c| c.state == ContactState::WrapUp).await;
     assert_eq!(c.agent, Some(office.alice));
-    assert_eq!(office.alice_state().await, (AgentState::WrapUp, 1));
-    let kinds = office.kinds(&c).await;
-    assert!(kinds.iter().any(|k| k == "offer_accepted"), "{kinds:?}");
     // The phone answered, then heard our BYE.
     phone.wait_for("Call established").await;
     phone.wait_for("terminated").await;
+    (c, heard.join().unwrap())
+}
+
+async fn the_phone_answers_the_offer_and_the_caller_hears_the_agent(url: String) {
+    let office = office(&url).await;
+    let (phone, socket, rtp) = office.alice_ready(true).await;
+    let (c, samples) = talked_to_alice(&office, &phone, socket, rtp).await;
+    assert_eq!(office.alice_state().await, (AgentState::WrapUp, 1));
+    let kinds = office.kinds(&c).await;
+    assert!(kinds.iter().any(|k| k == "offer_accepted"), "{kinds:?}");
     // The tone Alice's phone sends reached the caller: 20 ms frames where 1 kHz carries most of the energy.
-    let samples = heard.join().unwrap();
     let toned = samples.chunks(160).filter(|f| tone_share(f, TONE) > 0.6).count();
     let music = samples.chunks(160).filter(|f| tone_share(f, 440.0) > 0.6).count();
     println!(
@@ -464,6 +492,53 @@ async fn the_phone_answers_the_offer_and_the_caller_hears_the_agent(url: String)
     let bob = office.agent_user("Bob").await;
     let bob = Principal { workspace: office.p.workspace, user: bob, role: Role::Agent };
     assert!(office.service.recording(&bob, c.id).await.is_err());
+}
+
+/// Alice's phone registers over TCP and answers a caller who came over UDP:
+/// the INVITE reaches it on the connection it registered on (a phone
+/// behind NAT could be reached no other way) and the caller hears her tone.
+async fn a_phone_registered_over_tcp_answers_a_caller_over_udp(url: String) {
+    let office = office(&url).await;
+    let (phone, socket, rtp) = office.alice_ready_on(Phone::over_tcp(office.sip, "alice", PASSWORD)).await;
+    assert!(phone.output().contains("{0/TCP/v4} 200 OK"), "registered over TCP: {}", phone.output());
+    // Answered, then our BYE over the same connection ended the phone's call.
+    let (_, samples) = talked_to_alice(&office, &phone, socket, rtp).await;
+    let toned = samples.chunks(160).filter(|f| tone_share(f, TONE) > 0.6).count();
+    println!("{} frames heard, {toned} with the agent's 1 kHz tone", samples.len() / 160);
+    assert!(toned >= 50, "the agent's tone in only {toned} of {} frames", samples.len() / 160);
+}
+
+/// A phone registered over TCP whose connection is gone is called on a new
+/// connection to its Contact (`;transport=tcp`): sipp registers over TCP
+/// and leaves; sipp's answerer, over TCP at the Contact's port, takes the
+/// offer and our BYE.
+async fn a_phone_whose_connection_is_gone_is_called_at_its_contact(url: String) {
+    let office = office(&url).await;
+    let port = support::peer_port().to_string();
+    let strings = |args: &[&str]| args.iter().map(|s| s.to_string()).collect::<Vec<String>>();
+    let (register, from, sip) =
+        (scenario("register-tcp.xml"), support::peer_port().to_string(), office.sip.to_string());
+    let registering = ["-sf", register.to_str().unwrap(), "-t", "t1", "-m", "1", "-i", "127.0.0.1", "-p", &from];
+    let rest = ["-set", "phone", &port, "-timeout", "30s", "-nostdin", &sip];
+    let (ok, out) = sipp(strings(&[&registering[..], &rest].concat())).await.unwrap();
+    assert!(ok, "{out}");
+    let media = support::peer_port().to_string();
+    let answerer =
+        ["-sn", "uas", "-t", "t1", "-m", "1", "-i", "127.0.0.1", "-p", &port, "-mi", "127.0.0.1", "-mp", &media];
+    let phone = sipp(strings(&[&answerer[..], &["-timeout", "60s", "-nostdin"]].concat()));
+    // The answerer is there once its port is taken.
+    while std::net::TcpListener::bind(format!("127.0.0.1:{port}")).is_ok() {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    office.service.set_agent_state(&office.p, office.alice, Presence::Available).await.unwrap();
+    let caller_media = UdpSocket::bind("127.0.0.1:0").unwrap();
+    let rtp = caller_media.local_addr().unwrap().port();
+    let (ok, out) = office.call("queue-to-agent.xml", rtp, 4000).await.unwrap();
+    assert!(ok, "{out}");
+    let (ok, out) = phone.await.unwrap();
+    assert!(ok, "the phone took the call on a new connection and our BYE on it: {out}");
+    let c = office.voice_contact_when(|c| c.state == ContactState::WrapUp).await;
+    assert_eq!(c.agent, Some(office.alice));
 }
 
 async fn a_wrong_password_is_refused(url: String) {
@@ -1290,6 +1365,8 @@ async fn the_agent_hears_music_while_the_caller_is_held(url: String) {
 }
 
 support::on_both!(
+    a_phone_registered_over_tcp_answers_a_caller_over_udp,
+    a_phone_whose_connection_is_gone_is_called_at_its_contact,
     a_caller_asks_for_a_callback_and_the_agent_calls_them_back,
     a_busy_then_unanswered_callback_is_retried_then_given_up,
     a_call_transferred_on_the_desktop_goes_to_the_next_agent_and_keeps_both_sides_recorded,

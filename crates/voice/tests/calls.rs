@@ -22,6 +22,7 @@ use switchboard_service::flows::FlowUpdate;
 use switchboard_service::secrets::SecretKey;
 use switchboard_service::{ContactFilter, ContactRecord, ContactState, IdentityKind, Service};
 use switchboard_voice::VoiceConfig;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 /// The number the tests dial (sipp's `-s`), without its +.
 const DID: &str = "15550001000";
@@ -159,19 +160,25 @@ impl Line {
 }
 
 async fn keys_through_the_menu_into_the_queue_then_the_caller_hangs_up(url: String) {
-    the_menu_keyed_into_the_queue(url, "ivr-dtmf-queue.xml").await;
+    the_menu_keyed_into_the_queue(url, "ivr-dtmf-queue.xml", &[]).await;
+}
+
+/// The same call over TCP (sipp's `-t t1`: one connection for the whole call).
+async fn over_tcp_keys_through_the_menu_into_the_queue(url: String) {
+    the_menu_keyed_into_the_queue(url, "ivr-dtmf-queue.xml", &["-t", "t1"]).await;
 }
 
 /// The same menu keyed by SIP INFO: the flow sees the same keys (a retransmitted
 /// INFO is not a second key; malformed, non-DTMF and out-of-dialog INFOs key nothing).
 async fn keys_by_sip_info_walk_the_same_menu(url: String) {
-    the_menu_keyed_into_the_queue(url, "ivr-info.xml").await;
+    the_menu_keyed_into_the_queue(url, "ivr-info.xml", &[]).await;
 }
 
-/// sipp's `scenario` answers the menu with 1, keys order number 45 and #, waits in the queue and hangs up.
-async fn the_menu_keyed_into_the_queue(url: String, scenario: &str) {
+/// sipp's `scenario` (with `more` of its arguments) answers the menu with 1, keys order number 45 and #,
+/// waits in the queue and hangs up.
+async fn the_menu_keyed_into_the_queue(url: String, scenario: &str, more: &[&str]) {
     let line = line(&url, Duration::from_millis(100)).await;
-    let (ok, out) = line.sipp(scenario, DID).await;
+    let (ok, out) = line.sipp_with(scenario, DID, more).await;
     assert!(ok, "{out}");
     let c = line.contact_when(|c| c.state == ContactState::Abandoned).await;
     assert_eq!(c.queue, Some(line.queue), "it was handed to the queue");
@@ -256,6 +263,57 @@ async fn a_malformed_invite_gets_400_and_the_agent_keeps_serving(url: String) {
     assert!(ok, "{out}");
     let (ok, out) = line.sipp("unknown-number.xml", "15559999999").await;
     assert!(ok, "still answering after it: {out}");
+}
+
+/// What the agent answers on a new TCP connection to `sip` that sends
+/// `bytes`, up to its closing the connection, or the first message when it keeps it open.
+async fn over_tcp(sip: SocketAddr, bytes: &[u8]) -> (String, bool) {
+    let mut tcp = tokio::net::TcpStream::connect(sip).await.unwrap();
+    // The agent may close before it has read everything; its answer is still there to read.
+    let _ = tcp.write_all(bytes).await;
+    let mut answer = Vec::new();
+    let mut buf = [0u8; 4096];
+    loop {
+        let n = tcp.read(&mut buf).await.unwrap_or(0);
+        if n == 0 {
+            return (String::from_utf8_lossy(&answer).into_owned(), true);
+        }
+        answer.extend_from_slice(&buf[..n]);
+        let text = String::from_utf8_lossy(&answer).into_owned();
+        if text.contains("\r\n\r\n") && text.contains("Content-Length: 0\r\n\r\n") && text.starts_with("SIP/2.0 200") {
+            return (text, false);
+        }
+    }
+}
+
+const OPTIONS: &str = "OPTIONS sip:15550001000@127.0.0.1 SIP/2.0\r\nVia: SIP/2.0/TCP 127.0.0.1:5999;branch=z9hG4bKtcp1\r\nFrom: <sip:probe@127.0.0.1>;tag=p1\r\nTo: <sip:15550001000@127.0.0.1>\r\nCall-ID: tcp-probe\r\nCSeq: 1 OPTIONS\r\nMax-Forwards: 70\r\n";
+
+/// Over TCP, a request without Content-Length is 400 and the connection
+/// closes (where the next message would start is unknown); bytes that are
+/// not SIP close it without an answer; a message larger than we take is
+/// 513 and closed, and so are headers that never end. Keep-alives before a
+/// message are fine, and the agent answers the next connection, and sipp's call.
+async fn over_tcp_garbage_and_oversized_messages_are_refused_and_the_agent_keeps_serving(url: String) {
+    let line = line(&url, Duration::ZERO).await;
+    let (answer, closed) = over_tcp(line.sip, format!("{OPTIONS}\r\n").as_bytes()).await;
+    assert!(answer.starts_with("SIP/2.0 400 Bad Request\r\n") && closed, "{answer}");
+    assert!(answer.contains("Via: SIP/2.0/TCP 127.0.0.1:5999;branch=z9hG4bKtcp1"), "{answer}");
+
+    let (answer, closed) = over_tcp(line.sip, b"\x16\x03\x01\x00\xa5\x01\x00\x00\xa1\x03\x03 not SIP\r\n\r\n").await;
+    assert!(answer.is_empty() && closed, "{answer}");
+
+    let oversized = format!("{OPTIONS}Content-Length: 100000\r\n\r\n{}", "x".repeat(100_000));
+    let (answer, closed) = over_tcp(line.sip, oversized.as_bytes()).await;
+    assert!(answer.starts_with("SIP/2.0 513 Message Too Large\r\n") && closed, "{answer}");
+
+    let endless = format!("{OPTIONS}{}", "X-Padding: yes\r\n".repeat(2_000));
+    let (answer, closed) = over_tcp(line.sip, endless.as_bytes()).await;
+    assert!(answer.starts_with("SIP/2.0 513 ") && closed, "{answer}");
+
+    let (answer, closed) = over_tcp(line.sip, format!("\r\n\r\n{OPTIONS}Content-Length: 0\r\n\r\n").as_bytes()).await;
+    assert!(answer.starts_with("SIP/2.0 200 OK\r\n") && !closed, "{answer}");
+    let (ok, out) = line.sipp_with("unknown-number.xml", "15559999999", &["-t", "t1"]).await;
+    assert!(ok, "still answering calls over TCP: {out}");
 }
 
 impl Line {
@@ -382,6 +440,8 @@ support::on_both!(
     a_caller_keys_their_pin_and_is_verified,
     a_wrong_pin_twice_is_locked_out_and_escalated,
     keys_through_the_menu_into_the_queue_then_the_caller_hangs_up,
+    over_tcp_keys_through_the_menu_into_the_queue,
+    over_tcp_garbage_and_oversized_messages_are_refused_and_the_agent_keeps_serving,
     keys_by_sip_info_walk_the_same_menu,
     a_hang_up_in_the_ivr_abandons_the_contact_unqueued,
     cancel_before_answer_gets_487_and_opens_nothing,

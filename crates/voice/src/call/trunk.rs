@@ -20,7 +20,7 @@ impl Call {
                 return false;
             }
         };
-        if trunk.admits(self.peer.ip()) {
+        if trunk.admits(self.peer.addr.ip()) {
             return true;
         }
         let Some(auth) = &trunk.auth else {

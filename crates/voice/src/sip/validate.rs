@@ -21,7 +21,7 @@ pub const MAX_MESSAGE: usize = 32 * 1024;
 const MAX_CSEQ: u64 = (1 << 31) - 1;
 
 /// How the message arrived: the Content-Length rules differ (RFC 3261 §18.3).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Transport {
     /// A datagram is one message; without Content-Length the body runs to its end.
     Udp,

@@ -118,7 +118,7 @@ async fn run(
         println!("  SMTP:    {at}");
     }
     if let Some(at) = sip {
-        println!("  SIP:     {at} (UDP)");
+        println!("  SIP:     {at} (UDP and TCP)");
     }
     if let Some(d) = demo {
         println!("\nDemo workspace (data in {}):", config.data_dir.display());

@@ -760,6 +760,13 @@ impl Service {
                     continue;
                 }
             };
+            if !schedule.uncovered.is_empty() {
+                cut.problems.push(format!(
+                    "group '{}': {} intervals need agents no shift template can work; they stay under",
+                    group.name,
+                    schedule.uncovered.len()
+                ));
+            }
             for s in schedule.shifts.iter().filter(|s| (from_ms..to_ms).contains(&s.start.0)) {
                 let Some(t) = templates.get(&s.template) else { continue };
                 let shift = Drafted { shift: from_template(zone, queue, t, s.start), only: Some(only.clone()) };

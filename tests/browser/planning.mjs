@@ -11,7 +11,9 @@
 //   adjustment on the day shown raises the agents required and is listed,
 //   then removed; a what-if replays yesterday with two more Billing agents
 //   next to what happened, then with Bob also serving Support; next week's
-//   roster is drafted from the schedules and published (Bob's open desktop
+//   roster drafted from the simulated requirement covers it with no more
+//   paid hours than the one from Erlang C; next week's roster is drafted
+//   from the schedules and published (Bob's open desktop
 //   shows his new shifts at once), and one shift removed. Saves docs/screenshots/planning.png when
 //   SCREENSHOTS_DOCS is set, else planning.png in SCREENSHOTS (default: the
 //   temp directory).
@@ -137,6 +139,22 @@ try {
   const desk = await login('desktop', 'bob@demo.example', '/desktop');
   await desk.getByTestId('my-schedule-day').first().waitFor();
   await waitFor('Bob\'s desktop live', async () => (await desk.getByTestId('connection').textContent()) === 'Live' || await desk.getByTestId('connection').textContent());
+
+  await check('next week drafted from the simulated requirement: covered, with no more hours than Erlang C\'s', async () => {
+    const coverage = page.getByTestId('roster-coverage');
+    const drafted = async (requirement) => {
+      await page.getByTestId('roster-requirement').selectOption(requirement);
+      await page.getByTestId('roster-draft').click();
+      await waitFor(`the ${requirement} draft`, async () => (await coverage.getAttribute('data-requirement')) === requirement && /^Draft:/.test(await page.getByTestId('roster-status').textContent()) || await page.getByTestId('roster-status').textContent(), 120000);
+      return { under: Number(await coverage.getAttribute('data-under')), hours: Number(await coverage.getAttribute('data-paid-hours')) };
+    };
+    const erlang = await drafted('erlang');
+    const simulated = await drafted('simulated');
+    if (simulated.under !== 0) fail(`${simulated.under} intervals under the simulated requirement: ${await coverage.textContent()}`);
+    if (!(simulated.hours > 0 && simulated.hours <= erlang.hours)) fail(`simulated ${simulated.hours} h, Erlang C ${erlang.hours} h`);
+    if (!/simulated requirement/.test(await coverage.textContent())) fail(await coverage.textContent());
+    await page.getByTestId('roster-requirement').selectOption('erlang');
+  });
 
   await check('next week drafted from the schedules, published, and a shift removed', async () => {
     await page.getByTestId('roster-draft').click();

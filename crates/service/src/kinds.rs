@@ -97,11 +97,17 @@ pub enum Kind {
     /// `failed`), the `number`, the `agent`, and `next` (`talking`,
     /// `retry` with `retry_at`, or `given_up`).
     CallbackAttempted,
+    /// An agent on a published shift has been out of adherence (the
+    /// `breach`: `not_working` or `working_on_break`) for the workspace's
+    /// threshold (`phase` `started`, from `since`), or is no longer
+    /// (`ended`, at `until`, after `seconds`). Logged by the service's
+    /// ticker; see `realtime_adherence.rs`.
+    AdherenceException,
 }
 
 impl Kind {
     /// Every kind, engine's first: what a webhook may follow.
-    pub const ALL: [Kind; 43] = [
+    pub const ALL: [Kind; 44] = [
         Kind::ContactQueued,
         Kind::StepChanged,
         Kind::OfferCreated,
@@ -145,6 +151,7 @@ impl Kind {
         Kind::RosterChanged,
         Kind::SlaWarning,
         Kind::CallbackAttempted,
+        Kind::AdherenceException,
     ];
 
     pub const fn as_str(self) -> &'static str {
@@ -192,6 +199,7 @@ impl Kind {
             Kind::RosterChanged => "roster_changed",
             Kind::SlaWarning => "sla_warning",
             Kind::CallbackAttempted => "callback_attempted",
+            Kind::AdherenceException => "adherence_exception",
         }
     }
 

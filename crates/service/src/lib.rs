@@ -35,6 +35,7 @@ pub mod metrics;
 pub mod names;
 pub mod observe;
 pub mod planning;
+pub mod realtime_adherence;
 pub mod reports;
 mod routing;
 pub mod rules;
@@ -185,6 +186,8 @@ struct Inner {
     rules: rules::RuleCache,
     /// Conversations' first- and next-response clocks (see `sla.rs`).
     response_clocks: sla::Clocks,
+    /// When the ticker last looked for adherence exceptions.
+    adherence_checked: realtime_adherence::Checked,
     /// Every endpoint, for inbound lookups (see `endpoints.rs`).
     endpoints: std::sync::RwLock<endpoints::EndpointIndex>,
     /// Serialises changes to endpoints, so that the index follows commits.
@@ -239,6 +242,7 @@ impl Service {
                 rollups: Default::default(),
                 rules: Default::default(),
                 response_clocks: Default::default(),
+                adherence_checked: Default::default(),
                 endpoints: std::sync::RwLock::new(endpoints),
                 endpoint_changes: Default::default(),
                 secret_key: Default::default(),
@@ -409,8 +413,9 @@ impl Service {
 
     /// What time passing does, at the service's clock, in every loaded
     /// workspace: fires the engine's timers (offer timeouts, wrap-up ends,
-    /// step changes), commits the response targets' warnings and breaches (`sla.rs`),
-    /// and ends the chats whose customers are gone.
+    /// step changes), commits the response targets' warnings and breaches (`sla.rs`)
+    /// and the adherence exceptions (`realtime_adherence.rs`), and ends the chats whose
+    /// customers are gone.
     pub async fn tick(&self) {
         for ws in self.loaded_workspaces() {
             let ticked = async {
@@ -421,7 +426,8 @@ impl Service {
                     self.response_passing(c, now, out);
                     Ok(())
                 })
-                .await
+                .await?;
+                self.check_adherence(ws).await
             };
             if let Err(e) = ticked.await {
                 tracing::warn!(error = %e, workspace = %ws, "timer tick failed");

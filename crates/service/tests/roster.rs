@@ -13,7 +13,7 @@ use switchboard_service::auth::Principal;
 use switchboard_service::demo;
 use switchboard_service::fanout::{Live, Topic};
 use switchboard_service::planning::roster::{
-    BreakInput, PublishRequest, RosterRequest, ShiftInput, ShiftView, When, WorkRules,
+    BreakInput, PublishRequest, Requirement, RosterRequest, ShiftInput, ShiftView, When, WorkRules,
 };
 use switchboard_service::{Role, ServiceError};
 
@@ -29,6 +29,20 @@ fn input(s: &ShiftView) -> ShiftInput {
             .iter()
             .map(|b| BreakInput { start: When::Millis(b.start), end: When::Millis(b.end), paid: b.paid })
             .collect(),
+    }
+}
+
+/// A draft of the week holding `week`, every queue at 80 % with 30 % shrinkage.
+fn draft_of(week: NaiveDate, requirement: Requirement) -> RosterRequest {
+    RosterRequest {
+        week,
+        queues: vec![],
+        interval_minutes: 30,
+        sl_target: Some(0.8),
+        shrinkage: 0.3,
+        requirement,
+        seeds: 2,
+        budget_seconds: None,
     }
 }
 
@@ -57,8 +71,7 @@ async fn rosters_a_week(url: String) {
     let today = chrono::Utc::now().with_timezone(&zone).date_naive();
     let next_week = today + Duration::days(7);
     let monday = next_week - Duration::days(i64::from(next_week.weekday().num_days_from_monday()));
-    let request =
-        RosterRequest { week: next_week, queues: vec![], interval_minutes: 30, sl_target: Some(0.8), shrinkage: 0.3 };
+    let request = draft_of(next_week, Requirement::Erlang);
     let draft = service.draft_roster(&admin, &request).await.unwrap();
     assert_eq!(draft.from, monday);
     assert_eq!(draft.days, 7);
@@ -203,4 +216,60 @@ async fn audit_actions(service: &switchboard_service::Service, admin: &Principal
     log.iter().map(|e| e.payload["action"].as_str().unwrap_or_default().to_string()).collect()
 }
 
-support::on_both!(rosters_a_week);
+/// Next week drafted from the simulated requirement (every queue together,
+/// per group of agents configured alike) against the one from each queue's
+/// Erlang C: its shifts cover what the simulation needs in every interval,
+/// go to agents of the group they were cut for, and take no more paid hours.
+async fn drafts_from_the_simulated_requirement(url: String) {
+    let service = support::service(&url).await;
+    let admin = demo::ensure(&service, None).await.unwrap().admin;
+    let ws = admin.workspace;
+    let agents = service.store().agents(ws).await.unwrap();
+    let serves = |a: UserId, q| agents.iter().any(|r| r.user == a && r.memberships.iter().any(|m| m.queue == q));
+    let zone = service.time_zone(ws).await.unwrap();
+    let next_week = chrono::Utc::now().with_timezone(&zone).date_naive() + Duration::days(7);
+    // Not timed: the search runs to its end.
+    let erlang = RosterRequest { budget_seconds: Some(600.0), ..draft_of(next_week, Requirement::Erlang) };
+    let simulated = RosterRequest { requirement: Requirement::Simulated, ..erlang.clone() };
+    let by_erlang = service.draft_roster(&admin, &erlang).await.unwrap();
+    let by_simulation = service.draft_roster(&admin, &simulated).await.unwrap();
+    assert_eq!(by_erlang.requirement, Some(Requirement::Erlang));
+    assert_eq!(by_simulation.requirement, Some(Requirement::Simulated));
+    assert!(by_simulation.problems.is_empty(), "{:?}", by_simulation.problems);
+
+    // Every interval of the week, each with the simulated need covered.
+    let cover = &by_simulation.coverage;
+    assert_eq!(cover.len(), by_erlang.coverage.len());
+    assert!(cover.len() >= 7 * 46, "{} intervals", cover.len());
+    let required: u32 = cover.iter().map(|c| c.required).sum();
+    assert!(required > 0, "the demo's contacts need agents");
+    for c in cover {
+        assert!(c.scheduled >= c.required, "{} under: {c:?}", c.start_local);
+        assert!(c.assigned <= c.scheduled);
+    }
+    // The draft's shifts are what it counts.
+    let paid: f64 = by_simulation.shifts.iter().map(|s| s.paid_hours).sum();
+    assert!((paid - by_simulation.paid_hours).abs() < 1e-9);
+    // Agents serving several queues count for each: fewer hours than
+    // staffing every queue apart.
+    assert!(by_simulation.paid_hours > 0.0);
+    assert!(
+        by_simulation.paid_hours <= by_erlang.paid_hours + 1e-9,
+        "simulated {} h, Erlang C {} h",
+        by_simulation.paid_hours,
+        by_erlang.paid_hours
+    );
+    let erlang_required: u32 = by_erlang.coverage.iter().map(|c| c.required).sum();
+    assert!(required <= erlang_required, "simulated {required}, Erlang C {erlang_required} agent-intervals");
+    for s in by_simulation.shifts.iter().filter(|s| s.agent.is_some()) {
+        assert!(serves(s.agent.unwrap(), s.queue), "{s:?}");
+    }
+    assert!(by_simulation.shifts.iter().any(|s| s.agent.is_some()), "shifts given to the demo's agents");
+
+    // Past the forecast's reach, there is no simulated requirement.
+    let far = RosterRequest { week: next_week + Duration::days(14), ..simulated };
+    let refused = service.draft_roster(&admin, &far).await;
+    assert!(matches!(&refused, Err(ServiceError::Invalid { field, .. }) if field == "week"), "{refused:?}");
+}
+
+support::on_both!(drafts_from_the_simulated_requirement, rosters_a_week);

@@ -105,6 +105,14 @@ pub struct PlanArgs {
     /// With --simulate: seconds the search may take before it stops with what it has found.
     #[arg(long, default_value_t = 60.0)]
     pub search_seconds: f64,
+    /// With --simulate: draft a roster of the week holding this day instead (nothing is stored),
+    /// its shifts covering the --requirement; --search-seconds is then the whole week's.
+    #[arg(long, value_name = "DAY", requires = "simulate", conflicts_with = "day")]
+    pub roster: Option<chrono::NaiveDate>,
+    /// With --roster: the agents per interval the shifts cover, each queue's Erlang C or every
+    /// queue together on the simulator.
+    #[arg(long, requires = "roster", default_value = "simulated", value_parser = ["erlang", "simulated"])]
+    pub requirement: String,
     #[command(flatten)]
     pub server: ServeArgs,
     /// Only the history's rows with this name (a queue, an endpoint, a channel), for a report's

@@ -45,6 +45,8 @@ const tiles = {
 
 const queueBody = h('tbody');
 const agentBody = h('tbody');
+const adherenceBody = h('tbody');
+const adherenceNote = h('p', { class: 'muted' });
 const volumeChart = h('div', { class: 'chart' });
 const slChart = h('div', { class: 'chart' });
 const csatAgents = h('tbody');
@@ -68,6 +70,12 @@ replace(
       h('table', { class: 'data', dataset: { testid: 'agents' } },
         h('thead', null, h('tr', null, th('Agent'), th('State'), th('Time in state', 1), th('Contacts', 1), th('Set state'))),
         agentBody)),
+    h('section', { class: 'board-section wide', 'aria-labelledby': 'ad-title' },
+      h('h2', { id: 'ad-title' }, 'Out of adherence'),
+      adherenceNote,
+      h('table', { class: 'data', dataset: { testid: 'adherence' } },
+        h('thead', null, h('tr', null, th('Agent'), th('Scheduled to'), th('Since'), th('For', 1))),
+        adherenceBody)),
     h('section', { class: 'board-section half', 'aria-labelledby': 'v-title' },
       h('h2', { id: 'v-title' }, `Contacts per ${INTERVAL_MINUTES} minutes`),
       h('div', { class: 'legend' }, h('span', { style: { '--c': COLORS.handled } }, 'Handled'), h('span', { style: { '--c': COLORS.contained } }, 'Bot contained'), h('span', { style: { '--c': COLORS.abandoned } }, 'Abandoned')),
@@ -192,9 +200,35 @@ function drawAgents() {
   );
 }
 
+// Agents on a shift not doing what it asks for longer than the workspace's
+// threshold, longest first; the server's clock says how long.
+const BREACH = { not_working: 'work (is not)', working_on_break: 'be on a break (is working)' };
+
+function drawAdherence(now) {
+  adherenceNote.textContent = `Agents on a published shift out of adherence for over ${duration(now.threshold_seconds)}.`;
+  const offset = Date.now() - now.at;
+  replace(
+    adherenceBody,
+    now.agents.length
+      ? now.agents.map((r) =>
+          h(
+            'tr',
+            { dataset: { testid: 'adherence-row', agent: String(r.agent) } },
+            h('th', { scope: 'row' }, r.name || personName(r.agent)),
+            h('td', { dataset: { testid: 'adherence-breach' } }, BREACH[r.breach] || r.breach),
+            h('td', null, dayClock(r.since)),
+            h('td', { class: 'num', dataset: { since: String(r.since + offset) } }, duration(r.seconds)),
+          ),
+        )
+      : h('tr', null, h('td', { colspan: 4, class: 'muted', dataset: { testid: 'adherence-none' } }, 'Everyone on a shift is in adherence.')),
+  );
+}
+
 // Time in state ticks every second without asking the server.
 setInterval(() => {
-  for (const td of agentBody.querySelectorAll('td[data-since]')) td.textContent = duration((Date.now() - Number(td.dataset.since)) / 1000);
+  for (const body of [agentBody, adherenceBody]) {
+    for (const td of body.querySelectorAll('td[data-since]')) td.textContent = duration((Date.now() - Number(td.dataset.since)) / 1000);
+  }
 }, 1000);
 
 function drawTiles(t, day, csat) {
@@ -267,12 +301,13 @@ let csat = null;
 let failing = false;
 
 async function refreshLive() {
-  const [q, a] = await Promise.all([get('stats/queues'), get('stats/agents')]);
+  const [q, a, ad] = await Promise.all([get('stats/queues'), get('stats/agents'), get('stats/adherence')]);
   lastQueues = listOf(q, 'queues');
   const now = Date.now();
   agentRows = listOf(a, 'agents').map((r) => ({ ...r, since: now - r.seconds_in_state * 1000 }));
   drawQueues(lastQueues);
   drawAgents();
+  drawAdherence(ad);
   drawTiles(totals(lastQueues), day, csat);
 }
 

@@ -306,6 +306,14 @@ pub async fn agent_stats(State(s): State<AppState>, Auth(p): Auth) -> Result<Jso
     Ok(Json(json!({ "agents": s.agent_stats(&p).await? })))
 }
 
+/// `GET /stats/adherence`: the agents out of adherence now (supervisors).
+pub async fn adherence_stats(
+    State(s): State<AppState>,
+    Auth(p): Auth,
+) -> Result<Json<crate::service::realtime_adherence::AdherenceNow>> {
+    Ok(Json(s.adherence_now(&p).await?))
+}
+
 #[derive(Deserialize)]
 pub struct IntervalQuery {
     #[serde(default = "half_hour")]

@@ -90,6 +90,7 @@ pub fn router(service: AppState, assets: Arc<crate::web::Assets>) -> Router {
         .route("/stats/agents", get(handlers::agent_stats))
         .route("/stats/intervals", get(handlers::interval_stats))
         .route("/stats/csat", get(handlers::csat_stats))
+        .route("/stats/adherence", get(handlers::adherence_stats))
         .route("/reports/adherence", get(reports::adherence))
         .route("/reports/{dimension}", get(reports::report))
         .route("/planning/forecast", get(planning::plan::<{ planning::FORECAST }>))

@@ -16,7 +16,8 @@
 //! shift in hand, so it may leave a shift open that a search would fill
 //! by giving an earlier one to someone else; open shifts are listed.
 
-use super::{Depth, PlanningRequest, ShiftTemplate, instant, local_time};
+use super::simulated::{self, GroupStaffing, SimulatedRequest};
+use super::{Depth, PlanningRequest, SCHEDULE_BUDGET, ShiftTemplate, instant, local_time};
 use crate::auth::Principal;
 use crate::documents::DocumentBody;
 use crate::kinds::Kind;
@@ -26,8 +27,10 @@ use chrono::{Datelike, Duration as Days, NaiveDate, TimeZone, Weekday};
 use chrono_tz::Tz;
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, HashMap};
+use switchboard_core::forecast::Grid;
 use switchboard_core::ids::{QueueId, UserId, WorkspaceId};
 use switchboard_core::time::Timestamp;
+use switchboard_planning::schedule;
 use switchboard_store::{Change, NewEvent, Role, RosterShift, ShiftBreak, UserState};
 
 const HOUR_MS: i64 = 3_600_000;
@@ -132,6 +135,37 @@ pub struct RosterRequest {
     pub sl_target: Option<f64>,
     #[serde(default = "default_shrinkage")]
     pub shrinkage: f64,
+    /// The agents per interval the shifts are to cover.
+    #[serde(default)]
+    pub requirement: Requirement,
+    /// Simulated requirement: days simulated per try, 1 to 20.
+    #[serde(default = "default_seeds")]
+    pub seeds: u32,
+    /// Simulated requirement: the search's time for the whole week
+    /// (`DRAFT_SEARCH_BUDGET` when left out), at most 10 minutes.
+    #[serde(default)]
+    pub budget_seconds: Option<f64>,
+}
+
+/// Which agents per interval a draft covers.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Requirement {
+    /// Each queue on its own by Erlang C, and shifts cut per queue.
+    #[default]
+    Erlang,
+    /// Every queue together on the simulator (`simulated`), per group of
+    /// agents configured alike, and shifts cut per group: an agent who
+    /// serves several queues counts for each, so fewer hours are needed.
+    Simulated,
+}
+
+/// How long a draft from the simulated requirement may search, over its
+/// days: the Planning page waits for it.
+pub const DRAFT_SEARCH_BUDGET: std::time::Duration = std::time::Duration::from_secs(30);
+
+fn default_seeds() -> u32 {
+    2
 }
 
 fn default_interval() -> u32 {
@@ -203,6 +237,28 @@ pub struct Roster {
     pub open: usize,
     /// Draft only: queues that could not be planned, and why.
     pub problems: Vec<String>,
+    /// Paid hours of the shifts (a draft's open ones included).
+    pub paid_hours: f64,
+    /// Draft only: the requirement the shifts cover.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub requirement: Option<Requirement>,
+    /// Draft only: per interval of the days drafted, the agents required
+    /// and those the shifts put to work.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub coverage: Vec<Coverage>,
+}
+
+/// One interval of a draft: agents to schedule (with shrinkage) against the
+/// shifts at work then (not on a break).
+#[derive(Clone, Debug, Serialize, PartialEq)]
+pub struct Coverage {
+    pub start: i64,
+    pub start_local: String,
+    pub required: u32,
+    /// Every drafted shift, open ones too.
+    pub scheduled: u32,
+    /// The shifts given to agents.
+    pub assigned: u32,
 }
 
 #[derive(Debug, Serialize)]
@@ -269,6 +325,38 @@ impl Planned {
             breaks: s.breaks.clone(),
         })
     }
+}
+
+/// A drafted shift, and the agents it may go to: any who serve its queue,
+/// or only those of the group it was cut for.
+#[derive(Clone, Debug)]
+struct Drafted {
+    shift: Planned,
+    only: Option<std::sync::Arc<[UserId]>>,
+}
+
+/// The shifts cut to cover a requirement: agents to schedule per interval
+/// start (ms), and what could not be planned.
+#[derive(Default)]
+struct Cut {
+    shifts: Vec<Drafted>,
+    required: Vec<(i64, u32)>,
+    problems: Vec<String>,
+}
+
+/// Per interval of `required`, the shifts at work at its start (a template's
+/// breaks lie on the interval grid).
+fn coverage(zone: Tz, required: &[(i64, u32)], shifts: &[ShiftView]) -> Vec<Coverage> {
+    let at_work =
+        |s: &ShiftView, t: i64| s.start <= t && t < s.end && !s.breaks.iter().any(|b| b.start <= t && t < b.end);
+    required
+        .iter()
+        .map(|&(start, required)| {
+            let working = shifts.iter().filter(|s| at_work(s, start));
+            let (scheduled, assigned) = working.fold((0, 0), |(n, a), s| (n + 1, a + u32::from(s.agent.is_some())));
+            Coverage { start, start_local: local_minutes(zone, start), required, scheduled, assigned }
+        })
+        .collect()
 }
 
 /// An agent who may be rostered.
@@ -367,15 +455,17 @@ fn from_template(zone: Tz, queue: QueueId, t: &ShiftTemplate, start: Timestamp) 
 }
 
 /// Gives each shift, in order, to an eligible agent (see the module's
-/// comment); `taken` holds each agent's shifts already fixed. Returns each
+/// comment); `taken` holds each agent's shifts already fixed, and a shift
+/// cut for a group of agents goes to one of them only. Returns each
 /// shift's agent.
-fn assign(staff: &[Staff], taken: &mut BTreeMap<UserId, Vec<Planned>>, shifts: &[Planned]) -> Vec<Option<UserId>> {
+fn assign(staff: &[Staff], taken: &mut BTreeMap<UserId, Vec<Planned>>, shifts: &[Drafted]) -> Vec<Option<UserId>> {
     shifts
         .iter()
-        .map(|shift| {
+        .map(|Drafted { shift, only }| {
             let hours = |id: UserId| -> f64 { taken.get(&id).map_or(0.0, |s| s.iter().map(Planned::paid_hours).sum()) };
             let chosen = staff
                 .iter()
+                .filter(|s| only.as_ref().is_none_or(|o| o.contains(&s.id)))
                 .filter(|s| breaks_rules(s, taken.get(&s.id).map_or(&[][..], |v| v), shift).is_none())
                 .min_by(|a, b| {
                     a.queues
@@ -476,17 +566,21 @@ impl Service {
             days,
             time_zone: zone.name().to_string(),
             agents: roster_agents(staff, &shifts),
+            paid_hours: shifts.iter().map(|v| v.paid_hours).sum(),
             shifts,
             open: 0,
             problems: Vec::new(),
+            requirement: None,
+            coverage: Vec::new(),
         })
     }
 
-    /// A draft roster for a week: each queue's schedule given to agents.
-    /// Nothing is stored.
+    /// A draft roster for a week: the shifts that cover the requirement
+    /// asked for, given to agents. Nothing is stored.
     pub async fn draft_roster(&self, p: &Principal, r: &RosterRequest) -> Result<Roster, ServiceError> {
         let ws = p.workspace;
-        let Week { zone, today, monday: week, first, end } = self.week(p, r.week).await?;
+        let week = self.week(p, r.week).await?;
+        let Week { zone, today, monday, first, end } = week;
         let weeks = u32::try_from((end - today).num_days()).unwrap_or(u32::MAX).div_ceil(7);
         if weeks > 8 {
             return Err(ServiceError::invalid("week", "at most 8 weeks ahead"));
@@ -507,10 +601,56 @@ impl Service {
         if templates.is_empty() {
             return Err(ServiceError::invalid("shifts", "the workspace has no shift templates"));
         }
-        let (from_ms, to_ms) = (day_start(zone, first), day_start(zone, end));
-        let mut problems = Vec::new();
-        let mut shifts: Vec<Planned> = Vec::new();
-        for queue in queues {
+        let cut = match r.requirement {
+            Requirement::Erlang => self.erlang_cut(p, r, &week, weeks, &queues, &names, &templates).await?,
+            Requirement::Simulated => self.simulated_cut(p, r, &week, &queues, &templates).await?,
+        };
+        let Cut { mut shifts, required, problems } = cut;
+        shifts.sort_by(|a, b| {
+            let (a, b) = (&a.shift, &b.shift);
+            a.start.cmp(&b.start).then(a.queue.0.cmp(&b.queue.0)).then(a.template.cmp(&b.template))
+        });
+        let staff = self.staff(ws).await?;
+        // Shifts already worked or published outside the days drafted count
+        // towards the week's hours and the rest before and after.
+        let mut taken = self.published(ws, zone, monday - Days::days(1), end + Days::days(1)).await?;
+        for list in taken.values_mut() {
+            list.retain(|s| s.day < first || s.day >= end);
+        }
+        let assigned = assign(&staff, &mut taken, &shifts);
+        let views: Vec<ShiftView> =
+            shifts.iter().zip(&assigned).map(|(d, a)| view(zone, *a, &d.shift, &names)).collect();
+        Ok(Roster {
+            from: first,
+            days: u32::try_from((end - first).num_days()).unwrap_or(7),
+            time_zone: zone.name().to_string(),
+            agents: roster_agents(staff.into_iter(), &views),
+            open: assigned.iter().filter(|a| a.is_none()).count(),
+            paid_hours: views.iter().map(|v| v.paid_hours).sum(),
+            coverage: coverage(zone, &required, &views),
+            requirement: Some(r.requirement),
+            shifts: views,
+            problems,
+        })
+    }
+
+    /// Each queue's Erlang C schedule of the days drafted, cut per queue.
+    #[allow(clippy::too_many_arguments)]
+    async fn erlang_cut(
+        &self,
+        p: &Principal,
+        r: &RosterRequest,
+        week: &Week,
+        weeks: u32,
+        queues: &[QueueId],
+        names: &HashMap<QueueId, String>,
+        templates: &HashMap<String, ShiftTemplate>,
+    ) -> Result<Cut, ServiceError> {
+        let zone = week.zone;
+        let (from_ms, to_ms) = (day_start(zone, week.first), day_start(zone, week.end));
+        let mut cut = Cut::default();
+        let mut required: BTreeMap<i64, u32> = BTreeMap::new();
+        for &queue in queues {
             let request = PlanningRequest {
                 queue,
                 weeks,
@@ -524,40 +664,117 @@ impl Service {
                 Ok(plan) => plan,
                 // A queue with no history yet cannot be forecast: the others still are.
                 Err(ServiceError::Invalid { field, message }) if field == "history" => {
-                    problems.push(message);
+                    cut.problems.push(message);
                     continue;
                 }
                 Err(e) => return Err(e),
             };
+            for i in plan.intervals.iter().filter(|i| (from_ms..to_ms).contains(&i.start)) {
+                *required.entry(i.start).or_default() += i.required.unwrap_or(0);
+            }
             let Some(schedule) = plan.schedule else { continue };
             if let Some(problem) = schedule.problem {
-                problems.push(format!("queue '{name}': {problem}"));
+                cut.problems.push(format!("queue '{name}': {problem}"));
             }
             for s in schedule.shifts.iter().filter(|s| (from_ms..to_ms).contains(&s.start)) {
                 let Some(t) = templates.get(&s.template) else { continue };
-                let shift = from_template(zone, queue, t, Timestamp(s.start));
-                shifts.extend(std::iter::repeat_n(shift, s.agents as usize));
+                let shift = Drafted { shift: from_template(zone, queue, t, Timestamp(s.start)), only: None };
+                cut.shifts.extend(std::iter::repeat_n(shift, s.agents as usize));
             }
         }
-        shifts.sort_by(|a, b| a.start.cmp(&b.start).then(a.queue.0.cmp(&b.queue.0)).then(a.template.cmp(&b.template)));
-        let staff = self.staff(ws).await?;
-        // Shifts already worked or published outside the days drafted count
-        // towards the week's hours and the rest before and after.
-        let mut taken = self.published(ws, zone, week - Days::days(1), end + Days::days(1)).await?;
-        for list in taken.values_mut() {
-            list.retain(|s| s.day < first || s.day >= end);
+        cut.required = required.into_iter().collect();
+        Ok(cut)
+    }
+
+    /// The simulated staffing of each day drafted, every queue together:
+    /// each group of agents configured alike gets shifts covering its own
+    /// requirement, filed under the group's first queue and given to its
+    /// agents only. Queues not asked for are simulated all the same (their
+    /// agents serve them too) but a group serving none of the asked ones
+    /// gets no shifts.
+    async fn simulated_cut(
+        &self,
+        p: &Principal,
+        r: &RosterRequest,
+        week: &Week,
+        queues: &[QueueId],
+        templates: &HashMap<String, ShiftTemplate>,
+    ) -> Result<Cut, ServiceError> {
+        let zone = week.zone;
+        let budget = match r.budget_seconds {
+            None => DRAFT_SEARCH_BUDGET,
+            Some(s) if s.is_finite() && s > 0.0 && s <= simulated::MOST_BUDGET.as_secs_f64() => {
+                std::time::Duration::from_secs_f64(s)
+            }
+            Some(_) => return Err(ServiceError::invalid("budget_seconds", "from 1 second to 10 minutes")),
+        };
+        let request = SimulatedRequest {
+            day: None,
+            interval_minutes: r.interval_minutes,
+            seeds: r.seeds,
+            sl_target: r.sl_target,
+            shrinkage: r.shrinkage,
+            budget,
+        };
+        let days: Vec<NaiveDate> = week.first.iter_days().take_while(|d| *d < week.end).collect();
+        let staffed = self.simulated_days(p, &request, &days).await.map_err(|e| match e {
+            ServiceError::Invalid { field, message } if field == "day" => {
+                ServiceError::invalid("week", format!("the simulated requirement reaches days {message}"))
+            }
+            other => other,
+        })?;
+        let mut cut = Cut::default();
+        // Each group's requirement over the days, in order.
+        let mut groups: Vec<(&GroupStaffing, Vec<(Timestamp, u32)>)> = Vec::new();
+        for day in &staffed {
+            if !day.complete {
+                cut.problems.push(format!("{}: the search ran out of time; the staffing may fall short", day.day));
+            }
+            for problem in &day.problems {
+                if !cut.problems.contains(problem) {
+                    cut.problems.push(problem.clone());
+                }
+            }
+            for g in &day.groups {
+                let needs = day.intervals.iter().zip(&g.required).map(|(i, &n)| (Timestamp(i.start), n));
+                match groups.iter_mut().find(|(known, _)| known.name == g.name) {
+                    Some((_, list)) => list.extend(needs),
+                    None => groups.push((g, needs.collect())),
+                }
+            }
         }
-        let assigned = assign(&staff, &mut taken, &shifts);
-        let views: Vec<ShiftView> = shifts.iter().zip(&assigned).map(|(s, a)| view(zone, *a, s, &names)).collect();
-        Ok(Roster {
-            from: first,
-            days: u32::try_from((end - first).num_days()).unwrap_or(7),
-            time_zone: zone.name().to_string(),
-            agents: roster_agents(staff.into_iter(), &views),
-            open: assigned.iter().filter(|a| a.is_none()).count(),
-            shifts: views,
-            problems,
-        })
+        let mut required: BTreeMap<i64, u32> = BTreeMap::new();
+        let grid = Grid::new(zone, r.interval_minutes).map_err(|e| ServiceError::invalid("interval", e.to_string()))?;
+        let list: Vec<ShiftTemplate> = templates.values().cloned().collect();
+        let (from_ms, to_ms) = (day_start(zone, week.first), day_start(zone, week.end));
+        for (group, needs) in groups {
+            let Some(&queue) = group.queue_ids.iter().find(|q| queues.contains(q)) else { continue };
+            for &(at, n) in &needs {
+                *required.entry(at.0).or_default() += n;
+            }
+            let only: std::sync::Arc<[UserId]> = group.agent_ids.clone().into();
+            let schedule = match schedule::generate(&grid, &needs, &list, SCHEDULE_BUDGET) {
+                Ok(s) => s,
+                Err(e) => {
+                    cut.problems.push(format!("group '{}': {e}", group.name));
+                    continue;
+                }
+            };
+            if !schedule.uncovered.is_empty() {
+                cut.problems.push(format!(
+                    "group '{}': {} intervals need agents no shift template can work; they stay under",
+                    group.name,
+                    schedule.uncovered.len()
+                ));
+            }
+            for s in schedule.shifts.iter().filter(|s| (from_ms..to_ms).contains(&s.start.0)) {
+                let Some(t) = templates.get(&s.template) else { continue };
+                let shift = Drafted { shift: from_template(zone, queue, t, s.start), only: Some(only.clone()) };
+                cut.shifts.extend(std::iter::repeat_n(shift, s.agents as usize));
+            }
+        }
+        cut.required = required.into_iter().collect();
+        Ok(cut)
     }
 
     /// Publishes a week: its shifts from today on are replaced by these, in
@@ -837,12 +1054,28 @@ mod tests {
             shift(9, 2, 8, 8),  // Wed: 3 is at 16 h → 1
             shift(9, 2, 10, 8), // Wed: nobody (1 has one; 2 does not serve 2)
         ];
+        let shifts: Vec<Drafted> = shifts.into_iter().map(|shift| Drafted { shift, only: None }).collect();
         let mut taken = BTreeMap::new();
         let got = assign(&team, &mut taken, &shifts);
         let ids: Vec<Option<u64>> = got.iter().map(|a| a.map(|u| u.0)).collect();
         assert_eq!(ids, vec![Some(2), Some(3), Some(1), Some(1), Some(3), Some(1), None]);
         // The same input, the same roster.
         assert_eq!(assign(&team, &mut BTreeMap::new(), &shifts), got);
+    }
+
+    #[test]
+    fn a_groups_shift_goes_to_its_agents_only() {
+        // 1 serves queues 1 and 2 alone; 2 serves queue 1 with another configuration.
+        let team = [staff(1, &[1, 2], |_| {}), staff(2, &[1], |_| {})];
+        let only: std::sync::Arc<[UserId]> = vec![UserId(1)].into();
+        let shifts = [
+            Drafted { shift: shift(7, 1, 8, 8), only: Some(only.clone()) },
+            Drafted { shift: shift(8, 1, 8, 8), only: None },
+            Drafted { shift: shift(7, 1, 9, 8), only: Some(only) },
+        ];
+        let got = assign(&team, &mut BTreeMap::new(), &shifts);
+        // The specialist would come first were the shift anyone's.
+        assert_eq!(got, vec![Some(UserId(1)), Some(UserId(2)), None]);
     }
 
     #[test]

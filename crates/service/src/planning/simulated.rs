@@ -90,9 +90,12 @@ pub struct SimulatedStaffing {
 #[derive(Debug, Serialize)]
 pub struct GroupStaffing {
     pub name: String,
-    /// The workspace's agents in the group.
+    /// The workspace's agents in the group, by name and by id.
     pub agents: Vec<String>,
+    pub agent_ids: Vec<UserId>,
     pub queues: Vec<String>,
+    /// The queues' ids, in the order of the agents' memberships.
+    pub queue_ids: Vec<QueueId>,
     /// Agents of the group on duty per interval.
     pub on_duty: Vec<u32>,
     /// To schedule: on duty with shrinkage.
@@ -151,6 +154,55 @@ impl Service {
         p: &Principal,
         r: &SimulatedRequest,
     ) -> Result<SimulatedStaffing, ServiceError> {
+        let mut inputs = self.simulation_inputs(p, r).await?;
+        if let Some(day) = r.day {
+            inputs.check_day(day)?;
+        }
+        let request = r.clone();
+        tokio::task::spawn_blocking(move || {
+            let days = match request.day {
+                Some(day) => (day - inputs.first).num_days() as u32 + 1,
+                None => 7,
+            };
+            let mut problems = inputs.problems.clone();
+            let forecasts = forecast_each(&inputs.grid, std::mem::take(&mut inputs.planned), days, &mut problems);
+            let day = request.day.or_else(|| busy_day(&inputs.grid, &forecasts)).ok_or_else(|| {
+                ServiceError::invalid("day", "no contacts are forecast in the next week: nothing to staff")
+            })?;
+            inputs.setup(day).staff(&forecasts, &request, problems)
+        })
+        .await
+        .map_err(|e| ServiceError::Unsupported(format!("the simulation failed: {e}")))?
+    }
+
+    /// The staffing of each of `days` (in order, from today to 13 days
+    /// ahead) by simulation, the forecasts made once; `r.budget` is shared
+    /// out evenly among the days. A roster drafted from the simulated
+    /// requirement covers these.
+    pub(super) async fn simulated_days(
+        &self,
+        p: &Principal,
+        r: &SimulatedRequest,
+        days: &[NaiveDate],
+    ) -> Result<Vec<SimulatedStaffing>, ServiceError> {
+        let mut inputs = self.simulation_inputs(p, r).await?;
+        days.iter().try_for_each(|d| inputs.check_day(*d))?;
+        let Some(&last) = days.last() else { return Ok(Vec::new()) };
+        let days = days.to_vec();
+        let per_day = SimulatedRequest { budget: r.budget / days.len().max(1) as u32, ..r.clone() };
+        tokio::task::spawn_blocking(move || {
+            let mut problems = inputs.problems.clone();
+            let reach = (last - inputs.first).num_days() as u32 + 1;
+            let forecasts = forecast_each(&inputs.grid, std::mem::take(&mut inputs.planned), reach, &mut problems);
+            days.iter().map(|&day| inputs.setup(day).staff(&forecasts, &per_day, problems.clone())).collect()
+        })
+        .await
+        .map_err(|e| ServiceError::Unsupported(format!("the simulation failed: {e}")))?
+    }
+
+    /// What a simulated staffing is made from: the routing configuration,
+    /// the active agents, and each queue's forecast inputs and channel mix.
+    async fn simulation_inputs(&self, p: &Principal, r: &SimulatedRequest) -> Result<Inputs, ServiceError> {
         require(p, Role::Supervisor)?;
         r.check()?;
         let ws = p.workspace;
@@ -158,16 +210,8 @@ impl Service {
         let grid = Grid::new(zone, r.interval_minutes).map_err(|e| ServiceError::invalid("interval", e.to_string()))?;
         let today = crate::reports::intervals::local_day(zone, self.now().0).0;
         let first = grid.date(Timestamp(today));
-        if let Some(day) = r.day
-            && (day < first || day > first + Days::new(MOST_DAYS_AHEAD))
-        {
-            return Err(ServiceError::invalid(
-                "day",
-                format!("from {first} to {}", first + Days::new(MOST_DAYS_AHEAD)),
-            ));
-        }
         let replica = self.inspect(ws, |c| c.replica()).await?.map_err(ServiceError::Unsupported)?;
-        let users: HashMap<UserId, String> = self
+        let names: HashMap<UserId, String> = self
             .store()
             .users(ws)
             .await?
@@ -190,21 +234,35 @@ impl Service {
             let mix = history::channel_mix(&*self.rollup(ws).await?, queue.id, mix_from, today);
             planned.push(Planned { id: queue.id, name: queue.name, inputs, mix });
         }
-        let (request, names) = (r.clone(), users);
-        tokio::task::spawn_blocking(move || {
-            let days = match request.day {
-                Some(day) => (day - first).num_days() as u32 + 1,
-                None => 7,
-            };
-            let forecasts = forecast_each(&grid, planned, days, &mut problems);
-            let day = request.day.or_else(|| busy_day(&grid, &forecasts)).ok_or_else(|| {
-                ServiceError::invalid("day", "no contacts are forecast in the next week: nothing to staff")
-            })?;
-            let setup = Setup { grid: &grid, day, replica: &replica, names: &names, targets: &targets };
-            setup.staff(&forecasts, &request, problems)
-        })
-        .await
-        .map_err(|e| ServiceError::Unsupported(format!("the simulation failed: {e}")))?
+        Ok(Inputs { grid, first, replica, names, planned, targets, problems })
+    }
+}
+
+/// What the simulation of some days starts from.
+struct Inputs {
+    grid: Grid,
+    /// Today.
+    first: NaiveDate,
+    replica: crate::center::Replica,
+    /// The active users.
+    names: HashMap<UserId, String>,
+    planned: Vec<Planned>,
+    targets: HashMap<QueueId, f64>,
+    problems: Vec<String>,
+}
+
+impl Inputs {
+    fn setup(&self, day: NaiveDate) -> Setup<'_> {
+        Setup { grid: &self.grid, day, replica: &self.replica, names: &self.names, targets: &self.targets }
+    }
+
+    /// Days from today to the forecast's reach may be staffed.
+    fn check_day(&self, day: NaiveDate) -> Result<(), ServiceError> {
+        let last = self.first + Days::new(MOST_DAYS_AHEAD);
+        if day < self.first || day > last {
+            return Err(ServiceError::invalid("day", format!("from {} to {last}", self.first)));
+        }
+        Ok(())
     }
 }
 
@@ -309,7 +367,9 @@ impl Setup<'_> {
             .map(|(g, on_duty)| GroupStaffing {
                 name: g.name,
                 agents: g.agents,
+                agent_ids: g.agent_ids,
                 queues: g.queues,
+                queue_ids: g.queue_ids,
                 required: on_duty.iter().map(|&n| with_shrinkage(n)).collect(),
                 agent_hours: on_duty.iter().map(|&n| f64::from(n) * hours).sum(),
                 on_duty: on_duty.clone(),
@@ -374,7 +434,10 @@ impl Setup<'_> {
                 continue;
             }
             match groups.iter_mut().find(|g| g.template.config == config) {
-                Some(g) => g.agents.push(name.clone()),
+                Some(g) => {
+                    g.agents.push(name.clone());
+                    g.agent_ids.push(UserId(a.id.0));
+                }
                 None => {
                     let queues: Vec<String> =
                         config.memberships.iter().map(|m| sim.queues[m.queue.0 as usize - 1].name.clone()).collect();
@@ -383,8 +446,17 @@ impl Setup<'_> {
                     if alike > 0 {
                         label = format!("{label} ({})", alike + 1);
                     }
+                    let queue_ids =
+                        config.memberships.iter().map(|m| sim.workspace_queue(m.queue.0 as usize - 1)).collect();
                     let template = SimAgentSpec { config, shift: None, away: Vec::new(), answer: Duration::ZERO };
-                    groups.push(Group { name: label, agents: vec![name.clone()], queues, template });
+                    groups.push(Group {
+                        name: label,
+                        agents: vec![name.clone()],
+                        agent_ids: vec![UserId(a.id.0)],
+                        queues,
+                        queue_ids,
+                        template,
+                    });
                 }
             }
         }
@@ -395,7 +467,9 @@ impl Setup<'_> {
 struct Group {
     name: String,
     agents: Vec<String>,
+    agent_ids: Vec<UserId>,
     queues: Vec<String>,
+    queue_ids: Vec<QueueId>,
     template: SimAgentSpec,
 }
 

@@ -4,6 +4,9 @@
 //!
 //! The states come from the rollup's timelines (every `agent_state_changed`
 //! in time order), so this reads no more of the log than reports do.
+//! Exceptions (stretches out of adherence past the workspace's threshold)
+//! are counted in the interval they began in, with the threshold as it is
+//! now: the same definition the ticker's real-time exceptions follow.
 
 use super::Bound;
 use super::intervals::{Interval, local_label};
@@ -20,7 +23,7 @@ use switchboard_store::{Role, RosterShift};
 
 /// Shifts last at most a day: one that started this long before a range
 /// may still reach into it.
-const LONGEST_SHIFT_MS: i64 = 25 * 3_600_000;
+pub(crate) const LONGEST_SHIFT_MS: i64 = 25 * 3_600_000;
 
 #[derive(Clone, Debug)]
 pub struct AdherenceRequest {
@@ -56,6 +59,33 @@ pub struct AdherenceRow {
     pub worked_seconds: f64,
     /// Working while not scheduled.
     pub unscheduled_work_seconds: f64,
+    /// Exceptions that began in the interval.
+    pub exceptions: u32,
+}
+
+/// Each agent's shifts as spans of work and breaks, in order.
+pub(crate) fn schedules(shifts: &[RosterShift]) -> BTreeMap<UserId, Vec<Span>> {
+    let mut out: BTreeMap<UserId, Vec<Span>> = BTreeMap::new();
+    for s in shifts {
+        out.entry(s.agent).or_default().extend(spans(s));
+    }
+    for list in out.values_mut() {
+        list.sort_by_key(|s| s.start);
+    }
+    out
+}
+
+/// An agent's state at `from` (offline before any change) and its changes
+/// in `(from, to)`, from the rollup's timeline.
+pub(crate) fn state_changes(
+    timeline: &[(i64, AgentState)],
+    from: i64,
+    to: i64,
+) -> (AgentState, Vec<(Timestamp, AgentState)>) {
+    let first = timeline.partition_point(|c| c.0 <= from);
+    let initial = first.checked_sub(1).map_or(AgentState::Offline, |i| timeline[i].1);
+    let last = timeline.partition_point(|c| c.0 < to).max(first);
+    (initial, timeline[first..last].iter().map(|(at, s)| (Timestamp(*at), *s)).collect())
 }
 
 /// A shift as spans of work and breaks, in order.
@@ -96,20 +126,15 @@ impl Service {
             return Err(ServiceError::invalid("to", "at most a year after from"));
         }
         let shifts = self.store().roster(ws, Timestamp(from - LONGEST_SHIFT_MS), Timestamp(to), agent).await?;
-        let mut schedules: BTreeMap<UserId, Vec<Span>> = BTreeMap::new();
-        for s in &shifts {
-            schedules.entry(s.agent).or_default().extend(spans(s));
-        }
-        for list in schedules.values_mut() {
-            list.sort_by_key(|s| s.start);
-        }
-        let timelines: HashMap<UserId, Vec<(Timestamp, AgentState)>> = {
+        let schedules = schedules(&shifts);
+        let threshold = self.adherence_threshold(ws).await?;
+        let timelines: HashMap<UserId, Vec<(i64, AgentState)>> = {
             let rollup = self.rollup(ws).await?;
             rollup
                 .timelines
                 .iter()
                 .filter(|(a, _)| agent.is_none_or(|x| x == **a))
-                .map(|(a, t)| (*a, t.iter().map(|(at, s)| (Timestamp(*at), *s)).collect()))
+                .map(|(a, t)| (*a, t.clone()))
                 .collect()
         };
         let names: HashMap<UserId, String> =
@@ -119,19 +144,38 @@ impl Service {
         let bounds = boundaries(r.interval, zone, from, until);
         let agents: BTreeSet<UserId> = schedules.keys().chain(timelines.keys()).copied().collect();
         let mut rows = Vec::new();
+        // Each agent's exceptions over the whole range, a day before it on
+        // to catch those already going on as it starts.
+        let began: HashMap<UserId, Vec<i64>> = agents
+            .iter()
+            .map(|a| {
+                let schedule = schedules.get(a).map_or(&[][..], |v| v);
+                let timeline = timelines.get(a).map_or(&[][..], |v| v);
+                let (initial, changes) = state_changes(timeline, from - LONGEST_SHIFT_MS, until);
+                let found = adherence::exceptions(
+                    schedule,
+                    initial,
+                    &changes,
+                    Timestamp(from - LONGEST_SHIFT_MS),
+                    Timestamp(until),
+                    threshold,
+                );
+                (*a, found.iter().map(|e| e.start.0).collect())
+            })
+            .collect();
         for (start, end) in bounds.iter().zip(bounds.iter().skip(1)) {
             for a in &agents {
                 let schedule = schedules.get(a).map_or(&[][..], |v| v);
-                let changes = timelines.get(a).map_or(&[][..], |v| v);
-                let first = changes.partition_point(|c| c.0.0 <= *start);
-                let initial = first.checked_sub(1).map_or(AgentState::Offline, |i| changes[i].1);
-                let last = changes.partition_point(|c| c.0.0 < *end);
-                let m =
-                    adherence::measure(schedule, initial, &changes[first..last], Timestamp(*start), Timestamp(*end));
+                let timeline = timelines.get(a).map_or(&[][..], |v| v);
+                let (initial, changes) = state_changes(timeline, *start, *end);
+                let m = adherence::measure(schedule, initial, &changes, Timestamp(*start), Timestamp(*end));
                 if m == Adherence::default() {
                     continue;
                 }
-                rows.push(row(*start, zone, *a, names.get(a).cloned().unwrap_or_default(), &m));
+                let exceptions = began.get(a).map_or(0, |b| b.iter().filter(|t| (*start..*end).contains(*t)).count());
+                let mut row = row(*start, zone, *a, names.get(a).cloned().unwrap_or_default(), &m);
+                row.exceptions = u32::try_from(exceptions).unwrap_or(u32::MAX);
+                rows.push(row);
             }
         }
         Ok(AdherenceReport { from, to, time_zone: zone.name().to_string(), rows })
@@ -173,5 +217,6 @@ fn row(start: i64, zone: chrono_tz::Tz, id: UserId, name: String, m: &Adherence)
         adherence: m.adherence(),
         worked_seconds: s(m.worked_ms),
         unscheduled_work_seconds: s(m.unscheduled_work_ms),
+        exceptions: 0,
     }
 }

@@ -143,6 +143,9 @@ pub struct Rollup {
     /// Each agent's state changes, `(ms, new state)` in time order: what
     /// schedule adherence is measured against.
     pub timelines: HashMap<UserId, Vec<(i64, AgentState)>>,
+    /// The adherence exceptions logged as started and not yet ended, by
+    /// agent: their `since` (ms). The ticker ends and starts them against it.
+    pub adherence_open: HashMap<UserId, i64>,
     /// Each contact's first appearance: (customer, ms). A contact whose
     /// customer is learnt later is added then, at its first time.
     pub starts: Vec<(CustomerId, i64)>,
@@ -204,6 +207,18 @@ impl Rollup {
                 }
             }
             Some(Kind::SlaBreached) => self.cell(bucket, key(e.queue, e.agent)).sla_breaches += 1,
+            Some(Kind::AdherenceException) => {
+                if let Some(agent) = e.agent {
+                    match (e.payload["phase"].as_str(), e.payload["since"].as_i64()) {
+                        (Some("started"), Some(since)) => {
+                            self.adherence_open.insert(agent, since);
+                        }
+                        _ => {
+                            self.adherence_open.remove(&agent);
+                        }
+                    }
+                }
+            }
             Some(Kind::Csat) => {
                 let score = e.payload["score"].as_u64().unwrap_or(0).min(5) as usize;
                 self.cell(bucket, key(e.queue, e.agent)).ratings[score] += 1;

@@ -1,7 +1,9 @@
 // The Planning page's Roster: a week of shifts given to named agents, agents
-// × days. "Draft" hands the week's schedules to agents (open shifts are
-// those nobody could take within their work rules); "Publish" stores the
-// draft; the published week's shifts are edited one at a time.
+// × days. "Draft" cuts shifts covering the requirement chosen (each queue's
+// Erlang C, or every queue together on the simulator) and hands them to
+// agents (open shifts are those nobody could take within their work
+// rules); "Publish" stores the draft; the published week's shifts are
+// edited one at a time.
 
 import { del, get, post, put } from '../api.js';
 import { h, options, replace } from '../dom.js';
@@ -16,6 +18,9 @@ export function rosterSection({ zone, queues, banner }) {
   const nextMonday = addDays(today(zone), 7 - weekday(today(zone)));
   const week = h('input', { id: 'r-week', type: 'date', value: nextMonday, dataset: { testid: 'roster-week' } });
   const status = h('p', { class: 'muted', dataset: { testid: 'roster-status' } });
+  const requirement = h('select', { id: 'r-requirement', dataset: { testid: 'roster-requirement' } },
+    options([['erlang', 'Erlang C, each queue'], ['simulated', 'Simulated, queues together']], 'erlang'));
+  const coverage = h('p', { class: 'muted', dataset: { testid: 'roster-coverage' } });
   const table = h('table', { class: 'data', dataset: { testid: 'roster-table' } });
   const publishButton = h('button', { type: 'button', class: 'primary', disabled: true, dataset: { testid: 'roster-publish' } }, 'Publish');
 
@@ -56,10 +61,28 @@ export function rosterSection({ zone, queues, banner }) {
       h('tbody', null, rows.length ? rows : h('tr', null, h('td', { colspan: 9, class: 'muted' }, 'No agents.'))));
     replace(editAgent, options(roster.agents.map((a) => [a.id, a.name]), editAgent.value));
     publishButton.disabled = !draft;
+    drawCoverage();
     const problems = roster.problems.length ? ` ${roster.problems.join('; ')}.` : '';
     status.textContent = draft
       ? `Draft: ${roster.shifts.length - open.length} shifts given to agents, ${open.length} open.${problems} Publish to keep it.`
       : `Published: ${roster.shifts.length} shifts from ${roster.from}. Click a shift to change it.`;
+  }
+
+  // What the draft covers: intervals under its requirement, and the hours.
+  function drawCoverage() {
+    if (!draft || !roster.coverage) {
+      coverage.textContent = '';
+      return;
+    }
+    const under = roster.coverage.filter((c) => c.scheduled < c.required).length;
+    const gaps = roster.coverage.filter((c) => c.assigned < c.required).length;
+    const step = roster.coverage.length > 1 ? (roster.coverage[1].start - roster.coverage[0].start) / 3600000 : 0;
+    const required = roster.coverage.reduce((t, c) => t + c.required, 0) * step;
+    const what = roster.requirement === 'simulated' ? 'the simulated requirement (queues together)' : 'Erlang C’s requirement (each queue)';
+    coverage.dataset.requirement = roster.requirement;
+    coverage.dataset.under = String(under);
+    coverage.dataset.paidHours = String(roster.paid_hours);
+    coverage.textContent = `Covers ${what}: ${hours(roster.paid_hours)} paid hours of shifts for ${hours(required)} required; ${under} of ${roster.coverage.length} intervals under, ${gaps} under with open shifts left out.`;
   }
 
   function mondayOf(date) {
@@ -68,6 +91,7 @@ export function rosterSection({ zone, queues, banner }) {
 
   async function show(promise, isDraft) {
     status.textContent = isDraft ? 'Drafting from the schedules…' : 'Loading…';
+    coverage.textContent = '';
     try {
       roster = await promise;
       draft = isDraft;
@@ -81,7 +105,7 @@ export function rosterSection({ zone, queues, banner }) {
   }
 
   const loadPublished = () => show(get(`planning/roster?from=${mondayOf(week.value)}&days=7`), false);
-  const makeDraft = () => show(post('planning/roster/draft', { week: week.value }), true);
+  const makeDraft = () => show(post('planning/roster/draft', { week: week.value, requirement: requirement.value }), true);
 
   async function publish() {
     const shifts = roster.shifts.filter((s) => s.agent !== null).map((s) => ({
@@ -144,10 +168,12 @@ export function rosterSection({ zone, queues, banner }) {
     h('p', { class: 'muted' }, 'The week’s shifts given to agents who serve the queue, within their work rules (hours a week, days, rest, days off).'),
     h('div', { class: 'row' },
       control('Week of', week),
+      control('Cover', requirement),
       h('button', { type: 'button', dataset: { testid: 'roster-draft' }, onclick: makeDraft }, 'Draft from the schedules'),
       h('button', { type: 'button', class: 'ghost', dataset: { testid: 'roster-published' }, onclick: loadPublished }, 'Published'),
       publishButton),
     status,
+    coverage,
     table,
     h('form', { class: 'row', dataset: { testid: 'roster-edit' }, onsubmit: save },
       control('Agent', editAgent), control('Day', editDay), control('Queue', editQueue),

@@ -97,11 +97,15 @@ pub enum Kind {
     /// `failed`), the `number`, the `agent`, and `next` (`talking`,
     /// `retry` with `retry_at`, or `given_up`).
     CallbackAttempted,
+    /// An automation rule put a conversation under an SLA policy: the
+    /// payload names the `policy`, the `rule`, and holds the policy as it
+    /// was then (`sla_policy`), whose targets the conversation's clocks follow.
+    SlaPolicyApplied,
 }
 
 impl Kind {
     /// Every kind, engine's first: what a webhook may follow.
-    pub const ALL: [Kind; 43] = [
+    pub const ALL: [Kind; 44] = [
         Kind::ContactQueued,
         Kind::StepChanged,
         Kind::OfferCreated,
@@ -145,6 +149,7 @@ impl Kind {
         Kind::RosterChanged,
         Kind::SlaWarning,
         Kind::CallbackAttempted,
+        Kind::SlaPolicyApplied,
     ];
 
     pub const fn as_str(self) -> &'static str {
@@ -192,6 +197,7 @@ impl Kind {
             Kind::RosterChanged => "roster_changed",
             Kind::SlaWarning => "sla_warning",
             Kind::CallbackAttempted => "callback_attempted",
+            Kind::SlaPolicyApplied => "sla_policy_applied",
         }
     }
 

@@ -152,6 +152,8 @@ test('timeline: grouped by contact, newest first, in words', () => {
   assert.equal(describe(events[1], names), 'Note by Dave: VIP');
   assert.equal(describe(events[2], names), 'Robin: hi');
   assert.equal(describe({ kind: 'offer_accepted', agent: 2, payload: { agent: 2, waited: 3.4 } }, names), 'Answered by you after 3 s');
+  assert.equal(describe({ kind: 'sla_policy_applied', payload: { policy: 4, sla_policy: { name: 'VIP' } } }, names), 'SLA policy VIP applied');
+  assert.equal(describe({ kind: 'sla_breached', payload: { timer: 'resolution' } }, names), 'Resolution target breached');
   assert.equal(describe({ kind: 'conversation_opened', payload: { channel: 'email', endpoint: 2 } }, names), 'Email opened');
   assert.equal(describe({ kind: 'contact_held', payload: { by: 'desktop', channel: 'voice' } }, names), 'Put on hold');
   assert.equal(describe({ kind: 'contact_resumed', payload: { by: 'phone', channel: 'voice' } }, names), 'Taken off hold on the phone');

@@ -9,7 +9,10 @@
 //   with the signature and the quote the composer put in, a subject kept,
 //   and a file; the sink gets it with its threading headers, the Cc and the
 //   file; the customer's answer to it threads back into the same
-//   conversation on her screen.
+//   conversation on her screen. Then the admin makes a one-minute SLA
+//   policy that a rule applies to emails whose subject asks for it: such an
+//   email counts down in Alice's list and header, turns breached, and her
+//   reply clears it.
 //
 //   SWITCHBOARD_URL=http://127.0.0.1:8099 SWITCHBOARD_SMTP=127.0.0.1:2525 node email.mjs
 //
@@ -202,11 +205,7 @@ try {
       '--b1--',
       '',
     ].join('\n'));
-    const offer = desk.getByTestId('offer').first();
-    await offer.waitFor({ timeout: WAIT });
-    const contact = await offer.getAttribute('data-contact');
-    await offer.getByTestId('offer-accept').click();
-    conv = desk.locator(`[data-testid=conversation][data-contact="${contact}"]`);
+    [, conv] = await acceptNext(desk);
     const first = conv.locator('[data-testid=msg][data-from=customer]').first();
     await first.waitFor({ timeout: WAIT });
     const html = first.getByTestId('msg-html');
@@ -284,15 +283,61 @@ try {
   });
 
   await step('Alice wraps the email up', async () => {
-    await conv.getByTestId('wrapup-open').click();
-    const d = conv.getByTestId('wrapup-disposition');
-    if ((await d.evaluate((el) => el.tagName)) === 'SELECT') {
-      const values = await d.locator('option').evaluateAll((os) => os.map((o) => o.value).filter(Boolean));
-      await d.selectOption(values.find((v) => /resolv/i.test(v)) || values[0]);
-    } else await d.fill('resolved');
-    await conv.getByTestId('wrapup-submit').click();
-    await conv.waitFor({ state: 'detached', timeout: WAIT });
+    await wrapUp(conv);
   });
+  let rush = null;
+  await step('the admin makes a one-minute SLA policy on the admin page; a rule applies it to emails whose subject asks', async () => {
+    const page = await open('admin-sla', '/admin#sla', 'admin@demo.example');
+    await page.getByTestId('sla-new').click();
+    await page.getByTestId('sla-name').fill(`Rush ${stamp}`);
+    await page.getByTestId('sla-first').fill('1');
+    await page.getByTestId('sla-first-unit').selectOption('minutes');
+    await page.getByTestId('sla-save').click();
+    rush = await until('the policy saved', async () => (await admin('GET', 'sla-policies')).body.sla_policies.find((p) => p.name === `Rush ${stamp}`));
+    if (rush.first_response_seconds !== 60) fail(`the policy's first response is ${rush.first_response_seconds} s`);
+    await page.getByTestId('sla-list').locator(`[data-testid=list-item][data-key="${rush.id}"]`).waitFor({ timeout: WAIT });
+    await page.close();
+    const rule = await admin('POST', 'rules', {
+      name: `Rush ${stamp}`,
+      event: 'contact_created',
+      conditions: [{ field: 'channel', op: 'equals', value: 'email' }, { field: 'subject', op: 'contains', value: `rush ${stamp}` }],
+      actions: [{ type: 'apply_sla_policy', policy: rush.id }],
+    });
+    if (rule.status !== 201) fail(`the rule answered ${rule.status} ${JSON.stringify(rule.body)}`);
+  });
+
+  await step('that email shows its time left in the list and the header, then breached; Alice’s reply clears it', async () => {
+    await smtpSend('otto@customer.example', MAILBOX, [
+      'From: Otto Berg <otto@customer.example>',
+      `To: ${MAILBOX}`,
+      `Subject: RUSH ${stamp}: where is my parcel?`,
+      `Message-ID: <otto-${stamp}@customer.example>`,
+      '',
+      'It was due yesterday.',
+      '',
+    ].join('\n'));
+    const [contact, rushed] = await acceptNext(desk);
+    const head = rushed.getByTestId('conv-sla').getByTestId('sla-badge');
+    const item = desk.locator(`[data-testid=conv-item][data-contact="${contact}"]`).getByTestId('sla-badge');
+    // The queue has no targets of its own: the badge is the policy's.
+    await until('a countdown in the header', async () => /^0:[0-5]\d left$/.test(await head.textContent()) && (await head.getAttribute('data-state')) === 'running');
+    await until('a countdown in the list', async () => / left$/.test(await item.textContent()));
+    const before = await head.textContent();
+    await until('the header counting down', async () => (await head.textContent()) !== before);
+    await shoot(desk, 'email-sla-countdown');
+    // The minute passes: the badge says so, and so does the server.
+    await until('breached in the header and the list', async () => (await head.textContent()) === 'Breached' && (await head.getAttribute('data-state')) === 'breached' && (await item.textContent()) === 'Breached', 90000);
+    await until('the breach on the server', async () => (await admin('GET', `contacts/${contact}`)).body.sla?.state === 'breached');
+    await shoot(desk, 'email-sla-breached');
+    const body = rushed.getByTestId('mail-body');
+    await body.focus();
+    await body.evaluate((el) => el.setSelectionRange(0, 0));
+    await desk.keyboard.type('It is on its way, Otto: tracking ZX123.');
+    await rushed.getByTestId('composer-send').click();
+    await until('the badge gone after the reply', async () => (await rushed.getByTestId('sla-badge').count()) === 0 && (await item.count()) === 0);
+    await wrapUp(rushed);
+  });
+
   if (errors.length) fail(`errors in the pages:\n${errors.join('\n')}`);
   console.log(`email: ${passed} steps passed`);
 } catch (e) {
@@ -305,6 +350,27 @@ try {
 } finally {
   await browser.close();
   sink.stop();
+}
+
+/** Waits for the agent's next offer and accepts it: the contact's id and its conversation. */
+async function acceptNext(desk) {
+  const offer = desk.getByTestId('offer').first();
+  await offer.waitFor({ timeout: WAIT });
+  const contact = await offer.getAttribute('data-contact');
+  await offer.getByTestId('offer-accept').click();
+  return [contact, desk.locator(`[data-testid=conversation][data-contact="${contact}"]`)];
+}
+
+/** Wraps the conversation `conv` up as resolved; it leaves the screen. */
+async function wrapUp(conv) {
+  await conv.getByTestId('wrapup-open').click();
+  const d = conv.getByTestId('wrapup-disposition');
+  if ((await d.evaluate((el) => el.tagName)) === 'SELECT') {
+    const values = await d.locator('option').evaluateAll((os) => os.map((o) => o.value).filter(Boolean));
+    await d.selectOption(values.find((v) => /resolv/i.test(v)) || values[0]);
+  } else await d.fill('resolved');
+  await conv.getByTestId('wrapup-submit').click();
+  await conv.waitFor({ state: 'detached', timeout: WAIT });
 }
 
 async function shoot(page, name) {

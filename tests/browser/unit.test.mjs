@@ -19,6 +19,7 @@ const { listOf, SeenIds } = await load('api.js');
 const { deliveryMark, deliveryOf } = await load('desktop/delivery.js');
 const email = await load('desktop/email.js');
 const { isVoicemail } = await load('desktop/recording.js');
+const { slaText, slaState, slaMoved } = await load('desktop/sla.js');
 
 const ev = (id, kind, contact, agent, payload = {}) => ({ id, kind, contact, agent, at: 1000 + id, payload });
 
@@ -151,6 +152,8 @@ test('timeline: grouped by contact, newest first, in words', () => {
   assert.equal(describe(events[1], names), 'Note by Dave: VIP');
   assert.equal(describe(events[2], names), 'Robin: hi');
   assert.equal(describe({ kind: 'offer_accepted', agent: 2, payload: { agent: 2, waited: 3.4 } }, names), 'Answered by you after 3 s');
+  assert.equal(describe({ kind: 'sla_policy_applied', payload: { policy: 4, sla_policy: { name: 'VIP' } } }, names), 'SLA policy VIP applied');
+  assert.equal(describe({ kind: 'sla_breached', payload: { timer: 'resolution' } }, names), 'Resolution target breached');
   assert.equal(describe({ kind: 'conversation_opened', payload: { channel: 'email', endpoint: 2 } }, names), 'Email opened');
   assert.equal(describe({ kind: 'contact_held', payload: { by: 'desktop', channel: 'voice' } }, names), 'Put on hold');
   assert.equal(describe({ kind: 'contact_resumed', payload: { by: 'phone', channel: 'voice' } }, names), 'Taken off hold on the phone');
@@ -310,4 +313,26 @@ test('email: the sender check is a badge saying who checked and what they found'
   assert.deepEqual([bad.text, bad.cls], ['Sender check failed', 'failed']);
   assert.match(bad.title, /may be forged/);
   assert.match(email.senderBadge({ verdict: 'unknown', results: {} }).title, /no trusted relay/);
+});
+
+test('sla: the badge counts down, then says breached; records are read again when a clock may move', () => {
+  const due = 1_000_000;
+  const running = { timer: 'first_response', due, state: 'running' };
+  assert.equal(slaText(running, due - 245_000), '4:05 left');
+  assert.equal(slaText(running, due - 500), '0:01 left', 'a part of a second left is a second');
+  assert.equal(slaText(running, due - (2 * 3600 + 600) * 1000), '2 h 10 min left');
+  assert.equal(slaText(running, due - (3 * 86400 + 4 * 3600) * 1000), '3 d 4 h left');
+  assert.equal(slaText(running, due), 'Breached');
+  assert.equal(slaState(running, due - 1), 'running');
+  assert.equal(slaState(running, due), 'breached', 'past due here before the server says so');
+  assert.equal(slaState({ ...running, state: 'at_risk' }, due - 1), 'at_risk');
+  assert.equal(slaText({ ...running, state: 'breached' }, due - 60_000), 'Breached');
+
+  const email = { channel: 'email', sla: null };
+  const chat = { channel: 'chat', sla: null };
+  assert.ok(slaMoved(ev(1, 'sla_warning', 10, 2), chat));
+  assert.ok(slaMoved(ev(2, 'sla_policy_applied', 10, 2), null));
+  assert.ok(slaMoved(ev(3, 'message', 10, 2), email), 'the customer’s answer may start a clock');
+  assert.ok(!slaMoved(ev(4, 'message', 10, 2), chat), 'chats have no clocks');
+  assert.ok(!slaMoved(ev(5, 'typing', 10, 2), email));
 });

@@ -26,9 +26,11 @@ fn field() -> impl Strategy<Value = Field> {
         Just(Field::Queue),
         Just(Field::Priority),
         Just(Field::Text),
+        Just(Field::Subject),
         Just(Field::Tags),
         Just(Field::Rating),
         prop_oneof![Just("tier"), Just("vip"), Just("orders")].prop_map(|n| Field::Attribute(n.into())),
+        prop_oneof![Just("vip"), Just("plan")].prop_map(|n| Field::CustomerAttribute(n.into())),
     ]
 }
 
@@ -45,23 +47,28 @@ fn facts() -> impl Strategy<Value = Facts> {
         prop::sample::select(Channel::ALL.to_vec()),
         prop::option::of(1u64..5),
         -5i32..20,
-        prop::option::of(word()),
+        (prop::option::of(word()), prop::option::of(word())),
         prop::collection::vec(word(), 0..3),
         prop::collection::btree_map(
             prop_oneof![Just("tier".to_string()), Just("vip".to_string()), Just("orders".to_string())],
             value(),
             0..3,
         ),
+        prop::collection::btree_map(prop_oneof![Just("vip".to_string()), Just("plan".to_string())], value(), 0..2),
         prop::option::of(1u8..=5),
     )
-        .prop_map(|(channel, queue, priority, text, tags, attributes, rating)| Facts {
-            channel,
-            queue: queue.map(QueueId),
-            priority,
-            text,
-            tags,
-            attributes,
-            rating,
+        .prop_map(|(channel, queue, priority, (text, subject), tags, attributes, customer_attributes, rating)| {
+            Facts {
+                channel,
+                queue: queue.map(QueueId),
+                priority,
+                text,
+                subject,
+                tags,
+                attributes,
+                customer_attributes,
+                rating,
+            }
         })
 }
 

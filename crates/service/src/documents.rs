@@ -12,6 +12,7 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 use switchboard_core::calendar::Calendar;
 use switchboard_core::ids::WorkspaceId;
+use switchboard_core::rules::Action;
 use switchboard_store::{Change, Document, Role};
 
 /// A kind of document.
@@ -32,6 +33,12 @@ pub trait DocumentBody: Serialize + DeserializeOwned + Send + 'static {
     /// The value that must be unique among documents of this kind, and the
     /// field it is in.
     fn unique(&self) -> Option<(&'static str, String)> {
+        None
+    }
+
+    /// The document an automation rule's action names, if it names one of
+    /// this kind: deleting a document a rule names is refused.
+    fn named_by(_action: &Action) -> Option<u64> {
         None
     }
 }
@@ -221,6 +228,10 @@ impl Service {
     pub async fn delete_document<T: DocumentBody>(&self, p: &Principal, id: u64) -> Result<(), ServiceError> {
         require(p, T::WRITER)?;
         self.document::<T>(p.workspace, id).await?;
+        let rules = self.workspace_rules(p.workspace).await?;
+        if let Some(r) = rules.iter().find(|r| r.rule.actions.iter().any(|a| T::named_by(a) == Some(id))) {
+            return Err(ServiceError::Conflict(format!("rule '{}' uses {} {id}", r.rule.name, T::KIND)));
+        }
         if T::ROUTING {
             let used = self
                 .store()

@@ -103,11 +103,15 @@ pub enum Kind {
     /// (`ended`, at `until`, after `seconds`). Logged by the service's
     /// ticker; see `realtime_adherence.rs`.
     AdherenceException,
+    /// An automation rule put a conversation under an SLA policy: the
+    /// payload names the `policy`, the `rule`, and holds the policy as it
+    /// was then (`sla_policy`), whose targets the conversation's clocks follow.
+    SlaPolicyApplied,
 }
 
 impl Kind {
     /// Every kind, engine's first: what a webhook may follow.
-    pub const ALL: [Kind; 44] = [
+    pub const ALL: [Kind; 45] = [
         Kind::ContactQueued,
         Kind::StepChanged,
         Kind::OfferCreated,
@@ -152,6 +156,7 @@ impl Kind {
         Kind::SlaWarning,
         Kind::CallbackAttempted,
         Kind::AdherenceException,
+        Kind::SlaPolicyApplied,
     ];
 
     pub const fn as_str(self) -> &'static str {
@@ -200,6 +205,7 @@ impl Kind {
             Kind::SlaWarning => "sla_warning",
             Kind::CallbackAttempted => "callback_attempted",
             Kind::AdherenceException => "adherence_exception",
+            Kind::SlaPolicyApplied => "sla_policy_applied",
         }
     }
 

@@ -43,6 +43,7 @@ pub mod secrets;
 pub mod settings;
 pub mod sip_accounts;
 pub mod sla;
+pub mod sla_policies;
 mod stats;
 pub mod throttle;
 pub mod today;

@@ -159,11 +159,14 @@ pub struct QueueSettings {
 /// checked as time passes, not to the millisecond), a year at most.
 pub const RESPONSE_TARGET_RANGE: RangeInclusive<f64> = 60.0..=366.0 * 86_400.0;
 
-/// A queue's response targets (SLA) with the calendar they count in.
+/// A conversation's targets (SLA) with the calendar they count in: its
+/// queue's, or those of the SLA policy applied to it.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct ResponseTargets {
     pub first: Option<Duration>,
     pub next: Option<Duration>,
+    /// From the conversation's opening to its end (policies only).
+    pub resolution: Option<Duration>,
     /// How long before a target passes the conversation is at risk.
     pub warning: Option<Duration>,
     /// `None`: counted around the clock.
@@ -206,6 +209,11 @@ fn secs(field: &'static str, v: f64) -> Result<Duration, SettingsError> {
 
 fn within(field: &'static str, v: f64, range: &RangeInclusive<f64>) -> Result<Duration, SettingsError> {
     seconds_within(v, range).map_err(|message| SettingsError { field, message })
+}
+
+/// A response target, if set, within [`RESPONSE_TARGET_RANGE`].
+pub fn response_target(field: &'static str, v: Option<f64>) -> Result<Option<Duration>, SettingsError> {
+    v.map(|v| within(field, v, &RESPONSE_TARGET_RANGE)).transpose()
 }
 
 impl QueueSettings {
@@ -281,11 +289,11 @@ impl QueueSettings {
 
     /// The queue's response targets, counted in `calendar` (its business hours).
     pub fn response_targets(&self, calendar: Option<Calendar>) -> Result<ResponseTargets, SettingsError> {
-        let target = |field, v: Option<f64>| v.map(|v| within(field, v, &RESPONSE_TARGET_RANGE)).transpose();
         Ok(ResponseTargets {
-            first: target("first_response_seconds", self.first_response_seconds)?,
-            next: target("next_response_seconds", self.next_response_seconds)?,
-            warning: target("sla_warning_seconds", self.sla_warning_seconds)?,
+            first: response_target("first_response_seconds", self.first_response_seconds)?,
+            next: response_target("next_response_seconds", self.next_response_seconds)?,
+            resolution: None,
+            warning: response_target("sla_warning_seconds", self.sla_warning_seconds)?,
             calendar,
         })
     }

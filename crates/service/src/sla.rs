@@ -13,20 +13,29 @@
 //! is the latest message) no clock runs: the next one starts at the
 //! customer's answer.
 //!
+//! A conversation an automation rule put under an SLA policy
+//! (`sla_policy_applied`, see `sla_policies.rs`) counts with the policy's
+//! targets instead, from then on, in its queue's business hours or around
+//! the clock as the policy says; a policy with a resolution target adds a
+//! resolution clock, from the conversation's opening until it ends, warned
+//! of and breached once like the others (`timer: "resolution"`).
+//!
 //! Only conversations on those channels have clocks: a conversation opened
 //! on a real-time channel (chat, voice) is set aside at its
 //! `conversation_opened`, and its messages are not kept.
 //!
-//! The clocks know only what is committed (messages, breaches, ends),
-//! folded in whatever order it is published — each fact is a maximum, a
-//! set or a removal, so the order does not matter — and read back from the
-//! log the first time a workspace is checked after a start: a restart
-//! neither loses a breach nor repeats one.
+//! The clocks know only what is committed (messages, breaches, policies,
+//! ends), folded in whatever order it is published — each fact is a
+//! maximum, a set or a removal, so the order does not matter — and read
+//! back from the log the first time a workspace is checked after a start:
+//! a restart neither loses a breach nor repeats one.
 
+use crate::auth::Principal;
 use crate::center::{Center, contact_event};
 use crate::conversation::Author;
 use crate::kinds::Kind;
 use crate::settings::ResponseTargets;
+use crate::sla_policies::SlaPolicy;
 use crate::{Service, ServiceError};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
@@ -45,6 +54,8 @@ pub enum Timer {
     FirstResponse,
     /// Their reply to a customer message that came after one of theirs.
     NextResponse,
+    /// The conversation's end, from its opening (SLA policies only).
+    Resolution,
 }
 
 impl Timer {
@@ -52,8 +63,18 @@ impl Timer {
         match self {
             Timer::FirstResponse => t.first,
             Timer::NextResponse => t.next,
+            Timer::Resolution => t.resolution,
         }
     }
+}
+
+/// The SLA policy applied to a conversation last: the event's id, and the
+/// policy's id and body as the event carries them.
+#[derive(Debug)]
+struct Applied {
+    event: u64,
+    policy: u64,
+    terms: SlaPolicy,
 }
 
 /// What is known of one conversation's replies.
@@ -69,10 +90,21 @@ struct Clock {
     warned: HashSet<u64>,
     /// The due time of the running clock, as last counted.
     due: Option<Due>,
+    /// The SLA policy it follows instead of its queue's targets.
+    policy: Option<Applied>,
+    /// The targets counted with under that policy: made from it and the
+    /// queue's targets (their calendar) named by the first two.
+    counted: Option<(Arc<ResponseTargets>, u64, Arc<ResponseTargets>)>,
+    /// The resolution clock's warning and breach, once logged.
+    resolution_warned: bool,
+    resolution_breached: bool,
+    /// Its due time, as last counted.
+    resolution_due: Option<Due>,
 }
 
 /// A due time and what it was counted from: the same message and the same
-/// targets (the queue's, replaced whenever the queue or its hours change).
+/// targets (the queue's, replaced whenever the queue or its hours change,
+/// or a policy's).
 #[derive(Debug)]
 struct Due {
     message: u64,
@@ -102,31 +134,139 @@ impl Clock {
         self.waiting.retain(|m, _| *m > latest);
     }
 
-    /// When the running clock's warning and the clock itself fall due
-    /// under `targets`; counted once per message and targets.
-    fn due(
-        &mut self,
-        message: u64,
-        started: Timestamp,
-        timer: Timer,
-        targets: &Arc<ResponseTargets>,
-    ) -> (Option<Timestamp>, Option<Timestamp>) {
-        if let Some(d) = &self.due
-            && d.message == message
-            && Arc::ptr_eq(&d.targets, targets)
-        {
-            return (d.warn_at, d.at);
+    fn policy_applied(&mut self, event: u64, policy: u64, terms: SlaPolicy) {
+        if self.policy.as_ref().is_none_or(|a| a.event < event) {
+            self.policy = Some(Applied { event, policy, terms });
         }
-        let after = |open: std::time::Duration| match &targets.calendar {
-            Some(calendar) => calendar.open_until(started, open),
-            None => Some(started + open),
-        };
-        let target = timer.target(targets);
-        let at = target.and_then(after);
-        let warn_at = target.zip(targets.warning).and_then(|(t, w)| after(t.saturating_sub(w)));
-        self.due = Some(Due { message, targets: targets.clone(), at, warn_at });
-        (warn_at, at)
     }
+
+    /// The targets this conversation counts with, given its queue's.
+    fn targets(&mut self, queue: &Arc<ResponseTargets>) -> Arc<ResponseTargets> {
+        let Some(applied) = &self.policy else { return queue.clone() };
+        if let Some((q, event, counted)) = &self.counted
+            && Arc::ptr_eq(q, queue)
+            && *event == applied.event
+        {
+            return counted.clone();
+        }
+        let counted = Arc::new(applied.terms.response_targets(queue.calendar.as_ref()));
+        self.counted = Some((queue.clone(), applied.event, counted.clone()));
+        counted
+    }
+}
+
+/// When a clock's warning and the clock itself fall due under `targets`;
+/// counted once per message (0 for the resolution clock) and targets, and
+/// kept in `cache`.
+fn due(
+    cache: &mut Option<Due>,
+    message: u64,
+    started: Timestamp,
+    timer: Timer,
+    targets: &Arc<ResponseTargets>,
+) -> (Option<Timestamp>, Option<Timestamp>) {
+    if let Some(d) = cache
+        && d.message == message
+        && Arc::ptr_eq(&d.targets, targets)
+    {
+        return (d.warn_at, d.at);
+    }
+    let after = |open: std::time::Duration| match &targets.calendar {
+        Some(calendar) => calendar.open_until(started, open),
+        None => Some(started + open),
+    };
+    let target = timer.target(targets);
+    let at = target.and_then(after);
+    let warn_at = target.zip(targets.warning).and_then(|(t, w)| after(t.saturating_sub(w)));
+    *cache = Some(Due { message, targets: targets.clone(), at, warn_at });
+    (warn_at, at)
+}
+
+/// One clock of a conversation as it stands: what it waits for, since
+/// when, until when, and what has been logged of it.
+struct Standing {
+    timer: Timer,
+    /// The customer message that started it; none for the resolution clock.
+    message: Option<u64>,
+    started: Timestamp,
+    warn_at: Option<Timestamp>,
+    due: Timestamp,
+    warned: bool,
+    breached: bool,
+}
+
+impl Standing {
+    /// The event due at `now`, if any: the breach, else the warning.
+    fn passing(&self, now: Timestamp) -> Option<Kind> {
+        if self.breached {
+            None
+        } else if self.due <= now {
+            Some(Kind::SlaBreached)
+        } else if !self.warned && self.warn_at.is_some_and(|w| w <= now) {
+            Some(Kind::SlaWarning)
+        } else {
+            None
+        }
+    }
+}
+
+impl Clock {
+    /// The conversation's running clocks under `targets`: the response
+    /// clock if one runs, the resolution clock if the targets have one.
+    fn standing(&mut self, targets: &Arc<ResponseTargets>, opened: Timestamp) -> Vec<Standing> {
+        let mut out = Vec::with_capacity(2);
+        if let Some((timer, message, started)) = self.running() {
+            let (warn_at, at) = due(&mut self.due, message, started, timer, targets);
+            if let Some(at) = at {
+                out.push(Standing {
+                    timer,
+                    message: Some(message),
+                    started,
+                    warn_at,
+                    due: at,
+                    warned: self.warned.contains(&message),
+                    breached: self.breached.contains(&message),
+                });
+            }
+        }
+        if targets.resolution.is_some() {
+            let (warn_at, at) = due(&mut self.resolution_due, 0, opened, Timer::Resolution, targets);
+            if let Some(at) = at {
+                out.push(Standing {
+                    timer: Timer::Resolution,
+                    message: None,
+                    started: opened,
+                    warn_at,
+                    due: at,
+                    warned: self.resolution_warned,
+                    breached: self.resolution_breached,
+                });
+            }
+        }
+        out
+    }
+}
+
+/// Where a conversation stands with its targets: the clock that matters
+/// most (a breached one, else the one due first), for the desktop.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct SlaStatus {
+    pub timer: Timer,
+    /// When it passes (or passed).
+    pub due: Timestamp,
+    pub state: SlaState,
+    /// The SLA policy the conversation is under, if any.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub policy: Option<u64>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SlaState {
+    Running,
+    /// Its warning time has come.
+    AtRisk,
+    Breached,
 }
 
 #[derive(Debug, Default)]
@@ -149,7 +289,10 @@ pub struct Clocks {
 
 /// Whether an event concerns the clocks.
 fn relevant(kind: Kind) -> bool {
-    matches!(kind, Kind::Message | Kind::SlaBreached | Kind::SlaWarning | Kind::ConversationOpened) || is_end(kind)
+    matches!(
+        kind,
+        Kind::Message | Kind::SlaBreached | Kind::SlaWarning | Kind::ConversationOpened | Kind::SlaPolicyApplied
+    ) || is_end(kind)
 }
 
 impl Clocks {
@@ -186,10 +329,18 @@ impl Clocks {
                 }
             }
             Kind::SlaBreached | Kind::SlaWarning => {
-                if let Some(m) = e.payload["message"].as_u64() {
-                    let clock = ws.clocks.entry(contact).or_default();
-                    let logged = if kind == Kind::SlaBreached { &mut clock.breached } else { &mut clock.warned };
-                    logged.insert(m);
+                let clock = ws.clocks.entry(contact).or_default();
+                let breach = kind == Kind::SlaBreached;
+                if e.payload["timer"] == json!(Timer::Resolution) {
+                    *(if breach { &mut clock.resolution_breached } else { &mut clock.resolution_warned }) = true;
+                } else if let Some(m) = e.payload["message"].as_u64() {
+                    (if breach { &mut clock.breached } else { &mut clock.warned }).insert(m);
+                }
+            }
+            Kind::SlaPolicyApplied => {
+                let terms = serde_json::from_value::<SlaPolicy>(e.payload["sla_policy"].clone());
+                if let (Some(policy), Ok(terms)) = (e.payload["policy"].as_u64(), terms) {
+                    ws.clocks.entry(contact).or_default().policy_applied(e.id, policy, terms);
                 }
             }
             _ => {
@@ -215,45 +366,44 @@ impl Clocks {
         let mut all = self.workspaces.lock().expect("SLA clocks lock");
         let Some(ws) = all.get_mut(&c.workspace).filter(|w| w.loaded) else { return };
         for (contact, clock) in &mut ws.clocks {
-            let Some((timer, message, started)) = clock.running().filter(|(_, m, _)| !clock.breached.contains(m))
-            else {
-                continue;
-            };
             let Some(record) = c.contacts.get(contact) else { continue };
-            let Some(targets) = record.queue.and_then(|q| c.response_targets.get(&q)) else { continue };
-            let (warn_at, due) = clock.due(message, started, timer, targets);
-            let Some(due) = due else { continue };
-            let kind = if due <= now {
-                Kind::SlaBreached
-            } else if warn_at.is_some_and(|w| w <= now) && !clock.warned.contains(&message) {
-                Kind::SlaWarning
-            } else {
-                continue;
-            };
-            let target = timer.target(targets).unwrap_or_default();
-            let mut payload = json!({
-                "timer": timer,
-                "message": message,
-                "started_at": started,
-                "due": due,
-                "target_seconds": target.as_secs_f64(),
-            });
-            if let (Kind::SlaWarning, Some(w)) = (kind, targets.warning) {
-                payload["warning_seconds"] = json!(w.as_secs_f64());
+            let Some(queue) = record.queue.and_then(|q| c.response_targets.get(&q)) else { continue };
+            let targets = clock.targets(queue);
+            let policy = clock.policy.as_ref().map(|a| a.policy);
+            for s in clock.standing(&targets, record.created_at) {
+                let Some(kind) = s.passing(now) else { continue };
+                let mut payload = json!({
+                    "timer": s.timer,
+                    "started_at": s.started,
+                    "due": s.due,
+                    "target_seconds": s.timer.target(&targets).unwrap_or_default().as_secs_f64(),
+                });
+                if let Some(m) = s.message {
+                    payload["message"] = json!(m);
+                }
+                if let Some(p) = policy {
+                    payload["policy"] = json!(p);
+                }
+                if let (Kind::SlaWarning, Some(w)) = (kind, targets.warning) {
+                    payload["warning_seconds"] = json!(w.as_secs_f64());
+                }
+                out.push(contact_event(record, now, kind, payload));
             }
-            out.push(contact_event(record, now, kind, payload));
         }
     }
 
-    /// Per queue, the open contacts of `c` whose running clock has breached
-    /// (`.0`) or been warned of without breaching yet (`.1`, at risk).
+    /// Per queue, the open contacts of `c` with a clock that has breached
+    /// (`.0`) or been warned of without any breaching (`.1`, at risk).
     pub fn passing_now(&self, c: &Center) -> HashMap<QueueId, (u64, u64)> {
         let all = self.workspaces.lock().expect("SLA clocks lock");
         let mut out: HashMap<QueueId, (u64, u64)> = HashMap::new();
         let Some(ws) = all.get(&c.workspace) else { return out };
         for (contact, clock) in &ws.clocks {
-            let Some((_, m, _)) = clock.running() else { continue };
-            let (breached, warned) = (clock.breached.contains(&m), clock.warned.contains(&m));
+            let (mut breached, mut warned) = (clock.resolution_breached, clock.resolution_warned);
+            if let Some((_, m, _)) = clock.running() {
+                breached |= clock.breached.contains(&m);
+                warned |= clock.warned.contains(&m);
+            }
             if let Some(q) = c.contacts.get(contact).and_then(|r| r.queue).filter(|_| breached || warned) {
                 let n = out.entry(q).or_default();
                 if breached {
@@ -264,6 +414,44 @@ impl Clocks {
             }
         }
         out
+    }
+
+    /// Where each of `contacts` of `c` stands with its targets at `now`,
+    /// for those with a clock running.
+    pub fn status(&self, c: &Center, contacts: &[ContactId], now: Timestamp) -> HashMap<ContactId, SlaStatus> {
+        let mut all = self.workspaces.lock().expect("SLA clocks lock");
+        let mut out = HashMap::new();
+        let Some(ws) = all.get_mut(&c.workspace) else { return out };
+        for id in contacts {
+            let (Some(clock), Some(record)) = (ws.clocks.get_mut(id), c.contacts.get(id)) else { continue };
+            let Some(queue) = record.queue.and_then(|q| c.response_targets.get(&q)) else { continue };
+            let targets = clock.targets(queue);
+            let policy = clock.policy.as_ref().map(|a| a.policy);
+            let state = |s: &Standing| {
+                if s.breached || s.due <= now {
+                    SlaState::Breached
+                } else if s.warned || s.warn_at.is_some_and(|w| w <= now) {
+                    SlaState::AtRisk
+                } else {
+                    SlaState::Running
+                }
+            };
+            let first = clock
+                .standing(&targets, record.created_at)
+                .into_iter()
+                .map(|s| (state(&s), s))
+                .min_by_key(|(state, s)| (*state != SlaState::Breached, s.due));
+            if let Some((state, s)) = first {
+                out.insert(*id, SlaStatus { timer: s.timer, due: s.due, state, policy });
+            }
+        }
+        out
+    }
+
+    /// The SLA policy applied to a contact, if any.
+    fn policy_of(&self, ws: WorkspaceId, contact: ContactId) -> Option<u64> {
+        let all = self.workspaces.lock().expect("SLA clocks lock");
+        all.get(&ws)?.clocks.get(&contact)?.policy.as_ref().map(|a| a.policy)
     }
 }
 
@@ -278,7 +466,7 @@ fn is_end(kind: Kind) -> bool {
 impl Service {
     /// Whether conversations on `channel` have response clocks: its
     /// registered channel answers later.
-    fn has_response_clocks(&self, channel: Channel) -> bool {
+    pub(crate) fn has_response_clocks(&self, channel: Channel) -> bool {
         self.channels().get(channel).is_some_and(|a| !a.capabilities().realtime)
     }
 
@@ -316,6 +504,24 @@ impl Service {
     /// breached, and those at risk (warned, not breached).
     pub(crate) fn passing_now(&self, c: &Center) -> HashMap<QueueId, (u64, u64)> {
         self.inner.response_clocks.passing_now(c)
+    }
+
+    /// The SLA policy applied to a contact, if any.
+    pub(crate) async fn sla_policy_of(&self, ws: WorkspaceId, contact: ContactId) -> Result<Option<u64>, ServiceError> {
+        self.load_response_clocks(ws).await?;
+        Ok(self.inner.response_clocks.policy_of(ws, contact))
+    }
+
+    /// Where each of the caller's `contacts` stands with its targets now
+    /// (those with a clock running): what the desktop counts down.
+    pub async fn sla_status(
+        &self,
+        p: &Principal,
+        contacts: &[ContactId],
+    ) -> Result<HashMap<ContactId, SlaStatus>, ServiceError> {
+        self.load_response_clocks(p.workspace).await?;
+        let now = self.now();
+        self.inspect(p.workspace, |c| self.inner.response_clocks.status(c, contacts, now)).await
     }
 }
 

@@ -20,11 +20,12 @@ pub struct QueueStats {
     pub agents: BTreeMap<AgentState, u32>,
     /// The queue's service-level threshold.
     pub sl_seconds: f64,
-    /// Open contacts whose first- or next-response target has passed
-    /// without an agent's reply.
+    /// Open contacts whose running first- or next-response target has
+    /// passed without an agent's reply, or whose SLA policy's resolution
+    /// target has passed.
     pub sla_breached_now: u64,
-    /// Open contacts at risk: warned that a target is about to pass
-    /// (`sla_warning`), not yet breached, no agent's reply since.
+    /// Open contacts at risk: warned that a running target is about to pass
+    /// (`sla_warning`), none breached.
     pub sla_at_risk_now: u64,
     /// Since midnight UTC, from the event log.
     #[serde(flatten)]

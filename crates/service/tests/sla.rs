@@ -6,18 +6,20 @@
 //! warning comes once before it, when the queue asks for one.
 
 // The service is opened on a clock of the test's, not the support's.
+#[path = "support/clocked.rs"]
+mod clocked;
 #[path = "support/sms.rs"]
 mod sms;
 #[allow(dead_code)]
 mod support;
 
+use clocked::{at, logged, open};
 use serde_json::json;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::time::Duration;
 use switchboard_core::ids::ContactId;
 use switchboard_core::rules::Rule;
-use switchboard_core::time::Timestamp;
 use switchboard_service::auth::Principal;
 use switchboard_service::conversation::Thread;
 use switchboard_service::kinds::Kind;
@@ -25,22 +27,6 @@ use switchboard_service::{Service, ServiceError};
 use switchboard_store::LoggedEvent;
 
 const PHONE: &str = "+15550104242";
-
-fn at(rfc3339: &str) -> i64 {
-    chrono::DateTime::parse_from_rfc3339(rfc3339).unwrap().timestamp_millis()
-}
-
-/// A service on `url` whose clock is `clock`, with the SMS channel.
-async fn open(url: &str, clock: &Arc<AtomicI64>) -> Service {
-    let read = clock.clone();
-    let service = Service::open(url, Arc::new(move || Timestamp(read.load(Ordering::SeqCst))), 12).await.unwrap();
-    service.channels().register(Arc::new(sms::TestSms::default()));
-    service
-}
-
-async fn logged(service: &Service, p: &Principal, contact: ContactId, kind: Kind) -> Vec<LoggedEvent> {
-    service.store().contact_events(p.workspace, contact, Some(kind.as_str())).await.unwrap()
-}
 
 async fn breaches(service: &Service, p: &Principal, contact: ContactId) -> Vec<LoggedEvent> {
     logged(service, p, contact, Kind::SlaBreached).await

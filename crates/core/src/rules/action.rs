@@ -29,6 +29,9 @@ pub enum Action {
     Webhook { webhook: u64 },
     /// Tells the workspace's supervisors, on their live event stream.
     NotifySupervisors { message: String },
+    /// Puts the conversation under this SLA policy: its response (and
+    /// resolution) clocks follow the policy's targets from then on.
+    ApplySlaPolicy { policy: u64 },
 }
 
 impl Action {
@@ -41,6 +44,7 @@ impl Action {
             Action::Reply { .. } => "reply",
             Action::Webhook { .. } => "webhook",
             Action::NotifySupervisors { .. } => "notify_supervisors",
+            Action::ApplySlaPolicy { .. } => "apply_sla_policy",
         }
     }
 
@@ -63,7 +67,10 @@ impl Action {
             Action::AddTag { tag } => line("tag", tag, MAX_TAG),
             Action::Reply { canned } => line("canned", canned, MAX_TAG),
             Action::NotifySupervisors { message } => line("message", message, MAX_MESSAGE),
-            Action::SetPriority { .. } | Action::Transfer { .. } | Action::Webhook { .. } => Ok(()),
+            Action::SetPriority { .. }
+            | Action::Transfer { .. }
+            | Action::Webhook { .. }
+            | Action::ApplySlaPolicy { .. } => Ok(()),
         }
     }
 }

@@ -30,12 +30,16 @@ pub enum Field {
     /// The customer's message (`message_received`), the first message of a
     /// new conversation, or the rating's comment.
     Text,
+    /// That message's subject, on channels whose messages have one (email).
+    Subject,
     /// The customer's tags.
     Tags,
     /// The customer's rating, 1 to 5 (`csat_received` only).
     Rating,
     /// One of the contact's attributes: `attribute.tier`.
     Attribute(String),
+    /// One of the customer's attributes: `customer.vip`.
+    CustomerAttribute(String),
 }
 
 impl Field {
@@ -45,13 +49,16 @@ impl Field {
             "queue" => Field::Queue,
             "priority" => Field::Priority,
             "text" => Field::Text,
+            "subject" => Field::Subject,
             "tags" => Field::Tags,
             "rating" => Field::Rating,
-            other => match other.strip_prefix("attribute.") {
-                Some(name) => Field::Attribute(attribute_name(name)?),
-                None => {
+            other => match (other.strip_prefix("attribute."), other.strip_prefix("customer.")) {
+                (Some(name), _) => Field::Attribute(attribute_name(name)?),
+                (_, Some(name)) => Field::CustomerAttribute(attribute_name(name)?),
+                _ => {
                     return Err(format!(
-                        "'{}' is not a field; use channel, queue, priority, text, tags, rating or attribute.<name>",
+                        "'{}' is not a field; use channel, queue, priority, text, subject, tags, rating, \
+                         attribute.<name> or customer.<name>",
                         other.escape_debug()
                     ));
                 }
@@ -65,9 +72,11 @@ impl Field {
             Field::Queue => "queue".into(),
             Field::Priority => "priority".into(),
             Field::Text => "text".into(),
+            Field::Subject => "subject".into(),
             Field::Tags => "tags".into(),
             Field::Rating => "rating".into(),
             Field::Attribute(n) => format!("attribute.{n}"),
+            Field::CustomerAttribute(n) => format!("customer.{n}"),
         }
     }
 
@@ -79,9 +88,11 @@ impl Field {
             Field::Queue => matches!(op, Equals | NotEquals | In | NotIn | Present | Absent),
             Field::Priority => matches!(op, Equals | NotEquals | GreaterThan | LessThan | In | NotIn),
             Field::Rating => matches!(op, Equals | NotEquals | GreaterThan | LessThan | In | NotIn | Present | Absent),
-            Field::Text => matches!(op, Equals | NotEquals | Contains | NotContains | StartsWith | Present | Absent),
+            Field::Text | Field::Subject => {
+                matches!(op, Equals | NotEquals | Contains | NotContains | StartsWith | Present | Absent)
+            }
             Field::Tags => matches!(op, Contains | NotContains | Present | Absent),
-            Field::Attribute(_) => true,
+            Field::Attribute(_) | Field::CustomerAttribute(_) => true,
         }
     }
 
@@ -92,9 +103,11 @@ impl Field {
             Field::Queue => f.queue.map_or(Value::Null, |q| Value::Num(q.0 as f64)),
             Field::Priority => Value::Num(f64::from(f.priority)),
             Field::Text => f.text.clone().map_or(Value::Null, Value::Str),
+            Field::Subject => f.subject.clone().map_or(Value::Null, Value::Str),
             Field::Tags => Value::List(f.tags.iter().map(|t| Value::Str(t.clone())).collect()),
             Field::Rating => f.rating.map_or(Value::Null, |r| Value::Num(f64::from(r))),
             Field::Attribute(n) => f.attributes.get(n).cloned().unwrap_or(Value::Null),
+            Field::CustomerAttribute(n) => f.customer_attributes.get(n).cloned().unwrap_or(Value::Null),
         }
     }
 }
@@ -216,7 +229,8 @@ impl Condition {
             Op::Contains | Op::NotContains | Op::StartsWith => match v {
                 Value::Str(s) if !s.trim().is_empty() => check_text(s).map_err(|m| RuleError::new("value", m))?,
                 // A list attribute may hold numbers.
-                Value::Num(n) if matches!(self.field, Field::Attribute(_)) && n.is_finite() => {}
+                Value::Num(n)
+                    if matches!(self.field, Field::Attribute(_) | Field::CustomerAttribute(_)) && n.is_finite() => {}
                 _ => return Err(RuleError::new("value", "a text that is not empty")),
             },
             Op::Equals | Op::NotEquals => self.check_scalar(v).map_err(|m| RuleError::new("value", m))?,
@@ -240,13 +254,13 @@ impl Condition {
             (Field::Queue, _) => Err("a queue's id".into()),
             (Field::Priority | Field::Rating, Value::Num(n)) if n.is_finite() => Ok(()),
             (Field::Priority | Field::Rating, _) => Err("a number".into()),
-            (Field::Text, Value::Str(s)) => check_text(s),
-            (Field::Text, _) => Err("a text".into()),
+            (Field::Text | Field::Subject, Value::Str(s)) => check_text(s),
+            (Field::Text | Field::Subject, _) => Err("a text".into()),
             (Field::Tags, _) => Err("tags take contains or not_contains".into()),
-            (Field::Attribute(_), Value::Str(s)) => check_text(s),
-            (Field::Attribute(_), Value::Num(n)) if n.is_finite() => Ok(()),
-            (Field::Attribute(_), Value::Bool(_)) => Ok(()),
-            (Field::Attribute(_), _) => Err("a text, a number or true/false".into()),
+            (Field::Attribute(_) | Field::CustomerAttribute(_), Value::Str(s)) => check_text(s),
+            (Field::Attribute(_) | Field::CustomerAttribute(_), Value::Num(n)) if n.is_finite() => Ok(()),
+            (Field::Attribute(_) | Field::CustomerAttribute(_), Value::Bool(_)) => Ok(()),
+            (Field::Attribute(_) | Field::CustomerAttribute(_), _) => Err("a text, a number or true/false".into()),
         }
     }
 

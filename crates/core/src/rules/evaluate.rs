@@ -20,9 +20,13 @@ pub struct Facts {
     pub queue: Option<QueueId>,
     pub priority: i32,
     pub text: Option<String>,
+    /// The subject of the message `text` is from, where it has one (email).
+    pub subject: Option<String>,
     /// The customer's tags.
     pub tags: Vec<String>,
     pub attributes: BTreeMap<String, Value>,
+    /// The customer's attributes.
+    pub customer_attributes: BTreeMap<String, Value>,
     pub rating: Option<u8>,
 }
 
@@ -33,8 +37,10 @@ impl Facts {
             queue: None,
             priority: 0,
             text: None,
+            subject: None,
             tags: Vec::new(),
             attributes: BTreeMap::new(),
+            customer_attributes: BTreeMap::new(),
             rating: None,
         }
     }
@@ -52,7 +58,10 @@ impl Facts {
                 }
             }
             Action::Transfer { queue } => self.queue = Some(*queue),
-            Action::Reply { .. } | Action::Webhook { .. } | Action::NotifySupervisors { .. } => {}
+            Action::Reply { .. }
+            | Action::Webhook { .. }
+            | Action::NotifySupervisors { .. }
+            | Action::ApplySlaPolicy { .. } => {}
         }
     }
 }

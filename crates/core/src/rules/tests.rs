@@ -15,6 +15,8 @@ fn facts() -> Facts {
     f.tags = vec!["late payer".into()];
     f.attributes.insert("tier".into(), Value::Str("Gold".into()));
     f.attributes.insert("orders".into(), Value::Num(12.0));
+    f.subject = Some("Order 1042: wrong size".into());
+    f.customer_attributes.insert("vip".into(), Value::Bool(true));
     f
 }
 
@@ -33,6 +35,9 @@ fn conditions_read_every_field() {
     assert!(holds("tags", "contains", json!("Late Payer")));
     assert!(holds("attribute.tier", "equals", json!("gold")));
     assert!(holds("attribute.orders", "greater_than", json!(10)));
+    assert!(holds("subject", "contains", json!("wrong SIZE")));
+    assert!(holds("customer.vip", "equals", json!(true)));
+    assert!(!holds("customer.tier", "equals", json!("Gold")), "the contact's attributes are not the customer's");
     assert!(!holds("attribute.orders", "less_than", json!(10)));
     assert!(holds("attribute.missing", "absent", json!(null)));
     assert!(holds("attribute.missing", "not_equals", json!("x")), "absent equals nothing");

@@ -13,6 +13,7 @@ import { chatTab } from './admin/chat.js';
 import { endpointsTab } from './admin/endpoints.js';
 import { workspaceTab } from './admin/workspace.js';
 import { rulesTab } from './admin/rules.js';
+import { slaTab } from './admin/sla.js';
 
 const TABS = [
   ['queues', 'Queues', queuesTab],
@@ -21,6 +22,7 @@ const TABS = [
   ['agents', 'Agents', agentsTab],
   ['users', 'Users', usersTab],
   ['hours', 'Business hours', hoursTab],
+  ['sla', 'SLA policies', slaTab],
   ['dispositions', 'Dispositions', () => simpleResource({
     title: 'Disposition codes',
     noun: 'disposition',

@@ -13,6 +13,7 @@ import { OfferStrip } from './desktop/offers.js';
 import { transferDialog } from './desktop/wrapup.js';
 import { helpDialog, installShortcuts } from './desktop/keys.js';
 import { ScheduleList } from './desktop/schedule.js';
+import { slaBadge, slaMoved, startSlaCountdown } from './desktop/sla.js';
 
 const AWAY_REASONS = ['Break', 'Lunch', 'Meeting', 'Training'];
 const RECONCILE_EVERY = 15000;
@@ -224,7 +225,7 @@ function drawList() {
         'button',
         { type: 'button', 'aria-current': String(c.id === current), dataset: { testid: 'conv-item', contact: String(c.id) }, title: i < 9 ? `Alt+${i + 1}` : null },
         h('div', { class: 'name' }, h('span', null, rec && rec.customer ? customerName(rec.customer) : `Contact #${c.id}`), c.unread ? h('span', { class: 'unread', 'aria-label': `${c.unread} unread` }, String(c.unread)) : null),
-        h('div', { class: 'meta' }, rec ? h('span', { class: 'badge channel' }, rec.channel) : null, h('span', { class: `badge ${c.item.state}` }, label(c.item.state === 'done' ? 'wrap_up' : c.item.state)), c.typing.textContent ? h('em', null, 'typing…') : null),
+        h('div', { class: 'meta' }, rec ? h('span', { class: 'badge channel' }, rec.channel) : null, h('span', { class: `badge ${c.item.state}` }, label(c.item.state === 'done' ? 'wrap_up' : c.item.state)), slaBadge(rec?.sla), c.typing.textContent ? h('em', null, 'typing…') : null),
       );
       b.addEventListener('click', () => select(c.id));
       return h('li', null, b);
@@ -386,6 +387,11 @@ function onEvent(ev) {
     flush();
   }
   const conv = convs.get(ev.contact);
+  // A reply, the customer's answer, a warning or a breach moves the SLA badge: read the record again.
+  if (conv && slaMoved(ev, conv.record)) {
+    work.touched.add(ev.contact);
+    flush();
+  }
   if (conv && ['message', 'typing', 'read', 'delivery', 'contact_held', 'contact_resumed', 'contact_muted', 'contact_unmuted', 'recording', 'recording_paused', 'recording_resumed'].includes(ev.kind)) {
     conv.onEvent(ev);
     if (ev.kind === 'typing') drawList();
@@ -417,6 +423,7 @@ new EventStream({
 }).start();
 
 setInterval(poll, RECONCILE_EVERY);
+startSlaCountdown();
 window.addEventListener('focus', () => convs.get(current)?.markRead());
 document.addEventListener('visibilitychange', () => convs.get(current)?.markRead());
 

@@ -3,6 +3,7 @@
 use super::edge::{Client, session_cookie};
 use super::extract::{Admin, Needs, Path, Query, Supervisor};
 use super::{ApiError, AppState, Auth, Body};
+use crate::auth::Principal;
 use crate::service::settings::QueueSettings;
 use crate::service::{AgentSpec, NewContact, NewUser, ServiceError};
 use axum::Json;
@@ -16,7 +17,7 @@ use switchboard_core::channel::Channel;
 use switchboard_core::events::TransferTarget;
 use switchboard_core::ids::{AgentId, ContactId, CustomerId, PolicyId, QueueId, UserId};
 use switchboard_core::policy::StepSpec;
-use switchboard_store::{ContactFilter, ContactState};
+use switchboard_store::{ContactFilter, ContactRecord, ContactState};
 
 type Result<T> = std::result::Result<T, ApiError>;
 
@@ -213,7 +214,24 @@ pub async fn create_contact(
 }
 
 pub async fn contact(State(s): State<AppState>, Auth(p): Auth, Path(id): Path<u64>) -> Result<Json<Value>> {
-    Ok(Json(json!(s.contact(&p, ContactId(id)).await?)))
+    let record = s.contact(&p, ContactId(id)).await?;
+    Ok(Json(with_sla(&s, &p, vec![record]).await?.remove(0)))
+}
+
+/// Contacts as the API shows them: each record with `sla`, where it stands
+/// with its response or resolution targets (null when no clock runs).
+async fn with_sla(s: &AppState, p: &Principal, records: Vec<ContactRecord>) -> Result<Vec<Value>> {
+    let ids: Vec<ContactId> = records.iter().map(|r| r.id).collect();
+    let mut status = s.sla_status(p, &ids).await?;
+    Ok(records
+        .into_iter()
+        .map(|r| {
+            let sla = status.remove(&r.id);
+            let mut v = json!(r);
+            v["sla"] = json!(sla);
+            v
+        })
+        .collect())
 }
 
 #[derive(Deserialize)]
@@ -239,7 +257,7 @@ pub async fn contacts(State(s): State<AppState>, Auth(p): Auth, Query(q): Query<
     let limit = q.limit.unwrap_or(50);
     let page = s.contacts(&p, filter, q.after.map(ContactId), limit).await?;
     let next = (page.len() as u32 >= limit.clamp(1, 500)).then(|| page.last().map(|c| c.id.0)).flatten();
-    Ok(Json(json!({ "contacts": page, "next_after": next })))
+    Ok(Json(json!({ "contacts": with_sla(&s, &p, page).await?, "next_after": next })))
 }
 
 pub async fn accept(State(s): State<AppState>, Auth(p): Auth, Path(id): Path<u64>) -> Result<StatusCode> {

@@ -34,6 +34,7 @@ use crate::service::Service;
 use crate::service::documents::{BusinessHours, CannedResponse, Disposition, DocumentBody, KbCategory};
 use crate::service::planning::roster::WorkRules;
 use crate::service::planning::{PlanningAdjustment, ShiftTemplate};
+use crate::service::sla_policies::SlaPolicy;
 use axum::Router;
 use axum::extract::{DefaultBodyLimit, FromRequest, FromRequestParts, Request};
 use axum::http::request::Parts;
@@ -143,6 +144,7 @@ pub fn router(service: AppState, assets: Arc<crate::web::Assets>) -> Router {
     let api = document_routes::<Disposition>(api, "/dispositions");
     let api = document_routes::<CannedResponse>(api, "/canned-responses");
     let api = document_routes::<BusinessHours>(api, "/business-hours");
+    let api = document_routes::<SlaPolicy>(api, "/sla-policies");
     let api = document_routes::<PlanningAdjustment>(api, "/planning/adjustments");
     let api = document_routes::<ShiftTemplate>(api, "/planning/shifts");
     let api = document_routes::<WorkRules>(api, "/planning/work-rules");

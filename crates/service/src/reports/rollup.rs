@@ -57,7 +57,7 @@ pub struct Cell {
     pub wrap_ms: u64,
     /// Ratings: `ratings[s]` answers scored `s`.
     pub ratings: [u64; 6],
-    /// Response targets breached (`sla_breached`).
+    /// Response and resolution targets breached (`sla_breached`).
     pub sla_breaches: u64,
 }
 

@@ -1,6 +1,6 @@
 //! What rules know of a contact when they run (or are tried on a past
-//! one): the contact, its customer's tags, the text and rating of the
-//! event.
+//! one): the contact, its customer's tags and attributes, the text (and
+//! subject) and rating of the event.
 
 use crate::auth::Principal;
 use crate::conversation::{Author, MessageBody};
@@ -9,7 +9,7 @@ use crate::{Service, ServiceError, require};
 use serde::{Deserialize, Serialize};
 use switchboard_core::ids::{ContactId, WorkspaceId};
 use switchboard_core::rules::{Action, Condition, Facts, Rule, Trigger, explain};
-use switchboard_store::{ContactRecord, LoggedEvent, Role};
+use switchboard_store::{ContactRecord, CustomerRecord, LoggedEvent, Role};
 
 /// The facts of a contact and the record they came from.
 pub(super) struct Known {
@@ -17,24 +17,45 @@ pub(super) struct Known {
     pub facts: Facts,
 }
 
-/// The facts of `record` with its customer's `tags`, and `text` and
-/// `rating` as the event gives them.
-pub(super) fn facts_of(record: &ContactRecord, tags: Vec<String>, text: Option<String>, rating: Option<u8>) -> Facts {
+/// What a customer's message said: its text and, on email, its subject.
+#[derive(Default)]
+pub(super) struct Said {
+    pub text: Option<String>,
+    pub subject: Option<String>,
+}
+
+impl Said {
+    /// A text without a subject (a rating's comment).
+    pub fn text(text: Option<String>) -> Said {
+        Said { text, subject: None }
+    }
+}
+
+/// The facts of `record` with its customer's tags and attributes, and
+/// what was `said` and the `rating` as the event gives them.
+pub(super) fn facts_of(
+    record: &ContactRecord,
+    customer: Option<&CustomerRecord>,
+    said: Said,
+    rating: Option<u8>,
+) -> Facts {
     Facts {
         channel: record.channel,
         queue: record.queue,
         priority: record.priority,
-        text,
-        tags,
+        text: said.text,
+        subject: said.subject,
+        tags: customer.map(|c| c.tags.clone()).unwrap_or_default(),
         attributes: record.attributes.to_map(),
+        customer_attributes: customer.map(|c| c.attributes.clone()).unwrap_or_default(),
         rating,
     }
 }
 
-/// A customer's message's text, if `e` is one.
-pub(super) fn customer_text(e: &LoggedEvent) -> Option<String> {
+/// What a customer's message said, if `e` is one.
+pub(super) fn customer_said(e: &LoggedEvent) -> Option<Said> {
     let body: MessageBody = serde_json::from_value(e.payload.clone()).ok()?;
-    (body.from == Author::Customer).then_some(body.text)
+    (body.from == Author::Customer).then_some(Said { text: Some(body.text), subject: body.addressing.subject })
 }
 
 /// A rating event's score and comment.
@@ -89,25 +110,25 @@ impl Service {
         let record =
             self.store().contact(ws, id).await?.ok_or_else(|| ServiceError::NotFound(format!("contact {}", id.0)))?;
         let events = self.store().contact_events(ws, id, None).await?;
-        let mut texts = events.iter().filter(|e| e.kind == Kind::Message).filter_map(customer_text);
+        let mut said = events.iter().filter(|e| e.kind == Kind::Message).filter_map(customer_said);
         let (rating, comment) = events.iter().find(|e| e.kind == Kind::Csat).map(rating_of).unwrap_or_default();
-        let text = match trigger {
-            Trigger::ContactCreated => texts.next(),
-            Trigger::CsatReceived => comment,
+        let said = match trigger {
+            Trigger::ContactCreated => said.next(),
+            Trigger::CsatReceived => Some(Said::text(comment)),
             Trigger::MessageReceived | Trigger::ContactEnded | Trigger::SlaBreached | Trigger::SlaWarning => {
-                texts.next_back()
+                said.next_back()
             }
         };
-        let tags = self.tags_of(&record).await?;
-        let facts = facts_of(&record, tags, text, rating);
+        let customer = self.customer_of(&record).await?;
+        let facts = facts_of(&record, customer.as_ref(), said.unwrap_or_default(), rating);
         Ok(Known { record, facts })
     }
 
-    /// The tags of the contact's customer.
-    pub(super) async fn tags_of(&self, record: &ContactRecord) -> Result<Vec<String>, ServiceError> {
+    /// The contact's customer.
+    pub(super) async fn customer_of(&self, record: &ContactRecord) -> Result<Option<CustomerRecord>, ServiceError> {
         Ok(match record.customer {
-            Some(c) => self.store().customer(record.workspace, c).await?.map(|c| c.tags).unwrap_or_default(),
-            None => Vec::new(),
+            Some(c) => self.store().customer(record.workspace, c).await?,
+            None => None,
         })
     }
 

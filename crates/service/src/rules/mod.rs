@@ -1,7 +1,7 @@
 //! Automation rules as administrators manage them (docs/RULES.md): kept as
 //! documents of kind `rule`, in the order a `rule_order` document gives,
 //! checked by core's rule language and against what they name (queues,
-//! canned responses, webhooks). What runs them is `run.rs`; the dry run of
+//! canned responses, webhooks, SLA policies). What runs them is `run.rs`; the dry run of
 //! a rule against a past contact is `facts.rs`.
 
 mod facts;
@@ -10,6 +10,7 @@ mod run;
 pub use facts::{ConditionOutcome, DryRun, DryRunAnswer};
 
 use super::documents::CannedResponse;
+use super::sla_policies::SlaPolicy;
 use super::{Ids, Service, ServiceError, audit, require};
 use crate::auth::Principal;
 use serde::{Deserialize, Serialize};
@@ -189,6 +190,7 @@ impl Service {
         let queues = self.store().queues(ws).await?;
         let canned = self.documents::<CannedResponse>(ws).await?;
         let webhooks = self.store().webhooks(ws).await?;
+        let sla_policies = self.documents::<SlaPolicy>(ws).await?;
         for (i, a) in rule.actions.iter_mut().enumerate() {
             let field = |f: &str| format!("actions[{i}].{f}");
             match a {
@@ -208,6 +210,9 @@ impl Service {
                     return Err(ServiceError::invalid(field("webhook"), format!("no webhook {webhook}")));
                 }
                 Action::AddTag { tag } => *tag = super::names::name(&field("tag"), tag)?,
+                Action::ApplySlaPolicy { policy } if !sla_policies.iter().any(|s| s.id == *policy) => {
+                    return Err(ServiceError::invalid(field("policy"), format!("no SLA policy {policy}")));
+                }
                 _ => {}
             }
         }

@@ -14,13 +14,15 @@
 //! [`MAX_DEPTH`](switchboard_core::rules::MAX_DEPTH) should that change.
 
 use super::StoredRule;
-use super::facts::{customer_text, facts_of, rating_of};
+use super::facts::{Said, customer_said, facts_of, rating_of};
 use crate::center::contact_event;
 use crate::conversation::{Author, MessageBody};
 use crate::documents::CannedResponse;
 use crate::kinds::Kind;
+use crate::sla_policies::SlaPolicy;
 use crate::{Center, Service, ServiceError};
 use serde_json::{Value, json};
+use std::cell::Cell;
 use switchboard_core::channel::Channel;
 use switchboard_core::events::TransferTarget;
 use switchboard_core::rules::{Action, Rule, Trigger, evaluate};
@@ -37,7 +39,7 @@ fn trigger_of(e: &LoggedEvent) -> Option<Trigger> {
         Kind::ContactQueued if e.payload.get("channel").and_then(Value::as_str) == Some(Channel::Api.as_str()) => {
             Trigger::ContactCreated
         }
-        Kind::Message if customer_text(e).is_some() => Trigger::MessageReceived,
+        Kind::Message if customer_said(e).is_some() => Trigger::MessageReceived,
         Kind::ContactEnded | Kind::ContactLeft | Kind::ContactCancelled => Trigger::ContactEnded,
         Kind::Csat => Trigger::CsatReceived,
         Kind::SlaBreached => Trigger::SlaBreached,
@@ -51,6 +53,11 @@ struct Firing<'a> {
     rule: &'a StoredRule,
     depth: u32,
     canned: &'a [crate::documents::Stored<CannedResponse>],
+    sla_policies: &'a [crate::documents::Stored<SlaPolicy>],
+    /// Whether the contact's channel has response clocks.
+    clocked: bool,
+    /// The SLA policy the contact is under, as the rules leave it.
+    sla_policy: &'a Cell<Option<u64>>,
     /// Whether the center holds the contact (it is still open).
     live: bool,
     now: Timestamp,
@@ -142,22 +149,34 @@ impl Service {
             return Ok(());
         }
         let depth = e.payload.get("rule_depth").and_then(Value::as_u64).unwrap_or(0) as u32;
-        let (text, rating) = match trigger {
-            Trigger::MessageReceived => (customer_text(e), None),
+        let (said, rating) = match trigger {
+            Trigger::MessageReceived => (customer_said(e).unwrap_or_default(), None),
             Trigger::CsatReceived => {
                 let (score, comment) = rating_of(e);
-                (comment, score)
+                (Said::text(comment), score)
             }
             // The first message, or the latest one that waited too long.
             Trigger::ContactCreated | Trigger::SlaBreached | Trigger::SlaWarning => {
                 let messages = self.store().contact_events(ws, id, Some(Kind::Message.as_str())).await?;
-                let mut texts = messages.iter().filter_map(customer_text);
-                (if trigger == Trigger::ContactCreated { texts.next() } else { texts.next_back() }, None)
+                let mut said = messages.iter().filter_map(customer_said);
+                let one = if trigger == Trigger::ContactCreated { said.next() } else { said.next_back() };
+                (one.unwrap_or_default(), None)
             }
-            Trigger::ContactEnded => (None, None),
+            Trigger::ContactEnded => (Said::default(), None),
         };
-        let replies = rules.iter().any(|r| r.rule.actions.iter().any(|a| matches!(a, Action::Reply { .. })));
-        let canned = if replies { self.documents::<CannedResponse>(ws).await? } else { Vec::new() };
+        let acts = |f: fn(&Action) -> bool| rules.iter().any(|r| r.rule.actions.iter().any(f));
+        let canned = if acts(|a| matches!(a, Action::Reply { .. })) {
+            self.documents::<CannedResponse>(ws).await?
+        } else {
+            Vec::new()
+        };
+        let sla_policies = if acts(|a| matches!(a, Action::ApplySlaPolicy { .. })) {
+            self.documents::<SlaPolicy>(ws).await?
+        } else {
+            Vec::new()
+        };
+        let sla_policy = Cell::new(self.sla_policy_of(ws, id).await?);
+        let clocked = self.has_response_clocks(stored.channel);
         // Tags are written with the rest, and nobody else writes the customer meanwhile.
         let _guard = self.customers_lock(ws).await;
         let customer = match stored.customer {
@@ -168,8 +187,7 @@ impl Service {
         self.apply(ws, move |c, now, changes| {
             let live = c.contacts.contains_key(&id);
             let mut record = c.contacts.get(&id).cloned().unwrap_or(stored);
-            let tags = customer.as_ref().map(|c| c.tags.clone()).unwrap_or_default();
-            let mut facts = facts_of(&record, tags, text, rating);
+            let mut facts = facts_of(&record, customer.as_ref(), said, rating);
             let list: Vec<Rule> = rules.iter().map(|r| r.rule.clone()).collect();
             let fired = evaluate(&list, trigger, &mut facts, depth);
             if fired.is_empty() {
@@ -178,7 +196,16 @@ impl Service {
             let mut customer = customer;
             let tags_before = customer.as_ref().map(|c| c.tags.len());
             for f in fired {
-                let firing = Firing { rule: &rules[f.index], depth, canned: &canned, live, now };
+                let firing = Firing {
+                    rule: &rules[f.index],
+                    depth,
+                    canned: &canned,
+                    sla_policies: &sla_policies,
+                    clocked,
+                    sla_policy: &sla_policy,
+                    live,
+                    now,
+                };
                 let mut done = Vec::with_capacity(f.actions.len());
                 let mut out = Vec::new();
                 for a in f.actions {
@@ -303,6 +330,26 @@ impl Firing<'_> {
             }
             Action::Webhook { .. } => "queued",
             Action::NotifySupervisors { .. } => "sent",
+            Action::ApplySlaPolicy { policy } => {
+                let found = self.sla_policies.iter().find(|p| p.id == *policy);
+                match found {
+                    _ if !live => "skipped: the conversation has ended",
+                    _ if !self.clocked => "skipped: the channel has no response targets",
+                    None => "skipped: the SLA policy is gone",
+                    Some(_) if self.sla_policy.get() == Some(*policy) => "already applied",
+                    Some(p) => {
+                        let payload = json!({
+                            "policy": p.id,
+                            "sla_policy": p.body,
+                            "rule": self.rule.id,
+                            "rule_depth": self.depth + 1,
+                        });
+                        out.push(contact_event(record, now, Kind::SlaPolicyApplied, payload));
+                        self.sla_policy.set(Some(p.id));
+                        "done"
+                    }
+                }
+            }
         })
     }
 }

@@ -12,8 +12,8 @@ const EVENTS = [
   ['message_received', 'Message received'],
   ['contact_ended', 'Contact ended'],
   ['csat_received', 'CSAT received'],
-  ['sla_breached', 'SLA breached (a response target passed)'],
-  ['sla_warning', 'SLA about to breach (the queue\'s warning time is left)'],
+  ['sla_breached', 'SLA breached (a target passed)'],
+  ['sla_warning', 'SLA about to breach (the warning time is left)'],
 ];
 const OPS = ['equals', 'not_equals', 'contains', 'not_contains', 'starts_with', 'greater_than', 'less_than', 'in', 'not_in', 'present', 'absent'];
 const ACTIONS = [
@@ -24,6 +24,7 @@ const ACTIONS = [
   ['reply', 'Send canned reply', 'canned'],
   ['webhook', 'Call webhook', 'webhook', 'number'],
   ['notify_supervisors', 'Notify supervisors', 'message'],
+  ['apply_sla_policy', 'Apply SLA policy', 'policy', 'number'],
 ];
 
 /** A condition's or action's value as typed: JSON when it reads as JSON (12, true, ["a","b"]), else text. */
@@ -52,7 +53,7 @@ export function verdict(run) {
 }
 
 function conditionRow(c) {
-  const fieldName = h('input', { type: 'text', value: c.field, placeholder: 'channel, text, tags, attribute.tier…', 'aria-label': 'Field' });
+  const fieldName = h('input', { type: 'text', value: c.field, placeholder: 'channel, text, subject, tags, attribute.tier, customer.vip…', 'aria-label': 'Field' });
   const op = h('select', { 'aria-label': 'Operator' }, options(OPS.map((o) => [o, o.replace('_', ' ')]), c.op));
   const value = h('input', { type: 'text', value: showValue(c.value), placeholder: 'value', 'aria-label': 'Value' });
   return { el: h('span', { class: 'row' }, fieldName, op, value), read: () => ({ field: fieldName.value.trim(), op: op.value, value: readValue(value.value) }) };

@@ -9,6 +9,7 @@ import { Composer, attachmentProblem } from './composer.js';
 import { deliveryMark, deliveryOf } from './delivery.js';
 import { EmailComposer, emailBody, emailHeading } from './email.js';
 import { RecordingPanel, isVoicemail } from './recording.js';
+import { slaBadge } from './sla.js';
 import { wrapUpForm, wrapUpTiming } from './wrapup.js';
 
 /** Channels whose messages the desktop shows and answers. */
@@ -82,6 +83,7 @@ export class Conversation {
     this.title = h('h2', { dataset: { testid: 'conv-title' } }, `Contact #${this.id}`);
     this.meta = h('span', { class: 'muted' });
     this.stateBadge = h('span', { class: 'badge' });
+    this.slaSlot = h('span', { dataset: { testid: 'conv-sla' } });
     this.transferButton = h('button', { type: 'button', dataset: { testid: 'transfer-open' }, title: 'Transfer (Alt+T)' }, 'Transfer');
     this.endButton = h('button', { type: 'button', class: 'danger', dataset: { testid: 'end-chat' }, title: 'End chat (Alt+W)' }, 'End chat');
     this.wrapButton = h('button', { type: 'button', dataset: { testid: 'wrapup-open' }, title: 'Wrap up (Alt+W)' }, 'Wrap up');
@@ -113,7 +115,7 @@ export class Conversation {
     this.el = h(
       'div',
       { style: { display: 'flex', flexDirection: 'column', minHeight: '0', flex: '1' }, dataset: { testid: 'conversation', contact: String(this.id) } },
-      h('div', { class: 'conv-head' }, this.title, this.stateBadge, this.meta, h('span', { class: 'grow' }), this.holdButton, this.muteButton, this.transferButton, this.endButton, this.wrapButton),
+      h('div', { class: 'conv-head' }, this.title, this.stateBadge, this.slaSlot, this.meta, h('span', { class: 'grow' }), this.holdButton, this.muteButton, this.transferButton, this.endButton, this.wrapButton),
       this.notice,
       this.thread,
       this.details,
@@ -136,6 +138,7 @@ export class Conversation {
     this.meta.textContent = bits.filter(Boolean).join(' · ');
     this.stateBadge.className = `badge ${state}`;
     this.stateBadge.textContent = state === 'done' ? 'Wrap-up time over' : label(state || 'loading');
+    replace(this.slaSlot, slaBadge(rec?.sla));
 
     const connected = state === 'connected';
     const chat = this.messaging;

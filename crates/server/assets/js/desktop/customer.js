@@ -53,6 +53,9 @@ export function describe(ev, names) {
     case 'callback_attempted': return `Callback ${p.attempt}/${p.of} to ${p.number}: ${CALLBACK_OUTCOME[p.outcome] || p.outcome}${p.next === 'retry' ? ', to be tried again' : p.next === 'given_up' ? ', given up' : ''}`;
     case 'contact_left': return p.reason === 'cancelled' ? 'Withdrawn' : `Customer left after ${Math.round(p.waited || 0)} s waiting`;
     case 'contact_cancelled': return 'Withdrawn';
+    case 'sla_policy_applied': return `SLA policy ${p.sla_policy?.name || `#${p.policy}`} applied`;
+    case 'sla_warning': return `${label(p.timer || 'response')} target at risk`;
+    case 'sla_breached': return `${label(p.timer || 'response')} target breached`;
     case 'customer_note': return `Note by ${typeof p.author === 'string' ? p.author : agent(p.author)}: ${p.text}`;
     case 'customer_merged': return `Merged with customer #${p.from}`;
     case 'message': {

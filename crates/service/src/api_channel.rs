@@ -9,8 +9,8 @@
 //! The endpoint is a real one, listed and edited with the others (its
 //! default queue, a flow, disabling it turns the channel off). Like the
 //! chat widget's, it is made on first use: the workspace's first API
-//! contact, once its queue is known good, so that a refused request leaves
-//! nothing behind. Should there be several, the first serves.
+//! contact, once its customer and queue are known good, so that a refused
+//! request leaves nothing behind. Should there be several, the first serves.
 
 use crate::auth::Principal;
 use crate::conversation::{Inbound, IncomingMessage, Opening, Sender, Thread, Unidentified};
@@ -87,7 +87,13 @@ impl Service {
             attributes.insert(SUBJECT_ATTRIBUTE.into(), Value::Str(names::line("subject", subject, MAX_SUBJECT)?));
         }
         let message = new.message.as_deref().map(|m| names::text("message", m, MAX_MESSAGE)).transpose()?;
-        let endpoint = self.api_endpoint(p.workspace, new.queue).await?;
+        let customer = new.customer.map_or(Unidentified::Nobody, Unidentified::Known);
+        let inbound = Inbound {
+            sender: Sender { identity: new.customer_identity, name: None },
+            message: message.map(|text| IncomingMessage { text, ..Default::default() }),
+            opening: Opening { attributes, customer, queue: new.queue, priority: new.priority, ..Default::default() },
+        };
+        let endpoint = self.api_endpoint(p.workspace, &inbound).await?;
         if !endpoint.enabled {
             return Err(ServiceError::Conflict(format!(
                 "contacts over the API are turned off: endpoint {} is disabled",
@@ -100,19 +106,14 @@ impl Service {
                 format!("name a queue: the API endpoint ({}) has no default queue", endpoint.id.0),
             ));
         }
-        let customer = new.customer.map_or(Unidentified::Nobody, Unidentified::Known);
-        let inbound = Inbound {
-            sender: Sender { identity: new.customer_identity, name: None },
-            message: message.map(|text| IncomingMessage { text, ..Default::default() }),
-            opening: Opening { attributes, customer, queue: new.queue, priority: new.priority, ..Default::default() },
-        };
         let received = self.inbound(endpoint.id, once.map_or(Thread::New, Thread::Once), inbound).await?;
         self.open_record(p.workspace, received.contact).await
     }
 
     /// The workspace's `api` endpoint, made if it has none: see the
-    /// module's note. `queue` is the request's, checked before making one.
-    async fn api_endpoint(&self, ws: WorkspaceId, queue: Option<QueueId>) -> Result<EndpointRecord, ServiceError> {
+    /// module's note. The request's customer and queue are checked before
+    /// one is made, in the order `inbound` checks them.
+    async fn api_endpoint(&self, ws: WorkspaceId, request: &Inbound) -> Result<EndpointRecord, ServiceError> {
         if let Some(known) = self.indexed_api_endpoint(ws) {
             return Ok(known);
         }
@@ -122,7 +123,8 @@ impl Service {
         if let Some(found) = stored.min_by_key(|r| r.id) {
             return Ok(found);
         }
-        let Some(queue) = queue else {
+        self.opening_customer(ws, &request.sender, request.opening.customer, None).await?;
+        let Some(queue) = request.opening.queue else {
             return Err(ServiceError::invalid("queue", "name a queue: the API endpoint has no default queue"));
         };
         if !self.inspect(ws, |c| c.queues.contains_key(&queue)).await? {

@@ -243,8 +243,9 @@ impl Service {
     /// The customer a new conversation is about (see [`Unidentified`]),
     /// with what must be committed to make them. Where one may be made
     /// (an identity, a visitor), the caller holds the workspace's customers
-    /// lock until that commit.
-    async fn opening_customer(
+    /// lock until that commit. (The api channel checks a request's customer
+    /// this way before making its endpoint.)
+    pub(crate) async fn opening_customer(
         &self,
         ws: WorkspaceId,
         sender: &Sender,

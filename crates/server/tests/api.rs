@@ -182,6 +182,76 @@ async fn bad_input(store: Store) {
     app.running.stop().await;
 }
 
+/// The `api` channel over HTTP: a retried POST with the same
+/// `Idempotency-Key` makes one contact; a body that does not parse or names
+/// no queue of the workspace is a 400 that stores nothing.
+async fn api_channel(store: Store) {
+    let (app, service) = App::start(store).await;
+    service.create_workspace("Acme", admin("admin@acme.example")).await.unwrap();
+    let token = app.login("admin@acme.example", "admin-password").await;
+    let policy =
+        app.ok("POST", "/api/v1/policies", &token, json!({ "name": "Any", "steps": [{ "expr": "true" }] })).await;
+    let queue = json!({ "name": "Cases", "channels": ["api"], "policy": policy["id"] });
+    let queue = app.ok("POST", "/api/v1/queues", &token, queue).await["id"].as_u64().unwrap();
+    let post = |key: Option<&'static str>, body: String| {
+        let mut request = app
+            .http
+            .post(format!("{}/api/v1/contacts", app.base))
+            .bearer_auth(&token)
+            .header("content-type", "application/json")
+            .body(body);
+        if let Some(key) = key {
+            request = request.header("Idempotency-Key", key);
+        }
+        async move {
+            let response = request.send().await.unwrap();
+            (response.status(), response.json::<Value>().await.unwrap())
+        }
+    };
+    let stored = async || {
+        let contacts = app.get("/api/v1/contacts", &token).await["contacts"].as_array().unwrap().len();
+        let endpoints = app.get("/api/v1/endpoints", &token).await["endpoints"].as_array().unwrap().len();
+        (contacts, endpoints)
+    };
+
+    // Refused before anything exists: not even the channel's endpoint is made.
+    let (status, v) = post(None, "{\"queue\": ".into()).await;
+    assert_eq!((status, v["error"]["code"].as_str()), (StatusCode::BAD_REQUEST, Some("invalid_json")), "{v}");
+    let unknown = json!({ "queue": queue + 100, "message": "hi", "customer_identity": { "kind": "email", "value": "a@b.example" } });
+    let (status, v) = post(Some("k-1"), unknown.to_string()).await;
+    assert_eq!((status, v["error"]["field"].as_str()), (StatusCode::BAD_REQUEST, Some("queue")), "{v}");
+    assert_eq!(stored().await, (0, 0));
+    let (status, customers) = app.call("GET", "/api/v1/customers?email=a@b.example", Some(&token), None).await;
+    assert_eq!((status, customers["customers"].clone()), (StatusCode::OK, json!([])));
+
+    // A retried request answers the first one's contact.
+    let body = json!({ "queue": queue, "subject": "Refund", "message": "Order A-1042 arrived broken",
+        "customer_identity": { "kind": "email", "value": "a@b.example" } });
+    let (status, first) = post(Some("k-1"), body.to_string()).await;
+    assert_eq!(status, StatusCode::CREATED, "{first}");
+    assert_eq!((first["channel"].as_str(), first["attributes"]["subject"].as_str()), (Some("api"), Some("Refund")));
+    let (status, retry) = post(Some("k-1"), body.to_string()).await;
+    assert_eq!((status, retry["id"].clone()), (StatusCode::CREATED, first["id"].clone()), "{retry}");
+    assert_eq!(stored().await, (1, 1), "one contact, and the api endpoint");
+    let endpoint = &app.get("/api/v1/endpoints", &token).await["endpoints"][0];
+    assert_eq!((endpoint["channel"].as_str(), endpoint["name"].as_str()), (Some("api"), Some("API")));
+    let messages = app.get(&format!("/api/v1/contacts/{}/messages", first["id"]), &token).await;
+    assert_eq!(messages["messages"][0]["text"], "Order A-1042 arrived broken", "{messages}");
+    let (status, other) = post(None, body.to_string()).await;
+    assert_eq!(status, StatusCode::CREATED);
+    assert_ne!(other["id"], first["id"], "no key, a new contact");
+
+    // Refused once it exists: nothing more stored.
+    let (status, v) = post(None, json!({ "queue": queue, "channel": "email" }).to_string()).await;
+    assert_eq!((status, v["error"]["field"].as_str()), (StatusCode::BAD_REQUEST, Some("channel")), "{v}");
+    let (status, _) = post(None, unknown.to_string()).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert_eq!(stored().await, (2, 1));
+    app.running.stop().await;
+}
+
+common::on_both!(api_channel);
+
 #[tokio::test]
 async fn contact_lifecycle_on_sqlite() {
     contact_lifecycle(Store::open(&sqlite_url()).await.unwrap()).await;

@@ -1,43 +1,19 @@
-//! Contacts over the API: created by integrators, offered, accepted, rejected, completed with a disposition, transferred and cancelled.
+//! Contacts over the API: offered, accepted, rejected, completed with a
+//! disposition, transferred and cancelled (integrators create them on the
+//! `api` channel: see `api_channel`).
 //! Each operation takes the caller's principal, checks its role, and
 //! works inside its workspace only.
 
 use super::center::contact_event;
 use super::documents::Disposition;
 use super::settings::DEFAULT_DISPOSITION_GRACE_SECONDS;
-use super::{Center, Ids, Service, ServiceError, require};
+use super::{Center, Service, ServiceError, require};
 use crate::auth::Principal;
 use crate::kinds::Kind;
-use serde::Deserialize;
 use serde_json::json;
-use std::collections::BTreeMap;
-use switchboard_core::channel::Channel;
 use switchboard_core::events::{CancelReason, TransferTarget};
-use switchboard_core::expr::Value;
-use switchboard_core::ids::{AgentId, ContactId, CustomerId, QueueId, UserId, WorkspaceId};
-use switchboard_core::time::Timestamp;
+use switchboard_core::ids::{AgentId, ContactId, UserId, WorkspaceId};
 use switchboard_store::{Change, ContactFilter, ContactRecord, ContactState, Role};
-
-#[derive(Clone, Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct NewContact {
-    pub queue: QueueId,
-    #[serde(default = "api_channel")]
-    pub channel: Channel,
-    #[serde(default)]
-    pub priority: i32,
-    #[serde(default)]
-    pub attributes: BTreeMap<String, Value>,
-    #[serde(default)]
-    pub customer: Option<CustomerId>,
-    /// Instead of `customer`: the customer with this identity, created if new.
-    #[serde(default)]
-    pub customer_identity: Option<super::IdentityValue>,
-}
-
-fn api_channel() -> Channel {
-    Channel::Api
-}
 
 /// What the agent wrote at wrap-up; what is left out keeps the contact's own.
 #[derive(Clone, Debug)]
@@ -58,39 +34,6 @@ impl Written {
 }
 
 impl Service {
-    /// A contact on the generic `api` channel (or any channel a queue
-    /// serves), routed at once.
-    pub async fn create_contact(&self, p: &Principal, new: NewContact) -> Result<ContactRecord, ServiceError> {
-        require(p, Role::Supervisor)?;
-        // Held until the commit: the new customer is written with the contact.
-        let (identified, _guard) = self.customer_for_contact(p, new.customer, new.customer_identity.clone()).await?;
-        let customer = identified.as_ref().map(|i| i.id);
-        let new_customer = identified.map(|i| i.changes).unwrap_or_default();
-        let id = ContactId(Ids::next(&self.ids().contact));
-        let create = move |c: &mut Center, now: Timestamp, changes: &mut Vec<Change>| {
-            let mut record = ContactRecord::inbound(id, c.workspace, customer, new.channel, new.attributes, now);
-            record.priority = new.priority;
-            // The conversation seam's own enqueue, as every channel's.
-            let record = c.enqueue_record(record, new.queue, now, changes)?;
-            // Only now, with routing agreed: a refused contact leaves no customer behind.
-            changes.extend(new_customer);
-            Ok(record)
-        };
-        // The answer is the contact as committed (routing may already have
-        // offered it), taken from the batch rather than read back.
-        let last_put = |record: ContactRecord, changes: &[Change]| {
-            changes
-                .iter()
-                .rev()
-                .find_map(|ch| match ch {
-                    Change::PutContact(r) if r.id == id => Some(r.clone()),
-                    _ => None,
-                })
-                .unwrap_or(record)
-        };
-        self.apply_then(p.workspace, create, last_put).await
-    }
-
     pub async fn contact(&self, p: &Principal, id: ContactId) -> Result<ContactRecord, ServiceError> {
         let record = self
             .store()

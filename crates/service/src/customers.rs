@@ -618,20 +618,19 @@ impl Service {
     /// The owner of `identity` (its survivor if merged), or a new customer
     /// with it, named `name` or after the identity, as changes to commit
     /// with the caller's own: the contact the customer arrives with and the
-    /// customer are one commit. The guard serialises customer writes until
-    /// the caller has committed (see the module's note).
+    /// customer are one commit. The caller holds the workspace's customers
+    /// lock until it has committed (see the module's note).
     pub(crate) async fn identified_customer(
         &self,
         ws: WorkspaceId,
         identity: IdentityValue,
         name: Option<&str>,
-    ) -> Result<(Identified, OwnedMutexGuard<()>), ServiceError> {
+    ) -> Result<Identified, ServiceError> {
         let value = normalize_identity(identity.kind, &identity.value, "customer_identity.value")?;
-        let guard = self.customers_lock(ws).await;
         if let Some(owner) = self.store().customer_by_identity(ws, identity.kind, &value).await? {
             let survivor = self.surviving_customer(ws, owner.id).await?;
             let id = survivor.map_or(owner.id, |s| s.id);
-            return Ok((Identified { id, changes: Vec::new() }, guard));
+            return Ok(Identified { id, changes: Vec::new() });
         }
         let customer = CustomerRecord {
             id: CustomerId(Ids::next(&self.ids().customer)),
@@ -647,35 +646,7 @@ impl Service {
             Change::PutCustomer(customer),
             Change::PutIdentity(Identity { workspace: ws, customer: id, kind: identity.kind, value }),
         ];
-        Ok((Identified { id, changes }, guard))
-    }
-
-    /// The customer a new contact belongs to: the one named (its survivor if
-    /// merged), or the owner of the identity given, created if there is none
-    /// (with the contact, in the same commit: hold the guard until then).
-    pub(super) async fn customer_for_contact(
-        &self,
-        p: &Principal,
-        customer: Option<CustomerId>,
-        identity: Option<IdentityValue>,
-    ) -> Result<(Option<Identified>, Option<OwnedMutexGuard<()>>), ServiceError> {
-        match (customer, identity) {
-            (None, None) => Ok((None, None)),
-            (Some(_), Some(_)) => {
-                Err(ServiceError::invalid("customer_identity", "give at most one of customer and customer_identity"))
-            }
-            (Some(id), None) => {
-                let customer = self
-                    .surviving_customer(p.workspace, id)
-                    .await?
-                    .ok_or_else(|| ServiceError::invalid("customer", format!("no customer {}", id.0)))?;
-                Ok((Some(Identified { id: customer.id, changes: Vec::new() }), None))
-            }
-            (None, Some(identity)) => {
-                let (found, guard) = self.identified_customer(p.workspace, identity, None).await?;
-                Ok((Some(found), Some(guard)))
-            }
-        }
+        Ok(Identified { id, changes })
     }
 }
 

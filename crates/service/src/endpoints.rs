@@ -548,6 +548,25 @@ impl Service {
         Ok(())
     }
 
+    /// Makes an endpoint a channel needs and no admin set up yet (the
+    /// workspace's `api` endpoint, on its first contact over the API):
+    /// enabled, with neither queue nor flow, committed with its event and
+    /// an audit entry saying `why`.
+    pub(crate) async fn make_endpoint(
+        &self,
+        ws: WorkspaceId,
+        channel: Channel,
+        name: &str,
+        why: &str,
+    ) -> Result<EndpointRecord, ServiceError> {
+        let mut record = self.blank_endpoint(EndpointId(Ids::next(&self.ids().endpoint)), ws, channel, None);
+        record.name = name.to_string();
+        let target = format!("endpoint/{}", record.id.0);
+        let audit = audit::by_server(ws, record.updated_at, "create_endpoint", target, json!({ "why": why }));
+        self.commit_with_endpoint(record.clone(), vec![event(&record, ENDPOINT_CREATED), audit]).await?;
+        Ok(record)
+    }
+
     // ----- for channels ---------------------------------------------------
 
     /// The endpoint `id` names, in whichever workspace: what a provider's

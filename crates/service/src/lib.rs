@@ -13,6 +13,7 @@
 
 mod access;
 mod agents;
+mod api_channel;
 pub mod audit;
 pub mod auth;
 mod center;
@@ -57,8 +58,8 @@ pub mod workspace;
 
 pub use access::*;
 pub use agents::*;
+pub use api_channel::*;
 pub use center::Center;
-pub use contacts::*;
 pub use customers::*;
 pub use stats::*;
 /// The kinds of customer identity, which a channel names its senders by.

@@ -96,12 +96,10 @@ async fn an_api_contact_is_one_commit(url: String) {
     let service = support::service(&url).await;
     let (p, queue) = support::workspace(&service, &["api"]).await;
     let new = |queue| NewContact {
-        queue,
-        channel: Channel::Api,
-        priority: 0,
-        attributes: Default::default(),
-        customer: None,
+        queue: Some(queue),
+        channel: Some(Channel::Api),
         customer_identity: Some(IdentityValue { kind: IdentityKind::Email, value: "ada@example.com".into() }),
+        ..Default::default()
     };
     // An invalid queue leaves nothing behind: not even the new customer.
     let refused = service.create_contact(&p, new(switchboard_core::ids::QueueId(queue.0 + 100))).await;

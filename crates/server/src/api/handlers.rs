@@ -8,7 +8,7 @@ use crate::service::settings::QueueSettings;
 use crate::service::{AgentSpec, NewContact, NewUser, ServiceError};
 use axum::Json;
 use axum::extract::State;
-use axum::http::{StatusCode, header};
+use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -205,13 +205,23 @@ pub async fn agent_state(
     Ok(StatusCode::NO_CONTENT)
 }
 
+/// A contact on the `api` channel. A retried request with the same
+/// `Idempotency-Key` answers the contact the first one made.
 pub async fn create_contact(
     State(s): State<AppState>,
     Needs(p, ..): Needs<Supervisor>,
-    Body(b): Body<NewContact>,
+    headers: HeaderMap,
+    Body(mut b): Body<NewContact>,
 ) -> Result<(StatusCode, Json<Value>)> {
+    if let Some(key) = headers.get(IDEMPOTENCY_KEY) {
+        let key = key.to_str().map_err(|_| ServiceError::invalid("idempotency_key", "must be visible ASCII"))?;
+        b.idempotency_key = Some(key.to_string());
+    }
     Ok((StatusCode::CREATED, Json(json!(s.create_contact(&p, b).await?))))
 }
+
+/// The header naming a request's idempotency key.
+const IDEMPOTENCY_KEY: &str = "idempotency-key";
 
 pub async fn contact(State(s): State<AppState>, Auth(p): Auth, Path(id): Path<u64>) -> Result<Json<Value>> {
     let record = s.contact(&p, ContactId(id)).await?;

@@ -9,6 +9,7 @@ use super::driver::{Action, Input, Party, SECRET, Step};
 use super::messages::{AttachmentRef, Author, ButtonView, MessageBody};
 use super::{BOT_RUN_KIND, BotRun, Live};
 use crate::center::contact_event as event;
+use crate::customers::Identified;
 use crate::endpoints::Endpoint;
 use crate::kinds::Kind;
 use crate::verification::VERIFIED_ATTRIBUTE;
@@ -18,13 +19,15 @@ use sha2::{Digest, Sha256};
 use std::collections::BTreeMap;
 use switchboard_core::expr::Value as AttrValue;
 use switchboard_core::flow::Outcome;
-use switchboard_core::ids::{ContactId, CustomerId, EndpointId, WorkspaceId};
+use switchboard_core::ids::{ContactId, CustomerId, EndpointId, QueueId, WorkspaceId};
 use switchboard_store::{Attachment, Change, ContactRecord, ContactState, Document, IdentityKind};
 
 /// The attribute holding a conversation's thread key, which outbound
 /// delivery needs to address the customer.
 pub const THREAD_ATTRIBUTE: &str = "thread";
 const THREAD_KIND: &str = "thread";
+/// The document remembering which conversation a `Thread::Once` key opened.
+const ONCE_KIND: &str = "once";
 
 /// Who wrote.
 #[derive(Clone, Debug, Default)]
@@ -45,6 +48,10 @@ pub enum Thread {
     Contact(ContactId),
     /// Always a new conversation.
     New,
+    /// A new conversation, once per key (an integrator's idempotency key):
+    /// the same key again on the endpoint finds the conversation it opened,
+    /// in whatever state, and changes nothing (`Received::repeat`).
+    Once(String),
 }
 
 /// A customer's message.
@@ -120,6 +127,28 @@ pub struct Opening {
     /// becomes the conversation's number. Never sent for a message a
     /// machine sent (it would answer an auto-reply: a mail loop).
     pub acknowledgement: Option<String>,
+    /// Who the conversation is about when the sender has no identity.
+    pub customer: Unidentified,
+    /// Straight to this queue, past the endpoint's flow and instead of its
+    /// queue: the queue an integrator's request names.
+    pub queue: Option<QueueId>,
+    /// The contact's routing priority (the bot's hand-off may set another).
+    pub priority: i32,
+}
+
+/// Whom a conversation opened without the sender's identity is about.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Unidentified {
+    /// A new anonymous visitor (a chat without a name or an email).
+    #[default]
+    Visitor,
+    /// A customer the channel knows by id (an integrator names one): the
+    /// one it was merged into, if it was. One of another workspace, or
+    /// none, is refused (field `customer`).
+    Known(CustomerId),
+    /// Nobody: the contact has no customer (an integrator's task about no
+    /// one in particular).
+    Nobody,
 }
 
 #[derive(Clone, Debug, Default)]
@@ -136,7 +165,8 @@ pub struct Received {
     pub customer: Option<CustomerId>,
     /// A new conversation was opened.
     pub opened: bool,
-    /// The message's `client_id` was seen before: nothing changed.
+    /// The message's `client_id` was seen before, or the conversation's
+    /// `Thread::Once` key: nothing changed.
     pub repeat: bool,
 }
 
@@ -173,17 +203,11 @@ impl Service {
         let open = match &thread {
             Thread::Contact(id) => Some(*id),
             Thread::Key(key) => self.thread_contact(route, key).await?,
-            Thread::New => None,
+            Thread::New | Thread::Once(_) => None,
         };
         match open {
             Some(id) => self.continue_conversation(route, id, inbound).await,
-            None => {
-                let key = match thread {
-                    Thread::Key(k) => Some(k),
-                    _ => None,
-                };
-                self.open_conversation(route, key, inbound).await
-            }
+            None => self.open_conversation(route, thread, inbound).await,
         }
     }
 
@@ -200,22 +224,92 @@ impl Service {
         Ok((!is_closed(record.state)).then_some(id))
     }
 
+    /// The conversation a `Thread::Once` key opened, with its customer.
+    async fn once_contact(
+        &self,
+        route: &Endpoint,
+        key: &str,
+    ) -> Result<Option<(ContactId, Option<CustomerId>)>, ServiceError> {
+        let Some(d) = self.store().document(route.workspace, ONCE_KIND, thread_doc(route, key)).await? else {
+            return Ok(None);
+        };
+        let Some(id) = d.body["contact"].as_u64().map(ContactId).filter(|_| d.body["key"].as_str() == Some(key)) else {
+            return Ok(None);
+        };
+        let customer = self.store().contact(route.workspace, id).await?.and_then(|r| r.customer);
+        Ok(Some((id, customer)))
+    }
+
+    /// The customer a new conversation is about (see [`Unidentified`]),
+    /// with what must be committed to make them. Where one may be made
+    /// (an identity, a visitor), the caller holds the workspace's customers
+    /// lock until that commit. (The api channel checks a request's customer
+    /// this way before making its endpoint.)
+    pub(crate) async fn opening_customer(
+        &self,
+        ws: WorkspaceId,
+        sender: &Sender,
+        unidentified: Unidentified,
+        name: Option<&str>,
+    ) -> Result<Option<Identified>, ServiceError> {
+        let identity = match (&sender.identity, unidentified) {
+            (Some(_), Unidentified::Known(_)) => {
+                return Err(ServiceError::invalid(
+                    "customer_identity",
+                    "give at most one of customer and customer_identity",
+                ));
+            }
+            (Some(identity), _) => identity.clone(),
+            (None, Unidentified::Nobody) => return Ok(None),
+            (None, Unidentified::Known(id)) => {
+                let customer = self
+                    .surviving_customer(ws, id)
+                    .await?
+                    .ok_or_else(|| ServiceError::invalid("customer", format!("no customer {}", id.0)))?;
+                return Ok(Some(Identified { id: customer.id, changes: Vec::new() }));
+            }
+            (None, Unidentified::Visitor) => {
+                IdentityValue { kind: IdentityKind::Visitor, value: format!("visitor-{}", super::random_hex(8)) }
+            }
+        };
+        let name = name.or(sender.identity.is_none().then_some("Visitor"));
+        Ok(Some(self.identified_customer(ws, identity, name).await?))
+    }
+
     async fn open_conversation(
         &self,
         route: &Endpoint,
-        thread: Option<String>,
+        thread: Thread,
         inbound: Inbound,
     ) -> Result<Received, ServiceError> {
         let ws = route.workspace;
         let Inbound { sender, message, opening } = inbound;
         let name = sender.name.as_deref().map(str::trim).filter(|n| !n.is_empty());
-        let identity = sender.identity.clone().unwrap_or_else(|| IdentityValue {
-            kind: IdentityKind::Visitor,
-            value: format!("visitor-{}", super::random_hex(8)),
-        });
-        let visitor_name = name.or(sender.identity.is_none().then_some("Visitor"));
-        // Held until the commit below: the customer is written with the contact.
-        let (customer, _guard) = self.identified_customer(ws, identity, visitor_name).await?;
+        let (thread, once) = match thread {
+            Thread::Key(k) => (Some(k), None),
+            Thread::Once(k) => (None, Some(k)),
+            Thread::New | Thread::Contact(_) => (None, None),
+        };
+        // Held until the commit below: a `Once` key is taken once however
+        // many times it comes at once, and a customer made is written with
+        // the contact. Contacts about known customers or nobody take the
+        // customers lock not at all, so that they commit together.
+        let _key = match &once {
+            Some(key) => Some(self.conversations().once_lock(thread_doc(route, key)).lock().await),
+            None => None,
+        };
+        let makes_customer = sender.identity.is_some() || opening.customer == Unidentified::Visitor;
+        let _guard = match makes_customer {
+            true => Some(self.customers_lock(ws).await),
+            false => None,
+        };
+        if let Some(key) = &once
+            && let Some((contact, customer)) = self.once_contact(route, key).await?
+        {
+            return Ok(Received { contact, customer, opened: false, repeat: true });
+        }
+        let customer = self.opening_customer(ws, &sender, opening.customer, name).await?;
+        let customer_id = customer.as_ref().map(|c| c.id);
         let now = self.now();
         let mut attributes = opening.attributes;
         attributes.remove(VERIFIED_ATTRIBUTE);
@@ -223,17 +317,20 @@ impl Service {
             attributes.insert(THREAD_ATTRIBUTE.into(), AttrValue::Str(key.clone()));
         }
         let id = ContactId(Ids::next(&self.ids().contact));
-        let record = ContactRecord::inbound(id, ws, Some(customer.id), route.channel, attributes, now);
-        let mut changes = customer.changes;
+        let mut record = ContactRecord::inbound(id, ws, customer_id, route.channel, attributes, now);
+        record.priority = opening.priority;
+        let mut changes = customer.map(|c| c.changes).unwrap_or_default();
         changes.push(Change::PutContact(record.clone()));
-        if let Some(key) = &thread {
-            changes.push(Change::PutDocument(Document {
-                workspace: ws,
-                kind: THREAD_KIND.into(),
-                id: thread_doc(route, key),
-                body: json!({ "key": key, "contact": id }),
-                updated_at: now,
-            }));
+        for (kind, key) in [(THREAD_KIND, &thread), (ONCE_KIND, &once)] {
+            if let Some(key) = key {
+                changes.push(Change::PutDocument(Document {
+                    workspace: ws,
+                    kind: kind.into(),
+                    id: thread_doc(route, key),
+                    body: json!({ "key": key, "contact": id }),
+                    updated_at: now,
+                }));
+            }
         }
         changes.push(event(
             &record,
@@ -262,13 +359,13 @@ impl Service {
         if opening.channel_runs_flow {
             self.commit_and_publish(changes).await?;
             live.client_ids.extend(client_id);
-            return Ok(Received { contact: id, customer: Some(customer.id), opened: true, repeat: false });
+            return Ok(Received { contact: id, customer: customer_id, opened: true, repeat: false });
         }
-        let flow = route.flow.filter(|_| !opening.skip_flow && !automatic);
+        let flow = route.flow.filter(|_| !opening.skip_flow && !automatic && opening.queue.is_none());
         match flow {
             Some(flow_id) => {
                 let flow = self.flow(ws, flow_id).await?.compile()?;
-                let party = Party { workspace: ws, customer: Some(customer.id) };
+                let party = Party { workspace: ws, customer: customer_id };
                 let mut step = self.start_flow(party, &flow, opening.variables).await?;
                 // A first message answers the bot's first question.
                 if let Some(input) = input.filter(|_| !step.finished()) {
@@ -282,8 +379,9 @@ impl Service {
                 live.bot = self.settle(route, record, flow_id, changes, step).await?;
             }
             None => {
-                let queue = route
+                let queue = opening
                     .queue
+                    .or(route.queue)
                     .ok_or_else(|| ServiceError::Conflict(format!("this {} has no queue set up", route.channel)))?;
                 self.apply(ws, move |c, now, out| {
                     let mut mine = changes;
@@ -292,10 +390,18 @@ impl Service {
                     Ok(())
                 })
                 .await?;
+                if client_id.is_none() {
+                    // Nothing to remember (no bot, no message id): the
+                    // memory of a conversation that only waits in line is
+                    // not kept, and a later message loads it from the store.
+                    drop(live);
+                    self.conversations().forget(id);
+                    return Ok(Received { contact: id, customer: customer_id, opened: true, repeat: false });
+                }
             }
         }
         live.client_ids.extend(client_id);
-        Ok(Received { contact: id, customer: Some(customer.id), opened: true, repeat: false })
+        Ok(Received { contact: id, customer: customer_id, opened: true, repeat: false })
     }
 
     async fn continue_conversation(

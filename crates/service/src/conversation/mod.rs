@@ -75,11 +75,19 @@ pub struct Conversations {
     map: std::sync::Mutex<HashMap<ContactId, Arc<Mutex<Live>>>>,
     /// Users' names, by id (see `Service::user_name`).
     pub(crate) names: std::sync::Mutex<HashMap<UserId, String>>,
+    /// `Thread::Once` keys' locks, by the key's hash: one key's requests
+    /// one at a time, other keys' alongside.
+    once: [Mutex<()>; 32],
 }
 
 impl Conversations {
     pub(crate) fn get(&self, contact: ContactId) -> Arc<Mutex<Live>> {
         self.map.lock().expect("conversations lock").entry(contact).or_default().clone()
+    }
+
+    /// The lock of the `Thread::Once` keys hashing to `hash`.
+    pub(crate) fn once_lock(&self, hash: u64) -> &Mutex<()> {
+        &self.once[(hash % self.once.len() as u64) as usize]
     }
 
     /// Forgets a finished conversation's memory (its record stays in the store).

@@ -29,7 +29,7 @@ pub fn bucket_of(at: i64) -> i64 {
 
 /// What a cell is about. `None` where an event does not say: a queued
 /// contact has no agent yet, the bot works before any queue, a contact
-/// created over the API has no endpoint.
+/// opened before `conversation_opened` existed has no endpoint.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct Key {
     pub queue: Option<QueueId>,

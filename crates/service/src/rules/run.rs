@@ -30,15 +30,13 @@ use switchboard_core::time::Timestamp;
 use switchboard_store::{Change, ContactRecord, ContactState, CustomerRecord, LoggedEvent};
 use tokio::sync::broadcast::error::RecvError;
 
-/// The rules' event an event is, if any. (A new API contact's is its
-/// first `contact_queued`, which [`Service::run_rules_on`] tells apart.)
+/// The rules' event an event is, if any. A contact's creation is its
+/// `conversation_opened`, on every channel (the API's too): one event per
+/// contact, so a rule on `contact_created` fires once.
 fn trigger_of(e: &LoggedEvent) -> Option<Trigger> {
     let kind = Kind::parse(&e.kind)?;
     Some(match kind {
         Kind::ConversationOpened => Trigger::ContactCreated,
-        Kind::ContactQueued if e.payload.get("channel").and_then(Value::as_str) == Some(Channel::Api.as_str()) => {
-            Trigger::ContactCreated
-        }
         Kind::Message if customer_said(e).is_some() => Trigger::MessageReceived,
         Kind::ContactEnded | Kind::ContactLeft | Kind::ContactCancelled => Trigger::ContactEnded,
         Kind::Csat => Trigger::CsatReceived,
@@ -144,10 +142,6 @@ impl Service {
             return Ok(());
         }
         let Some(stored) = self.store().contact(ws, id).await? else { return Ok(()) };
-        // Only its first queueing is an API contact's creation.
-        if e.kind == Kind::ContactQueued && stored.created_at != e.at {
-            return Ok(());
-        }
         let depth = e.payload.get("rule_depth").and_then(Value::as_u64).unwrap_or(0) as u32;
         let (said, rating) = match trigger {
             Trigger::MessageReceived => (customer_said(e).unwrap_or_default(), None),

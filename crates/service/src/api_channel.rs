@@ -135,7 +135,6 @@ impl Service {
 
     /// The first `api` endpoint of the workspace in the service's index.
     fn indexed_api_endpoint(&self, ws: WorkspaceId) -> Option<EndpointRecord> {
-        let index = self.inner.endpoints.read().expect("endpoints lock");
-        index.records().filter(|r| r.workspace == ws && r.channel == Channel::Api).min_by_key(|r| r.id).cloned()
+        self.inner.endpoints.read().expect("endpoints lock").first(ws, Channel::Api).cloned()
     }
 }

@@ -27,7 +27,7 @@ use crate::kinds::Kind;
 use crate::secrets::{SecretError, SecretKey};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::fmt;
 use switchboard_core::channel::Channel;
 use switchboard_core::ids::{EndpointId, QueueId, WorkspaceId};
@@ -183,6 +183,9 @@ impl fmt::Debug for Credentials {
 pub(crate) struct EndpointIndex {
     by_id: HashMap<EndpointId, EndpointRecord>,
     by_address: HashMap<(Channel, String), EndpointId>,
+    /// A workspace's endpoints of a channel, oldest first: the channels
+    /// without addresses (the api channel) find theirs per contact.
+    by_channel: HashMap<(WorkspaceId, Channel), BTreeSet<EndpointId>>,
 }
 
 impl EndpointIndex {
@@ -199,6 +202,7 @@ impl EndpointIndex {
         if let Some(address) = &record.address {
             self.by_address.insert((record.channel, address.clone()), record.id);
         }
+        self.by_channel.entry((record.workspace, record.channel)).or_default().insert(record.id);
         self.by_id.insert(record.id, record);
     }
 
@@ -206,11 +210,23 @@ impl EndpointIndex {
         self.by_id.values()
     }
 
+    /// The workspace's oldest endpoint of `channel`.
+    pub(crate) fn first(&self, ws: WorkspaceId, channel: Channel) -> Option<&EndpointRecord> {
+        let id = self.by_channel.get(&(ws, channel))?.first()?;
+        self.by_id.get(id)
+    }
+
     fn remove(&mut self, id: EndpointId) {
-        if let Some(old) = self.by_id.remove(&id)
-            && let Some(address) = old.address
-        {
+        let Some(old) = self.by_id.remove(&id) else { return };
+        if let Some(address) = old.address {
             self.by_address.remove(&(old.channel, address));
+        }
+        let key = (old.workspace, old.channel);
+        if let Some(ids) = self.by_channel.get_mut(&key) {
+            ids.remove(&id);
+            if ids.is_empty() {
+                self.by_channel.remove(&key);
+            }
         }
     }
 }

@@ -56,6 +56,8 @@ pub struct AdherenceNow {
 
 /// What one look found.
 struct Looked {
+    /// The workspace's threshold.
+    threshold: Duration,
     /// Per agent with a shift in the last day: the exceptions up to now.
     exceptions: BTreeMap<UserId, Vec<Exception>>,
     /// The log's exceptions started and not ended: their `since`.
@@ -64,19 +66,15 @@ struct Looked {
 
 impl Service {
     /// Each agent's exceptions over the day to `now`; `None` without shifts
-    /// in it when `quiet` (nothing was open at the last look).
-    async fn look(
-        &self,
-        ws: WorkspaceId,
-        now: Timestamp,
-        threshold: Duration,
-        quiet: bool,
-    ) -> Result<Option<Looked>, ServiceError> {
+    /// in it when `quiet` (nothing was open at the last look), before the
+    /// threshold or the rollup is read.
+    async fn look(&self, ws: WorkspaceId, now: Timestamp, quiet: bool) -> Result<Option<Looked>, ServiceError> {
         let from = now.0 - LONGEST_SHIFT_MS;
         let shifts = self.store().roster(ws, Timestamp(from), Timestamp(now.0 + 1), None).await?;
         if quiet && shifts.is_empty() {
             return Ok(None);
         }
+        let threshold = self.adherence_threshold(ws).await?;
         let schedules = schedules(&shifts);
         let rollup = self.rollup(ws).await?;
         let exceptions = schedules
@@ -92,7 +90,7 @@ impl Service {
                 (*agent, found)
             })
             .collect();
-        Ok(Some(Looked { exceptions, open: rollup.adherence_open.clone() }))
+        Ok(Some(Looked { threshold, exceptions, open: rollup.adherence_open.clone() }))
     }
 
     /// The ticker's look at one workspace (see the module's comment): the
@@ -107,11 +105,10 @@ impl Service {
                 None => false,
             }
         };
-        let threshold = self.adherence_threshold(ws).await?;
-        let looked = self.look(ws, now, threshold, quiet).await?;
+        let looked = self.look(ws, now, quiet).await?;
         let busy = looked.as_ref().is_some_and(|l| !l.exceptions.is_empty() || !l.open.is_empty());
         self.inner.adherence_checked.0.lock().expect("adherence lock").insert(ws, (now.0, busy));
-        let Some(Looked { exceptions, open }) = looked else { return Ok(()) };
+        let Some(Looked { exceptions, open, .. }) = looked else { return Ok(()) };
         let agents: BTreeSet<UserId> = exceptions.keys().chain(open.keys()).copied().collect();
         let mut changes = Vec::new();
         for agent in agents {
@@ -161,10 +158,9 @@ impl Service {
         require(p, Role::Supervisor)?;
         let ws = p.workspace;
         let now = self.now();
-        let threshold = self.adherence_threshold(ws).await?;
-        let exceptions = match self.look(ws, now, threshold, true).await? {
-            Some(looked) => looked.exceptions,
-            None => BTreeMap::new(),
+        let (threshold, exceptions) = match self.look(ws, now, true).await? {
+            Some(looked) => (looked.threshold, looked.exceptions),
+            None => (self.adherence_threshold(ws).await?, BTreeMap::new()),
         };
         let names: HashMap<UserId, String> =
             self.store().users(ws).await?.into_iter().map(|u| (u.id, u.name)).collect();
